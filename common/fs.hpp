@@ -1,0 +1,29 @@
+// common/fs: small filesystem helpers every module uses — whole-file reads, atomic writes
+// (write, fsync, rename), mkdir -p — all returning Result with the path in the error.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace berth::fs {
+
+Result<std::string> readFile(const std::string& path);
+// Write to path.tmp, fsync, rename over path, fsync the directory.
+Status writeFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
+// Plain write (O_WRONLY|O_TRUNC), as used for cgroup and /proc knobs.
+Status writeFile(const std::string& path, const std::string& data);
+Status mkdirAll(const std::string& path, mode_t mode = 0755);
+// rm -rf that never crosses into a mount (used for state dirs).
+Status removeAll(const std::string& path);
+bool exists(const std::string& path);
+std::string joinPath(const std::string& a, const std::string& b);
+// Lexically clean an absolute path: collapse //, ., and .. (never above /).
+std::string cleanPath(const std::string& path);
+std::vector<std::string> split(const std::string& s, char sep);
+std::string trim(const std::string& s);
+
+}  // namespace berth::fs

@@ -1,0 +1,89 @@
+// namespaces/mount: the container's filesystem view — rootfs propagation, the mounts of
+// config.json (resolved inside the rootfs), /dev, pivot_root, masked and readonly paths.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace berth::namespaces {
+
+struct MountEntry {
+    std::string destination;  // absolute path inside the container
+    std::string type;         // "bind", "proc", "tmpfs", "cgroup", ... ("" with bind option = bind)
+    std::string source;
+    std::vector<std::string> options;
+};
+
+struct DeviceEntry {
+    char type = 'c';  // c, b, u, p
+    std::string path; // absolute path inside the container
+    int64_t major = 0, minor = 0;
+    uint32_t fileMode = 0666;
+    uint32_t uid = 0, gid = 0;
+};
+
+// How to present cgroups to a "cgroup" mount, computed by the runtime from the cgroups
+// manager: a v1 entry per hierarchy mount point, or the v2 directory.
+struct CgroupHierarchy {
+    std::string name;      // mount dir under /sys/fs/cgroup, e.g. "memory" or "cpu,cpuacct"
+    std::string hostPath;  // the container's cgroup dir on the host, e.g. /sys/fs/cgroup/memory/x
+    std::string options;   // v1 mount options naming the controllers ("memory", "name=systemd")
+};
+struct CgroupView {
+    bool unified = false;
+    std::string v2HostPath;               // when unified
+    std::vector<CgroupHierarchy> v1;      // when not unified
+    std::vector<std::pair<std::string, std::string>> symlinks;  // e.g. cpu -> cpu,cpuacct
+    bool cgroupNamespace = false;         // mount cgroupfs instead of bind-mounting host dirs
+};
+
+struct RootfsConfig {
+    std::string rootfs;               // absolute host path of the rootfs
+    bool readonly = false;            // root.readonly
+    std::string rootfsPropagation;    // "", "shared", "slave", "private", "unbindable", r*...
+    std::vector<MountEntry> mounts;
+    std::vector<DeviceEntry> devices; // linux.devices (added to the default devices)
+    bool userNamespace = false;       // devices are bind-mounted from the host, not mknod'ed
+    bool netNamespace = true;         // without one, /sys is a bind of the host's /sys (as runc)
+    std::vector<std::string> maskedPaths;
+    std::vector<std::string> readonlyPaths;
+    bool noPivot = false;
+    std::string mountLabel;
+    CgroupView cgroups;
+};
+
+// A mount's options split into what mount(2) and mount_setattr(2) take.
+struct MountOptions {
+    unsigned long flags = 0;        // MS_* to set
+    unsigned long clearFlags = 0;   // MS_* explicitly cleared ("rw", "suid", "dev", ...)
+    unsigned long propagation = 0;  // MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE (+MS_REC)
+    bool bind = false;
+    bool recursiveBind = false;     // rbind
+    uint64_t recAttrSet = 0;        // MOUNT_ATTR_* for rro, rnosuid, ... (recursive)
+    uint64_t recAttrClr = 0;
+    std::string data;               // everything else, comma-joined, for the fs (e.g. "size=65536k")
+};
+
+// Parse OCI/runc mount options (ro, rw, nosuid, bind, rbind, rprivate, rro, tmpcopyup ...).
+// Unknown options that are not key=value filesystem data are passed through as data, as runc.
+MountOptions parseMountOptions(const std::vector<std::string>& options);
+
+// Child side, inside the new mount namespace, in this order (the runtime runs the
+// createContainer hooks between prepare and pivot, and sysctls after pivot):
+//  1. make "/" rslave/rprivate per rootfsPropagation, bind the rootfs onto itself,
+//     mount every entry (destinations resolved inside the rootfs, never following a symlink
+//     out of it), create the default devices or linux.devices and the /dev links.
+Status prepareRootfsInChild(const RootfsConfig& cfg);
+//  2. pivot_root into the rootfs and detach the old root (or MS_MOVE + chroot with noPivot).
+Status pivotRootInChild(const RootfsConfig& cfg);
+//  3. masked paths, readonly paths, and the final readonly remount of / (root.readonly);
+//     also applies rootfsPropagation to the new root.
+Status finalizeRootfsInChild(const RootfsConfig& cfg);
+
+}  // namespace berth::namespaces

@@ -73,6 +73,9 @@ struct Process {
     std::string selinuxLabel;
     std::optional<IoPriority> ioPriority;
     std::optional<Scheduler> scheduler;
+    // Accepted-but-ignored input (e.g. unknown capability names, which runc 1.1 also drops
+    // with a warning), as "<what>: <path>: ..." lines for the CLI to print.
+    std::vector<std::string> warnings;
 };
 
 struct Mount {
@@ -80,7 +83,9 @@ struct Mount {
     std::string type;
     std::string source;
     std::vector<std::string> options;
-    std::vector<std::string> uidMappings, gidMappings;  // unparsed; idmapped mounts unsupported
+    // Idmapped-mount mappings, validated and kept as "containerID hostID size" (uid_map line
+    // format); berth does not support idmapped mounts yet, so the runtime refuses non-empty ones.
+    std::vector<std::string> uidMappings, gidMappings;
 };
 
 struct Hook {
@@ -158,20 +163,31 @@ struct Spec {
     Hooks hooks;
     std::map<std::string, std::string> annotations;
     std::optional<Linux> linux;
+    // Everything accepted-but-adjusted or ignored while parsing (process warnings included),
+    // as "<what>: <path>: ..." lines for the CLI to print.
+    std::vector<std::string> warnings;
 };
 
 // Parse and validate. Errors read "<what>: <json.path>: <problem>", e.g.
 // "config.json: process.args: must be a non-empty array of strings". `what` names the source.
 Result<Spec> parse(const std::string& text, const std::string& what = "config.json");
+// Reads <bundleDir>/config.json and parses it; root.path comes back absolute and canonical
+// (realpath, resolved against the bundle when relative) and is checked to be a directory.
 Result<Spec> loadFromBundle(const std::string& bundleDir);
 // A standalone process object (exec --process FILE).
 Result<Process> parseProcess(const std::string& text, const std::string& what = "process.json");
-// Parse one hook list entry set (used by the state store to keep poststop hooks).
+// Parse a hooks object (used by the state store to keep poststop hooks). Errors read
+// "<what>: <event>[i].<field>: <problem>".
 Result<Hooks> parseHooks(const nlohmann::json& j, const std::string& what);
 nlohmann::json hooksToJson(const Hooks& h);
 
-// The config runc writes for `runc spec` (and `--rootless`), as pretty JSON.
+// The config runc writes for `runc spec` (and `--rootless`), as pretty JSON. Identical to
+// runc 1.1.5's output except ociVersion, which is kSpecVersion; rootless maps the caller's
+// euid/egid, as runc does.
 nlohmann::json defaultSpec(bool rootless);
+// The same document as text, byte for byte in runc's key order and tab indentation (no trailing
+// newline, like runc) — what `berth spec` writes to config.json.
+std::string defaultSpecText(bool rootless);
 
 // The OCI runtime-spec version berth implements.
 inline constexpr const char* kSpecVersion = "1.2.0";

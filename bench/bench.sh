@@ -1,0 +1,229 @@
+#!/bin/bash
+# Side-by-side runtime benchmark: berth, runc and crun measured in the same run, on the same
+# busybox bundle. See bench/README.md for what is measured and how to read the output.
+#
+#   sudo bench/bench.sh [-n N] [-w WARMUP] [--berth PATH] [--runtimes "berth runc crun"]
+#
+# The berth binary is --berth PATH, else $BERTH, else build/cli/berth. When it is missing the
+# script says so and still measures runc and crun.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SRC_DIR="$PWD"
+
+N=50
+WARMUP=3
+BERTH="${BERTH:-$SRC_DIR/build/cli/berth}"
+RUNTIMES="berth runc crun"
+
+usage() {
+    sed -n '2,9p' "$0" >&2
+    exit 2
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measurement (also the entry point of the `--measure` re-exec used for crun).
+
+# now_us: microseconds since the epoch, from bash itself (no fork).
+now_us() {
+    local t="${EPOCHREALTIME/./}"
+    echo "$t"
+}
+
+# wait_exit PID: until PID is gone or a zombie (its reaper may be slow), at most 10 s.
+wait_exit() {
+    local pid="$1" line rest state deadline
+    deadline=$(($(now_us) + 10000000))
+    while [[ -r "/proc/$pid/stat" ]]; do
+        read -r line <"/proc/$pid/stat" 2>/dev/null || break
+        rest="${line##*) }"
+        state="${rest%% *}"
+        [[ "$state" == Z || "$state" == X ]] && break
+        if (($(now_us) > deadline)); then
+            echo "bench: container process $pid did not exit" >&2
+            return 1
+        fi
+        read -r -t 0.0005 -u "$SLEEP_FD" || true
+    done
+}
+
+# measure NAME BIN WORKDIR: runs both benchmarks for one runtime; results in WORKDIR/NAME.*.txt
+measure() {
+    local name="$1" bin="$2" work="$3"
+    local root="$work/root-$name" bundle="$work/bundle" rusage="$work/rusage"
+    local err="$work/$name.err" i id pid total=$((WARMUP + N)) suffix
+    mkdir -p "$root"
+    exec {SLEEP_FD}<>"$work/sleep.fifo"
+
+    # shellcheck disable=SC2064 # expand now: the paths are fixed for this runtime
+    trap "cleanup_root '$bin' '$root'" EXIT
+
+    for ((i = 0; i < total; i++)); do
+        suffix=""
+        ((i < WARMUP)) && suffix=".warm"
+        id="bench-$name-$$-run-$i"
+        if ! "$rusage" "$work/$name.run$suffix.txt" "$bin" --root "$root" run -b "$bundle" "$id" \
+            </dev/null >/dev/null 2>>"$err"; then
+            echo "bench: $name run failed; see below" >&2
+            tail -n 5 "$err" >&2
+            return 1
+        fi
+    done
+
+    for ((i = 0; i < total; i++)); do
+        suffix=""
+        ((i < WARMUP)) && suffix=".warm"
+        id="bench-$name-$$-cycle-$i"
+        rm -f "$work/$name.pid"
+        "$rusage" "$work/$name.create$suffix.txt" "$bin" --root "$root" create -b "$bundle" \
+            --pid-file "$work/$name.pid" "$id" </dev/null >/dev/null 2>>"$err" \
+            || { echo "bench: $name create failed" >&2; tail -n 5 "$err" >&2; return 1; }
+        pid="$(cat "$work/$name.pid")"
+        "$rusage" "$work/$name.start$suffix.txt" "$bin" --root "$root" start "$id" \
+            </dev/null >/dev/null 2>>"$err" \
+            || { echo "bench: $name start failed" >&2; tail -n 5 "$err" >&2; return 1; }
+        wait_exit "$pid"
+        "$rusage" "$work/$name.delete$suffix.txt" "$bin" --root "$root" delete "$id" \
+            </dev/null >/dev/null 2>>"$err" \
+            || { echo "bench: $name delete failed" >&2; tail -n 5 "$err" >&2; return 1; }
+    done
+    # One line per cycle: the sum of create + start + delete (wall, user, sys), the max RSS.
+    paste -d' ' "$work/$name.create.txt" "$work/$name.start.txt" "$work/$name.delete.txt" |
+        awk '{ print $1+$6+$11, $2+$7+$12, $3+$8+$13, ($4>$9 ? ($4>$14?$4:$14) : ($9>$14?$9:$14)), $5+$10+$15 }' \
+            >"$work/$name.cycle.txt"
+}
+
+# cleanup_root BIN ROOT: force-deletes whatever a runtime left under its --root.
+cleanup_root() {
+    local bin="$1" root="$2" dir
+    for dir in "$root"/*/; do
+        [[ -d "$dir" ]] || continue
+        "$bin" --root "$root" delete --force "$(basename "$dir")" >/dev/null 2>&1 || true
+    done
+}
+
+if [[ "${1:-}" == "--measure" ]]; then
+    # Internal: bench.sh --measure NAME BIN WORKDIR N WARMUP
+    N="$5"
+    WARMUP="$6"
+    measure "$2" "$3" "$4"
+    exit
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Driver.
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        -n) N="$2"; shift ;;
+        -w) WARMUP="$2"; shift ;;
+        --berth) BERTH="$2"; shift ;;
+        --runtimes) RUNTIMES="$2"; shift ;;
+        -h | --help) usage ;;
+        *) echo "bench: unknown argument: $1" >&2; usage ;;
+    esac
+    shift
+done
+[[ "$N" =~ ^[1-9][0-9]*$ && "$WARMUP" =~ ^[0-9]+$ ]] || { echo "bench: bad -n/-w" >&2; exit 2; }
+if [[ $(id -u) -ne 0 ]]; then
+    echo "bench: must run as root" >&2
+    exit 1
+fi
+for tool in cc jq busybox unshare; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/setup.sh)" >&2; exit 1; }
+done
+
+WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+mkfifo "$WORK/sleep.fifo"
+cc -O2 -o "$WORK/rusage" "$SRC_DIR/bench/rusage.c"
+"$SRC_DIR/tests/lib/make-bundle.sh" "$WORK/bundle" /bin/true
+
+# runtime_bin NAME: the binary to measure, or nothing when unavailable (with the reason on fd 2).
+runtime_bin() {
+    case "$1" in
+        berth)
+            if [[ -x "$BERTH" ]]; then
+                echo "$(cd "$(dirname "$BERTH")" && pwd)/$(basename "$BERTH")"
+            else
+                echo "bench: berth not found at $BERTH (build it, or pass --berth PATH); skipping it" >&2
+            fi ;;
+        *)
+            command -v "$1" || echo "bench: $1 not installed; skipping it" >&2 ;;
+    esac
+}
+
+# version_of BIN: the first line of BIN --version.
+version_of() {
+    "$1" --version 2>/dev/null | head -n 1 || true
+}
+
+measured=()
+versions=()
+for name in $RUNTIMES; do
+    bin="$(runtime_bin "$name")"
+    [[ -n "$bin" ]] || continue
+    echo "bench: measuring $name ($N runs + $WARMUP warm-up per benchmark)..." >&2
+    if [[ "$name" == crun ]]; then
+        # crun 1.8 refuses the hybrid cgroup layout ("cgroups in hybrid mode not supported"):
+        # measure it in a private mount namespace where the cgroup2 mount is gone. One
+        # namespace for the whole loop, so no wrapper cost lands in crun's figures.
+        unshare -m --propagation private sh -c \
+            'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
+            "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$N" "$WARMUP" || continue
+    else
+        "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$N" "$WARMUP" || continue
+    fi
+    measured+=("$name")
+    versions+=("$name: $(version_of "$bin")")
+done
+[[ ${#measured[@]} -gt 0 ]] || { echo "bench: nothing measured" >&2; exit 1; }
+
+# stats FILE: "median_wall_ms p90_wall_ms cpu_ms_per_op peak_rss_mib" from rusage lines.
+stats() {
+    sort -n -k1,1 "$1" | awk '
+        { wall[NR] = $1 / 1000; cpu += ($2 + $3) / 1000; if ($4 > rss) rss = $4 }
+        END {
+            n = NR
+            med = (n % 2) ? wall[(n + 1) / 2] : (wall[n / 2] + wall[n / 2 + 1]) / 2
+            i = int(0.9 * n); if (i < 0.9 * n) i++
+            printf "%.2f %.2f %.2f %.1f\n", med, wall[i], cpu / n, rss / 1024
+        }'
+}
+
+echo
+echo "## berth bench — $(date -u '+%Y-%m-%d %H:%M UTC'), host $(hostname), kernel $(uname -r)," \
+    "$(nproc) CPUs; N=$N (+$WARMUP warm-up)"
+for v in "${versions[@]}"; do echo "- $v"; done
+[[ " ${measured[*]} " == *" crun "* ]] &&
+    echo "- crun runs in a private mount namespace with /sys/fs/cgroup/unified unmounted"
+for bench in run cycle; do
+    echo
+    if [[ "$bench" == run ]]; then
+        echo "### (a) \`run\` of /bin/true (one op = one \`run\` invocation)"
+    else
+        echo "### (b) create + start + (wait for exit) + delete (one op = the three invocations)"
+    fi
+    echo
+    echo "| runtime | median wall ms | p90 wall ms | CPU ms/op (user+sys) | peak RSS MiB |"
+    echo "|---|---:|---:|---:|---:|"
+    for name in "${measured[@]}"; do
+        read -r med p90 cpu rss < <(stats "$WORK/$name.$bench.txt")
+        printf '| %s | %s | %s | %s | %s |\n' "$name" "$med" "$p90" "$cpu" "$rss"
+        printf '%s %s %s\n' "$med" "$cpu" "$rss" >"$WORK/$name.$bench.stats"
+    done
+    if [[ -f "$WORK/berth.$bench.stats" ]]; then
+        echo
+        for peer in runc crun; do
+            [[ -f "$WORK/$peer.$bench.stats" ]] || continue
+            read -r bw bc br <"$WORK/berth.$bench.stats"
+            read -r pw pc pr <"$WORK/$peer.$bench.stats"
+            awk -v p="$peer" -v bw="$bw" -v bc="$bc" -v br="$br" -v pw="$pw" -v pc="$pc" -v pr="$pr" \
+                'function r(a, b) { return b > 0 ? sprintf("%.2fx", a / b) : "n/a" }
+                 BEGIN { printf "berth/%s: wall %s, CPU %s, peak RSS %s\n", p, r(bw, pw), r(bc, pc), r(br, pr) }'
+        done
+    else
+        echo
+        echo "berth not measured: no ratios."
+    fi
+done

@@ -1,0 +1,45 @@
+// cli: the thin command line — one file per verb registers its flags into an options struct and
+// sets the action that calls ONE runtime function; main maps results to exit codes and one line.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "common/error.hpp"
+#include "runtime/runtime.hpp"
+
+namespace berth::cli {
+
+struct Context {
+    runtime::GlobalOptions global;
+    // What the chosen verb does; returns the process exit code.
+    std::function<Result<int>()> action;
+};
+
+// Each adds one subcommand to app.
+void addCreate(CLI::App& app, Context& ctx);
+void addStart(CLI::App& app, Context& ctx);
+void addRun(CLI::App& app, Context& ctx);
+void addState(CLI::App& app, Context& ctx);
+void addKill(CLI::App& app, Context& ctx);
+void addDelete(CLI::App& app, Context& ctx);
+void addList(CLI::App& app, Context& ctx);
+void addPs(CLI::App& app, Context& ctx);
+void addExec(CLI::App& app, Context& ctx);
+void addSpec(CLI::App& app, Context& ctx);
+void addFeatures(CLI::App& app, Context& ctx);
+
+// Wrap a Status-returning call as an action returning exit code 0.
+inline std::function<Result<int>()> statusAction(std::function<Status()> f) {
+    return [f]() -> Result<int> {
+        Status st = f();
+        if (!st) return std::move(st).error();
+        return 0;
+    };
+}
+
+// Print JSON to stdout the way runc does (indented with two spaces? runc: tab for state).
+void printJson(const nlohmann::json& j);
+
+}  // namespace berth::cli

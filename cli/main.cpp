@@ -1,0 +1,95 @@
+// berth's entry point: global flags as runc takes them, one subcommand per verb, and the one
+// place where an error becomes a line on stderr (and in --log) and an exit code.
+#include <seccomp.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/cli.hpp"
+#include "common/log.hpp"
+#include "runtime/spec/spec.hpp"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "0.0.0"
+#endif
+#ifndef BERTH_COMMIT
+#define BERTH_COMMIT "unknown"
+#endif
+
+namespace {
+
+std::string versionText() {
+    const struct scmp_version* v = seccomp_version();
+    return berth::strCat("berth version ", BERTH_VERSION, "\ncommit: ", BERTH_COMMIT, "\nspec: ",
+                         berth::spec::kSpecVersion, "\nlibseccomp: ", v->major, ".", v->minor, ".",
+                         v->micro);
+}
+
+void reportError(const std::string& msg) {
+    // The log (podman reads it) gets the line in the requested format; a human gets stderr.
+    if (berth::log::fd() >= 0) berth::log::error(msg);
+    std::string line = "berth: " + msg + "\n";
+    ssize_t r = ::write(STDERR_FILENO, line.data(), line.size());
+    (void)r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace berth;
+    cli::Context ctx;
+    CLI::App app{"berth: an OCI container runtime", "berth"};
+    app.require_subcommand(0, 1);
+    app.fallthrough();
+    std::string logPath, logFormat = "text";
+    bool debug = false, showVersion = false;
+    app.add_option("--root", ctx.global.root, "directory for container state")->capture_default_str();
+    app.add_option("--log", logPath, "log file (default stderr)");
+    app.add_option("--log-format", logFormat, "text or json")->check(CLI::IsMember({"text", "json"}));
+    app.add_flag("--debug", debug, "log debug messages");
+    app.add_flag("--systemd-cgroup", ctx.global.systemdCgroup, "cgroupsPath is slice:prefix:name");
+    static bool rootless = false;
+    static std::string criu;
+    app.add_flag("--rootless", rootless, "accepted for runc compatibility");
+    app.add_option("--criu", criu, "accepted for runc compatibility");
+    app.add_flag("-v,--version", showVersion, "print the version");
+    cli::addCreate(app, ctx);
+    cli::addStart(app, ctx);
+    cli::addRun(app, ctx);
+    cli::addState(app, ctx);
+    cli::addKill(app, ctx);
+    cli::addDelete(app, ctx);
+    cli::addList(app, ctx);
+    cli::addPs(app, ctx);
+    cli::addExec(app, ctx);
+    cli::addSpec(app, ctx);
+    cli::addFeatures(app, ctx);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        (void)log::configure(logPath, logFormat == "json" ? log::Format::Json : log::Format::Text, debug);
+        reportError(std::string(e.what()) + " (see berth --help)");
+        return e.get_exit_code() ? e.get_exit_code() : 1;
+    }
+    if (showVersion) {
+        std::cout << versionText() << std::endl;
+        return 0;
+    }
+    Status st = log::configure(logPath, logFormat == "json" ? log::Format::Json : log::Format::Text, debug);
+    if (!st) {
+        reportError(st.error().what());
+        return 1;
+    }
+    if (!ctx.action) {
+        std::cout << app.help() << std::flush;
+        return 1;
+    }
+    Result<int> r = ctx.action();
+    if (!r) {
+        reportError(r.error().what());
+        return 1;
+    }
+    return *r;
+}

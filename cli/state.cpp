@@ -1,0 +1,22 @@
+#include <iostream>
+
+#include "cli/cli.hpp"
+
+namespace berth::cli {
+
+void printJson(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+
+void addState(CLI::App& app, Context& ctx) {
+    static std::string id;
+    auto* sub = app.add_subcommand("state", "print a container's state as JSON");
+    sub->add_option("id", id, "container id")->required();
+    sub->callback([&ctx] {
+        ctx.action = [&ctx]() -> Result<int> {
+            ASSIGN_OR_RETURN(auto j, runtime::state(ctx.global, id));
+            printJson(j);
+            return 0;
+        };
+    });
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,87 @@
+#include "namespaces/namespaces.hpp"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "common/fs.hpp"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+namespace berth::namespaces {
+
+const std::vector<Kind>& kinds() {
+    static const std::vector<Kind> k = {
+        {"user", "user", CLONE_NEWUSER},     {"ipc", "ipc", CLONE_NEWIPC},
+        {"uts", "uts", CLONE_NEWUTS},        {"network", "net", CLONE_NEWNET},
+        {"pid", "pid", CLONE_NEWPID},        {"cgroup", "cgroup", CLONE_NEWCGROUP},
+        {"time", "time", CLONE_NEWTIME},     {"mount", "mnt", CLONE_NEWNS},
+    };
+    return k;
+}
+
+const Kind* kindBySpecName(const std::string& name) {
+    for (auto& k : kinds())
+        if (name == k.specName) return &k;
+    return nullptr;
+}
+
+Result<UniqueFd> openNamespace(const std::string& path, const Kind& kind) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return Error::fromErrno("open ", kind.specName, " namespace ", path);
+    struct statfs sfs;
+    if (::fstatfs(fd.get(), &sfs) < 0) return Error::fromErrno("statfs ", path);
+    if (sfs.f_type != NSFS_MAGIC && sfs.f_type != 0x9fa0 /* procfs */)
+        return Error::make(kind.specName, " namespace path ", path, " is not a namespace file");
+    int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+    if (type >= 0 && type != kind.cloneFlag)
+        return Error::make(kind.specName, " namespace path ", path,
+                           " is a namespace of another kind");
+    return fd;
+}
+
+Status joinNamespace(int fd, const Kind& kind) {
+    if (::setns(fd, kind.cloneFlag) < 0) return Error::fromErrno("join ", kind.specName, " namespace");
+    return {};
+}
+
+std::string formatIdMap(const std::vector<IdMap>& maps) {
+    std::string out;
+    for (auto& m : maps) out += strCat(m.containerID, " ", m.hostID, " ", m.size, "\n");
+    return out;
+}
+
+Status writeIdMapsFromParent(pid_t child, const std::vector<IdMap>& uids,
+                             const std::vector<IdMap>& gids) {
+    std::string base = "/proc/" + std::to_string(child);
+    // One write each: the kernel accepts a map file exactly once.
+    if (!uids.empty()) TRY_CTX(fs::writeFile(base + "/uid_map", formatIdMap(uids)), "write uid map");
+    if (!gids.empty()) TRY_CTX(fs::writeFile(base + "/gid_map", formatIdMap(gids)), "write gid map");
+    return {};
+}
+
+Status newTimeNamespaceForChildren(const std::map<std::string, TimeOffset>& offsets) {
+    if (::unshare(CLONE_NEWTIME) < 0) return Error::fromErrno("create time namespace");
+    std::string text;
+    for (auto& [clock, off] : offsets) text += strCat(clock, " ", off.secs, " ", off.nanosecs, "\n");
+    if (!text.empty())
+        TRY_CTX(fs::writeFile("/proc/self/timens_offsets", text), "set time namespace offsets");
+    return {};
+}
+
+uint64_t namespaceInode(pid_t pid, const char* procName) {
+    struct stat st;
+    std::string p = strCat("/proc/", pid, "/ns/", procName);
+    if (::stat(p.c_str(), &st) < 0) return 0;
+    return st.st_ino;
+}
+
+}  // namespace berth::namespaces

@@ -1,0 +1,49 @@
+// namespaces/namespaces: namespace kinds and their clone flags, joining a namespace by path,
+// user-namespace id maps written from the parent, and time-namespace offsets.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/unique_fd.hpp"
+
+namespace berth::namespaces {
+
+struct Kind {
+    const char* specName;  // "network" as config.json names it
+    const char* procName;  // "net" as /proc/PID/ns names it
+    int cloneFlag;
+};
+// In the order namespaces must be joined: user first (it grants the rights for the rest), mount
+// last (it changes how later paths resolve).
+const std::vector<Kind>& kinds();
+const Kind* kindBySpecName(const std::string& name);
+
+// Open a namespace file for setns, checking it is a namespace of the right kind.
+Result<UniqueFd> openNamespace(const std::string& path, const Kind& kind);
+Status joinNamespace(int fd, const Kind& kind);
+
+struct IdMap {
+    uint32_t containerID = 0, hostID = 0, size = 0;
+};
+std::string formatIdMap(const std::vector<IdMap>& maps);
+Status writeIdMapsFromParent(pid_t child, const std::vector<IdMap>& uids,
+                             const std::vector<IdMap>& gids);
+
+struct TimeOffset {
+    int64_t secs = 0;
+    uint32_t nanosecs = 0;
+};
+// Create a time namespace for this process's future children and set its clock offsets. The
+// offsets may only be written before a process lives in it, so this runs before the clone.
+Status newTimeNamespaceForChildren(const std::map<std::string, TimeOffset>& offsets);
+
+// Inode of /proc/PID/ns/NAME (0 if absent) — used to tell which namespaces a container shares.
+uint64_t namespaceInode(pid_t pid, const char* procName);
+
+}  // namespace berth::namespaces

@@ -1,0 +1,102 @@
+#include "runtime/container.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/hooks.hpp"
+
+namespace berth::runtime {
+namespace {
+
+namespaces::CgroupView cgroupViewFor(const spec::Spec& s, const cgroups::Manager* cg) {
+    namespaces::CgroupView v;
+    v.cgroupNamespace = s.linux->findNamespace("cgroup") != nullptr;
+    if (!cg) return v;
+    auto paths = cg->paths();
+    const auto& layout = cg->layout();
+    v.unified = layout.layout == cgroups::Layout::Unified;
+    for (auto& h : layout.hierarchies) {
+        auto it = paths.find(h.mountPoint);
+        if (it == paths.end()) continue;
+        if (h.v2) {
+            if (v.unified) v.v2HostPath = it->second;
+            continue;  // hybrid: containers see the v1 hierarchies, as with runc
+        }
+        std::string name = h.mountPoint.substr(h.mountPoint.rfind('/') + 1);
+        std::string opts;
+        for (auto& c : h.controllers) opts += (opts.empty() ? "" : ",") + c;
+        v.v1.push_back({name, it->second, opts});
+        if (h.controllers.size() > 1)
+            for (auto& c : h.controllers)
+                if (c != name) v.symlinks.push_back({c, name});
+    }
+    return v;
+}
+
+}  // namespace
+
+namespaces::RootfsConfig rootfsConfigFor(const spec::Spec& s, const std::string& bundle,
+                                         const cgroups::Manager* cg, bool noPivot) {
+    namespaces::RootfsConfig r;
+    r.rootfs = s.root.path;
+    r.readonly = s.root.readonly;
+    const spec::Linux& lx = *s.linux;
+    r.rootfsPropagation = lx.rootfsPropagation;
+    for (auto& m : s.mounts) {
+        namespaces::MountEntry e{m.destination, m.type, m.source, m.options};
+        bool bind = m.type == "bind";
+        for (auto& o : m.options)
+            if (o == "bind" || o == "rbind") bind = true;
+        // Relative bind sources are relative to the bundle, as with runc.
+        if (bind && !e.source.empty() && e.source[0] != '/') e.source = fs::joinPath(bundle, e.source);
+        r.mounts.push_back(std::move(e));
+    }
+    for (auto& d : lx.devices) {
+        namespaces::DeviceEntry e;
+        e.type = d.type.empty() ? 'c' : d.type[0];
+        e.path = d.path;
+        e.major = d.major;
+        e.minor = d.minor;
+        e.fileMode = d.fileMode.value_or(0666);
+        e.uid = d.uid.value_or(0);
+        e.gid = d.gid.value_or(0);
+        r.devices.push_back(e);
+    }
+    r.userNamespace = lx.findNamespace("user") != nullptr;
+    r.netNamespace = lx.findNamespace("network") != nullptr;
+    r.maskedPaths = lx.maskedPaths;
+    r.readonlyPaths = lx.readonlyPaths;
+    r.noPivot = noPivot;
+    r.mountLabel = lx.mountLabel;
+    r.cgroups = cgroupViewFor(s, cg);
+    return r;
+}
+
+Status destroyContainer(const state::Store& store, const state::ContainerState& s) {
+    Status first;
+    auto keep = [&](Status st) {
+        if (!st && first.ok()) first = std::move(st);
+    };
+    if (state::processAlive(s.pid, s.pidStartTime)) {
+        ::kill(s.pid, SIGKILL);
+        // A killed init in a pid namespace takes the namespace's processes with it.
+        for (int i = 0; i < 2000 && state::processAlive(s.pid, s.pidStartTime); i++)
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    if (!s.cgroupPaths.empty()) {
+        auto cg = cgroups::loadManager(s.cgroupPaths);
+        if (cg) keep((*cg)->destroy());
+        else keep(std::move(cg).error());
+    }
+    auto hooks = spec::parseHooks(s.config.value("hooks", nlohmann::json::object()), "state");
+    keep(store.remove(s.id));
+    if (hooks && !hooks->poststop.empty())
+        hooks::runAllLogging(hooks->poststop, hookStateJson(s, "stopped", 0), "poststop");
+    return first;
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,36 @@
+// runtime/container: pieces the lifecycle operations share — building the init's rootfs
+// configuration from a spec, the state JSON given to hooks, and tearing a container down.
+#pragma once
+
+#include <string>
+
+#include "cgroups/manager.hpp"
+#include "namespaces/mount.hpp"
+#include "runtime/process/launch.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/spec/spec.hpp"
+#include "runtime/state/state.hpp"
+
+namespace berth::runtime {
+
+namespaces::RootfsConfig rootfsConfigFor(const spec::Spec& s, const std::string& bundle,
+                                         const cgroups::Manager* cg, bool noPivot);
+std::string hookStateJson(const state::ContainerState& s, const char* status, pid_t pid);
+
+// Create up to "created" (fifo) or up to "ready and executing" (no fifo, for run). On success
+// the caller owns the state directory lock released with `lock`.
+struct Created {
+    state::ContainerState st;
+    process::Launched init;
+    spec::Spec spec;
+};
+Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo);
+
+// Kill everything left, remove the cgroup and state directory, run poststop hooks.
+// Best effort past the first step: every step runs, the first error is returned.
+Status destroyContainer(const state::Store& store, const state::ContainerState& s);
+
+Status writePidFile(const std::string& path, pid_t pid);
+std::string nowRfc3339();
+
+}  // namespace berth::runtime

@@ -1,0 +1,126 @@
+// create: load and check the bundle, record the container, make its cgroup and launch its
+// init, which waits on the exec fifo. Every step is undone if a later one fails.
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "cgroups/resources.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/container.hpp"
+
+namespace berth::runtime {
+namespace {
+
+Status checkSpec(const spec::Spec& s) {
+    if (!s.process) return Error::make("config.json: process: required to create a container");
+    if (!s.linux) return Error::make("config.json: linux: required on Linux");
+    if (!s.linux->findNamespace("mount"))
+        return Error::make("config.json: linux.namespaces: a mount namespace is required");
+    return {};
+}
+
+Result<std::string> absoluteBundle(const std::string& bundle) {
+    char buf[PATH_MAX];
+    if (!::realpath(bundle.c_str(), buf)) return Error::fromErrno("bundle ", bundle);
+    return std::string(buf);
+}
+
+}  // namespace
+
+std::string nowRfc3339() {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char buf[64];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    return buf;
+}
+
+Status writePidFile(const std::string& path, pid_t pid) {
+    if (path.empty()) return {};
+    return fs::writeFileAtomic(path, std::to_string(pid), 0644);
+}
+
+std::string hookStateJson(const state::ContainerState& s, const char* status, pid_t pid) {
+    nlohmann::json j = {{"ociVersion", spec::kSpecVersion}, {"id", s.id},         {"status", status},
+                        {"pid", pid},                       {"bundle", s.bundle}, {"annotations", s.annotations}};
+    return j.dump();
+}
+
+Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo) {
+    ASSIGN_OR_RETURN(std::string bundle, absoluteBundle(o.bundle));
+    ASSIGN_OR_RETURN(spec::Spec sp, spec::loadFromBundle(bundle));
+    TRY(checkSpec(sp));
+    state::Store store(g.root);
+    ASSIGN_OR_RETURN(state::Lock lock, store.createAndLock(o.id));
+    ScopeGuard removeState([&] { (void)store.remove(o.id); });
+
+    Created out;
+    state::ContainerState& st = out.st;
+    st.id = o.id;
+    st.bundle = bundle;
+    st.rootfs = sp.root.path;
+    st.created = nowRfc3339();
+    st.owner = "";
+    st.annotations = sp.annotations;
+    st.creatorPid = ::getpid();
+    st.creatorStartTime = state::processStartTime(st.creatorPid);
+    st.systemdCgroup = g.systemdCgroup;
+    st.noPivot = o.noPivot;
+    ASSIGN_OR_RETURN(std::string cfgText, fs::readFile(bundle + "/config.json"));
+    st.config = nlohmann::json::parse(cfgText, nullptr, false);
+
+    cgroups::Config cc{sp.linux->cgroupsPath, o.id, g.systemdCgroup, ""};
+    ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
+    st.cgroupPaths = cg->paths();
+    TRY(store.save(st));  // from here a crash leaves enough for `delete --force`
+    TRY(cg->create());
+    ScopeGuard removeCgroup([&] { (void)cg->destroy(); });
+    std::vector<cgroups::DeviceNode> nodes;
+    for (auto& d : sp.linux->devices)
+        nodes.push_back({d.type.empty() ? 'c' : d.type[0], d.major, d.minor});
+    TRY(cg->apply(cgroups::withDefaultDeviceRules(sp.linux->resources, nodes)));
+
+    std::string fifo;
+    if (withFifo) {
+        fifo = store.fifoPath(o.id);
+        if (::mkfifo(fifo.c_str(), 0622) < 0) return Error::fromErrno("create exec fifo ", fifo);
+    }
+    process::LaunchConfig lc;
+    lc.spec = &sp;
+    lc.rootfs = rootfsConfigFor(sp, bundle, cg.get(), o.noPivot);
+    lc.fifoPath = fifo;
+    lc.consoleSocket = o.consoleSocket;
+    lc.preserveFds = o.preserveFds;
+    lc.cgroup = cg.get();
+    lc.stateJson = [&](pid_t pid, const char* status) { return hookStateJson(st, status, pid); };
+    lc.onCloned = [&](pid_t pid) {
+        st.pid = pid;
+        st.pidStartTime = state::processStartTime(pid);
+        return store.save(st);
+    };
+    ASSIGN_OR_RETURN(out.init, process::launchInit(lc));
+    st.pidStartTime = out.init.startTime;
+    st.saved = state::ContainerStatus::Created;
+    TRY(store.save(st));
+    TRY_CTX(writePidFile(o.pidFile, st.pid), "write pid file");
+    removeCgroup.dismiss();
+    removeState.dismiss();
+    out.spec = std::move(sp);
+    log::debug("created container ", o.id, " with init pid ", st.pid);
+    return out;
+}
+
+Status create(const GlobalOptions& g, const CreateOptions& o) {
+    auto c = createContainer(g, o, true);
+    if (!c) return std::move(c).error();
+    return {};
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,123 @@
+// exec: run another process in a running container, built from --process or from the
+// container's own process with the command-line overrides, as runc does.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/fs.hpp"
+#include "runtime/container.hpp"
+#include "runtime/process/join.hpp"
+
+namespace berth::runtime {
+namespace {
+
+Result<spec::User> parseUser(const std::string& u) {
+    spec::User out;
+    auto parts = fs::split(u, ':');
+    auto num = [&](const std::string& s) -> Result<uint32_t> {
+        if (s.empty() || !std::all_of(s.begin(), s.end(), ::isdigit) || s.size() > 10)
+            return Error::make("invalid --user \"", u, "\": expected uid[:gid]");
+        return static_cast<uint32_t>(std::stoul(s));
+    };
+    if (parts.size() > 2) return Error::make("invalid --user \"", u, "\": expected uid[:gid]");
+    ASSIGN_OR_RETURN(out.uid, num(parts[0]));
+    if (parts.size() == 2) {
+        ASSIGN_OR_RETURN(out.gid, num(parts[1]));
+    }
+    return out;
+}
+
+void setEnv(std::vector<std::string>& env, const std::string& kv) {
+    auto key = kv.substr(0, kv.find('='));
+    for (auto& e : env)
+        if (e.substr(0, e.find('=')) == key) {
+            e = kv;
+            return;
+        }
+    env.push_back(kv);
+}
+
+Result<spec::Process> buildProcess(const ExecOptions& o, const state::ContainerState& st) {
+    if (!o.processFile.empty()) {
+        ASSIGN_OR_RETURN(std::string text, fs::readFile(o.processFile));
+        return spec::parseProcess(text, o.processFile);
+    }
+    if (o.args.empty()) return Error::make("exec: a command is required (or --process FILE)");
+    ASSIGN_OR_RETURN(spec::Spec sp, spec::parse(st.config.dump(), "container config"));
+    spec::Process p = sp.process ? *sp.process : spec::Process{};
+    p.args = o.args;
+    p.terminal = o.tty;
+    p.consoleSize.reset();
+    for (auto& e : o.env) setEnv(p.env, e);
+    if (!o.cwd.empty()) p.cwd = o.cwd;
+    if (!o.user.empty()) {
+        ASSIGN_OR_RETURN(p.user, parseUser(o.user));
+    }
+    p.user.additionalGids.insert(p.user.additionalGids.end(), o.additionalGids.begin(), o.additionalGids.end());
+    if (o.noNewPrivs) p.noNewPrivileges = true;
+    if (!o.apparmor.empty()) p.apparmorProfile = o.apparmor;
+    if (!o.caps.empty()) {
+        if (!p.capabilities) p.capabilities = spec::Capabilities{};
+        for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted,
+                          &p.capabilities->inheritable, &p.capabilities->ambient})
+            set->insert(set->end(), o.caps.begin(), o.caps.end());
+    }
+    return p;
+}
+
+int waitForProcess(pid_t pid) {
+    sigset_t all;
+    sigfillset(&all);
+    for (;;) {
+        siginfo_t info;
+        int sig = ::sigwaitinfo(&all, &info);
+        if (sig < 0) continue;
+        if (sig != SIGCHLD) {
+            ::kill(pid, sig);
+            continue;
+        }
+        int status;
+        pid_t p;
+        while ((p = ::waitpid(-1, &status, WNOHANG)) > 0) {
+            if (p != pid) continue;
+            if (WIFEXITED(status)) return WEXITSTATUS(status);
+            if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+        }
+    }
+}
+
+}  // namespace
+
+Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
+    state::Store store(g.root);
+    ASSIGN_OR_RETURN(state::ContainerState st, store.load(o.id));
+    auto live = store.liveStatus(st);
+    if (live != state::ContainerStatus::Running && live != state::ContainerStatus::Created)
+        return Error::make("cannot exec in container \"", o.id, "\": it is ", state::statusName(live));
+    ASSIGN_OR_RETURN(spec::Process proc, buildProcess(o, st));
+    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroupPaths));
+    nlohmann::json seccomp;
+    if (st.config.contains("linux") && st.config["linux"].contains("seccomp"))
+        seccomp = st.config["linux"]["seccomp"];
+
+    sigset_t all, old;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, &old);
+    ScopeGuard restoreMask([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
+
+    process::JoinConfig jc;
+    jc.containerPid = st.pid;
+    jc.process = &proc;
+    jc.seccomp = &seccomp;
+    jc.consoleSocket = o.consoleSocket;
+    jc.preserveFds = o.preserveFds;
+    jc.cgroup = cg.get();
+    ASSIGN_OR_RETURN(process::Launched l, process::launchInContainer(jc));
+    TRY_CTX(writePidFile(o.pidFile, l.pid), "write pid file");
+    if (o.detach) return 0;
+    return waitForProcess(l.pid);
+}
+
+}  // namespace berth::runtime

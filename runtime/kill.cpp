@@ -1,0 +1,27 @@
+// kill: send a signal to a container's init, or with --all to every process in its cgroup.
+#include <signal.h>
+
+#include "runtime/container.hpp"
+
+namespace berth::runtime {
+
+Status kill(const GlobalOptions& g, const KillOptions& o) {
+    ASSIGN_OR_RETURN(int sig, parseSignal(o.signal));
+    state::Store store(g.root);
+    ASSIGN_OR_RETURN(state::ContainerState st, store.load(o.id));
+    auto live = store.liveStatus(st);
+    if (live == state::ContainerStatus::Stopped || live == state::ContainerStatus::Creating)
+        return Error::make("cannot kill container \"", o.id, "\": it is ", state::statusName(live));
+    if (o.all) {
+        ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroupPaths));
+        ASSIGN_OR_RETURN(auto pids, cg->pids());
+        bool paused = live == state::ContainerStatus::Paused;
+        if (paused && sig == SIGKILL) (void)cg->freeze(false);
+        for (pid_t p : pids) ::kill(p, sig);
+        return {};
+    }
+    if (::kill(st.pid, sig) < 0) return Error::fromErrno("signal container init ", st.pid);
+    return {};
+}
+
+}  // namespace berth::runtime

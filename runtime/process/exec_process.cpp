@@ -1,0 +1,133 @@
+#include "runtime/process/exec_process.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/fs.hpp"
+
+namespace berth::process {
+namespace {
+
+std::string envValue(const std::vector<std::string>& env, const std::string& key) {
+    for (auto& e : env)
+        if (e.compare(0, key.size() + 1, key + "=") == 0) return e.substr(key.size() + 1);
+    return "";
+}
+
+bool isExecutableFile(const std::string& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+void resetSignals() {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int s = 1; s < NSIG; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        ::signal(s, SIG_DFL);
+    }
+}
+
+Status prepareFds(int preserve) {
+    unsigned first = 3u + static_cast<unsigned>(preserve);
+    if (::syscall(SYS_close_range, first, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+        return Error::fromErrno("mark fds close-on-exec");
+    for (int fd = 3; fd < static_cast<int>(first); fd++) {
+        int flags = ::fcntl(fd, F_GETFD);
+        if (flags >= 0) ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    return {};
+}
+
+Status applyIdentity(const ProcessPlan& plan) {
+    const spec::Process& p = *plan.process;
+    TRY(security::applyRlimits(p.rlimits));
+    if (::chdir(p.cwd.c_str()) < 0) return Error::fromErrno("chdir to cwd ", p.cwd);
+    ::umask(p.user.umask ? static_cast<mode_t>(*p.user.umask) : 022);
+    TRY(applyApparmor(p.apparmorProfile));
+    // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: load it before dropping caps.
+    if (!p.noNewPrivileges && plan.seccomp) TRY(plan.seccomp->load());
+    if (p.capabilities) TRY(security::dropBoundingSet(p.capabilities->bounding));
+    TRY(security::switchUser(p.user));
+    TRY(security::applyCapabilities(p.capabilities ? *p.capabilities : spec::Capabilities{}));
+    if (p.noNewPrivileges) {
+        TRY(security::setNoNewPrivileges());
+        if (plan.seccomp) TRY(plan.seccomp->load());
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<std::string> lookupExecutable(const spec::Process& p) {
+    const std::string& name = p.args.at(0);
+    if (name.find('/') != std::string::npos) {
+        std::string full = name[0] == '/' ? name : fs::joinPath(p.cwd, name);
+        if (!isExecutableFile(full))
+            return Error(ENOENT, strCat("exec: \"", name, "\": not an executable file"));
+        return full;
+    }
+    std::string path = envValue(p.env, "PATH");
+    if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (auto& dir : fs::split(path, ':')) {
+        std::string full = fs::joinPath(dir.empty() ? "." : dir, name);
+        if (isExecutableFile(full)) return full;
+    }
+    return Error(ENOENT, strCat("exec: \"", name, "\": executable file not found in $PATH"));
+}
+
+std::vector<std::string> buildEnv(const spec::Process& p) {
+    std::vector<std::string> env = p.env;
+    if (!envValue(env, "HOME").empty()) return env;
+    std::string home = "/";
+    std::ifstream passwd("/etc/passwd");
+    std::string line;
+    while (std::getline(passwd, line)) {
+        auto f = fs::split(line, ':');
+        if (f.size() >= 6 && f[2] == std::to_string(p.user.uid)) {
+            home = f[5];
+            break;
+        }
+    }
+    env.push_back("HOME=" + home);
+    return env;
+}
+
+Status applyApparmor(const std::string& profile) {
+    if (profile.empty()) return {};
+    auto enabled = fs::readFile("/sys/module/apparmor/parameters/enabled");
+    if (!enabled || fs::trim(*enabled) != "Y")
+        return Error::make("apparmor profile \"", profile, "\" requested but AppArmor is not enabled on this host");
+    std::string attr = fs::exists("/proc/self/attr/apparmor/exec") ? "/proc/self/attr/apparmor/exec"
+                                                                    : "/proc/self/attr/exec";
+    TRY_CTX(fs::writeFile(attr, "exec " + profile), "set apparmor profile ", profile);
+    return {};
+}
+
+Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath) {
+    const spec::Process& p = *plan.process;
+    std::vector<std::string> env = buildEnv(p);
+    std::vector<char*> argv, envp;
+    for (auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+
+    Status st = applyIdentity(plan);
+    if (!st) return st.error();
+    st = prepareFds(plan.preserveFds);
+    if (!st) return st.error();
+    resetSignals();
+    ::execve(exePath.c_str(), argv.data(), envp.data());
+    return Error::fromErrno("exec ", exePath);
+}
+
+}  // namespace berth::process

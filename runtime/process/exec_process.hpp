@@ -1,0 +1,28 @@
+// runtime/process/exec_process: the last steps every container process takes (init and exec
+// alike): rlimits, cwd, user, capabilities, no_new_privs, seccomp, fds, signals, execve.
+#pragma once
+
+#include <string>
+
+#include "common/error.hpp"
+#include "runtime/security/security.hpp"
+#include "runtime/spec/spec.hpp"
+
+namespace berth::process {
+
+struct ProcessPlan {
+    const spec::Process* process = nullptr;
+    security::SeccompFilter* seccomp = nullptr;  // may be empty
+    int preserveFds = 0;
+};
+
+// Find args[0] like execvp does, with the container's PATH (the process env, not ours).
+Result<std::string> lookupExecutable(const spec::Process& p);
+// The env execve gets: process.env plus HOME from /etc/passwd when unset (as runc).
+std::vector<std::string> buildEnv(const spec::Process& p);
+// Apply everything and execve; returns only on failure.
+Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath);
+// AppArmor: set the profile for the next exec. A profile on a host without AppArmor is an error.
+Status applyApparmor(const std::string& profile);
+
+}  // namespace berth::process

@@ -1,0 +1,129 @@
+// The container init's own side of create: everything between the clone and the execve.
+// It runs on a copy of the parent's memory (clone without CLONE_VM), never throws, and reports
+// a failure to the parent as a serialized Error before _exit.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "common/fs.hpp"
+#include "runtime/hooks.hpp"
+#include "runtime/process/exec_process.hpp"
+#include "runtime/process/launch.hpp"
+#include "runtime/process/sync.hpp"
+#include "runtime/process/terminal.hpp"
+
+namespace berth::process {
+namespace {
+
+Status enterNamespaces(const ChildPlan& p) {
+    for (auto& [kind, fd] : p.joins) {
+        TRY(namespaces::joinNamespace(fd, *kind));
+        ::close(fd);
+    }
+    if (p.unshareFlags && ::unshare(p.unshareFlags) < 0)
+        return Error::fromErrno("unshare namespaces 0x", std::hex, p.unshareFlags);
+    if (p.userNamespace) {
+        // Act as the namespace's root for the rootfs set-up; the process user comes at exec.
+        if (::setresgid(0, 0, 0) < 0) return Error::fromErrno("setresgid 0 in the user namespace");
+        if (::setresuid(0, 0, 0) < 0) return Error::fromErrno("setresuid 0 in the user namespace");
+    }
+    const spec::Spec& s = *p.spec;
+    if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
+        return Error::fromErrno("sethostname ", s.hostname);
+    if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
+        return Error::fromErrno("setdomainname ", s.domainname);
+    return {};
+}
+
+Status writeSysctls(const spec::Spec& s) {
+    if (!s.linux) return {};
+    for (auto& [key, value] : s.linux->sysctl) {
+        std::string path = "/proc/sys/" + key;
+        for (size_t i = 10; i < path.size(); i++)
+            if (path[i] == '.') path[i] = '/';
+        TRY_CTX(fs::writeFile(path, value), "sysctl ", key);
+    }
+    return {};
+}
+
+// The pty slave also appears as /dev/console, as runc does.
+Status bindConsole(const std::string& slave) {
+    int fd = ::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) ::close(fd);
+    if (::mount(slave.c_str(), "/dev/console", nullptr, MS_BIND, nullptr) < 0)
+        return Error::fromErrno("bind ", slave, " on /dev/console");
+    return {};
+}
+
+// Everything up to "ready"; returns the executable path found inside the container.
+Result<std::string> setUpContainer(const ChildPlan& p, std::string& stateJson) {
+    TRY(expectMsg(p.syncFd, Msg::Go));
+    TRY(enterNamespaces(p));
+    TRY(namespaces::prepareRootfsInChild(*p.rootfs));
+    const spec::Spec& s = *p.spec;
+    if (p.hasRuntimeHooks) {
+        TRY(sendMsg(p.syncFd, Msg::RunHooks));
+        ASSIGN_OR_RETURN(Message m, expectMsg(p.syncFd, Msg::HooksDone));
+        stateJson = m.text;
+        TRY(hooks::run(s.hooks.createContainer, stateJson, "createContainer"));
+    }
+    TRY(namespaces::pivotRootInChild(*p.rootfs));
+    TRY(writeSysctls(s));
+    const spec::Process& proc = *s.process;
+    TRY_CTX(fs::mkdirAll(proc.cwd, 0755), "create cwd");
+    if (::setsid() < 0) return Error::fromErrno("setsid");
+    if (proc.terminal) {
+        ASSIGN_OR_RETURN(std::string slave, setupTerminalInChild(p.consoleFd, proc.consoleSize));
+        ::close(p.consoleFd);
+        TRY(bindConsole(slave));
+    }
+    TRY(namespaces::finalizeRootfsInChild(*p.rootfs));
+    return lookupExecutable(proc);
+}
+
+[[noreturn]] void die(const std::string& msg) {
+    std::string line = "berth: " + msg + "\n";
+    ssize_t r = ::write(STDERR_FILENO, line.data(), line.size());
+    (void)r;
+    _exit(127);
+}
+
+// Block until `start` opens the fifo for reading. The fifo is reached through our O_PATH fd's
+// magic link because after pivot_root its path is outside our root.
+Status waitForStart(int fifoFd) {
+    std::string path = "/proc/self/fd/" + std::to_string(fifoFd);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Error::fromErrno("open exec fifo");
+    char zero = '0';
+    if (::write(fd, &zero, 1) != 1) return Error::fromErrno("write exec fifo");
+    ::close(fd);
+    ::close(fifoFd);
+    return {};
+}
+
+}  // namespace
+
+void initChildMain(const ChildPlan& p) {
+    std::string stateJson;
+    auto exe = setUpContainer(p, stateJson);
+    if (!exe) {
+        (void)sendError(p.syncFd, exe.error());
+        _exit(1);
+    }
+    if (!sendMsg(p.syncFd, Msg::Ready)) _exit(1);
+    ::close(p.syncFd);
+    if (p.fifoFd >= 0) {
+        Status st = waitForStart(p.fifoFd);
+        if (!st) die(st.error().what());
+    }
+    Status st = hooks::run(p.spec->hooks.startContainer, stateJson, "startContainer");
+    if (!st) die(st.error().what());
+    ProcessPlan plan{&*p.spec->process, p.seccomp, p.preserveFds};
+    die(finalizeAndExec(plan, *exe).what());
+}
+
+}  // namespace berth::process

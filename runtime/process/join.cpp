@@ -1,0 +1,136 @@
+#include "runtime/process/join.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fs.hpp"
+#include "runtime/process/exec_process.hpp"
+#include "runtime/process/sync.hpp"
+#include "runtime/process/terminal.hpp"
+#include "runtime/state/state.hpp"
+
+namespace berth::process {
+namespace {
+
+struct JoinPlan {
+    const JoinConfig* cfg = nullptr;
+    std::vector<std::pair<const namespaces::Kind*, int>> joins;
+    int rootFd = -1;
+    int syncFd = -1;
+    int consoleFd = -1;
+    bool userNamespace = false;
+    security::SeccompFilter* seccomp = nullptr;
+};
+
+Result<std::string> enterContainer(const JoinPlan& p) {
+    TRY(expectMsg(p.syncFd, Msg::Go));
+    for (auto& [kind, fd] : p.joins) {
+        TRY(namespaces::joinNamespace(fd, *kind));
+        ::close(fd);
+    }
+    // Enter the container's root whatever it was made with (pivot_root or --no-pivot chroot).
+    if (::fchdir(p.rootFd) < 0) return Error::fromErrno("fchdir to the container root");
+    if (::chroot(".") < 0) return Error::fromErrno("chroot into the container root");
+    ::close(p.rootFd);
+    if (::chdir("/") < 0) return Error::fromErrno("chdir /");
+    if (p.cfg->process->terminal) {
+        if (::setsid() < 0) return Error::fromErrno("setsid");
+        TRY(setupTerminalInChild(p.consoleFd, p.cfg->process->consoleSize));
+        ::close(p.consoleFd);
+    }
+    return lookupExecutable(*p.cfg->process);
+}
+
+[[noreturn]] void joinChildMain(const JoinPlan& p) {
+    auto exe = enterContainer(p);
+    if (!exe) {
+        (void)sendError(p.syncFd, exe.error());
+        _exit(1);
+    }
+    if (!sendMsg(p.syncFd, Msg::Ready)) _exit(1);
+    ::close(p.syncFd);
+    ProcessPlan plan{p.cfg->process, p.seccomp, p.cfg->preserveFds};
+    Error e = finalizeAndExec(plan, *exe);
+    std::string line = "berth: " + e.what() + "\n";
+    ssize_t r = ::write(STDERR_FILENO, line.data(), line.size());
+    (void)r;
+    _exit(127);
+}
+
+}  // namespace
+
+Result<Launched> launchInContainer(const JoinConfig& cfg) {
+    pid_t target = cfg.containerPid;
+    JoinPlan plan;
+    plan.cfg = &cfg;
+    std::vector<UniqueFd> fds;
+    UniqueFd pidNs, restorePid, timeNs, restoreTime;
+    for (auto& kind : namespaces::kinds()) {
+        uint64_t theirs = namespaces::namespaceInode(target, kind.procName);
+        if (theirs == 0 || theirs == namespaces::namespaceInode(::getpid(), kind.procName)) continue;
+        ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(
+                                          strCat("/proc/", target, "/ns/", kind.procName), kind));
+        std::string name = kind.specName;
+        if (name == "pid") pidNs = std::move(fd);
+        else if (name == "time") timeNs = std::move(fd);
+        else {
+            plan.joins.push_back({&kind, fd.get()});
+            fds.push_back(std::move(fd));
+        }
+        if (name == "user") plan.userNamespace = true;
+    }
+    UniqueFd root(::open(strCat("/proc/", target, "/root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return Error::fromErrno("open the container's root");
+    plan.rootFd = root.get();
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return Error::fromErrno("socketpair");
+    UniqueFd parentSock(sv[0]), childSock(sv[1]);
+    plan.syncFd = sv[1];
+    UniqueFd console;
+    if (cfg.process->terminal) {
+        if (cfg.consoleSocket.empty()) return Error::make("exec with a terminal needs --console-socket");
+        ASSIGN_OR_RETURN(console, connectConsoleSocket(cfg.consoleSocket));
+        plan.consoleFd = console.get();
+    }
+    ASSIGN_OR_RETURN(auto seccomp, security::SeccompFilter::compile(cfg.seccomp ? *cfg.seccomp : nlohmann::json()));
+    plan.seccomp = seccomp.empty() ? nullptr : &seccomp;
+
+    // pid and time namespaces apply to children: enter them for the clone, then come back.
+    if (pidNs) {
+        restorePid.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+        if (::setns(pidNs.get(), CLONE_NEWPID) < 0) return Error::fromErrno("join pid namespace");
+    }
+    if (timeNs) {
+        restoreTime.reset(::open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC));
+        if (::setns(timeNs.get(), 0x80) < 0) return Error::fromErrno("join time namespace");
+    }
+    int pidfd = -1;
+    auto pid = cloneProcess(0, &pidfd);
+    if (restorePid) ::setns(restorePid.get(), CLONE_NEWPID);
+    if (restoreTime) ::setns(restoreTime.get(), 0x80);
+    if (!pid) return std::move(pid).error();
+    if (*pid == 0) {
+        parentSock.reset();
+        joinChildMain(plan);
+    }
+    Launched out;
+    out.pid = *pid;
+    out.pidfd.reset(pidfd);
+    childSock.reset();
+    ScopeGuard killChild([p = *pid] {
+        ::kill(p, SIGKILL);
+        ::waitpid(p, nullptr, 0);
+    });
+    if (cfg.cgroup) TRY(cfg.cgroup->addProcess(*pid));
+    TRY(sendMsg(parentSock.get(), Msg::Go));
+    TRY(expectMsg(parentSock.get(), Msg::Ready));
+    out.startTime = state::processStartTime(*pid);
+    killChild.dismiss();
+    return out;
+}
+
+}  // namespace berth::process

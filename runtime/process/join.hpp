@@ -1,0 +1,24 @@
+// runtime/process/join: starting an extra process inside a running container (exec) — the
+// parent opens the container's namespaces and joins its cgroup; the child enters and execs.
+#pragma once
+
+#include <string>
+
+#include "cgroups/manager.hpp"
+#include "runtime/process/launch.hpp"
+
+namespace berth::process {
+
+struct JoinConfig {
+    pid_t containerPid = 0;          // the init whose namespaces and root we enter
+    const spec::Process* process = nullptr;
+    const nlohmann::json* seccomp = nullptr;  // linux.seccomp of the container
+    std::string consoleSocket;
+    int preserveFds = 0;
+    cgroups::Manager* cgroup = nullptr;
+};
+
+// Returns when the new process is about to execve (its set-up errors are returned here).
+Result<Launched> launchInContainer(const JoinConfig& cfg);
+
+}  // namespace berth::process

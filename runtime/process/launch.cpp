@@ -1,0 +1,210 @@
+// Parent side of create: prepare and open everything, clone the init, then drive it through
+// the sync protocol. A failure at any step kills the half-made init before returning.
+#include "runtime/process/launch.hpp"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/hooks.hpp"
+#include "runtime/process/sync.hpp"
+#include "runtime/process/terminal.hpp"
+#include "runtime/state/state.hpp"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+namespace berth::process {
+namespace {
+
+using namespaces::Kind;
+
+// Namespaces the parent must enter for the clone to land in them: pid and time apply only to
+// children. They are restored right after the clone.
+struct ForChildren {
+    UniqueFd restorePid, restoreTime;
+    bool pidJoined = false, timeSet = false;
+
+    Status enter(const spec::Linux& lx) {
+        if (auto* ns = lx.findNamespace("pid"); ns && !ns->path.empty()) {
+            const Kind* k = namespaces::kindBySpecName("pid");
+            ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(ns->path, *k));
+            restorePid.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+            TRY(namespaces::joinNamespace(fd.get(), *k));
+            pidJoined = true;
+        }
+        if (auto* ns = lx.findNamespace("time")) {
+            const Kind* k = namespaces::kindBySpecName("time");
+            restoreTime.reset(::open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC));
+            if (!ns->path.empty()) {
+                ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(ns->path, *k));
+                TRY(namespaces::joinNamespace(fd.get(), *k));
+            } else {
+                std::map<std::string, namespaces::TimeOffset> offs;
+                for (auto& [c, o] : lx.timeOffsets) offs[c] = {o.secs, o.nanosecs};
+                TRY(namespaces::newTimeNamespaceForChildren(offs));
+            }
+            timeSet = true;
+        }
+        return {};
+    }
+    ~ForChildren() {
+        if (pidJoined && restorePid) ::setns(restorePid.get(), CLONE_NEWPID);
+        if (timeSet && restoreTime) ::setns(restoreTime.get(), CLONE_NEWTIME);
+    }
+};
+
+struct Prepared {
+    ChildPlan plan;
+    uint64_t cloneFlags = 0;
+    std::vector<UniqueFd> joinFds;
+    UniqueFd parentSock, childSock, fifo, console;
+    security::SeccompFilter seccomp;
+};
+
+// Decide per namespace: created by the clone, created later by unshare, or joined by setns.
+Status planNamespaces(const spec::Linux& lx, Prepared& pr) {
+    bool joinUser = false;
+    if (auto* u = lx.findNamespace("user")) joinUser = !u->path.empty();
+    for (auto& kind : namespaces::kinds()) {
+        auto* ns = lx.findNamespace(kind.specName);
+        if (!ns) continue;
+        std::string name = kind.specName;
+        if (name == "pid" || name == "time") {
+            // pid: a new one comes from the clone; joined ones were entered by the parent.
+            if (name == "pid" && ns->path.empty()) pr.cloneFlags |= CLONE_NEWPID;
+            continue;
+        }
+        if (!ns->path.empty()) {
+            ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(ns->path, kind));
+            pr.plan.joins.push_back({&kind, fd.get()});
+            pr.joinFds.push_back(std::move(fd));
+            continue;
+        }
+        // The cgroup namespace must be rooted at the container's cgroup, which the parent joins
+        // after the clone; with a joined user namespace, new ones must be owned by it.
+        if (name == "cgroup" || joinUser) pr.plan.unshareFlags |= kind.cloneFlag;
+        else pr.cloneFlags |= static_cast<uint64_t>(kind.cloneFlag);
+    }
+    pr.plan.userNamespace = lx.findNamespace("user") != nullptr;
+    return {};
+}
+
+Status prepare(LaunchConfig& cfg, Prepared& pr) {
+    const spec::Spec& s = *cfg.spec;
+    pr.plan.spec = cfg.spec;
+    pr.plan.rootfs = &cfg.rootfs;
+    pr.plan.preserveFds = cfg.preserveFds;
+    TRY(planNamespaces(*s.linux, pr));
+    const spec::Hooks& h = s.hooks;
+    pr.plan.hasRuntimeHooks = !h.prestart.empty() || !h.createRuntime.empty() ||
+                              !h.createContainer.empty() || !h.startContainer.empty();
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return Error::fromErrno("socketpair");
+    pr.parentSock.reset(sv[0]);
+    pr.childSock.reset(sv[1]);
+    pr.plan.syncFd = sv[1];
+    if (!cfg.fifoPath.empty()) {
+        pr.fifo.reset(::open(cfg.fifoPath.c_str(), O_PATH | O_CLOEXEC));
+        if (!pr.fifo) return Error::fromErrno("open exec fifo ", cfg.fifoPath);
+        pr.plan.fifoFd = pr.fifo.get();
+    }
+    if (s.process->terminal) {
+        if (cfg.consoleSocket.empty())
+            return Error::make("process.terminal is true but no --console-socket was given");
+        ASSIGN_OR_RETURN(pr.console, connectConsoleSocket(cfg.consoleSocket));
+        pr.plan.consoleFd = pr.console.get();
+    }
+    ASSIGN_OR_RETURN(pr.seccomp, security::SeccompFilter::compile(s.linux->seccomp));
+    pr.plan.seccomp = pr.seccomp.empty() ? nullptr : &pr.seccomp;
+    return {};
+}
+
+std::vector<namespaces::IdMap> toIdMaps(const std::vector<spec::IdMapping>& m) {
+    std::vector<namespaces::IdMap> out;
+    for (auto& x : m) out.push_back({x.containerID, x.hostID, x.size});
+    return out;
+}
+
+// Between the clone and "ready": what only the parent can do, then the hook round-trip.
+Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
+    const spec::Spec& s = *cfg.spec;
+    if (cfg.onCloned) TRY(cfg.onCloned(pid));
+    auto* user = s.linux->findNamespace("user");
+    if (user && user->path.empty())
+        TRY(namespaces::writeIdMapsFromParent(pid, toIdMaps(s.linux->uidMappings),
+                                              toIdMaps(s.linux->gidMappings)));
+    if (cfg.cgroup) TRY(cfg.cgroup->addProcess(pid));
+    if (s.process->oomScoreAdj)
+        TRY_CTX(fs::writeFile(strCat("/proc/", pid, "/oom_score_adj"),
+                              std::to_string(*s.process->oomScoreAdj)),
+                "set oom_score_adj");
+    TRY(sendMsg(pr.parentSock.get(), Msg::Go));
+    for (;;) {
+        ASSIGN_OR_RETURN(Message m, recvMsg(pr.parentSock.get()));
+        if (m.type == Msg::Error) return Error(m.err, m.text);
+        if (m.type == Msg::Ready) return {};
+        if (m.type != Msg::RunHooks) return Error::make("sync: unexpected message from the container");
+        std::string st = cfg.stateJson ? cfg.stateJson(pid, "creating") : "{}";
+        TRY(hooks::run(s.hooks.prestart, st, "prestart"));
+        TRY(hooks::run(s.hooks.createRuntime, st, "createRuntime"));
+        TRY(sendMsg(pr.parentSock.get(), Msg::HooksDone, 0, st));
+    }
+}
+
+}  // namespace
+
+Result<pid_t> cloneProcess(uint64_t flags, int* pidfd) {
+    struct clone_args args{};
+    args.flags = flags | (pidfd ? CLONE_PIDFD : 0);
+    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return Error::fromErrno("clone3");
+    return static_cast<pid_t>(pid);
+}
+
+Result<Launched> launchInit(LaunchConfig& cfg) {
+    const spec::Spec& s = *cfg.spec;
+    if (!s.process) return Error::make("config.json: process: required to create a container");
+    if (!s.linux) return Error::make("config.json: linux: required on Linux");
+    Prepared pr;
+    TRY(prepare(cfg, pr));
+    int pidfd = -1;
+    pid_t pid;
+    {
+        ForChildren forChildren;
+        TRY(forChildren.enter(*s.linux));
+        ASSIGN_OR_RETURN(pid, cloneProcess(pr.cloneFlags, &pidfd));
+        if (pid == 0) {
+            pr.parentSock.reset();
+            initChildMain(pr.plan);
+        }
+    }
+    Launched out;
+    out.pid = pid;
+    out.pidfd.reset(pidfd);
+    pr.childSock.reset();
+    pr.joinFds.clear();
+    // Until ready, a failure must not leave the half-made init behind.
+    ScopeGuard killChild([pid] {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+    });
+    Status st = driveChild(cfg, pr, pid);
+    if (!st) return std::move(st).error();
+    out.startTime = state::processStartTime(pid);
+    killChild.dismiss();
+    return out;
+}
+
+}  // namespace berth::process

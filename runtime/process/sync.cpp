@@ -1,0 +1,78 @@
+#include "runtime/process/sync.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace berth::process {
+namespace {
+struct Header {
+    uint32_t type;
+    int32_t err;
+    uint32_t len;
+};
+
+Status writeAll(int fd, const void* data, size_t n) {
+    auto p = static_cast<const char*>(data);
+    while (n > 0) {
+        ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return Error::fromErrno("sync: send");
+        }
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+    return {};
+}
+
+Result<bool> readAll(int fd, void* data, size_t n) {
+    auto p = static_cast<char*>(data);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = ::read(fd, p + got, n - got);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return Error::fromErrno("sync: read");
+        }
+        if (r == 0) return false;
+        got += static_cast<size_t>(r);
+    }
+    return true;
+}
+}  // namespace
+
+Status sendMsg(int fd, Msg type, int err, const std::string& text) {
+    Header h{static_cast<uint32_t>(type), err, static_cast<uint32_t>(text.size())};
+    std::string buf(reinterpret_cast<const char*>(&h), sizeof h);
+    buf += text;  // one send: the child may _exit right after
+    return writeAll(fd, buf.data(), buf.size());
+}
+
+Status sendError(int fd, const Error& e) { return sendMsg(fd, Msg::Error, e.err(), e.message()); }
+
+Result<Message> recvMsg(int fd) {
+    Header h{};
+    ASSIGN_OR_RETURN(bool ok, readAll(fd, &h, sizeof h));
+    if (!ok) return Error::make("the container process exited during set-up");
+    if (h.len > (1u << 24)) return Error::make("sync: message too large");
+    Message m;
+    m.type = static_cast<Msg>(h.type);
+    m.err = h.err;
+    m.text.resize(h.len);
+    if (h.len) {
+        ASSIGN_OR_RETURN(bool ok2, readAll(fd, m.text.data(), h.len));
+        if (!ok2) return Error::make("sync: truncated message");
+    }
+    return m;
+}
+
+Result<Message> expectMsg(int fd, Msg want) {
+    ASSIGN_OR_RETURN(Message m, recvMsg(fd));
+    if (m.type == Msg::Error) return Error(m.err, m.text);
+    if (m.type != want)
+        return Error::make("sync: unexpected message ", static_cast<uint32_t>(m.type), " (wanted ",
+                           static_cast<uint32_t>(want), ")");
+    return m;
+}
+
+}  // namespace berth::process

@@ -1,0 +1,34 @@
+// runtime/process/sync: the parent/child protocol over a socketpair during create and exec —
+// typed messages, with a serialized Error (errno + message) so nothing throws across clone.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/unique_fd.hpp"
+
+namespace berth::process {
+
+enum class Msg : uint32_t {
+    Go = 1,           // parent → child: id maps written, cgroup joined; carry on
+    Error,            // child → parent: set-up failed (errno + message); the child then exits
+    RunHooks,         // child → parent: rootfs mounted; run prestart/createRuntime hooks
+    HooksDone,        // parent → child: hooks ran; text carries the state JSON for in-container hooks
+    Ready,            // child → parent: all set, waiting for start
+};
+
+struct Message {
+    Msg type = Msg::Error;
+    int err = 0;
+    std::string text;
+};
+
+Status sendMsg(int fd, Msg type, int err = 0, const std::string& text = "");
+Status sendError(int fd, const Error& e);
+// EOF before a whole message is an error with errno 0: the peer died.
+Result<Message> recvMsg(int fd);
+// Receive, and turn an Error message into an Error; anything but `want` is a protocol error.
+Result<Message> expectMsg(int fd, Msg want);
+
+}  // namespace berth::process

@@ -1,0 +1,24 @@
+// runtime/process/terminal: the container's pty — created inside the container's devpts, its
+// master sent to --console-socket with SCM_RIGHTS (as runc), its slave made the controlling tty.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/unique_fd.hpp"
+#include "runtime/spec/spec.hpp"
+
+namespace berth::process {
+
+// Connect to the console socket (a unix stream socket path), in the runtime's namespace.
+Result<UniqueFd> connectConsoleSocket(const std::string& path);
+// In the child: open a pty, send the master over consoleSocket, and make the slave our
+// stdin/stdout/stderr and controlling terminal. Returns the slave's path (/dev/pts/N).
+Result<std::string> setupTerminalInChild(int consoleSocket, const std::optional<spec::ConsoleSize>& size);
+// Send an fd with a name as payload (runc's console protocol).
+Status sendFd(int sock, int fd, const std::string& name);
+// Receive one fd (used by tests and `run -t` without a console socket).
+Result<UniqueFd> recvFd(int sock);
+
+}  // namespace berth::process

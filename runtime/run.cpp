@@ -1,0 +1,72 @@
+// run: create and start in one step. In the foreground berth stays the container's parent:
+// it forwards signals to the init, reaps orphans as a subreaper, and returns the exit status.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.hpp"
+#include "runtime/container.hpp"
+#include "runtime/hooks.hpp"
+
+namespace berth::runtime {
+namespace {
+
+int exitCodeOf(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return 255;
+}
+
+// Wait for the init, forwarding every catchable signal we receive to it.
+int waitForInit(pid_t init, const sigset_t& set) {
+    for (;;) {
+        siginfo_t info;
+        int sig = ::sigwaitinfo(&set, &info);
+        if (sig < 0) continue;
+        if (sig == SIGCHLD) {
+            int status;
+            pid_t p;
+            while ((p = ::waitpid(-1, &status, WNOHANG)) > 0)
+                if (p == init) return exitCodeOf(status);
+            continue;
+        }
+        ::kill(init, sig);
+    }
+}
+
+}  // namespace
+
+Result<int> run(const GlobalOptions& g, const RunOptions& o) {
+    // Block signals before the clone so none is lost; the child unblocks them before exec.
+    sigset_t all, old;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, &old);
+    ScopeGuard restoreMask([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
+    if (!o.detach && !o.noSubreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+    ASSIGN_OR_RETURN(Created c, createContainer(g, o.create, /*withFifo=*/false));
+    state::Store store(g.root);
+    c.st.saved = state::ContainerStatus::Running;
+    TRY(store.save(c.st));
+    if (!c.spec.hooks.poststart.empty())
+        hooks::runAllLogging(c.spec.hooks.poststart, hookStateJson(c.st, "running", c.st.pid),
+                             "poststart");
+    if (o.detach) return 0;
+
+    sigset_t forward;
+    sigfillset(&forward);
+    int code = waitForInit(c.st.pid, forward);
+    log::debug("container ", c.st.id, " exited with ", code);
+    if (!o.keep) {
+        auto lock = store.lock(c.st.id);
+        Status st = destroyContainer(store, c.st);
+        if (!st) log::warn(st.error().what());
+    } else if (auto cg = cgroups::loadManager(c.st.cgroupPaths)) {
+        // --keep leaves the record; nothing of the container may keep running.
+        for (pid_t p : (*cg)->pids().ok() ? *(*cg)->pids() : std::vector<pid_t>{}) ::kill(p, SIGKILL);
+    }
+    return code;
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,86 @@
+// runtime: the OCI lifecycle operations the CLI calls — one function per verb, each taking an
+// options struct and returning Result. Implemented one file per operation in runtime/.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace berth::runtime {
+
+struct GlobalOptions {
+    std::string root = "/run/berth";
+    bool systemdCgroup = false;
+};
+
+struct CreateOptions {
+    std::string id;
+    std::string bundle = ".";
+    std::string consoleSocket;
+    std::string pidFile;
+    bool noPivot = false;
+    int preserveFds = 0;
+};
+
+struct RunOptions {
+    CreateOptions create;
+    bool detach = false;
+    bool keep = false;
+    bool noSubreaper = false;
+};
+
+struct KillOptions {
+    std::string id;
+    std::string signal = "SIGTERM";
+    bool all = false;
+};
+
+struct DeleteOptions {
+    std::string id;
+    bool force = false;
+};
+
+struct ExecOptions {
+    std::string id;
+    std::string processFile;          // --process
+    std::vector<std::string> args;    // command and arguments
+    bool tty = false;
+    bool detach = false;
+    std::string pidFile;
+    std::string consoleSocket;
+    std::vector<std::string> env;     // -e KEY=VALUE
+    std::string cwd;
+    std::string user;                 // uid[:gid]
+    std::vector<std::string> caps;    // --cap CAP_X
+    std::vector<uint32_t> additionalGids;
+    bool noNewPrivs = false;
+    std::string apparmor;
+    int preserveFds = 0;
+};
+
+Status create(const GlobalOptions& g, const CreateOptions& o);
+Status start(const GlobalOptions& g, const std::string& id);
+// Foreground: the container's exit status (128+N when killed by signal N). Detached: 0.
+Result<int> run(const GlobalOptions& g, const RunOptions& o);
+Result<nlohmann::json> state(const GlobalOptions& g, const std::string& id);
+Status kill(const GlobalOptions& g, const KillOptions& o);
+Status remove(const GlobalOptions& g, const DeleteOptions& o);
+// The state JSON of every container under --root (runc's `list -f json` objects).
+Result<std::vector<nlohmann::json>> list(const GlobalOptions& g);
+Result<std::vector<pid_t>> processes(const GlobalOptions& g, const std::string& id);
+Result<int> exec(const GlobalOptions& g, const ExecOptions& o);
+
+// Write the default config.json into bundleDir (refuses to overwrite, as runc).
+Status writeDefaultSpec(const std::string& bundleDir, bool rootless);
+// The runtime-spec "features" document, listing only what berth implements.
+nlohmann::json features();
+
+// "SIGKILL", "KILL", "9" → 9.
+Result<int> parseSignal(const std::string& s);
+
+}  // namespace berth::runtime

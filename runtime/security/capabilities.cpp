@@ -1,0 +1,93 @@
+#include <grp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "runtime/security/security.hpp"
+
+namespace berth::security {
+namespace {
+
+std::vector<cap_value_t> toValues(const std::vector<std::string>& names) {
+    std::vector<cap_value_t> out;
+    for (auto& n : names) {
+        int v = capabilityNumber(n);
+        if (v >= 0) out.push_back(static_cast<cap_value_t>(v));
+    }
+    return out;
+}
+
+bool contains(const std::vector<cap_value_t>& v, cap_value_t c) {
+    return std::find(v.begin(), v.end(), c) != v.end();
+}
+
+}  // namespace
+
+int capabilityNumber(const std::string& name) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    cap_value_t v;
+    if (cap_from_name(lower.c_str(), &v) < 0) return -1;
+    if (v > static_cast<cap_value_t>(cap_max_bits()) - 1) return -1;
+    return v;
+}
+
+Status dropBoundingSet(const std::vector<std::string>& bounding) {
+    auto keep = toValues(bounding);
+    int last = static_cast<int>(cap_max_bits()) - 1;
+    for (int c = 0; c <= last; c++) {
+        if (contains(keep, c)) continue;
+        if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            return Error::fromErrno("drop capability ", c, " from the bounding set");
+    }
+    return {};
+}
+
+Status applyCapabilities(const spec::Capabilities& caps) {
+    cap_t state = cap_init();
+    if (!state) return Error::fromErrno("cap_init");
+    auto setFlag = [&](const std::vector<std::string>& names, cap_flag_t flag) -> Status {
+        auto values = toValues(names);
+        if (values.empty()) return {};
+        if (cap_set_flag(state, flag, static_cast<int>(values.size()), values.data(), CAP_SET) < 0)
+            return Error::fromErrno("cap_set_flag");
+        return {};
+    };
+    Status st = setFlag(caps.effective, CAP_EFFECTIVE);
+    if (st) st = setFlag(caps.permitted, CAP_PERMITTED);
+    if (st) st = setFlag(caps.inheritable, CAP_INHERITABLE);
+    if (st && cap_set_proc(state) < 0) st = Error::fromErrno("set process capabilities");
+    cap_free(state);
+    TRY(st);
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return Error::fromErrno("clear ambient capabilities");
+    for (auto c : toValues(caps.ambient)) {
+        // runc ignores ambient caps the kernel refuses (not in permitted+inheritable).
+        ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
+    }
+    return {};
+}
+
+Status switchUser(const spec::User& user) {
+    std::vector<gid_t> groups(user.additionalGids.begin(), user.additionalGids.end());
+    if (::setgroups(groups.size(), groups.data()) < 0) {
+        // In a user namespace with setgroups denied, only an empty list is impossible too.
+        if (!(errno == EPERM && groups.empty())) return Error::fromErrno("setgroups");
+    }
+    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return Error::fromErrno("prctl(PR_SET_KEEPCAPS)");
+    if (::setresgid(user.gid, user.gid, user.gid) < 0) return Error::fromErrno("setresgid ", user.gid);
+    if (::setresuid(user.uid, user.uid, user.uid) < 0) return Error::fromErrno("setresuid ", user.uid);
+    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return Error::fromErrno("prctl(PR_SET_KEEPCAPS)");
+    return {};
+}
+
+Status setNoNewPrivileges() {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return Error::fromErrno("set no_new_privs");
+    return {};
+}
+
+}  // namespace berth::security

@@ -1,0 +1,182 @@
+// linux.seccomp → a libseccomp filter. Compiled in the child before any privilege is dropped so
+// a bad profile fails create, loaded as late as possible before exec.
+#include <seccomp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "common/log.hpp"
+#include "runtime/security/security.hpp"
+
+namespace berth::security {
+namespace {
+using nlohmann::json;
+
+Result<uint32_t> parseAction(const std::string& name, const json& errnoRet, uint32_t defErrno,
+                             const std::string& path) {
+    uint32_t ret = defErrno;
+    if (!errnoRet.is_null()) {
+        if (!errnoRet.is_number_unsigned()) return Error::make(path, ".errnoRet: must be an unsigned integer");
+        ret = errnoRet.get<uint32_t>();
+    }
+    if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
+    if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(ret);
+    if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL;
+    if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
+    if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
+    if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(ret);
+    if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+    if (name == "SCMP_ACT_NOTIFY")
+        return Error::make(path, ": SCMP_ACT_NOTIFY is not supported yet (no seccomp listener)");
+    return Error::make(path, ": unknown seccomp action \"", name, "\"");
+}
+
+Result<scmp_compare> parseOp(const std::string& op, const std::string& path) {
+    static const std::map<std::string, scmp_compare> kOps = {
+        {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
+        {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+        {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+        {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
+    auto it = kOps.find(op);
+    if (it == kOps.end()) return Error::make(path, ": unknown seccomp operator \"", op, "\"");
+    return it->second;
+}
+
+Result<uint32_t> parseArch(const std::string& name, const std::string& path) {
+    std::string a = name.rfind("SCMP_ARCH_", 0) == 0 ? name.substr(10) : name;
+    std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return std::tolower(c); });
+    uint32_t arch = seccomp_arch_resolve_name(a.c_str());
+    if (arch == 0) return Error::make(path, ": unknown architecture \"", name, "\"");
+    return arch;
+}
+
+Result<std::vector<scmp_arg_cmp>> parseArgs(const json& args, const std::string& path) {
+    std::vector<scmp_arg_cmp> out;
+    if (args.is_null()) return out;
+    if (!args.is_array()) return Error::make(path, ": must be an array");
+    for (size_t i = 0; i < args.size(); i++) {
+        std::string p = strCat(path, "[", i, "]");
+        const json& a = args[i];
+        if (!a.is_object() || !a.contains("index") || !a["index"].is_number_unsigned() ||
+            a["index"].get<unsigned>() > 5)
+            return Error::make(p, ".index: must be an integer 0..5");
+        if (!a.contains("op") || !a["op"].is_string()) return Error::make(p, ".op: must be a string");
+        ASSIGN_OR_RETURN(scmp_compare op, parseOp(a["op"].get<std::string>(), p + ".op"));
+        scmp_arg_cmp c{};
+        c.arg = a["index"].get<unsigned>();
+        c.op = op;
+        c.datum_a = a.value("value", uint64_t{0});
+        c.datum_b = a.value("valueTwo", uint64_t{0});
+        out.push_back(c);
+    }
+    return out;
+}
+
+// runc's rule: conditions on distinct arguments are ANDed in one rule; several conditions on
+// the same argument become one rule each (ORed), as libseccomp cannot AND them.
+Status addRule(scmp_filter_ctx ctx, uint32_t action, int nr, const std::vector<scmp_arg_cmp>& args,
+               const std::string& name) {
+    bool sameIndex = false;
+    for (size_t i = 0; i < args.size(); i++)
+        for (size_t j = i + 1; j < args.size(); j++)
+            if (args[i].arg == args[j].arg) sameIndex = true;
+    auto add = [&](unsigned n, const scmp_arg_cmp* a) -> Status {
+        int rc = seccomp_rule_add_array(ctx, action, nr, n, a);
+        if (rc < 0) return Error(-rc, strCat("seccomp: add rule for ", name));
+        return {};
+    };
+    if (!sameIndex) return add(static_cast<unsigned>(args.size()), args.data());
+    for (auto& a : args) TRY(add(1, &a));
+    return {};
+}
+
+Status addSyscalls(scmp_filter_ctx ctx, const json& syscalls, uint32_t defAction, uint32_t defErrno) {
+    if (syscalls.is_null()) return {};
+    if (!syscalls.is_array()) return Error::make("linux.seccomp.syscalls: must be an array");
+    for (size_t i = 0; i < syscalls.size(); i++) {
+        std::string p = strCat("linux.seccomp.syscalls[", i, "]");
+        const json& s = syscalls[i];
+        if (!s.is_object() || !s.contains("names") || !s["names"].is_array())
+            return Error::make(p, ".names: must be an array of strings");
+        if (!s.contains("action") || !s["action"].is_string())
+            return Error::make(p, ".action: must be a string");
+        ASSIGN_OR_RETURN(uint32_t action, parseAction(s["action"].get<std::string>(),
+                                                      s.value("errnoRet", json()), defErrno, p + ".action"));
+        ASSIGN_OR_RETURN(auto args, parseArgs(s.value("args", json()), p + ".args"));
+        if (action == defAction) continue;  // libseccomp refuses a rule equal to the default
+        for (auto& n : s["names"]) {
+            if (!n.is_string()) return Error::make(p, ".names: must be an array of strings");
+            std::string name = n.get<std::string>();
+            int nr = seccomp_syscall_resolve_name(name.c_str());
+            if (nr == __NR_SCMP_ERROR) {
+                log::debug("seccomp: skipping unknown syscall ", name);
+                continue;  // as runc: profiles list syscalls newer than this kernel/libseccomp
+            }
+            TRY(addRule(ctx, action, nr, args, name));
+        }
+    }
+    return {};
+}
+
+Status setFlags(scmp_filter_ctx ctx, const json& flags) {
+    if (flags.is_null()) return {};
+    if (!flags.is_array()) return Error::make("linux.seccomp.flags: must be an array");
+    for (auto& f : flags) {
+        std::string name = f.is_string() ? f.get<std::string>() : "";
+        if (name == "SECCOMP_FILTER_FLAG_TSYNC") seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+        else if (name == "SECCOMP_FILTER_FLAG_LOG") seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
+        else if (name == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+        else return Error::make("linux.seccomp.flags: unsupported flag \"", f.dump(), "\"");
+    }
+    return {};
+}
+
+Status build(scmp_filter_ctx ctx, const json& s, uint32_t defAction, uint32_t defErrno) {
+    // NNP is the runtime's decision (process.noNewPrivileges), not libseccomp's.
+    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    if (s.contains("architectures") && s["architectures"].is_array()) {
+        for (auto& a : s["architectures"]) {
+            if (!a.is_string()) return Error::make("linux.seccomp.architectures: must be strings");
+            ASSIGN_OR_RETURN(uint32_t arch, parseArch(a.get<std::string>(), "linux.seccomp.architectures"));
+            int rc = seccomp_arch_add(ctx, arch);
+            if (rc < 0 && rc != -EEXIST) return Error(-rc, "seccomp: add architecture " + a.get<std::string>());
+        }
+    }
+    TRY(setFlags(ctx, s.value("flags", json())));
+    return addSyscalls(ctx, s.value("syscalls", json()), defAction, defErrno);
+}
+
+}  // namespace
+
+SeccompFilter::~SeccompFilter() {
+    if (ctx_) seccomp_release(static_cast<scmp_filter_ctx>(ctx_));
+}
+
+Result<SeccompFilter> SeccompFilter::compile(const json& s) {
+    SeccompFilter f;
+    if (s.is_null()) return f;
+    if (!s.is_object()) return Error::make("linux.seccomp: must be an object");
+    if (!s.contains("defaultAction") || !s["defaultAction"].is_string())
+        return Error::make("linux.seccomp.defaultAction: must be a string");
+    uint32_t defErrno = EPERM;
+    if (s.contains("defaultErrnoRet") && s["defaultErrnoRet"].is_number_unsigned())
+        defErrno = s["defaultErrnoRet"].get<uint32_t>();
+    ASSIGN_OR_RETURN(uint32_t defAction,
+                     parseAction(s["defaultAction"].get<std::string>(), s.value("defaultErrnoRet", json()),
+                                 EPERM, "linux.seccomp.defaultAction"));
+    scmp_filter_ctx ctx = seccomp_init(defAction);
+    if (!ctx) return Error::make("seccomp: cannot initialise a filter");
+    f.ctx_ = ctx;
+    TRY(build(ctx, s, defAction, defErrno));
+    return f;
+}
+
+Status SeccompFilter::load() {
+    if (!ctx_) return {};
+    int rc = seccomp_load(static_cast<scmp_filter_ctx>(ctx_));
+    if (rc < 0) return Error(-rc, "seccomp: load filter");
+    return {};
+}
+
+}  // namespace berth::security

@@ -1,0 +1,54 @@
+// runtime/security: what limits a container process's power — capabilities (libcap), rlimits,
+// the user/group switch, no_new_privs and seccomp filters (libseccomp). Child-side code.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "runtime/spec/spec.hpp"
+
+namespace berth::security {
+
+// RLIMIT_* name to resource number, -1 if unknown.
+int rlimitResource(const std::string& name);
+Status applyRlimits(const std::vector<spec::Rlimit>& limits);
+
+// Capability name ("CAP_SYS_ADMIN") to number, -1 if unknown or not in this kernel.
+int capabilityNumber(const std::string& name);
+// Drop every capability not in `bounding` from the bounding set.
+Status dropBoundingSet(const std::vector<std::string>& bounding);
+// Set effective/permitted/inheritable, then raise ambient (after the user switch).
+Status applyCapabilities(const spec::Capabilities& caps);
+
+// setgroups/setresgid/setresuid, keeping capabilities across the uid change so
+// applyCapabilities decides what is left.
+Status switchUser(const spec::User& user);
+
+Status setNoNewPrivileges();
+
+// Compile linux.seccomp into a BPF program (not loaded), so a bad profile fails early.
+class SeccompFilter {
+public:
+    SeccompFilter() = default;
+    SeccompFilter(const SeccompFilter&) = delete;
+    SeccompFilter& operator=(const SeccompFilter&) = delete;
+    SeccompFilter(SeccompFilter&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
+    SeccompFilter& operator=(SeccompFilter&& o) noexcept {
+        std::swap(ctx_, o.ctx_);
+        return *this;
+    }
+    ~SeccompFilter();
+    static Result<SeccompFilter> compile(const nlohmann::json& seccomp);
+    bool empty() const { return ctx_ == nullptr; }
+    Status load();  // install into the calling thread
+private:
+    void* ctx_ = nullptr;  // scmp_filter_ctx
+};
+
+}  // namespace berth::security

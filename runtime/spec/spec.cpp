@@ -1,0 +1,182 @@
+// runtime/spec/spec: config.json from text or a bundle to the typed Spec — the top level
+// (version, root, mounts, annotations); sections live in process.cpp, linux.cpp, hooks.cpp.
+#include "runtime/spec/spec.hpp"
+
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+
+#include "common/fs.hpp"
+#include "runtime/spec/sections.hpp"
+
+namespace berth::spec::detail {
+
+namespace {
+
+// nlohmann's message is "[json.exception.parse_error.101] parse error at line 3, column 5:
+// <reason>; last read: '<token>'; expected <what>". Keep one short line: drop the exception tag
+// and the echoed token, move the position to the end.
+std::string shortParseError(const std::string& raw) {
+    std::string msg = raw;
+    if (size_t tag = msg.find("] "); msg.starts_with("[json.exception") && tag != std::string::npos)
+        msg.erase(0, tag + 2);
+    std::string where;
+    if (msg.starts_with("parse error at ")) {
+        size_t colon = msg.find(": ");
+        if (colon != std::string::npos) {
+            where = msg.substr(15, colon - 15);
+            msg.erase(0, colon + 2);
+        }
+    }
+    if (size_t last = msg.find("; last read: "); last != std::string::npos) {
+        size_t expected = msg.find("; expected ", last);
+        msg = msg.substr(0, last) + (expected == std::string::npos ? "" : msg.substr(expected));
+    }
+    for (char& ch : msg)
+        if (std::iscntrl(static_cast<unsigned char>(ch))) ch = ' ';
+    return where.empty() ? msg : strCat(msg, " (", where, ")");
+}
+
+// SemVer MAJOR.MINOR[.PATCH][-pre][+build]; runc 1.1 itself writes "1.0.2-dev". Minor versions
+// only add fields (ignored when unknown), so any 1.x is read; another major is refused.
+Status parseVersion(const Ctx& c, const json& j, std::string& out) {
+    TRY(requireString(c, j, "ociVersion", "", out));
+    size_t dot = out.find('.');
+    auto digits = [](const std::string& s) {
+        return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    std::string major = out.substr(0, dot);
+    std::string minor = dot == std::string::npos ? "" : out.substr(dot + 1);
+    minor = minor.substr(0, minor.find_first_of(".-+"));
+    if (!digits(major) || !digits(minor))
+        return fail(c, "ociVersion", "invalid version ", describe(out),
+                    " (expected MAJOR.MINOR.PATCH)");
+    if (major != "1")
+        return fail(c, "ociVersion", "unsupported version ", describe(out),
+                    " (berth supports 1.0 to 1.2)");
+    return {};
+}
+
+Status parseRoot(const Ctx& c, const json& j, Root& root) {
+    const json* v = find(j, "root");
+    if (!v) return fail(c, "root", "is required");
+    TRY(expectObject(c, *v, "root"));
+    TRY(requireString(c, *v, "path", "root", root.path));
+    return readBool(c, *v, "readonly", "root", root.readonly);
+}
+
+// Idmapped-mount mappings are kept in uid_map line form; the runtime refuses them for now.
+Status parseMountMappings(const Ctx& c, const json& v, std::string_view key,
+                          const std::string& path, std::vector<std::string>& out) {
+    const json* m = find(v, key);
+    if (!m) return {};
+    std::vector<IdMapping> maps;
+    TRY(parseIdMappings(c, *m, at(path, key), maps));
+    for (const IdMapping& im : maps)
+        out.push_back(strCat(im.containerID, " ", im.hostID, " ", im.size));
+    return {};
+}
+
+Status parseMount(const Ctx& c, const json& v, const std::string& path, Mount& m) {
+    TRY(expectObject(c, v, path));
+    TRY(requireString(c, v, "destination", path, m.destination));
+    // runtime-spec 1.1 deprecates but allows relative destinations and runc takes them as
+    // relative to "/" with a warning; do the same so the runtime only ever sees absolute ones.
+    if (!isAbsolute(m.destination)) {
+        warn(c, at(path, "destination"), "relative destination ", describe(m.destination),
+             " is deprecated; using it relative to /");
+        m.destination.insert(0, "/");
+    }
+    TRY(readString(c, v, "type", path, m.type));
+    TRY(readString(c, v, "source", path, m.source));
+    TRY(readStringArray(c, v, "options", path, m.options));
+    TRY(parseMountMappings(c, v, "uidMappings", path, m.uidMappings));
+    return parseMountMappings(c, v, "gidMappings", path, m.gidMappings);
+}
+
+Status parseMounts(const Ctx& c, const json& j, std::vector<Mount>& out) {
+    const json* v = find(j, "mounts");
+    if (!v) return {};
+    TRY(expectArray(c, *v, "mounts"));
+    out.resize(v->size());
+    for (size_t i = 0; i < v->size(); ++i) TRY(parseMount(c, (*v)[i], at("mounts", i), out[i]));
+    return {};
+}
+
+Status parseDocument(const Ctx& c, const json& j, Spec& s) {
+    if (!j.is_object()) return fail(c, "", "must be a JSON object, got ", describe(j));
+    TRY(parseVersion(c, j, s.ociVersion));
+    if (const json* p = find(j, "process")) {
+        ASSIGN_OR_RETURN(s.process, parseProcessAt(c, *p, "process"));
+        s.warnings.insert(s.warnings.end(), s.process->warnings.begin(), s.process->warnings.end());
+    }
+    TRY(parseRoot(c, j, s.root));
+    TRY(readString(c, j, "hostname", "", s.hostname));
+    TRY(readString(c, j, "domainname", "", s.domainname));
+    TRY(parseMounts(c, j, s.mounts));
+    if (const json* h = find(j, "hooks")) TRY(parseHooksAt(c, *h, "hooks", s.hooks));
+    TRY(readStringMap(c, j, "annotations", "", s.annotations));
+    if (const json* l = find(j, "linux")) {
+        ASSIGN_OR_RETURN(s.linux, parseLinuxAt(c, *l, "linux"));
+    }
+    return validateSpec(c, s);
+}
+
+Result<std::string> absolutePath(const std::string& path) {
+    if (isAbsolute(path)) return fs::cleanPath(path);
+    char cwd[PATH_MAX];
+    if (!::getcwd(cwd, sizeof cwd)) return Error::fromErrno("getcwd");
+    return fs::cleanPath(fs::joinPath(cwd, path));
+}
+
+// root.path relative to the bundle, then canonical: later mount and pivot_root work on the
+// directory itself, not on a symlink that could be swapped underneath.
+Result<std::string> resolveRootfs(const std::string& bundle, const std::string& rootPath) {
+    std::string path =
+        fs::cleanPath(isAbsolute(rootPath) ? rootPath : fs::joinPath(bundle, rootPath));
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) {
+        if (errno == ENOENT) return Error::make("rootfs ", path, ": does not exist");
+        return Error::fromErrno("rootfs ", path);
+    }
+    if (!S_ISDIR(st.st_mode)) return Error::make("rootfs ", path, ": is not a directory");
+    char real[PATH_MAX];
+    if (!::realpath(path.c_str(), real)) return Error::fromErrno("rootfs ", path);
+    return std::string(real);
+}
+
+}  // namespace
+
+Result<json> parseJsonText(const std::string& text, const std::string& what) {
+    try {
+        return json::parse(text);
+    } catch (const json::exception& e) {
+        return Error::make(what, ": invalid JSON: ", shortParseError(e.what()));
+    }
+}
+
+}  // namespace berth::spec::detail
+
+namespace berth::spec {
+
+Result<Spec> parse(const std::string& text, const std::string& what) {
+    ASSIGN_OR_RETURN(detail::json j, detail::parseJsonText(text, what));
+    Spec s;
+    TRY(detail::parseDocument(detail::Ctx{what, &s.warnings}, j, s));
+    return s;
+}
+
+Result<Spec> loadFromBundle(const std::string& bundleDir) {
+    ASSIGN_OR_RETURN(std::string bundle, detail::absolutePath(bundleDir));
+    std::string file = fs::joinPath(bundle, "config.json");
+    auto text = fs::readFile(file);
+    if (!text.ok()) return std::move(text.error().context("config.json"));
+    ASSIGN_OR_RETURN(Spec s, parse(*text, "config.json"));
+    ASSIGN_OR_RETURN(s.root.path, detail::resolveRootfs(bundle, s.root.path));
+    return s;
+}
+
+}  // namespace berth::spec

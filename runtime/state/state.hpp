@@ -1,0 +1,88 @@
+// runtime/state: the per-container record under --root (one directory per container, written
+// atomically), its lock, and how a live status is derived from it and the kernel.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/unique_fd.hpp"
+
+namespace berth::state {
+
+enum class ContainerStatus { Creating, Created, Running, Paused, Stopped };
+const char* statusName(ContainerStatus s);
+
+struct ContainerState {
+    std::string id;
+    pid_t pid = 0;                  // the container's init (host pid); 0 while creating
+    uint64_t pidStartTime = 0;      // /proc/PID/stat field 22: guards against pid reuse
+    pid_t creatorPid = 0;           // the runtime that is creating it (for half-created cleanup)
+    uint64_t creatorStartTime = 0;
+    std::string bundle;
+    std::string rootfs;
+    std::string created;            // RFC 3339, UTC
+    std::string owner;
+    std::map<std::string, std::string> annotations;
+    ContainerStatus saved = ContainerStatus::Creating;  // last lifecycle step recorded by the runtime
+    std::map<std::string, std::string> cgroupPaths;
+    bool systemdCgroup = false;
+    bool noPivot = false;
+    nlohmann::json config;          // the config.json the container was created from
+};
+
+nlohmann::json toJson(const ContainerState& s);
+Result<ContainerState> fromJson(const nlohmann::json& j);
+// The JSON `berth state` prints (runc's shape) with the live status.
+nlohmann::json publicJson(const ContainerState& s, ContainerStatus live);
+
+// Start time of a process in clock ticks since boot, 0 if it does not exist.
+uint64_t processStartTime(pid_t pid);
+bool processAlive(pid_t pid, uint64_t startTime);
+
+Status validateId(const std::string& id);
+
+class Store;
+
+// A held lock on one container's directory; released on destruction.
+class Lock {
+public:
+    Lock() = default;
+    explicit Lock(UniqueFd fd) : fd_(std::move(fd)) {}
+    int dirFd() const { return fd_.get(); }
+
+private:
+    UniqueFd fd_;
+};
+
+class Store {
+public:
+    explicit Store(std::string root) : root_(std::move(root)) {}
+    const std::string& root() const { return root_; }
+    std::string dir(const std::string& id) const { return root_ + "/" + id; }
+    std::string fifoPath(const std::string& id) const { return dir(id) + "/exec.fifo"; }
+
+    // Make the container's directory (fails with "already exists") and lock it.
+    Result<Lock> createAndLock(const std::string& id);
+    // Lock an existing container (fails with "does not exist").
+    Result<Lock> lock(const std::string& id);
+    Result<ContainerState> load(const std::string& id) const;
+    Status save(const ContainerState& s) const;
+    Status remove(const std::string& id) const;
+    Result<std::vector<std::string>> list() const;
+
+    // The live status: the saved step checked against the kernel (is init alive, is the
+    // exec fifo still there, is the freezer frozen).
+    ContainerStatus liveStatus(const ContainerState& s) const;
+
+private:
+    std::string root_;
+};
+
+}  // namespace berth::state

@@ -1,0 +1,203 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/fs.hpp"
+#include "runtime/state/state.hpp"
+
+namespace berth::state {
+
+const char* statusName(ContainerStatus s) {
+    switch (s) {
+        case ContainerStatus::Creating: return "creating";
+        case ContainerStatus::Created: return "created";
+        case ContainerStatus::Running: return "running";
+        case ContainerStatus::Paused: return "paused";
+        case ContainerStatus::Stopped: return "stopped";
+    }
+    return "unknown";
+}
+
+static Result<ContainerStatus> statusFromName(const std::string& n) {
+    for (auto s : {ContainerStatus::Creating, ContainerStatus::Created, ContainerStatus::Running, ContainerStatus::Paused, ContainerStatus::Stopped})
+        if (n == statusName(s)) return s;
+    return Error::make("unknown status \"", n, "\"");
+}
+
+nlohmann::json toJson(const ContainerState& s) {
+    return {{"id", s.id},
+            {"pid", s.pid},
+            {"pidStartTime", s.pidStartTime},
+            {"creatorPid", s.creatorPid},
+            {"creatorStartTime", s.creatorStartTime},
+            {"bundle", s.bundle},
+            {"rootfs", s.rootfs},
+            {"created", s.created},
+            {"owner", s.owner},
+            {"annotations", s.annotations},
+            {"saved", statusName(s.saved)},
+            {"cgroupPaths", s.cgroupPaths},
+            {"systemdCgroup", s.systemdCgroup},
+            {"noPivot", s.noPivot},
+            {"config", s.config}};
+}
+
+Result<ContainerState> fromJson(const nlohmann::json& j) {
+    try {
+        ContainerState s;
+        s.id = j.at("id").get<std::string>();
+        s.pid = j.at("pid").get<pid_t>();
+        s.pidStartTime = j.at("pidStartTime").get<uint64_t>();
+        s.creatorPid = j.value("creatorPid", 0);
+        s.creatorStartTime = j.value("creatorStartTime", uint64_t{0});
+        s.bundle = j.at("bundle").get<std::string>();
+        s.rootfs = j.at("rootfs").get<std::string>();
+        s.created = j.at("created").get<std::string>();
+        s.owner = j.value("owner", "");
+        s.annotations = j.value("annotations", std::map<std::string, std::string>{});
+        ASSIGN_OR_RETURN(s.saved, statusFromName(j.at("saved").get<std::string>()));
+        s.cgroupPaths = j.value("cgroupPaths", std::map<std::string, std::string>{});
+        s.systemdCgroup = j.value("systemdCgroup", false);
+        s.noPivot = j.value("noPivot", false);
+        if (j.contains("config")) s.config = j["config"];
+        return s;
+    } catch (const nlohmann::json::exception& e) {
+        return Error::make("corrupt state: ", e.what());
+    }
+}
+
+nlohmann::json publicJson(const ContainerState& s, ContainerStatus live) {
+    nlohmann::json j = {{"ociVersion", "1.2.0"},
+                        {"id", s.id},
+                        {"pid", live == ContainerStatus::Stopped ? 0 : s.pid},
+                        {"status", statusName(live)},
+                        {"bundle", s.bundle},
+                        {"rootfs", s.rootfs},
+                        {"created", s.created},
+                        {"owner", s.owner}};
+    if (!s.annotations.empty()) j["annotations"] = s.annotations;
+    return j;
+}
+
+uint64_t processStartTime(pid_t pid) {
+    if (pid <= 0) return 0;
+    auto text = fs::readFile("/proc/" + std::to_string(pid) + "/stat");
+    if (!text) return 0;
+    // comm may hold spaces and parens: fields resume after the last ')'.
+    auto rp = text->rfind(')');
+    if (rp == std::string::npos) return 0;
+    auto fields = fs::split(text->substr(rp + 2), ' ');
+    // fields[0] is field 3 (state); starttime is field 22.
+    if (fields.size() < 20) return 0;
+    if (fields[0] == "Z" || fields[0] == "X") return 0;  // a zombie is not running anything
+    return std::stoull(fields[19]);
+}
+
+bool processAlive(pid_t pid, uint64_t startTime) {
+    if (pid <= 0) return false;
+    uint64_t now = processStartTime(pid);
+    return now != 0 && (startTime == 0 || now == startTime);
+}
+
+Status validateId(const std::string& id) {
+    if (id.empty()) return Error::make("container id must not be empty");
+    if (id.size() > 1024) return Error::make("container id \"", id.substr(0, 32), "...\" is too long");
+    if (id == "." || id == "..") return Error::make("invalid container id \"", id, "\"");
+    for (char c : id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.' || c == '+';
+        if (!ok) return Error::make("invalid container id \"", id, "\": use [a-zA-Z0-9_+.-]");
+    }
+    return {};
+}
+
+static Result<Lock> lockDir(const std::string& path, const std::string& id) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return Error(ENOENT, strCat("container \"", id, "\" does not exist"));
+        return Error::fromErrno("open state dir ", path);
+    }
+    if (::flock(fd.get(), LOCK_EX) < 0) return Error::fromErrno("lock ", path);
+    // The holder before us may have deleted the container.
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0 || st.st_nlink == 0)
+        return Error(ENOENT, strCat("container \"", id, "\" does not exist"));
+    return Lock(std::move(fd));
+}
+
+Result<Lock> Store::createAndLock(const std::string& id) {
+    TRY(validateId(id));
+    if (::mkdir(root_.c_str(), 0711) < 0 && errno != EEXIST) {
+        if (errno == ENOENT) TRY_CTX(fs::mkdirAll(root_, 0711), "state root");
+        else return Error::fromErrno("create state root ", root_);
+    }
+    std::string d = dir(id);
+    if (::mkdir(d.c_str(), 0711) < 0) {
+        if (errno == EEXIST) return Error(EEXIST, strCat("container \"", id, "\" already exists"));
+        return Error::fromErrno("create state dir ", d);
+    }
+    auto l = lockDir(d, id);
+    if (!l) ::rmdir(d.c_str());
+    return l;
+}
+
+Result<Lock> Store::lock(const std::string& id) {
+    TRY(validateId(id));
+    return lockDir(dir(id), id);
+}
+
+Result<ContainerState> Store::load(const std::string& id) const {
+    TRY(validateId(id));
+    auto text = fs::readFile(dir(id) + "/state.json");
+    if (!text) {
+        if (text.error().err() == ENOENT)
+            return Error(ENOENT, strCat("container \"", id, "\" does not exist"));
+        return std::move(text).error();
+    }
+    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded()) return Error::make("container \"", id, "\": corrupt state.json");
+    auto s = fromJson(j);
+    if (!s) s.error().context("container \"", id, "\"");
+    return s;
+}
+
+Status Store::save(const ContainerState& s) const {
+    return fs::writeFileAtomic(dir(s.id) + "/state.json", toJson(s).dump(), 0600);
+}
+
+Status Store::remove(const std::string& id) const { return fs::removeAll(dir(id)); }
+
+Result<std::vector<std::string>> Store::list() const {
+    std::vector<std::string> out;
+    DIR* d = ::opendir(root_.c_str());
+    if (!d) {
+        if (errno == ENOENT) return out;
+        return Error::fromErrno("open state root ", root_);
+    }
+    while (auto* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == "..") continue;
+        if (fs::exists(root_ + "/" + n + "/state.json")) out.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+ContainerStatus Store::liveStatus(const ContainerState& s) const {
+    if (s.saved == ContainerStatus::Creating) {
+        // Still being created by a live runtime, or left half-made by a dead one.
+        return processAlive(s.creatorPid, s.creatorStartTime) ? ContainerStatus::Creating : ContainerStatus::Stopped;
+    }
+    if (!processAlive(s.pid, s.pidStartTime)) return ContainerStatus::Stopped;
+    if (fs::exists(fifoPath(s.id))) return ContainerStatus::Created;
+    if (s.saved == ContainerStatus::Paused) return ContainerStatus::Paused;
+    return ContainerStatus::Running;
+}
+
+}  // namespace berth::state

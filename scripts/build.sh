@@ -1,0 +1,39 @@
+#!/bin/bash
+# Configures and builds berth with CMake + Ninja.
+#
+#   scripts/build.sh [--werror] [--debug] [--builddir DIR] [-- EXTRA_CMAKE_ARGS...]
+#
+# -Werror is on with --werror or when CI=1. BUILD_DIR (default: build) names the build tree.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+build_dir="${BUILD_DIR:-build}"
+build_type="RelWithDebInfo"
+werror=OFF
+[[ "${CI:-0}" == "1" || "${CI:-}" == "true" ]] && werror=ON
+extra=()
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --werror) werror=ON ;;
+        --no-werror) werror=OFF ;;
+        --debug) build_type=Debug ;;
+        --builddir) build_dir="$2"; shift ;;
+        --) shift; extra=("$@"); break ;;
+        -h | --help)
+            sed -n '2,7p' "$0"
+            exit 0 ;;
+        *) echo "build: unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+jobs="$(nproc 2>/dev/null || echo 2)"
+
+cmake -G Ninja -S . -B "$build_dir" \
+    -DCMAKE_BUILD_TYPE="$build_type" \
+    -DBERTH_WERROR="$werror" \
+    "${extra[@]}"
+cmake --build "$build_dir" --parallel "$jobs"
+echo "build: $build_dir/cli/berth"

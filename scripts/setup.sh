@@ -1,0 +1,69 @@
+#!/bin/bash
+# Installs what berth needs to build, test and benchmark on Debian 12. Idempotent and
+# non-interactive; run as root. When every package is already installed, apt is not touched.
+#
+#   scripts/setup.sh            build + test packages (+ hyperfine if the archive has it)
+#   scripts/setup.sh --check    only report what is missing (exit 1 if anything is)
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+BUILD_PKGS=(g++ cmake ninja-build pkg-config nlohmann-json3-dev libcli11-dev libcap-dev
+    libseccomp-dev libgtest-dev)
+TEST_PKGS=(bats busybox-static podman conmon runc crun uidmap iproute2 procps jq util-linux)
+OPTIONAL_PKGS=(hyperfine time)
+
+check_only=0
+for arg in "$@"; do
+    case "$arg" in
+        --check) check_only=1 ;;
+        *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+    esac
+done
+
+# is_installed PKG: dpkg knows PKG as fully installed.
+is_installed() {
+    [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == "installed" ]]
+}
+
+missing=()
+for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+    is_installed "$pkg" || missing+=("$pkg")
+done
+missing_optional=()
+for pkg in "${OPTIONAL_PKGS[@]}"; do
+    is_installed "$pkg" || missing_optional+=("$pkg")
+done
+
+if [[ ${#missing[@]} -eq 0 && ${#missing_optional[@]} -eq 0 ]]; then
+    echo "setup: all packages present"
+    exit 0
+fi
+if [[ $check_only -eq 1 ]]; then
+    echo "setup: missing: ${missing[*]} ${missing_optional[*]}"
+    [[ ${#missing[@]} -eq 0 ]]
+    exit
+fi
+if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: must run as root to install: ${missing[*]} ${missing_optional[*]}" >&2
+    exit 1
+fi
+
+# Recommends stay on: podman relies on them (netavark, catatonit, slirp4netns, uidmap).
+apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+echo "setup: apt-get update"
+apt-get update -q </dev/null
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "setup: installing ${missing[*]}"
+    apt-get install "${apt_opts[@]}" "${missing[@]}" </dev/null
+fi
+# Optional packages one at a time: a missing one must not block the rest.
+for pkg in "${missing_optional[@]}"; do
+    if apt-cache show "$pkg" >/dev/null 2>&1; then
+        apt-get install "${apt_opts[@]}" "$pkg" </dev/null \
+            || echo "setup: optional package $pkg failed to install (continuing)" >&2
+    else
+        echo "setup: optional package $pkg not available (continuing)" >&2
+    fi
+done
+echo "setup: done"

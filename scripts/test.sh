@@ -1,0 +1,60 @@
+#!/bin/bash
+# Runs every test: installs what is missing, builds with -Werror, then ctest over all labels
+# (unit, root, e2e, ...) and prints ctest's summary plus every skipped test with its reason.
+# Run as root; needs no stdin. Exits non-zero when any test fails.
+#
+#   sudo ./scripts/test.sh [CTEST_ARG...]     e.g. scripts/test.sh -L unit
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+exec </dev/null
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "test: run as root (sudo $0): the root and e2e tests need it" >&2
+    exit 1
+fi
+
+build_dir="${BUILD_DIR:-build}"
+./scripts/setup.sh
+./scripts/build.sh --werror
+
+# ctest runs in its own process group, so an interrupted run takes every test process with it.
+ctest_pid=""
+# shellcheck disable=SC2317 # called from the traps
+stop_ctest() {
+    [[ -n "$ctest_pid" ]] || return 0
+    kill -TERM -- "-$ctest_pid" 2>/dev/null || return 0
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        kill -0 -- "-$ctest_pid" 2>/dev/null || return 0
+        sleep 0.5
+    done
+    kill -KILL -- "-$ctest_pid" 2>/dev/null || true
+}
+trap 'stop_ctest; exit 130' INT TERM
+trap 'stop_ctest' EXIT
+
+set +e
+setsid ctest --test-dir "$build_dir" --output-on-failure "$@" &
+ctest_pid=$!
+wait "$ctest_pid"
+status=$?
+set -e
+# Whatever a test left behind in ctest's process group goes now.
+kill -KILL -- "-$ctest_pid" 2>/dev/null || true
+ctest_pid=""
+
+# bats reports a skipped test as "ok N name # skip reason", which ctest counts as passed: list
+# them, with their ctest name, so a skip is never mistaken for a pass. (ctest itself lists the
+# skipped unit tests under "The following tests did not run".)
+log="$build_dir/Testing/Temporary/LastTest.log"
+if [[ -f "$log" ]]; then
+    skipped="$(awk '
+        /^[0-9]+\/[0-9]+ Testing: / { test = $3 }
+        /^ok [0-9]+ .* # skip/ { sub(/^ok [0-9]+ /, ""); print "  " test ": " $0 }' "$log")"
+    if [[ -n "$skipped" ]]; then
+        echo
+        echo "Skipped bats tests (NOT passes):"
+        echo "$skipped"
+    fi
+fi
+exit "$status"

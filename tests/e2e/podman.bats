@@ -1,0 +1,322 @@
+#!/usr/bin/env bats
+# Acceptance: a real podman (Debian 4.3) + conmon drive the runtime under test, $BERTH.
+#
+# podman is isolated from the host's configuration: its own containers.conf, storage.conf (vfs,
+# graphroot/runroot in a temp dir) and an empty registries.conf. The image is a `podman import`
+# of the busybox rootfs from tests/lib/make-bundle.sh, so no registry is involved.
+#
+# Every test must pass with BERTH=/usr/sbin/runc: a failure with berth is then berth's fault.
+#   BERTH=/usr/sbin/runc bats tests/e2e/podman.bats
+# BERTH_E2E_ARGV_LOG=FILE appends every runtime invocation (argv) made by podman/conmon to FILE.
+
+bats_require_minimum_version 1.5.0
+
+IMAGE=localhost/berth-e2e-busybox:latest
+
+# pm ARGS...: podman, isolated, with the runtime under test and a time limit.
+pm() {
+    timeout --kill-after=10 120 podman --runtime "$RUNTIME" --cgroup-manager cgroupfs \
+        --events-backend file "$@"
+}
+
+# pm_tty COMMAND: runs the podman command line COMMAND on a fresh pseudo-terminal (script(1)),
+# so `-it` goes through conmon's console socket without a real terminal. Output has CRs and NULs
+# removed. script's stdin is a FIFO opened read-write: it never delivers data nor EOF (with
+# </dev/null, script sees EOF at once and about 1 run in 20 loses the container's output).
+pm_tty() {
+    local cmd="podman --runtime '$RUNTIME' --cgroup-manager cgroupfs --events-backend file $1"
+    local fifo="$E2E_DIR/tty-stdin"
+    [[ -p "$fifo" ]] || mkfifo "$fifo"
+    timeout --kill-after=10 120 script -qec "$cmd" /dev/null 0<>"$fifo" | tr -d '\r\000'
+    return "${PIPESTATUS[0]}"
+}
+
+# mounts_under DIR: mount points at or below DIR, deepest first.
+mounts_under() {
+    awk -v d="$1" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+# host_paths_podman_creates: paths podman 4.3 writes outside its configured dirs.
+host_paths_podman_creates() {
+    echo /var/lib/containers /run/containers /run/netns
+    ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true
+}
+
+setup_file() {
+    export E2E_SKIP=""
+    if [[ -z "${BERTH:-}" ]]; then
+        BERTH="${BERTH_BUILD_DIR:-$BATS_TEST_DIRNAME/../../build}/cli/berth"
+    fi
+    if [[ ! -x "$BERTH" ]]; then
+        export E2E_SKIP="runtime not found: $BERTH (build first, or set BERTH)"
+        return 0
+    fi
+    local tool
+    for tool in podman conmon script jq busybox; do
+        if ! command -v "$tool" >/dev/null; then
+            export E2E_SKIP="$tool not installed (run scripts/setup.sh)"
+            return 0
+        fi
+    done
+    if [[ $(id -u) -ne 0 ]]; then
+        export E2E_SKIP="needs root"
+        return 0
+    fi
+    BERTH="$(cd "$(dirname "$BERTH")" && pwd)/$(basename "$BERTH")"
+    export BERTH
+
+    E2E_DIR="$(mktemp -d /tmp/berth-e2e-podman.XXXXXX)"
+    export E2E_DIR
+    mkdir -p "$E2E_DIR"/{conf,storage,run,tmp,bin,vol}
+
+    # Remember which host paths existed, so teardown_file removes only what this file created.
+    local p
+    for p in $(host_paths_podman_creates); do
+        [[ -e "$p" ]] && echo "$p"
+    done >"$E2E_DIR.preexisting"
+
+    # The runtime podman sees. With an argv log, a wrapper of the same basename (podman treats
+    # some runtime names specially) records each call and execs the real binary.
+    RUNTIME="$BERTH"
+    if [[ -n "${BERTH_E2E_ARGV_LOG:-}" ]]; then
+        RUNTIME="$E2E_DIR/bin/$(basename "$BERTH")"
+        cat >"$RUNTIME" <<EOF
+#!/bin/bash
+{ printf '%s' "\${0##*/}"; printf ' %q' "\$@"; echo; } >>'$BERTH_E2E_ARGV_LOG'
+exec '$BERTH' "\$@"
+EOF
+        chmod +x "$RUNTIME"
+    fi
+    export RUNTIME
+
+    # Raising a hard rlimit fails on the test hosts even as root, so the default ulimits are
+    # pinned below the hard limits; otherwise podman's defaults make every runtime fail.
+    cat >"$E2E_DIR/conf/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=1000:1000"]
+log_driver = "k8s-file"
+
+[engine]
+pull_policy = "never"
+cgroup_manager = "cgroupfs"
+# Runtimes listed here get `--log-format=json --log <oci-log>` and podman reads their errors
+# from that file; the runtime under test is listed so it is driven exactly like runc and crun.
+runtime_supports_json = ["$(basename "$BERTH")", "crun", "runc", "kata", "runsc", "krun"]
+events_logger = "file"
+events_logfile_path = "$E2E_DIR/run/events.log"
+tmp_dir = "$E2E_DIR/run/libpod"
+volume_path = "$E2E_DIR/storage/volumes"
+static_dir = "$E2E_DIR/storage/libpod"
+image_copy_tmp_dir = "$E2E_DIR/tmp"
+
+[network]
+network_config_dir = "$E2E_DIR/conf/networks"
+EOF
+    cat >"$E2E_DIR/conf/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$E2E_DIR/storage"
+runroot = "$E2E_DIR/run/storage"
+EOF
+    : >"$E2E_DIR/conf/registries.conf"
+    export CONTAINERS_CONF="$E2E_DIR/conf/containers.conf"
+    export CONTAINERS_STORAGE_CONF="$E2E_DIR/conf/storage.conf"
+    export CONTAINERS_REGISTRIES_CONF="$E2E_DIR/conf/registries.conf"
+    export TMPDIR="$E2E_DIR/tmp"
+
+    "$BATS_TEST_DIRNAME/../lib/make-bundle.sh" --tar "$E2E_DIR/rootfs.tar"
+    pm import --change 'CMD ["/bin/sh"]' "$E2E_DIR/rootfs.tar" "$IMAGE" >/dev/null
+}
+
+teardown_file() {
+    [[ -n "${E2E_DIR:-}" && -d "$E2E_DIR" ]] || return 0
+    pm rm -af -t 0 >/dev/null 2>&1 || true
+
+    # conmon processes of this run that outlived podman (matched by our unique temp dir).
+    local pid m p
+    for pid in $(pgrep -x conmon || true); do
+        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$E2E_DIR/"; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    for m in $(mounts_under "$E2E_DIR"); do
+        umount -l "$m" 2>/dev/null || true
+    done
+    rm -rf "$E2E_DIR"
+
+    # What podman created outside its configured dirs, if it was not there before.
+    for p in $(host_paths_podman_creates); do
+        grep -qxF "$p" "$E2E_DIR.preexisting" 2>/dev/null && continue
+        case "$p" in
+            /var/lib/containers)
+                rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb
+                rmdir /var/lib/containers/cache /var/lib/containers 2>/dev/null || true ;;
+            /run/containers)
+                rm -f /run/containers/networks/ipam.db
+                rmdir /run/containers/networks /run/containers 2>/dev/null || true ;;
+            /run/netns)
+                # netavark bind-mounts /run/netns onto itself (as `ip netns` does).
+                if [[ -d /run/netns && -z "$(ls -A /run/netns 2>/dev/null)" ]]; then
+                    umount /run/netns 2>/dev/null || true
+                    rmdir /run/netns 2>/dev/null || true
+                fi ;;
+            */libpod_parent)
+                find "$p" -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null || true
+                rmdir "$p" 2>/dev/null || true ;;
+        esac
+    done
+    rm -f "$E2E_DIR.preexisting"
+}
+
+setup() {
+    [[ -z "$E2E_SKIP" ]] || skip "$E2E_SKIP"
+}
+
+teardown() {
+    [[ -z "$E2E_SKIP" ]] || return 0
+    if [[ -n "${BATS_TEST_COMPLETED:-}" ]]; then
+        pm rm -af -t 0 >/dev/null 2>&1 || true
+        return 0
+    fi
+    # The test failed: show podman's view before cleaning up.
+    echo "# podman ps -a:" >&3
+    pm ps -a --no-trunc 2>&1 | sed 's/^/#   /' >&3 || true
+    pm rm -af -t 0 >/dev/null 2>&1 || true
+}
+
+# expect_status WANT: fail with the command's output when $status is not WANT.
+expect_status() {
+    if [[ "$status" -ne "$1" ]]; then
+        echo "expected exit status $1, got $status; output:"
+        echo "$output"
+        return 1
+    fi
+}
+
+# container_state NAME: podman's idea of the container's state (running, exited, ...).
+container_state() {
+    pm inspect --format '{{.State.Status}}' "$1"
+}
+
+@test "podman run --rm: output reaches the terminal" {
+    run pm run --rm --network none "$IMAGE" echo hello
+    expect_status 0
+    [ "$output" = "hello" ]
+}
+
+@test "podman run: the container's exit status is propagated" {
+    run pm run --rm --network none "$IMAGE" sh -c 'exit 3'
+    expect_status 3
+    run pm run --rm --network none "$IMAGE" false
+    expect_status 1
+}
+
+@test "podman run: exec errors map to 127 (not found) and 126 (not executable)" {
+    # podman greps the runtime's error text: "no such file or directory" / "executable file not
+    # found" mean 127, "permission denied" / "operation not permitted" mean 126 (case-insensitive).
+    run -127 pm run --rm --network none "$IMAGE" /no/such/binary
+    run -126 pm run --rm --network none "$IMAGE" /etc/passwd
+}
+
+@test "podman run -d, ps, exec, stop (SIGTERM), rm" {
+    run pm run -d --name e2e-detached --network none "$IMAGE" \
+        sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
+    expect_status 0
+
+    run pm ps --format '{{.Names}} {{.Status}}'
+    expect_status 0
+    [[ "$output" == *"e2e-detached Up"* ]]
+    [ "$(container_state e2e-detached)" = "running" ]
+
+    run pm exec e2e-detached sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\0" " "'
+    expect_status 0
+    [ "${lines[0]}" = "exec-ok" ]
+    [[ "${lines[1]}" == "sh -c trap"* ]]
+
+    run pm exec e2e-detached sh -c 'exit 5'
+    expect_status 5
+
+    run pm stop -t 20 e2e-detached
+    expect_status 0
+    [ "$(container_state e2e-detached)" = "exited" ]
+    # The trap ran, so SIGTERM reached PID 1 (not the SIGKILL fallback).
+    [ "$(pm inspect --format '{{.State.ExitCode}}' e2e-detached)" = "0" ]
+
+    run pm rm e2e-detached
+    expect_status 0
+    run pm ps -a --format '{{.Names}}'
+    [[ "$output" != *e2e-detached* ]]
+}
+
+@test "podman stop: falls back to SIGKILL when PID 1 ignores SIGTERM" {
+    run pm run -d --name e2e-stubborn --network none "$IMAGE" sleep 1000
+    expect_status 0
+    run pm stop -t 1 e2e-stubborn
+    expect_status 0
+    [ "$(pm inspect --format '{{.State.ExitCode}}' e2e-stubborn)" = "137" ]
+}
+
+@test "podman ps shows a running container" {
+    run pm run -d --name e2e-ps --network none "$IMAGE" sleep 1000
+    expect_status 0
+    local id="$output"
+    run pm ps --no-trunc --format '{{.ID}} {{.Names}} {{.Status}}'
+    expect_status 0
+    [[ "$output" == *"$id e2e-ps Up"* ]]
+    run pm top e2e-ps pid comm
+    expect_status 0
+    [[ "$output" == *sleep* ]]
+}
+
+@test "podman run -it: the terminal comes through the console socket" {
+    run pm_tty "run -it --rm --network none $IMAGE sh -c 'tty; echo ok'"
+    expect_status 0
+    [[ "$output" =~ /dev/pts/[0-9]+ ]]
+    [[ "$output" == *ok* ]]
+}
+
+@test "podman exec -it: a terminal for an exec'd process" {
+    run pm run -d --name e2e-exec-tty --network none "$IMAGE" sleep 1000
+    expect_status 0
+    run pm_tty "exec -it e2e-exec-tty sh -c 'tty; echo ok'"
+    expect_status 0
+    [[ "$output" =~ /dev/pts/[0-9]+ ]]
+    [[ "$output" == *ok* ]]
+}
+
+@test "podman run: user, environment, working directory, hostname, ulimits" {
+    run pm run --rm --network none --user 1000:1000 -e E2E_VAR=e2e-value -w /tmp \
+        --hostname e2e-host "$IMAGE" \
+        sh -c 'id -u; id -g; echo "$E2E_VAR"; pwd; hostname; ulimit -n'
+    expect_status 0
+    [ "${lines[0]}" = "1000" ]
+    [ "${lines[1]}" = "1000" ]
+    [ "${lines[2]}" = "e2e-value" ]
+    [ "${lines[3]}" = "/tmp" ]
+    [ "${lines[4]}" = "e2e-host" ]
+    [ "${lines[5]}" = "4096" ]
+}
+
+@test "podman run -v: a bind mount is shared with the host" {
+    run pm run --rm --network none -v "$E2E_DIR/vol:/mnt" "$IMAGE" \
+        sh -c 'echo from-container >/mnt/file'
+    expect_status 0
+    [ "$(cat "$E2E_DIR/vol/file")" = "from-container" ]
+}
+
+@test "podman run --network host: the host's network namespace" {
+    run pm run --rm --network host "$IMAGE" readlink /proc/self/ns/net
+    expect_status 0
+    [ "$output" = "$(readlink /proc/self/ns/net)" ]
+}
+
+@test "podman run, default network: joins the netns podman made (namespace path)" {
+    # netavark builds a bridge and iptables rules in the caller's network namespace: run podman
+    # in a throwaway one so none of that lands on the host.
+    run timeout --kill-after=10 120 unshare -n sh -c '
+        ip link set lo up
+        exec podman --runtime "$RUNTIME" --cgroup-manager cgroupfs --events-backend file \
+            run --rm "$0" sh -c "ip -4 addr show eth0"' "$IMAGE"
+    expect_status 0
+    [[ "$output" == *"inet 10.88."* ]]
+}

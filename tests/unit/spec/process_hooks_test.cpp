@@ -1,0 +1,148 @@
+// parseProcess (exec --process FILE) and the hooks round trip the state store relies on.
+#include <gtest/gtest.h>
+
+#include "runtime/spec/spec.hpp"
+#include "tests/unit/spec/fixtures.hpp"
+
+using namespace berth;
+using nlohmann::json;
+
+namespace {
+
+std::string processError(const std::string& text) {
+    auto r = spec::parseProcess(text);
+    return r.ok() ? "<accepted>" : r.error().what();
+}
+
+}  // namespace
+
+TEST(SpecProcess, StandaloneProcessParses) {
+    auto r = spec::parseProcess(R"({
+        "terminal": true,
+        "user": {"uid": 33, "gid": 33, "additionalGids": [4]},
+        "args": ["/bin/ps", "aux"],
+        "env": ["PATH=/bin"],
+        "cwd": "/tmp",
+        "capabilities": {"bounding": ["CAP_NET_RAW"], "effective": ["CAP_NET_RAW"]},
+        "rlimits": [{"type": "RLIMIT_NPROC", "hard": 100, "soft": 50}],
+        "noNewPrivileges": true,
+        "apparmorProfile": "p",
+        "oomScoreAdj": 100,
+        "anythingElse": {"ignored": true}
+    })");
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    EXPECT_TRUE(r->terminal);
+    EXPECT_EQ(r->user.uid, 33u);
+    EXPECT_EQ(r->user.additionalGids, (std::vector<uint32_t>{4}));
+    EXPECT_EQ(r->args, (std::vector<std::string>{"/bin/ps", "aux"}));
+    EXPECT_EQ(r->cwd, "/tmp");
+    EXPECT_EQ(r->capabilities->bounding, (std::vector<std::string>{"CAP_NET_RAW"}));
+    EXPECT_TRUE(r->capabilities->permitted.empty());
+    ASSERT_EQ(r->rlimits.size(), 1u);
+    EXPECT_EQ(r->rlimits[0].hard, 100u);
+    EXPECT_TRUE(r->noNewPrivileges);
+    EXPECT_EQ(r->oomScoreAdj, std::optional<int>(100));
+    EXPECT_TRUE(r->warnings.empty());
+}
+
+TEST(SpecProcess, ProcessSectionOfAConfigParsesStandaloneToo) {
+    json full = json::parse(spec::testing::kFullConfig);
+    auto fromConfig = spec::parse(full.dump());
+    auto standalone = spec::parseProcess(full["process"].dump());
+    ASSERT_TRUE(fromConfig.ok());
+    ASSERT_TRUE(standalone.ok()) << standalone.error().what();
+    EXPECT_EQ(standalone->args, fromConfig->process->args);
+    EXPECT_EQ(standalone->env, fromConfig->process->env);
+    EXPECT_EQ(standalone->user.umask, fromConfig->process->user.umask);
+    EXPECT_EQ(standalone->rlimits[0].hard, fromConfig->process->rlimits[0].hard);
+    EXPECT_EQ(standalone->scheduler->flags, fromConfig->process->scheduler->flags);
+}
+
+TEST(SpecProcess, ErrorsNamePathsWithinTheProcessFile) {
+    EXPECT_EQ(processError(R"({"cwd": "/"})"),
+              "process.json: args: must be a non-empty array of strings");
+    EXPECT_EQ(processError(R"({"args": ["sh"], "cwd": "tmp"})"),
+              "process.json: cwd: must be an absolute path, got \"tmp\"");
+    EXPECT_EQ(processError(R"({"args": ["sh"]})"), "process.json: cwd: is required");
+    EXPECT_EQ(processError(R"({"args": ["sh"], "cwd": "/", "user": {"uid": -1}})"),
+              "process.json: user.uid: must be an unsigned 32-bit integer, got -1");
+    EXPECT_EQ(processError(R"({"args": ["sh"], "cwd": "/",
+                               "rlimits": [{"type": "RLIMIT_BOGUS", "hard": 1, "soft": 1}]})"),
+              "process.json: rlimits[0].type: unknown rlimit type \"RLIMIT_BOGUS\"");
+    EXPECT_EQ(processError("[]"), "process.json: must be a JSON object, got an array");
+    std::string bad = processError("{\"args\": [");
+    EXPECT_EQ(bad.rfind("process.json: invalid JSON: ", 0), 0u) << bad;
+}
+
+TEST(SpecProcess, WhatNamesTheFile) {
+    auto r = spec::parseProcess(R"({"args": []})", "/tmp/p.json");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().what(), "/tmp/p.json: args: must be a non-empty array of strings");
+}
+
+TEST(SpecProcess, UnknownCapabilitiesWarnWithTheFileName) {
+    auto r = spec::parseProcess(
+        R"({"args": ["sh"], "cwd": "/", "capabilities": {"ambient": ["CAP_NOPE", "CAP_BPF"]}})");
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    EXPECT_EQ(r->capabilities->ambient, (std::vector<std::string>{"CAP_BPF"}));
+    ASSERT_EQ(r->warnings.size(), 1u);
+    EXPECT_EQ(r->warnings[0],
+              "process.json: capabilities.ambient[0]: ignoring unknown capability \"CAP_NOPE\"");
+}
+
+TEST(SpecHooks, RoundTripThroughJson) {
+    auto s = spec::parse(spec::testing::kFullConfig);
+    ASSERT_TRUE(s.ok()) << s.error().what();
+    json saved = spec::hooksToJson(s->hooks);
+    // The serialised form is the spec's own hooks object, so it can be read by anyone.
+    EXPECT_EQ(saved, json::parse(spec::testing::kFullConfig)["hooks"]);
+    auto back = spec::parseHooks(json::parse(saved.dump()), "state.json");
+    ASSERT_TRUE(back.ok()) << back.error().what();
+    EXPECT_EQ(spec::hooksToJson(*back), saved);
+    ASSERT_EQ(back->prestart.size(), 1u);
+    EXPECT_EQ(back->prestart[0].path, "/usr/bin/hook");
+    EXPECT_EQ(back->prestart[0].args, s->hooks.prestart[0].args);
+    EXPECT_EQ(back->prestart[0].env, s->hooks.prestart[0].env);
+    EXPECT_EQ(back->prestart[0].timeout, std::optional<int>(5));
+    EXPECT_EQ(back->createRuntime.size(), 2u);
+    ASSERT_EQ(back->poststop.size(), 1u);
+    EXPECT_EQ(back->poststop[0].args, (std::vector<std::string>{"cleanup", "--all"}));
+}
+
+TEST(SpecHooks, EveryEventKindSurvivesTheRoundTrip) {
+    spec::Hooks h;
+    h.prestart.push_back({"/a", {}, {}, std::nullopt});
+    h.createRuntime.push_back({"/b", {"b"}, {}, 1});
+    h.createContainer.push_back({"/c", {}, {"X=1"}, std::nullopt});
+    h.startContainer.push_back({"/d", {}, {}, 2});
+    h.poststart.push_back({"/e", {"e", "1"}, {}, std::nullopt});
+    h.poststop.push_back({"/f", {}, {}, 3});
+    json j = spec::hooksToJson(h);
+    EXPECT_EQ(j.size(), 6u);
+    auto back = spec::parseHooks(j, "state.json");
+    ASSERT_TRUE(back.ok()) << back.error().what();
+    EXPECT_EQ(back->createContainer[0].env, (std::vector<std::string>{"X=1"}));
+    EXPECT_EQ(back->startContainer[0].timeout, std::optional<int>(2));
+    EXPECT_EQ(back->poststart[0].args, (std::vector<std::string>{"e", "1"}));
+    EXPECT_EQ(spec::hooksToJson(*back), j);
+}
+
+TEST(SpecHooks, EmptyHooksAndNull) {
+    EXPECT_EQ(spec::hooksToJson(spec::Hooks{}), json::object());
+    auto fromNull = spec::parseHooks(json(nullptr), "state.json");
+    ASSERT_TRUE(fromNull.ok());
+    EXPECT_TRUE(fromNull->empty());
+    auto fromEmpty = spec::parseHooks(json::object(), "state.json");
+    ASSERT_TRUE(fromEmpty.ok());
+    EXPECT_TRUE(fromEmpty->empty());
+}
+
+TEST(SpecHooks, ErrorsUseTheGivenName) {
+    auto r = spec::parseHooks(json::parse(R"({"poststop": [{"path": "rel"}]})"), "state.json");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().what(),
+              "state.json: poststop[0].path: must be an absolute path, got \"rel\"");
+    auto notObject = spec::parseHooks(json::array(), "state.json");
+    ASSERT_FALSE(notObject.ok());
+    EXPECT_EQ(notObject.error().what(), "state.json: must be an object, got an array");
+}

@@ -158,6 +158,7 @@ version_of() {
     "$1" --version 2>/dev/null | head -n 1 || true
 }
 
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 measured=()
 versions=()
 for name in $RUNTIMES; do
@@ -194,6 +195,7 @@ stats() {
 echo
 echo "## berth bench — $(date -u '+%Y-%m-%d %H:%M UTC'), host $(hostname), kernel $(uname -r)," \
     "$(nproc) CPUs; N=$N (+$WARMUP warm-up)"
+echo "- load average before the run: $LOAD_BEFORE (other work on the host skews every figure)"
 for v in "${versions[@]}"; do echo "- $v"; done
 [[ " ${measured[*]} " == *" crun "* ]] &&
     echo "- crun runs in a private mount namespace with /sys/fs/cgroup/unified unmounted"

@@ -10,11 +10,11 @@ void addExec(CLI::App& app, Context& ctx) {
     sub->add_flag("-d,--detach", o.detach, "detach from the process");
     sub->add_option("--pid-file", o.pidFile, "file to write the process pid to");
     sub->add_option("--console-socket", o.consoleSocket, "unix socket that receives the pty master");
-    sub->add_option("-e,--env", o.env, "set an environment variable KEY=VALUE");
+    sub->add_option("-e,--env", o.env, "set an environment variable KEY=VALUE")->allow_extra_args(false);
     sub->add_option("--cwd", o.cwd, "current working directory in the container");
     sub->add_option("-u,--user", o.user, "uid[:gid]");
-    sub->add_option("-g,--additional-gids", o.additionalGids, "additional gids");
-    sub->add_option("-c,--cap", o.caps, "add a capability");
+    sub->add_option("-g,--additional-gids", o.additionalGids, "additional gids")->allow_extra_args(false);
+    sub->add_option("-c,--cap", o.caps, "add a capability")->allow_extra_args(false);
     sub->add_flag("--no-new-privs", o.noNewPrivs, "set no_new_privs");
     sub->add_option("-a,--apparmor", o.apparmor, "AppArmor profile");
     sub->add_option("--preserve-fds", o.preserveFds, "pass N extra fds to the process");

@@ -40,7 +40,6 @@ int main(int argc, char** argv) {
     cli::Context ctx;
     CLI::App app{"berth: an OCI container runtime", "berth"};
     app.require_subcommand(0, 1);
-    app.fallthrough();
     std::string logPath, logFormat = "text";
     bool debug = false, showVersion = false;
     app.add_option("--root", ctx.global.root, "directory for container state")->capture_default_str();

@@ -19,16 +19,29 @@ build_dir="${BUILD_DIR:-build}"
 ./scripts/build.sh --werror
 
 # ctest runs in its own process group, so an interrupted run takes every test process with it.
+# SIGINT first: bats then runs its teardowns (with SIGTERM it dies without cleaning up).
 ctest_pid=""
+started="$(mktemp /tmp/berth-test-started.XXXXXX)"
 # shellcheck disable=SC2317 # called from the traps
 stop_ctest() {
-    [[ -n "$ctest_pid" ]] || return 0
-    kill -TERM -- "-$ctest_pid" 2>/dev/null || return 0
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        kill -0 -- "-$ctest_pid" 2>/dev/null || return 0
-        sleep 0.5
-    done
-    kill -KILL -- "-$ctest_pid" 2>/dev/null || true
+    if [[ -n "$ctest_pid" ]] && kill -INT -- "-$ctest_pid" 2>/dev/null; then
+        for _ in $(seq 20); do
+            kill -0 -- "-$ctest_pid" 2>/dev/null || break
+            sleep 0.5
+        done
+        # Whatever is still in ctest's process group (tests, stragglers they left) goes now.
+        kill -KILL -- "-$ctest_pid" 2>/dev/null || true
+    fi
+    ctest_pid=""
+    # A podman e2e run killed before its teardown (ctest timeout, SIGKILL) leaves containers,
+    # conmon processes and mounts behind: clean up every one this run started.
+    local dir
+    [[ -e "$started" ]] || return 0
+    while IFS= read -r dir; do
+        echo "test: cleaning up after an interrupted podman e2e run: $dir"
+        ./tests/lib/podman-e2e-cleanup.sh "$dir"
+    done < <(find /tmp -maxdepth 1 -type d -name 'berth-e2e-podman.*' -newer "$started")
+    rm -f "$started"
 }
 trap 'stop_ctest; exit 130' INT TERM
 trap 'stop_ctest' EXIT
@@ -39,9 +52,7 @@ ctest_pid=$!
 wait "$ctest_pid"
 status=$?
 set -e
-# Whatever a test left behind in ctest's process group goes now.
-kill -KILL -- "-$ctest_pid" 2>/dev/null || true
-ctest_pid=""
+stop_ctest
 
 # bats reports a skipped test as "ok N name # skip reason", which ctest counts as passed: list
 # them, with their ctest name, so a skip is never mistaken for a pass. (ctest itself lists the

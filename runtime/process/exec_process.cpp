@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -66,6 +67,18 @@ Status applyIdentity(const ProcessPlan& plan) {
 }
 
 }  // namespace
+
+void closeFdsExcept(std::vector<int> keep, int preserve) {
+    for (int fd = 0; fd < 3 + preserve; fd++) keep.push_back(fd);
+    std::sort(keep.begin(), keep.end());
+    unsigned next = 0;
+    for (int fd : keep) {
+        if (fd < 0) continue;
+        if (static_cast<unsigned>(fd) > next) ::syscall(SYS_close_range, next, static_cast<unsigned>(fd) - 1, 0);
+        next = static_cast<unsigned>(fd) + 1;
+    }
+    ::syscall(SYS_close_range, next, ~0u, 0);
+}
 
 Result<std::string> lookupExecutable(const spec::Process& p) {
     const std::string& name = p.args.at(0);

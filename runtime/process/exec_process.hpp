@@ -22,6 +22,9 @@ Result<std::string> lookupExecutable(const spec::Process& p);
 std::vector<std::string> buildEnv(const spec::Process& p);
 // Apply everything and execve; returns only on failure.
 Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath);
+// Right after the clone: close every fd but `keep` and the preserved 3..3+preserve-1, so the
+// child holds nothing of the runtime's (state locks, log files) while it waits.
+void closeFdsExcept(std::vector<int> keep, int preserve);
 // AppArmor: set the profile for the next exec. A profile on a host without AppArmor is an error.
 Status applyApparmor(const std::string& profile);
 

@@ -108,6 +108,9 @@ Status waitForStart(int fifoFd) {
 }  // namespace
 
 void initChildMain(const ChildPlan& p) {
+    std::vector<int> keep = {p.syncFd, p.fifoFd, p.consoleFd};
+    for (auto& j : p.joins) keep.push_back(j.second);
+    closeFdsExcept(keep, p.preserveFds);
     std::string stateJson;
     auto exe = setUpContainer(p, stateJson);
     if (!exe) {

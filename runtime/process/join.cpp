@@ -46,6 +46,9 @@ Result<std::string> enterContainer(const JoinPlan& p) {
 }
 
 [[noreturn]] void joinChildMain(const JoinPlan& p) {
+    std::vector<int> keep = {p.syncFd, p.rootFd, p.consoleFd};
+    for (auto& j : p.joins) keep.push_back(j.second);
+    closeFdsExcept(keep, p.cfg->preserveFds);
     auto exe = enterContainer(p);
     if (!exe) {
         (void)sendError(p.syncFd, exe.error());

@@ -31,15 +31,14 @@ pm_tty() {
     return "${PIPESTATUS[0]}"
 }
 
-# mounts_under DIR: mount points at or below DIR, deepest first.
-mounts_under() {
-    awk -v d="$1" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
-}
-
-# host_paths_podman_creates: paths podman 4.3 writes outside its configured dirs.
+# host_paths_podman_creates: paths podman 4.3 writes outside its configured dirs; the ones that
+# did not exist before this file ran are removed by tests/lib/podman-e2e-cleanup.sh.
 host_paths_podman_creates() {
-    echo /var/lib/containers /run/containers /run/netns
-    ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true
+    local p
+    for p in /var/lib/containers /run/containers /run/netns /sys/fs/cgroup/*/libpod_parent; do
+        [[ -e "$p" ]] && echo "$p"
+    done
+    return 0
 }
 
 setup_file() {
@@ -69,11 +68,8 @@ setup_file() {
     export E2E_DIR
     mkdir -p "$E2E_DIR"/{conf,storage,run,tmp,bin,vol}
 
-    # Remember which host paths existed, so teardown_file removes only what this file created.
-    local p
-    for p in $(host_paths_podman_creates); do
-        [[ -e "$p" ]] && echo "$p"
-    done >"$E2E_DIR.preexisting"
+    # Remember which host paths existed, so the cleanup removes only what this file created.
+    host_paths_podman_creates >"$E2E_DIR.preexisting"
 
     # The runtime podman sees. With an argv log, a wrapper of the same basename (podman treats
     # some runtime names specially) records each call and execs the real binary.
@@ -88,6 +84,7 @@ EOF
         chmod +x "$RUNTIME"
     fi
     export RUNTIME
+    echo "$RUNTIME" >"$E2E_DIR/runtime"
 
     # Raising a hard rlimit fails on the test hosts even as root, so the default ulimits are
     # pinned below the hard limits; otherwise podman's defaults make every runtime fail.
@@ -129,43 +126,8 @@ EOF
 }
 
 teardown_file() {
-    [[ -n "${E2E_DIR:-}" && -d "$E2E_DIR" ]] || return 0
-    pm rm -af -t 0 >/dev/null 2>&1 || true
-
-    # conmon processes of this run that outlived podman (matched by our unique temp dir).
-    local pid m p
-    for pid in $(pgrep -x conmon || true); do
-        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$E2E_DIR/"; then
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
-    for m in $(mounts_under "$E2E_DIR"); do
-        umount -l "$m" 2>/dev/null || true
-    done
-    rm -rf "$E2E_DIR"
-
-    # What podman created outside its configured dirs, if it was not there before.
-    for p in $(host_paths_podman_creates); do
-        grep -qxF "$p" "$E2E_DIR.preexisting" 2>/dev/null && continue
-        case "$p" in
-            /var/lib/containers)
-                rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb
-                rmdir /var/lib/containers/cache /var/lib/containers 2>/dev/null || true ;;
-            /run/containers)
-                rm -f /run/containers/networks/ipam.db
-                rmdir /run/containers/networks /run/containers 2>/dev/null || true ;;
-            /run/netns)
-                # netavark bind-mounts /run/netns onto itself (as `ip netns` does).
-                if [[ -d /run/netns && -z "$(ls -A /run/netns 2>/dev/null)" ]]; then
-                    umount /run/netns 2>/dev/null || true
-                    rmdir /run/netns 2>/dev/null || true
-                fi ;;
-            */libpod_parent)
-                find "$p" -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null || true
-                rmdir "$p" 2>/dev/null || true ;;
-        esac
-    done
-    rm -f "$E2E_DIR.preexisting"
+    [[ -n "${E2E_DIR:-}" ]] || return 0
+    "$BATS_TEST_DIRNAME/../lib/podman-e2e-cleanup.sh" "$E2E_DIR"
 }
 
 setup() {

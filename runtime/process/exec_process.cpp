@@ -84,8 +84,12 @@ Result<std::string> lookupExecutable(const spec::Process& p) {
     const std::string& name = p.args.at(0);
     if (name.find('/') != std::string::npos) {
         std::string full = name[0] == '/' ? name : fs::joinPath(p.cwd, name);
+        struct stat st;
+        if (::stat(full.c_str(), &st) < 0)
+            return Error::make("exec: \"", name, "\": stat ", full, ": no such file or directory");
+        // podman maps "permission denied" to exit 126 and "not found" to 127, as with runc.
         if (!isExecutableFile(full))
-            return Error(ENOENT, strCat("exec: \"", name, "\": not an executable file"));
+            return Error::make("exec: \"", name, "\": permission denied");
         return full;
     }
     std::string path = envValue(p.env, "PATH");
@@ -94,7 +98,7 @@ Result<std::string> lookupExecutable(const spec::Process& p) {
         std::string full = fs::joinPath(dir.empty() ? "." : dir, name);
         if (isExecutableFile(full)) return full;
     }
-    return Error(ENOENT, strCat("exec: \"", name, "\": executable file not found in $PATH"));
+    return Error::make("exec: \"", name, "\": executable file not found in $PATH");
 }
 
 std::vector<std::string> buildEnv(const spec::Process& p) {

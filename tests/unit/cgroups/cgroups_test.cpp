@@ -1,0 +1,134 @@
+#include <gtest/gtest.h>
+
+#include "cgroups/manager.hpp"
+#include "cgroups/resources.hpp"
+#include "common/fs.hpp"
+
+using namespace berth;
+using namespace berth::cgroups;
+
+static const char* kHybridMountinfo =
+    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+    "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n"
+    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime shared:5 - cgroup cgroup rw,memory\n"
+    "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n"
+    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
+    "50 23 0:40 / /proc rw - proc proc rw\n";
+
+TEST(CgroupLayout, DetectsHybrid) {
+    auto l = parseMountInfo(kHybridMountinfo);
+    EXPECT_EQ(l.layout, Layout::Hybrid);
+    ASSERT_EQ(l.hierarchies.size(), 4u);
+    EXPECT_EQ(l.hierarchies[0].mountPoint, "/sys/fs/cgroup/cpu,cpuacct");
+    EXPECT_EQ(l.hierarchies[0].controllers, (std::vector<std::string>{"cpu", "cpuacct"}));
+    EXPECT_EQ(l.hierarchies[2].controllers, (std::vector<std::string>{"name=systemd"}));
+    EXPECT_TRUE(l.hierarchies[3].v2);
+}
+
+TEST(CgroupLayout, DetectsV1AndUnified) {
+    EXPECT_EQ(parseMountInfo("35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n").layout,
+              Layout::V1);
+    EXPECT_EQ(parseMountInfo("41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n").layout,
+              Layout::Unified);
+}
+
+TEST(CgroupLayout, ParsesProcSelfCgroup) {
+    auto m = parseProcCgroup("4:memory:/a/b\n2:cpu,cpuacct:/\n1:name=systemd:/s\n0::/u\n");
+    EXPECT_EQ(m["memory"], "/a/b");
+    EXPECT_EQ(m["cpu"], "/");
+    EXPECT_EQ(m["cpuacct"], "/");
+    EXPECT_EQ(m["name=systemd"], "/s");
+    EXPECT_EQ(m[""], "/u");
+}
+
+TEST(CgroupResources, V1KnobsInApplyOrder) {
+    auto r = nlohmann::json::parse(R"({
+      "memory": {"limit": 67108864, "reservation": 33554432, "swap": 134217728, "swappiness": 10},
+      "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
+      "pids": {"limit": 50},
+      "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}]
+    })");
+    auto k = v1Knobs(r);
+    ASSERT_TRUE(k.ok()) << k.error().what();
+    std::vector<std::string> got;
+    for (auto& w : *k) got.push_back(w.file + "=" + w.value);
+    std::vector<std::string> want = {
+        "devices.deny=a *:* rwm", "devices.allow=c 1:3 rw", "memory.limit_in_bytes=67108864",
+        "memory.memsw.limit_in_bytes=134217728", "memory.soft_limit_in_bytes=33554432",
+        "memory.swappiness=10", "cpu.shares=512", "cpu.cfs_period_us=100000", "cpu.cfs_quota_us=50000",
+        "cpuset.cpus=0", "cpuset.mems=0", "pids.max=50"};
+    EXPECT_EQ(got, want);
+}
+
+TEST(CgroupResources, UnlimitedPidsAndBadValues) {
+    auto k = v1Knobs(nlohmann::json::parse(R"({"pids":{"limit":-1}})"));
+    ASSERT_TRUE(k.ok());
+    EXPECT_EQ((*k)[0].value, "max");
+    auto bad = v1Knobs(nlohmann::json::parse(R"({"memory":{"limit":"lots"}})"));
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message().find("linux.resources.memory.limit"), std::string::npos);
+    auto badDev = v1Knobs(nlohmann::json::parse(R"({"devices":[{"allow":true,"type":"x"}]})"));
+    ASSERT_FALSE(badDev.ok());
+    EXPECT_NE(badDev.error().message().find("linux.resources.devices[0].type"), std::string::npos);
+    EXPECT_TRUE(v1Knobs(nlohmann::json()).ok());
+}
+
+TEST(CgroupResources, DefaultDeviceRulesAreAppended) {
+    auto r = withDefaultDeviceRules(nlohmann::json::parse(R"({"devices":[{"allow":false,"access":"rwm"}]})"),
+                                    {{'c', 10, 229}});
+    auto k = v1Knobs(r);
+    ASSERT_TRUE(k.ok());
+    EXPECT_EQ((*k)[0].value, "a *:* rwm");
+    bool null = false, pts = false, fuse = false;
+    for (auto& w : *k) {
+        null |= w.value == "c 1:3 rwm";
+        pts |= w.value == "c 136:* rwm";
+        fuse |= w.value == "c 10:229 rwm";
+    }
+    EXPECT_TRUE(null && pts && fuse);
+}
+
+// A fake cgroupfs: the manager must create, write knobs, add pids and remove its directories.
+TEST(CgroupManager, FakeTreeLifecycle) {
+    char tmpl[] = "/tmp/berth-cg-XXXXXX";
+    std::string root = mkdtemp(tmpl);
+    for (auto c : {"memory", "cpuset", "pids", "freezer"}) ASSERT_TRUE(fs::mkdirAll(root + "/" + c).ok());
+    ASSERT_TRUE(fs::writeFileAtomic(root + "/cpuset/cpuset.cpus", "0-3").ok());
+    ASSERT_TRUE(fs::writeFileAtomic(root + "/cpuset/cpuset.mems", "0").ok());
+    auto m = newManager({"/pod/ctr", "ctr", false, root});
+    ASSERT_TRUE(m.ok()) << m.error().what();
+    // A real cgroupfs makes empty cpuset files with each directory; so does this fake.
+    for (auto d : {"/cpuset/pod", "/cpuset/pod/ctr"}) {
+        ASSERT_TRUE(fs::mkdirAll(root + d).ok());
+        ASSERT_TRUE(fs::writeFileAtomic(root + d + "/cpuset.cpus", "").ok());
+        ASSERT_TRUE(fs::writeFileAtomic(root + d + "/cpuset.mems", "").ok());
+    }
+    auto created = (*m)->create();
+    ASSERT_TRUE(created.ok()) << created.error().what();
+    EXPECT_EQ((*m)->paths().at(root + "/memory"), root + "/memory/pod/ctr");
+    // cpuset inherits cpus/mems at every level it creates
+    EXPECT_EQ(*fs::readFile(root + "/cpuset/pod/cpuset.cpus"), "0-3");
+    EXPECT_EQ(*fs::readFile(root + "/cpuset/pod/ctr/cpuset.mems"), "0");
+    // knob files exist in a real cgroupfs; create them in the fake one
+    ASSERT_TRUE(fs::writeFileAtomic(root + "/memory/pod/ctr/memory.limit_in_bytes", "").ok());
+    ASSERT_TRUE(fs::writeFileAtomic(root + "/pids/pod/ctr/pids.max", "").ok());
+    auto st = (*m)->apply(nlohmann::json::parse(R"({"memory":{"limit":1048576},"pids":{"limit":5}})"));
+    ASSERT_TRUE(st.ok()) << st.error().what();
+    EXPECT_EQ(*fs::readFile(root + "/memory/pod/ctr/memory.limit_in_bytes"), "1048576");
+    EXPECT_EQ(*fs::readFile(root + "/pids/pod/ctr/pids.max"), "5");
+    ASSERT_TRUE(fs::writeFileAtomic(root + "/pids/pod/ctr/cgroup.procs", "").ok());
+    EXPECT_TRUE((*m)->pids()->empty());
+    (void)fs::removeAll(root);
+}
+
+TEST(CgroupManager, RootPathIsRefused) {
+    char tmpl[] = "/tmp/berth-cg-XXXXXX";
+    std::string root = mkdtemp(tmpl);
+    ASSERT_TRUE(fs::mkdirAll(root + "/memory").ok());
+    auto m = newManager({"/", "x", false, root});
+    EXPECT_FALSE(m.ok());
+    auto s = newManager({"system.slice:berth:abc", "abc", true, root});
+    ASSERT_TRUE(s.ok()) << s.error().what();
+    EXPECT_EQ((*s)->paths().at(root + "/memory"), root + "/memory/system.slice/berth-abc.scope");
+    (void)fs::removeAll(root);
+}

@@ -1,0 +1,39 @@
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "runtime/process/sync.hpp"
+
+using namespace berth;
+using namespace berth::process;
+
+TEST(Sync, MessagesRoundTripAndErrorsCarryErrno) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    UniqueFd a(sv[0]), b(sv[1]);
+    ASSERT_TRUE(sendMsg(a.get(), Msg::HooksDone, 0, "{\"id\":\"x\"}").ok());
+    auto m = expectMsg(b.get(), Msg::HooksDone);
+    ASSERT_TRUE(m.ok());
+    EXPECT_EQ(m->text, "{\"id\":\"x\"}");
+    ASSERT_TRUE(sendError(a.get(), Error(EPERM, "mount proc on /proc")).ok());
+    auto e = expectMsg(b.get(), Msg::Ready);
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.error().err(), EPERM);
+    EXPECT_EQ(e.error().message(), "mount proc on /proc");
+}
+
+TEST(Sync, PeerDeathAndProtocolErrorsAreReported) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    UniqueFd a(sv[0]), b(sv[1]);
+    ASSERT_TRUE(sendMsg(a.get(), Msg::Go).ok());
+    auto wrong = expectMsg(b.get(), Msg::Ready);
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_NE(wrong.error().message().find("unexpected"), std::string::npos);
+    // a truncated header, then EOF
+    ASSERT_EQ(write(a.get(), "ab", 2), 2);
+    a.reset();
+    auto dead = recvMsg(b.get());
+    ASSERT_FALSE(dead.ok());
+    EXPECT_NE(dead.error().message().find("exited"), std::string::npos);
+}

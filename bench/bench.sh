@@ -17,7 +17,7 @@ BERTH="${BERTH:-$SRC_DIR/build/cli/berth}"
 RUNTIMES="berth runc crun"
 
 usage() {
-    sed -n '2,9p' "$0" >&2
+    sed -n '2,8p' "$0" >&2
     exit 2
 }
 

@@ -7,7 +7,13 @@ namespace berth::runtime {
 
 Status remove(const GlobalOptions& g, const DeleteOptions& o) {
     state::Store store(g.root);
-    ASSIGN_OR_RETURN(state::Lock lock, store.lock(o.id));
+    auto lock = store.lock(o.id);
+    if (!lock) {
+        // As runc: forcing the delete of a container that is already gone is not an error
+        // (podman and containerd call `delete --force` after a container may have been removed).
+        if (o.force && lock.error().err() == ENOENT && state::validateId(o.id).ok()) return {};
+        return std::move(lock).error();
+    }
     auto st = store.load(o.id);
     if (!st) {
         // The directory exists but its record was never written or is unreadable: a runtime

@@ -22,7 +22,7 @@ while [[ $# -gt 0 ]]; do
         --builddir) build_dir="$2"; shift ;;
         --) shift; extra=("$@"); break ;;
         -h | --help)
-            sed -n '2,7p' "$0"
+            sed -n '2,6p' "$0"
             exit 0 ;;
         *) echo "build: unknown argument: $1" >&2; exit 2 ;;
     esac

@@ -21,7 +21,6 @@ build_dir="${BUILD_DIR:-build}"
 # ctest runs in its own process group, so an interrupted run takes every test process with it.
 # SIGINT first: bats then runs its teardowns (with SIGTERM it dies without cleaning up).
 ctest_pid=""
-started="$(mktemp /tmp/berth-test-started.XXXXXX)"
 # shellcheck disable=SC2317 # called from the traps
 stop_ctest() {
     if [[ -n "$ctest_pid" ]] && kill -INT -- "-$ctest_pid" 2>/dev/null; then
@@ -34,14 +33,14 @@ stop_ctest() {
     fi
     ctest_pid=""
     # A podman e2e run killed before its teardown (ctest timeout, SIGKILL) leaves containers,
-    # conmon processes and mounts behind: clean up every one this run started.
+    # conmon processes and mounts behind. --if-stale spares runs whose bats process still lives
+    # (another test run on this host).
     local dir
-    [[ -e "$started" ]] || return 0
-    while IFS= read -r dir; do
-        echo "test: cleaning up after an interrupted podman e2e run: $dir"
-        ./tests/lib/podman-e2e-cleanup.sh "$dir"
-    done < <(find /tmp -maxdepth 1 -type d -name 'berth-e2e-podman.*' -newer "$started")
-    rm -f "$started"
+    for dir in /tmp/berth-e2e-podman.*; do
+        [[ -d "$dir" ]] || continue
+        ./tests/lib/podman-e2e-cleanup.sh --if-stale "$dir"
+        [[ -d "$dir" ]] || echo "test: cleaned up after an interrupted podman e2e run: $dir"
+    done
 }
 trap 'stop_ctest; exit 130' INT TERM
 trap 'stop_ctest' EXIT

@@ -67,6 +67,7 @@ setup_file() {
     E2E_DIR="$(mktemp -d /tmp/berth-e2e-podman.XXXXXX)"
     export E2E_DIR
     mkdir -p "$E2E_DIR"/{conf,storage,run,tmp,bin,vol}
+    echo "$$" >"$E2E_DIR/owner" # this bats process; see podman-e2e-cleanup.sh --if-stale
 
     # Remember which host paths existed, so the cleanup removes only what this file created.
     host_paths_podman_creates >"$E2E_DIR.preexisting"

@@ -4,15 +4,30 @@
 # dirs when they did not exist before the run. Called by the bats teardown, and by
 # scripts/test.sh for runs that were killed before their teardown.
 #
-#   podman-e2e-cleanup.sh E2E_DIR
+#   podman-e2e-cleanup.sh [--if-stale] E2E_DIR
+#
+# --if-stale: do nothing while the bats process that made E2E_DIR (E2E_DIR/owner) still runs,
+# so a sweep never touches a concurrent run.
 set -uo pipefail
 
-dir="${1:?usage: $0 E2E_DIR}"
+if_stale=0
+if [[ "${1:-}" == "--if-stale" ]]; then
+    if_stale=1
+    shift
+fi
+dir="${1:?usage: $0 [--if-stale] E2E_DIR}"
 case "$dir" in
     /tmp/berth-e2e-podman.*) ;;
     *) echo "podman-e2e-cleanup: refusing $dir (not a podman e2e dir)" >&2; exit 2 ;;
 esac
 preexisting="$dir.preexisting"
+
+if [[ $if_stale -eq 1 ]]; then
+    owner="$(cat "$dir/owner" 2>/dev/null || true)"
+    if [[ -n "$owner" ]] && tr '\0' ' ' <"/proc/$owner/cmdline" 2>/dev/null | grep -q bats; then
+        exit 0
+    fi
+fi
 
 if [[ -f "$dir/conf/containers.conf" ]]; then
     runtime="$(cat "$dir/runtime" 2>/dev/null || true)"

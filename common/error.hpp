@@ -36,6 +36,12 @@ public:
     }
 
     int err() const { return errno_; }
+    // Keep the errno for callers to test, but leave strerror out of the user's line when the
+    // message already says it (e.g. "container \"x\" does not exist").
+    Error& hideErrno() {
+        showErrno_ = false;
+        return *this;
+    }
     const std::string& message() const { return msg_; }
 
     // "context: message" — the outermost context first, as users read it.
@@ -47,13 +53,14 @@ public:
 
     // The one line the CLI prints: message plus strerror when an errno is carried.
     std::string what() const {
-        if (errno_ == 0) return msg_;
+        if (errno_ == 0 || !showErrno_) return msg_;
         return msg_ + ": " + std::strerror(errno_);
     }
 
 private:
     int errno_ = 0;
     std::string msg_;
+    bool showErrno_ = true;
 };
 
 template <typename T>

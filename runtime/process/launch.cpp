@@ -143,12 +143,15 @@ Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
     if (user && user->path.empty())
         TRY(namespaces::writeIdMapsFromParent(pid, toIdMaps(s.linux->uidMappings),
                                               toIdMaps(s.linux->gidMappings)));
-    if (cfg.cgroup) TRY(cfg.cgroup->addProcess(pid));
     if (s.process->oomScoreAdj)
         TRY_CTX(fs::writeFile(strCat("/proc/", pid, "/oom_score_adj"),
                               std::to_string(*s.process->oomScoreAdj)),
                 "set oom_score_adj");
     TRY(sendMsg(pr.parentSock.get(), Msg::Go));
+    // Joining v1 cgroups waits for an RCU grace period (milliseconds); the child builds its
+    // rootfs meanwhile and waits for CgroupJoined only before its cgroup namespace or exec.
+    if (cfg.cgroup) TRY(cfg.cgroup->addProcess(pid));
+    TRY(sendMsg(pr.parentSock.get(), Msg::CgroupJoined));
     for (;;) {
         ASSIGN_OR_RETURN(Message m, recvMsg(pr.parentSock.get()));
         if (m.type == Msg::Error) return Error(m.err, m.text);

@@ -16,6 +16,8 @@ enum class Msg : uint32_t {
     RunHooks,         // child → parent: rootfs mounted; run prestart/createRuntime hooks
     HooksDone,        // parent → child: hooks ran; text carries the state JSON for in-container hooks
     Ready,            // child → parent: all set, waiting for start
+    CgroupJoined,     // parent → child: the child is in its cgroups (sent after Go, so the
+                      // slow v1 attach overlaps the child's rootfs set-up)
 };
 
 struct Message {

@@ -119,14 +119,14 @@ Status validateId(const std::string& id) {
 static Result<Lock> lockDir(const std::string& path, const std::string& id) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) {
-        if (errno == ENOENT) return Error(ENOENT, strCat("container \"", id, "\" does not exist"));
+        if (errno == ENOENT) return Error(ENOENT, strCat("container \"", id, "\" does not exist")).hideErrno();
         return Error::fromErrno("open state dir ", path);
     }
     if (::flock(fd.get(), LOCK_EX) < 0) return Error::fromErrno("lock ", path);
     // The holder before us may have deleted the container.
     struct stat st;
     if (::fstat(fd.get(), &st) < 0 || st.st_nlink == 0)
-        return Error(ENOENT, strCat("container \"", id, "\" does not exist"));
+        return Error(ENOENT, strCat("container \"", id, "\" does not exist")).hideErrno();
     return Lock(std::move(fd));
 }
 
@@ -138,7 +138,7 @@ Result<Lock> Store::createAndLock(const std::string& id) {
     }
     std::string d = dir(id);
     if (::mkdir(d.c_str(), 0711) < 0) {
-        if (errno == EEXIST) return Error(EEXIST, strCat("container \"", id, "\" already exists"));
+        if (errno == EEXIST) return Error(EEXIST, strCat("container \"", id, "\" already exists")).hideErrno();
         return Error::fromErrno("create state dir ", d);
     }
     auto l = lockDir(d, id);
@@ -156,7 +156,7 @@ Result<ContainerState> Store::load(const std::string& id) const {
     auto text = fs::readFile(dir(id) + "/state.json");
     if (!text) {
         if (text.error().err() == ENOENT)
-            return Error(ENOENT, strCat("container \"", id, "\" does not exist"));
+            return Error(ENOENT, strCat("container \"", id, "\" does not exist")).hideErrno();
         return std::move(text).error();
     }
     nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);

@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# Namespaces: each requested one is new, one joined by path is shared, hostname, user namespace
+# with id mappings, time namespace offsets.
+
+load helpers
+
+setup_file() { itest_setup_file; }
+
+@test "every requested namespace is new; unrequested ones are the host's" {
+    add_ns cgroup
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    run_d "$ID"
+    local pid ns
+    pid="$(ctr_pid "$ID")"
+    for ns in pid net ipc uts mnt cgroup; do
+        [[ -n "$(ns_of "$pid" "$ns")" ]] || fail "cannot read /proc/$pid/ns/$ns"
+        [[ "$(ns_of "$pid" "$ns")" != "$(ns_of $$ "$ns")" ]] ||
+            fail "$ns namespace of the container ($(ns_of "$pid" "$ns")) is the host's"
+    done
+    for ns in user time; do
+        [[ "$(ns_of "$pid" "$ns")" == "$(ns_of $$ "$ns")" ]] ||
+            fail "$ns namespace was not requested but differs from the host's"
+    done
+    # The init is pid 1 of its pid namespace.
+    grep -Eq '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/$pid/status" ||
+        fail "init is not pid 1 in its namespace: $(grep NSpid "/proc/$pid/status")"
+}
+
+@test "network and ipc namespaces joined by path are shared with the other container" {
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    local a b pa pb ns
+    a="$(new_id)"
+    b="$(new_id)"
+    run_d "$a"
+    pa="$(ctr_pid "$a")"
+
+    add_ns network "/proc/$pa/ns/net"
+    add_ns ipc "/proc/$pa/ns/ipc"
+    run_d "$b"
+    pb="$(ctr_pid "$b")"
+    [[ "$pa" != "$pb" ]]
+    for ns in net ipc; do
+        [[ "$(ns_of "$pb" "$ns")" == "$(ns_of "$pa" "$ns")" ]] ||
+            fail "$ns: $b has $(ns_of "$pb" "$ns"), $a has $(ns_of "$pa" "$ns")"
+        [[ "$(ns_of "$pb" "$ns")" != "$(ns_of $$ "$ns")" ]] || fail "$ns is the host's"
+    done
+    for ns in pid uts mnt; do
+        [[ "$(ns_of "$pb" "$ns")" != "$(ns_of "$pa" "$ns")" ]] || fail "$ns must not be shared"
+        [[ "$(ns_of "$pb" "$ns")" != "$(ns_of $$ "$ns")" ]] || fail "$ns is the host's"
+    done
+    # A POSIX message queue made in one container is visible in the other (same ipc namespace).
+    rb exec "$a" touch /dev/mqueue/itest-queue
+    assert_ok
+    rb exec "$b" ls /dev/mqueue
+    assert_ok
+    [[ "$output" == itest-queue ]] || fail "the queue made in $a is not visible in $b" "$output"
+}
+
+@test "hostname from config.json is the container's hostname" {
+    cfg '.hostname = "itest-host"'
+    set_args sh -c 'hostname; cat /proc/sys/kernel/hostname'
+    local host_before
+    host_before="$(hostname)"
+    run_fg "$ID"
+    assert_ok
+    [[ "$output" == "$(printf 'itest-host\nitest-host')" ]] || fail "hostname in the container: $output"
+    [[ "$(hostname)" == "$host_before" ]] || fail "the host's hostname changed"
+}
+
+@test "user namespace: uid/gid mappings" {
+    add_ns user
+    cfg '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+         | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+    # The container's root (host uid 100000) owns its rootfs, as with a real user-namespaced image.
+    chown -hR 100000:100000 "$BUNDLE/rootfs"
+    ctl_dir
+    set_args sh -c "id -u > /ctl/uid; id -g > /ctl/gid; cat /proc/self/uid_map > /ctl/uid_map;
+        cat /proc/self/gid_map > /ctl/gid_map; touch /ctl/ready; $WAIT_STOP"
+    run_d "$ID"
+    wait_for 200 test -e "$CTL/ready" || fail "container did not start" "$(cat "$TEST_DIR/$ID.log")"
+    [[ "$(cat "$CTL/uid")" == 0 ]] || fail "id -u in the container: $(cat "$CTL/uid")"
+    [[ "$(cat "$CTL/gid")" == 0 ]] || fail "id -g in the container: $(cat "$CTL/gid")"
+    read -r -a m <"$CTL/uid_map"
+    [[ "${m[*]}" == "0 100000 65536" ]] || fail "uid_map: $(cat "$CTL/uid_map")"
+    read -r -a m <"$CTL/gid_map"
+    [[ "${m[*]}" == "0 100000 65536" ]] || fail "gid_map: $(cat "$CTL/gid_map")"
+    # On the host the process runs as 100000.
+    local pid
+    pid="$(ctr_pid "$ID")"
+    [[ "$(stat -c %u "/proc/$pid")" == 100000 ]] || fail "host uid of the init: $(stat -c %u "/proc/$pid")"
+    grep -Eq '^Uid:[[:space:]]+100000[[:space:]]+100000[[:space:]]+100000[[:space:]]+100000$' "/proc/$pid/status" ||
+        fail "$(grep Uid "/proc/$pid/status")"
+    grep -Eq '^Gid:[[:space:]]+100000[[:space:]]+100000' "/proc/$pid/status" || fail "$(grep Gid "/proc/$pid/status")"
+    [[ "$(ns_of "$pid" user)" != "$(ns_of $$ user)" ]] || fail "no new user namespace"
+
+    # exec joins the user namespace too.
+    rb exec "$ID" sh -c 'id -u; readlink /proc/self/ns/user'
+    assert_ok
+    [[ "${lines[0]}" == 0 ]] || fail "exec: id -u" "$output"
+    [[ "${lines[1]}" == "$(ns_of "$pid" user)" ]] || fail "exec: user ns ${lines[1]} != init's $(ns_of "$pid" user)"
+}
+
+@test "time namespace: monotonic and boottime offsets" {
+    [[ -e /proc/self/ns/time ]] || skip "this kernel has no time namespaces (no /proc/self/ns/time)"
+    add_ns time
+    cfg '.linux.timeOffsets = {monotonic: {secs: 1000, nanosecs: 0}, boottime: {secs: 1000, nanosecs: 0}}'
+    set_args sh -c 'cat /proc/uptime; cat /proc/self/timens_offsets'
+    local host_up
+    host_up="$(cut -d' ' -f1 /proc/uptime)"
+    run_fg "$ID"
+    assert_ok
+    local ctr_up="${output%% *}"
+    [[ "$ctr_up" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "uptime in the container: $output"
+    awk -v c="$ctr_up" -v h="$host_up" 'BEGIN { exit !(c - h >= 900) }' ||
+        fail "container uptime $ctr_up is not >= 900 s more than the host's $host_up"
+    # Both clocks carry the offset.
+    grep -Eq '^monotonic[[:space:]]+1000[[:space:]]+0$' <<<"$output" || fail "timens_offsets:" "$output"
+    grep -Eq '^boottime[[:space:]]+1000[[:space:]]+0$' <<<"$output" || fail "timens_offsets:" "$output"
+}

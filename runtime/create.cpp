@@ -20,6 +20,10 @@ Status checkSpec(const spec::Spec& s) {
     if (!s.linux) return Error::make("config.json: linux: required on Linux");
     if (!s.linux->findNamespace("mount"))
         return Error::make("config.json: linux.namespaces: a mount namespace is required");
+    for (size_t i = 0; i < s.mounts.size(); i++)
+        if (!s.mounts[i].uidMappings.empty() || !s.mounts[i].gidMappings.empty())
+            return Error::make("config.json: mounts[", i, "]: idmapped mounts (uidMappings/gidMappings) ",
+                               "are not supported yet");
     return {};
 }
 
@@ -57,6 +61,8 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     ASSIGN_OR_RETURN(std::string bundle, absoluteBundle(o.bundle));
     ASSIGN_OR_RETURN(spec::Spec sp, spec::loadFromBundle(bundle));
     TRY(checkSpec(sp));
+    // Ignored input the user should hear about (e.g. capabilities this kernel does not know).
+    for (auto& w : sp.warnings) log::warn(w);
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::Lock lock, store.createAndLock(o.id));
     ScopeGuard removeState([&] { (void)store.remove(o.id); });

@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         (void)log::configure(logPath, logFormat == "json" ? log::Format::Json : log::Format::Text, debug);
         reportError(std::string(e.what()) + " (see berth --help)");
-        return e.get_exit_code() ? e.get_exit_code() : 1;
+        return 1;
     }
     if (showVersion) {
         std::cout << versionText() << std::endl;

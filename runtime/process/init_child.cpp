@@ -72,8 +72,10 @@ Result<std::string> setUpContainer(const ChildPlan& p, std::string& stateJson) {
     if (p.hasRuntimeHooks) {
         TRY(sendMsg(p.syncFd, Msg::RunHooks));
         ASSIGN_OR_RETURN(Message m, expectMsg(p.syncFd, Msg::HooksDone));
-        stateJson = m.text;
-        TRY(hooks::run(s.hooks.createContainer, stateJson, "createContainer"));
+        auto nl = m.text.find('\n');
+        std::string creating = m.text.substr(0, nl);
+        stateJson = nl == std::string::npos ? creating : m.text.substr(nl + 1);
+        TRY(hooks::run(s.hooks.createContainer, creating, "createContainer"));
     }
     TRY(namespaces::pivotRootInChild(*p.rootfs));
     TRY(writeSysctls(s));

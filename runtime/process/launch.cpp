@@ -151,7 +151,11 @@ Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
     // Joining v1 cgroups waits for an RCU grace period (milliseconds); the child builds its
     // rootfs meanwhile and waits for CgroupJoined only before its cgroup namespace or exec.
     if (cfg.cgroup) TRY(cfg.cgroup->addProcess(pid));
-    TRY(sendMsg(pr.parentSock.get(), Msg::CgroupJoined));
+    if (!sendMsg(pr.parentSock.get(), Msg::CgroupJoined)) {
+        // The child failed meanwhile and hung up: its own error says why.
+        ASSIGN_OR_RETURN(Message m, recvMsg(pr.parentSock.get()));
+        return Error(m.err, m.text);
+    }
     for (;;) {
         ASSIGN_OR_RETURN(Message m, recvMsg(pr.parentSock.get()));
         if (m.type == Msg::Error) return Error(m.err, m.text);
@@ -160,7 +164,9 @@ Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
         std::string st = cfg.stateJson ? cfg.stateJson(pid, "creating") : "{}";
         TRY(hooks::run(s.hooks.prestart, st, "prestart"));
         TRY(hooks::run(s.hooks.createRuntime, st, "createRuntime"));
-        TRY(sendMsg(pr.parentSock.get(), Msg::HooksDone, 0, st));
+        // Two lines: the state for createContainer hooks, then for startContainer ones.
+        std::string created = cfg.stateJson ? cfg.stateJson(pid, "created") : "{}";
+        TRY(sendMsg(pr.parentSock.get(), Msg::HooksDone, 0, st + "\n" + created));
     }
 }
 

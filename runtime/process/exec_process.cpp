@@ -50,7 +50,6 @@ Status prepareFds(int preserve) {
 
 Status applyIdentity(const ProcessPlan& plan) {
     const spec::Process& p = *plan.process;
-    TRY(security::applyRlimits(p.rlimits));
     if (::chdir(p.cwd.c_str()) < 0) return Error::fromErrno("chdir to cwd ", p.cwd);
     ::umask(p.user.umask ? static_cast<mode_t>(*p.user.umask) : 022);
     TRY(applyApparmor(p.apparmorProfile));
@@ -78,6 +77,14 @@ void closeFdsExcept(std::vector<int> keep, int preserve) {
         next = static_cast<unsigned>(fd) + 1;
     }
     ::syscall(SYS_close_range, next, ~0u, 0);
+}
+
+Status prepareBeforeReady(const spec::Process& p) {
+    TRY(security::applyRlimits(p.rlimits));
+    struct stat st;
+    if (::stat(p.cwd.c_str(), &st) < 0) return Error::fromErrno("cwd ", p.cwd);
+    if (!S_ISDIR(st.st_mode)) return Error(ENOTDIR, strCat("cwd ", p.cwd, ": not a directory"));
+    return {};
 }
 
 Result<std::string> lookupExecutable(const spec::Process& p) {

@@ -20,6 +20,9 @@ struct ProcessPlan {
 Result<std::string> lookupExecutable(const spec::Process& p);
 // The env execve gets: process.env plus HOME from /etc/passwd when unset (as runc).
 std::vector<std::string> buildEnv(const spec::Process& p);
+// What can fail for reasons in the config is done before the process reports ready, so create
+// and exec fail instead of the process: rlimits, and a cwd that must exist.
+Status prepareBeforeReady(const spec::Process& p);
 // Apply everything and execve; returns only on failure.
 Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath);
 // Right after the clone: close every fd but `keep` and the preserved 3..3+preserve-1, so the

@@ -88,6 +88,7 @@ Result<std::string> setUpContainer(const ChildPlan& p, std::string& stateJson) {
         TRY(bindConsole(slave));
     }
     TRY(namespaces::finalizeRootfsInChild(*p.rootfs));
+    TRY(prepareBeforeReady(proc));
     return lookupExecutable(proc);
 }
 

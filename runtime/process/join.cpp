@@ -42,6 +42,7 @@ Result<std::string> enterContainer(const JoinPlan& p) {
         TRY(setupTerminalInChild(p.consoleFd, p.cfg->process->consoleSize));
         ::close(p.consoleFd);
     }
+    TRY(prepareBeforeReady(*p.cfg->process));
     return lookupExecutable(*p.cfg->process);
 }
 

@@ -8,7 +8,7 @@ setup_file() { itest_setup_file; }
 
 @test "create, start, stop and delete: state reports each step" {
     ctl_dir
-    set_args sh -c "$WAIT_STOP"
+    set_args sh -c "touch /ctl/started; $WAIT_STOP"
     create_ctr "$ID"
 
     rb state "$ID"
@@ -29,7 +29,7 @@ setup_file() { itest_setup_file; }
         [[ "$(jq -r '.created[0:10]' <<<"$st")" == "$(date -u -d '-1 min' +%Y-%m-%d)" ]] ||
         fail "created is not today" "$st"
     # The user's process has not run yet.
-    [[ ! -e "$CTL/stop" ]]
+    [[ ! -e "$CTL/started" ]] || fail "the process ran before start"
 
     rb start "$ID"
     assert_ok
@@ -39,7 +39,8 @@ setup_file() { itest_setup_file; }
     [[ "$(jq -r .status <<<"$output")" == running ]] || fail "status after start" "$output"
     [[ "$(jq -r .pid <<<"$output")" == "$pid" ]] || fail "pid changed" "$output"
     # The init now runs the configured command.
-    grep -q "WAIT_STOP\|/ctl/stop" "/proc/$pid/cmdline" || fail "init runs: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+    grep -q "/ctl/stop" "/proc/$pid/cmdline" || fail "init runs: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+    wait_for 100 test -e "$CTL/started" || fail "the process did not run after start"
 
     # Starting twice is an error.
     rb start "$ID"
@@ -205,4 +206,137 @@ setup_file() { itest_setup_file; }
     assert_ok
     grep -q "sleep 100" <<<"$output" || fail "ps table lacks the sleep" "$output"
     [[ "${lines[0]}" =~ PID ]] || fail "ps header" "$output"
+}
+
+@test "state shows annotations; owner is empty" {
+    cfg '.annotations = {"org.example.key": "value-1", "other": "2"}'
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    create_ctr "$ID"
+    rb state "$ID"
+    assert_ok
+    [[ "$(jq -r '.annotations["org.example.key"]' <<<"$output")" == value-1 ]] || fail "$output"
+    [[ "$(jq -r '.annotations.other' <<<"$output")" == 2 ]] || fail "$output"
+    [[ "$(jq -r '.owner' <<<"$output")" == "" ]] || fail "owner: $output"
+}
+
+@test "delete of a created (never started) container needs no --force (as runc)" {
+    ctl_dir
+    set_args sh -c "touch /ctl/ran; $WAIT_STOP"
+    create_ctr "$ID"
+    local pid
+    pid="$(ctr_pid "$ID")"
+    mounts_snapshot
+    rb delete "$ID"
+    assert_ok
+    ! pid_alive "$pid" || fail "init $pid survived delete"
+    assert_no_leftovers "$ID"
+    [[ ! -e "$CTL/ran" ]] || fail "the process ran"
+}
+
+@test "start of a stopped container fails" {
+    set_args true
+    run_fg "$ID" --keep
+    assert_ok
+    rb start "$ID"
+    assert_berth_error 'stopped|not created|cannot start'
+    [[ "$(ctr_status "$ID")" == stopped ]]
+}
+
+@test "run -d: the container's stdout and stderr are the ones berth was given" {
+    set_args sh -c 'echo detached-out; echo detached-err >&2'
+    run_d "$ID"
+    wait_status "$ID" stopped
+    grep -qx detached-out "$TEST_DIR/$ID.log" || fail "$(cat "$TEST_DIR/$ID.log")"
+    grep -qx detached-err "$TEST_DIR/$ID.log" || fail "$(cat "$TEST_DIR/$ID.log")"
+}
+
+@test "no file descriptor of the runtime leaks into the container" {
+    # ls opens the directory as fd 3: 0 1 2 3 and nothing else.
+    set_args ls /proc/self/fd
+    run_fg "$ID"
+    assert_ok
+    [[ "$(echo $output)" == "0 1 2 3" ]] || fail "fds in the container: $(echo $output)"
+    # Through create + start too, and in exec.
+    ctl_dir
+    set_args sh -c "ls /proc/self/fd > /ctl/fds; $WAIT_STOP"
+    local id
+    id="$(new_id)"
+    create_ctr "$id"
+    rb start "$id"
+    assert_ok
+    wait_for 100 test -s "$CTL/fds" || fail "no output"
+    [[ "$(echo $(cat "$CTL/fds"))" == "0 1 2 3" ]] || fail "fds after create+start: $(echo $(cat "$CTL/fds"))"
+    rb exec "$id" ls /proc/self/fd
+    assert_ok
+    [[ "$(echo $output)" == "0 1 2 3" ]] || fail "fds in exec: $(echo $output)"
+}
+
+@test "concurrent creates: one id once, different ids all" {
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    local i pids=() ok=0 rc
+    for i in 1 2 3 4; do
+        env BERTH_ITEST_TAG="$TAG" timeout -k 5 30 "$BERTH" --root "$ROOT" create -b "$BUNDLE" "$ID" \
+            </dev/null >"$TEST_DIR/c$i.log" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do
+        rc=0
+        wait "$i" || rc=$?
+        [[ "$rc" -eq 0 ]] && ok=$((ok + 1))
+    done
+    [[ "$ok" -eq 1 ]] || fail "$ok of 4 concurrent creates of one id succeeded" "$(cat "$TEST_DIR"/c*.log)"
+    [[ "$(ctr_status "$ID")" == created ]]
+
+    pids=()
+    for i in 1 2 3 4; do
+        env BERTH_ITEST_TAG="$TAG" timeout -k 5 30 "$BERTH" --root "$ROOT" run -d -b "$BUNDLE" "$TAG-p$i" \
+            </dev/null >"$TEST_DIR/p$i.log" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do
+        wait "$i" || fail "a concurrent run -d failed" "$(cat "$TEST_DIR"/p*.log)"
+    done
+    rb list -q
+    assert_ok
+    [[ "$(wc -l <<<"$output")" -eq 5 ]] || fail "list -q" "$output"
+}
+
+@test "list and delete --force cope with a state dir a crashed runtime left empty" {
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    run_d "$ID"
+    mkdir -p "$ROOT/$TAG-garbage"
+    rb list -q
+    assert_ok
+    grep -qx "$ID" <<<"$output" || fail "list -q lost the real container" "$output"
+    rb list -f json
+    assert_ok
+    jq -e --arg i "$ID" 'any(.[]; .id == $i)' <<<"$output" >/dev/null || fail "$output"
+    rb delete -f "$TAG-garbage"
+    assert_ok
+    [[ ! -e "$ROOT/$TAG-garbage" ]] || fail "delete -f left the empty state dir"
+}
+
+@test "a nested --root that does not exist yet is created" {
+    ROOT="$TEST_DIR/a/b/c"
+    set_args true
+    run_fg "$ID" --keep
+    assert_ok
+    [[ -d "$ROOT/$ID" ]] || fail "no state dir under the nested root"
+    rb delete "$ID"
+    assert_ok
+}
+
+@test "list of an empty --root" {
+    rb list -q
+    assert_ok
+    [[ -z "$output" ]] || fail "$output"
+    rb list
+    assert_ok
+    [[ "${#lines[@]}" -eq 1 && "${lines[0]}" == ID* ]] || fail "$output"
+    rb list -f json
+    assert_ok
+    [[ "$output" == "[]" || "$output" == null ]] || fail "$output"
 }

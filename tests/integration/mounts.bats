@@ -183,3 +183,45 @@ EXPECTED
     assert_ok
     [[ "$(ctr_status "$id")" == running ]]
 }
+
+@test "the cgroup mount shows the container's own cgroups, read-only" {
+    set_args sh -c "ls /sys/fs/cgroup; $MOUNTS_SCRIPT | grep '^/sys/fs/cgroup/memory '; cat /sys/fs/cgroup/pids/pids.max;
+        mkdir /sys/fs/cgroup/pids/x 2>/dev/null && echo WRITABLE || echo ro"
+    cfg '.linux.resources.pids = {limit: 77}'
+    run_fg "$ID"
+    assert_ok
+    local c
+    for c in cpu cpuacct cpuset memory devices freezer blkio pids; do
+        grep -qx "$c" <<<"$output" || fail "no /sys/fs/cgroup/$c in the container" "$output"
+    done
+    grep -Eq '^/sys/fs/cgroup/memory cgroup [^ ]*memory' <<<"$output" || fail "memory hierarchy mount" "$output"
+    grep -qx 77 <<<"$output" || fail "pids.max inside is not the container's limit" "$output"
+    [[ "${lines[-1]}" == ro ]] || fail "the cgroup mount is writable" "$output"
+}
+
+@test "devices cgroup: a host device not in the allow list cannot be opened" {
+    [[ -c /dev/kmsg ]] || skip "no /dev/kmsg on this host"
+    add_mount /dev/kmsg bind /dev/kmsg rbind ro
+    cfg '.linux.devices = [{path: "/dev/owned", type: "c", major: 1, minor: 5, fileMode: 416, uid: 1000, gid: 5}]'
+    set_args sh -c 'head -c 1 /dev/kmsg >/dev/null 2>&1 && echo KMSG-READABLE || echo kmsg-denied;
+        stat -c "%u %g %a" /dev/owned'
+    run_fg "$ID"
+    assert_ok
+    [[ "$output" == "$(printf 'kmsg-denied\n1000 5 640')" ]] || fail "$output"
+}
+
+@test "mount options nosuid, noexec, nodev, ro apply to a tmpfs and a bind mount" {
+    mkdir -p "$TEST_DIR/share"
+    cp "$BUNDLE/rootfs/bin/busybox" "$TEST_DIR/share/bb"
+    add_mount /t1 tmpfs tmpfs nosuid noexec nodev size=1m
+    add_mount /t2 bind "$TEST_DIR/share" rbind noexec ro
+    set_args sh -c "$MOUNTS_SCRIPT | grep -E '^/t[12] '; /t2/bb true 2>/dev/null && echo EXECUTED || echo noexec-ok"
+    run_fg "$ID"
+    assert_ok
+    local t1 t2
+    t1="$(grep '^/t1 ' <<<"$output" | awk '{print $4}')"
+    t2="$(grep '^/t2 ' <<<"$output" | awk '{print $4}')"
+    [[ ",$t1," == *,nosuid,* && ",$t1," == *,noexec,* && ",$t1," == *,nodev,* ]] || fail "/t1 options: $t1"
+    [[ ",$t2," == *,ro,* && ",$t2," == *,noexec,* ]] || fail "/t2 options: $t2"
+    grep -qx noexec-ok <<<"$output" || fail "exec on a noexec mount worked" "$output"
+}

@@ -119,3 +119,25 @@ setup_file() { itest_setup_file; }
     grep -Eq '^monotonic[[:space:]]+1000[[:space:]]+0$' <<<"$output" || fail "timens_offsets:" "$output"
     grep -Eq '^boottime[[:space:]]+1000[[:space:]]+0$' <<<"$output" || fail "timens_offsets:" "$output"
 }
+
+@test "a pid namespace joined by path: the second container sees the first's processes" {
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    local a b pa
+    a="$(new_id)"
+    b="$(new_id)"
+    run_d "$a"
+    pa="$(ctr_pid "$a")"
+    add_ns pid "/proc/$pa/ns/pid"
+    set_args sh -c "tr '\\0' ' ' < /proc/1/cmdline > /ctl/b-pid1; echo \$\$ > /ctl/b-self; touch /ctl/b-ready; $WAIT_STOP"
+    run_d "$b"
+    wait_for 200 test -e "$CTL/b-ready" || fail "$b did not start" "$(cat "$TEST_DIR/$b.log")"
+    [[ "$(ns_of "$(ctr_pid "$b")" pid)" == "$(ns_of "$pa" pid)" ]] || fail "pid namespace not shared"
+    [[ "$(cat "$CTL/b-pid1")" == *"/ctl/stop"* ]] || fail "pid 1 seen by $b: $(cat "$CTL/b-pid1")"
+    [[ "$(cat "$CTL/b-self")" -gt 1 ]] || fail "$b's init is pid $(cat "$CTL/b-self") in the shared namespace"
+    # Removing the joiner leaves the first container running.
+    rb delete -f "$b"
+    assert_ok
+    [[ "$(ctr_status "$a")" == running ]] || fail "$a: $(ctr_status "$a")"
+    pid_alive "$pa"
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# Cgroups: the container's cgroup is made under berth's own (relative, as runc), limits from
+# linux.resources reach the knobs, linux.cgroupsPath is honoured, and everything is removed.
+
+load helpers
+
+setup_file() { itest_setup_file; }
+
+# cg_path CONTROLLER ID: the container's directory in a v1 hierarchy (from the init's
+# /proc/PID/cgroup).
+cg_path() {
+    local pid rel
+    pid="$(ctr_pid "$2")"
+    rel="$(awk -F: -v c="$1" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' "/proc/$pid/cgroup")"
+    echo "/sys/fs/cgroup/$1$rel"
+}
+
+@test "linux.resources limits are written to the container's cgroup" {
+    [[ -d /sys/fs/cgroup/memory && -d /sys/fs/cgroup/pids ]] || skip "no cgroup v1 memory/pids hierarchies"
+    cfg '.linux.resources += {memory: {limit: 67108864}, pids: {limit: 42}, cpu: {shares: 512}}'
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    run_d "$ID"
+    local mem pids cpu
+    mem="$(cg_path memory "$ID")"
+    pids="$(cg_path pids "$ID")"
+    cpu="$(cg_path cpu "$ID")"
+    [[ "$(basename "$mem")" == "$ID" ]] || fail "memory cgroup $mem is not named after the container"
+    [[ "$(cat "$mem/memory.limit_in_bytes")" == 67108864 ]] || fail "memory.limit_in_bytes: $(cat "$mem/memory.limit_in_bytes")"
+    [[ "$(cat "$pids/pids.max")" == 42 ]] || fail "pids.max: $(cat "$pids/pids.max")"
+    [[ "$(cat "$cpu/cpu.shares")" == 512 ]] || fail "cpu.shares: $(cat "$cpu/cpu.shares")"
+    # The container's cgroup is under berth's own memory cgroup (this machine nests its processes).
+    local own
+    own="$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)"
+    [[ "$mem" == "/sys/fs/cgroup/memory$own/"* ]] || fail "$mem is not under the caller's memory cgroup $own"
+    # The pids limit is enforced: forks beyond it fail.
+    rb exec "$ID" sh -c 'for i in $(seq 1 60); do sleep 5 & done 2>/dev/null; true'
+    [[ "$(cat "$pids/pids.current")" -le 42 ]] || fail "pids.current: $(cat "$pids/pids.current")"
+    [[ "$(awk '$1 == "max" { print $2 }' "$pids/pids.events")" -gt 0 ]] || fail "pids.events: $(cat "$pids/pids.events")"
+}
+
+@test "linux.cgroupsPath is honoured and removed with the container" {
+    local rel="/itest-$TAG/inner-$TAG"
+    cfg '.linux.cgroupsPath = $p' --arg p "$rel"
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    run_d "$ID"
+    local pid
+    pid="$(ctr_pid "$ID")"
+    grep -q ":pids:$rel\$" "/proc/$pid/cgroup" || fail "init's cgroups:" "$(cat "/proc/$pid/cgroup")"
+    [[ -d "/sys/fs/cgroup/pids$rel" ]]
+    rb delete -f "$ID"
+    assert_ok
+    [[ ! -e "/sys/fs/cgroup/pids$rel" ]] || fail "cgroup /sys/fs/cgroup/pids$rel remains"
+    find /sys/fs/cgroup -depth -type d -name "itest-$TAG" -exec rmdir {} \; 2>/dev/null || true
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bats
+# Terminals: with process.terminal the pty master goes to --console-socket (received by
+# tools/recvtty.c), the container's stdio is the slave.
+
+load helpers
+
+setup_file() {
+    itest_setup_file
+    compile_recvtty
+}
+
+# start_recvtty NAME [RECVTTY_ARGS...]: a receiver on $TEST_DIR/NAME.sock whose output goes to
+# $TEST_DIR/NAME.out. Sets RPID.
+start_recvtty() {
+    local name="$1"
+    shift
+    "$RECVTTY" -t 20 "$@" "$TEST_DIR/$name.sock" >"$TEST_DIR/$name.out" 2>"$TEST_DIR/$name.err" &
+    RPID=$!
+    bg_register "$RPID"
+    wait_for 100 test -S "$TEST_DIR/$name.sock" || fail "recvtty did not listen" "$(cat "$TEST_DIR/$name.err")"
+}
+
+# wait_recvtty NAME: waits for the receiver (the container closed the slave) and fails on errors.
+wait_recvtty() {
+    local rc=0
+    wait "$RPID" || rc=$?
+    [[ "$rc" -eq 0 ]] || fail "recvtty exited $rc" "$(cat "$TEST_DIR/$1.err")" "$(cat "$TEST_DIR/$1.out")"
+    tr -d '\r' <"$TEST_DIR/$1.out" >"$TEST_DIR/$1.txt"
+}
+
+@test "run -d --console-socket: the container's stdio is a pty" {
+    start_recvtty tty
+    cfg '.process.terminal = true'
+    set_args sh -c 'tty; test -t 0 && test -t 1 && test -t 2 && echo all-ttys; readlink /dev/console; echo ok'
+    run_d "$ID" --console-socket "$TEST_DIR/tty.sock"
+    wait_recvtty tty
+    grep -Eqx '/dev/pts/[0-9]+' "$TEST_DIR/tty.txt" || fail "tty output:" "$(cat "$TEST_DIR/tty.txt")"
+    grep -qx all-ttys "$TEST_DIR/tty.txt" || fail "stdio is not a tty:" "$(cat "$TEST_DIR/tty.txt")"
+    grep -qx ok "$TEST_DIR/tty.txt" || fail "$(cat "$TEST_DIR/tty.txt")"
+    wait_status "$ID" stopped
+}
+
+@test "create --console-socket + start: input written to the master reaches the shell" {
+    start_recvtty tty -i $'echo in-$((40+2))\nexit 0\n'
+    cfg '.process.terminal = true'
+    set_args sh
+    create_ctr "$ID" --console-socket "$TEST_DIR/tty.sock"
+    [[ "$(ctr_status "$ID")" == created ]]
+    rb start "$ID"
+    assert_ok
+    wait_recvtty tty
+    grep -q 'in-42' "$TEST_DIR/tty.txt" || fail "the shell did not run the input:" "$(cat "$TEST_DIR/tty.txt")"
+    wait_status "$ID" stopped
+}
+
+@test "consoleSize sets the window size" {
+    start_recvtty tty
+    cfg '.process.terminal = true | .process.consoleSize = {height: 33, width: 111}'
+    set_args stty size
+    run_d "$ID" --console-socket "$TEST_DIR/tty.sock"
+    wait_recvtty tty
+    grep -qx '33 111' "$TEST_DIR/tty.txt" || fail "stty size:" "$(cat "$TEST_DIR/tty.txt")"
+}
+
+@test "exec -t -d --console-socket" {
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    run_d "$ID"
+    start_recvtty exec
+    rb exec -t -d --console-socket "$TEST_DIR/exec.sock" "$ID" sh -c 'tty; echo exec-ok'
+    assert_ok
+    wait_recvtty exec
+    grep -Eqx '/dev/pts/[0-9]+' "$TEST_DIR/exec.txt" || fail "exec tty:" "$(cat "$TEST_DIR/exec.txt")"
+    grep -qx exec-ok "$TEST_DIR/exec.txt" || fail "$(cat "$TEST_DIR/exec.txt")"
+}
+
+@test "terminal=true without --console-socket fails create with one error line" {
+    cfg '.process.terminal = true'
+    set_args true
+    mounts_snapshot
+    rb create -b "$BUNDLE" "$ID"
+    assert_berth_error 'console'
+    assert_no_leftovers "$ID"
+}
+
+@test "a --console-socket nobody listens on fails create cleanly" {
+    cfg '.process.terminal = true'
+    set_args true
+    mounts_snapshot
+    rb create -b "$BUNDLE" --console-socket "$TEST_DIR/nobody.sock" "$ID"
+    assert_berth_error 'console|nobody.sock'
+    assert_no_leftovers "$ID"
+}

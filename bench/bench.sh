@@ -50,7 +50,9 @@ wait_exit() {
 # measure NAME BIN WORKDIR: runs both benchmarks for one runtime; results in WORKDIR/NAME.*.txt
 measure() {
     local name="$1" bin="$2" work="$3"
-    local root="$work/root-$name" bundle="$work/bundle" rusage="$work/rusage"
+    # State roots live on tmpfs under /run, where each runtime keeps them by default
+    # (/run/runc, /run/crun, /run/berth): a disk-backed root would measure the disk's fsync.
+    local root="$STATE_BASE/root-$name" bundle="$work/bundle" rusage="$work/rusage"
     local err="$work/$name.err" i id pid total=$((WARMUP + N)) suffix
     mkdir -p "$root"
     exec {SLEEP_FD}<>"$work/sleep.fifo"
@@ -134,7 +136,9 @@ for tool in cc jq busybox unshare; do
 done
 
 WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+STATE_BASE="$(mktemp -d /run/berth-bench.XXXXXX)"
+export STATE_BASE
+trap 'rm -rf "$WORK" "$STATE_BASE"' EXIT
 mkfifo "$WORK/sleep.fifo"
 cc -O2 -o "$WORK/rusage" "$SRC_DIR/bench/rusage.c"
 "$SRC_DIR/tests/lib/make-bundle.sh" "$WORK/bundle" /bin/true

@@ -54,10 +54,8 @@ Status writeFileAtomic(const std::string& path, const std::string& data, mode_t 
         ::unlink(tmp.c_str());
         return e;
     }
-    auto slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dfd) ::fsync(dfd.get());
+    // No fsync of the directory: rename already makes the replacement atomic for any reader or
+    // crash of ours, and the runtime's state (on /run) does not outlive a reboot anyway.
     return {};
 }
 

@@ -12,7 +12,7 @@
 namespace berth::fs {
 
 Result<std::string> readFile(const std::string& path);
-// Write to path.tmp, fsync, rename over path, fsync the directory.
+// Write to path.tmp, fsync, rename over path: readers see the old or the new file, never a mix.
 Status writeFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
 // Plain write (O_WRONLY|O_TRUNC), as used for cgroup and /proc knobs.
 Status writeFile(const std::string& path, const std::string& data);

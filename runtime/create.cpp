@@ -113,7 +113,8 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     };
     ASSIGN_OR_RETURN(out.init, process::launchInit(lc));
     st.pidStartTime = out.init.startTime;
-    st.saved = state::ContainerStatus::Created;
+    // Without a fifo (run) the process is already executing: record it as running at once.
+    st.saved = withFifo ? state::ContainerStatus::Created : state::ContainerStatus::Running;
     TRY(store.save(st));
     TRY_CTX(writePidFile(o.pidFile, st.pid), "write pid file");
     removeCgroup.dismiss();

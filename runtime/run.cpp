@@ -47,8 +47,6 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
 
     ASSIGN_OR_RETURN(Created c, createContainer(g, o.create, /*withFifo=*/false));
     state::Store store(g.root);
-    c.st.saved = state::ContainerStatus::Running;
-    TRY(store.save(c.st));
     if (!c.spec.hooks.poststart.empty())
         hooks::runAllLogging(c.spec.hooks.poststart, hookStateJson(c.st, "running", c.st.pid),
                              "poststart");

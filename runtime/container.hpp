@@ -24,7 +24,9 @@ struct Created {
     process::Launched init;
     spec::Spec spec;
 };
-Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo);
+// consoleFd: a connected socket that receives the pty master instead of --console-socket.
+Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo,
+                                int consoleFd = -1);
 
 // Kill everything left, remove the cgroup and state directory, run poststop hooks.
 // Best effort past the first step: every step runs, the first error is returned.

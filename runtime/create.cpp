@@ -57,7 +57,8 @@ std::string hookStateJson(const state::ContainerState& s, const char* status, pi
     return j.dump();
 }
 
-Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo) {
+Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo,
+                                int consoleFd) {
     ASSIGN_OR_RETURN(std::string bundle, absoluteBundle(o.bundle));
     ASSIGN_OR_RETURN(spec::Spec sp, spec::loadFromBundle(bundle));
     TRY(checkSpec(sp));
@@ -103,6 +104,7 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     lc.rootfs = rootfsConfigFor(sp, bundle, cg.get(), o.noPivot);
     lc.fifoPath = fifo;
     lc.consoleSocket = o.consoleSocket;
+    lc.consoleFd = consoleFd;
     lc.preserveFds = o.preserveFds;
     lc.cgroup = cg.get();
     lc.stateJson = [&](pid_t pid, const char* status) { return hookStateJson(st, status, pid); };

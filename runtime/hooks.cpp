@@ -33,7 +33,7 @@ Result<int> waitWithTimeout(pid_t pid, int timeoutMs) {
         if (r == 0) {
             ::kill(pid, SIGKILL);
             ::waitpid(pid, nullptr, 0);
-            return Error(ETIMEDOUT, "timed out");
+            return Error(ETIMEDOUT, strCat("timed out after ", timeoutMs / 1000, "s")).hideErrno();
         }
     }
     int status = 0;

@@ -5,7 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/fs.hpp"
 #include "common/log.hpp"
+#include <sys/socket.h>
+#include "runtime/process/terminal.hpp"
+#include "runtime/tty_relay.hpp"
 #include "runtime/container.hpp"
 #include "runtime/hooks.hpp"
 
@@ -35,6 +39,17 @@ int waitForInit(pid_t init, const sigset_t& set) {
     }
 }
 
+state::Store store0(const GlobalOptions& g) { return state::Store(g.root); }
+
+// Peek at process.terminal so the pty can be arranged before create (parse errors surface there).
+bool bundleWantsTerminal(const std::string& bundle) {
+    auto text = fs::readFile(fs::joinPath(bundle, "config.json"));
+    if (!text) return false;
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    return j.is_object() && j.contains("process") && j["process"].is_object() &&
+           j["process"].value("terminal", false) == true;
+}
+
 }  // namespace
 
 Result<int> run(const GlobalOptions& g, const RunOptions& o) {
@@ -45,7 +60,26 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
     ScopeGuard restoreMask([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
     if (!o.detach && !o.noSubreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-    ASSIGN_OR_RETURN(Created c, createContainer(g, o.create, /*withFifo=*/false));
+    // runc's foreground terminal: without a console socket, berth takes the pty master itself.
+    UniqueFd ourEnd, theirEnd;
+    if (!o.detach && o.create.consoleSocket.empty() && bundleWantsTerminal(o.create.bundle)) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+            return Error::fromErrno("socketpair for the terminal");
+        ourEnd.reset(sv[0]);
+        theirEnd.reset(sv[1]);
+    }
+    ASSIGN_OR_RETURN(Created c, createContainer(g, o.create, /*withFifo=*/false, theirEnd.get()));
+    theirEnd.reset();
+    UniqueFd master;
+    if (ourEnd) {
+        auto m = process::recvFd(ourEnd.get());
+        if (!m) {
+            (void)destroyContainer(store0(g), c.st);
+            return std::move(m).error().context("receive the container's pty");
+        }
+        master = std::move(*m);
+    }
     state::Store store(g.root);
     if (!c.spec.hooks.poststart.empty())
         hooks::runAllLogging(c.spec.hooks.poststart, hookStateJson(c.st, "running", c.st.pid),
@@ -54,7 +88,13 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
 
     sigset_t forward;
     sigfillset(&forward);
-    int code = waitForInit(c.st.pid, forward);
+    int code;
+    if (master) {
+        auto r = relayTerminal(master.get(), c.st.pid, forward);
+        code = r ? *r : waitForInit(c.st.pid, forward);
+    } else {
+        code = waitForInit(c.st.pid, forward);
+    }
     log::debug("container ", c.st.id, " exited with ", code);
     if (!o.keep) {
         auto lock = store.lock(c.st.id);

@@ -119,10 +119,14 @@ Status prepare(LaunchConfig& cfg, Prepared& pr) {
         pr.plan.fifoFd = pr.fifo.get();
     }
     if (s.process->terminal) {
-        if (cfg.consoleSocket.empty())
-            return Error::make("process.terminal is true but no --console-socket was given");
-        ASSIGN_OR_RETURN(pr.console, connectConsoleSocket(cfg.consoleSocket));
-        pr.plan.consoleFd = pr.console.get();
+        if (cfg.consoleFd >= 0) {
+            pr.plan.consoleFd = cfg.consoleFd;
+        } else {
+            if (cfg.consoleSocket.empty())
+                return Error::make("process.terminal is true but no --console-socket was given");
+            ASSIGN_OR_RETURN(pr.console, connectConsoleSocket(cfg.consoleSocket));
+            pr.plan.consoleFd = pr.console.get();
+        }
     }
     ASSIGN_OR_RETURN(pr.seccomp, security::SeccompFilter::compile(s.linux->seccomp));
     pr.plan.seccomp = pr.seccomp.empty() ? nullptr : &pr.seccomp;

@@ -24,6 +24,7 @@ struct LaunchConfig {
     namespaces::RootfsConfig rootfs;
     std::string fifoPath;       // exec fifo; empty: start immediately (run)
     std::string consoleSocket;  // --console-socket
+    int consoleFd = -1;         // or an already connected socket (foreground run -t), not owned
     int preserveFds = 0;
     cgroups::Manager* cgroup = nullptr;
     // The state JSON hooks get on stdin, for the given init pid and status.

@@ -91,3 +91,27 @@ wait_recvtty() {
     assert_berth_error 'console|nobody.sock'
     assert_no_leftovers "$ID"
 }
+
+@test "run -t in the foreground without a console socket relays the pty to berth's own terminal" {
+    command -v script >/dev/null || skip "script (util-linux) is not installed"
+    cfg '.process.terminal = true'
+    set_args sh -c 'tty; echo rows=$(stty size); read line; echo got-$line; exit 4'
+    # script gives berth a terminal of its own; the input line reaches the container via the pty.
+    local out="$TEST_DIR/relay.out"
+    (sleep 1; echo hello) | timeout -k 5 60 script -qec \
+        "stty rows 31 cols 97; env BERTH_ITEST_TAG=$TAG $BERTH --root $ROOT run -b $BUNDLE $ID; echo rc=\$?" \
+        /dev/null | tr -d '\r\000' >"$out"
+    grep -Eq '^/dev/pts/[0-9]+$' "$out" || fail "no pty in the container:" "$(cat "$out")"
+    grep -qx 'rows=31 97' "$out" || fail "window size not passed on:" "$(cat "$out")"
+    grep -qx 'got-hello' "$out" || fail "input did not reach the container:" "$(cat "$out")"
+    grep -qx 'rc=4' "$out" || fail "exit status not returned:" "$(cat "$out")"
+    rb state "$ID"
+    [[ "$status" -ne 0 && "$stderr" == *"does not exist"* ]] || fail "run left the container behind"
+}
+
+@test "run -d with terminal and no console socket: one error line, nothing left" {
+    cfg '.process.terminal = true'
+    rb run -d -b "$BUNDLE" "$ID"
+    assert_berth_error 'console-socket'
+    [[ -z "$(ls "$ROOT" 2>/dev/null)" ]] || fail "state left behind: $(ls "$ROOT")"
+}

@@ -146,7 +146,7 @@ teardown() { itest_teardown; }
 cfg() {
     local filter="$1" file="${CFG_FILE:-$BUNDLE/config.json}"
     shift
-    jq --tab "$filter" "$@" <"$file" >"$file.tmp" || fail "jq failed: $filter"
+    jq --tab "$filter" "$@" <"$file" >"$file.tmp" || { fail "jq failed: $filter"; return 1; }
     mv -f "$file.tmp" "$file"
 }
 
@@ -216,7 +216,6 @@ rb() {
 
 # rb_raw ARGS...: like rb but without --root (global flags are the caller's).
 rb_raw() {
-    local saved="$ROOT"
     CALL_SEQ=$((CALL_SEQ + 1))
     local out="$TEST_DIR/call.$CALL_SEQ.out" err="$TEST_DIR/call.$CALL_SEQ.err"
     status=0
@@ -227,7 +226,6 @@ rb_raw() {
     mapfile -t lines <"$out"
     mapfile -t err_lines <"$err"
     LAST_CMD="berth $*"
-    ROOT="$saved"
 }
 
 show_call() {
@@ -237,14 +235,14 @@ show_call() {
 assert_ok() {
     if [[ "$status" -ne 0 ]]; then
         show_call
-        fail "expected exit status 0"
+        fail "expected exit status 0"; return 1
     fi
 }
 
 assert_status() {
     if [[ "$status" -ne "$1" ]]; then
         show_call
-        fail "expected exit status $1"
+        fail "expected exit status $1"; return 1
     fi
 }
 
@@ -256,33 +254,25 @@ assert_berth_error() {
         # For checking the tests against another runtime (runc): any failure, REGEX anywhere.
         if [[ "$status" -eq 0 ]] || { [[ -n "$re" ]] && ! grep -qEi -- "$re" <<<"$stderr"; }; then
             show_call
-            fail "expected a failure matching /$re/"
+            fail "expected a failure matching /$re/"; return 1
         fi
         return 0
     fi
     if [[ "$status" -ne 1 ]]; then
         show_call
-        fail "expected exit status 1"
+        fail "expected exit status 1"; return 1
     fi
     if [[ "${#err_lines[@]}" -ne 1 ]]; then
         show_call
-        fail "expected exactly one line on stderr, got ${#err_lines[@]}"
+        fail "expected exactly one line on stderr, got ${#err_lines[@]}"; return 1
     fi
     if [[ "${err_lines[0]}" != "berth: "* ]]; then
         show_call
-        fail "expected the error line to start with 'berth: '"
+        fail "expected the error line to start with 'berth: '"; return 1
     fi
     if [[ -n "$re" ]] && ! grep -qEi -- "$re" <<<"${err_lines[0]}"; then
         show_call
-        fail "expected the error line to match /$re/"
-    fi
-}
-
-# assert_output_has REGEX / assert_stdout_lacks REGEX (extended, on stdout)
-assert_output_has() {
-    if ! grep -qE -- "$1" <<<"$output"; then
-        show_call
-        fail "expected stdout to match /$1/"
+        fail "expected the error line to match /$re/"; return 1
     fi
 }
 
@@ -312,7 +302,7 @@ rb_ctr() {
         output=""
         stderr="$(cat "$TEST_DIR/$id.log")"
         show_call
-        fail "berth $1 $id failed"
+        fail "berth $1 $id failed"; return 1
     fi
 }
 
@@ -352,7 +342,7 @@ status_is() {
 
 # wait_status ID STATUS: polls `state` (up to 10 s).
 wait_status() {
-    wait_for 200 status_is "$1" "$2" || fail "container $1: status is '$(ctr_status "$1")', expected '$2'"
+    wait_for 200 status_is "$1" "$2" || { fail "container $1: status is '$(ctr_status "$1")', expected '$2'"; return 1; }
 }
 
 # bg_register PID: killed in teardown if still alive.
@@ -386,9 +376,21 @@ pid_alive() {
     [[ -d "/proc/$1" ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
 }
 
+# host_mounts: the host's mount table (mount point onward), without the mounts other users of
+# this machine make concurrently in their own temp dirs (podman e2e runs, other test runs):
+# mount points under /tmp other than $TEST_DIR, and podman's /run/netns, /run/containers,
+# /var/lib/containers. Anything a runtime could leak — under $TEST_DIR, at a container path
+# such as /proc, /dev/*, /sys/*, /mnt/*, or a host mount it removed — still shows.
+host_mounts() {
+    cut -d' ' -f5- /proc/self/mountinfo | awk -v mine="$TEST_DIR" '
+        index($1, mine) == 1 { print; next }
+        $1 ~ "^/tmp/" || $1 ~ "^/run/netns/" || $1 ~ "^/run/containers/" || $1 ~ "^/var/lib/containers/" { next }
+        { print }' | sort
+}
+
 # mounts_snapshot: remembers the host's mount table (compare with assert_no_leftovers).
 mounts_snapshot() {
-    cut -d' ' -f5- /proc/self/mountinfo | sort >"$TEST_DIR/mounts.before"
+    host_mounts >"$TEST_DIR/mounts.before"
 }
 
 # assert_no_leftovers ID: no state dir, cgroup, process or new host mount left for ID.
@@ -396,15 +398,15 @@ assert_no_leftovers() {
     local id="$1" cgs pids
     if [[ -e "$ROOT/$id" ]]; then
         ls -la "$ROOT/$id" >&2
-        fail "state dir $ROOT/$id remains"
+        fail "state dir $ROOT/$id remains"; return 1
     fi
     cgs="$(cgroup_dirs "$id")"
-    [[ -z "$cgs" ]] || fail "cgroup dirs remain:" "$cgs"
-    wait_for 40 no_tagged_pids || fail "processes remain:" "$(tagged_pids | xargs -r ps -o pid,args -p)"
+    [[ -z "$cgs" ]] || { fail "cgroup dirs remain:" "$cgs"; return 1; }
+    wait_for 40 no_tagged_pids || { fail "processes remain:" "$(tagged_pids | xargs -r ps -o pid,args -p)"; return 1; }
     if [[ -f "$TEST_DIR/mounts.before" ]]; then
         local new
-        new="$(comm -3 "$TEST_DIR/mounts.before" <(cut -d' ' -f5- /proc/self/mountinfo | sort))"
-        [[ -z "$new" ]] || fail "the host's mount table changed (left: gone, indented: new):" "$new"
+        new="$(comm -3 "$TEST_DIR/mounts.before" <(host_mounts))"
+        [[ -z "$new" ]] || { fail "the host's mount table changed (left: gone, indented: new):" "$new"; return 1; }
     fi
 }
 
@@ -418,7 +420,7 @@ root_entries() {
     return 0
 }
 
-# ns_inode PID NS: the namespace link of PID (e.g. "net:[4026531840]").
+# ns_of PID NS: the namespace link of PID (e.g. "net:[4026531840]").
 ns_of() {
     readlink "/proc/$1/ns/$2"
 }

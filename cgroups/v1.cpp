@@ -164,6 +164,9 @@ private:
     }
 
     void killAll() {
+        // The common case at delete: the container already exited and its cgroup is empty.
+        if (auto list = pids(); list && list->empty()) return;
+        // Frozen, nothing can fork while we collect and kill.
         bool froze = !dirFor("freezer").empty() && freeze(true).ok();
         for (int round = 0; round < 200; round++) {
             auto list = pids();
@@ -195,7 +198,6 @@ private:
 // controllers ("cpu,cpuacct"); "unified" is the v2 one.
 HostLayout layoutFromRoot(const std::string& root) {
     HostLayout l;
-    std::string mi;
     for (const char* name : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio",
                              "pids", "unified"}) {
         std::string p = root + "/" + name;

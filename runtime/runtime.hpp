@@ -73,6 +73,10 @@ Status remove(const GlobalOptions& g, const DeleteOptions& o);
 // The state JSON of every container under --root (runc's `list -f json` objects).
 Result<std::vector<nlohmann::json>> list(const GlobalOptions& g);
 Result<std::vector<pid_t>> processes(const GlobalOptions& g, const std::string& id);
+// runc's `ps` table: the output of `ps ARGS` (default -ef) keeping the header and the lines whose
+// PID column is a process of the container.
+Result<std::string> processTable(const GlobalOptions& g, const std::string& id,
+                                 const std::vector<std::string>& psArgs);
 Result<int> exec(const GlobalOptions& g, const ExecOptions& o);
 
 // Write the default config.json into bundleDir (refuses to overwrite, as runc).

@@ -39,6 +39,10 @@ inline std::function<Result<int>()> statusAction(std::function<Status()> f) {
     };
 }
 
+// For verbs that take "ID [ARGS...]" after their flags (exec, ps): the id and the rest, with a
+// leading "--" dropped before either.
+Result<std::pair<std::string, std::vector<std::string>>> idAndRest(CLI::App* sub, const char* verb);
+
 // Print JSON to stdout the way runc does (indented with two spaces? runc: tab for state).
 void printJson(const nlohmann::json& j);
 

@@ -25,13 +25,9 @@ void addExec(CLI::App& app, Context& ctx) {
     sub->prefix_command();
     sub->callback([&ctx, sub] {
         ctx.action = [&ctx, sub]() -> Result<int> {
-            auto rem = sub->remaining();
-            if (!rem.empty() && rem.front() == "--") rem.erase(rem.begin());
-            if (rem.empty()) return Error::make("exec: a container id is required");
-            o.id = rem.front();
-            rem.erase(rem.begin());
-            if (!rem.empty() && rem.front() == "--") rem.erase(rem.begin());
-            o.args = rem;
+            ASSIGN_OR_RETURN(auto idArgs, idAndRest(sub, "exec"));
+            o.id = idArgs.first;
+            o.args = idArgs.second;
             return runtime::exec(ctx.global, o);
         };
     });

@@ -11,12 +11,8 @@ void addPs(CLI::App& app, Context& ctx) {
     sub->prefix_command();
     sub->callback([&ctx, sub] {
         ctx.action = [&ctx, sub]() -> Result<int> {
-            auto rem = sub->remaining();
-            if (!rem.empty() && rem.front() == "--") rem.erase(rem.begin());
-            if (rem.empty()) return Error::make("ps: a container id is required");
-            std::string id = rem.front();
-            rem.erase(rem.begin());
-            if (!rem.empty() && rem.front() == "--") rem.erase(rem.begin());
+            ASSIGN_OR_RETURN(auto idArgs, idAndRest(sub, "ps"));
+            auto& [id, rem] = idArgs;
             if (format == "json") {
                 ASSIGN_OR_RETURN(auto pids, runtime::processes(ctx.global, id));
                 std::cout << nlohmann::json(pids).dump() << "\n";

@@ -1,5 +1,7 @@
 #include "common/log.hpp"
 
+#include "common/clock.hpp"
+
 #include <fcntl.h>
 #include <sys/time.h>
 #include <time.h>
@@ -23,16 +25,6 @@ const char* levelName(Level l) {
     return "info";
 }
 
-std::string rfc3339Now() {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
-}
 }  // namespace
 
 std::string jsonEscape(const std::string& s) {

@@ -33,6 +33,5 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
 Status destroyContainer(const state::Store& store, const state::ContainerState& s);
 
 Status writePidFile(const std::string& path, pid_t pid);
-std::string nowRfc3339();
 
 }  // namespace berth::runtime

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "cgroups/resources.hpp"
+#include "common/clock.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/container.hpp"
@@ -35,16 +36,6 @@ Result<std::string> absoluteBundle(const std::string& bundle) {
 
 }  // namespace
 
-std::string nowRfc3339() {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
-}
 
 Status writePidFile(const std::string& path, pid_t pid) {
     if (path.empty()) return {};
@@ -73,7 +64,7 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     st.id = o.id;
     st.bundle = bundle;
     st.rootfs = sp.root.path;
-    st.created = nowRfc3339();
+    st.created = rfc3339Now();
     st.owner = "";
     st.annotations = sp.annotations;
     st.creatorPid = ::getpid();

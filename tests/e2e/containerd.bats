@@ -95,6 +95,6 @@ crun_() { c run --rootfs --runc-binary "$BERTH" "$@"; }
     local fifo="$CTD_DIR/tty-stdin"
     [[ -p "$fifo" ]] || mkfifo "$fifo"
     run -0 bash -c "(sleep 1; echo 'tty; echo tty-ok') >'$fifo' & timeout -k 5 60 script -qec \
-        \"ctr -a '$CTD_DIR/containerd.sock' run -t --rm --rootfs --runc-binary '$BERTH' '$CTD_DIR/bundle/rootfs' tty1 sh -c 'read l; eval \\\"\\\$l\\\"'\" /dev/null <'$fifo' | tr -d '\r\000'"
+        \"ctr -a '$CTD_DIR/containerd.sock' run -t --rm --rootfs --runc-binary '$BERTH' '$CTD_DIR/bundle/rootfs' tty1 /bin/sh -c 'read l; eval \\\"\\\$l\\\"'\" /dev/null <'$fifo' | tr -d '\r\000'"
     [[ "$output" =~ /dev/pts/[0-9]+ && "$output" == *tty-ok* ]] || { echo "$output"; false; }
 }

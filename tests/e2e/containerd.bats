@@ -2,6 +2,8 @@
 # Acceptance: a real containerd (Debian 1.6) drives $BERTH through its runc shim
 # (io.containerd.runc.v2 with `--runc-binary`), exactly as it drives runc. containerd runs with
 # its own root, state and socket in a temp dir; the rootfs is the busybox bundle's (no image).
+# Commands are given by absolute path: with --rootfs (no image config) runc 1.1 cannot resolve a
+# bare name, and the test must pass with runc to prove a failure is berth's.
 
 bats_require_minimum_version 1.5.0
 
@@ -63,18 +65,18 @@ c() { timeout -k 5 60 ctr -a "$CTD_DIR/containerd.sock" "$@"; }
 crun_() { c run --rootfs --runc-binary "$BERTH" "$@"; }
 
 @test "ctr run --rm: output and exit status through containerd's runc shim" {
-    run -0 crun_ --rm "$CTD_DIR/bundle/rootfs" out1 echo hello-from-containerd
+    run -0 crun_ --rm "$CTD_DIR/bundle/rootfs" out1 /bin/echo hello-from-containerd
     [[ "$output" == *hello-from-containerd* ]]
-    run -7 crun_ --rm "$CTD_DIR/bundle/rootfs" out2 sh -c 'exit 7'
+    run -7 crun_ --rm "$CTD_DIR/bundle/rootfs" out2 /bin/sh -c 'exit 7'
 }
 
 @test "ctr run -d, task exec, task ps, task kill, task rm" {
-    run -0 crun_ -d "$CTD_DIR/bundle/rootfs" det1 sleep 100
+    run -0 crun_ -d "$CTD_DIR/bundle/rootfs" det1 /bin/sleep 100
     run -0 c task ls
     [[ "$output" =~ det1[[:space:]]+[0-9]+[[:space:]]+RUNNING ]] || { echo "$output"; false; }
-    run -0 c task exec --exec-id e1 det1 sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\0" " "'
-    [[ "$output" == *exec-ok* && "$output" == *"sleep 100"* ]] || { echo "$output"; false; }
-    run -5 c task exec --exec-id e2 det1 sh -c 'exit 5'
+    run -0 c task exec --exec-id e1 det1 /bin/sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\0" " "'
+    [[ "$output" == *exec-ok* && "$output" == *"/bin/sleep 100"* ]] || { echo "$output"; false; }
+    run -5 c task exec --exec-id e2 det1 /bin/sh -c 'exit 5'
     run -0 c task ps det1
     [[ "${#lines[@]}" -ge 2 ]] || { echo "$output"; false; }
     run -0 c task kill -s SIGKILL det1

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     cli::addExec(app, ctx);
     cli::addSpec(app, ctx);
     cli::addFeatures(app, ctx);
+    cli::addPause(app, ctx);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -81,17 +81,21 @@ Status destroyContainer(const state::Store& store, const state::ContainerState& 
     auto keep = [&](Status st) {
         if (!st && first.ok()) first = std::move(st);
     };
+    std::unique_ptr<cgroups::Manager> cg;
+    if (!s.cgroupPaths.empty()) {
+        auto loaded = cgroups::loadManager(s.cgroupPaths);
+        if (loaded) cg = std::move(*loaded);
+        else keep(std::move(loaded).error());
+    }
+    // A frozen process does not die of SIGKILL until thawed.
+    if (cg && s.saved == state::ContainerStatus::Paused) (void)cg->freeze(false);
     if (state::processAlive(s.pid, s.pidStartTime)) {
         ::kill(s.pid, SIGKILL);
         // A killed init in a pid namespace takes the namespace's processes with it.
         for (int i = 0; i < 2000 && state::processAlive(s.pid, s.pidStartTime); i++)
             std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
-    if (!s.cgroupPaths.empty()) {
-        auto cg = cgroups::loadManager(s.cgroupPaths);
-        if (cg) keep((*cg)->destroy());
-        else keep(std::move(cg).error());
-    }
+    if (cg) keep(cg->destroy());
     auto hooks = spec::parseHooks(s.config.value("hooks", nlohmann::json::object()), "state");
     keep(store.remove(s.id));
     if (hooks && !hooks->poststop.empty())

@@ -67,6 +67,9 @@ Status create(const GlobalOptions& g, const CreateOptions& o);
 Status start(const GlobalOptions& g, const std::string& id);
 // Foreground: the container's exit status (128+N when killed by signal N). Detached: 0.
 Result<int> run(const GlobalOptions& g, const RunOptions& o);
+// Freeze / thaw every process of a running container (v1 freezer); status becomes "paused".
+Status pause(const GlobalOptions& g, const std::string& id);
+Status resume(const GlobalOptions& g, const std::string& id);
 Result<nlohmann::json> state(const GlobalOptions& g, const std::string& id);
 Status kill(const GlobalOptions& g, const KillOptions& o);
 Status remove(const GlobalOptions& g, const DeleteOptions& o);

@@ -231,6 +231,23 @@ container_state() {
     [[ "$output" == *sleep* ]]
 }
 
+@test "podman pause / unpause: the container is frozen and thawed" {
+    run pm run -d --name e2e-pause --network none "$IMAGE" sleep 1000
+    expect_status 0
+    run pm pause e2e-pause
+    expect_status 0
+    run pm inspect --format '{{.State.Status}}' e2e-pause
+    expect_status 0
+    [[ "$output" == paused ]]
+    run pm unpause e2e-pause
+    expect_status 0
+    run pm inspect --format '{{.State.Status}}' e2e-pause
+    expect_status 0
+    [[ "$output" == running ]]
+    run pm rm -f e2e-pause
+    expect_status 0
+}
+
 @test "podman run -it: the terminal comes through the console socket" {
     run pm_tty "run -it --rm --network none $IMAGE sh -c 'tty; echo ok'"
     expect_status 0

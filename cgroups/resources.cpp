@@ -149,7 +149,10 @@ nlohmann::json withDefaultDeviceRules(const nlohmann::json& resources,
         return nlohmann::json{{"allow", true}, {"type", type}, {"major", major}, {"minor", minor},
                               {"access", access}};
     };
-    auto& d = r["devices"];
+    // Start from an empty allow-list whatever the spec says (as runc): without a deny-all the
+    // cgroup would keep its parent's "a *:* rwm".
+    nlohmann::json d = nlohmann::json::array({{{"allow", false}, {"access", "rwm"}}});
+    for (auto& x : r["devices"]) d.push_back(x);
     d.push_back(rule("c", -1, -1, "m"));
     d.push_back(rule("b", -1, -1, "m"));
     for (auto [maj, min] : {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2},
@@ -159,6 +162,7 @@ nlohmann::json withDefaultDeviceRules(const nlohmann::json& resources,
         if (dev.type != 'c' && dev.type != 'b' && dev.type != 'u') continue;  // fifos need no rule
         d.push_back(rule(dev.type == 'b' ? "b" : "c", dev.major, dev.minor, "rwm"));
     }
+    r["devices"] = d;
     return r;
 }
 

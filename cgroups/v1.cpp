@@ -147,6 +147,7 @@ private:
     // A new v1 cpuset starts with empty cpus/mems and refuses tasks; inherit from the parent at
     // every level from the hierarchy root down.
     Status initCpuset(const std::string& mount, const std::string& dir) {
+        if (dir.compare(0, mount.size(), mount) != 0) return Error::make("cgroup: ", dir, " is not under ", mount);
         std::string cur = mount;
         std::string rel = dir.substr(mount.size());
         for (auto& part : fs::split(rel, '/')) {
@@ -229,9 +230,12 @@ Result<std::unique_ptr<Manager>> newManager(const Config& cfg) {
     if (cfg.systemd) {
         ASSIGN_OR_RETURN(path, systemdToPath(cfg.cgroupsPath, cfg.id));
     } else if (path.empty()) {
-        path = "berth/" + cfg.id;  // relative: nested under the caller's own cgroup, as runc
+        path = cfg.id;  // relative: nested under the caller's own cgroup, as runc
     }
-    if (fs::cleanPath("/" + path) == "/")
+    // Clean the path on its own first, so ".." can never climb out of a hierarchy (as runc).
+    bool relative = path[0] != '/';
+    path = fs::cleanPath("/" + path);
+    if (path == "/")
         return Error::make("linux.cgroupsPath: \"", cfg.cgroupsPath, "\" names the root cgroup");
     std::map<std::string, std::string> paths;
     for (auto& h : layout.hierarchies) {
@@ -239,11 +243,14 @@ Result<std::unique_ptr<Manager>> newManager(const Config& cfg) {
             return Error::make("cgroup: a unified (v2-only) host needs the cgroup v2 manager, "
                                "which is not implemented yet");
         std::string base = h.mountPoint;
-        if (path[0] != '/') {
+        if (relative) {
             auto it = own.find(hierarchyKey(h));
-            if (it != own.end()) base = fs::joinPath(base, it->second);
+            if (it != own.end()) base = fs::joinPath(base, fs::cleanPath("/" + it->second));
         }
-        paths[h.mountPoint] = fs::cleanPath(fs::joinPath(base, path));
+        std::string dir = fs::joinPath(base, path);
+        if (dir.compare(0, h.mountPoint.size() + 1, h.mountPoint + "/") != 0)
+            return Error::make("linux.cgroupsPath: \"", cfg.cgroupsPath, "\" leaves ", h.mountPoint);
+        paths[h.mountPoint] = dir;
     }
     return std::unique_ptr<Manager>(new FsManager(std::move(layout), std::move(paths)));
 }

@@ -15,6 +15,9 @@ struct Context {
     runtime::GlobalOptions global;
     // What the chosen verb does; returns the process exit code.
     std::function<Result<int>()> action;
+    // --preserve-fds of the chosen verb: those fds must be the caller's, checked before berth
+    // opens anything that could take their numbers.
+    int preserveFds = 0;
 };
 
 // Each adds one subcommand to app.

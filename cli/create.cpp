@@ -17,7 +17,10 @@ void addCreate(CLI::App& app, Context& ctx) {
     static runtime::CreateOptions o;
     auto* sub = app.add_subcommand("create", "create a container (its init waits for start)");
     addCreateFlags(sub, o);
-    sub->callback([&ctx] { ctx.action = statusAction([&ctx] { return runtime::create(ctx.global, o); }); });
+    sub->callback([&ctx] {
+        ctx.preserveFds = o.preserveFds;
+        ctx.action = statusAction([&ctx] { return runtime::create(ctx.global, o); });
+    });
 }
 
 void addRun(CLI::App& app, Context& ctx) {
@@ -27,7 +30,10 @@ void addRun(CLI::App& app, Context& ctx) {
     sub->add_flag("-d,--detach", o.detach, "detach from the container's process");
     sub->add_flag("--keep", o.keep, "keep the container's state after it exits");
     sub->add_flag("--no-subreaper", o.noSubreaper, "do not become a subreaper");
-    sub->callback([&ctx] { ctx.action = [&ctx] { return runtime::run(ctx.global, o); }; });
+    sub->callback([&ctx] {
+        ctx.preserveFds = o.create.preserveFds;
+        ctx.action = [&ctx] { return runtime::run(ctx.global, o); };
+    });
 }
 
 void addStart(CLI::App& app, Context& ctx) {

@@ -24,6 +24,7 @@ void addExec(CLI::App& app, Context& ctx) {
     sub->add_flag("--ignore-paused", ignorePaused, "accepted for runc compatibility");
     sub->prefix_command();
     sub->callback([&ctx, sub] {
+        ctx.preserveFds = o.preserveFds;
         ctx.action = [&ctx, sub]() -> Result<int> {
             ASSIGN_OR_RETURN(auto idArgs, idAndRest(sub, "exec"));
             o.id = idArgs.first;

@@ -1,6 +1,8 @@
 // berth's entry point: global flags as runc takes them, one subcommand per verb, and the one
 // place where an error becomes a line on stderr (and in --log) and an exit code.
+#include <fcntl.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -37,6 +39,9 @@ void reportError(const std::string& msg) {
 
 int main(int argc, char** argv) {
     using namespace berth;
+    // A hook or client that closes its end early must give EPIPE, not kill berth mid-create.
+    // (Every child berth starts resets SIGPIPE before its execve.)
+    ::signal(SIGPIPE, SIG_IGN);
     cli::Context ctx;
     CLI::App app{"berth: an OCI container runtime", "berth"};
     app.require_subcommand(0, 1);
@@ -76,6 +81,18 @@ int main(int argc, char** argv) {
     if (showVersion) {
         std::cout << versionText() << std::endl;
         return 0;
+    }
+    // Before the log file or anything else is opened: a preserved fd the caller does not hold
+    // would otherwise be one of berth's own (a state lock, the log) handed to the container.
+    if (ctx.preserveFds < 0) {
+        reportError("--preserve-fds must not be negative");
+        return 1;
+    }
+    for (int fd = 3; fd < 3 + ctx.preserveFds; fd++) {
+        if (::fcntl(fd, F_GETFD) < 0) {
+            reportError(strCat("--preserve-fds ", ctx.preserveFds, ": fd ", fd, " is not open"));
+            return 1;
+        }
     }
     Status st = log::configure(logPath, logFormat == "json" ? log::Format::Json : log::Format::Text, debug);
     if (!st) {

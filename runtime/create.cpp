@@ -78,8 +78,8 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
     st.cgroupPaths = cg->paths();
     TRY(store.save(st));  // from here a crash leaves enough for `delete --force`
+    ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
     TRY(cg->create());
-    ScopeGuard removeCgroup([&] { (void)cg->destroy(); });
     std::vector<cgroups::DeviceNode> nodes;
     for (auto& d : sp.linux->devices)
         nodes.push_back({d.type.empty() ? 'c' : d.type[0], d.major, d.minor});
@@ -101,11 +101,10 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     lc.stateJson = [&](pid_t pid, const char* status) { return hookStateJson(st, status, pid); };
     lc.onCloned = [&](pid_t pid) {
         st.pid = pid;
-        st.pidStartTime = state::processStartTime(pid);
+        st.pidStartTime = state::processStartTime(pid);  // the child waits for Go: still alive
         return store.save(st);
     };
     ASSIGN_OR_RETURN(out.init, process::launchInit(lc));
-    st.pidStartTime = out.init.startTime;
     // Without a fifo (run) the process is already executing: record it as running at once.
     st.saved = withFifo ? state::ContainerStatus::Created : state::ContainerStatus::Running;
     TRY(store.save(st));

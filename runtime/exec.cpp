@@ -53,7 +53,10 @@ Result<spec::Process> buildProcess(const ExecOptions& o, const state::ContainerS
     for (auto& e : o.env) setEnv(p.env, e);
     if (!o.cwd.empty()) p.cwd = o.cwd;
     if (!o.user.empty()) {
-        ASSIGN_OR_RETURN(p.user, parseUser(o.user));
+        // Only uid (and gid when given) change; umask and additionalGids stay the config's.
+        ASSIGN_OR_RETURN(spec::User u, parseUser(o.user));
+        p.user.uid = u.uid;
+        if (o.user.find(':') != std::string::npos) p.user.gid = u.gid;
     }
     p.user.additionalGids.insert(p.user.additionalGids.end(), o.additionalGids.begin(), o.additionalGids.end());
     if (o.noNewPrivs) p.noNewPrivileges = true;

@@ -57,6 +57,7 @@ Status runOne(const spec::Hook& h, const std::string& stateJson, const char* pha
         sigset_t all;
         sigemptyset(&all);
         ::sigprocmask(SIG_SETMASK, &all, nullptr);
+        ::signal(SIGPIPE, SIG_DFL);
         ::execve(h.path.c_str(), argv.data(), envp.data());
         _exit(127);
     }

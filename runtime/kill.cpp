@@ -1,5 +1,9 @@
 // kill: send a signal to a container's init, or with --all to every process in its cgroup.
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/unique_fd.hpp"
 
 #include "runtime/container.hpp"
 
@@ -20,7 +24,13 @@ Status kill(const GlobalOptions& g, const KillOptions& o) {
         for (pid_t p : pids) ::kill(p, sig);
         return {};
     }
-    if (::kill(st.pid, sig) < 0) return Error::fromErrno("signal container init ", st.pid);
+    // Pin the process with a pidfd, then check it is still the container's init: a signal can
+    // never reach a process that took over a recycled pid.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
+    if (!pidfd || !state::processAlive(st.pid, st.pidStartTime))
+        return Error::make("cannot kill container \"", o.id, "\": it is stopped");
+    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0)
+        return Error::fromErrno("signal container init ", st.pid);
     return {};
 }
 

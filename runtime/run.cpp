@@ -97,9 +97,14 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
     }
     log::debug("container ", c.st.id, " exited with ", code);
     if (!o.keep) {
+        // Someone may have deleted (and even re-created) the container meanwhile: destroy only
+        // what is still this container.
         auto lock = store.lock(c.st.id);
-        Status st = destroyContainer(store, c.st);
-        if (!st) log::warn(st.error().what());
+        auto now = lock ? store.load(c.st.id) : Result<state::ContainerState>(lock.error());
+        if (now && now->pid == c.st.pid && now->created == c.st.created) {
+            Status st = destroyContainer(store, c.st);
+            if (!st) log::warn(st.error().what());
+        }
     } else if (auto cg = cgroups::loadManager(c.st.cgroupPaths)) {
         // --keep leaves the record; nothing of the container may keep running.
         for (pid_t p : (*cg)->pids().ok() ? *(*cg)->pids() : std::vector<pid_t>{}) ::kill(p, SIGKILL);

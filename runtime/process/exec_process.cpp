@@ -55,7 +55,9 @@ Status applyIdentity(const ProcessPlan& plan) {
     TRY(applyApparmor(p.apparmorProfile));
     // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: load it before dropping caps.
     if (!p.noNewPrivileges && plan.seccomp) TRY(plan.seccomp->load());
-    if (p.capabilities) TRY(security::dropBoundingSet(p.capabilities->bounding));
+    // No capabilities object means no capabilities (as runc): an untouched bounding set would
+    // hand every capability back at the execve of a root or setuid-root program.
+    TRY(security::dropBoundingSet(p.capabilities ? p.capabilities->bounding : std::vector<std::string>{}));
     TRY(security::switchUser(p.user));
     TRY(security::applyCapabilities(p.capabilities ? *p.capabilities : spec::Capabilities{}));
     if (p.noNewPrivileges) {
@@ -145,11 +147,12 @@ Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath) {
     for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
-    Status st = applyIdentity(plan);
-    if (!st) return st.error();
-    st = prepareFds(plan.preserveFds);
+    // fds and signals first: after the filter is loaded only execve may be asked of it (as runc).
+    Status st = prepareFds(plan.preserveFds);
     if (!st) return st.error();
     resetSignals();
+    st = applyIdentity(plan);
+    if (!st) return st.error();
     ::execve(exePath.c_str(), argv.data(), envp.data());
     return Error::fromErrno("exec ", exePath);
 }

@@ -129,10 +129,10 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
         ::kill(p, SIGKILL);
         ::waitpid(p, nullptr, 0);
     });
+    out.startTime = state::processStartTime(*pid);  // before Go: it cannot have exited yet
     if (cfg.cgroup) TRY(cfg.cgroup->addProcess(*pid));
     TRY(sendMsg(parentSock.get(), Msg::Go));
     TRY(expectMsg(parentSock.get(), Msg::Ready));
-    out.startTime = state::processStartTime(*pid);
     killChild.dismiss();
     return out;
 }

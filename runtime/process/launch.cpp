@@ -213,9 +213,11 @@ Result<Launched> launchInit(LaunchConfig& cfg) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
     });
+    // Read now, while the child cannot have exited (it waits for Go): with `run` it may have
+    // exec'd and finished by the time it reports ready.
+    out.startTime = state::processStartTime(pid);
     Status st = driveChild(cfg, pr, pid);
     if (!st) return std::move(st).error();
-    out.startTime = state::processStartTime(pid);
     killChild.dismiss();
     return out;
 }

@@ -42,8 +42,10 @@ Result<ContainerState> fromJson(const nlohmann::json& j);
 // The JSON `berth state` prints (runc's shape) with the live status.
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live);
 
-// Start time of a process in clock ticks since boot, 0 if it does not exist.
-uint64_t processStartTime(pid_t pid);
+// Start time of a process in clock ticks since boot (zombies included), 0 if it does not exist.
+uint64_t processStartTime(pid_t pid, bool* zombie = nullptr);
+// The process that had `startTime` still exists and is not a zombie. An unknown (0) start time
+// never matches: without it a recycled pid could be taken for the container.
 bool processAlive(pid_t pid, uint64_t startTime);
 
 Status validateId(const std::string& id);

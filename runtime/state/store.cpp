@@ -84,7 +84,7 @@ nlohmann::json publicJson(const ContainerState& s, ContainerStatus live) {
     return j;
 }
 
-uint64_t processStartTime(pid_t pid) {
+uint64_t processStartTime(pid_t pid, bool* zombie) {
     if (pid <= 0) return 0;
     auto text = fs::readFile("/proc/" + std::to_string(pid) + "/stat");
     if (!text) return 0;
@@ -94,14 +94,15 @@ uint64_t processStartTime(pid_t pid) {
     auto fields = fs::split(text->substr(rp + 2), ' ');
     // fields[0] is field 3 (state); starttime is field 22.
     if (fields.size() < 20) return 0;
-    if (fields[0] == "Z" || fields[0] == "X") return 0;  // a zombie is not running anything
+    if (zombie) *zombie = fields[0] == "Z" || fields[0] == "X";
     return std::stoull(fields[19]);
 }
 
 bool processAlive(pid_t pid, uint64_t startTime) {
-    if (pid <= 0) return false;
-    uint64_t now = processStartTime(pid);
-    return now != 0 && (startTime == 0 || now == startTime);
+    if (pid <= 0 || startTime == 0) return false;
+    bool zombie = false;
+    uint64_t now = processStartTime(pid, &zombie);
+    return now == startTime && !zombie;  // a zombie runs nothing: the container has stopped
 }
 
 Status validateId(const std::string& id) {

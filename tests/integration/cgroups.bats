@@ -54,3 +54,22 @@ cg_path() {
     [[ ! -e "/sys/fs/cgroup/pids$rel" ]] || fail "cgroup /sys/fs/cgroup/pids$rel remains"
     find /sys/fs/cgroup -depth -type d -name "itest-$TAG" -exec rmdir {} \; 2>/dev/null || true
 }
+
+@test "the devices cgroup starts from deny-all even without linux.resources (as runc)" {
+    cfg 'del(.linux.resources)'
+    set_args cat /sys/fs/cgroup/devices/devices.list
+    run_fg "$ID"
+    assert_ok
+    ! grep -qx 'a \*:\* rwm' <<<"$output" || fail "every device is allowed:" "$output"
+    grep -qx 'c 1:3 rwm' <<<"$output" || fail "/dev/null is not allowed:" "$output"
+}
+
+@test "a cgroupsPath with .. stays inside each hierarchy" {
+    cfg '.linux.cgroupsPath = "../../../../../../../tmp/" + $id' --arg id "$ID"
+    set_args cat /proc/self/cgroup
+    run_fg "$ID"
+    assert_ok
+    grep -q "pids:/tmp/$ID$" <<<"$output" || fail "$output"
+    [[ ! -e "/tmp/$ID" ]] || { rmdir "/tmp/$ID"; fail "a host directory was made"; }
+    [[ -z "$(find /sys/fs/cgroup -type d -name "$ID")" ]] || fail "cgroup left"
+}

@@ -215,3 +215,21 @@ cap_line() {
     [[ "$(ctr_state "$TAG-rel" | jq -r .bundle)" == "$BUNDLE" ]] || fail "$(ctr_state "$TAG-rel")"
     [[ "$(ctr_state "$TAG-rel" | jq -r .rootfs)" == "$BUNDLE/rootfs" ]] || fail "$(ctr_state "$TAG-rel")"
 }
+
+@test "no process.capabilities means no capabilities, not the runtime's (as runc)" {
+    cfg 'del(.process.capabilities) | .process.noNewPrivileges = false'
+    set_args grep -E '^Cap(Bnd|Eff|Prm)' /proc/self/status
+    run_fg "$ID"
+    assert_ok
+    local line
+    for line in "${lines[@]}"; do
+        [[ "$line" =~ :[[:space:]]+0+$ ]] || fail "capability left: $line" "$output"
+    done
+}
+
+@test "--preserve-fds naming fds the caller does not hold is refused" {
+    set_args true
+    rb run --preserve-fds 3 -b "$BUNDLE" "$ID"
+    assert_berth_error 'preserve-fds'
+    [[ -z "$(ls "$ROOT" 2>/dev/null)" ]] || fail "state left: $(ls "$ROOT")"
+}

@@ -132,3 +132,23 @@ TEST(CgroupManager, RootPathIsRefused) {
     EXPECT_EQ((*s)->paths().at(root + "/memory"), root + "/memory/system.slice/berth-abc.scope");
     (void)fs::removeAll(root);
 }
+
+TEST(CgroupManager, DotDotCannotLeaveTheHierarchy) {
+    char tmpl[] = "/tmp/berth-cg-XXXXXX";
+    std::string root = mkdtemp(tmpl);
+    ASSERT_TRUE(fs::mkdirAll(root + "/memory").ok());
+    auto m = newManager({"../../../../../../tmp/escape", "x", false, root});
+    ASSERT_TRUE(m.ok()) << m.error().what();
+    EXPECT_EQ((*m)->paths().at(root + "/memory"), root + "/memory/tmp/escape");
+    auto d = newManager({"/a/../../..", "x", false, root});
+    EXPECT_FALSE(d.ok());  // cleans to the root cgroup
+    (void)fs::removeAll(root);
+}
+
+TEST(CgroupResources, DevicesAlwaysStartFromDenyAll) {
+    auto k = v1Knobs(withDefaultDeviceRules(nlohmann::json(), {}));
+    ASSERT_TRUE(k.ok());
+    ASSERT_FALSE(k->empty());
+    EXPECT_EQ((*k)[0].file, "devices.deny");
+    EXPECT_EQ((*k)[0].value, "a *:* rwm");
+}

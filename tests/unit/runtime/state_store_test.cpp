@@ -121,6 +121,14 @@ TEST(StateStore, LiveStatusFollowsTheKernel) {
     EXPECT_EQ(store.liveStatus(s), ContainerStatus::Stopped);
 }
 
+TEST(StateStore, AnUnknownStartTimeNeverMatchesARecycledPid) {
+    EXPECT_FALSE(processAlive(getpid(), 0));
+    EXPECT_TRUE(processAlive(getpid(), processStartTime(getpid())));
+    bool zombie = true;
+    EXPECT_NE(processStartTime(getpid(), &zombie), 0u);
+    EXPECT_FALSE(zombie);
+}
+
 TEST(StateStore, PublicJsonHasRuncFields) {
     auto j = publicJson(sample("p"), ContainerStatus::Running);
     for (auto k : {"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner", "annotations"})

@@ -25,8 +25,10 @@ struct Created {
     spec::Spec spec;
 };
 // consoleFd: a connected socket that receives the pty master instead of --console-socket.
+// consoleSize: overrides process.consoleSize (the relaying terminal's size).
 Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo,
-                                int consoleFd = -1);
+                                int consoleFd = -1,
+                                std::optional<spec::ConsoleSize> consoleSize = std::nullopt);
 
 // Kill everything left, remove the cgroup and state directory, run poststop hooks.
 // Best effort past the first step: every step runs, the first error is returned.

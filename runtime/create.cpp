@@ -49,10 +49,11 @@ std::string hookStateJson(const state::ContainerState& s, const char* status, pi
 }
 
 Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo,
-                                int consoleFd) {
+                                int consoleFd, std::optional<spec::ConsoleSize> consoleSize) {
     ASSIGN_OR_RETURN(std::string bundle, absoluteBundle(o.bundle));
     ASSIGN_OR_RETURN(spec::Spec sp, spec::loadFromBundle(bundle));
     TRY(checkSpec(sp));
+    if (consoleSize) sp.process->consoleSize = consoleSize;
     // Ignored input the user should hear about (e.g. capabilities this kernel does not know).
     for (auto& w : sp.warnings) log::warn(w);
     state::Store store(g.root);

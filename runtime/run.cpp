@@ -7,6 +7,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include "runtime/process/terminal.hpp"
 #include "runtime/tty_relay.hpp"
@@ -69,7 +70,12 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
         ourEnd.reset(sv[0]);
         theirEnd.reset(sv[1]);
     }
-    ASSIGN_OR_RETURN(Created c, createContainer(g, o.create, /*withFifo=*/false, theirEnd.get()));
+    // The pty gets our terminal's size before the process starts (it may run at once).
+    std::optional<spec::ConsoleSize> size;
+    struct winsize ws;
+    if (ourEnd && ::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+        size = spec::ConsoleSize{ws.ws_row, ws.ws_col};
+    ASSIGN_OR_RETURN(Created c, createContainer(g, o.create, /*withFifo=*/false, theirEnd.get(), size));
     theirEnd.reset();
     UniqueFd master;
     if (ourEnd) {

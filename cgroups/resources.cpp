@@ -1,5 +1,8 @@
 #include "cgroups/resources.hpp"
 
+#include <algorithm>
+#include <map>
+
 namespace berth::cgroups {
 namespace {
 using nlohmann::json;
@@ -164,6 +167,36 @@ nlohmann::json withDefaultDeviceRules(const nlohmann::json& resources,
     }
     r["devices"] = d;
     return r;
+}
+
+}  // namespace berth::cgroups
+
+namespace berth::cgroups {
+
+std::vector<std::string> unappliedResources(const nlohmann::json& r) {
+    std::vector<std::string> out;
+    if (!r.is_object()) return out;
+    static const std::map<std::string, std::vector<std::string>> kApplied = {
+        {"devices", {}},
+        {"memory", {"limit", "reservation", "swap", "swappiness", "disableOOMKiller"}},
+        {"cpu", {"shares", "quota", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems"}},
+        {"pids", {"limit"}},
+        {"blockIO", {"weight"}},
+    };
+    for (auto& [key, value] : r.items()) {
+        auto it = kApplied.find(key);
+        if (it == kApplied.end()) {
+            if (!value.is_null()) out.push_back("linux.resources." + key);
+            continue;
+        }
+        if (!value.is_object() || it->second.empty()) continue;
+        for (auto& [sub, v] : value.items()) {
+            if (v.is_null()) continue;
+            if (std::find(it->second.begin(), it->second.end(), sub) == it->second.end())
+                out.push_back("linux.resources." + key + "." + sub);
+        }
+    }
+    return out;
 }
 
 }  // namespace berth::cgroups

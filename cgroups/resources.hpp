@@ -22,6 +22,10 @@ struct KnobWrite {
 // Refuses values v1 cannot express (with the JSON path in the message).
 Result<std::vector<KnobWrite>> v1Knobs(const nlohmann::json& resources);
 
+// JSON paths of linux.resources values this build does not apply yet (e.g.
+// "linux.resources.blockIO.throttleReadBpsDevice"), for a warning instead of silence.
+std::vector<std::string> unappliedResources(const nlohmann::json& resources);
+
 // One devices cgroup rule ("c 1:3 rwm", "a *:* rwm") from a linux.resources.devices entry.
 Result<std::string> deviceRule(const nlohmann::json& rule, const std::string& path);
 

@@ -56,6 +56,8 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     if (consoleSize) sp.process->consoleSize = consoleSize;
     // Ignored input the user should hear about (e.g. capabilities this kernel does not know).
     for (auto& w : sp.warnings) log::warn(w);
+    for (auto& path : cgroups::unappliedResources(sp.linux->resources))
+        log::warn("config.json: ", path, ": not applied (not supported by this build yet)");
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::Lock lock, store.createAndLock(o.id));
     ScopeGuard removeState([&] { (void)store.remove(o.id); });

@@ -152,3 +152,13 @@ TEST(CgroupResources, DevicesAlwaysStartFromDenyAll) {
     EXPECT_EQ((*k)[0].file, "devices.deny");
     EXPECT_EQ((*k)[0].value, "a *:* rwm");
 }
+
+TEST(CgroupResources, UnappliedValuesAreNamed) {
+    auto r = nlohmann::json::parse(R"({"memory":{"limit":1,"kernel":2},"blockIO":{"weight":10,
+      "throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1}]},"hugepageLimits":[],"pids":{"limit":3}})");
+    auto u = unappliedResources(r);
+    EXPECT_EQ(u, (std::vector<std::string>{"linux.resources.blockIO.throttleReadBpsDevice",
+                                           "linux.resources.hugepageLimits",
+                                           "linux.resources.memory.kernel"}));
+    EXPECT_TRUE(unappliedResources(nlohmann::json()).empty());
+}

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/log.hpp"
@@ -22,24 +23,43 @@ std::vector<char*> cStrings(const std::vector<std::string>& v) {
     return out;
 }
 
-// Wait for pid until the deadline (ms; <0 = forever). Returns the wait status, or an Error.
-Result<int> waitWithTimeout(pid_t pid, int timeoutMs) {
+// Feed `input` to the hook's stdin and wait for it to exit, all within timeoutMs (<0: no limit).
+// The write is non-blocking inside the same poll, so a hook that never reads its stdin cannot
+// hold us past its timeout. Returns the wait status.
+Result<int> feedAndWait(pid_t pid, UniqueFd wr, const std::string& input, int timeoutMs) {
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (pidfd && timeoutMs >= 0) {
-        struct pollfd p = {pidfd.get(), POLLIN, 0};
-        int r;
-        do r = ::poll(&p, 1, timeoutMs);
-        while (r < 0 && errno == EINTR);
+    if (!pidfd) return Error::fromErrno("pidfd_open");
+    ::fcntl(wr.get(), F_SETFL, ::fcntl(wr.get(), F_GETFL) | O_NONBLOCK);
+    size_t off = 0;
+    if (input.empty()) wr.reset();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    for (;;) {
+        int wait = -1;
+        if (timeoutMs >= 0) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            wait = static_cast<int>(std::max<int64_t>(0, left.count()));
+        }
+        struct pollfd p[2] = {{pidfd.get(), POLLIN, 0}, {wr ? wr.get() : -1, POLLOUT, 0}};
+        int r = ::poll(p, 2, wait);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return Error::fromErrno("poll");
         if (r == 0) {
             ::kill(pid, SIGKILL);
             ::waitpid(pid, nullptr, 0);
             return Error(ETIMEDOUT, strCat("timed out after ", timeoutMs / 1000, "s")).hideErrno();
         }
+        if (p[1].revents) {
+            ssize_t n = ::write(wr.get(), input.data() + off, input.size() - off);
+            if (n > 0) off += static_cast<size_t>(n);
+            // Done, or the hook closed its stdin (EPIPE; SIGPIPE is ignored): stop feeding.
+            if (off == input.size() || (n < 0 && errno != EAGAIN && errno != EINTR)) wr.reset();
+        }
+        if (p[0].revents) break;
     }
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
+    while (::waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return Error::fromErrno("waitpid");
-    }
     return status;
 }
 
@@ -62,15 +82,7 @@ Status runOne(const spec::Hook& h, const std::string& stateJson, const char* pha
         _exit(127);
     }
     rd.reset();
-    // A hook that does not read stdin must not make us fail or block: ignore EPIPE.
-    size_t off = 0;
-    while (off < stateJson.size()) {
-        ssize_t n = ::write(wr.get(), stateJson.data() + off, stateJson.size() - off);
-        if (n <= 0) break;
-        off += static_cast<size_t>(n);
-    }
-    wr.reset();
-    auto st = waitWithTimeout(pid, h.timeout ? *h.timeout * 1000 : -1);
+    auto st = feedAndWait(pid, std::move(wr), stateJson, h.timeout ? *h.timeout * 1000 : -1);
     if (!st) return st.error().context(phase, " hook ", h.path);
     int status = *st;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};

@@ -183,3 +183,22 @@ EOF
     assert_ok
     [[ ! -e "$ROOT/$ID" ]]
 }
+
+@test "a hook that never reads a large state on stdin is still killed at its timeout" {
+    cat >"$TEST_DIR/deafhook.sh" <<'EOF2'
+#!/bin/sh
+exec /bin/sleep 30
+EOF2
+    chmod 0755 "$TEST_DIR/deafhook.sh"
+    # 200 KB of annotations: the state JSON no longer fits the pipe the hook never reads.
+    cfg '.annotations = {big: ("x" * 200000)}
+         | .hooks.createRuntime = [{path: $p, timeout: 1, env: [("BERTH_ITEST_TAG=" + $tag)]}]' \
+        --arg p "$TEST_DIR/deafhook.sh" --arg tag "$TAG"
+    set_args true
+    mounts_snapshot
+    # Before the fix create blocked writing the state forever; a hang is caught by BERTH_TIMEOUT.
+    BERTH_TIMEOUT=20 rb create -b "$BUNDLE" "$ID"
+    [[ "$status" -ne 124 && "$status" -ne 137 ]] || fail "create hung on the hook"
+    assert_berth_error 'timed out'
+    assert_no_leftovers "$ID"
+}

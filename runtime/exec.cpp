@@ -1,6 +1,8 @@
 // exec: run another process in a running container, built from --process or from the
 // container's own process with the command-line overrides, as runc does.
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +11,8 @@
 #include "common/fs.hpp"
 #include "runtime/container.hpp"
 #include "runtime/process/join.hpp"
+#include "runtime/process/terminal.hpp"
+#include "runtime/tty_relay.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -110,7 +114,20 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     ::sigprocmask(SIG_BLOCK, &all, &old);
     ScopeGuard restoreMask([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
 
+    // runc's foreground `exec -t`: without a console socket berth relays the pty itself.
+    UniqueFd ourEnd, theirEnd;
+    if (proc.terminal && o.consoleSocket.empty() && !o.detach) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+            return Error::fromErrno("socketpair for the terminal");
+        ourEnd.reset(sv[0]);
+        theirEnd.reset(sv[1]);
+        struct winsize ws;
+        if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+            proc.consoleSize = spec::ConsoleSize{ws.ws_row, ws.ws_col};
+    }
     process::JoinConfig jc;
+    jc.consoleFd = theirEnd.get();
     jc.containerPid = st.pid;
     jc.process = &proc;
     jc.seccomp = &seccomp;
@@ -118,8 +135,23 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     jc.preserveFds = o.preserveFds;
     jc.cgroup = cg.get();
     ASSIGN_OR_RETURN(process::Launched l, process::launchInContainer(jc));
+    theirEnd.reset();
+    UniqueFd master;
+    if (ourEnd) {
+        auto m = process::recvFd(ourEnd.get());
+        if (!m) {
+            ::kill(l.pid, SIGKILL);
+            return std::move(m).error().context("receive the process's pty");
+        }
+        master = std::move(*m);
+    }
     TRY_CTX(writePidFile(o.pidFile, l.pid), "write pid file");
     if (o.detach) return 0;
+    if (master) {
+        sigset_t forward;
+        sigfillset(&forward);
+        return relayTerminal(master.get(), l.pid, forward);
+    }
     return waitForProcess(l.pid);
 }
 

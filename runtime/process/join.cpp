@@ -95,7 +95,9 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
     UniqueFd parentSock(sv[0]), childSock(sv[1]);
     plan.syncFd = sv[1];
     UniqueFd console;
-    if (cfg.process->terminal) {
+    if (cfg.process->terminal && cfg.consoleFd >= 0) {
+        plan.consoleFd = cfg.consoleFd;
+    } else if (cfg.process->terminal) {
         if (cfg.consoleSocket.empty()) return Error::make("exec with a terminal needs --console-socket");
         ASSIGN_OR_RETURN(console, connectConsoleSocket(cfg.consoleSocket));
         plan.consoleFd = console.get();

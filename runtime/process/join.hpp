@@ -14,6 +14,7 @@ struct JoinConfig {
     const spec::Process* process = nullptr;
     const nlohmann::json* seccomp = nullptr;  // linux.seccomp of the container
     std::string consoleSocket;
+    int consoleFd = -1;  // or an already connected socket (foreground exec -t), not owned
     int preserveFds = 0;
     cgroups::Manager* cgroup = nullptr;
 };

@@ -115,3 +115,18 @@ wait_recvtty() {
     assert_berth_error 'console-socket'
     [[ -z "$(ls "$ROOT" 2>/dev/null)" ]] || fail "state left behind: $(ls "$ROOT")"
 }
+
+@test "exec -t in the foreground without a console socket relays the pty (as runc)" {
+    command -v script >/dev/null || skip "script (util-linux) is not installed"
+    set_args sleep 100
+    run_d "$ID"
+    assert_ok
+    local out="$TEST_DIR/exec-relay.out"
+    (sleep 1; echo 'tty; echo size=$(stty size); exit 6') | timeout -k 5 60 script -qec \
+        "stty rows 23 cols 81; env BERTH_ITEST_TAG=$TAG $BERTH --root $ROOT exec -t $ID sh; echo rc=\$?" \
+        /dev/null | tr -d '\r\000' >"$out"
+    grep -Eq '^/dev/pts/[0-9]+$' "$out" || fail "no pty:" "$(cat "$out")"
+    grep -qx 'size=23 81' "$out" || fail "window size:" "$(cat "$out")"
+    grep -qx 'rc=6' "$out" || fail "exit status:" "$(cat "$out")"
+    [[ "$(ctr_status "$ID")" == running ]] || fail "the container stopped"
+}

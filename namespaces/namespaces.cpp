@@ -77,6 +77,28 @@ Status newTimeNamespaceForChildren(const std::map<std::string, TimeOffset>& offs
     return {};
 }
 
+ForChildren::~ForChildren() {
+    if (restorePid_) ::setns(restorePid_.get(), CLONE_NEWPID);
+    if (restoreTime_) ::setns(restoreTime_.get(), CLONE_NEWTIME);
+}
+
+Status ForChildren::join(int nsfd, const Kind& kind) {
+    UniqueFd& restore = kind.cloneFlag == CLONE_NEWPID ? restorePid_ : restoreTime_;
+    UniqueFd own(::open(strCat("/proc/self/ns/", kind.procName).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!own) return Error::fromErrno("open /proc/self/ns/", kind.procName);
+    TRY(joinNamespace(nsfd, kind));
+    if (!restore) restore = std::move(own);
+    return {};
+}
+
+Status ForChildren::newTime(const std::map<std::string, TimeOffset>& offsets) {
+    UniqueFd own(::open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC));
+    if (!own) return Error::fromErrno("open /proc/self/ns/time");
+    TRY(newTimeNamespaceForChildren(offsets));
+    if (!restoreTime_) restoreTime_ = std::move(own);
+    return {};
+}
+
 uint64_t namespaceInode(pid_t pid, const char* procName) {
     struct stat st;
     std::string p = strCat("/proc/", pid, "/ns/", procName);

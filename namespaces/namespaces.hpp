@@ -43,6 +43,21 @@ struct TimeOffset {
 // offsets may only be written before a process lives in it, so this runs before the clone.
 Status newTimeNamespaceForChildren(const std::map<std::string, TimeOffset>& offsets);
 
+// pid and time namespaces apply only to a process's future children: a ForChildren enters them
+// for a clone and, when it goes away, puts this process's children back in its own ones.
+class ForChildren {
+public:
+    ForChildren() = default;
+    ForChildren(const ForChildren&) = delete;
+    ForChildren& operator=(const ForChildren&) = delete;
+    ~ForChildren();
+    Status join(int nsfd, const Kind& kind);  // kind is pid or time
+    Status newTime(const std::map<std::string, TimeOffset>& offsets);
+
+private:
+    UniqueFd restorePid_, restoreTime_;
+};
+
 // Inode of /proc/PID/ns/NAME (0 if absent) — used to tell which namespaces a container shares.
 uint64_t namespaceInode(pid_t pid, const char* procName);
 

@@ -23,12 +23,12 @@ struct Created {
     state::ContainerState st;
     process::Launched init;
     spec::Spec spec;
+    UniqueFd master;  // the pty master when berth relays the terminal itself
 };
-// consoleFd: a connected socket that receives the pty master instead of --console-socket.
-// consoleSize: overrides process.consoleSize (the relaying terminal's size).
+// relayTerminal: with process.terminal and no --console-socket, berth receives the pty master
+// itself (foreground run, as runc) instead of failing.
 Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo,
-                                int consoleFd = -1,
-                                std::optional<spec::ConsoleSize> consoleSize = std::nullopt);
+                                bool relayTerminal = false);
 
 // Kill everything left, remove the cgroup and state directory, run poststop hooks.
 // Best effort past the first step: every step runs, the first error is returned.

@@ -12,6 +12,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/container.hpp"
+#include "runtime/foreground.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -49,11 +50,15 @@ std::string hookStateJson(const state::ContainerState& s, const char* status, pi
 }
 
 Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo,
-                                int consoleFd, std::optional<spec::ConsoleSize> consoleSize) {
+                                bool relayTerminal) {
     ASSIGN_OR_RETURN(std::string bundle, absoluteBundle(o.bundle));
     ASSIGN_OR_RETURN(spec::Spec sp, spec::loadFromBundle(bundle));
     TRY(checkSpec(sp));
-    if (consoleSize) sp.process->consoleSize = consoleSize;
+    std::optional<RelaySocket> relay;
+    if (relayTerminal && sp.process->terminal && o.consoleSocket.empty()) {
+        ASSIGN_OR_RETURN(relay, openRelaySocket());
+        if (relay->size) sp.process->consoleSize = relay->size;
+    }
     // Ignored input the user should hear about (e.g. capabilities this kernel does not know).
     for (auto& w : sp.warnings) log::warn(w);
     for (auto& path : cgroups::unappliedResources(sp.linux->resources))
@@ -98,7 +103,7 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     lc.rootfs = rootfsConfigFor(sp, bundle, cg.get(), o.noPivot);
     lc.fifoPath = fifo;
     lc.consoleSocket = o.consoleSocket;
-    lc.consoleFd = consoleFd;
+    lc.consoleFd = relay ? relay->theirs.get() : -1;
     lc.preserveFds = o.preserveFds;
     lc.cgroup = cg.get();
     lc.stateJson = [&](pid_t pid, const char* status) { return hookStateJson(st, status, pid); };
@@ -108,6 +113,9 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
         return store.save(st);
     };
     ASSIGN_OR_RETURN(out.init, process::launchInit(lc));
+    if (relay) {
+        ASSIGN_OR_RETURN(out.master, receiveMaster(*relay));
+    }
     // Without a fifo (run) the process is already executing: record it as running at once.
     st.saved = withFifo ? state::ContainerStatus::Created : state::ContainerStatus::Running;
     TRY(store.save(st));

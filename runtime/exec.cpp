@@ -1,8 +1,6 @@
 // exec: run another process in a running container, built from --process or from the
 // container's own process with the command-line overrides, as runc does.
 #include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,8 +9,7 @@
 #include "common/fs.hpp"
 #include "runtime/container.hpp"
 #include "runtime/process/join.hpp"
-#include "runtime/process/terminal.hpp"
-#include "runtime/tty_relay.hpp"
+#include "runtime/foreground.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -74,27 +71,6 @@ Result<spec::Process> buildProcess(const ExecOptions& o, const state::ContainerS
     return p;
 }
 
-int waitForProcess(pid_t pid) {
-    sigset_t all;
-    sigfillset(&all);
-    for (;;) {
-        siginfo_t info;
-        int sig = ::sigwaitinfo(&all, &info);
-        if (sig < 0) continue;
-        if (sig != SIGCHLD) {
-            ::kill(pid, sig);
-            continue;
-        }
-        int status;
-        pid_t p;
-        while ((p = ::waitpid(-1, &status, WNOHANG)) > 0) {
-            if (p != pid) continue;
-            if (WIFEXITED(status)) return WEXITSTATUS(status);
-            if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-        }
-    }
-}
-
 }  // namespace
 
 Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
@@ -115,19 +91,13 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     ScopeGuard restoreMask([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
 
     // runc's foreground `exec -t`: without a console socket berth relays the pty itself.
-    UniqueFd ourEnd, theirEnd;
+    std::optional<RelaySocket> relay;
     if (proc.terminal && o.consoleSocket.empty() && !o.detach) {
-        int sv[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-            return Error::fromErrno("socketpair for the terminal");
-        ourEnd.reset(sv[0]);
-        theirEnd.reset(sv[1]);
-        struct winsize ws;
-        if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
-            proc.consoleSize = spec::ConsoleSize{ws.ws_row, ws.ws_col};
+        ASSIGN_OR_RETURN(relay, openRelaySocket());
+        if (relay->size) proc.consoleSize = relay->size;
     }
     process::JoinConfig jc;
-    jc.consoleFd = theirEnd.get();
+    jc.consoleFd = relay ? relay->theirs.get() : -1;
     jc.containerPid = st.pid;
     jc.process = &proc;
     jc.seccomp = &seccomp;
@@ -135,24 +105,20 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     jc.preserveFds = o.preserveFds;
     jc.cgroup = cg.get();
     ASSIGN_OR_RETURN(process::Launched l, process::launchInContainer(jc));
-    theirEnd.reset();
     UniqueFd master;
-    if (ourEnd) {
-        auto m = process::recvFd(ourEnd.get());
+    if (relay) {
+        auto m = receiveMaster(*relay);
         if (!m) {
             ::kill(l.pid, SIGKILL);
-            return std::move(m).error().context("receive the process's pty");
+            return std::move(m).error();
         }
         master = std::move(*m);
     }
     TRY_CTX(writePidFile(o.pidFile, l.pid), "write pid file");
     if (o.detach) return 0;
-    if (master) {
-        sigset_t forward;
-        sigfillset(&forward);
-        return relayTerminal(master.get(), l.pid, forward);
-    }
-    return waitForProcess(l.pid);
+    sigset_t forward;
+    sigfillset(&forward);
+    return waitForeground(l.pid, master ? master.get() : -1, forward);
 }
 
 }  // namespace berth::runtime

@@ -72,7 +72,7 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
     JoinPlan plan;
     plan.cfg = &cfg;
     std::vector<UniqueFd> fds;
-    UniqueFd pidNs, restorePid, timeNs, restoreTime;
+    UniqueFd pidNs, timeNs;
     for (auto& kind : namespaces::kinds()) {
         uint64_t theirs = namespaces::namespaceInode(target, kind.procName);
         if (theirs == 0 || theirs == namespaces::namespaceInode(::getpid(), kind.procName)) continue;
@@ -105,24 +105,21 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
     ASSIGN_OR_RETURN(auto seccomp, security::SeccompFilter::compile(cfg.seccomp ? *cfg.seccomp : nlohmann::json()));
     plan.seccomp = seccomp.empty() ? nullptr : &seccomp;
 
-    // pid and time namespaces apply to children: enter them for the clone, then come back.
-    if (pidNs) {
-        restorePid.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
-        if (::setns(pidNs.get(), CLONE_NEWPID) < 0) return Error::fromErrno("join pid namespace");
-    }
-    if (timeNs) {
-        restoreTime.reset(::open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC));
-        if (::setns(timeNs.get(), 0x80) < 0) return Error::fromErrno("join time namespace");
-    }
+    Result<pid_t> pid = 0;
     int pidfd = -1;
-    auto pid = cloneProcess(0, &pidfd);
-    if (restorePid) ::setns(restorePid.get(), CLONE_NEWPID);
-    if (restoreTime) ::setns(restoreTime.get(), 0x80);
-    if (!pid) return std::move(pid).error();
-    if (*pid == 0) {
-        parentSock.reset();
-        joinChildMain(plan);
+    {
+        namespaces::ForChildren forChildren;  // pid and time apply to the clone only
+        if (pidNs) TRY(forChildren.join(pidNs.get(), *namespaces::kindBySpecName("pid")));
+        if (timeNs) TRY(forChildren.join(timeNs.get(), *namespaces::kindBySpecName("time")));
+        pid = cloneProcess(0, &pidfd);
+        // The child branches off here, inside the guard's scope: its restore is the parent's
+        // business (in the child it would send the process's own children out of the container).
+        if (pid && *pid == 0) {
+            parentSock.reset();
+            joinChildMain(plan);
+        }
     }
+    if (!pid) return std::move(pid).error();
     Launched out;
     out.pid = *pid;
     out.pidfd.reset(pidfd);

@@ -29,38 +29,25 @@ using namespaces::Kind;
 
 // Namespaces the parent must enter for the clone to land in them: pid and time apply only to
 // children. They are restored right after the clone.
-struct ForChildren {
-    UniqueFd restorePid, restoreTime;
-    bool pidJoined = false, timeSet = false;
-
-    Status enter(const spec::Linux& lx) {
-        if (auto* ns = lx.findNamespace("pid"); ns && !ns->path.empty()) {
-            const Kind* k = namespaces::kindBySpecName("pid");
+Status enterForChildren(const spec::Linux& lx, namespaces::ForChildren& fc) {
+    if (auto* ns = lx.findNamespace("pid"); ns && !ns->path.empty()) {
+        const Kind* k = namespaces::kindBySpecName("pid");
+        ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(ns->path, *k));
+        TRY(fc.join(fd.get(), *k));
+    }
+    if (auto* ns = lx.findNamespace("time")) {
+        const Kind* k = namespaces::kindBySpecName("time");
+        if (!ns->path.empty()) {
             ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(ns->path, *k));
-            restorePid.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
-            TRY(namespaces::joinNamespace(fd.get(), *k));
-            pidJoined = true;
+            TRY(fc.join(fd.get(), *k));
+        } else {
+            std::map<std::string, namespaces::TimeOffset> offs;
+            for (auto& [c, o] : lx.timeOffsets) offs[c] = {o.secs, o.nanosecs};
+            TRY(fc.newTime(offs));
         }
-        if (auto* ns = lx.findNamespace("time")) {
-            const Kind* k = namespaces::kindBySpecName("time");
-            restoreTime.reset(::open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC));
-            if (!ns->path.empty()) {
-                ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(ns->path, *k));
-                TRY(namespaces::joinNamespace(fd.get(), *k));
-            } else {
-                std::map<std::string, namespaces::TimeOffset> offs;
-                for (auto& [c, o] : lx.timeOffsets) offs[c] = {o.secs, o.nanosecs};
-                TRY(namespaces::newTimeNamespaceForChildren(offs));
-            }
-            timeSet = true;
-        }
-        return {};
     }
-    ~ForChildren() {
-        if (pidJoined && restorePid) ::setns(restorePid.get(), CLONE_NEWPID);
-        if (timeSet && restoreTime) ::setns(restoreTime.get(), CLONE_NEWTIME);
-    }
-};
+    return {};
+}
 
 struct Prepared {
     ChildPlan plan;
@@ -195,8 +182,8 @@ Result<Launched> launchInit(LaunchConfig& cfg) {
     int pidfd = -1;
     pid_t pid;
     {
-        ForChildren forChildren;
-        TRY(forChildren.enter(*s.linux));
+        namespaces::ForChildren forChildren;
+        TRY(enterForChildren(*s.linux, forChildren));
         ASSIGN_OR_RETURN(pid, cloneProcess(pr.cloneFlags, &pidfd));
         if (pid == 0) {
             pr.parentSock.reset();

@@ -1,14 +1,17 @@
-#include "runtime/tty_relay.hpp"
+#include "runtime/foreground.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <string>
+
+#include "runtime/process/terminal.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -37,34 +40,41 @@ void copyWindowSize(int master) {
     if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
 }
 
-int exitCode(int status) {
+// Our terminal in raw mode while relaying, restored on destruction.
+struct RawMode {
+    struct termios saved;
+    bool active = false;
+    explicit RawMode(bool want) {
+        if (!want || !::isatty(STDIN_FILENO) || ::tcgetattr(STDIN_FILENO, &saved) != 0) return;
+        struct termios t = saved;
+        ::cfmakeraw(&t);
+        active = ::tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+    }
+    ~RawMode() {
+        if (active) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    }
+};
+
+}  // namespace
+
+int exitCodeOf(int status) {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return 255;
 }
 
-}  // namespace
-
-Result<int> relayTerminal(int master, pid_t init, const sigset_t& forward) {
+Result<int> waitForeground(pid_t pid, int master, const sigset_t& forward) {
     UniqueFd sfd(::signalfd(-1, &forward, SFD_CLOEXEC));
     if (!sfd) return Error::fromErrno("signalfd");
-    // Non-blocking master: input is buffered and written when the pty has room, so a container
-    // that does not read cannot wedge the relay (and signals keep being forwarded).
-    ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
-    struct termios saved;
-    bool raw = ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved) == 0;
-    if (raw) {
-        struct termios t = saved;
-        ::cfmakeraw(&t);
-        ::tcsetattr(STDIN_FILENO, TCSANOW, &t);
-        copyWindowSize(master);
-    }
-    ScopeGuard restore([&] {
-        if (raw) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-    });
+    bool relay = master >= 0;
+    // Non-blocking master: input is buffered and written when the pty has room, so a process
+    // that does not read cannot wedge berth (and signals keep being forwarded).
+    if (relay) ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
+    RawMode raw(relay);
+    if (raw.active) copyWindowSize(master);
     constexpr size_t kMaxPending = 1 << 16;
     std::string pending;  // stdin bytes not yet accepted by the pty
-    bool stdinOpen = true, masterOpen = true;
+    bool stdinOpen = relay, masterOpen = relay;
     int code = -1;
     while (code < 0 || masterOpen) {
         short masterEvents = POLLIN | (pending.empty() ? 0 : POLLOUT);
@@ -72,10 +82,11 @@ Result<int> relayTerminal(int master, pid_t init, const sigset_t& forward) {
         struct pollfd fds[3] = {{sfd.get(), POLLIN, 0},
                                 {masterOpen ? master : -1, masterEvents, 0},
                                 {wantStdin ? STDIN_FILENO : -1, POLLIN, 0}};
-        // Once the init is gone, drain what the pty still holds, then stop.
+        // Once the process is gone, drain what the pty still holds, then stop.
         int r = ::poll(fds, 3, code < 0 ? -1 : 50);
         if (r < 0 && errno != EINTR) return Error::fromErrno("poll");
         if (r == 0) break;
+        if (r < 0) continue;
         if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) masterOpen = drainMaster(master);
         if ((fds[1].revents & POLLOUT) && !pending.empty()) {
             ssize_t w = ::write(master, pending.data(), pending.size());
@@ -93,22 +104,43 @@ Result<int> relayTerminal(int master, pid_t init, const sigset_t& forward) {
         if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGWINCH) {
-            copyWindowSize(master);
+            if (relay) copyWindowSize(master);
+            else ::kill(pid, sig);
         } else if (sig == SIGCHLD) {
             int status;
             pid_t p;
             while ((p = ::waitpid(-1, &status, WNOHANG)) > 0)
-                if (p == init) code = exitCode(status);
+                if (p == pid) code = exitCodeOf(status);
         } else {
-            ::kill(init, sig);
+            ::kill(pid, sig);
         }
     }
     if (code < 0) {
         int status = 0;
-        ::waitpid(init, &status, 0);
-        code = exitCode(status);
+        ::waitpid(pid, &status, 0);
+        code = exitCodeOf(status);
     }
     return code;
+}
+
+Result<RelaySocket> openRelaySocket() {
+    RelaySocket r;
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return Error::fromErrno("socketpair for the terminal");
+    r.ours.reset(sv[0]);
+    r.theirs.reset(sv[1]);
+    struct winsize ws;
+    if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+        r.size = spec::ConsoleSize{ws.ws_row, ws.ws_col};
+    return r;
+}
+
+Result<UniqueFd> receiveMaster(RelaySocket& r) {
+    r.theirs.reset();  // the child holds its own copy; EOF instead of a hang if it died
+    auto m = process::recvFd(r.ours.get());
+    if (!m) return std::move(m).error().context("receive the pty master");
+    return m;
 }
 
 }  // namespace berth::runtime

@@ -202,16 +202,7 @@ new_id() {
 
 # rb ARGS...: berth --root $ROOT ARGS. Sets status, output (stdout), stderr, lines, err_lines.
 rb() {
-    CALL_SEQ=$((CALL_SEQ + 1))
-    local out="$TEST_DIR/call.$CALL_SEQ.out" err="$TEST_DIR/call.$CALL_SEQ.err"
-    status=0
-    env BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$BERTH" --root "$ROOT" "$@" \
-        </dev/null >"$out" 2>"$err" || status=$?
-    output="$(cat "$out")"
-    stderr="$(cat "$err")"
-    mapfile -t lines <"$out"
-    mapfile -t err_lines <"$err"
-    LAST_CMD="berth --root $ROOT $*"
+    rb_raw --root "$ROOT" "$@"
 }
 
 # rb_raw ARGS...: like rb but without --root (global flags are the caller's).

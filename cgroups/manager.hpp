@@ -11,7 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cgroups/stats.hpp"
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 
 namespace berth::cgroups {
 
@@ -36,31 +38,53 @@ Result<HostLayout> detectLayout();
 std::map<std::string, std::string> parseProcCgroup(const std::string& text);
 
 struct Config {
-    std::string cgroupsPath;  // linux.cgroupsPath; empty: default "/berth/<id>"-style
+    std::string cgroupsPath;  // linux.cgroupsPath; empty: "<caller's cgroup>/<id>"
     std::string id;           // container id, for the default path
-    bool systemd = false;     // --systemd-cgroup (accepted; the cgroups issue implements it)
-    std::string rootDir;      // cgroupfs root; "" = /sys/fs/cgroup (tests point elsewhere)
+    bool systemd = false;     // --systemd-cgroup: "slice:prefix:name", a transient scope unit
+    std::string rootDir;      // cgroupfs root; "" = /sys/fs/cgroup (tests point at a fake tree)
+    // For a fake root: the caller's /proc/self/cgroup text (relative paths nest under it).
+    std::string selfCgroup;
+};
+
+// What the state store keeps so later commands find the same cgroup.
+struct Saved {
+    std::string driver;                        // "cgroupfs" or "systemd"
+    std::map<std::string, std::string> paths;  // hierarchy mount point -> container's directory
+    std::string unit;                          // systemd: the scope unit's name
+};
+
+// Becomes readable when the kernel OOM-kills a process of the cgroup; consume() clears that
+// and says whether an OOM kill happened since the last call.
+class OomNotifier {
+public:
+    virtual ~OomNotifier() = default;
+    virtual int fd() const = 0;
+    virtual Result<bool> consume() = 0;
 };
 
 class Manager {
 public:
     virtual ~Manager() = default;
-    // Make the directories. Undo with destroy().
+    // Make the directories (or the unit). Undo with destroy().
     virtual Status create() = 0;
-    // Write the linux.resources object's values into the knobs.
+    // Write the linux.resources object's values into the knobs. Also what `update` calls on a
+    // live cgroup, so value order must work against current values (memory limit vs. swap).
     virtual Status apply(const nlohmann::json& resources) = 0;
     virtual Status addProcess(pid_t pid) = 0;
     virtual Result<std::vector<pid_t>> pids() const = 0;
     virtual Status freeze(bool frozen) = 0;
+    virtual Result<Stats> stats() const = 0;
+    virtual Result<std::unique_ptr<OomNotifier>> oomNotifier() const = 0;
     // Kill what is left, remove the directories bottom-up (retrying EBUSY briefly).
     virtual Status destroy() = 0;
-    // hierarchy mount point -> the container's directory in it; persisted in the state.
+    // hierarchy mount point -> the container's directory in it.
     virtual std::map<std::string, std::string> paths() const = 0;
+    virtual Saved saved() const = 0;
     virtual const HostLayout& layout() const = 0;
 };
 
 Result<std::unique_ptr<Manager>> newManager(const Config& cfg);
-// Rebuild a manager from paths saved in the state store.
-Result<std::unique_ptr<Manager>> loadManager(const std::map<std::string, std::string>& paths);
+// Rebuild a manager from what the state store kept.
+Result<std::unique_ptr<Manager>> loadManager(const Saved& saved);
 
 }  // namespace berth::cgroups

@@ -1,148 +1,57 @@
+// What both translations share: device rules, the default device allow-list and the list of
+// linux.resources members berth knows.
 #include "cgroups/resources.hpp"
 
 #include <algorithm>
 #include <map>
 
+#include "cgroups/json_fields.hpp"
+
 namespace berth::cgroups {
-namespace {
-using nlohmann::json;
 
-Result<int64_t> getInt(const json& obj, const char* key, const std::string& path) {
-    const json& v = obj.at(key);
-    if (!v.is_number_integer()) return Error::make(path, ".", key, ": must be an integer");
-    return v.get<int64_t>();
-}
-
-Status memoryKnobs(const json& m, std::vector<KnobWrite>& out) {
-    const std::string p = "linux.resources.memory";
-    if (!m.is_object()) return Error::make(p, ": must be an object");
-    // The limit must be raised before memsw can follow it, and memsw lowered before the limit;
-    // writing limit first then memsw is what runc does for a fresh cgroup.
-    if (m.contains("limit")) {
-        ASSIGN_OR_RETURN(int64_t v, getInt(m, "limit", p));
-        out.push_back({"memory", "memory.limit_in_bytes", std::to_string(v)});
-    }
-    if (m.contains("swap")) {
-        ASSIGN_OR_RETURN(int64_t v, getInt(m, "swap", p));
-        out.push_back({"memory", "memory.memsw.limit_in_bytes", std::to_string(v), true});
-    }
-    if (m.contains("reservation")) {
-        ASSIGN_OR_RETURN(int64_t v, getInt(m, "reservation", p));
-        out.push_back({"memory", "memory.soft_limit_in_bytes", std::to_string(v)});
-    }
-    if (m.contains("swappiness") && !m["swappiness"].is_null()) {
-        ASSIGN_OR_RETURN(int64_t v, getInt(m, "swappiness", p));
-        if (v < 0 || v > 100) return Error::make(p, ".swappiness: must be 0..100");
-        out.push_back({"memory", "memory.swappiness", std::to_string(v)});
-    }
-    if (m.value("disableOOMKiller", false))
-        out.push_back({"memory", "memory.oom_control", "1"});
-    return {};
-}
-
-Status cpuKnobs(const json& c, std::vector<KnobWrite>& out) {
-    const std::string p = "linux.resources.cpu";
-    if (!c.is_object()) return Error::make(p, ": must be an object");
-    if (c.contains("shares")) {
-        ASSIGN_OR_RETURN(int64_t v, getInt(c, "shares", p));
-        if (v != 0) out.push_back({"cpu", "cpu.shares", std::to_string(v)});
-    }
-    // period before quota: the kernel checks quota against the current period.
-    if (c.contains("period")) {
-        ASSIGN_OR_RETURN(int64_t v, getInt(c, "period", p));
-        if (v != 0) out.push_back({"cpu", "cpu.cfs_period_us", std::to_string(v)});
-    }
-    if (c.contains("quota")) {
-        ASSIGN_OR_RETURN(int64_t v, getInt(c, "quota", p));
-        if (v != 0) out.push_back({"cpu", "cpu.cfs_quota_us", std::to_string(v)});
-    }
-    if (c.contains("realtimePeriod")) {
-        ASSIGN_OR_RETURN(int64_t v, getInt(c, "realtimePeriod", p));
-        if (v != 0) out.push_back({"cpu", "cpu.rt_period_us", std::to_string(v)});
-    }
-    if (c.contains("realtimeRuntime")) {
-        ASSIGN_OR_RETURN(int64_t v, getInt(c, "realtimeRuntime", p));
-        if (v != 0) out.push_back({"cpu", "cpu.rt_runtime_us", std::to_string(v)});
-    }
-    for (const char* key : {"cpus", "mems"}) {
-        if (!c.contains(key)) continue;
-        if (!c[key].is_string()) return Error::make(p, ".", key, ": must be a string");
-        std::string v = c[key].get<std::string>();
-        if (!v.empty()) out.push_back({"cpuset", std::string("cpuset.") + key, v});
-    }
-    return {};
-}
-
-Status deviceKnobs(const json& devs, std::vector<KnobWrite>& out) {
-    const std::string p = "linux.resources.devices";
-    if (!devs.is_array()) return Error::make(p, ": must be an array");
-    for (size_t i = 0; i < devs.size(); i++) {
-        std::string ip = p + "[" + std::to_string(i) + "]";
-        ASSIGN_OR_RETURN(std::string rule, deviceRule(devs[i], ip));
-        bool allow = devs[i].value("allow", false);
-        out.push_back({"devices", allow ? "devices.allow" : "devices.deny", rule});
-    }
-    return {};
-}
-}  // namespace
-
-Result<std::string> deviceRule(const json& rule, const std::string& path) {
-    if (!rule.is_object()) return Error::make(path, ": must be an object");
-    if (!rule.contains("allow") || !rule["allow"].is_boolean())
-        return Error::make(path, ".allow: must be a boolean");
-    std::string type = "a";
-    if (rule.contains("type") && !rule["type"].is_null()) {
-        if (!rule["type"].is_string()) return Error::make(path, ".type: must be a string");
-        type = rule["type"].get<std::string>();
-        if (type != "a" && type != "c" && type != "b")
+Result<DeviceRule> parseDeviceRule(const nlohmann::json& rule, const std::string& path) {
+    TRY(fields::requireObject(rule, path));
+    DeviceRule r;
+    ASSIGN_OR_RETURN(auto allow, fields::optBool(rule, "allow", path));
+    if (!allow) return Error::make(path, ".allow: must be a boolean");
+    r.allow = *allow;
+    ASSIGN_OR_RETURN(auto type, fields::optString(rule, "type", path));
+    if (type) {
+        if (*type != "a" && *type != "c" && *type != "b")
             return Error::make(path, ".type: must be one of a, c, b");
+        r.type = (*type)[0];
     }
-    auto num = [&](const char* key) -> Result<std::string> {
-        if (!rule.contains(key) || rule[key].is_null()) return std::string("*");
-        if (!rule[key].is_number_integer()) return Error::make(path, ".", key, ": must be an integer");
-        int64_t v = rule[key].get<int64_t>();
-        return v < 0 ? std::string("*") : std::to_string(v);
-    };
-    ASSIGN_OR_RETURN(std::string major, num("major"));
-    ASSIGN_OR_RETURN(std::string minor, num("minor"));
-    std::string access = "rwm";
-    if (rule.contains("access") && !rule["access"].is_null()) {
-        if (!rule["access"].is_string()) return Error::make(path, ".access: must be a string");
-        access = rule["access"].get<std::string>();
-        if (access.empty()) access = "rwm";
-        if (access.find_first_not_of("rwm") != std::string::npos)
+    ASSIGN_OR_RETURN(auto major, fields::optInt(rule, "major", path));
+    ASSIGN_OR_RETURN(auto minor, fields::optInt(rule, "minor", path));
+    r.major = major && *major >= 0 ? *major : -1;
+    r.minor = minor && *minor >= 0 ? *minor : -1;
+    ASSIGN_OR_RETURN(auto access, fields::optString(rule, "access", path));
+    if (access && !access->empty()) {
+        if (access->find_first_not_of("rwm") != std::string::npos)
             return Error::make(path, ".access: must be letters of \"rwm\"");
+        r.access = *access;
     }
-    if (type == "a") return std::string("a *:* ") + access;
-    return type + " " + major + ":" + minor + " " + access;
+    return r;
 }
 
-Result<std::vector<KnobWrite>> v1Knobs(const json& r) {
-    std::vector<KnobWrite> out;
-    if (r.is_null()) return out;
-    if (!r.is_object()) return Error::make("linux.resources: must be an object");
-    if (r.contains("devices")) TRY(deviceKnobs(r["devices"], out));
-    if (r.contains("memory")) TRY(memoryKnobs(r["memory"], out));
-    if (r.contains("cpu")) TRY(cpuKnobs(r["cpu"], out));
-    if (r.contains("pids")) {
-        const json& pids = r["pids"];
-        if (!pids.is_object() || !pids.contains("limit") || !pids["limit"].is_number_integer())
-            return Error::make("linux.resources.pids.limit: must be an integer");
-        int64_t v = pids["limit"].get<int64_t>();
-        out.push_back({"pids", "pids.max", v > 0 ? std::to_string(v) : "max"});
-    }
-    if (r.contains("blockIO") && r["blockIO"].is_object() && r["blockIO"].contains("weight")) {
-        const json& w = r["blockIO"]["weight"];
-        if (!w.is_number_integer()) return Error::make("linux.resources.blockIO.weight: must be an integer");
-        if (w.get<int64_t>() != 0)
-            out.push_back({"blkio", "blkio.weight", std::to_string(w.get<int64_t>()), true});
+Result<std::vector<DeviceRule>> parseDeviceRules(const nlohmann::json& devices) {
+    std::vector<DeviceRule> out;
+    if (devices.is_null()) return out;
+    TRY(fields::requireArray(devices, "linux.resources.devices"));
+    for (size_t i = 0; i < devices.size(); i++) {
+        ASSIGN_OR_RETURN(DeviceRule r,
+                         parseDeviceRule(devices[i], "linux.resources.devices[" + std::to_string(i) + "]"));
+        out.push_back(r);
     }
     return out;
 }
 
-}  // namespace berth::cgroups
-
-namespace berth::cgroups {
+Result<std::string> deviceRule(const nlohmann::json& rule, const std::string& path) {
+    ASSIGN_OR_RETURN(DeviceRule r, parseDeviceRule(rule, path));
+    if (r.type == 'a') return std::string("a *:* ") + r.access;
+    auto num = [](int64_t v) { return v < 0 ? std::string("*") : std::to_string(v); };
+    return std::string(1, r.type) + " " + num(r.major) + ":" + num(r.minor) + " " + r.access;
+}
 
 nlohmann::json withDefaultDeviceRules(const nlohmann::json& resources,
                                       const std::vector<DeviceNode>& devices) {
@@ -169,23 +78,30 @@ nlohmann::json withDefaultDeviceRules(const nlohmann::json& resources,
     return r;
 }
 
-}  // namespace berth::cgroups
-
-namespace berth::cgroups {
-
 std::vector<std::string> unappliedResources(const nlohmann::json& r) {
     std::vector<std::string> out;
     if (!r.is_object()) return out;
-    static const std::map<std::string, std::vector<std::string>> kApplied = {
+    // Objects whose members are all known list nothing; an empty list means "any member".
+    static const std::map<std::string, std::vector<std::string>> kKnown = {
         {"devices", {}},
-        {"memory", {"limit", "reservation", "swap", "swappiness", "disableOOMKiller"}},
-        {"cpu", {"shares", "quota", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems"}},
+        {"memory",
+         {"limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness", "disableOOMKiller",
+          "useHierarchy", "checkBeforeUpdate"}},
+        {"cpu",
+         {"shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems",
+          "idle"}},
         {"pids", {"limit"}},
-        {"blockIO", {"weight"}},
+        {"blockIO",
+         {"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
+          "throttleReadIOPSDevice", "throttleWriteIOPSDevice"}},
+        {"hugepageLimits", {}},
+        {"network", {"classID", "priorities"}},
+        {"rdma", {}},
+        {"unified", {}},
     };
     for (auto& [key, value] : r.items()) {
-        auto it = kApplied.find(key);
-        if (it == kApplied.end()) {
+        auto it = kKnown.find(key);
+        if (it == kKnown.end()) {
             if (!value.is_null()) out.push_back("linux.resources." + key);
             continue;
         }

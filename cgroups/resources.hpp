@@ -1,7 +1,9 @@
-// cgroups/resources: the only place OCI linux.resources values become cgroup knob values.
-// Pure functions from JSON to (controller, file, value) writes, so they are unit-tested.
+// cgroups/resources: the only place OCI linux.resources values become cgroup knob values
+// (resources_v1.cpp for v1 hierarchies, resources_v2.cpp for cgroup2). Pure functions from JSON
+// to (controller, file, value) writes, so they are unit-tested; docs/cgroups.md has the formulas.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,26 +14,41 @@
 namespace berth::cgroups {
 
 struct KnobWrite {
-    std::string controller;  // "memory", "cpu", ...
+    std::string controller;  // "memory", "cpu", ...; "" = the cgroup itself (v2 cgroup.* files)
     std::string file;        // "memory.limit_in_bytes"
     std::string value;
     bool optional = false;   // skip silently when the knob file does not exist (e.g. memsw)
+    std::string fallback;    // written instead when `file` does not exist (blkio.bfq.weight)
+    std::string jsonPath;    // the linux.resources member it comes from, for error messages
 };
 
 // v1 knob writes for a linux.resources object, in the order they must be applied.
 // Refuses values v1 cannot express (with the JSON path in the message).
 Result<std::vector<KnobWrite>> v1Knobs(const nlohmann::json& resources);
+// cgroup2 knob writes (runc/crun's conversions of v1-style values, then `unified`).
+Result<std::vector<KnobWrite>> v2Knobs(const nlohmann::json& resources);
 
-// JSON paths of linux.resources values this build does not apply yet (e.g.
-// "linux.resources.blockIO.throttleReadBpsDevice"), for a warning instead of silence.
+// linux.resources.rdma → rdma.max lines (v1 and v2 share the format).
+Status rdmaKnobs(const nlohmann::json& rdma, std::vector<KnobWrite>& out);
+
+// runc/crun's v1 → v2 conversions (see docs/cgroups.md).
+uint64_t cpuSharesToWeight(uint64_t shares);      // [2, 262144] → [1, 10000]
+uint64_t blkioWeightToIoWeight(uint64_t weight);  // [10, 1000] → [1, 10000]
+
+// JSON paths of linux.resources members this build does not know, for a warning.
 std::vector<std::string> unappliedResources(const nlohmann::json& resources);
 
-// One devices cgroup rule ("c 1:3 rwm", "a *:* rwm") from a linux.resources.devices entry.
+// One linux.resources.devices entry, validated.
+struct DeviceRule {
+    bool allow = false;
+    char type = 'a';             // 'a', 'c' or 'b'
+    int64_t major = -1, minor = -1;  // -1 = any
+    std::string access = "rwm";
+};
+Result<DeviceRule> parseDeviceRule(const nlohmann::json& rule, const std::string& path);
+Result<std::vector<DeviceRule>> parseDeviceRules(const nlohmann::json& devices);
+// The v1 devices cgroup text ("c 1:3 rwm", "a *:* rwm") for a linux.resources.devices entry.
 Result<std::string> deviceRule(const nlohmann::json& rule, const std::string& path);
-
-}  // namespace berth::cgroups
-
-namespace berth::cgroups {
 
 struct DeviceNode {
     char type = 'c';

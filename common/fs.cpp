@@ -123,6 +123,18 @@ bool exists(const std::string& path) {
     return ::lstat(path.c_str(), &st) == 0;
 }
 
+Result<std::vector<std::string>> listDir(const std::string& path) {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return Error::fromErrno("open directory ", path);
+    std::vector<std::string> out;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name != "." && name != "..") out.push_back(name);
+    }
+    ::closedir(d);
+    return out;
+}
+
 std::string joinPath(const std::string& a, const std::string& b) {
     if (a.empty()) return b;
     if (b.empty()) return a;

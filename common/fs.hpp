@@ -20,6 +20,8 @@ Status mkdirAll(const std::string& path, mode_t mode = 0755);
 // rm -rf that never crosses into a mount (used for state dirs).
 Status removeAll(const std::string& path);
 bool exists(const std::string& path);
+// Names in a directory (no "." or ".."), unsorted.
+Result<std::vector<std::string>> listDir(const std::string& path);
 std::string joinPath(const std::string& a, const std::string& b);
 // Lexically clean an absolute path: collapse //, ., and .. (never above /).
 std::string cleanPath(const std::string& path);

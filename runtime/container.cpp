@@ -82,8 +82,8 @@ Status destroyContainer(const state::Store& store, const state::ContainerState& 
         if (!st && first.ok()) first = std::move(st);
     };
     std::unique_ptr<cgroups::Manager> cg;
-    if (!s.cgroupPaths.empty()) {
-        auto loaded = cgroups::loadManager(s.cgroupPaths);
+    if (!s.cgroup.paths.empty() || !s.cgroup.unit.empty()) {
+        auto loaded = cgroups::loadManager(s.cgroup);
         if (loaded) cg = std::move(*loaded);
         else keep(std::move(loaded).error());
     }

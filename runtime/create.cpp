@@ -62,7 +62,7 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     // Ignored input the user should hear about (e.g. capabilities this kernel does not know).
     for (auto& w : sp.warnings) log::warn(w);
     for (auto& path : cgroups::unappliedResources(sp.linux->resources))
-        log::warn("config.json: ", path, ": not applied (not supported by this build yet)");
+        log::warn("config.json: ", path, ": not applied (unknown to this version of berth)");
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::Lock lock, store.createAndLock(o.id));
     ScopeGuard removeState([&] { (void)store.remove(o.id); });
@@ -82,9 +82,9 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     ASSIGN_OR_RETURN(std::string cfgText, fs::readFile(bundle + "/config.json"));
     st.config = nlohmann::json::parse(cfgText, nullptr, false);
 
-    cgroups::Config cc{sp.linux->cgroupsPath, o.id, g.systemdCgroup, ""};
+    cgroups::Config cc{sp.linux->cgroupsPath, o.id, g.systemdCgroup, "", ""};
     ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
-    st.cgroupPaths = cg->paths();
+    st.cgroup = cg->saved();
     TRY(store.save(st));  // from here a crash leaves enough for `delete --force`
     ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
     TRY(cg->create());

@@ -80,7 +80,7 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     if (live != state::ContainerStatus::Running && live != state::ContainerStatus::Created)
         return Error::make("cannot exec in container \"", o.id, "\": it is ", state::statusName(live));
     ASSIGN_OR_RETURN(spec::Process proc, buildProcess(o, st));
-    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroupPaths));
+    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     nlohmann::json seccomp;
     if (st.config.contains("linux") && st.config["linux"].contains("seccomp"))
         seccomp = st.config["linux"]["seccomp"];

@@ -17,7 +17,7 @@ Status kill(const GlobalOptions& g, const KillOptions& o) {
     if (live == state::ContainerStatus::Stopped || live == state::ContainerStatus::Creating)
         return Error::make("cannot kill container \"", o.id, "\": it is ", state::statusName(live));
     if (o.all) {
-        ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroupPaths));
+        ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
         ASSIGN_OR_RETURN(auto pids, cg->pids());
         bool paused = live == state::ContainerStatus::Paused;
         if (paused && sig == SIGKILL) (void)cg->freeze(false);

@@ -36,7 +36,7 @@ Result<std::vector<pid_t>> processes(const GlobalOptions& g, const std::string& 
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::ContainerState st, store.load(id));
     if (store.liveStatus(st) == state::ContainerStatus::Stopped) return std::vector<pid_t>{};
-    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroupPaths));
+    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     return cg->pids();
 }
 

@@ -40,7 +40,7 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
             Status st = destroyContainer(store, c.st);
             if (!st) log::warn(st.error().what());
         }
-    } else if (auto cg = cgroups::loadManager(c.st.cgroupPaths)) {
+    } else if (auto cg = cgroups::loadManager(c.st.cgroup)) {
         // --keep leaves the record; nothing of the container may keep running.
         for (pid_t p : (*cg)->pids().ok() ? *(*cg)->pids() : std::vector<pid_t>{}) ::kill(p, SIGKILL);
     }

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cgroups/manager.hpp"
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
 
@@ -31,7 +32,7 @@ struct ContainerState {
     std::string owner;
     std::map<std::string, std::string> annotations;
     ContainerStatus saved = ContainerStatus::Creating;  // last lifecycle step recorded by the runtime
-    std::map<std::string, std::string> cgroupPaths;
+    cgroups::Saved cgroup;          // where the container's cgroup is (driver, paths, unit)
     bool systemdCgroup = false;
     bool noPivot = false;
     nlohmann::json config;          // the config.json the container was created from

@@ -41,7 +41,9 @@ nlohmann::json toJson(const ContainerState& s) {
             {"owner", s.owner},
             {"annotations", s.annotations},
             {"saved", statusName(s.saved)},
-            {"cgroupPaths", s.cgroupPaths},
+            {"cgroupDriver", s.cgroup.driver},
+            {"cgroupPaths", s.cgroup.paths},
+            {"cgroupUnit", s.cgroup.unit},
             {"systemdCgroup", s.systemdCgroup},
             {"noPivot", s.noPivot},
             {"config", s.config}};
@@ -61,7 +63,9 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
         s.owner = j.value("owner", "");
         s.annotations = j.value("annotations", std::map<std::string, std::string>{});
         ASSIGN_OR_RETURN(s.saved, statusFromName(j.at("saved").get<std::string>()));
-        s.cgroupPaths = j.value("cgroupPaths", std::map<std::string, std::string>{});
+        s.cgroup.driver = j.value("cgroupDriver", "cgroupfs");
+        s.cgroup.paths = j.value("cgroupPaths", std::map<std::string, std::string>{});
+        s.cgroup.unit = j.value("cgroupUnit", "");
         s.systemdCgroup = j.value("systemdCgroup", false);
         s.noPivot = j.value("noPivot", false);
         if (j.contains("config")) s.config = j["config"];

@@ -153,12 +153,11 @@ TEST(CgroupResources, DevicesAlwaysStartFromDenyAll) {
     EXPECT_EQ((*k)[0].value, "a *:* rwm");
 }
 
-TEST(CgroupResources, UnappliedValuesAreNamed) {
-    auto r = nlohmann::json::parse(R"({"memory":{"limit":1,"kernel":2},"blockIO":{"weight":10,
-      "throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1}]},"hugepageLimits":[],"pids":{"limit":3}})");
+TEST(CgroupResources, UnknownMembersAreNamed) {
+    auto r = nlohmann::json::parse(R"({"memory":{"limit":1,"kernel":2,"shiny":3},"blockIO":{"weight":10,
+      "throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1}]},"hugepageLimits":[],"pids":{"limit":3},
+      "future":{"x":1}})");
     auto u = unappliedResources(r);
-    EXPECT_EQ(u, (std::vector<std::string>{"linux.resources.blockIO.throttleReadBpsDevice",
-                                           "linux.resources.hugepageLimits",
-                                           "linux.resources.memory.kernel"}));
+    EXPECT_EQ(u, (std::vector<std::string>{"linux.resources.future", "linux.resources.memory.shiny"}));
     EXPECT_TRUE(unappliedResources(nlohmann::json()).empty());
 }

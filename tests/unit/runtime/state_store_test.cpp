@@ -27,7 +27,9 @@ ContainerState sample(const std::string& id) {
     s.created = "2026-01-01T00:00:00Z";
     s.annotations = {{"k", "v"}};
     s.saved = ContainerStatus::Running;
-    s.cgroupPaths = {{"/sys/fs/cgroup/memory", "/sys/fs/cgroup/memory/x"}};
+    s.cgroup.paths = {{"/sys/fs/cgroup/memory", "/sys/fs/cgroup/memory/x"}};
+    s.cgroup.driver = "systemd";
+    s.cgroup.unit = "berth-x.scope";
     s.config = {{"ociVersion", "1.2.0"}};
     return s;
 }
@@ -45,7 +47,9 @@ TEST(StateStore, SaveLoadRoundTrip) {
     EXPECT_EQ(back->pid, s.pid);
     EXPECT_EQ(back->bundle, "/b");
     EXPECT_EQ(back->annotations.at("k"), "v");
-    EXPECT_EQ(back->cgroupPaths, s.cgroupPaths);
+    EXPECT_EQ(back->cgroup.paths, s.cgroup.paths);
+    EXPECT_EQ(back->cgroup.driver, "systemd");
+    EXPECT_EQ(back->cgroup.unit, "berth-x.scope");
     EXPECT_EQ(back->saved, ContainerStatus::Running);
     EXPECT_EQ(back->config["ociVersion"], "1.2.0");
     EXPECT_FALSE(fs::exists(store.dir("c1") + "/state.json.tmp"));

@@ -1,0 +1,297 @@
+// The cgroupfs manager for v1 and hybrid hosts. On a hybrid host the container also gets a
+// directory in the cgroup2 mount (as runc does), so tools that read the unified view find it,
+// and controllers that only live there (hugetlb on these machines) are driven through it.
+#include "cgroups/v1/manager.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+#include <thread>
+
+#include "cgroups/resources.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+
+namespace berth::cgroups::v1 {
+namespace {
+
+// memory.oom_control's eventfd (cgroup.event_control): signalled on every OOM of the cgroup,
+// and once more when the cgroup is removed.
+class EventfdOomNotifier final : public OomNotifier {
+public:
+    EventfdOomNotifier(UniqueFd efd, UniqueFd control, std::string dir)
+        : efd_(std::move(efd)), control_(std::move(control)), dir_(std::move(dir)) {}
+    int fd() const override { return efd_.get(); }
+    Result<bool> consume() override {
+        uint64_t n = 0;
+        if (::read(efd_.get(), &n, sizeof n) != sizeof n) {
+            if (errno == EAGAIN) return false;
+            return Error::fromErrno("cgroup: read OOM eventfd");
+        }
+        // The removal of the cgroup signals too: only a live cgroup had an OOM.
+        if (::access((dir_ + "/memory.oom_control").c_str(), F_OK) != 0)
+            return Error::make("cgroup: ", dir_, " is gone");
+        return true;
+    }
+
+private:
+    UniqueFd efd_, control_;
+    std::string dir_;
+};
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+class FsManager final : public Manager {
+public:
+    FsManager(HostLayout layout, std::map<std::string, std::string> paths)
+        : layout_(std::move(layout)), paths_(std::move(paths)) {}
+
+    Status create() override {
+        for (auto& [mount, dir] : paths_) {
+            TRY_CTX(fs::mkdirAll(dir, 0755), "cgroup");
+            if (isCpuset(mount)) TRY(initCpuset(mount, dir));
+        }
+        return {};
+    }
+
+    Status apply(const nlohmann::json& resources) override {
+        ASSIGN_OR_RETURN(auto knobs, v1Knobs(resources));
+        TRY(checkBeforeUpdate(resources));
+        for (size_t i = 0; i < knobs.size(); i++) {
+            Status st = write(knobs[i]);
+            if (st) continue;
+            // Lowering memsw below the current limit, or raising the limit above the current
+            // memsw, is EINVAL: the other knob must move first (runc does the same dance).
+            bool pair = st.error().err() == EINVAL && i + 1 < knobs.size() &&
+                        knobs[i].file == "memory.limit_in_bytes" &&
+                        knobs[i + 1].file == "memory.memsw.limit_in_bytes";
+            if (!pair) return st;
+            TRY(write(knobs[i + 1]));
+            TRY(write(knobs[i]));
+            i++;
+        }
+        return {};
+    }
+
+    Status addProcess(pid_t pid) override {
+        for (auto& [mount, dir] : paths_)
+            TRY_CTX(fs::writeFile(dir + "/cgroup.procs", std::to_string(pid)), "cgroup: add pid ", pid);
+        return {};
+    }
+
+    Result<std::vector<pid_t>> pids() const override {
+        std::string dir = dirFor("pids");
+        if (dir.empty()) dir = dirFor("memory");
+        if (dir.empty() && !paths_.empty()) dir = paths_.begin()->second;
+        std::vector<pid_t> out;
+        auto text = fs::readFile(dir + "/cgroup.procs");
+        if (!text) {
+            if (text.error().err() == ENOENT) return out;
+            return std::move(text).error();
+        }
+        std::istringstream in(*text);
+        pid_t p;
+        while (in >> p) out.push_back(p);
+        return out;
+    }
+
+    Status freeze(bool frozen) override {
+        std::string dir = dirFor("freezer");
+        if (dir.empty()) return Error::make("cgroup: the freezer controller is not mounted");
+        const char* want = frozen ? "FROZEN" : "THAWED";
+        for (int i = 0; i < 1000; i++) {
+            TRY_CTX(fs::writeFile(dir + "/freezer.state", want), "cgroup: freeze");
+            auto st = fs::readFile(dir + "/freezer.state");
+            if (st && fs::trim(*st) == want) return {};
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return Error::make("cgroup: freezer did not reach ", want);
+    }
+
+    Result<Stats> stats() const override {
+        return readStats([this](const std::string& c) { return dirFor(c); }, unifiedDir());
+    }
+
+    Result<std::unique_ptr<OomNotifier>> oomNotifier() const override {
+        std::string dir = dirFor("memory");
+        if (dir.empty()) return Error::make("cgroup: the memory controller is not mounted");
+        UniqueFd efd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        if (!efd) return Error::fromErrno("eventfd");
+        UniqueFd control(::open((dir + "/memory.oom_control").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!control) return Error::fromErrno("cgroup: open ", dir, "/memory.oom_control");
+        std::string line = std::to_string(efd.get()) + " " + std::to_string(control.get());
+        TRY_CTX(fs::writeFile(dir + "/cgroup.event_control", line), "cgroup: register OOM eventfd");
+        return std::unique_ptr<OomNotifier>(
+            new EventfdOomNotifier(std::move(efd), std::move(control), dir));
+    }
+
+    Status destroy() override {
+        killAll();
+        Status result;
+        for (auto& [mount, dir] : paths_) {
+            Status st = removeDir(dir);
+            if (!st && result.ok()) result = st;
+        }
+        return result;
+    }
+
+    std::map<std::string, std::string> paths() const override { return paths_; }
+    Saved saved() const override { return {"cgroupfs", paths_, ""}; }
+    const HostLayout& layout() const override { return layout_; }
+
+private:
+    std::string dirFor(const std::string& controller) const {
+        for (auto& h : layout_.hierarchies) {
+            if (h.v2 || !has(h.controllers, controller)) continue;
+            auto it = paths_.find(h.mountPoint);
+            if (it != paths_.end()) return it->second;
+        }
+        return "";
+    }
+
+    std::string unifiedDir() const {
+        for (auto& h : layout_.hierarchies) {
+            if (!h.v2) continue;
+            auto it = paths_.find(h.mountPoint);
+            if (it != paths_.end()) return it->second;
+        }
+        return "";
+    }
+
+    // A controller that a hybrid host keeps on its cgroup2 mount (hugetlb here): the unified
+    // directory, with the controller enabled for it from the mount point down.
+    Result<std::string> unifiedDirFor(const std::string& controller) {
+        std::string dir = unifiedDir();
+        if (dir.empty()) return std::string();
+        std::string mount;
+        for (auto& h : layout_.hierarchies)
+            if (h.v2) mount = h.mountPoint;
+        auto avail = fs::readFile(mount + "/cgroup.controllers");
+        if (!avail || !has(fs::split(fs::trim(*avail), ' '), controller)) return std::string();
+        std::string cur = mount;
+        for (auto& part : fs::split(dir.substr(mount.size()), '/')) {
+            if (part.empty()) continue;
+            TRY_CTX(fs::writeFile(cur + "/cgroup.subtree_control", "+" + controller),
+                    "cgroup: enable ", controller, " in ", cur);
+            cur += "/" + part;
+        }
+        return dir;
+    }
+
+    Status write(const KnobWrite& k) {
+        std::string dir = dirFor(k.controller);
+        std::string file = k.file;
+        if (dir.empty() && k.controller == "hugetlb") {
+            ASSIGN_OR_RETURN(dir, unifiedDirFor("hugetlb"));
+            // cgroup2 names it hugetlb.2MB.max
+            if (!dir.empty()) file = file.substr(0, file.rfind(".limit_in_bytes")) + ".max";
+        }
+        if (dir.empty()) {
+            if (k.optional) return {};
+            return Error::make(k.jsonPath, ": the ", k.controller,
+                               " cgroup controller is not available on this host");
+        }
+        std::string path = dir + "/" + file;
+        if (!fs::exists(path)) {
+            if (!k.fallback.empty() && fs::exists(dir + "/" + k.fallback)) {
+                path = dir + "/" + k.fallback;
+            } else if (k.optional) {
+                log::debug("cgroup: ", file, " does not exist; ", k.jsonPath, " not applied");
+                return {};
+            } else {
+                return Error::make(k.jsonPath, ": this kernel has no ", file, " (", k.controller,
+                                   " cgroup)");
+            }
+        }
+        TRY_CTX(fs::writeFile(path, k.value), k.jsonPath, ": cgroup: set ", file, " to ", k.value);
+        return {};
+    }
+
+    // memory.checkBeforeUpdate: refuse a limit below what the cgroup already uses, rather than
+    // have the kernel reclaim or OOM-kill to meet it.
+    Status checkBeforeUpdate(const nlohmann::json& r) {
+        if (!r.is_object() || !r.contains("memory") || !r["memory"].is_object()) return {};
+        const auto& m = r["memory"];
+        if (!m.value("checkBeforeUpdate", false) || !m.contains("limit") || !m["limit"].is_number_integer())
+            return {};
+        int64_t limit = m["limit"].get<int64_t>();
+        std::string dir = dirFor("memory");
+        if (limit <= 0 || dir.empty()) return {};
+        auto usage = fs::readFile(dir + "/memory.usage_in_bytes");
+        if (usage && parseKnobValue(*usage) > uint64_t(limit))
+            return Error::make("linux.resources.memory.limit: ", limit, " is below the current usage ",
+                               fs::trim(*usage), " (checkBeforeUpdate)");
+        return {};
+    }
+
+    bool isCpuset(const std::string& mount) const {
+        for (auto& h : layout_.hierarchies)
+            if (h.mountPoint == mount && !h.v2 && has(h.controllers, "cpuset")) return true;
+        return false;
+    }
+
+    // A new v1 cpuset starts with empty cpus/mems and refuses tasks; inherit from the parent at
+    // every level from the hierarchy root down.
+    Status initCpuset(const std::string& mount, const std::string& dir) {
+        if (dir.compare(0, mount.size(), mount) != 0)
+            return Error::make("cgroup: ", dir, " is not under ", mount);
+        std::string cur = mount;
+        for (auto& part : fs::split(dir.substr(mount.size()), '/')) {
+            if (part.empty()) continue;
+            std::string parent = cur;
+            cur += "/" + part;
+            for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+                auto mine = fs::readFile(cur + "/" + f);
+                if (mine && !fs::trim(*mine).empty()) continue;
+                ASSIGN_OR_RETURN(std::string val, fs::readFile(parent + "/" + f));
+                TRY_CTX(fs::writeFile(cur + "/" + f, fs::trim(val)), "cgroup: init ", cur, "/", f);
+            }
+        }
+        return {};
+    }
+
+    void killAll() {
+        // The common case at delete: the container already exited and its cgroup is empty.
+        if (auto list = pids(); list && list->empty()) return;
+        // Frozen, nothing can fork while we collect and kill.
+        bool froze = !dirFor("freezer").empty() && freeze(true).ok();
+        for (int round = 0; round < 200; round++) {
+            auto list = pids();
+            if (!list || list->empty()) break;
+            for (pid_t p : *list) ::kill(p, SIGKILL);
+            if (froze) {
+                (void)freeze(false);
+                froze = false;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(round < 10 ? 1 : 5));
+        }
+        if (froze) (void)freeze(false);
+    }
+
+    static Status removeDir(const std::string& dir) {
+        for (int i = 0; i < 100; i++) {
+            if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
+            if (errno != EBUSY) return Error::fromErrno("cgroup: rmdir ", dir);
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return Error::fromErrno("cgroup: rmdir ", dir);
+    }
+
+    HostLayout layout_;
+    std::map<std::string, std::string> paths_;
+};
+
+}  // namespace
+
+std::unique_ptr<Manager> newManager(HostLayout layout, std::map<std::string, std::string> paths) {
+    return std::unique_ptr<Manager>(new FsManager(std::move(layout), std::move(paths)));
+}
+
+}  // namespace berth::cgroups::v1

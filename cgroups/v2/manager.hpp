@@ -1,0 +1,15 @@
+// cgroups/v2: the cgroupfs manager for unified (cgroup2-only) hosts — one directory, controllers
+// enabled through cgroup.subtree_control, devices through an eBPF program.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cgroups/manager.hpp"
+
+namespace berth::cgroups::v2 {
+
+// `root` is the cgroup2 mount point (or a fake tree in tests), `dir` the container's directory.
+Result<std::unique_ptr<Manager>> newManager(const std::string& root, const std::string& dir);
+
+}  // namespace berth::cgroups::v2

@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
     cli::addSpec(app, ctx);
     cli::addFeatures(app, ctx);
     cli::addPause(app, ctx);
+    cli::addUpdate(app, ctx);
+    cli::addEvents(app, ctx);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

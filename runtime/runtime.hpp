@@ -4,6 +4,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +66,22 @@ struct ExecOptions {
     int preserveFds = 0;
 };
 
+// runc update: --resources FILE|- (a linux.resources object), or the individual flags; a value
+// left unset (or 0, as with runc) keeps the container's current one.
+struct UpdateOptions {
+    std::string id;
+    std::string resourcesFile;  // "-" = stdin
+    std::optional<int64_t> blkioWeight, cpuPeriod, cpuQuota, cpuShares, cpuRtPeriod, cpuRtRuntime,
+        cpuIdle, memory, memoryReservation, memorySwap, kernelMemory, kernelMemoryTcp, pidsLimit;
+    std::optional<std::string> cpusetCpus, cpusetMems, l3CacheSchema, memBwSchema;
+};
+
+struct EventsOptions {
+    std::string id;
+    bool stats = false;                                  // one stats event, then return
+    std::chrono::nanoseconds interval = std::chrono::seconds(5);
+};
+
 Status create(const GlobalOptions& g, const CreateOptions& o);
 Status start(const GlobalOptions& g, const std::string& id);
 // Foreground: the container's exit status (128+N when killed by signal N). Detached: 0.
@@ -81,6 +100,12 @@ Result<std::vector<pid_t>> processes(const GlobalOptions& g, const std::string& 
 Result<std::string> processTable(const GlobalOptions& g, const std::string& id,
                                  const std::vector<std::string>& psArgs);
 Result<int> exec(const GlobalOptions& g, const ExecOptions& o);
+// Change the resource limits of a created, running or paused container, live.
+Status update(const GlobalOptions& g, const UpdateOptions& o);
+// runc events: {"type":"stats","id":..,"data":..} every interval and {"type":"oom","id":..} on
+// each OOM kill, passed to emit, until the container stops; with stats=true one stats event.
+Status events(const GlobalOptions& g, const EventsOptions& o,
+              const std::function<void(const nlohmann::json&)>& emit);
 
 // Write the default config.json into bundleDir (refuses to overwrite, as runc).
 Status writeDefaultSpec(const std::string& bundleDir, bool rootless);

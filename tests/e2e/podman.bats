@@ -300,3 +300,40 @@ container_state() {
     expect_status 0
     [[ "$output" == *"inet 10.88."* ]]
 }
+
+@test "podman run --memory --pids-limit --cpus: the limits are visible in the container" {
+    run pm run --rm --network none --memory 64m --pids-limit 50 --cpus 0.5 "$IMAGE" sh -c \
+        'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max \
+             /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us'
+    expect_status 0
+    [ "${lines[0]}" = 67108864 ]
+    [ "${lines[1]}" = 50 ]
+    [ "${lines[2]}" = 50000 ]
+    [ "${lines[3]}" = 100000 ]
+}
+
+@test "podman stats and podman update on a running container" {
+    run pm run -d --name e2e-stats --network none --memory 64m --pids-limit 50 "$IMAGE" sleep 1000
+    expect_status 0
+    run pm stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.PIDs}}' e2e-stats
+    expect_status 0
+    [[ "$output" == "e2e-stats "*"/ 67.11MB 1" ]] || { echo "stats: $output"; false; }
+    # podman 4.3's update has no --pids-limit; it sends the whole resources object (-r FILE).
+    run pm update --memory 128m --memory-swap 256m --cpus 0.25 e2e-stats
+    expect_status 0
+    run pm exec e2e-stats cat /sys/fs/cgroup/memory/memory.limit_in_bytes \
+        /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us \
+        /sys/fs/cgroup/pids/pids.max
+    expect_status 0
+    [ "${lines[0]}" = 134217728 ]
+    [ "${lines[1]}" = 268435456 ]
+    [ "${lines[2]}" = 25000 ]
+    [ "${lines[3]}" = 50 ]
+    # podman 4.3 shows the limit from its own record of the spec, not the cgroup (runc too):
+    # only check that usage is still read from the live cgroup.
+    run pm stats --no-stream --format '{{.MemUsage}} {{.PIDs}}' e2e-stats
+    expect_status 0
+    [[ "$output" =~ ^[0-9.]+[kM]B\ /\ .*\ 1$ ]] || { echo "stats after update: $output"; false; }
+    run pm rm -f -t 0 e2e-stats
+    expect_status 0
+}

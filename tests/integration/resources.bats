@@ -221,6 +221,9 @@ block_dev() {
     assert_berth_error 'memory.swap'
     rb update --pids-limit 5 nosuch-"$TAG"
     assert_berth_error 'does not exist'
+    echo '{"memory": {"limit": 4096, "checkBeforeUpdate": true}}' >"$TEST_DIR/below.json"
+    rb update -r "$TEST_DIR/below.json" "$ID"
+    assert_berth_error 'memory.limit: 4096 is below the current usage'
     rb update --l3-cache-schema L3:0=f "$ID"
     assert_berth_error 'Intel RDT'
     expect_knob memory memory.limit_in_bytes 67108864

@@ -104,6 +104,9 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     jc.consoleSocket = o.consoleSocket;
     jc.preserveFds = o.preserveFds;
     jc.cgroup = cg.get();
+    if (st.config.contains("linux") && st.config["linux"].contains("personality")) {
+        ASSIGN_OR_RETURN(jc.personality, security::personalityFor(st.config["linux"]["personality"]));
+    }
     ASSIGN_OR_RETURN(process::Launched l, process::launchInContainer(jc));
     UniqueFd master;
     if (relay) {

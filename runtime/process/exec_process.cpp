@@ -52,6 +52,8 @@ Status applyIdentity(const ProcessPlan& plan) {
     const spec::Process& p = *plan.process;
     if (::chdir(p.cwd.c_str()) < 0) return Error::fromErrno("chdir to cwd ", p.cwd);
     ::umask(p.user.umask ? static_cast<mode_t>(*p.user.umask) : 022);
+    if (plan.exec && p.execCPUAffinity && !p.execCPUAffinity->final.empty())
+        TRY(security::setCpuAffinity(0, p.execCPUAffinity->final));
     TRY(applyApparmor(p.apparmorProfile));
     // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: load it before dropping caps.
     if (!p.noNewPrivileges && plan.seccomp) TRY(plan.seccomp->load());
@@ -81,8 +83,12 @@ void closeFdsExcept(std::vector<int> keep, int preserve) {
     ::syscall(SYS_close_range, next, ~0u, 0);
 }
 
-Status prepareBeforeReady(const spec::Process& p) {
+Status prepareBeforeReady(const spec::Process& p, std::optional<unsigned long> personality) {
     TRY(security::applyRlimits(p.rlimits));
+    // Still privileged here: RT policies and the RT I/O class need CAP_SYS_NICE/CAP_SYS_ADMIN.
+    if (personality) TRY(security::applyPersonality(*personality));
+    if (p.scheduler) TRY(security::applyScheduler(*p.scheduler));
+    if (p.ioPriority) TRY(security::applyIoPriority(*p.ioPriority));
     struct stat st;
     if (::stat(p.cwd.c_str(), &st) < 0) return Error::fromErrno("cwd ", p.cwd);
     if (!S_ISDIR(st.st_mode)) return Error(ENOTDIR, strCat("cwd ", p.cwd, ": not a directory"));

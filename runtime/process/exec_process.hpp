@@ -2,6 +2,7 @@
 // alike): rlimits, cwd, user, capabilities, no_new_privs, seccomp, fds, signals, execve.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/error.hpp"
@@ -14,6 +15,7 @@ struct ProcessPlan {
     const spec::Process* process = nullptr;
     security::SeccompFilter* seccomp = nullptr;  // may be empty
     int preserveFds = 0;
+    bool exec = false;  // an exec'd process: execCPUAffinity.final applies (not to the init)
 };
 
 // Find args[0] like execvp does, with the container's PATH (the process env, not ours).
@@ -21,8 +23,9 @@ Result<std::string> lookupExecutable(const spec::Process& p);
 // The env execve gets: process.env plus HOME from /etc/passwd when unset (as runc).
 std::vector<std::string> buildEnv(const spec::Process& p);
 // What can fail for reasons in the config is done before the process reports ready, so create
-// and exec fail instead of the process: rlimits, and a cwd that must exist.
-Status prepareBeforeReady(const spec::Process& p);
+// and exec fail instead of the process: rlimits, personality, scheduler, I/O priority, and a
+// cwd that must exist.
+Status prepareBeforeReady(const spec::Process& p, std::optional<unsigned long> personality);
 // Apply everything and execve; returns only on failure.
 Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath);
 // Right after the clone: close every fd but `keep` and the preserved 3..3+preserve-1, so the

@@ -88,7 +88,7 @@ Result<std::string> setUpContainer(const ChildPlan& p, std::string& stateJson) {
         TRY(bindConsole(slave));
     }
     TRY(namespaces::finalizeRootfsInChild(*p.rootfs));
-    TRY(prepareBeforeReady(proc));
+    TRY(prepareBeforeReady(proc, p.personality));
     return lookupExecutable(proc);
 }
 
@@ -132,7 +132,7 @@ void initChildMain(const ChildPlan& p) {
     }
     Status st = hooks::run(p.spec->hooks.startContainer, stateJson, "startContainer");
     if (!st) die(st.error().what());
-    ProcessPlan plan{&*p.spec->process, p.seccomp, p.preserveFds};
+    ProcessPlan plan{&*p.spec->process, p.seccomp, p.preserveFds, false};
     die(finalizeAndExec(plan, *exe).what());
 }
 

@@ -42,7 +42,7 @@ Result<std::string> enterContainer(const JoinPlan& p) {
         TRY(setupTerminalInChild(p.consoleFd, p.cfg->process->consoleSize));
         ::close(p.consoleFd);
     }
-    TRY(prepareBeforeReady(*p.cfg->process));
+    TRY(prepareBeforeReady(*p.cfg->process, p.cfg->personality));
     return lookupExecutable(*p.cfg->process);
 }
 
@@ -57,7 +57,7 @@ Result<std::string> enterContainer(const JoinPlan& p) {
     }
     if (!sendMsg(p.syncFd, Msg::Ready)) _exit(1);
     ::close(p.syncFd);
-    ProcessPlan plan{p.cfg->process, p.seccomp, p.cfg->preserveFds};
+    ProcessPlan plan{p.cfg->process, p.seccomp, p.cfg->preserveFds, true};
     Error e = finalizeAndExec(plan, *exe);
     std::string line = "berth: " + e.what() + "\n";
     ssize_t r = ::write(STDERR_FILENO, line.data(), line.size());
@@ -129,6 +129,10 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
         ::waitpid(p, nullptr, 0);
     });
     out.startTime = state::processStartTime(*pid);  // before Go: it cannot have exited yet
+    // execCPUAffinity.initial holds until the cgroup join (a cpuset may narrow it), then the
+    // child applies .final before its execve.
+    if (auto& a = cfg.process->execCPUAffinity; a && !a->initial.empty())
+        TRY(security::setCpuAffinity(*pid, a->initial));
     if (cfg.cgroup) TRY(cfg.cgroup->addProcess(*pid));
     TRY(sendMsg(parentSock.get(), Msg::Go));
     TRY(expectMsg(parentSock.get(), Msg::Ready));

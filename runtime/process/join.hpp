@@ -17,6 +17,7 @@ struct JoinConfig {
     int consoleFd = -1;  // or an already connected socket (foreground exec -t), not owned
     int preserveFds = 0;
     cgroups::Manager* cgroup = nullptr;
+    std::optional<unsigned long> personality;  // the container's linux.personality
 };
 
 // Returns when the new process is about to execve (its set-up errors are returned here).

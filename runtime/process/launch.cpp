@@ -91,6 +91,7 @@ Status prepare(LaunchConfig& cfg, Prepared& pr) {
     pr.plan.rootfs = &cfg.rootfs;
     pr.plan.preserveFds = cfg.preserveFds;
     TRY(planNamespaces(*s.linux, pr));
+    ASSIGN_OR_RETURN(pr.plan.personality, security::personalityFor(s.linux->personality));
     const spec::Hooks& h = s.hooks;
     pr.plan.hasRuntimeHooks = !h.prestart.empty() || !h.createRuntime.empty() ||
                               !h.createContainer.empty() || !h.startContainer.empty();

@@ -54,6 +54,7 @@ struct ChildPlan {
     int consoleFd = -1;
     int preserveFds = 0;
     security::SeccompFilter* seccomp = nullptr;
+    std::optional<unsigned long> personality;
 };
 
 // Parent side. Returns when the init is ready and blocked on the exec fifo.

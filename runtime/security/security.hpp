@@ -4,6 +4,7 @@
 
 #include <sys/resource.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,14 @@ Status applyCapabilities(const spec::Capabilities& caps);
 Status switchUser(const spec::User& user);
 
 Status setNoNewPrivileges();
+
+// linux.personality → the execution domain (PER_LINUX, PER_LINUX32); none when absent.
+Result<std::optional<unsigned long>> personalityFor(const nlohmann::json& personality);
+Status applyPersonality(unsigned long domain);
+Status applyScheduler(const spec::Scheduler& s);
+Status applyIoPriority(const spec::IoPriority& io);
+// `list` is a validated CPU list ("0-3,7"); pid 0 is the caller.
+Status setCpuAffinity(pid_t pid, const std::string& list);
 
 // Compile linux.seccomp into a BPF program (not loaded), so a bad profile fails early.
 class SeccompFilter {

@@ -1,5 +1,6 @@
 // runtime/spec/process: the process section of config.json, also parsed standalone for
 // `exec --process FILE`. Mirrors runc's checks (args non-empty, absolute cwd, NAME=VALUE env).
+#include <cctype>
 #include <set>
 
 #include "runtime/spec/names.hpp"
@@ -163,6 +164,40 @@ Status parseScheduler(const Ctx& c, const json& v, const std::string& path, Sche
     return checkScheduler(c, path, s);
 }
 
+Status checkCpuList(const Ctx& c, const std::string& path, const std::string& list) {
+    // "0-3,7": numbers, ranges low-high, comma-separated (what sched_setaffinity's mask takes).
+    bool ok = !list.empty();
+    size_t i = 0;
+    while (ok && i < list.size()) {
+        unsigned long lo = 0, hi = 0;
+        size_t start = i;
+        while (i < list.size() && std::isdigit(static_cast<unsigned char>(list[i]))) i++;
+        ok = i > start && i - start < 6;
+        if (!ok) break;
+        lo = hi = std::stoul(list.substr(start, i - start));
+        if (i < list.size() && list[i] == '-') {
+            start = ++i;
+            while (i < list.size() && std::isdigit(static_cast<unsigned char>(list[i]))) i++;
+            ok = i > start && i - start < 6;
+            if (!ok) break;
+            hi = std::stoul(list.substr(start, i - start));
+        }
+        ok = lo <= hi && hi < 8192;
+        if (ok && i < list.size()) ok = list[i++] == ',' && i < list.size();
+    }
+    if (!ok) return fail(c, path, "must be a CPU list like \"0-3,7\", got ", describe(list));
+    return {};
+}
+
+Status parseCpuAffinity(const Ctx& c, const json& v, const std::string& path, CpuAffinity& a) {
+    TRY(expectObject(c, v, path));
+    TRY(readString(c, v, "initial", path, a.initial));
+    TRY(readString(c, v, "final", path, a.final));
+    if (!a.initial.empty()) TRY(checkCpuList(c, at(path, "initial"), a.initial));
+    if (!a.final.empty()) TRY(checkCpuList(c, at(path, "final"), a.final));
+    return {};
+}
+
 // The optional sub-objects, each present only when the config names it.
 Status parseOptionalParts(const Ctx& c, const json& v, const std::string& path, Process& p) {
     if (const json* s = find(v, "consoleSize"))
@@ -174,6 +209,8 @@ Status parseOptionalParts(const Ctx& c, const json& v, const std::string& path, 
         TRY(parseIoPriority(c, *io, at(path, "ioPriority"), p.ioPriority.emplace()));
     if (const json* s = find(v, "scheduler"))
         TRY(parseScheduler(c, *s, at(path, "scheduler"), p.scheduler.emplace()));
+    if (const json* a = find(v, "execCPUAffinity"))
+        TRY(parseCpuAffinity(c, *a, at(path, "execCPUAffinity"), p.execCPUAffinity.emplace()));
     TRY(readInt(c, v, "oomScoreAdj", path, p.oomScoreAdj));
     if (p.oomScoreAdj && (*p.oomScoreAdj < -1000 || *p.oomScoreAdj > 1000))
         return fail(c, at(path, "oomScoreAdj"), "must be from -1000 to 1000, got ", *p.oomScoreAdj);

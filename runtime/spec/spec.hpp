@@ -57,6 +57,13 @@ struct Scheduler {
     uint64_t runtime = 0, deadline = 0, period = 0;
 };
 
+// process.execCPUAffinity (runtime-spec 1.2): CPU lists ("0-3,7") for an exec'd process —
+// `initial` before it joins the container's cgroup, `final` just before its execve.
+struct CpuAffinity {
+    std::string initial;
+    std::string final;
+};
+
 struct Process {
     bool terminal = false;
     std::optional<ConsoleSize> consoleSize;
@@ -73,6 +80,7 @@ struct Process {
     std::string selinuxLabel;
     std::optional<IoPriority> ioPriority;
     std::optional<Scheduler> scheduler;
+    std::optional<CpuAffinity> execCPUAffinity;
     // Accepted-but-ignored input (e.g. unknown capability names, which runc 1.1 also drops
     // with a warning), as "<what>: <path>: ..." lines for the CLI to print.
     std::vector<std::string> warnings;

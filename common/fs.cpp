@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -62,6 +63,17 @@ Status writeFileAtomic(const std::string& path, const std::string& data, mode_t 
 Status writeFile(const std::string& path, const std::string& data) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
     if (!fd) return Error::fromErrno("open ", path);
+    return writeAll(fd.get(), data, path);
+}
+
+Status writeFileOnFs(const std::string& path, const std::string& data, long fsMagic, const char* fsName) {
+    // No O_TRUNC: nothing may change before the check (kernel knob files need no truncation).
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return Error::fromErrno("open ", path);
+    struct statfs sfs;
+    if (::fstatfs(fd.get(), &sfs) < 0) return Error::fromErrno("statfs ", path);
+    if (sfs.f_type != fsMagic)
+        return Error(EXDEV, strCat(path, " is not on ", fsName, " (something is mounted over it); refusing to write"));
     return writeAll(fd.get(), data, path);
 }
 

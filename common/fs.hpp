@@ -16,6 +16,9 @@ Result<std::string> readFile(const std::string& path);
 Status writeFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
 // Plain write (O_WRONLY|O_TRUNC), as used for cgroup and /proc knobs.
 Status writeFile(const std::string& path, const std::string& data);
+// writeFile that first checks the opened file is on the filesystem `fsMagic` (PROC_SUPER_MAGIC,
+// SYSFS_MAGIC...): a mount over a /proc or /sys file cannot redirect a runtime's write.
+Status writeFileOnFs(const std::string& path, const std::string& data, long fsMagic, const char* fsName);
 Status mkdirAll(const std::string& path, mode_t mode = 0755);
 // rm -rf that never crosses into a mount (used for state dirs).
 Status removeAll(const std::string& path);

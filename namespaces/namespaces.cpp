@@ -1,6 +1,7 @@
 #include "namespaces/namespaces.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -73,7 +74,8 @@ Status newTimeNamespaceForChildren(const std::map<std::string, TimeOffset>& offs
     std::string text;
     for (auto& [clock, off] : offsets) text += strCat(clock, " ", off.secs, " ", off.nanosecs, "\n");
     if (!text.empty())
-        TRY_CTX(fs::writeFile("/proc/self/timens_offsets", text), "set time namespace offsets");
+        TRY_CTX(fs::writeFileOnFs("/proc/self/timens_offsets", text, PROC_SUPER_MAGIC, "procfs"),
+                "set time namespace offsets");
     return {};
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/process/exec_process.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -140,7 +141,8 @@ Status applyApparmor(const std::string& profile) {
         return Error::make("apparmor profile \"", profile, "\" requested but AppArmor is not enabled on this host");
     std::string attr = fs::exists("/proc/self/attr/apparmor/exec") ? "/proc/self/attr/apparmor/exec"
                                                                     : "/proc/self/attr/exec";
-    TRY_CTX(fs::writeFile(attr, "exec " + profile), "set apparmor profile ", profile);
+    TRY_CTX(fs::writeFileOnFs(attr, "exec " + profile, PROC_SUPER_MAGIC, "procfs"), "set apparmor profile ",
+            profile);
     return {};
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <linux/magic.h>
 
 #include "common/fs.hpp"
 #include "runtime/hooks.hpp"
@@ -45,7 +46,7 @@ Status writeSysctls(const spec::Spec& s) {
         std::string path = "/proc/sys/" + key;
         for (size_t i = 10; i < path.size(); i++)
             if (path[i] == '.') path[i] = '/';
-        TRY_CTX(fs::writeFile(path, value), "sysctl ", key);
+        TRY_CTX(fs::writeFileOnFs(path, value, PROC_SUPER_MAGIC, "procfs"), "sysctl ", key);
     }
     return {};
 }

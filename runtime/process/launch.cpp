@@ -6,6 +6,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -165,6 +166,11 @@ Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
 }  // namespace
 
 Result<pid_t> cloneProcess(uint64_t flags, int* pidfd) {
+    // Non-dumpable before the clone, so the child is too from its first instant: a process in
+    // the container cannot open /proc/PID/exe (the berth binary on the host) of a berth child
+    // that joined its pid namespace, and so cannot overwrite the runtime (CVE-2019-5736's
+    // class). The execve of the container's program makes it dumpable again.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return Error::fromErrno("prctl PR_SET_DUMPABLE");
     struct clone_args args{};
     args.flags = flags | (pidfd ? CLONE_PIDFD : 0);
     args.pidfd = reinterpret_cast<uint64_t>(pidfd);

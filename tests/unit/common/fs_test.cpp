@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <unistd.h>
 
 #include "common/fs.hpp"
 
@@ -39,4 +41,22 @@ TEST(Error, ContextChainsOutermostFirst) {
     EXPECT_EQ(e.err(), ENOENT);
     EXPECT_EQ(e.message(), "load spec: open x");
     EXPECT_NE(e.what().find("No such file"), std::string::npos);
+}
+
+// A write meant for procfs refuses a file that is not on procfs (a mount over it).
+TEST(Fs, WriteFileOnFsChecksTheFilesystem) {
+    char tmpl[] = "/tmp/berth-fs-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string f = dir + "/knob";
+    ASSERT_TRUE(fs::writeFileAtomic(f, "0").ok());
+    auto st = fs::writeFileOnFs(f, "1", PROC_SUPER_MAGIC, "procfs");
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().err(), EXDEV);
+    EXPECT_NE(st.error().what().find("is not on procfs"), std::string::npos);
+    EXPECT_EQ(*fs::readFile(f), "0");
+    EXPECT_TRUE(fs::writeFileOnFs("/proc/self/comm", "berth-test", PROC_SUPER_MAGIC, "procfs").ok());
+    // A symlink is not followed.
+    ASSERT_EQ(::symlink(f.c_str(), (dir + "/link").c_str()), 0);
+    EXPECT_FALSE(fs::writeFileOnFs(dir + "/link", "1", TMPFS_MAGIC, "tmpfs").ok());
+    (void)fs::removeAll(dir);
 }

@@ -104,6 +104,7 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     jc.consoleSocket = o.consoleSocket;
     jc.preserveFds = o.preserveFds;
     jc.cgroup = cg.get();
+    jc.stateJson = [&st, live] { return state::publicJson(st, live).dump(); };
     if (st.config.contains("linux") && st.config["linux"].contains("personality")) {
         ASSIGN_OR_RETURN(jc.personality, security::personalityFor(st.config["linux"]["personality"]));
     }

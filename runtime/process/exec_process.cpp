@@ -13,6 +13,8 @@
 #include <sstream>
 
 #include "common/fs.hpp"
+#include "runtime/process/sync.hpp"
+#include "runtime/process/terminal.hpp"
 
 namespace berth::process {
 namespace {
@@ -144,6 +146,22 @@ Status applyApparmor(const std::string& profile) {
     TRY_CTX(fs::writeFileOnFs(attr, "exec " + profile, PROC_SUPER_MAGIC, "procfs"), "set apparmor profile ",
             profile);
     return {};
+}
+
+Status handOverSeccompListenerFromChild(security::SeccompFilter* filter, int syncFd) {
+    if (!filter || !filter->notifies()) return {};
+    ASSIGN_OR_RETURN(UniqueFd listener, filter->loadForNotify());
+    TRY(sendMsg(syncFd, Msg::SeccompFd));
+    TRY(sendFd(syncFd, listener.get(), "seccomp"));
+    TRY(expectMsg(syncFd, Msg::SeccompDone));
+    return {};
+}
+
+Status forwardSeccompListenerFromParent(int syncFd, const security::SeccompFilter& filter, pid_t pid,
+                                        const std::string& stateJson) {
+    ASSIGN_OR_RETURN(UniqueFd listener, recvFd(syncFd));
+    TRY(security::sendToSeccompAgent(filter, listener.get(), pid, stateJson));
+    return sendMsg(syncFd, Msg::SeccompDone);
 }
 
 Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath) {

@@ -26,6 +26,12 @@ std::vector<std::string> buildEnv(const spec::Process& p);
 // and exec fail instead of the process: rlimits, personality, scheduler, I/O priority, and a
 // cwd that must exist.
 Status prepareBeforeReady(const spec::Process& p, std::optional<unsigned long> personality);
+// SCMP_ACT_NOTIFY profiles: load the filter now and pass its listener fd to the parent over
+// the sync socket, waiting until the parent has handed it to the agent.
+Status handOverSeccompListenerFromChild(security::SeccompFilter* filter, int syncFd);
+// Parent side of the above: receive the fd and send it to the filter's listenerPath.
+Status forwardSeccompListenerFromParent(int syncFd, const security::SeccompFilter& filter, pid_t pid,
+                                        const std::string& stateJson);
 // Apply everything and execve; returns only on failure.
 Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath);
 // Right after the clone: close every fd but `keep` and the preserved 3..3+preserve-1, so the

@@ -90,6 +90,7 @@ Result<std::string> setUpContainer(const ChildPlan& p, std::string& stateJson) {
     }
     TRY(namespaces::finalizeRootfsInChild(*p.rootfs));
     TRY(prepareBeforeReady(proc, p.personality));
+    TRY(handOverSeccompListenerFromChild(p.seccomp, p.syncFd));
     return lookupExecutable(proc);
 }
 

@@ -43,6 +43,7 @@ Result<std::string> enterContainer(const JoinPlan& p) {
         ::close(p.consoleFd);
     }
     TRY(prepareBeforeReady(*p.cfg->process, p.cfg->personality));
+    TRY(handOverSeccompListenerFromChild(p.seccomp, p.syncFd));
     return lookupExecutable(*p.cfg->process);
 }
 
@@ -135,7 +136,14 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
         TRY(security::setCpuAffinity(*pid, a->initial));
     if (cfg.cgroup) TRY(cfg.cgroup->addProcess(*pid));
     TRY(sendMsg(parentSock.get(), Msg::Go));
-    TRY(expectMsg(parentSock.get(), Msg::Ready));
+    for (;;) {
+        ASSIGN_OR_RETURN(Message m, recvMsg(parentSock.get()));
+        if (m.type == Msg::Error) return Error(m.err, m.text);
+        if (m.type == Msg::Ready) break;
+        if (m.type != Msg::SeccompFd || !plan.seccomp) return Error::make("sync: unexpected message from the exec'd process");
+        TRY(forwardSeccompListenerFromParent(parentSock.get(), *plan.seccomp, *pid,
+                                             cfg.stateJson ? cfg.stateJson() : "{}"));
+    }
     killChild.dismiss();
     return out;
 }

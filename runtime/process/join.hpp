@@ -2,6 +2,7 @@
 // parent opens the container's namespaces and joins its cgroup; the child enters and execs.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "cgroups/manager.hpp"
@@ -18,6 +19,7 @@ struct JoinConfig {
     int preserveFds = 0;
     cgroups::Manager* cgroup = nullptr;
     std::optional<unsigned long> personality;  // the container's linux.personality
+    std::function<std::string()> stateJson;    // for a seccomp agent (SCMP_ACT_NOTIFY)
 };
 
 // Returns when the new process is about to execve (its set-up errors are returned here).

@@ -15,6 +15,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/process/exec_process.hpp"
 #include "runtime/process/sync.hpp"
 #include "runtime/process/terminal.hpp"
 #include "runtime/state/state.hpp"
@@ -153,6 +154,11 @@ Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
         ASSIGN_OR_RETURN(Message m, recvMsg(pr.parentSock.get()));
         if (m.type == Msg::Error) return Error(m.err, m.text);
         if (m.type == Msg::Ready) return {};
+        if (m.type == Msg::SeccompFd && pr.plan.seccomp) {
+            TRY(forwardSeccompListenerFromParent(pr.parentSock.get(), *pr.plan.seccomp, pid,
+                                                 cfg.stateJson ? cfg.stateJson(pid, "creating") : "{}"));
+            continue;
+        }
         if (m.type != Msg::RunHooks) return Error::make("sync: unexpected message from the container");
         std::string st = cfg.stateJson ? cfg.stateJson(pid, "creating") : "{}";
         TRY(hooks::run(s.hooks.prestart, st, "prestart"));

@@ -18,6 +18,8 @@ enum class Msg : uint32_t {
     Ready,            // child → parent: all set, waiting for start
     CgroupJoined,     // parent → child: the child is in its cgroups (sent after Go, so the
                       // slow v1 attach overlaps the child's rootfs set-up)
+    SeccompFd,        // child → parent: a seccomp listener fd follows (SCM_RIGHTS) for the agent
+    SeccompDone,      // parent → child: the agent has the fd; carry on
 };
 
 struct Message {

@@ -40,7 +40,7 @@ Status sendFd(int sock, int fd, const std::string& name) {
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) return Error::fromErrno("send pty master to console socket");
+    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) return Error::fromErrno("send fd ", fd, " (", payload, ")");
     return {};
 }
 

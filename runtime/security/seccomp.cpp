@@ -1,9 +1,12 @@
 // linux.seccomp → a libseccomp filter. Compiled in the child before any privilege is dropped so
 // a bad profile fails create, loaded as late as possible before exec.
 #include <seccomp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <map>
 
 #include "common/log.hpp"
@@ -27,8 +30,7 @@ Result<uint32_t> parseAction(const std::string& name, const json& errnoRet, uint
     if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
     if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(ret);
     if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
-    if (name == "SCMP_ACT_NOTIFY")
-        return Error::make(path, ": SCMP_ACT_NOTIFY is not supported yet (no seccomp listener)");
+    if (name == "SCMP_ACT_NOTIFY") return SCMP_ACT_NOTIFY;
     return Error::make(path, ": unknown seccomp action \"", name, "\"");
 }
 
@@ -108,6 +110,12 @@ Status addSyscalls(scmp_filter_ctx ctx, const json& syscalls, uint32_t defAction
         for (auto& n : s["names"]) {
             if (!n.is_string()) return Error::make(p, ".names: must be an array of strings");
             std::string name = n.get<std::string>();
+            // The filter is loaded before the child hands its listener fd over the sync socket:
+            // notifying those calls would wait on an agent that has no fd yet (runc refuses
+            // "write" for the same reason).
+            if (action == SCMP_ACT_NOTIFY && (name == "write" || name == "sendmsg" || name == "close"))
+                return Error::make(p, ": SCMP_ACT_NOTIFY cannot be used for \"", name,
+                                   "\" (the runtime needs it after the filter is loaded)");
             int nr = seccomp_syscall_resolve_name(name.c_str());
             if (nr == __NR_SCMP_ERROR) {
                 log::debug("seccomp: skipping unknown syscall ", name);
@@ -147,6 +155,13 @@ Status build(scmp_filter_ctx ctx, const json& s, uint32_t defAction, uint32_t de
     return addSyscalls(ctx, s.value("syscalls", json()), defAction, defErrno);
 }
 
+bool usesNotify(const json& syscalls) {
+    if (!syscalls.is_array()) return false;
+    for (auto& s : syscalls)
+        if (s.is_object() && s.value("action", json()) == "SCMP_ACT_NOTIFY") return true;
+    return false;
+}
+
 }  // namespace
 
 SeccompFilter::~SeccompFilter() {
@@ -169,13 +184,67 @@ Result<SeccompFilter> SeccompFilter::compile(const json& s) {
     if (!ctx) return Error::make("seccomp: cannot initialise a filter");
     f.ctx_ = ctx;
     TRY(build(ctx, s, defAction, defErrno));
+    f.notify_ = defAction == SCMP_ACT_NOTIFY || usesNotify(s.value("syscalls", json()));
+    if (s.contains("listenerPath") && !s["listenerPath"].is_null()) {
+        if (!s["listenerPath"].is_string() || s["listenerPath"].get<std::string>().empty())
+            return Error::make("linux.seccomp.listenerPath: must be a non-empty string");
+        f.listenerPath_ = s["listenerPath"].get<std::string>();
+    }
+    if (s.contains("listenerMetadata") && s["listenerMetadata"].is_string())
+        f.listenerMetadata_ = s["listenerMetadata"].get<std::string>();
+    if (f.notify_ && f.listenerPath_.empty())
+        return Error::make("linux.seccomp.listenerPath: required when an action is SCMP_ACT_NOTIFY");
     return f;
 }
 
+Result<UniqueFd> SeccompFilter::loadForNotify() {
+    TRY(load());
+    int fd = seccomp_notify_fd(static_cast<scmp_filter_ctx>(ctx_));
+    if (fd < 0) return Error(-fd, "seccomp: get the notification fd");
+    return UniqueFd(fd);
+}
+
 Status SeccompFilter::load() {
-    if (!ctx_) return {};
+    if (!ctx_ || loaded_) return {};
     int rc = seccomp_load(static_cast<scmp_filter_ctx>(ctx_));
     if (rc < 0) return Error(-rc, "seccomp: load filter");
+    loaded_ = true;
+    return {};
+}
+
+}  // namespace berth::security
+
+namespace berth::security {
+
+Status sendToSeccompAgent(const SeccompFilter& filter, int listenerFd, pid_t pid, const std::string& stateJson) {
+    const std::string& path = filter.listenerPath();
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) return Error::fromErrno("seccomp agent: socket");
+    struct sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path)
+        return Error::make("linux.seccomp.listenerPath: ", path, " is too long for a unix socket");
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        return Error::fromErrno("seccomp agent: connect to ", path);
+    json state = json::parse(stateJson, nullptr, false);
+    json msg = {{"ociVersion", "1.2.0"}, {"fds", {"seccompFd"}}, {"pid", pid},
+                {"metadata", filter.listenerMetadata()}, {"state", state.is_discarded() ? json::object() : state}};
+    std::string payload = msg.dump();
+    struct msghdr mh {};
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    std::memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = {payload.data(), payload.size()};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cbuf;
+    mh.msg_controllen = sizeof cbuf;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &listenerFd, sizeof(int));
+    if (::sendmsg(sock.get(), &mh, MSG_NOSIGNAL) < 0) return Error::fromErrno("seccomp agent: send to ", path);
     return {};
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 #include "runtime/spec/spec.hpp"
 
 namespace berth::security {
@@ -47,17 +48,36 @@ public:
     SeccompFilter() = default;
     SeccompFilter(const SeccompFilter&) = delete;
     SeccompFilter& operator=(const SeccompFilter&) = delete;
-    SeccompFilter(SeccompFilter&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
+    SeccompFilter(SeccompFilter&& o) noexcept { *this = std::move(o); }
     SeccompFilter& operator=(SeccompFilter&& o) noexcept {
         std::swap(ctx_, o.ctx_);
+        std::swap(loaded_, o.loaded_);
+        std::swap(notify_, o.notify_);
+        std::swap(listenerPath_, o.listenerPath_);
+        std::swap(listenerMetadata_, o.listenerMetadata_);
         return *this;
     }
     ~SeccompFilter();
     static Result<SeccompFilter> compile(const nlohmann::json& seccomp);
     bool empty() const { return ctx_ == nullptr; }
-    Status load();  // install into the calling thread
+    Status load();  // install into the calling thread (once; later calls do nothing)
+    // SCMP_ACT_NOTIFY: the filter is loaded early (before "ready") and its listener fd goes to
+    // the agent at listenerPath, with the container state, as runc does.
+    bool notifies() const { return notify_; }
+    Result<UniqueFd> loadForNotify();
+    const std::string& listenerPath() const { return listenerPath_; }
+    const std::string& listenerMetadata() const { return listenerMetadata_; }
+
 private:
     void* ctx_ = nullptr;  // scmp_filter_ctx
+    bool loaded_ = false;
+    bool notify_ = false;
+    std::string listenerPath_, listenerMetadata_;
 };
+
+// Hand a seccomp listener fd to the agent at `path`: one message holding runtime-spec's
+// ContainerProcessState JSON, with the fd attached (SCM_RIGHTS).
+Status sendToSeccompAgent(const SeccompFilter& filter, int listenerFd, pid_t pid,
+                          const std::string& stateJson);
 
 }  // namespace berth::security

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "common/crash_point.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/hooks.hpp"
@@ -95,7 +96,9 @@ Status destroyContainer(const state::Store& store, const state::ContainerState& 
         for (int i = 0; i < 2000 && state::processAlive(s.pid, s.pidStartTime); i++)
             std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
+    crashPoint("delete:killed");
     if (cg) keep(cg->destroy());
+    crashPoint("delete:cgroup-removed");
     auto hooks = spec::parseHooks(s.config.value("hooks", nlohmann::json::object()), "state");
     keep(store.remove(s.id));
     if (hooks && !hooks->poststop.empty())

@@ -9,6 +9,7 @@
 
 #include "cgroups/resources.hpp"
 #include "common/clock.hpp"
+#include "common/crash_point.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/container.hpp"
@@ -86,12 +87,14 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
     st.cgroup = cg->saved();
     TRY(store.save(st));  // from here a crash leaves enough for `delete --force`
+    crashPoint("create:state-saved");
     ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
     TRY(cg->create());
     std::vector<cgroups::DeviceNode> nodes;
     for (auto& d : sp.linux->devices)
         nodes.push_back({d.type.empty() ? 'c' : d.type[0], d.major, d.minor});
     TRY(cg->apply(cgroups::withDefaultDeviceRules(sp.linux->resources, nodes)));
+    crashPoint("create:cgroup-made");
 
     std::string fifo;
     if (withFifo) {
@@ -110,9 +113,12 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     lc.onCloned = [&](pid_t pid) {
         st.pid = pid;
         st.pidStartTime = state::processStartTime(pid);  // the child waits for Go: still alive
-        return store.save(st);
+        Status saved = store.save(st);
+        crashPoint("create:cloned");
+        return saved;
     };
     ASSIGN_OR_RETURN(out.init, process::launchInit(lc));
+    crashPoint("create:ready");
     if (relay) {
         ASSIGN_OR_RETURN(out.master, receiveMaster(*relay));
     }
@@ -120,6 +126,7 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     st.saved = withFifo ? state::ContainerStatus::Created : state::ContainerStatus::Running;
     TRY(store.save(st));
     TRY_CTX(writePidFile(o.pidFile, st.pid), "write pid file");
+    crashPoint("create:created");
     removeCgroup.dismiss();
     removeState.dismiss();
     out.spec = std::move(sp);

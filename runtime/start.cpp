@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "common/crash_point.hpp"
 #include "common/log.hpp"
 #include "runtime/container.hpp"
 #include "runtime/hooks.hpp"
@@ -21,6 +22,9 @@ Status start(const GlobalOptions& g, const std::string& id) {
     // Non-blocking open: a dead init would otherwise leave us waiting for a writer forever.
     UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd) return Error::fromErrno("open exec fifo ", fifo);
+    // Opening the fifo already releases the init (its blocking open returns): from here the
+    // container runs, so the fifo goes now — `state` says running even if start dies next.
+    ::unlink(fifo.c_str());
     for (;;) {
         struct pollfd p = {fd.get(), POLLIN, 0};
         int r = ::poll(&p, 1, 100);
@@ -34,7 +38,7 @@ Status start(const GlobalOptions& g, const std::string& id) {
         if (!state::processAlive(st.pid, st.pidStartTime))
             return Error::make("cannot start container \"", id, "\": its init process has exited");
     }
-    ::unlink(fifo.c_str());
+    crashPoint("start:released");
     st.saved = state::ContainerStatus::Running;
     TRY(store.save(st));
     auto hooks = spec::parseHooks(st.config.value("hooks", nlohmann::json::object()), "state");

@@ -1,9 +1,11 @@
 #!/bin/bash
 # Configures and builds berth with CMake + Ninja.
 #
-#   scripts/build.sh [--werror] [--debug] [--builddir DIR] [-- EXTRA_CMAKE_ARGS...]
+#   scripts/build.sh [--werror] [--debug] [--crash-points] [--builddir DIR] [-- EXTRA_CMAKE_ARGS...]
 #
-# -Werror is on with --werror or when CI=1. BUILD_DIR (default: build) names the build tree.
+# -Werror is on with --werror or when CI=1. --crash-points compiles the BERTH_CRASH_AT kill points
+# the crash-safety tests use (the test command turns it on). BUILD_DIR (default: build) names
+# the build tree.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -11,6 +13,7 @@ cd "$(dirname "$0")/.."
 build_dir="${BUILD_DIR:-build}"
 build_type="RelWithDebInfo"
 werror=OFF
+crash_points=OFF
 [[ "${CI:-0}" == "1" || "${CI:-}" == "true" ]] && werror=ON
 extra=()
 
@@ -19,6 +22,7 @@ while [[ $# -gt 0 ]]; do
         --werror) werror=ON ;;
         --no-werror) werror=OFF ;;
         --debug) build_type=Debug ;;
+        --crash-points) crash_points=ON ;;
         --builddir) build_dir="$2"; shift ;;
         --) shift; extra=("$@"); break ;;
         -h | --help)
@@ -34,6 +38,7 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 cmake -G Ninja -S . -B "$build_dir" \
     -DCMAKE_BUILD_TYPE="$build_type" \
     -DBERTH_WERROR="$werror" \
+    -DBERTH_CRASH_POINTS="$crash_points" \
     "${extra[@]}"
 cmake --build "$build_dir" --parallel "$jobs"
 echo "build: $build_dir/cli/berth"

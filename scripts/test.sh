@@ -16,7 +16,7 @@ fi
 
 build_dir="${BUILD_DIR:-build}"
 ./scripts/setup.sh
-./scripts/build.sh --werror
+./scripts/build.sh --werror --crash-points
 
 # ctest runs in its own process group, so an interrupted run takes every test process with it.
 # SIGINT first: bats then runs its teardowns (with SIGTERM it dies without cleaning up).

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/crash_point.hpp"
 #include "common/fs.hpp"
 #include "runtime/process/exec_process.hpp"
 #include "runtime/process/sync.hpp"
@@ -134,6 +135,7 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
     // child applies .final before its execve.
     if (auto& a = cfg.process->execCPUAffinity; a && !a->initial.empty())
         TRY(security::setCpuAffinity(*pid, a->initial));
+    crashPoint("exec:cloned");
     if (cfg.cgroup) TRY(cfg.cgroup->addProcess(*pid));
     TRY(sendMsg(parentSock.get(), Msg::Go));
     for (;;) {

@@ -12,4 +12,7 @@ namespace berth::cgroups::v2 {
 // `root` is the cgroup2 mount point (or a fake tree in tests), `dir` the container's directory.
 Result<std::unique_ptr<Manager>> newManager(const std::string& root, const std::string& dir);
 
+// Every statistic of the cgroup directory `dir`, read as runc's fs2 reads them.
+Result<Stats> readStats(const std::string& dir);
+
 }  // namespace berth::cgroups::v2

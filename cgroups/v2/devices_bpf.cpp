@@ -30,6 +30,7 @@ bpf_insn alu32Imm(uint8_t op, uint8_t dst, int32_t imm) { return insn(BPF_ALU | 
 bpf_insn mov32Reg(uint8_t dst, uint8_t src) { return insn(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0); }
 bpf_insn jneImm(uint8_t dst, int32_t imm) { return insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm); }
 bpf_insn jneReg(uint8_t dst, uint8_t src) { return insn(BPF_JMP | BPF_JNE | BPF_X, dst, src, 0, 0); }
+bpf_insn jeqImm(uint8_t dst, int32_t imm) { return insn(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, 0, imm); }
 bpf_insn exitInsn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
 std::string describe(char type, int64_t major, int64_t minor, uint32_t bits) {
@@ -48,10 +49,12 @@ Status appendBlock(std::vector<bpf_insn>& p, char type, int64_t major, int64_t m
         return Error::make("device rule ", describe(type, major, minor, bits), ": number out of range");
     size_t start = p.size();
     p.push_back(jneImm(2, type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR));
-    if (bits != kRwm) {  // the requested access must be a subset of the rule's
+    if (bits != kRwm) {
+        // As v1: an allow exception must grant all the access asked for (one open asks for
+        // read and write at once); a deny exception refuses if it covers any of it.
         p.push_back(mov32Reg(1, 3));
         p.push_back(alu32Imm(BPF_AND, 1, int32_t(bits)));
-        p.push_back(jneReg(1, 3));
+        p.push_back(allow ? jneReg(1, 3) : jeqImm(1, 0));
     }
     if (major >= 0) p.push_back(jneImm(4, int32_t(major)));
     if (minor >= 0) p.push_back(jneImm(5, int32_t(minor)));
@@ -59,7 +62,7 @@ Status appendBlock(std::vector<bpf_insn>& p, char type, int64_t major, int64_t m
     p.push_back(exitInsn());
     size_t next = p.size();
     for (size_t i = start; i < next; i++)
-        if (BPF_CLASS(p[i].code) == BPF_JMP && BPF_OP(p[i].code) == BPF_JNE)
+        if (BPF_CLASS(p[i].code) == BPF_JMP && BPF_OP(p[i].code) != BPF_EXIT)
             p[i].off = int16_t(next - i - 1);
     return {};
 }

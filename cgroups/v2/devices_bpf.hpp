@@ -31,7 +31,7 @@ struct DeviceRuleSet {
 Result<DeviceRuleSet> reduceDeviceRules(const std::vector<DeviceRule>& rules);
 
 // The filter program: R1 = struct bpf_cgroup_dev_ctx; returns 1 (allow) or 0 (deny). Uses only
-// LDX W, ALU32 AND/RSH/MOV (imm and reg), JNE (imm and reg) and EXIT.
+// LDX W, ALU32 AND/RSH/MOV (imm and reg), JNE (imm and reg), JEQ imm and EXIT.
 Result<std::vector<bpf_insn>> deviceFilterProgram(const std::vector<DeviceRule>& rules);
 
 // Load `prog` and attach it to the cgroup directory `dir` (BPF_CGROUP_DEVICE, ALLOW_MULTI),

@@ -315,6 +315,22 @@ private:
 
 }  // namespace
 
+Status addProcessBeside(const Manager& m, pid_t existing, pid_t pid) {
+    auto paths = m.paths();
+    if (paths.size() != 1) return Error::make("cgroup: not a cgroup2 manager");
+    const auto& [root, dir] = *paths.begin();
+    std::string procFile = "/proc/" + std::to_string(existing) + "/cgroup";
+    ASSIGN_OR_RETURN(std::string text, fs::readFile(procFile));
+    auto own = parseProcCgroup(text);
+    if (!own.count("")) return Error::make("cgroup: ", procFile, " has no cgroup2 entry");
+    std::string target = fs::cleanPath(root + "/" + own[""]);
+    if (target != dir && target.compare(0, dir.size() + 1, dir + "/") != 0)
+        return Error::make("cgroup: process ", existing, " is in ", target, ", outside the container's ", dir);
+    log::debug("cgroup: ", dir, " holds no processes (its controllers are delegated); joining ", target);
+    TRY_CTX(fs::writeFile(target + "/cgroup.procs", std::to_string(pid)), "cgroup: add pid ", pid);
+    return {};
+}
+
 Result<std::unique_ptr<Manager>> newManager(const std::string& root, const std::string& dir) {
     if (root.empty() || dir.empty()) return Error::make("cgroup: no cgroup2 directory for the container");
     return std::unique_ptr<Manager>(new FsManager(fs::cleanPath(root), fs::cleanPath(dir)));

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroups/v2/manager.hpp"
 #include "common/fs.hpp"
 #include "runtime/process/exec_process.hpp"
 #include "runtime/process/sync.hpp"
@@ -129,7 +130,13 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
         ::waitpid(p, nullptr, 0);
     });
     out.startTime = state::processStartTime(*pid);  // before Go: it cannot have exited yet
-    if (cfg.cgroup) TRY(cfg.cgroup->addProcess(*pid));
+    if (cfg.cgroup) {
+        Status joined = cfg.cgroup->addProcess(*pid);
+        // cgroup2: a container cgroup that delegates controllers below itself takes no process.
+        if (!joined && joined.error().err() == EBUSY && cfg.cgroup->layout().layout == cgroups::Layout::Unified)
+            joined = cgroups::v2::addProcessBeside(*cfg.cgroup, cfg.containerPid, *pid);
+        TRY(joined);
+    }
     TRY(sendMsg(parentSock.get(), Msg::Go));
     TRY(expectMsg(parentSock.get(), Msg::Ready));
     killChild.dismiss();

@@ -93,6 +93,30 @@ add_caps() {
     assert_no_leftovers "$ID"
 }
 
+@test "v2: exec joins the init's cgroup when the container delegates controllers below its own" {
+    grep -qw hugetlb "$V2_HOST/cgroup.controllers" || skip "no controller to delegate on the cgroup2 hierarchy"
+    add_ns cgroup
+    cfg '(.mounts[] | select(.destination == "/sys/fs/cgroup") | .options) |= map(select(. != "ro"))'
+    ctl_dir
+    # A cgroup with controllers enabled for its children holds no process itself (cgroup2's
+    # "no internal processes"): the init moves to a child first, as systemd in a container does.
+    set_args sh -c "mkdir /sys/fs/cgroup/init && echo \$\$ > /sys/fs/cgroup/init/cgroup.procs &&
+        echo +hugetlb > /sys/fs/cgroup/cgroup.subtree_control && touch /ctl/ready; $WAIT_STOP"
+    run_d "$ID"
+    wait_for 200 test -e "$CTL/ready" || fail "container did not start:" "$(cat "$TEST_DIR/$ID.log")"
+    local dir
+    dir="$(cg_dir "$ID")"
+    [[ "$dir" == */"$ID"/init ]] || fail "init is in $dir"
+    rb exec "$ID" cat /proc/self/cgroup
+    assert_ok
+    grep -qx '0::/init' <<<"$output" || fail "exec'd process is in:" "$output"
+    touch "$CTL/stop"
+    wait_status "$ID" stopped
+    rb delete "$ID"
+    assert_ok
+    assert_no_leftovers "$ID"
+}
+
 @test "v2: kill -9 of the init, then delete, removes the cgroup" {
     set_args sleep 1000
     run_d "$ID"

@@ -91,13 +91,14 @@ public:
     }
 
     Status apply(const nlohmann::json& resources) override {
+        // Everything that can refuse the resources does so before anything is changed.
         ASSIGN_OR_RETURN(auto knobs, v2Knobs(resources));
+        TRY(checkBeforeUpdate(resources));
         if (resources.is_object() && resources.contains("devices") && !resources["devices"].is_null()) {
             ASSIGN_OR_RETURN(auto rules, parseDeviceRules(resources["devices"]));
             ASSIGN_OR_RETURN(auto prog, deviceFilterProgram(rules));
             TRY_CTX(attachDeviceFilter(dir_, prog), "linux.resources.devices");
         }
-        TRY(checkBeforeUpdate(resources));
         std::set<std::string> avail = readControllers(dir_);
         for (size_t i = 0; i < knobs.size(); i++) {
             Status st = write(knobs[i], avail);
@@ -145,7 +146,10 @@ public:
             return Error(ENOTSUP, "cgroup: " + dir_ + " has no cgroup.freeze (the cgroup2 freezer needs Linux 5.2)");
         }
         TRY_CTX(fs::writeFile(file, frozen ? "1" : "0"), "cgroup: ", frozen ? "freeze" : "thaw");
-        return waitFrozen(frozen);
+        Status st = waitFrozen(frozen);
+        // A freeze that did not complete must not complete later, behind the state's back.
+        if (!st && frozen) (void)fs::writeFile(file, "0");
+        return st;
     }
 
     Result<Stats> stats() const override { return readStats(dir_); }

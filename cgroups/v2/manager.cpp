@@ -103,8 +103,8 @@ public:
         for (size_t i = 0; i < knobs.size(); i++) {
             Status st = write(knobs[i], avail);
             if (st) continue;
-            // A quota below the current burst, or a burst above the current quota, is EINVAL
-            // until the other knob moves: write the burst first, then the quota again.
+            // Lowering the quota below the current burst is EINVAL until the burst comes down:
+            // write the (new, smaller) burst first, then the quota again.
             bool pair = st.error().err() == EINVAL && i + 1 < knobs.size() && knobs[i].file == "cpu.max" &&
                         knobs[i + 1].file == "cpu.max.burst";
             if (!pair) return st;
@@ -231,7 +231,7 @@ private:
             std::string have;
             for (auto& c : avail) have += (have.empty() ? "" : " ") + c;
             return Error::make(k.jsonPath, ": the ", k.controller, " controller is not available in ", dir_,
-                               " (its cgroup.controllers: ", have.empty() ? "none" : have, ")");
+                               " (its cgroup.controllers: ", have.empty() ? "none" : have, ")", whyNotDelegated());
         }
         std::string file = k.file, value = k.value;
         if (!fs::exists(dir_ + "/" + file)) {
@@ -247,6 +247,17 @@ private:
         }
         TRY_CTX(fs::writeFile(dir_ + "/" + file, value), k.jsonPath, ": cgroup: set ", file, " to \"", value, "\"");
         return {};
+    }
+
+    // The usual reason on a real host: the parent holds processes itself (a login session's
+    // scope, say), and cgroup2 enables no domain controller below such a cgroup.
+    std::string whyNotDelegated() const {
+        std::string parent = dir_.substr(0, dir_.rfind('/'));
+        if (parent == root_) return "";
+        auto procs = fs::readFile(parent + "/cgroup.procs");
+        if (!procs || fs::trim(*procs).empty()) return "";
+        return "; its parent " + parent + " holds processes, so cgroup v2 cannot enable controllers below it: "
+               "choose a linux.cgroupsPath elsewhere";
     }
 
     // memory.checkBeforeUpdate: refuse a limit below what the cgroup already uses (runc's

@@ -142,6 +142,17 @@ TEST_F(FakeV2, ApplyNamesTheMissingController) {
     EXPECT_NE(missing.error().what().find("linux.resources.memory.reservation: this kernel has no memory.low"),
               std::string::npos)
         << missing.error().what();
+    // A parent holding processes is why, on real hosts: say so.
+    auto nested = manager("/busy/c");
+    ASSERT_TRUE(nested && nested->create().ok());
+    fakeCgroup(root + "/busy", "memory");
+    put(root + "/busy/cgroup.procs", "123\n");
+    fakeCgroup(root + "/busy/c", "");
+    auto busy = nested->apply(json::parse(R"({"memory": {"limit": 1}})"));
+    ASSERT_FALSE(busy.ok());
+    EXPECT_NE(busy.error().what().find("its parent " + root + "/busy holds processes"), std::string::npos)
+        << busy.error().what();
+    put(root + "/busy/cgroup.procs", "");
     // swap "max" without swap accounting (no memory.swap.max) is skipped, as runc
     EXPECT_TRUE(m->apply(json::parse(R"({"memory": {"limit": -1}})")).ok());
     EXPECT_EQ(get(root + "/c/memory.max"), "max");

@@ -202,9 +202,13 @@ add_caps() {
     [[ ! -e "$V2_HOST$path" ]] || fail "$V2_HOST$path remains"
 }
 
+# counter: the value the test container last wrote (renamed into place: never half-written).
+counter() { cat "$BUNDLE/rootfs/tmp/counter" 2>/dev/null || echo 0; }
+counter_above() { [[ "$(counter)" -gt "$1" ]]; }
+
 @test "v2: pause and resume freeze through cgroup.freeze" {
     cfg '.root.readonly = false'
-    set_args sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.02; done'
+    set_args sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/c.tmp; mv /tmp/c.tmp /tmp/counter; sleep 0.02; done'
     run_d "$ID"
     wait_for 200 test -s "$BUNDLE/rootfs/tmp/counter"
     local dir a b
@@ -214,14 +218,13 @@ add_caps() {
     [[ "$(ctr_status "$ID")" == paused ]] || fail "status: $(ctr_status "$ID")"
     [[ "$(cat "$dir/cgroup.freeze")" == 1 ]] || fail "cgroup.freeze: $(cat "$dir/cgroup.freeze")"
     grep -qx 'frozen 1' "$dir/cgroup.events" || fail "cgroup.events:" "$(cat "$dir/cgroup.events")"
-    a="$(cat "$BUNDLE/rootfs/tmp/counter")"; sleep 0.3; b="$(cat "$BUNDLE/rootfs/tmp/counter")"
+    a="$(counter)"; sleep 0.3; b="$(counter)"
     [[ "$a" == "$b" ]] || fail "the counter moved while paused: $a -> $b"
     rb resume "$ID"
     assert_ok
     [[ "$(ctr_status "$ID")" == running ]] || fail "status after resume: $(ctr_status "$ID")"
     grep -qx 'frozen 0' "$dir/cgroup.events" || fail "cgroup.events:" "$(cat "$dir/cgroup.events")"
-    a="$(cat "$BUNDLE/rootfs/tmp/counter")"; sleep 0.3; b="$(cat "$BUNDLE/rootfs/tmp/counter")"
-    [[ "$b" -gt "$a" ]] || fail "the counter did not move after resume: $a -> $b"
+    wait_for 200 counter_above "$b" || fail "the counter did not move after resume: $b -> $(counter)"
     # A paused container is killed and removed by delete --force.
     rb pause "$ID"
     assert_ok

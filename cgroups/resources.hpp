@@ -20,6 +20,9 @@ struct KnobWrite {
     bool optional = false;   // skip silently when the knob file does not exist (e.g. memsw)
     std::string fallback;    // written instead when `file` does not exist (blkio.bfq.weight)
     std::string jsonPath;    // the linux.resources member it comes from, for error messages
+    // The value for `fallback` when it differs from `value` (cgroup2's io.weight takes a
+    // converted io.bfq.weight); "" = write `value`.
+    std::string fallbackValue;
 };
 
 // v1 knob writes for a linux.resources object, in the order they must be applied.

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroups/v2/manager.hpp"
 #include "common/crash_point.hpp"
 #include "common/fs.hpp"
 #include "runtime/process/exec_process.hpp"
@@ -136,7 +137,13 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
     if (auto& a = cfg.process->execCPUAffinity; a && !a->initial.empty())
         TRY(security::setCpuAffinity(*pid, a->initial));
     crashPoint("exec:cloned");
-    if (cfg.cgroup) TRY(cfg.cgroup->addProcess(*pid));
+    if (cfg.cgroup) {
+        Status joined = cfg.cgroup->addProcess(*pid);
+        // cgroup2: a container cgroup that delegates controllers below itself takes no process.
+        if (!joined && joined.error().err() == EBUSY && cfg.cgroup->layout().layout == cgroups::Layout::Unified)
+            joined = cgroups::v2::addProcessBeside(*cfg.cgroup, cfg.containerPid, *pid);
+        TRY(joined);
+    }
     TRY(sendMsg(parentSock.get(), Msg::Go));
     for (;;) {
         ASSIGN_OR_RETURN(Message m, recvMsg(parentSock.get()));

@@ -4,10 +4,12 @@
 // and freezer on v1, device rules it has no form for, ...).
 //
 // A scope must be started with its first process, but create() and apply() run before the
-// container's init exists: they only record, and the first addProcess(pid) starts the unit.
+// container's init exists: they make the directories and record the resources, and the first
+// addProcess(pid) starts the unit.
 #include "cgroups/systemd/manager.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <optional>
 #include <sstream>
@@ -94,8 +96,14 @@ public:
         : layout_(std::move(layout)), paths_(std::move(paths)), unit_(std::move(unit)),
           fs_(std::move(fs)), started_(started) {}
 
-    // Nothing to make yet: systemd makes the scope's cgroups when the first process exists.
-    Status create() override { return {}; }
+    // The unit itself needs its first process; but the init builds its rootfs while the parent
+    // starts the unit, and a bind-mounted cgroup view needs the directories now. systemd adopts
+    // directories that already exist when it realizes the scope.
+    Status create() override {
+        for (auto& [mount, dir] : paths_)
+            if (!fs::exists(dir)) made_.push_back(dir);
+        return fs_->create();
+    }
 
     Status apply(const nlohmann::json& resources) override {
         // Refuse bad values now, not after the init exists.
@@ -120,9 +128,11 @@ public:
     Result<std::unique_ptr<OomNotifier>> oomNotifier() const override { return fs_->oomNotifier(); }
 
     Status destroy() override {
+        // Not started (StartTransientUnit failed, e.g. the unit exists): the directories may be
+        // another container's, so only what create() made is removed, and nothing is killed.
+        if (!started_) return removeMade();
         killRemaining();
-        // Before the first addProcess no unit exists (a create that failed early).
-        Status stopped = started_ ? stopUnit() : Status();
+        Status stopped = stopUnit();
         // Directories systemd does not own on v1 (freezer, cpuset, ...) are ours to remove.
         Status removed = fs_->destroy();
         return stopped ? removed : stopped;
@@ -141,6 +151,14 @@ private:
         auto props = resourceProperties(r, o);
         if (!props) return std::move(props.error().context("systemd: ", unit_.name));
         return props;
+    }
+
+    Status removeMade() {
+        for (auto& dir : made_)
+            if (::rmdir(dir.c_str()) != 0 && errno != ENOENT)
+                return Error::fromErrno("cgroup: rmdir ", dir);
+        made_.clear();
+        return {};
     }
 
     Status stopUnit() {
@@ -207,6 +225,7 @@ private:
     bool started_ = false;
     nlohmann::json resources_;
     std::optional<Bus> bus_;
+    std::vector<std::string> made_;  // directories create() made (none of them existed)
 };
 
 }  // namespace

@@ -141,12 +141,18 @@ teardown_file() {
 }
 
 setup() {
+    ID="c${BATS_TEST_NUMBER}x$$"
+    # The host-side test needs no systemd container.
+    [[ "$BATS_TEST_DESCRIPTION" == "on this host"* ]] && return 0
     [[ -z "${SD_SKIP:-}" ]] || skip "$SD_SKIP"
     [[ -z "${SD_FAIL:-}" ]] || { echo "$SD_FAIL" >&2; return 1; }
-    ID="c${BATS_TEST_NUMBER}x$$"
 }
 
 teardown() {
+    if [[ "$BATS_TEST_DESCRIPTION" == "on this host"* ]]; then
+        [[ -n "${SD_DIR:-}" ]] && timeout -k 5 60 "$BERTH" --root "$SD_DIR/host" delete -f "$ID" </dev/null >/dev/null 2>&1
+        return 0
+    fi
     [[ -n "${SD_ID:-}" && -z "${SD_SKIP:-}" && -z "${SD_FAIL:-}" && -n "${ID:-}" ]] || return 0
     sd "$(ib_cmd delete -f "$ID") >/dev/null 2>&1; systemctl reset-failed berth-$ID.scope 2>/dev/null" || true
 }
@@ -280,4 +286,22 @@ scope_file() {
     [[ "$status" -eq 1 ]]
     [[ "$output" == *"AllowedCPUs"*"reversed"* ]] || { echo "$output"; false; }
     [[ "$(unit_prop "berth-$ID.scope" LoadState)" == not-found ]]
+}
+
+@test "on this host (no systemd as PID 1) --systemd-cgroup places the cgroup at the unit's cgroupfs path" {
+    [[ -z "${SD_SKIP:-}" || -n "${SD_DIR:-}" ]] || skip "$SD_SKIP"
+    [[ ! -d /run/systemd/system ]] || skip "systemd runs as PID 1 on this host"
+    [[ -d /sys/fs/cgroup/memory ]] || skip "no cgroup v1 memory hierarchy"
+    cp -a "$SD_DIR/template" "$SD_DIR/host-bundle"
+    jq --tab --arg id "$ID" '.process.args = ["sleep", "1000"] | .linux.cgroupsPath = "system.slice:berth:" + $id
+        | .linux.resources.memory = {limit: 33554432}' <"$SD_DIR/template/config.json" >"$SD_DIR/host-bundle/config.json"
+    # The container inherits berth's stdio: a file, not the test's capture pipe.
+    timeout -k 5 60 "$BERTH" --debug --root "$SD_DIR/host" --systemd-cgroup run -d -b "$SD_DIR/host-bundle" "$ID" \
+        </dev/null >"$SD_DIR/host.log" 2>&1 || { cat "$SD_DIR/host.log"; false; }
+    grep -q "systemd is not running; placing the unit's cgroup on cgroupfs" "$SD_DIR/host.log" ||
+        { cat "$SD_DIR/host.log"; false; }
+    local dir="/sys/fs/cgroup/memory/system.slice/berth-$ID.scope"
+    [[ "$(cat "$dir/memory.limit_in_bytes")" == 33554432 ]]
+    run -0 timeout -k 5 60 "$BERTH" --root "$SD_DIR/host" delete -f "$ID" </dev/null
+    [[ ! -e "$dir" ]]
 }

@@ -147,6 +147,7 @@ Result<Bus> Bus::connect() {
     int r = sd_bus_open_system(&raw);
     if (r < 0 && ::geteuid() == 0) {
         // No dbus-daemon: systemd's own socket speaks the same protocol to root (systemctl).
+        log::debug("systemd: no system bus (", std::strerror(-r), "); trying /run/systemd/private");
         int r2 = sd_bus_new(&raw);
         if (r2 >= 0) r2 = sd_bus_set_address(raw, "unix:path=/run/systemd/private");
         if (r2 >= 0) r2 = sd_bus_start(raw);

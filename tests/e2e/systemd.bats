@@ -288,6 +288,35 @@ scope_file() {
     [[ "$(unit_prop "berth-$ID.scope" LoadState)" == not-found ]]
 }
 
+@test "an init that exits takes its scope with it, and delete removes the directories systemd left" {
+    inner_bundle "$ID" '.process.args = ["true"]'
+    inner_create "$ID"
+    run -0 sd "$(ib_cmd start "$ID")"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ "$(unit_prop "berth-$ID.scope" LoadState)" == not-found ]] && break
+        sleep 0.1
+    done
+    [[ "$(unit_prop "berth-$ID.scope" LoadState)" == not-found ]]
+    run -0 sd "$(ib_cmd delete "$ID")"
+    run -0 sd "ls -d /sys/fs/cgroup/*/system.slice/berth-$ID.scope 2>/dev/null || true"
+    [[ -z "$output" ]] || { echo "left: $output"; false; }
+}
+
+@test "without dbus-daemon, berth reaches systemd through its private socket (as systemctl)" {
+    # The socket file stays (RemoveOnStop=no) but nothing listens on it any more.
+    run -0 sd "systemctl stop dbus.socket dbus.service && ! systemctl is-active -q dbus.service"
+    inner_bundle "$ID"
+    run inner "berth --debug --root /run/berth --systemd-cgroup create -b /bundles/$ID $ID"
+    local st="$status" out="$output"
+    sd "systemctl start dbus.socket dbus.service" || true
+    [[ "$st" -eq 0 ]] || { echo "$out"; false; }
+    [[ "$out" == *"no system bus"*"trying /run/systemd/private"* ]] || { echo "$out"; false; }
+    [[ "$(unit_prop "berth-$ID.scope" ActiveState)" == active ]]
+    run -0 sd "$(ib_cmd delete -f "$ID")"
+    [[ "$(unit_prop "berth-$ID.scope" LoadState)" == not-found ]]
+}
+
 @test "on this host (no systemd as PID 1) --systemd-cgroup places the cgroup at the unit's cgroupfs path" {
     [[ -z "${SD_SKIP:-}" || -n "${SD_DIR:-}" ]] || skip "$SD_SKIP"
     [[ ! -d /run/systemd/system ]] || skip "systemd runs as PID 1 on this host"

@@ -207,8 +207,9 @@ Status Bus::waitForJob(const std::string& method, const std::string& unit, const
         if (r > 0) continue;
         auto left = deadline - std::chrono::steady_clock::now();
         if (left <= std::chrono::steady_clock::duration::zero())
-            return Error::make("systemd: ", method, " ", unit, ": no JobRemoved for ", job, " within ",
-                               kJobTimeout.count(), " s");
+            return Error(ETIMEDOUT, strCat("systemd: ", method, " ", unit, ": no JobRemoved for ", job,
+                                           " within ", kJobTimeout.count(), " s"))
+                .hideErrno();
         r = sd_bus_wait(bus_, std::chrono::duration_cast<std::chrono::microseconds>(left).count());
         if (r < 0) return Error(-r, strCat("systemd: ", method, " ", unit, ": waiting for job ", job));
     }
@@ -250,7 +251,8 @@ Status Bus::stopUnit(const std::string& unit) {
     Status st = waitForJob("StopUnit", unit, job);
     // A failed stop leaves a failed unit behind: let systemd forget it either way (runc).
     (void)resetFailedUnit(unit);
-    if (!st && st.error().err() == 0) {
+    // A job that ended other than "done" (e.g. "canceled"): runc warns and goes on to cgroupfs.
+    if (!st && st.error().err() != ETIMEDOUT) {
         log::debug(st.error().what(), "; continuing");
         return {};
     }

@@ -133,7 +133,8 @@ struct Call {
     }
 };
 
-Result<std::string> readJob(const char* method, const std::string& unit, sd_bus_message* reply) {
+// The object path a method returned (a job for Start/StopUnit, a unit for GetUnit).
+Result<std::string> readPath(const char* method, const std::string& unit, sd_bus_message* reply) {
     const char* job = nullptr;
     int r = sd_bus_message_read(reply, "o", &job);
     if (r < 0) return busError(method, unit, r, BusError());
@@ -231,7 +232,7 @@ Status Bus::startTransientUnit(const std::string& unit, const std::vector<Proper
             }
             return std::move(reply).error();
         }
-        ASSIGN_OR_RETURN(std::string job, readJob("StartTransientUnit", unit, reply->get()));
+        ASSIGN_OR_RETURN(std::string job, readPath("StartTransientUnit", unit, reply->get()));
         Status st = waitForJob("StartTransientUnit", unit, job);
         if (!st) (void)resetFailedUnit(unit);
         return st;
@@ -247,7 +248,7 @@ Status Bus::stopUnit(const std::string& unit) {
         if (call.errName == kNoSuchUnit) return {};
         return std::move(reply).error();
     }
-    ASSIGN_OR_RETURN(std::string job, readJob("StopUnit", unit, reply->get()));
+    ASSIGN_OR_RETURN(std::string job, readPath("StopUnit", unit, reply->get()));
     Status st = waitForJob("StopUnit", unit, job);
     // A failed stop leaves a failed unit behind: let systemd forget it either way (runc).
     (void)resetFailedUnit(unit);
@@ -280,7 +281,7 @@ Result<std::string> Bus::controlGroup(const std::string& unit) {
     Call call{bus_, "GetUnit", unit, ""};
     auto reply = call.run([&](sd_bus_message* m) { return sd_bus_message_append(m, "s", unit.c_str()); });
     if (!reply) return std::move(reply).error();
-    ASSIGN_OR_RETURN(std::string path, readJob("GetUnit", unit, reply->get()));
+    ASSIGN_OR_RETURN(std::string path, readPath("GetUnit", unit, reply->get()));
     BusError err;
     char* raw = nullptr;
     int r = sd_bus_get_property_string(bus_, kDest, path.c_str(), "org.freedesktop.systemd1.Scope",

@@ -122,6 +122,8 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     if (relay) {
         ASSIGN_OR_RETURN(out.master, receiveMaster(*relay));
     }
+    // The systemd driver knows its unit's cgroups only once the init joined it.
+    st.cgroup = cg->saved();
     // Without a fifo (run) the process is already executing: record it as running at once.
     st.saved = withFifo ? state::ContainerStatus::Created : state::ContainerStatus::Running;
     TRY(store.save(st));

@@ -9,8 +9,9 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS=(g++ cmake ninja-build pkg-config nlohmann-json3-dev libcli11-dev libcap-dev
-    libseccomp-dev libgtest-dev)
-TEST_PKGS=(bats busybox-static podman conmon containerd runc crun uidmap iproute2 procps jq util-linux)
+    libseccomp-dev libgtest-dev libsystemd-dev)
+TEST_PKGS=(bats busybox-static podman conmon containerd runc crun uidmap iproute2 procps jq util-linux
+    debootstrap)
 OPTIONAL_PKGS=(hyperfine time)
 
 check_only=0

@@ -275,7 +275,17 @@ private:
         if (froze) (void)freeze(false);
     }
 
+    // Sub-cgroups first: a container with its own cgroup namespace (systemd as its init) makes
+    // its own tree below the directory, and rmdir refuses a cgroup that has children (runc's
+    // RemovePath walks them the same way).
     static Status removeDir(const std::string& dir) {
+        if (auto names = fs::listDir(dir)) {
+            for (auto& name : *names) {
+                struct stat sb;
+                std::string sub = dir + "/" + name;
+                if (::lstat(sub.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode)) TRY(removeDir(sub));
+            }
+        }
         for (int i = 0; i < 100; i++) {
             if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
             if (errno != EBUSY) return Error::fromErrno("cgroup: rmdir ", dir);

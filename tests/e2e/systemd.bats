@@ -255,6 +255,22 @@ scope_file() {
     [[ "$(scope_file freezer freezer.state)" == THAWED ]]
 }
 
+@test "update changes the unit's properties and the scope's knobs" {
+    inner_bundle "$ID"
+    inner_create "$ID"
+    run -0 sd "$(ib_cmd start "$ID")"
+    run -0 inner "$(ib_cmd update --memory 128m --pids-limit 99 --cpu-share 256 "$ID")"
+    local unit="berth-$ID.scope"
+    [[ "$(unit_prop "$unit" MemoryLimit)" == 134217728 ]] || { unit_prop "$unit" MemoryLimit; false; }
+    [[ "$(unit_prop "$unit" TasksMax)" == 99 ]]
+    [[ "$(unit_prop "$unit" CPUShares)" == 256 ]]
+    [[ "$(scope_file memory memory.limit_in_bytes)" == 134217728 ]]
+    [[ "$(scope_file pids pids.max)" == 99 ]]
+    [[ "$(scope_file cpu cpu.shares)" == 256 ]]
+    run -0 inner "$(ib_cmd events --stats "$ID")"
+    [[ "$output" == *'"limit":134217728'* ]] || { echo "$output"; false; }
+}
+
 @test "delete stops the unit and removes every cgroup directory of the scope" {
     inner_bundle "$ID"
     inner_create "$ID"

@@ -33,6 +33,8 @@ void addExec(CLI::App& app, Context& ctx);
 void addSpec(CLI::App& app, Context& ctx);
 void addFeatures(CLI::App& app, Context& ctx);
 void addPause(CLI::App& app, Context& ctx);
+void addImage(CLI::App& app, Context& ctx);
+void addBundle(CLI::App& app, Context& ctx);
 
 // Wrap a Status-returning call as an action returning exit code 0.
 inline std::function<Result<int>()> statusAction(std::function<Status()> f) {

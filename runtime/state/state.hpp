@@ -34,6 +34,7 @@ struct ContainerState {
     std::map<std::string, std::string> cgroupPaths;
     bool systemdCgroup = false;
     bool noPivot = false;
+    std::string imageBundle;        // a bundle `run --image` made: delete unmounts and removes it
     nlohmann::json config;          // the config.json the container was created from
 };
 

@@ -44,6 +44,7 @@ nlohmann::json toJson(const ContainerState& s) {
             {"cgroupPaths", s.cgroupPaths},
             {"systemdCgroup", s.systemdCgroup},
             {"noPivot", s.noPivot},
+            {"imageBundle", s.imageBundle},
             {"config", s.config}};
 }
 
@@ -64,6 +65,7 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
         s.cgroupPaths = j.value("cgroupPaths", std::map<std::string, std::string>{});
         s.systemdCgroup = j.value("systemdCgroup", false);
         s.noPivot = j.value("noPivot", false);
+        s.imageBundle = j.value("imageBundle", "");
         if (j.contains("config")) s.config = j["config"];
         return s;
     } catch (const nlohmann::json::exception& e) {

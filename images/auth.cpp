@@ -26,6 +26,7 @@ Result<Challenge> parseWwwAuthenticate(const std::string& header) {
         for (size_t k = i; k < eq; k++) key += static_cast<char>(std::tolower(static_cast<unsigned char>(header[k])));
         while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
         i = eq + 1;
+        while (i < header.size() && header[i] == ' ') i++;
         std::string value;
         if (i < header.size() && header[i] == '"') {
             for (i++; i < header.size() && header[i] != '"'; i++) {

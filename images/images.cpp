@@ -49,9 +49,10 @@ Result<json> inspectImage(const Store& store, const std::string& image) {
     j["name"] = rec.name;
     j["digest"] = rec.digest;
     j["manifest"] = {{"mediaType", m.mediaType}, {"config", descriptorJson(m.config)}, {"layers", json::array()}};
-    for (const auto& l : m.layers) {
-        json lj = descriptorJson(l);
-        lj["snapshot"] = store.snapshotPath(l.digest);
+    auto chain = chainIds(m);
+    for (size_t i = 0; i < m.layers.size(); i++) {
+        json lj = descriptorJson(m.layers[i]);
+        lj["snapshot"] = store.snapshotPath(chain[i]);
         j["manifest"]["layers"].push_back(lj);
     }
     try {

@@ -122,6 +122,13 @@ Result<Descriptor> selectPlatform(const Index& idx, const Platform& want) {
                        seen.empty() ? "none" : seen, ")");
 }
 
+std::vector<std::string> chainIds(const Manifest& m) {
+    std::vector<std::string> out;
+    for (const auto& l : m.layers)
+        out.push_back(out.empty() ? l.digest : "sha256:" + sha256Hex(out.back() + " " + l.digest));
+    return out;
+}
+
 bool isLayerMediaType(const std::string& mt) {
     return mt == media::kOciLayerTar || mt == media::kOciLayerGzip || mt == media::kOciLayerZstd ||
            mt == media::kDockerLayerGzip || mt == "application/vnd.docker.image.rootfs.diff.tar" ||

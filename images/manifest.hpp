@@ -66,6 +66,9 @@ nlohmann::json descriptorJson(const Descriptor& d);
 // The manifest's entry of an index whose platform matches (variant only if asked for).
 Result<Descriptor> selectPlatform(const Index& idx, const Platform& want);
 bool isLayerMediaType(const std::string& mt);
+// The snapshot key of each layer: its digest for the first, then sha256("<parent key> <digest>")
+// — OCI's chain id, taken over blob digests (what berth has verified) instead of diff ids.
+std::vector<std::string> chainIds(const Manifest& m);
 
 struct ImageConfig {
     std::string os, architecture;

@@ -16,44 +16,33 @@ namespace berth::images {
 
 namespace {
 
-Status ensureOne(const Store& store, const Descriptor& layer) {
-    std::string final = store.snapshotPath(layer.digest);
-    if (fs::exists(final)) return {};
-    // Two processes unpacking the same layer: the second waits, then finds it done.
-    ASSIGN_OR_RETURN(UniqueFd lock, lockFile(store.root() + "/locks/" + layer.digest.substr(7) + ".unpack", true));
-    if (fs::exists(final)) return {};
-    std::string tmp = strCat(final, ".tmp.", ::getpid(), ".", std::hash<std::thread::id>{}(std::this_thread::get_id()) % 100000);
-    TRY(fs::removeAll(tmp));
-    if (::mkdir(tmp.c_str(), 0755) < 0) return Error::fromErrno("mkdir ", tmp);
-    ScopeGuard cleanup([&] { (void)fs::removeAll(tmp); });
-    log::debug("unpacking layer ", layer.digest, " into ", tmp);
-    TRY_CTX(unpackLayer(store.blobPath(layer.digest), tmp), "layer ", layer.digest);
-    if (::rename(tmp.c_str(), final.c_str()) < 0) return Error::fromErrno("rename ", tmp, " to ", final);
-    cleanup.dismiss();
-    return {};
-}
+struct Pending {
+    size_t index;      // in the manifest's layers
+    std::string tmp;   // where it is being unpacked
+    std::vector<std::string> implicitDirs;
+};
 
-}  // namespace
-
-Status ensureSnapshots(const Store& store, const Manifest& m, int jobs) {
-    if (jobs <= 0) jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    jobs = std::min<int>(jobs, static_cast<int>(m.layers.size()));
-    // Layers are independent dirs (whiteouts are overlay's business), so they unpack in
-    // parallel; the first error wins and the rest stop picking up work.
+// Unpack the pending layers `jobs` at a time: they are independent dirs until the fix-up.
+Status unpackAll(const Store& store, const Manifest& m, std::vector<Pending>& todo, int jobs) {
     std::atomic<size_t> next{0};
     std::atomic<bool> failed{false};
     std::mutex mu;
     Status first;
     auto worker = [&] {
-        for (size_t i; !failed && (i = next++) < m.layers.size();) {
-            Status st = ensureOne(store, m.layers[i]);
-            if (!st) {
-                std::lock_guard<std::mutex> g(mu);
-                if (first.ok()) first = std::move(st);
-                failed = true;
+        for (size_t i; !failed && (i = next++) < todo.size();) {
+            const Descriptor& layer = m.layers[todo[i].index];
+            log::debug("unpacking layer ", layer.digest, " into ", todo[i].tmp);
+            auto r = unpackLayer(store.blobPath(layer.digest), todo[i].tmp);
+            if (r) {
+                todo[i].implicitDirs = std::move(*r);
+                continue;
             }
+            std::lock_guard<std::mutex> g(mu);
+            if (first.ok()) first = std::move(r.error().context("layer ", layer.digest));
+            failed = true;
         }
     };
+    jobs = std::max(1, std::min<int>(jobs, static_cast<int>(todo.size())));
     std::vector<std::thread> threads;
     for (int i = 1; i < jobs; i++) threads.emplace_back(worker);
     worker();
@@ -61,9 +50,56 @@ Status ensureSnapshots(const Store& store, const Manifest& m, int jobs) {
     return first;
 }
 
+}  // namespace
+
+Status ensureSnapshots(const Store& store, const Manifest& m, int jobs) {
+    if (jobs <= 0) jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    auto chain = chainIds(m);
+    auto missing = [&] {
+        for (const auto& c : chain)
+            if (!fs::exists(store.snapshotPath(c))) return true;
+        return false;
+    };
+    if (!missing()) return {};
+    // One unpacker at a time per store: a second import of the same image waits and then
+    // finds the snapshots made.
+    ASSIGN_OR_RETURN(UniqueFd lock, lockFile(store.root() + "/locks/unpack.lock", true));
+    if (!missing()) return {};
+    std::vector<Pending> todo;
+    std::vector<std::string> dirs;  // final or temp dir of each layer, bottom first
+    for (size_t i = 0; i < chain.size(); i++) {
+        std::string final = store.snapshotPath(chain[i]);
+        dirs.push_back(final);
+        if (fs::exists(final)) continue;
+        todo.push_back({i, strCat(final, ".tmp.", ::getpid()), {}});
+        dirs.back() = todo.back().tmp;
+    }
+    ScopeGuard cleanup([&] {
+        for (const auto& p : todo) (void)fs::removeAll(p.tmp);
+    });
+    for (const auto& p : todo) {
+        TRY(fs::removeAll(p.tmp));
+        if (::mkdir(p.tmp.c_str(), 0755) < 0) return Error::fromErrno("mkdir ", p.tmp);
+    }
+    TRY(unpackAll(store, m, todo, jobs));
+    // Bottom up, so a fixed-up dir can itself be the source for the layers above it.
+    for (const auto& p : todo) {
+        std::vector<std::string> lowers(dirs.rend() - static_cast<long>(p.index), dirs.rend());
+        for (const auto& d : p.implicitDirs)
+            TRY_CTX(inheritDirMetadata(lowers, p.tmp, d), "layer ", m.layers[p.index].digest);
+    }
+    for (const auto& p : todo) {
+        std::string final = store.snapshotPath(chain[p.index]);
+        if (::rename(p.tmp.c_str(), final.c_str()) < 0) return Error::fromErrno("rename ", p.tmp, " to ", final);
+    }
+    todo.clear();
+    return {};
+}
+
 std::vector<std::string> lowerDirs(const Store& store, const Manifest& m) {
     std::vector<std::string> out;
-    for (auto it = m.layers.rbegin(); it != m.layers.rend(); ++it) out.push_back(store.snapshotPath(it->digest));
+    auto chain = chainIds(m);
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) out.push_back(store.snapshotPath(*it));
     return out;
 }
 

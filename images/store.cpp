@@ -45,8 +45,8 @@ std::string Store::blobPath(const std::string& digest) const {
     return root_ + "/blobs/" + digest.substr(0, colon) + "/" + digest.substr(colon + 1);
 }
 
-std::string Store::snapshotPath(const std::string& layerDigest) const {
-    return root_ + "/snapshots/" + layerDigest.substr(layerDigest.find(':') + 1);
+std::string Store::snapshotPath(const std::string& chainId) const {
+    return root_ + "/snapshots/" + chainId.substr(chainId.find(":") + 1);
 }
 
 bool Store::hasBlob(const std::string& digest) const { return isDigest(digest) && fs::exists(blobPath(digest)); }

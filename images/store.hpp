@@ -35,7 +35,7 @@ public:
     Status init() const;
 
     std::string blobPath(const std::string& digest) const;
-    std::string snapshotPath(const std::string& layerDigest) const;
+    std::string snapshotPath(const std::string& chainId) const;
     std::string tmpDir() const { return root_ + "/tmp"; }
     bool hasBlob(const std::string& digest) const;
     // Read a blob and check it still hashes to its name.

@@ -40,10 +40,8 @@ Status Store::reachable(const std::string& digest, std::set<std::string>& blobs,
     }
     ASSIGN_OR_RETURN(Manifest m, parseManifest(text));
     blobs.insert(m.config.digest);
-    for (const auto& l : m.layers) {
-        blobs.insert(l.digest);
-        layers.insert(l.digest.substr(7));
-    }
+    for (const auto& l : m.layers) blobs.insert(l.digest);
+    for (const auto& c : chainIds(m)) layers.insert(c.substr(7));
     return {};
 }
 

@@ -10,7 +10,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
+#include <set>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -45,6 +47,7 @@ public:
     explicit Unpacker(int root) : root_(root) {}
     Status entry(archive* a, archive_entry* e, const std::string& path);
     Status finish();
+    std::vector<std::string> implicitDirs() const { return {implicit_.begin(), implicit_.end()}; }
 
 private:
     Result<int> parentFd(const std::string& parent);
@@ -63,6 +66,8 @@ private:
         struct timespec times[2];
     };
     std::vector<DirTime> dirTimes_;
+    // Parents the layer did not list: their metadata must come from the layers below.
+    std::set<std::string> implicit_;
 };
 
 Result<int> Unpacker::parentFd(const std::string& parent) {
@@ -72,9 +77,12 @@ Result<int> Unpacker::parentFd(const std::string& parent) {
     if (fd < 0 && errno == ENOENT) {
         // Missing parents are made as tar does (0755, root): walk and create one at a time.
         UniqueFd cur(::dup(root_));
+        std::string prefix;
         for (const auto& comp : fs::split(parent, '/')) {
             if (comp.empty()) continue;
-            if (::mkdirat(cur.get(), comp.c_str(), 0755) < 0 && errno != EEXIST) return resolveError(parent);
+            prefix += (prefix.empty() ? "" : "/") + comp;
+            if (::mkdirat(cur.get(), comp.c_str(), 0755) == 0) implicit_.insert(prefix);
+            else if (errno != EEXIST) return resolveError(parent);
             int next = openIn(cur.get(), comp, O_PATH | O_DIRECTORY);
             if (next < 0) return resolveError(parent);
             cur.reset(next);
@@ -167,6 +175,7 @@ Status Unpacker::directory(archive_entry* e, int pfd, const std::string& name, c
     TRY(applyXattrs(e, fd.get()));
     if (::fchmod(fd.get(), archive_entry_perm(e) & 07777) < 0) return Error::fromErrno("chmod");
     // Its mtime changes as entries land in it: set it once the layer is done.
+    implicit_.erase(path);
     dirTimes_.push_back({path, {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
                                 {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}}});
     return {};
@@ -194,6 +203,7 @@ Status Unpacker::whiteout(const Whiteout& w) {
         if (!fd && errno == ENOENT) {
             ASSIGN_OR_RETURN(int pfd, parentFd(parent));
             if (::mkdirat(pfd, name.c_str(), 0755) < 0) return Error::fromErrno("mkdir opaque dir");
+            implicit_.insert(w.target);
             fd.reset(openIn(root_, w.target, O_RDONLY | O_DIRECTORY));
         }
         if (!fd) return resolveError(w.target);
@@ -253,7 +263,7 @@ Status Unpacker::finish() {
 
 }  // namespace
 
-Status unpackLayer(const std::string& blobPath, const std::string& destDir) {
+Result<std::vector<std::string>> unpackLayer(const std::string& blobPath, const std::string& destDir) {
     UniqueFd root(::open(destDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root) return Error::fromErrno("open ", destDir);
     UniqueFd in(::open(blobPath.c_str(), O_RDONLY | O_CLOEXEC));
@@ -277,7 +287,42 @@ Status unpackLayer(const std::string& blobPath, const std::string& destDir) {
         Status st = u.entry(a.get(), e, *path);
         if (!st) return std::move(st).error().context("layer entry \"", raw, "\"");
     }
-    return u.finish();
+    TRY(u.finish());
+    return u.implicitDirs();
+}
+
+Status inheritDirMetadata(const std::vector<std::string>& lowers, const std::string& dir, const std::string& path) {
+    UniqueFd droot(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!droot) return Error::fromErrno("open ", dir);
+    UniqueFd dst(openIn(droot.get(), path, O_RDONLY | O_DIRECTORY));
+    if (!dst) return resolveError(path);
+    for (const auto& lower : lowers) {
+        UniqueFd lroot(::open(lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!lroot) return Error::fromErrno("open ", lower);
+        UniqueFd src(openIn(lroot.get(), path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+        if (!src) {
+            if (errno == ENOENT) continue;
+            return {};  // a non-directory or symlink below: overlay shows this layer's dir as is
+        }
+        struct stat st;
+        if (::fstat(src.get(), &st) < 0) return Error::fromErrno("stat ", lower, "/", path);
+        if (::fchown(dst.get(), st.st_uid, st.st_gid) < 0 || ::fchmod(dst.get(), st.st_mode & 07777) < 0)
+            return Error::fromErrno("copy owner and mode to ", path);
+        std::string names(65536, '\0');
+        ssize_t n = ::flistxattr(src.get(), names.data(), names.size());
+        for (ssize_t i = 0; n > 0 && i < n; i += static_cast<ssize_t>(std::strlen(names.data() + i)) + 1) {
+            const char* key = names.data() + i;
+            if (std::string(key).rfind("trusted.overlay.", 0) == 0) continue;
+            std::string value(65536, '\0');
+            ssize_t vn = ::fgetxattr(src.get(), key, value.data(), value.size());
+            if (vn >= 0 && ::fsetxattr(dst.get(), key, value.data(), static_cast<size_t>(vn), 0) < 0)
+                return Error::fromErrno("copy xattr ", key, " to ", path);
+        }
+        struct timespec ts[2] = {st.st_atim, st.st_mtim};
+        if (::futimens(dst.get(), ts) < 0) return Error::fromErrno("set times of ", path);
+        return {};
+    }
+    return {};
 }
 
 }  // namespace berth::images

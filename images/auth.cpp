@@ -1,12 +1,14 @@
 #include "images/auth.hpp"
 
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cstdlib>
 
 #include <nlohmann/json.hpp>
+
+#include "images/digest.hpp"
+#include "images/dynlib.hpp"
 
 namespace berth::images {
 
@@ -89,17 +91,19 @@ std::string defaultAuthFile() {
 }
 
 std::string base64Encode(const std::string& in) {
+    requireCrypto();
     std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+    int n = crypto().EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                             reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
     out.resize(static_cast<size_t>(n));
     return out;
 }
 
 Result<std::string> base64Decode(const std::string& in) {
+    requireCrypto();
     if (in.size() % 4 != 0) return Error::make("invalid base64");
     std::string out(3 * in.size() / 4 + 1, '\0');
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+    int n = crypto().EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                             reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
     if (n < 0) return Error::make("invalid base64");
     // EVP_DecodeBlock counts the padding as zero bytes.

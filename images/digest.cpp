@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "common/unique_fd.hpp"
+#include "images/dynlib.hpp"
 
 namespace berth::images {
 
@@ -22,14 +26,25 @@ Result<Digest> parseDigest(std::string_view s) {
 
 bool isDigest(std::string_view s) { return parseDigest(s).ok(); }
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
+void requireCrypto() {
+    static Status loaded = loadCryptoApi();
+    if (!loaded) {
+        // libcrypto3 is a dependency of berth's package: without it nothing can be verified.
+        std::fprintf(stderr, "berth: %s\n", loaded.error().what().c_str());
+        std::abort();
+    }
+}
 
-void Sha256::update(const void* data, size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
+Sha256::Sha256() : ctx_((requireCrypto(), crypto().EVP_MD_CTX_new()), crypto().EVP_MD_CTX_free) {
+    crypto().EVP_DigestInit_ex(ctx_.get(), crypto().EVP_sha256(), nullptr);
+}
+
+void Sha256::update(const void* data, size_t n) { crypto().EVP_DigestUpdate(ctx_.get(), data, n); }
 
 std::string Sha256::hexDigest() {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &len);
+    crypto().EVP_DigestFinal_ex(ctx_.get(), md, &len);
     static const char* kHex = "0123456789abcdef";
     std::string out;
     out.reserve(len * 2);

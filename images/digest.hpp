@@ -36,6 +36,8 @@ private:
 };
 
 std::string sha256Hex(std::string_view data);
+// libcrypto is loaded on first use (images/dynlib.hpp); aborts with a message if it cannot be.
+void requireCrypto();
 // sha256 of a whole file, read from the start.
 Result<std::string> sha256OfFile(const std::string& path);
 

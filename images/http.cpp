@@ -1,6 +1,7 @@
 #include "images/http.hpp"
 
-#include <curl/curl.h>
+#include "images/dynlib.hpp"
+
 
 #include <cctype>
 #include <memory>
@@ -51,44 +52,46 @@ size_t onBody(char* data, size_t size, size_t n, void* user) {
 
 }  // namespace
 
-void httpGlobalInit() {
+Status httpGlobalInit() {
+    TRY(loadCurlApi());
     static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    std::call_once(once, [] { cl().curl_global_init(CURL_GLOBAL_DEFAULT); });
+    return {};
 }
 
 Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::string>& headers, bool insecure,
                              const HttpSink* sink, size_t maxBody) {
-    httpGlobalInit();
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+    TRY(httpGlobalInit());
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(cl().curl_easy_init(), cl().curl_easy_cleanup);
     if (!curl) return Error::make("curl_easy_init failed");
     curl_slist* list = nullptr;
-    for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> listGuard(list, curl_slist_free_all);
+    for (const auto& h : headers) list = cl().curl_slist_append(list, h.c_str());
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> listGuard(list, cl().curl_slist_free_all);
     Transfer t;
     t.sink = sink;
     t.maxBody = maxBody;
     CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+    cl().curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    cl().curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+    cl().curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    cl().curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cl().curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
     // A stalled connection fails instead of hanging: under 1 byte/s for 60 s.
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "berth");
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, onHeader);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onBody);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    cl().curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    cl().curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+    cl().curl_easy_setopt(c, CURLOPT_USERAGENT, "berth");
+    cl().curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, onHeader);
+    cl().curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    cl().curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onBody);
+    cl().curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
     if (insecure) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        cl().curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        cl().curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = cl().curl_easy_perform(c);
     if (t.tooBig) return Error::make("GET ", url, ": response larger than ", maxBody, " bytes");
-    if (rc != CURLE_OK) return Error::make("GET ", url, ": ", curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.resp.status);
+    if (rc != CURLE_OK) return Error::make("GET ", url, ": ", cl().curl_easy_strerror(rc));
+    cl().curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.resp.status);
     return std::move(t.resp);
 }
 

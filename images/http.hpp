@@ -25,7 +25,7 @@ struct HttpResponse {
 using HttpSink = std::function<bool(long status, const char* data, size_t n)>;
 
 // Call once before threads use httpGet.
-void httpGlobalInit();
+Status httpGlobalInit();
 // insecure: no TLS verification (plain http URLs need no flag here; the caller picks the scheme).
 Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::string>& headers, bool insecure,
                              const HttpSink* sink = nullptr, size_t maxBody = 16u << 20);

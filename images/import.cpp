@@ -1,8 +1,6 @@
 // images/import: bringing images in from disk — OCI image layouts and docker-archives
 // (`podman save`), as directories or tarballs. Blobs are verified as they enter the store and
 // every layer is unpacked before the name is written, so a bad archive changes nothing.
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 #include <memory>
 
 #include "common/fs.hpp"
+#include "images/dynlib.hpp"
 #include "common/log.hpp"
 #include "images/digest.hpp"
 #include "images/images.hpp"
@@ -39,31 +38,32 @@ Result<json> readJson(const std::string& path) {
 // Archive members are plain files and dirs (symlinks become hard links to what they name);
 // names are cleaned like layer entries, so nothing lands outside dir.
 Status extractArchive(const std::string& file, const std::string& dir) {
-    std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), archive_read_free);
-    archive_read_support_filter_all(a.get());
-    archive_read_support_format_tar(a.get());
-    if (archive_read_open_filename(a.get(), file.c_str(), 1 << 20) != ARCHIVE_OK)
-        return Error::make("open ", file, ": ", archive_error_string(a.get()));
+    TRY(loadArchiveApi());
+    std::unique_ptr<archive, decltype(&archive_read_free)> a(la().archive_read_new(), la().archive_read_free);
+    la().archive_read_support_filter_all(a.get());
+    la().archive_read_support_format_tar(a.get());
+    if (la().archive_read_open_filename(a.get(), file.c_str(), 1 << 20) != ARCHIVE_OK)
+        return Error::make("open ", file, ": ", la().archive_error_string(a.get()));
     archive_entry* e;
     std::vector<std::pair<std::string, std::string>> links;
     for (;;) {
-        int r = archive_read_next_header(a.get(), &e);
+        int r = la().archive_read_next_header(a.get(), &e);
         if (r == ARCHIVE_EOF) break;
-        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return Error::make(file, ": not a valid tar archive: ", archive_error_string(a.get()));
-        std::string raw = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return Error::make(file, ": not a valid tar archive: ", la().archive_error_string(a.get()));
+        std::string raw = la().archive_entry_pathname(e) ? la().archive_entry_pathname(e) : "";
         auto path = cleanEntryPath(raw);
         if (!path) return Error::make(file, ": refusing member \"", raw, "\": ", path.error().message());
         if (path->empty()) continue;
         std::string dst = dir + "/" + *path;
-        auto type = archive_entry_filetype(e);
+        auto type = la().archive_entry_filetype(e);
         if (type == AE_IFDIR) {
             TRY(fs::mkdirAll(dst));
             continue;
         }
         TRY(fs::mkdirAll(dir + "/" + splitParent(*path).first));
-        if (archive_entry_hardlink(e) || type == AE_IFLNK) {
-            std::string target = archive_entry_hardlink(e) ? archive_entry_hardlink(e)
-                                 : splitParent(*path).first + "/" + archive_entry_symlink(e);
+        if (la().archive_entry_hardlink(e) || type == AE_IFLNK) {
+            std::string target = la().archive_entry_hardlink(e) ? la().archive_entry_hardlink(e)
+                                 : splitParent(*path).first + "/" + la().archive_entry_symlink(e);
             auto t = cleanEntryPath(fs::cleanPath("/" + target).substr(1));
             if (!t) return Error::make(file, ": refusing link \"", raw, "\"");
             links.emplace_back(dir + "/" + *t, dst);
@@ -72,8 +72,8 @@ Status extractArchive(const std::string& file, const std::string& dir) {
         if (type != AE_IFREG) return Error::make(file, ": unexpected member type for \"", raw, "\"");
         UniqueFd fd(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!fd) return Error::fromErrno("create ", dst);
-        if (archive_read_data_into_fd(a.get(), fd.get()) != ARCHIVE_OK)
-            return Error::make(file, ": reading \"", raw, "\": ", archive_error_string(a.get()));
+        if (la().archive_read_data_into_fd(a.get(), fd.get()) != ARCHIVE_OK)
+            return Error::make(file, ": reading \"", raw, "\": ", la().archive_error_string(a.get()));
     }
     for (const auto& [target, dst] : links) {
         if (::link(target.c_str(), dst.c_str()) < 0) return Error::fromErrno("link ", dst, " to ", target);

@@ -274,7 +274,7 @@ Result<ImageRecord> pull(const Store& store, const PullOptions& o) {
         ASSIGN_OR_RETURN(want, parsePlatform(o.platform));
     }
     ASSIGN_OR_RETURN(auto creds, loadCredentials(o, ref.registry));
-    httpGlobalInit();
+    TRY(httpGlobalInit());
     Client c(ref, o, creds);
     std::string contentType;
     ASSIGN_OR_RETURN(auto top, fetchManifest(c, ref.manifestRef(), contentType));

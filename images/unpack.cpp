@@ -1,7 +1,5 @@
 #include "images/unpack.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -15,6 +13,7 @@
 #include <set>
 
 #include "common/fs.hpp"
+#include "images/dynlib.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
 #include "images/layer_path.hpp"
@@ -113,13 +112,13 @@ Status Unpacker::removeExisting(int pfd, const std::string& name, bool keepDir, 
 }
 
 Status Unpacker::metadataAt(archive_entry* e, int pfd, const std::string& name) {
-    if (::fchownat(pfd, name.c_str(), archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
+    if (::fchownat(pfd, name.c_str(), la().archive_entry_uid(e), la().archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
         return Error::fromErrno("chown");
-    if (archive_entry_filetype(e) != AE_IFLNK &&
-        ::fchmodat(pfd, name.c_str(), archive_entry_perm(e) & 07777, 0) < 0)
+    if (la().archive_entry_filetype(e) != AE_IFLNK &&
+        ::fchmodat(pfd, name.c_str(), la().archive_entry_perm(e) & 07777, 0) < 0)
         return Error::fromErrno("chmod");
-    struct timespec ts[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
-                             {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+    struct timespec ts[2] = {{la().archive_entry_mtime(e), la().archive_entry_mtime_nsec(e)},
+                             {la().archive_entry_mtime(e), la().archive_entry_mtime_nsec(e)}};
     if (::utimensat(pfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) return Error::fromErrno("set times");
     return {};
 }
@@ -128,8 +127,8 @@ Status applyXattrs(archive_entry* e, int fd) {
     const char* key;
     const void* value;
     size_t size;
-    archive_entry_xattr_reset(e);
-    while (archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
+    la().archive_entry_xattr_reset(e);
+    while (la().archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
         // A layer must not forge overlay's own metadata (whiteouts come only from .wh. names).
         if (std::string(key).rfind("trusted.overlay.", 0) == 0) continue;
         if (::fsetxattr(fd, key, value, size, 0) < 0) return Error::fromErrno("set xattr ", key);
@@ -144,9 +143,9 @@ Status Unpacker::regular(archive* a, archive_entry* e, int pfd, const std::strin
     size_t size;
     la_int64_t offset;
     for (;;) {
-        int r = archive_read_data_block(a, &buf, &size, &offset);
+        int r = la().archive_read_data_block(a, &buf, &size, &offset);
         if (r == ARCHIVE_EOF) break;
-        if (r != ARCHIVE_OK) return Error::make("read data: ", archive_error_string(a));
+        if (r != ARCHIVE_OK) return Error::make("read data: ", la().archive_error_string(a));
         const char* p = static_cast<const char*>(buf);
         while (size > 0) {
             ssize_t n = ::pwrite(fd.get(), p, size, offset);
@@ -156,13 +155,13 @@ Status Unpacker::regular(archive* a, archive_entry* e, int pfd, const std::strin
         }
     }
     // A sparse file may end in a hole.
-    if (::ftruncate(fd.get(), archive_entry_size(e)) < 0) return Error::fromErrno("truncate");
-    if (::fchown(fd.get(), archive_entry_uid(e), archive_entry_gid(e)) < 0) return Error::fromErrno("chown");
+    if (::ftruncate(fd.get(), la().archive_entry_size(e)) < 0) return Error::fromErrno("truncate");
+    if (::fchown(fd.get(), la().archive_entry_uid(e), la().archive_entry_gid(e)) < 0) return Error::fromErrno("chown");
     TRY(applyXattrs(e, fd.get()));
     // After chown, which clears set-id bits.
-    if (::fchmod(fd.get(), archive_entry_perm(e) & 07777) < 0) return Error::fromErrno("chmod");
-    struct timespec ts[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
-                             {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+    if (::fchmod(fd.get(), la().archive_entry_perm(e) & 07777) < 0) return Error::fromErrno("chmod");
+    struct timespec ts[2] = {{la().archive_entry_mtime(e), la().archive_entry_mtime_nsec(e)},
+                             {la().archive_entry_mtime(e), la().archive_entry_mtime_nsec(e)}};
     if (::futimens(fd.get(), ts) < 0) return Error::fromErrno("set times");
     return {};
 }
@@ -171,18 +170,18 @@ Status Unpacker::directory(archive_entry* e, int pfd, const std::string& name, c
     if (::mkdirat(pfd, name.c_str(), 0700) < 0 && errno != EEXIST) return Error::fromErrno("mkdir");
     UniqueFd fd(::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return Error::fromErrno("open directory");
-    if (::fchown(fd.get(), archive_entry_uid(e), archive_entry_gid(e)) < 0) return Error::fromErrno("chown");
+    if (::fchown(fd.get(), la().archive_entry_uid(e), la().archive_entry_gid(e)) < 0) return Error::fromErrno("chown");
     TRY(applyXattrs(e, fd.get()));
-    if (::fchmod(fd.get(), archive_entry_perm(e) & 07777) < 0) return Error::fromErrno("chmod");
+    if (::fchmod(fd.get(), la().archive_entry_perm(e) & 07777) < 0) return Error::fromErrno("chmod");
     // Its mtime changes as entries land in it: set it once the layer is done.
     implicit_.erase(path);
-    dirTimes_.push_back({path, {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
-                                {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}}});
+    dirTimes_.push_back({path, {{la().archive_entry_mtime(e), la().archive_entry_mtime_nsec(e)},
+                                {la().archive_entry_mtime(e), la().archive_entry_mtime_nsec(e)}}});
     return {};
 }
 
 Status Unpacker::hardlink(archive_entry* e, int pfd, const std::string& name) {
-    std::string raw = archive_entry_hardlink(e);
+    std::string raw = la().archive_entry_hardlink(e);
     auto target = cleanEntryPath(raw);
     if (!target) return Error::make("hardlink target \"", raw, "\": ", target.error().message());
     auto [tparent, tname] = splitParent(*target);
@@ -223,7 +222,7 @@ Status Unpacker::entry(archive* a, archive_entry* e, const std::string& path) {
     Whiteout w = classifyWhiteout(path);
     if (w.kind == WhiteoutKind::Meta) return {};
     if (w.kind != WhiteoutKind::None) return whiteout(w);
-    auto type = archive_entry_filetype(e);
+    auto type = la().archive_entry_filetype(e);
     if (path.empty()) {  // the layer's root: only its metadata
         if (type != AE_IFDIR) return Error::make("the root is not a directory");
         return directory(e, root_, ".", "");
@@ -231,21 +230,21 @@ Status Unpacker::entry(archive* a, archive_entry* e, const std::string& path) {
     auto [parent, name] = splitParent(path);
     ASSIGN_OR_RETURN(int pfd, parentFd(parent));
     bool keptDir = false;
-    TRY(removeExisting(pfd, name, type == AE_IFDIR && !archive_entry_hardlink(e), &keptDir));
+    TRY(removeExisting(pfd, name, type == AE_IFDIR && !la().archive_entry_hardlink(e), &keptDir));
     ASSIGN_OR_RETURN(pfd, parentFd(parent));
-    if (archive_entry_hardlink(e)) return hardlink(e, pfd, name);
+    if (la().archive_entry_hardlink(e)) return hardlink(e, pfd, name);
     switch (type) {
     case AE_IFREG:
         return regular(a, e, pfd, name);
     case AE_IFDIR:
         return directory(e, pfd, name, path);
     case AE_IFLNK:
-        if (::symlinkat(archive_entry_symlink(e), pfd, name.c_str()) < 0) return Error::fromErrno("symlink");
+        if (::symlinkat(la().archive_entry_symlink(e), pfd, name.c_str()) < 0) return Error::fromErrno("symlink");
         return metadataAt(e, pfd, name);
     case AE_IFCHR:
     case AE_IFBLK:
     case AE_IFIFO:
-        if (::mknodat(pfd, name.c_str(), type | (archive_entry_perm(e) & 07777), archive_entry_rdev(e)) < 0)
+        if (::mknodat(pfd, name.c_str(), type | (la().archive_entry_perm(e) & 07777), la().archive_entry_rdev(e)) < 0)
             return Error::fromErrno("mknod");
         return metadataAt(e, pfd, name);
     default:
@@ -264,24 +263,25 @@ Status Unpacker::finish() {
 }  // namespace
 
 Result<std::vector<std::string>> unpackLayer(const std::string& blobPath, const std::string& destDir) {
+    TRY(loadArchiveApi());
     UniqueFd root(::open(destDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root) return Error::fromErrno("open ", destDir);
     UniqueFd in(::open(blobPath.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in) return Error::fromErrno("open ", blobPath);
-    ArchivePtr a(archive_read_new(), archive_read_free);
-    archive_read_support_filter_gzip(a.get());
-    archive_read_support_filter_zstd(a.get());
-    archive_read_support_format_tar(a.get());
-    if (archive_read_open_fd(a.get(), in.get(), 1 << 20) != ARCHIVE_OK)
-        return Error::make("open layer: ", archive_error_string(a.get()));
+    ArchivePtr a(la().archive_read_new(), la().archive_read_free);
+    la().archive_read_support_filter_gzip(a.get());
+    la().archive_read_support_filter_zstd(a.get());
+    la().archive_read_support_format_tar(a.get());
+    if (la().archive_read_open_fd(a.get(), in.get(), 1 << 20) != ARCHIVE_OK)
+        return Error::make("open layer: ", la().archive_error_string(a.get()));
     Unpacker u(root.get());
     archive_entry* e;
     for (;;) {
-        int r = archive_read_next_header(a.get(), &e);
+        int r = la().archive_read_next_header(a.get(), &e);
         if (r == ARCHIVE_EOF) break;
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-            return Error::make("corrupt layer: ", archive_error_string(a.get()));
-        std::string raw = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+            return Error::make("corrupt layer: ", la().archive_error_string(a.get()));
+        std::string raw = la().archive_entry_pathname(e) ? la().archive_entry_pathname(e) : "";
         auto path = cleanEntryPath(raw);
         if (!path) return Error::make("refusing layer entry \"", raw, "\": ", path.error().message());
         Status st = u.entry(a.get(), e, *path);

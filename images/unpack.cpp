@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -43,7 +44,10 @@ using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
 
 class Unpacker {
 public:
-    explicit Unpacker(int root) : root_(root) {}
+    explicit Unpacker(int root) : root_(root) {
+        umask_ = ::umask(0);
+        ::umask(umask_);
+    }
     Status entry(archive* a, archive_entry* e, const std::string& path);
     Status finish();
     std::vector<std::string> implicitDirs() const { return {implicit_.begin(), implicit_.end()}; }
@@ -58,6 +62,7 @@ private:
     Status metadataAt(archive_entry* e, int pfd, const std::string& name);
 
     int root_;
+    mode_t umask_ = 022;
     std::string cachedPath_;
     UniqueFd cached_;
     struct DirTime {
@@ -137,11 +142,15 @@ Status applyXattrs(archive_entry* e, int fd) {
 }
 
 Status Unpacker::regular(archive* a, archive_entry* e, int pfd, const std::string& name) {
-    UniqueFd fd(::openat(pfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    // Created with its final permission bits when the umask leaves them alone (the common
+    // case), which saves the fchmod; set-id bits always need it, after the chown.
+    mode_t perm = la().archive_entry_perm(e) & 07777;
+    bool exact = (perm & ~0777) == 0 && (perm & umask_) == 0;
+    UniqueFd fd(::openat(pfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, exact ? perm : 0600));
     if (!fd) return Error::fromErrno("create");
     const void* buf;
     size_t size;
-    la_int64_t offset;
+    la_int64_t offset, end = 0;
     for (;;) {
         int r = la().archive_read_data_block(a, &buf, &size, &offset);
         if (r == ARCHIVE_EOF) break;
@@ -153,13 +162,15 @@ Status Unpacker::regular(archive* a, archive_entry* e, int pfd, const std::strin
             if (n < 0) return Error::fromErrno("write");
             p += n, offset += n, size -= static_cast<size_t>(n);
         }
+        end = std::max(end, offset);
     }
     // A sparse file may end in a hole.
-    if (::ftruncate(fd.get(), la().archive_entry_size(e)) < 0) return Error::fromErrno("truncate");
+    if (end < la().archive_entry_size(e) && ::ftruncate(fd.get(), la().archive_entry_size(e)) < 0)
+        return Error::fromErrno("truncate");
     if (::fchown(fd.get(), la().archive_entry_uid(e), la().archive_entry_gid(e)) < 0) return Error::fromErrno("chown");
     TRY(applyXattrs(e, fd.get()));
     // After chown, which clears set-id bits.
-    if (::fchmod(fd.get(), la().archive_entry_perm(e) & 07777) < 0) return Error::fromErrno("chmod");
+    if (!exact && ::fchmod(fd.get(), perm) < 0) return Error::fromErrno("chmod");
     struct timespec ts[2] = {{la().archive_entry_mtime(e), la().archive_entry_mtime_nsec(e)},
                              {la().archive_entry_mtime(e), la().archive_entry_mtime_nsec(e)}};
     if (::futimens(fd.get(), ts) < 0) return Error::fromErrno("set times");

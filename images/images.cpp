@@ -69,6 +69,7 @@ Status removeImage(const Store& store, const std::string& image) {
 }
 
 Status mountImage(const Store& store, const std::string& image, const std::string& dir) {
+    ASSIGN_OR_RETURN(UniqueFd gc, store.gcLock(false));
     ASSIGN_OR_RETURN(ResolvedImage r, resolveImage(store, image));
     auto lowers = lowerDirs(store, r.manifest);
     // Read-only overlay needs two lowers; the empty dir also keeps a one-layer image's

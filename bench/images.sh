@@ -30,7 +30,10 @@ done
 W="$(mktemp -d /var/tmp/berth-bench-images.XXXXXX)"
 REG_PID=""
 cleanup() {
-    [[ -n "$REG_PID" ]] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
+    if [[ -n "$REG_PID" ]]; then
+        kill "$REG_PID" 2>/dev/null || true
+        wait "$REG_PID" 2>/dev/null || true
+    fi
     awk -v d="$W" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
     [[ $KEEP -eq 1 ]] || rm -rf "$W"
 }

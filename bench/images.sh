@@ -27,7 +27,9 @@ for tool in umoci skopeo docker-registry jq "$BERTH"; do
     command -v "$tool" >/dev/null || { echo "images bench: $tool not found" >&2; exit 1; }
 done
 
-W="$(mktemp -d /var/tmp/berth-bench-images.XXXXXX)"
+# BENCH_TMP=/dev/shm takes the shared disk out of the figures (file creation there varies 10x
+# with the other load on this host).
+W="$(mktemp -d "${BENCH_TMP:-/var/tmp}/berth-bench-images.XXXXXX")"
 REG_PID=""
 cleanup() {
     if [[ -n "$REG_PID" ]]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Acceptance (label e2e): `berth image pull` against Debian's docker-registry on 127.0.0.1 (plain
 # http, so --insecure), images pushed with skopeo from OCI layouts built here; htpasswd basic
-# auth; a tampered blob; a resumed download. And podman interop both ways: a `podman save`
+# auth; bearer tokens (tests/lib/token-proxy.py in front of the registry); a tampered blob; a
+# resumed download. And podman interop both ways: a `podman save`
 # docker-archive imports and runs under berth, and `berth image export` loads into podman.
 bats_require_minimum_version 1.5.0
 
@@ -54,7 +55,7 @@ setup_file() {
     [[ -x "$BERTH" ]] || { export E2E_SKIP="runtime not found: $BERTH"; return 0; }
     [[ $(id -u) -eq 0 ]] || { export E2E_SKIP="needs root"; return 0; }
     local tool p
-    for tool in docker-registry skopeo htpasswd podman jq ss busybox base64; do
+    for tool in docker-registry skopeo htpasswd podman jq ss busybox base64 /usr/bin/python3; do
         command -v "$tool" >/dev/null || { export E2E_SKIP="$tool not installed (run scripts/setup.sh)"; return 0; }
     done
     # Named like podman.bats' dir so tests/lib/podman-e2e-cleanup.sh (and test.sh's sweep of
@@ -212,6 +213,25 @@ berth_error() {
     cp "$T/auth.json" "$T/xdg/containers/auth.json"
     STORE="$T/store2" XDG_RUNTIME_DIR="$T/xdg" b image pull --insecure "$AUTH_REG/priv/bb:v1"
     ok
+}
+
+@test "registry: bearer token auth from the WWW-Authenticate challenge" {
+    local port i
+    port="$(free_port)"
+    /usr/bin/python3 "$LIB/token-proxy.py" "$port" "$REG" bob tokpass >"$T/proxy.log" 2>&1 &
+    echo $! >>"$E2E_DIR/registry.pids"
+    for i in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.1
+    done
+    b image pull --insecure "127.0.0.1:$port/test/bb:v1"
+    berth_error "token server .* answered HTTP 401"
+    printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}' "$port" "$(printf 'bob:tokpass' | base64)" >"$T/auth.json"
+    b image pull --insecure --authfile "$T/auth.json" "127.0.0.1:$port/test/bb:v1"
+    ok
+    b run --image "127.0.0.1:$port/test/bb:v1" "ctr-$$"
+    ok
+    [[ "$output" == "amd64" ]]
 }
 
 @test "registry: a tampered blob is refused and nothing is stored" {

@@ -35,6 +35,8 @@ void addFeatures(CLI::App& app, Context& ctx);
 void addPause(CLI::App& app, Context& ctx);
 void addUpdate(CLI::App& app, Context& ctx);
 void addEvents(CLI::App& app, Context& ctx);
+void addImage(CLI::App& app, Context& ctx);
+void addBundle(CLI::App& app, Context& ctx);
 
 // Wrap a Status-returning call as an action returning exit code 0.
 inline std::function<Result<int>()> statusAction(std::function<Status()> f) {

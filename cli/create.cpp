@@ -30,9 +30,15 @@ void addRun(CLI::App& app, Context& ctx) {
     sub->add_flag("-d,--detach", o.detach, "detach from the container's process");
     sub->add_flag("--keep", o.keep, "keep the container's state after it exits");
     sub->add_flag("--no-subreaper", o.noSubreaper, "do not become a subreaper");
+    sub->add_option("--image", o.image, "make the bundle from this image (ARGS after -- replace its Cmd)");
+    sub->add_option("args", o.args, "with --image: the command to run instead of the image's Cmd");
     sub->callback([&ctx] {
         ctx.preserveFds = o.create.preserveFds;
-        ctx.action = [&ctx] { return runtime::run(ctx.global, o); };
+        ctx.action = [&ctx]() -> Result<int> {
+            if (!o.args.empty() && o.image.empty())
+                return Error::make("run: unexpected arguments (a command needs --image)");
+            return runtime::run(ctx.global, o);
+        };
     });
 }
 

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     app.add_option("--log", logPath, "log file (default stderr)");
     app.add_option("--log-format", logFormat, "text or json")->check(CLI::IsMember({"text", "json"}));
     app.add_flag("--debug", debug, "log debug messages");
+    app.add_option("--store", ctx.global.store, "image store (default $BERTH_STORE or /var/lib/berth)");
     app.add_flag("--systemd-cgroup", ctx.global.systemdCgroup, "cgroupsPath is slice:prefix:name");
     static bool rootless = false;
     static std::string criu;
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
     cli::addPause(app, ctx);
     cli::addUpdate(app, ctx);
     cli::addEvents(app, ctx);
+    cli::addImage(app, ctx);
+    cli::addBundle(app, ctx);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -8,6 +8,7 @@
 #include "common/crash_point.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "images/bundle.hpp"
 #include "runtime/hooks.hpp"
 
 namespace berth::runtime {
@@ -101,6 +102,9 @@ Status destroyContainer(const state::Store& store, const state::ContainerState& 
     crashPoint("delete:cgroup-removed");
     auto hooks = spec::parseHooks(s.config.value("hooks", nlohmann::json::object()), "state");
     keep(store.remove(s.id));
+    // Only the dir run --image made for this very container: the path is derived, not trusted.
+    if (!s.imageBundle.empty() && s.imageBundle == imageBundleDir(store.root(), s.id))
+        keep(images::removeBundle(s.imageBundle));
     if (hooks && !hooks->poststop.empty())
         hooks::runAllLogging(hooks->poststop, hookStateJson(s, "stopped", 0), "poststop");
     return first;

@@ -33,6 +33,11 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
 // Kill everything left, remove the cgroup and state directory, run poststop hooks.
 // Best effort past the first step: every step runs, the first error is returned.
 Status destroyContainer(const state::Store& store, const state::ContainerState& s);
+// Where run --image keeps the bundle of container id (outside its state dir, which create
+// makes and locks itself; `list` ignores it: no state.json).
+std::string imageBundleDir(const std::string& root, const std::string& id);
+// run --image: make the container's bundle from the image; returns its dir.
+Result<std::string> prepareImageBundle(const GlobalOptions& g, const RunOptions& o);
 
 Status writePidFile(const std::string& path, pid_t pid);
 

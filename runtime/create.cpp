@@ -80,6 +80,7 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     st.creatorStartTime = state::processStartTime(st.creatorPid);
     st.systemdCgroup = g.systemdCgroup;
     st.noPivot = o.noPivot;
+    st.imageBundle = o.imageBundle;
     ASSIGN_OR_RETURN(std::string cfgText, fs::readFile(bundle + "/config.json"));
     st.config = nlohmann::json::parse(cfgText, nullptr, false);
 

@@ -19,8 +19,16 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
     ScopeGuard restoreMask([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
     if (!o.detach && !o.noSubreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-    ASSIGN_OR_RETURN(Created c, createContainer(g, o.create, /*withFifo=*/false,
-                                                /*relayTerminal=*/!o.detach));
+    CreateOptions co = o.create;
+    ScopeGuard dropBundle([&co] {
+        if (!co.imageBundle.empty()) (void)removeBundle(co.imageBundle);
+    });
+    if (!o.image.empty()) {
+        ASSIGN_OR_RETURN(co.bundle, prepareImageBundle(g, o));
+        co.imageBundle = co.bundle;
+    }
+    ASSIGN_OR_RETURN(Created c, createContainer(g, co, /*withFifo=*/false, /*relayTerminal=*/!o.detach));
+    dropBundle.dismiss();
     state::Store store(g.root);
     if (!c.spec.hooks.poststart.empty())
         hooks::runAllLogging(c.spec.hooks.poststart, hookStateJson(c.st, "running", c.st.pid),

@@ -18,6 +18,7 @@ namespace berth::runtime {
 
 struct GlobalOptions {
     std::string root = "/run/berth";
+    std::string store;  // image store (--store; empty: $BERTH_STORE or /var/lib/berth)
     bool systemdCgroup = false;
 };
 
@@ -28,10 +29,13 @@ struct CreateOptions {
     std::string pidFile;
     bool noPivot = false;
     int preserveFds = 0;
+    std::string imageBundle;  // set by run --image: recorded so delete removes the bundle
 };
 
 struct RunOptions {
     CreateOptions create;
+    std::string image;              // --image: make a bundle from it under the state root
+    std::vector<std::string> args;  // with --image: replace the image's Cmd
     bool detach = false;
     bool keep = false;
     bool noSubreaper = false;
@@ -111,6 +115,17 @@ Status events(const GlobalOptions& g, const EventsOptions& o,
 Status writeDefaultSpec(const std::string& bundleDir, bool rootless);
 // The runtime-spec "features" document, listing only what berth implements.
 nlohmann::json features();
+
+struct BundleOptions {
+    std::string image;
+    std::string dir;
+    std::vector<std::string> args;
+};
+// An OCI bundle from an image: DIR/config.json (the default spec plus the image config) and
+// DIR/rootfs an overlay of the image's shared layers with a private upper dir.
+Status createBundle(const GlobalOptions& g, const BundleOptions& o);
+// Unmount and remove a bundle createBundle made.
+Status removeBundle(const std::string& dir);
 
 // "SIGKILL", "KILL", "9" → 9.
 Result<int> parseSignal(const std::string& s);

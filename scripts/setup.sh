@@ -9,9 +9,9 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS=(g++ cmake ninja-build pkg-config nlohmann-json3-dev libcli11-dev libcap-dev
-    libseccomp-dev libgtest-dev libsystemd-dev)
+    libseccomp-dev libgtest-dev libsystemd-dev libarchive-dev libcurl4-openssl-dev libssl-dev)
 TEST_PKGS=(bats busybox-static podman conmon containerd runc crun uidmap iproute2 procps jq util-linux
-    debootstrap)
+    debootstrap umoci skopeo docker-registry apache2-utils python3 zstd tar gzip)
 OPTIONAL_PKGS=(hyperfine time)
 
 check_only=0

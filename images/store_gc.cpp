@@ -1,0 +1,96 @@
+// images/store (part 2): looking images up by what users type, and prune — which blobs and
+// snapshots no named image (and no mounted rootfs) still needs.
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fs.hpp"
+#include "images/digest.hpp"
+#include "images/reference.hpp"
+#include "images/store.hpp"
+
+namespace berth::images {
+
+Result<ImageRecord> Store::resolve(const std::string& word) const {
+    ASSIGN_OR_RETURN(auto idx, loadIndex());
+    if (auto it = idx.find(word); it != idx.end()) return ImageRecord{it->first, it->second};
+    if (auto ref = parseReference(word)) {
+        if (auto it = idx.find(ref->str()); it != idx.end()) return ImageRecord{it->first, it->second};
+    }
+    std::string hex = word.rfind("sha256:", 0) == 0 ? word.substr(7) : word;
+    if (hex.size() >= 12 && hex.find_first_not_of("0123456789abcdef") == std::string::npos) {
+        for (const auto& [n, d] : idx)
+            if (d.compare(7, hex.size(), hex) == 0) return ImageRecord{n, d};
+    }
+    return Error(ENOENT, strCat("image \"", word, "\" is not in the store")).hideErrno();
+}
+
+Status Store::reachable(const std::string& digest, std::set<std::string>& blobs,
+                        std::set<std::string>& layers) const {
+    if (!blobs.insert(digest).second) return {};
+    ASSIGN_OR_RETURN(std::string text, readBlob(digest));
+    ASSIGN_OR_RETURN(DocKind kind, documentKind(text));
+    if (kind == DocKind::Index) {
+        ASSIGN_OR_RETURN(Index idx, parseIndex(text));
+        for (const auto& d : idx.manifests) {
+            // An index may name platforms that were never pulled; only what is here counts.
+            if (hasBlob(d.digest)) TRY(reachable(d.digest, blobs, layers));
+        }
+        return {};
+    }
+    ASSIGN_OR_RETURN(Manifest m, parseManifest(text));
+    blobs.insert(m.config.digest);
+    for (const auto& l : m.layers) blobs.insert(l.digest);
+    for (const auto& c : chainIds(m)) layers.insert(c.substr(7));
+    return {};
+}
+
+namespace {
+
+std::vector<std::string> listDir(const std::string& dir) {
+    std::vector<std::string> out;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return out;
+    while (auto* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != "..") out.push_back(n);
+    }
+    ::closedir(d);
+    return out;
+}
+
+// Snapshot dirs some overlay on this host still uses as a lower layer.
+std::string mountedOptions() {
+    auto text = fs::readFile("/proc/self/mountinfo");
+    return text ? *text : std::string();
+}
+
+}  // namespace
+
+Result<PruneResult> Store::prune() const {
+    TRY(init());
+    ASSIGN_OR_RETURN(UniqueFd gc, gcLock(true));
+    ASSIGN_OR_RETURN(auto idx, loadIndex());
+    std::set<std::string> blobs, layers;
+    for (const auto& [name, digest] : idx) TRY_CTX(reachable(digest, blobs, layers), "image ", name);
+    PruneResult r;
+    for (const auto& hex : listDir(root_ + "/blobs/sha256")) {
+        if (blobs.count("sha256:" + hex)) continue;
+        std::string p = root_ + "/blobs/sha256/" + hex;
+        struct stat st;
+        if (::stat(p.c_str(), &st) == 0) r.bytes += st.st_size;
+        if (::unlink(p.c_str()) < 0) return Error::fromErrno("remove blob ", p);
+        r.blobs++;
+    }
+    std::string mounts = mountedOptions();
+    for (const auto& name : listDir(root_ + "/snapshots")) {
+        std::string p = root_ + "/snapshots/" + name;
+        bool tmp = name.find('.') != std::string::npos;  // a failed unpack's leftover
+        if (!tmp && (layers.count(name) || mounts.find(p) != std::string::npos)) continue;
+        TRY_CTX(fs::removeAll(p), "prune snapshot");
+        r.snapshots++;
+    }
+    return r;
+}
+
+}  // namespace berth::images

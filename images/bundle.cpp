@@ -7,7 +7,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "images/bundle_config.hpp"
 #include "images/images.hpp"
 #include "images/snapshot.hpp"
@@ -58,7 +61,20 @@ Status createBundle(const Store& store, const BundleRequest& req) {
     for (const auto& d : {priv, priv + "/upper", priv + "/work", rootfs})
         if (::mkdir(d.c_str(), 0755) < 0) return Error::fromErrno("mkdir ", d);
     TRY(fs::writeFileAtomic(priv + "/image", img.record.name + "\n" + img.record.digest + "\n", 0644));
-    TRY(mountOverlay(lowerDirs(store, img.manifest), priv + "/upper", priv + "/work", rootfs));
+    // overlay: one shared copy of the layers for every container. Where the kernel has no
+    // overlay (or refuses this upper dir's filesystem), a private full copy instead.
+    // BERTH_IMAGE_NO_OVERLAY=1 forces the copy (tests, and hosts whose overlay misbehaves).
+    auto lowers = lowerDirs(store, img.manifest);
+    const char* noOverlay = std::getenv("BERTH_IMAGE_NO_OVERLAY");
+    Status mounted = noOverlay && std::string(noOverlay) == "1"
+                         ? Status(Error(ENODEV, "overlay disabled by BERTH_IMAGE_NO_OVERLAY"))
+                         : mountOverlay(lowers, priv + "/upper", priv + "/work", rootfs);
+    if (!mounted) {
+        int err = mounted.error().err();
+        if (err != ENODEV && err != EINVAL && err != EOPNOTSUPP) return mounted;
+        log::debug("bundle: ", mounted.error().what(), "; copying the layers instead");
+        TRY(copyLayers(lowers, rootfs));
+    }
     ScopeGuard unmount([&] { ::umount2(rootfs.c_str(), MNT_DETACH); });
     TRY_CTX(writeConfig(img, req, rootfs), "image ", img.record.name);
     unmount.dismiss();

@@ -23,4 +23,8 @@ std::vector<std::string> lowerDirs(const Store& store, const Manifest& m);
 Status mountOverlay(const std::vector<std::string>& lowers, const std::string& upper,
                     const std::string& work, const std::string& target);
 
+// Without overlayfs: copy the layers (topmost first, as for mountOverlay) into target, an
+// empty directory, applying their whiteouts and opaque markers.
+Status copyLayers(const std::vector<std::string>& lowers, const std::string& target);
+
 }  // namespace berth::images

@@ -367,3 +367,32 @@ hostile() {
     ! grep -q '^data/fifo\|^etc/hostname\|^home/user\|^usr/bin/wget' "$TEST_DIR/berth.txt"
     [[ "$(wc -l <"$TEST_DIR/berth.txt")" -gt 100 ]]
 }
+
+@test "images: without overlayfs a bundle's rootfs is a private full copy, whiteouts applied" {
+    mkdir -p "$TEST_DIR/l1/a"
+    echo 1 >"$TEST_DIR/l1/a/f1"
+    echo 2 >"$TEST_DIR/l1/a/f2"
+    mkfifo "$TEST_DIR/l1/a/fifo"
+    chown 123:456 "$TEST_DIR/l1/a/f2"
+    /usr/bin/python3 "$LIB/craft-tar.py" "$TEST_DIR/l2.tar" <<<'[{"name": "a/.wh.f1"}, {"name": ".wh.srv"}]'
+    "$LIB/make-oci-layout.sh" -c '{"Cmd":["sh","-c","ls /a; cat /a/f2; echo > /a/new"]}' \
+        "$TEST_DIR/lay" "$BASE_TAR" "$TEST_DIR/l1" "$TEST_DIR/l2.tar" >/dev/null
+    rs image import "$TEST_DIR/lay" localhost/copy
+    assert_ok
+    BERTH_IMAGE_NO_OVERLAY=1 rs bundle localhost/copy "$TEST_DIR/b"
+    assert_ok
+    ! grep -q " $TEST_DIR/b/rootfs " /proc/mounts || fail "rootfs is a mount, not a copy"
+    [[ -x "$TEST_DIR/b/rootfs/bin/busybox" ]]
+    [[ ! -e "$TEST_DIR/b/rootfs/a/f1" ]] || fail "a whiteout was not applied"
+    [[ -p "$TEST_DIR/b/rootfs/a/fifo" ]] || fail "fifo not copied"
+    [[ "$(stat -c %u:%g "$TEST_DIR/b/rootfs/a/f2")" == 123:456 ]] || fail "owner not kept"
+    ! find "$TEST_DIR/b/rootfs" -type c -perm 0 | grep -q . || fail "whiteout devices were copied"
+    rs run -b "$TEST_DIR/b" "$ID"
+    assert_ok
+    [[ "$(echo $output)" == "f2 fifo 2" ]] || fail "$output"
+    # The container's write stays in its copy: the shared snapshots are untouched.
+    ! find "$STORE/snapshots" -name new | grep -q . || fail "a container write reached a snapshot"
+    rs bundle --remove "$TEST_DIR/b"
+    assert_ok
+    [[ ! -e "$TEST_DIR/b" ]]
+}

@@ -8,7 +8,7 @@ load helpers
 setup_file() { itest_setup_file; }
 
 @test "300 create/start/delete cycles: no fd, mount, cgroup, state or process growth" {
-    run "$BERTH_SOURCE_DIR/bench/soak.sh" -n 300 --every 100 --berth "$BERTH"
+    run "${BERTH_SOURCE_DIR:-$BATS_TEST_DIRNAME/../..}/bench/soak.sh" -n 300 --every 100 --berth "$BERTH"
     echo "$output" >&3
     [[ "$status" -eq 0 ]] || fail "soak failed:" "$output"
     [[ "${lines[-1]}" == "soak: OK:"* ]] || fail "$output"

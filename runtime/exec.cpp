@@ -79,6 +79,7 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     auto live = store.liveStatus(st);
     if (live != state::ContainerStatus::Running && live != state::ContainerStatus::Created)
         return Error::make("cannot exec in container \"", o.id, "\": it is ", state::statusName(live));
+    TRY(refuseForHandler(st, "exec in"));
     ASSIGN_OR_RETURN(spec::Process proc, buildProcess(o, st));
     ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     nlohmann::json seccomp;

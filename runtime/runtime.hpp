@@ -19,6 +19,8 @@ namespace berth::runtime {
 struct GlobalOptions {
     std::string root = "/run/berth";
     bool systemdCgroup = false;
+    // Default handler for new containers (runtime/handler.hpp); "vm" when invoked as berth-vm.
+    std::string handler;
 };
 
 struct CreateOptions {

@@ -35,6 +35,7 @@ struct ContainerState {
     cgroups::Saved cgroup;          // where the container's cgroup is (driver, paths, unit)
     bool systemdCgroup = false;
     bool noPivot = false;
+    std::string handler;            // empty: namespaces on this kernel; else a registered Handler
     nlohmann::json config;          // the config.json the container was created from
 };
 

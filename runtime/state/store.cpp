@@ -46,6 +46,7 @@ nlohmann::json toJson(const ContainerState& s) {
             {"cgroupUnit", s.cgroup.unit},
             {"systemdCgroup", s.systemdCgroup},
             {"noPivot", s.noPivot},
+            {"handler", s.handler},
             {"config", s.config}};
 }
 
@@ -68,6 +69,7 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
         s.cgroup.unit = j.value("cgroupUnit", "");
         s.systemdCgroup = j.value("systemdCgroup", false);
         s.noPivot = j.value("noPivot", false);
+        s.handler = j.value("handler", "");
         if (j.contains("config")) s.config = j["config"];
         return s;
     } catch (const nlohmann::json::exception& e) {

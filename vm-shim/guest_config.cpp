@@ -11,7 +11,7 @@ std::string toJson(const GuestProcess& p) {
                         {"cwd", p.cwd},         {"uid", p.uid},
                         {"gid", p.gid},         {"additionalGids", p.additionalGids},
                         {"hostname", p.hostname}, {"rlimits", rl},
-                        {"readonlyRoot", p.readonlyRoot}, {"noNewPrivileges", p.noNewPrivileges}};
+                        {"readonlyRoot", p.readonlyRoot}, {"noNewPrivileges", p.noNewPrivileges}, {"dropLostFound", p.dropLostFound}};
     return j.dump();
 }
 
@@ -32,6 +32,7 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
                                  r.at("hard").get<uint64_t>()});
         p.readonlyRoot = j.value("readonlyRoot", false);
         p.noNewPrivileges = j.value("noNewPrivileges", false);
+        p.dropLostFound = j.value("dropLostFound", false);
         if (p.args.empty()) return Error(EINVAL, "guest config: args must not be empty");
         return p;
     } catch (const std::exception& e) {

@@ -25,6 +25,8 @@ struct GuestProcess {
     std::vector<GuestRlimit> rlimits;
     bool readonlyRoot = false;
     bool noNewPrivileges = false;
+    // mkfs.ext4 adds lost+found; the guest removes it when the bundle's rootfs had none.
+    bool dropLostFound = false;
 };
 
 std::string toJson(const GuestProcess& p);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -92,8 +93,9 @@ bool probeKvm(const BootArtifacts& a, std::string& why) {
     ok = text && text->find("berth-agent: probe ok") != std::string::npos;
     auto vmmText = fs::readFile(console + ".vmm");
     if (!ok) {
+        // The first line says it ("failed to set MSR ..." under PVM); the rest is an assertion.
         std::string tail = vmmText ? fs::trim(*vmmText) : "";
-        if (tail.size() > 200) tail = tail.substr(0, 200);
+        tail = tail.substr(0, std::min(tail.find('\n'), size_t{200}));
         why = tail.empty() ? "the guest did not reach the agent under KVM" : tail;
     }
     ::unlink(console.c_str());

@@ -77,6 +77,11 @@ public:
         if (mode == RootfsMode::Block) {
             q.initrd = art.initramfs;
             q.rootfsImage = req.stateDir + "/rootfs.ext4";
+            c.guestConfigJson = toJson([&] {
+                GuestProcess g = guestProcessFor(s);
+                g.dropLostFound = !fs::exists(rootfs + "/lost+found");
+                return g;
+            }());
             TRY_CTX(makeRootfsImage(rootfs, q.rootfsImage), "vm: rootfs image");
         } else {
             q.initrd = req.stateDir + "/initrd.cpio";

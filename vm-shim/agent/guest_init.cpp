@@ -100,6 +100,7 @@ Status prepareRootfs(const GuestProcess& p) {
     }
     if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) < 0)
         return Error::fromErrno("sethostname ", p.hostname);
+    if (p.dropLostFound) ::rmdir((r + "/lost+found").c_str());
     if (p.readonlyRoot && ::mount(nullptr, r.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0 &&
         errno != EINVAL)  // EINVAL: the initramfs root is not a mount of its own
         return Error::fromErrno("remount the rootfs read-only");

@@ -107,6 +107,21 @@ std::string readFailure(int fd) {
     return msg;
 }
 
+// Act on every whole frame the host has sent: signals for the workload, its stdin.
+Status handleHostFrames(proto::Decoder& dec, Pipes& io, pid_t pid, bool exited) {
+    for (;;) {
+        ASSIGN_OR_RETURN(auto f, dec.next());
+        if (!f) return {};
+        if (f->type == proto::Type::Signal) {
+            ASSIGN_OR_RETURN(int sig, proto::decodeInt(*f));
+            if (!exited) ::kill(pid, sig);
+        } else if (f->type == proto::Type::Stdin) {
+            if (f->payload.empty()) io.inW.reset();
+            else if (io.inW) (void)!::write(io.inW.get(), f->payload.data(), f->payload.size());
+        }
+    }
+}
+
 }  // namespace
 
 Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
@@ -131,6 +146,8 @@ Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
 
     int code = -1;
     bool outOpen = true, errOpen = true;
+    // Frames that came in the same read as Start are already in the decoder.
+    TRY(handleHostFrames(dec, io, pid, false));
     // After the workload exits, output its descendants still write is relayed until the pipes
     // close or stay quiet for a moment: a daemonised child must not keep the VM alive forever.
     while (code < 0 || outOpen || errOpen) {
@@ -154,22 +171,12 @@ Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
         }
         if (fds[0].revents & (POLLHUP | POLLERR) && !(fds[0].revents & POLLIN))
             return Error(EPIPE, "agent channel closed");
-        if (!(fds[0].revents & POLLIN)) continue;
-        char buf[16384];
-        ssize_t n = ::read(port, buf, sizeof buf);
-        if (n <= 0) continue;
-        dec.feed(buf, static_cast<size_t>(n));
-        for (;;) {
-            ASSIGN_OR_RETURN(auto f, dec.next());
-            if (!f) break;
-            if (f->type == proto::Type::Signal) {
-                ASSIGN_OR_RETURN(int sig, proto::decodeInt(*f));
-                if (code < 0) ::kill(pid, sig);
-            } else if (f->type == proto::Type::Stdin) {
-                if (f->payload.empty()) io.inW.reset();
-                else if (io.inW) (void)!::write(io.inW.get(), f->payload.data(), f->payload.size());
-            }
+        if (fds[0].revents & POLLIN) {
+            char buf[16384];
+            ssize_t n = ::read(port, buf, sizeof buf);
+            if (n > 0) dec.feed(buf, static_cast<size_t>(n));
         }
+        TRY(handleHostFrames(dec, io, pid, code >= 0));
     }
     if (code < 0) {
         int status = 0;

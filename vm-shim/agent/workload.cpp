@@ -122,16 +122,11 @@ Status handleHostFrames(proto::Decoder& dec, Pipes& io, pid_t pid, bool exited) 
     }
 }
 
-}  // namespace
+int exitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
-Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
-    ASSIGN_OR_RETURN(Pipes io, makePipes());
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    ::sigprocmask(SIG_BLOCK, &chld, nullptr);
-    UniqueFd sfd(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!sfd) return Error::fromErrno("signalfd");
+// Fork the workload with its stdio on io's pipes; we keep only our ends. An exec failure is
+// sent to the host as a Failed frame (the workload then exits 127).
+Result<pid_t> spawnWorkload(int port, const GuestProcess& p, Pipes& io) {
     pid_t pid = ::fork();
     if (pid < 0) return Error::fromErrno("fork the workload");
     if (pid == 0) execInChild(p, io.inR.get(), io.outW.get(), io.errW.get(), io.failW.get());
@@ -143,6 +138,20 @@ Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
     ::fcntl(io.inW.get(), F_SETFL, O_NONBLOCK);
     std::string failure = readFailure(io.failR.get());  // EOF at exec (CLOEXEC) or at _exit
     if (!failure.empty()) (void)proto::writeFrame(port, proto::Type::Failed, failure);
+    return pid;
+}
+
+}  // namespace
+
+Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
+    ASSIGN_OR_RETURN(Pipes io, makePipes());
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+    UniqueFd sfd(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sfd) return Error::fromErrno("signalfd");
+    ASSIGN_OR_RETURN(pid_t pid, spawnWorkload(port, p, io));
 
     int code = -1;
     bool outOpen = true, errOpen = true;
@@ -167,7 +176,7 @@ Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
             int status;
             pid_t w;
             while ((w = ::waitpid(-1, &status, WNOHANG)) > 0)  // PID 1 reaps every orphan
-                if (w == pid) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                if (w == pid) code = exitCodeOf(status);
         }
         if (fds[0].revents & (POLLHUP | POLLERR) && !(fds[0].revents & POLLIN))
             return Error(EPIPE, "agent channel closed");
@@ -181,7 +190,7 @@ Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
     if (code < 0) {
         int status = 0;
         ::waitpid(pid, &status, 0);
-        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        code = exitCodeOf(status);
     }
     return code;
 }

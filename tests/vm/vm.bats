@@ -87,6 +87,20 @@ bg_run() {
     assert_no_leftovers "$ID"
 }
 
+@test "vm: a created (not started) container can be killed and deleted" {
+    set_args sh -c 'echo should-not-run'
+    mounts_snapshot
+    create_ctr "$ID"
+    [[ "$(ctr_status "$ID")" == created ]] || fail "status after create: $(ctr_status "$ID")"
+    rb kill "$ID" KILL
+    assert_ok
+    wait_status "$ID" stopped
+    rb delete "$ID"
+    assert_ok
+    ! grep -q should-not-run "$TEST_DIR/$ID.log" || fail "the workload ran"
+    assert_no_leftovers "$ID"
+}
+
 @test "vm: a workload killed by SIGKILL through berth kill gives run 137" {
     set_args sh -c 'echo ready; exec sleep 1000'
     bg_run "$ID"

@@ -47,6 +47,14 @@ public:
     virtual Status destroy(const state::ContainerState& st, const std::string& stateDir) = 0;
     // Host pids that make up the container (what `ps` filters on).
     virtual Result<std::vector<pid_t>> processes(const state::ContainerState& st) = 0;
+    // Run another process in the running container with the caller's stdout/stderr (no stdin,
+    // no terminal); its exit code. Handlers without exec refuse.
+    virtual Result<int> exec(const state::ContainerState& st, const std::string& stateDir, const spec::Process& p) {
+        (void)stateDir;
+        (void)p;
+        return Error(ENOTSUP, strCat("cannot exec in container \"", st.id, "\": not supported by the \"", name(),
+                                     "\" handler"));
+    }
 };
 
 void registerHandler(std::shared_ptr<Handler> h);

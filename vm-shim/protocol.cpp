@@ -6,7 +6,7 @@
 namespace berth::vm::proto {
 namespace {
 
-bool knownType(uint8_t t) { return t >= 1 && t <= 10; }
+bool knownType(uint8_t t) { return t >= 1 && t <= 13; }
 
 void putLe32(std::string& out, uint32_t v) {
     for (int i = 0; i < 4; i++) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -32,6 +32,9 @@ const char* typeName(Type t) {
         case Type::Signal: return "signal";
         case Type::Exit: return "exit";
         case Type::Failed: return "failed";
+        case Type::ExecStart: return "exec-start";
+        case Type::ExecOutput: return "exec-output";
+        case Type::ExecExit: return "exec-exit";
     }
     return "unknown";
 }
@@ -59,6 +62,12 @@ Result<int32_t> decodeInt(const Frame& f) {
         return Error(EPROTO, strCat("agent channel: ", typeName(f.type), " frame: expected 4 bytes, got ",
                                     f.payload.size()));
     return static_cast<int32_t>(getLe32(f.payload.data()));
+}
+
+Result<std::pair<int32_t, std::string>> splitExecId(const Frame& f) {
+    if (f.payload.size() < 4)
+        return Error(EPROTO, strCat("agent channel: ", typeName(f.type), " frame without an exec id"));
+    return std::make_pair(static_cast<int32_t>(getLe32(f.payload.data())), f.payload.substr(4));
 }
 
 Result<std::optional<Frame>> Decoder::next() {

@@ -24,6 +24,9 @@ enum class Type : uint8_t {
     Signal = 8,   // host → guest: payload 4 bytes LE signal number, for the workload
     Exit = 9,     // guest → host: payload 4 bytes LE exit code (128+N for signal N)
     Failed = 10,  // guest → host: the workload could not be started; payload: error text
+    ExecStart = 11,   // host → guest: 4-byte LE exec id + the process (guest config JSON)
+    ExecOutput = 12,  // guest → host: 4-byte LE exec id, 1 byte stream (1 stdout, 2 stderr), data
+    ExecExit = 13,    // guest → host: 4-byte LE exec id + 4-byte LE exit code
 };
 constexpr uint8_t kMagic = 'B';
 constexpr size_t kHeaderSize = 6;
@@ -40,6 +43,8 @@ std::string encode(Type type, const std::string& payload = {});
 std::string intPayload(int32_t value);  // 4 bytes, little endian
 std::string encodeInt(Type type, int32_t value);
 Result<int32_t> decodeInt(const Frame& f);
+// The leading 4-byte id of the Exec* frames, and what follows it.
+Result<std::pair<int32_t, std::string>> splitExecId(const Frame& f);
 const char* typeName(Type t);
 
 // Accumulates bytes from the stream and yields whole frames. A bad header poisons the decoder

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <map>
 
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
@@ -62,6 +64,14 @@ private:
     bool vmmGone_ = false, ready_ = false, prepared_ = false, started_ = false, stdinOpen_ = true;
     int code_ = -1;
     std::string failure_;
+    // `berth exec` clients: the connection gets the exit code; output goes to their fds.
+    struct ExecClient {
+        UniqueFd conn, out, err;
+    };
+    std::map<int32_t, ExecClient> execs_;
+    int32_t nextExecId_ = 1;
+    void startExec(UniqueFd conn, const std::string& processJson, UniqueFd out, UniqueFd err);
+    void onExecFrame(const proto::Frame& f);
 };
 
 void Shim::reportReady(const std::string& msg) {
@@ -123,13 +133,59 @@ void Shim::forwardSignal(int sig) {
     if (code_ < 0) (void)proto::writeFrame(agent_.get(), proto::Type::Signal, proto::intPayload(sig));
 }
 
+void Shim::startExec(UniqueFd conn, const std::string& processJson, UniqueFd out, UniqueFd err) {
+    if (!started_ || code_ >= 0) return;  // conn closes: the client reports the container stopped
+    int32_t id = nextExecId_++;
+    if (!proto::writeFrame(agent_.get(), proto::Type::ExecStart, proto::intPayload(id) + processJson)) return;
+    execs_[id] = ExecClient{std::move(conn), std::move(out), std::move(err)};
+}
+
+void Shim::onExecFrame(const proto::Frame& f) {
+    auto idp = proto::splitExecId(f);
+    if (!idp) return;
+    auto it = execs_.find(idp->first);
+    if (it == execs_.end()) return;
+    const std::string& rest = idp->second;
+    if (f.type == proto::Type::ExecOutput && !rest.empty()) {
+        writeAll(rest[0] == 2 ? it->second.err.get() : it->second.out.get(), rest.substr(1));
+    } else if (f.type == proto::Type::ExecExit && rest.size() == 4) {
+        (void)::send(it->second.conn.get(), rest.data(), 4, MSG_NOSIGNAL);
+        execs_.erase(it);
+    }
+}
+
+// A request on the control socket: 4 bytes = a signal for the workload; "X" + process JSON
+// with the client's stdout and stderr passed as SCM_RIGHTS = an exec.
 void Shim::acceptControl() {
     UniqueFd conn(::accept4(ctl_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn) return;
     struct pollfd p = {conn.get(), POLLIN, 0};
     if (::poll(&p, 1, 1000) <= 0) return;
+    std::string buf(1 << 16, '\0');
+    alignas(struct cmsghdr) char ctrl[CMSG_SPACE(2 * sizeof(int))];
+    struct iovec iov = {buf.data(), buf.size()};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    ssize_t n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
+    if (n <= 0) return;
+    UniqueFd fds[2];
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) && i < 2; i++) {
+                int fd;
+                std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+                fds[i].reset(fd);
+            }
+    if (buf[0] == 'X' && fds[0] && fds[1])
+        return startExec(std::move(conn), buf.substr(1, static_cast<size_t>(n) - 1), std::move(fds[0]),
+                         std::move(fds[1]));
     int32_t sig = 0;
-    if (::recv(conn.get(), &sig, sizeof sig, 0) != sizeof sig || sig <= 0 || sig >= 65) return;
+    if (n != sizeof sig) return;
+    std::memcpy(&sig, buf.data(), sizeof sig);
+    if (sig <= 0 || sig >= 65) return;
     forwardSignal(sig);
     (void)::send(conn.get(), "k", 1, MSG_NOSIGNAL);
 }
@@ -144,6 +200,8 @@ void Shim::onFrame(const proto::Frame& f) {
             failure_ = f.payload;
             if (started_) writeAll(STDERR_FILENO, "berth: vm: " + f.payload + "\n");
             break;
+        case proto::Type::ExecOutput:
+        case proto::Type::ExecExit: onExecFrame(f); break;
         case proto::Type::Exit:
             if (auto c = proto::decodeInt(f)) code_ = *c;
             (void)proto::writeFrame(agent_.get(), proto::Type::Exit, proto::intPayload(code_));  // ack
@@ -294,7 +352,9 @@ Result<ShimStarted> startShim(const ShimConfig& c) {
     return Error(EIO, "vm: the shim died while starting the VM");
 }
 
-Status signalViaShim(const std::string& stateDir, int sig) {
+namespace {
+
+Result<UniqueFd> connectShim(const std::string& stateDir) {
     std::string path = controlSocketPath(stateDir);
     struct sockaddr_un addr = {};
     addr.sun_family = AF_UNIX;
@@ -304,6 +364,37 @@ Status signalViaShim(const std::string& stateDir, int sig) {
     if (!s) return Error::fromErrno("socket");
     if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
         return Error::fromErrno("connect to the vm shim at ", path);
+    return s;
+}
+
+}  // namespace
+
+Result<int> execViaShim(const std::string& stateDir, const std::string& processJson) {
+    ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
+    std::string payload = "X" + processJson;
+    int fds[2] = {STDOUT_FILENO, STDERR_FILENO};
+    alignas(struct cmsghdr) char ctrl[CMSG_SPACE(sizeof fds)] = {};
+    struct iovec iov = {payload.data(), payload.size()};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof fds);
+    std::memcpy(CMSG_DATA(c), fds, sizeof fds);
+    if (::sendmsg(s.get(), &msg, MSG_NOSIGNAL) < 0) return Error::fromErrno("send the exec request to the vm shim");
+    int32_t code;
+    ssize_t n;
+    while ((n = ::recv(s.get(), &code, sizeof code, 0)) < 0 && errno == EINTR) {}
+    if (n != sizeof code) return Error(ECHILD, "exec in the VM: the container stopped before the process exited");
+    return code;
+}
+
+Status signalViaShim(const std::string& stateDir, int sig) {
+    ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
     int32_t v = sig;
     if (::send(s.get(), &v, sizeof v, MSG_NOSIGNAL) != sizeof v) return Error::fromErrno("send to the vm shim");
     struct pollfd p = {s.get(), POLLIN, 0};

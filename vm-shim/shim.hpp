@@ -31,6 +31,9 @@ Result<ShimStarted> startShim(const ShimConfig& c);
 // Ask a running shim to pass `sig` to the workload (the control socket in stateDir).
 Status signalViaShim(const std::string& stateDir, int sig);
 
+// Run a process in the VM (guest config JSON) with our stdout/stderr; its exit code.
+Result<int> execViaShim(const std::string& stateDir, const std::string& processJson);
+
 std::string controlSocketPath(const std::string& stateDir);
 
 }  // namespace berth::vm

@@ -125,6 +125,19 @@ public:
         return {};
     }
 
+    Result<int> exec(const state::ContainerState&, const std::string& stateDir, const spec::Process& p) override {
+        GuestProcess g;
+        g.args = p.args;
+        g.env = p.env;
+        g.cwd = p.cwd.empty() ? "/" : p.cwd;
+        g.uid = p.user.uid;
+        g.gid = p.user.gid;
+        g.additionalGids = p.user.additionalGids;
+        for (auto& r : p.rlimits) g.rlimits.push_back({r.type, r.soft, r.hard});
+        g.noNewPrivileges = p.noNewPrivileges;
+        return execViaShim(stateDir, toJson(g));
+    }
+
     Result<std::vector<pid_t>> processes(const state::ContainerState& st) override {
         // The workload's processes live in the guest kernel; on the host the container is its VMM.
         return std::vector<pid_t>{st.pid};

@@ -171,11 +171,19 @@ bg_run() {
     [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
 }
 
-@test "vm: exec, pause and update are refused with the handler named" {
+@test "vm: exec runs a process in the guest (output, exit status, errors); pause is refused" {
     set_args sh -c 'echo ready; exec sleep 1000'
+    cfg '.hostname = "vmexec"'
     run_d "$ID"
     wait_file "$TEST_DIR/$ID.log" '^ready$'
-    rb exec "$ID" true
+    rb exec "$ID" sh -c 'echo "in-vm $(hostname) $(cat /proc/1/comm)"; echo to-err >&2; exit 5'
+    assert_status 5
+    [[ "$output" == "in-vm vmexec init" ]] || fail "exec stdout: $output"
+    grep -qx "to-err" <<<"$stderr" || fail "exec stderr: $stderr"
+    rb exec "$ID" /no/such/binary
+    assert_status 127
+    grep -q "exec /no/such/binary: No such file" <<<"$stderr" || fail "exec stderr: $stderr"
+    rb exec -t "$ID" true
     assert_berth_error 'not supported by the "vm" handler'
     rb pause "$ID"
     assert_berth_error 'not supported by the "vm" handler'

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include "common/unique_fd.hpp"
 #include "vm-shim/agent/agent.hpp"
@@ -107,26 +108,11 @@ std::string readFailure(int fd) {
     return msg;
 }
 
-// Act on every whole frame the host has sent: signals for the workload, its stdin.
-Status handleHostFrames(proto::Decoder& dec, Pipes& io, pid_t pid, bool exited) {
-    for (;;) {
-        ASSIGN_OR_RETURN(auto f, dec.next());
-        if (!f) return {};
-        if (f->type == proto::Type::Signal) {
-            ASSIGN_OR_RETURN(int sig, proto::decodeInt(*f));
-            if (!exited) ::kill(pid, sig);
-        } else if (f->type == proto::Type::Stdin) {
-            if (f->payload.empty()) io.inW.reset();
-            else if (io.inW) (void)!::write(io.inW.get(), f->payload.data(), f->payload.size());
-        }
-    }
-}
-
 int exitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
-// Fork the workload with its stdio on io's pipes; we keep only our ends. An exec failure is
-// sent to the host as a Failed frame (the workload then exits 127).
-Result<pid_t> spawnWorkload(int port, const GuestProcess& p, Pipes& io) {
+// Fork a process with its stdio on io's pipes; we keep only our ends. `failure` receives what
+// the child reported before exec (it then exits 127), empty when exec succeeded.
+Result<pid_t> spawnProcess(const GuestProcess& p, Pipes& io, std::string& failure) {
     pid_t pid = ::fork();
     if (pid < 0) return Error::fromErrno("fork the workload");
     if (pid == 0) execInChild(p, io.inR.get(), io.outW.get(), io.errW.get(), io.failW.get());
@@ -136,9 +122,80 @@ Result<pid_t> spawnWorkload(int port, const GuestProcess& p, Pipes& io) {
     io.failW.reset();
     // A workload that does not read its stdin must not stall the relay of its output.
     ::fcntl(io.inW.get(), F_SETFL, O_NONBLOCK);
-    std::string failure = readFailure(io.failR.get());  // EOF at exec (CLOEXEC) or at _exit
-    if (!failure.empty()) (void)proto::writeFrame(port, proto::Type::Failed, failure);
+    failure = readFailure(io.failR.get());  // EOF at exec (CLOEXEC) or at _exit
     return pid;
+}
+
+// A process started by `berth exec`: its output pipes and, once reaped, its exit code. Its
+// stdin is empty; it dies with the VM when the container's process ends.
+struct ExecProc {
+    int32_t id;
+    pid_t pid;
+    UniqueFd out, err;
+    int code = -1;
+};
+using Execs = std::vector<ExecProc>;
+
+void sendExecOutput(int port, int32_t id, char stream, const std::string& data) {
+    (void)proto::writeFrame(port, proto::Type::ExecOutput, proto::intPayload(id) + stream + data);
+}
+
+void startExec(int port, const proto::Frame& f, Execs& execs) {
+    auto idp = proto::splitExecId(f);
+    if (!idp) return;
+    int32_t id = idp->first;
+    auto fail = [&](const std::string& msg) {
+        sendExecOutput(port, id, 2, "berth: vm: exec: " + msg + "\n");
+        (void)proto::writeFrame(port, proto::Type::ExecExit, proto::intPayload(id) + proto::intPayload(127));
+    };
+    auto p = guestProcessFromJson(idp->second);
+    if (!p) return fail(p.error().what());
+    auto io = makePipes();
+    if (!io) return fail(io.error().what());
+    std::string failure;
+    auto pid = spawnProcess(*p, *io, failure);
+    if (!pid) return fail(pid.error().what());
+    io->inW.reset();
+    if (!failure.empty()) sendExecOutput(port, id, 2, "berth: vm: exec: " + failure + "\n");
+    execs.push_back({id, *pid, std::move(io->outR), std::move(io->errR)});
+}
+
+// Relay an exec's pipe; at EOF the pipe is closed (reset).
+void relayExecPipe(int port, int32_t id, UniqueFd& fd, char stream) {
+    char buf[proto::kChunk];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) return fd.reset();
+    sendExecOutput(port, id, stream, std::string(buf, static_cast<size_t>(n)));
+}
+
+// Report execs that have exited and whose output is all relayed.
+void finishExecs(int port, Execs& execs) {
+    for (auto it = execs.begin(); it != execs.end();) {
+        if (it->code < 0 || it->out || it->err) {
+            ++it;
+            continue;
+        }
+        (void)proto::writeFrame(port, proto::Type::ExecExit, proto::intPayload(it->id) + proto::intPayload(it->code));
+        it = execs.erase(it);
+    }
+}
+
+// Act on every whole frame the host has sent: signals for the workload, its stdin, execs.
+Status handleHostFrames(int port, proto::Decoder& dec, Pipes& io, pid_t pid, bool exited, Execs& execs) {
+    for (;;) {
+        ASSIGN_OR_RETURN(auto f, dec.next());
+        if (!f) return {};
+        if (f->type == proto::Type::ExecStart) {
+            if (!exited) startExec(port, *f, execs);
+        } else if (f->type == proto::Type::Signal) {
+            ASSIGN_OR_RETURN(int sig, proto::decodeInt(*f));
+            if (!exited) ::kill(pid, sig);
+        } else if (f->type == proto::Type::Stdin) {
+            if (f->payload.empty()) io.inW.reset();
+            else if (io.inW) (void)!::write(io.inW.get(), f->payload.data(), f->payload.size());
+        }
+    }
 }
 
 }  // namespace
@@ -151,20 +208,27 @@ Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
     ::sigprocmask(SIG_BLOCK, &chld, nullptr);
     UniqueFd sfd(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sfd) return Error::fromErrno("signalfd");
-    ASSIGN_OR_RETURN(pid_t pid, spawnWorkload(port, p, io));
+    std::string failure;
+    ASSIGN_OR_RETURN(pid_t pid, spawnProcess(p, io, failure));
+    if (!failure.empty()) (void)proto::writeFrame(port, proto::Type::Failed, failure);
+    Execs execs;
 
     int code = -1;
     bool outOpen = true, errOpen = true;
     // Frames that came in the same read as Start are already in the decoder.
-    TRY(handleHostFrames(dec, io, pid, false));
+    TRY(handleHostFrames(port, dec, io, pid, false, execs));
     // After the workload exits, output its descendants still write is relayed until the pipes
     // close or stay quiet for a moment: a daemonised child must not keep the VM alive forever.
     while (code < 0 || outOpen || errOpen) {
-        struct pollfd fds[4] = {{port, POLLIN, 0},
-                                {outOpen ? io.outR.get() : -1, POLLIN, 0},
-                                {errOpen ? io.errR.get() : -1, POLLIN, 0},
-                                {sfd.get(), POLLIN, 0}};
-        int r = ::poll(fds, 4, code < 0 ? -1 : 200);
+        std::vector<struct pollfd> fds = {{port, POLLIN, 0},
+                                          {outOpen ? io.outR.get() : -1, POLLIN, 0},
+                                          {errOpen ? io.errR.get() : -1, POLLIN, 0},
+                                          {sfd.get(), POLLIN, 0}};
+        for (auto& e : execs) {
+            fds.push_back({e.out ? e.out.get() : -1, POLLIN, 0});
+            fds.push_back({e.err ? e.err.get() : -1, POLLIN, 0});
+        }
+        int r = ::poll(fds.data(), fds.size(), code < 0 ? -1 : 200);
         if (r < 0 && errno != EINTR) return Error::fromErrno("poll");
         if (r == 0) break;
         if (r < 0) continue;
@@ -175,9 +239,17 @@ Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
             while (::read(sfd.get(), &si, sizeof si) == sizeof si) {}
             int status;
             pid_t w;
-            while ((w = ::waitpid(-1, &status, WNOHANG)) > 0)  // PID 1 reaps every orphan
+            while ((w = ::waitpid(-1, &status, WNOHANG)) > 0) {  // PID 1 reaps every orphan
                 if (w == pid) code = exitCodeOf(status);
+                for (auto& e : execs)
+                    if (e.pid == w) e.code = exitCodeOf(status);
+            }
         }
+        for (size_t i = 0; i < execs.size(); i++) {
+            if (fds[4 + 2 * i].revents) relayExecPipe(port, execs[i].id, execs[i].out, 1);
+            if (fds[5 + 2 * i].revents) relayExecPipe(port, execs[i].id, execs[i].err, 2);
+        }
+        finishExecs(port, execs);
         if (fds[0].revents & (POLLHUP | POLLERR) && !(fds[0].revents & POLLIN))
             return Error(EPIPE, "agent channel closed");
         if (fds[0].revents & POLLIN) {
@@ -185,7 +257,7 @@ Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
             ssize_t n = ::read(port, buf, sizeof buf);
             if (n > 0) dec.feed(buf, static_cast<size_t>(n));
         }
-        TRY(handleHostFrames(dec, io, pid, code >= 0));
+        TRY(handleHostFrames(port, dec, io, pid, code >= 0, execs));
     }
     if (code < 0) {
         int status = 0;

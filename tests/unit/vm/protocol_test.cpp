@@ -93,3 +93,12 @@ TEST(VmProtocol, WriteThenReadOverASocket) {
     EXPECT_EQ(f->type, proto::Type::Config);
     EXPECT_EQ(f->payload, "{\"args\":[\"sh\"]}");
 }
+
+TEST(VmProtocol, ExecFramesCarryTheirIdFirst) {
+    proto::Frame f{proto::Type::ExecOutput, proto::intPayload(7) + '\x02' + "data"};
+    auto idp = proto::splitExecId(f);
+    ASSERT_TRUE(idp.ok());
+    EXPECT_EQ(idp->first, 7);
+    EXPECT_EQ(idp->second, std::string("\x02") + "data");
+    EXPECT_FALSE(proto::splitExecId(proto::Frame{proto::Type::ExecExit, "ab"}).ok());
+}

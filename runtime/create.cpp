@@ -57,9 +57,8 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     TRY(checkSpec(sp));
     ASSIGN_OR_RETURN(std::string handler, handlerFor(g, sp));
     if (!handler.empty()) {
-        if (sp.process->terminal && o.consoleSocket.empty() && !relayTerminal)
-            return Error(ENOTSUP, strCat("handler \"", handler, "\": process.terminal needs --console-socket"));
-        if (sp.process->terminal) return Error(ENOTSUP, strCat("handler \"", handler, "\": terminals are not supported yet"));
+        if (sp.process->terminal)
+            return Error(ENOTSUP, strCat("handler \"", handler, "\": process.terminal is not supported yet")).hideErrno();
         return createWithHandler(g, o, bundle, std::move(sp), handler, withFifo);
     }
     std::optional<RelaySocket> relay;

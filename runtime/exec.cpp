@@ -86,7 +86,7 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
         if (!h) return Error(EINVAL, strCat("container \"", o.id, "\": handler \"", st.handler, "\" is not available"));
         if (proc.terminal || o.detach)
             return Error(ENOTSUP, strCat("exec in container \"", o.id, "\": --tty and --detach are not supported by the \"",
-                                         st.handler, "\" handler"));
+                                         st.handler, "\" handler")).hideErrno();
         return h->exec(st, store.dir(o.id), proc);
     }
     ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));

@@ -39,14 +39,14 @@ Result<std::string> handlerFor(const GlobalOptions& g, const spec::Spec& s) {
     if (name.empty() || name == "linux") return std::string();
     if (!findHandler(name))
         return Error(EINVAL, strCat("config.json: annotation ", kHandlerAnnotation, "=\"", name,
-                                    "\": no such handler in this berth"));
+                                    "\": no such handler in this berth")).hideErrno();
     return name;
 }
 
 Status refuseForHandler(const state::ContainerState& st, const char* verb) {
     if (st.handler.empty()) return {};
     return Error(ENOTSUP, strCat("cannot ", verb, " container \"", st.id, "\": not supported by the \"",
-                                 st.handler, "\" handler"));
+                                 st.handler, "\" handler")).hideErrno();
 }
 
 Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o, const std::string& bundle,

@@ -53,7 +53,7 @@ public:
         (void)stateDir;
         (void)p;
         return Error(ENOTSUP, strCat("cannot exec in container \"", st.id, "\": not supported by the \"", name(),
-                                     "\" handler"));
+                                     "\" handler")).hideErrno();
     }
 };
 

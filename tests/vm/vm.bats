@@ -164,10 +164,14 @@ bg_run() {
     [[ "$(cat "$TEST_DIR/out")" == $'line-from-stdin\n/bin/busybox' ]] || fail "stdout: $(cat "$TEST_DIR/out")"
 }
 
-@test "vm: an unknown handler is refused before anything starts" {
+@test "vm: an unknown handler, or a terminal, is refused before anything starts" {
     cfg '.annotations["run.oci.handler"] = "nosuch"'
     run_fg "$ID"
-    assert_berth_error 'run.oci.handler="nosuch": no such handler'
+    assert_berth_error 'run.oci.handler="nosuch": no such handler in this berth$'
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+    cfg '.annotations["run.oci.handler"] = "vm" | .process.terminal = true'
+    run_fg "$(new_id)"
+    assert_berth_error 'handler "vm": process.terminal is not supported yet$'
     [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
 }
 

@@ -52,7 +52,7 @@ private:
     void acceptControl();
     void tryStart();
     [[noreturn]] void finish();
-    void reportReady(const std::string& msg);
+    bool reportReady(const std::string& msg);
     std::string lastWords() const;
 
     ShimConfig c_;
@@ -74,9 +74,12 @@ private:
     void onExecFrame(const proto::Frame& f);
 };
 
-void Shim::reportReady(const std::string& msg) {
-    writeAll(kReadyFd, msg);
+// False when berth is no longer there to hear it (killed mid-create): nobody would ever
+// record, start or delete this VM, so it must not outlive the create that made it.
+bool Shim::reportReady(const std::string& msg) {
+    bool ok = ::write(kReadyFd, msg.data(), msg.size()) == static_cast<ssize_t>(msg.size());
     ::close(kReadyFd);
+    return ok;
 }
 
 std::string Shim::lastWords() const {
@@ -303,10 +306,15 @@ void Shim::run() {
             ::waitpid(vmm_, nullptr, 0);
         }
         ::unlink(controlSocketPath(c_.stateDir).c_str());
-        reportReady(strCat("error ", st.error().err(), " ", st.error().what()));
+        (void)reportReady(strCat("error ", st.error().err(), " ", st.error().what()));
         ::_exit(1);
     }
-    reportReady(strCat("ok ", vmm_));
+    if (!reportReady(strCat("ok ", vmm_))) {
+        ::kill(vmm_, SIGKILL);
+        ::waitpid(vmm_, nullptr, 0);
+        ::unlink(controlSocketPath(c_.stateDir).c_str());
+        ::_exit(1);
+    }
     while (code_ < 0 && !vmmGone_) {
         tryStart();
         step(started_ ? -1 : 20);

@@ -61,8 +61,14 @@ KVER="$(ls /lib/modules | grep -- '-cloud-amd64$' | sort -V | tail -1)"
 berth_run block >/dev/null 2>&1 || true  # builds the cached initramfs
 INITRAMFS="$(ls -t /var/cache/berth/vm/"$KVER"-*/initramfs.cpio | head -1)"
 CMDLINE="console=ttyS0 reboot=t panic=-1 i8042.noaux i8042.nomux i8042.nopnp tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000 quiet loglevel=1 berth.rootfs=initramfs berth.probe=1"
+# Like with like: the floor uses the accelerator berth chose (its cached probe), or BERTH_VM_ACCEL.
+PROBE="$(dirname "$INITRAMFS")/kvm-probe"
+ACCEL=(-accel tcg)
+if [[ "${BERTH_VM_ACCEL:-}" == kvm || ( -z "${BERTH_VM_ACCEL:-}" && "$(head -1 "$PROBE" 2>/dev/null)" == usable ) ]]; then
+    ACCEL=(-accel kvm -cpu host)
+fi
 qemu_floor() {
-    qemu-system-x86_64 -M microvm -accel tcg -nodefaults -no-user-config -nographic -no-reboot -m 256M -smp 1 \
+    qemu-system-x86_64 -M microvm "${ACCEL[@]}" -nodefaults -no-user-config -nographic -no-reboot -m 256M -smp 1 \
         -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRAMFS" -append "$CMDLINE" -serial stdio </dev/null
 }
 
@@ -102,7 +108,7 @@ SHIM_RSS="$(awk '/VmRSS/ { print $2 }' "/proc/$SHIM_PID/status")"
 "$BERTH" --root "$TMP/root" delete -f rss >/dev/null 2>&1
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "vm.sh: $N runs each, medians in ms (TCG: $(grep -c . /var/cache/berth/vm/"$KVER"-*/kvm-probe >/dev/null 2>&1 && head -1 "$(ls -t /var/cache/berth/vm/"$KVER"-*/kvm-probe | head -1)" || echo '?') KVM probe)"
+echo "vm.sh: $N runs each, medians in ms; floor with ${ACCEL[*]}; KVM probe: $(head -1 "$PROBE" 2>/dev/null || echo none)"
 printf '%-34s %12s %10s %16s\n' "" "first output" "exit" "exit vs floor"
 printf '%-34s %12s %10s %16s\n' "qemu direct (floor, probe boot)" "${FIRST[floor]}" "${EXIT[floor]}" "1.00"
 printf '%-34s %12s %10s %16s\n' "berth run, rootfs ext4 virtio-blk" "${FIRST[block]}" "${EXIT[block]}" "$(ratio "${EXIT[block]}" "${EXIT[floor]}")"

@@ -9,7 +9,9 @@
 
 #include "cli/cli.hpp"
 #include "common/log.hpp"
+#include "runtime/handler.hpp"
 #include "runtime/spec/spec.hpp"
+#include "vm-shim/vm_handler.hpp"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
@@ -43,6 +45,10 @@ int main(int argc, char** argv) {
     // (Every child berth starts resets SIGPIPE before its execve.)
     ::signal(SIGPIPE, SIG_IGN);
     cli::Context ctx;
+    // The handlers berth ships; the runtime only knows them through its registry.
+    runtime::registerHandler(vm::makeHandler());
+    std::string argv0 = argc > 0 ? argv[0] : "berth";
+    if (argv0.substr(argv0.rfind('/') + 1) == "berth-vm") ctx.global.handler = vm::kHandlerName;
     CLI::App app{"berth: an OCI container runtime", "berth"};
     app.require_subcommand(0, 1);
     std::string logPath, logFormat = "text";

@@ -9,6 +9,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "images/bundle.hpp"
+#include "runtime/handler.hpp"
 #include "runtime/hooks.hpp"
 
 namespace berth::runtime {
@@ -83,6 +84,22 @@ Status destroyContainer(const state::Store& store, const state::ContainerState& 
     auto keep = [&](Status st) {
         if (!st && first.ok()) first = std::move(st);
     };
+    // Only the dir run --image made for this very container: the path is derived, not trusted.
+    auto removeImageBundle = [&] {
+        if (!s.imageBundle.empty() && s.imageBundle == imageBundleDir(store.root(), s.id))
+            keep(images::removeBundle(s.imageBundle));
+    };
+    if (!s.handler.empty()) {
+        // A handled container owns no cgroup here: its handler stops it, then the record goes.
+        if (Handler* h = findHandler(s.handler)) keep(h->destroy(s, store.dir(s.id)));
+        else keep(Error(EINVAL, strCat("container \"", s.id, "\": handler \"", s.handler, "\" is not available")));
+        keep(store.remove(s.id));
+        removeImageBundle();
+        auto hooks = spec::parseHooks(s.config.value("hooks", nlohmann::json::object()), "state");
+        if (hooks && !hooks->poststop.empty())
+            hooks::runAllLogging(hooks->poststop, hookStateJson(s, "stopped", 0), "poststop");
+        return first;
+    }
     std::unique_ptr<cgroups::Manager> cg;
     if (!s.cgroup.paths.empty() || !s.cgroup.unit.empty()) {
         auto loaded = cgroups::loadManager(s.cgroup);
@@ -102,9 +119,7 @@ Status destroyContainer(const state::Store& store, const state::ContainerState& 
     crashPoint("delete:cgroup-removed");
     auto hooks = spec::parseHooks(s.config.value("hooks", nlohmann::json::object()), "state");
     keep(store.remove(s.id));
-    // Only the dir run --image made for this very container: the path is derived, not trusted.
-    if (!s.imageBundle.empty() && s.imageBundle == imageBundleDir(store.root(), s.id))
-        keep(images::removeBundle(s.imageBundle));
+    removeImageBundle();
     if (hooks && !hooks->poststop.empty())
         hooks::runAllLogging(hooks->poststop, hookStateJson(s, "stopped", 0), "poststop");
     return first;

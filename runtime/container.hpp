@@ -24,6 +24,7 @@ struct Created {
     process::Launched init;
     spec::Spec spec;
     UniqueFd master;  // the pty master when berth relays the terminal itself
+    pid_t waitPid = 0;  // handled containers: the child a foreground run waits for (else st.pid)
 };
 // relayTerminal: with process.terminal and no --console-socket, berth receives the pty master
 // itself (foreground run, as runc) instead of failing.
@@ -40,5 +41,11 @@ std::string imageBundleDir(const std::string& root, const std::string& id);
 Result<std::string> prepareImageBundle(const GlobalOptions& g, const RunOptions& o);
 
 Status writePidFile(const std::string& path, pid_t pid);
+
+// handler.cpp: create for a container a registered Handler runs (see runtime/handler.hpp).
+Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o, const std::string& bundle,
+                                  spec::Spec sp, const std::string& handler, bool withFifo);
+// An error naming the handler when st is a handled container and `verb` has no meaning there.
+Status refuseForHandler(const state::ContainerState& st, const char* verb);
 
 }  // namespace berth::runtime

@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "runtime/container.hpp"
 #include "runtime/foreground.hpp"
+#include "runtime/handler.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -55,6 +56,12 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     ASSIGN_OR_RETURN(std::string bundle, absoluteBundle(o.bundle));
     ASSIGN_OR_RETURN(spec::Spec sp, spec::loadFromBundle(bundle));
     TRY(checkSpec(sp));
+    ASSIGN_OR_RETURN(std::string handler, handlerFor(g, sp));
+    if (!handler.empty()) {
+        if (sp.process->terminal)
+            return Error(ENOTSUP, strCat("handler \"", handler, "\": process.terminal is not supported yet")).hideErrno();
+        return createWithHandler(g, o, bundle, std::move(sp), handler, withFifo);
+    }
     std::optional<RelaySocket> relay;
     if (relayTerminal && sp.process->terminal && o.consoleSocket.empty()) {
         ASSIGN_OR_RETURN(relay, openRelaySocket());

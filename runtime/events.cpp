@@ -20,6 +20,7 @@ Status events(const GlobalOptions& g, const EventsOptions& o, const std::functio
     auto live = store.liveStatus(st);
     if (live == state::ContainerStatus::Stopped || live == state::ContainerStatus::Creating)
         return Error::make("cannot read events of container \"", o.id, "\": it is ", state::statusName(live));
+    TRY(refuseForHandler(st, "watch events of"));
     ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     if (o.stats) {
         ASSIGN_OR_RETURN(cgroups::Stats s, cg->stats());

@@ -10,6 +10,7 @@
 #include "runtime/container.hpp"
 #include "runtime/process/join.hpp"
 #include "runtime/foreground.hpp"
+#include "runtime/handler.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -80,6 +81,14 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     if (live != state::ContainerStatus::Running && live != state::ContainerStatus::Created)
         return Error::make("cannot exec in container \"", o.id, "\": it is ", state::statusName(live));
     ASSIGN_OR_RETURN(spec::Process proc, buildProcess(o, st));
+    if (!st.handler.empty()) {
+        Handler* h = findHandler(st.handler);
+        if (!h) return Error(EINVAL, strCat("container \"", o.id, "\": handler \"", st.handler, "\" is not available"));
+        if (proc.terminal || o.detach)
+            return Error(ENOTSUP, strCat("exec in container \"", o.id, "\": --tty and --detach are not supported by the \"",
+                                         st.handler, "\" handler")).hideErrno();
+        return h->exec(st, store.dir(o.id), proc);
+    }
     ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     nlohmann::json seccomp;
     if (st.config.contains("linux") && st.config["linux"].contains("seccomp"))

@@ -6,6 +6,7 @@
 #include "common/unique_fd.hpp"
 
 #include "runtime/container.hpp"
+#include "runtime/handler.hpp"
 
 namespace berth::runtime {
 
@@ -16,6 +17,11 @@ Status kill(const GlobalOptions& g, const KillOptions& o) {
     auto live = store.liveStatus(st);
     if (live == state::ContainerStatus::Stopped || live == state::ContainerStatus::Creating)
         return Error::make("cannot kill container \"", o.id, "\": it is ", state::statusName(live));
+    if (!st.handler.empty()) {
+        Handler* h = findHandler(st.handler);
+        if (!h) return Error(EINVAL, strCat("container \"", o.id, "\": handler \"", st.handler, "\" is not available"));
+        return h->kill(st, store.dir(o.id), sig, o.all);
+    }
     if (o.all) {
         ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
         ASSIGN_OR_RETURN(auto pids, cg->pids());

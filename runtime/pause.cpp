@@ -13,6 +13,7 @@ Status setFrozen(const GlobalOptions& g, const std::string& id, bool frozen) {
     if (live != want)
         return Error::make("cannot ", frozen ? "pause" : "resume", " container \"", id, "\": it is ",
                            state::statusName(live));
+    TRY(refuseForHandler(st, "pause or resume"));
     ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     TRY(cg->freeze(frozen));
     st.saved = frozen ? state::ContainerStatus::Paused : state::ContainerStatus::Running;

@@ -9,6 +9,7 @@
 
 #include "common/unique_fd.hpp"
 #include "runtime/container.hpp"
+#include "runtime/handler.hpp"
 
 extern char** environ;
 
@@ -36,6 +37,11 @@ Result<std::vector<pid_t>> processes(const GlobalOptions& g, const std::string& 
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::ContainerState st, store.load(id));
     if (store.liveStatus(st) == state::ContainerStatus::Stopped) return std::vector<pid_t>{};
+    if (!st.handler.empty()) {
+        Handler* h = findHandler(st.handler);
+        if (!h) return Error(EINVAL, strCat("container \"", id, "\": handler \"", st.handler, "\" is not available"));
+        return h->processes(st);
+    }
     ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     return cg->pids();
 }

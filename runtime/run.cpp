@@ -37,7 +37,8 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
 
     sigset_t forward;
     sigfillset(&forward);
-    ASSIGN_OR_RETURN(int code, waitForeground(c.st.pid, c.master ? c.master.get() : -1, forward));
+    pid_t waitPid = c.waitPid > 0 ? c.waitPid : c.st.pid;
+    ASSIGN_OR_RETURN(int code, waitForeground(waitPid, c.master ? c.master.get() : -1, forward));
     log::debug("container ", c.st.id, " exited with ", code);
     if (!o.keep) {
         // Someone may have deleted (and even re-created) the container meanwhile: destroy only
@@ -48,6 +49,8 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
             Status st = destroyContainer(store, c.st);
             if (!st) log::warn(st.error().what());
         }
+    } else if (!c.st.handler.empty()) {
+        // --keep with a handler: the workload has ended and its VMM with it; nothing to kill.
     } else if (auto cg = cgroups::loadManager(c.st.cgroup)) {
         // --keep leaves the record; nothing of the container may keep running.
         for (pid_t p : (*cg)->pids().ok() ? *(*cg)->pids() : std::vector<pid_t>{}) ::kill(p, SIGKILL);

@@ -20,6 +20,8 @@ struct GlobalOptions {
     std::string root = "/run/berth";
     std::string store;  // image store (--store; empty: $BERTH_STORE or /var/lib/berth)
     bool systemdCgroup = false;
+    // Default handler for new containers (runtime/handler.hpp); "vm" when invoked as berth-vm.
+    std::string handler;
 };
 
 struct CreateOptions {

@@ -83,6 +83,7 @@ Status update(const GlobalOptions& g, const UpdateOptions& o) {
     auto live = store.liveStatus(st);
     if (live == state::ContainerStatus::Stopped || live == state::ContainerStatus::Creating)
         return Error::make("cannot update container \"", o.id, "\": it is ", state::statusName(live));
+    TRY(refuseForHandler(st, "update"));
     ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     TRY(cg->apply(r));
     if (st.config.is_object()) {

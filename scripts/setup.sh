@@ -12,6 +12,9 @@ BUILD_PKGS=(g++ cmake ninja-build pkg-config nlohmann-json3-dev libcli11-dev lib
     libseccomp-dev libgtest-dev libsystemd-dev libarchive-dev libcurl4-openssl-dev libssl-dev)
 TEST_PKGS=(bats busybox-static podman conmon containerd runc crun uidmap iproute2 procps jq util-linux
     debootstrap umoci skopeo docker-registry apache2-utils python3 zstd tar gzip)
+# The micro-VM handler (tests/vm, bench/vm.sh): QEMU, the guest kernel (installs into /boot and
+# /lib/modules only; no bootloader is touched where none is installed), mkfs.ext4 -d, cpio(1).
+VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio)
 OPTIONAL_PKGS=(hyperfine time)
 
 check_only=0
@@ -28,7 +31,7 @@ is_installed() {
 }
 
 missing=()
-for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${VM_PKGS[@]}"; do
     is_installed "$pkg" || missing+=("$pkg")
 done
 missing_optional=()

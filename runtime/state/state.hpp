@@ -36,6 +36,7 @@ struct ContainerState {
     bool systemdCgroup = false;
     bool noPivot = false;
     std::string imageBundle;        // a bundle `run --image` made: delete unmounts and removes it
+    std::string handler;            // empty: namespaces on this kernel; else a registered Handler
     nlohmann::json config;          // the config.json the container was created from
 };
 

@@ -47,6 +47,7 @@ nlohmann::json toJson(const ContainerState& s) {
             {"systemdCgroup", s.systemdCgroup},
             {"noPivot", s.noPivot},
             {"imageBundle", s.imageBundle},
+            {"handler", s.handler},
             {"config", s.config}};
 }
 
@@ -70,6 +71,7 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
         s.systemdCgroup = j.value("systemdCgroup", false);
         s.noPivot = j.value("noPivot", false);
         s.imageBundle = j.value("imageBundle", "");
+        s.handler = j.value("handler", "");
         if (j.contains("config")) s.config = j["config"];
         return s;
     } catch (const nlohmann::json::exception& e) {

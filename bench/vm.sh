@@ -1,0 +1,117 @@
+#!/bin/bash
+# Micro-VM path benchmark: `berth run` of a vm-handled busybox container against QEMU started
+# directly with the same kernel and initramfs (the floor: boot to /init and power off, no berth),
+# in the same run; both rootfs sharing modes; the VMM's RSS. See bench/README.md.
+#
+#   sudo bench/vm.sh [-n N] [--berth PATH]
+#
+# Prints medians of N runs (default 5) in milliseconds: time to the workload's first output line
+# and to exit, and the ratio berth/floor.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SRC_DIR="$PWD"
+N=5
+BERTH="${BERTH:-$SRC_DIR/build/cli/berth}"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        -n) N="$2"; shift ;;
+        --berth) BERTH="$2"; shift ;;
+        *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ -x "$BERTH" ]] || { echo "vm.sh: $BERTH not found (build first)" >&2; exit 1; }
+
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+
+TMP="$(mktemp -d /tmp/berth-vmbench.XXXXXX)"
+cleanup() {
+    for d in "$TMP"/root/*/; do [[ -d "$d" ]] && "$BERTH" --root "$TMP/root" delete -f "$(basename "$d")" >/dev/null 2>&1; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+"$SRC_DIR/tests/lib/make-bundle.sh" "$TMP/bundle" sh -c 'echo first; exit 0' >/dev/null
+jq '.annotations["run.oci.handler"] = "vm"' "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
+
+# timed CMD...: prints "first_ms exit_ms" — first line of CMD's stdout, and CMD's exit.
+timed() {
+    local t0 t1=0 t2 line
+    t0=$(now_us)
+    while IFS= read -r line; do
+        [[ $t1 -eq 0 ]] && t1=$(now_us)
+    done < <("$@" 2>/dev/null)
+    t2=$(now_us)
+    echo "$(((t1 - t0) / 1000)) $(((t2 - t0) / 1000))"
+}
+
+berth_run() {
+    local mode="$1" id="b$RANDOM$RANDOM"
+    jq --arg m "$mode" '.annotations["org.berth.vm.rootfs"] = $m' "$TMP/bundle/config.json" >"$TMP/c" &&
+        mv "$TMP/c" "$TMP/bundle/config.json"
+    "$BERTH" --root "$TMP/root" run -b "$TMP/bundle" "$id" </dev/null
+}
+
+# The floor: the same kernel + boot initramfs, the agent in probe mode (prints one line on the
+# serial console, powers off). No rootfs, no agent channel, no berth.
+KVER="$(ls /lib/modules | grep -- '-cloud-amd64$' | sort -V | tail -1)"
+berth_run block >/dev/null 2>&1 || true  # builds the cached initramfs
+INITRAMFS="$(ls -t /var/cache/berth/vm/"$KVER"-*/initramfs.cpio | head -1)"
+CMDLINE="console=ttyS0 reboot=t panic=-1 i8042.noaux i8042.nomux i8042.nopnp tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000 quiet loglevel=1 berth.rootfs=initramfs berth.probe=1"
+# Like with like: the floor uses the accelerator berth chose (its cached probe), or BERTH_VM_ACCEL.
+PROBE="$(dirname "$INITRAMFS")/kvm-probe"
+ACCEL=(-accel tcg)
+if [[ "${BERTH_VM_ACCEL:-}" == kvm || ( -z "${BERTH_VM_ACCEL:-}" && "$(head -1 "$PROBE" 2>/dev/null)" == usable ) ]]; then
+    ACCEL=(-accel kvm -cpu host)
+fi
+qemu_floor() {
+    qemu-system-x86_64 -M microvm "${ACCEL[@]}" -nodefaults -no-user-config -nographic -no-reboot -m 256M -smp 1 \
+        -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRAMFS" -append "$CMDLINE" -serial stdio </dev/null
+}
+
+declare -A FIRST EXIT
+for what in floor block initramfs; do
+    : >"$TMP/$what.first"
+    : >"$TMP/$what.exit"
+    for ((i = 0; i < N; i++)); do
+        case "$what" in
+            floor) r="$(timed qemu_floor)" ;;
+            *) r="$(timed berth_run "$what")" ;;
+        esac
+        echo "${r% *}" >>"$TMP/$what.first"
+        echo "${r#* }" >>"$TMP/$what.exit"
+    done
+    FIRST[$what]="$(median <"$TMP/$what.first")"
+    EXIT[$what]="$(median <"$TMP/$what.exit")"
+done
+
+# Native berth for scale.
+jq 'del(.annotations)' "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
+: >"$TMP/native"
+for ((i = 0; i < N; i++)); do
+    r="$(timed "$BERTH" --root "$TMP/root" run -b "$TMP/bundle" "n$i$RANDOM" </dev/null)"
+    echo "${r#* }" >>"$TMP/native"
+done
+
+# RSS of the VMM and the shim while a workload runs (VmRSS, guest RAM is 256 MiB by default).
+jq '.annotations["run.oci.handler"] = "vm" | .process.args = ["sh", "-c", "echo up; sleep 3"]' \
+    "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
+"$BERTH" --root "$TMP/root" run -d -b "$TMP/bundle" rss </dev/null >"$TMP/rss.out" 2>/dev/null
+for ((i = 0; i < 100; i++)); do grep -q up "$TMP/rss.out" && break; sleep 0.1; done
+VMM_PID="$("$BERTH" --root "$TMP/root" state rss | jq -r .pid)"
+SHIM_PID="$(awk '{ print $1 }' "$TMP/root/rss/shim.pid")"
+VMM_RSS="$(awk '/VmRSS/ { print $2 }' "/proc/$VMM_PID/status")"
+SHIM_RSS="$(awk '/VmRSS/ { print $2 }' "/proc/$SHIM_PID/status")"
+"$BERTH" --root "$TMP/root" delete -f rss >/dev/null 2>&1
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "vm.sh: $N runs each, medians in ms; floor with ${ACCEL[*]}; KVM probe: $(head -1 "$PROBE" 2>/dev/null || echo none)"
+printf '%-34s %12s %10s %16s\n' "" "first output" "exit" "exit vs floor"
+printf '%-34s %12s %10s %16s\n' "qemu direct (floor, probe boot)" "${FIRST[floor]}" "${EXIT[floor]}" "1.00"
+printf '%-34s %12s %10s %16s\n' "berth run, rootfs ext4 virtio-blk" "${FIRST[block]}" "${EXIT[block]}" "$(ratio "${EXIT[block]}" "${EXIT[floor]}")"
+printf '%-34s %12s %10s %16s\n' "berth run, rootfs in initramfs" "${FIRST[initramfs]}" "${EXIT[initramfs]}" "$(ratio "${EXIT[initramfs]}" "${EXIT[floor]}")"
+printf '%-34s %12s %10s\n' "berth run, native (namespaces)" "-" "$(median <"$TMP/native")"
+echo "VMM (qemu) VmRSS: $((VMM_RSS / 1024)) MiB, shim VmRSS: $((SHIM_RSS / 1024)) MiB (guest RAM 256 MiB)"

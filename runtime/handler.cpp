@@ -1,0 +1,92 @@
+// The handler registry and the create path for handled containers: the same record, lock and
+// exec fifo as the namespaces path, but no cgroup or clone here — the handler launches.
+#include "runtime/handler.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "common/clock.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/container.hpp"
+
+namespace berth::runtime {
+namespace {
+
+std::map<std::string, std::shared_ptr<Handler>>& registry() {
+    static std::map<std::string, std::shared_ptr<Handler>> r;
+    return r;
+}
+
+}  // namespace
+
+void registerHandler(std::shared_ptr<Handler> h) {
+    std::string name = h->name();
+    registry()[name] = std::move(h);
+}
+
+Handler* findHandler(const std::string& name) {
+    auto it = registry().find(name);
+    return it == registry().end() ? nullptr : it->second.get();
+}
+
+Result<std::string> handlerFor(const GlobalOptions& g, const spec::Spec& s) {
+    std::string name = g.handler;
+    auto it = s.annotations.find(kHandlerAnnotation);
+    if (it != s.annotations.end()) name = it->second;
+    if (name.empty() || name == "linux") return std::string();
+    if (!findHandler(name))
+        return Error(EINVAL, strCat("config.json: annotation ", kHandlerAnnotation, "=\"", name,
+                                    "\": no such handler in this berth")).hideErrno();
+    return name;
+}
+
+Status refuseForHandler(const state::ContainerState& st, const char* verb) {
+    if (st.handler.empty()) return {};
+    return Error(ENOTSUP, strCat("cannot ", verb, " container \"", st.id, "\": not supported by the \"",
+                                 st.handler, "\" handler")).hideErrno();
+}
+
+Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o, const std::string& bundle,
+                                  spec::Spec sp, const std::string& name, bool withFifo) {
+    Handler* h = findHandler(name);
+    state::Store store(g.root);
+    ASSIGN_OR_RETURN(state::Lock lock, store.createAndLock(o.id));
+    ScopeGuard removeState([&] { (void)store.remove(o.id); });
+    Created out;
+    state::ContainerState& st = out.st;
+    st.id = o.id;
+    st.bundle = bundle;
+    st.rootfs = sp.root.path;
+    st.created = rfc3339Now();
+    st.annotations = sp.annotations;
+    st.creatorPid = ::getpid();
+    st.creatorStartTime = state::processStartTime(st.creatorPid);
+    st.handler = name;
+    ASSIGN_OR_RETURN(std::string cfgText, fs::readFile(bundle + "/config.json"));
+    st.config = nlohmann::json::parse(cfgText, nullptr, false);
+    TRY(store.save(st));  // a crash from here on leaves enough for `delete --force`
+
+    HandlerRequest req{&sp, &o, &st, store.dir(o.id), ""};
+    if (withFifo) {
+        req.fifoPath = store.fifoPath(o.id);
+        if (::mkfifo(req.fifoPath.c_str(), 0622) < 0) return Error::fromErrno("create exec fifo ", req.fifoPath);
+    }
+    ASSIGN_OR_RETURN(HandlerLaunched l, h->launch(req));
+    ScopeGuard undoLaunch([&] { (void)h->destroy(st, store.dir(o.id)); });
+    st.pid = l.pid;
+    st.pidStartTime = state::processStartTime(l.pid);
+    st.saved = withFifo ? state::ContainerStatus::Created : state::ContainerStatus::Running;
+    TRY(store.save(st));
+    TRY_CTX(writePidFile(o.pidFile, st.pid), "write pid file");
+    undoLaunch.dismiss();
+    removeState.dismiss();
+    out.waitPid = l.waitPid;
+    out.spec = std::move(sp);
+    log::debug("created container ", o.id, " with handler ", name, ", pid ", st.pid);
+    return out;
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,52 @@
+#include <gtest/gtest.h>
+
+#include "runtime/handler.hpp"
+
+using namespace berth;
+using namespace berth::runtime;
+
+namespace {
+
+class FakeHandler : public Handler {
+public:
+    const char* name() const override { return "fake-test"; }
+    Result<HandlerLaunched> launch(const HandlerRequest&) override { return HandlerLaunched{1, 1}; }
+    Status kill(const state::ContainerState&, const std::string&, int, bool) override { return {}; }
+    Status destroy(const state::ContainerState&, const std::string&) override { return {}; }
+    Result<std::vector<pid_t>> processes(const state::ContainerState&) override { return std::vector<pid_t>{}; }
+};
+
+}  // namespace
+
+TEST(RuntimeHandler, AnnotationWinsOverTheDefaultAndUnknownNamesAreRefused) {
+    registerHandler(std::make_shared<FakeHandler>());
+    ASSERT_NE(findHandler("fake-test"), nullptr);
+    EXPECT_EQ(findHandler("nosuch"), nullptr);
+
+    GlobalOptions g;
+    spec::Spec s;
+    EXPECT_EQ(*handlerFor(g, s), "");  // the built-in namespaces path
+    g.handler = "fake-test";            // e.g. set from argv[0]
+    EXPECT_EQ(*handlerFor(g, s), "fake-test");
+    s.annotations[kHandlerAnnotation] = "linux";  // the annotation can ask for the native path
+    EXPECT_EQ(*handlerFor(g, s), "");
+    s.annotations[kHandlerAnnotation] = "nosuch";
+    auto r = handlerFor(g, s);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("no such handler"), std::string::npos);
+}
+
+TEST(RuntimeHandler, StateRecordKeepsTheHandler) {
+    state::ContainerState st;
+    st.id = "c1";
+    st.bundle = "/b";
+    st.rootfs = "rootfs";
+    st.created = "2026-01-01T00:00:00Z";
+    st.handler = "vm";
+    auto back = state::fromJson(state::toJson(st));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->handler, "vm");
+    auto j = state::toJson(st);
+    j.erase("handler");  // records written before handlers existed
+    EXPECT_EQ(state::fromJson(j)->handler, "");
+}

@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# The micro-VM handler end to end (ctest label vm): containers with run.oci.handler=vm, or run
+# through the berth-vm symlink, boot the cloud kernel under QEMU (TCG on this host) and behave
+# for clients as native ones do: output, exit status, kill, state, delete leaving nothing.
+# Each boot costs a few seconds of TCG, so each test boots once (the differential test twice).
+
+load ../integration/helpers
+
+setup_file() {
+    itest_setup_file
+    [[ -n "$ITEST_SKIP" ]] && return 0
+    command -v qemu-system-x86_64 >/dev/null || { export ITEST_SKIP="qemu-system-x86 is not installed"; return 0; }
+    ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || { export ITEST_SKIP="linux-image-cloud-amd64 is not installed"; return 0; }
+    export BERTH_TIMEOUT=180  # a TCG boot on two busy cores
+}
+
+setup() {
+    itest_setup
+    cfg '.annotations["run.oci.handler"] = "vm"'
+}
+teardown() { itest_teardown; }
+
+# wait_file FILE REGEX: until FILE has a line matching REGEX (up to 120 s: the guest boots).
+wait_file() {
+    local i
+    for ((i = 0; i < 1200; i++)); do
+        grep -qE -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "no line matching /$2/ in $1:" "$(cat "$1" 2>/dev/null)"
+}
+
+# bg_run ID: berth run in the background, stdout/stderr in $TEST_DIR/ID.out/.err, exit status
+# in $TEST_DIR/ID.rc.
+bg_run() {
+    local id="$1"
+    # (bats runs with errexit, which the subshell inherits: keep the status without failing)
+    ( rc=0; env BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$BERTH" --root "$ROOT" run -b "$BUNDLE" "$id" \
+        </dev/null >"$TEST_DIR/$id.out" 2>"$TEST_DIR/$id.err" || rc=$?; echo "$rc" >"$TEST_DIR/$id.rc" ) &
+    bg_register $!
+}
+
+@test "vm: run relays stdout and stderr separately, applies env, cwd, user and hostname, exit 0" {
+    set_args sh -c 'echo out-line; echo err-line >&2; echo "A=$A"; pwd; id -u; id -g; hostname'
+    cfg '.process.env += ["A=from-spec"] | .process.cwd = "/tmp" | .process.user = {uid: 1000, gid: 1000} | .hostname = "vmhost"'
+    mounts_snapshot
+    run_fg "$ID"
+    assert_ok
+    [[ "${lines[*]}" == "out-line A=from-spec /tmp 1000 1000 vmhost" ]] || fail "stdout: ${lines[*]}"
+    grep -qx "err-line" <<<"$stderr" || fail "stderr: $stderr"
+    grep -q "TCG, which is emulation, not hardware isolation" <<<"$stderr" || fail "no TCG warning: $stderr"
+    assert_no_leftovers "$ID"
+}
+
+@test "vm: berth-vm (argv0) runs in a VM without the annotation and returns a non-zero exit status" {
+    cfg 'del(.annotations)'
+    set_args sh -c 'uname -r; exit 3'
+    BERTH="$(dirname "$BERTH")/berth-vm" run_fg "$ID"
+    assert_status 3
+    [[ "$output" == *-cloud-amd64 ]] || fail "not the guest kernel: $output"
+    [[ "$output" != "$(uname -r)" ]] || fail "ran on the host kernel"
+}
+
+@test "vm: create, start, state, ps, kill (TERM reaches the workload's trap), delete leaves nothing" {
+    ctl_dir
+    set_args sh -c 'trap "echo got-term; exit 7" TERM; echo started; while true; do sleep 0.1; done'
+    mounts_snapshot
+    create_ctr "$ID"
+    [[ "$(ctr_status "$ID")" == created ]] || fail "status after create: $(ctr_status "$ID")"
+    local pid
+    pid="$(ctr_pid "$ID")"
+    [[ "$(cat /proc/$pid/comm)" == qemu-system-x86 ]] || fail "state pid $pid is $(cat /proc/$pid/comm)"
+    rb start "$ID"
+    assert_ok
+    wait_file "$TEST_DIR/$ID.log" '^started$'
+    [[ "$(ctr_status "$ID")" == running ]] || fail "status after start: $(ctr_status "$ID")"
+    rb ps "$ID"
+    assert_ok
+    grep -q "qemu-system-x86_64" <<<"$output" || fail "ps: $output"
+    rb kill "$ID" TERM
+    assert_ok
+    wait_file "$TEST_DIR/$ID.log" '^got-term$'
+    wait_status "$ID" stopped
+    pid_alive "$pid" && fail "VMM $pid still alive"
+    rb delete "$ID"
+    assert_ok
+    assert_no_leftovers "$ID"
+}
+
+@test "vm: a created (not started) container can be killed and deleted" {
+    set_args sh -c 'echo should-not-run'
+    mounts_snapshot
+    create_ctr "$ID"
+    [[ "$(ctr_status "$ID")" == created ]] || fail "status after create: $(ctr_status "$ID")"
+    rb kill "$ID" KILL
+    assert_ok
+    wait_status "$ID" stopped
+    rb delete "$ID"
+    assert_ok
+    ! grep -q should-not-run "$TEST_DIR/$ID.log" || fail "the workload ran"
+    assert_no_leftovers "$ID"
+}
+
+@test "vm: a workload killed by SIGKILL through berth kill gives run 137" {
+    set_args sh -c 'echo ready; exec sleep 1000'
+    bg_run "$ID"
+    wait_file "$TEST_DIR/$ID.out" '^ready$'
+    rb kill "$ID" KILL
+    assert_ok
+    wait_file "$TEST_DIR/$ID.rc" '.'
+    [[ "$(cat "$TEST_DIR/$ID.rc")" == 137 ]] || fail "run exit status $(cat "$TEST_DIR/$ID.rc"), stderr: $(cat "$TEST_DIR/$ID.err")"
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+}
+
+@test "vm: the memory limit sizes guest RAM (visible in /proc/meminfo) and the cpu quota the vCPUs" {
+    cfg '.linux.resources.memory = {limit: 268435456} | .linux.resources.cpu = {quota: 200000, period: 100000}'
+    set_args sh -c 'grep MemTotal /proc/meminfo; nproc'
+    run_fg "$ID"
+    assert_ok
+    local kb
+    kb="$(awk '/MemTotal/ { print $2 }' <<<"$output")"
+    # 256 MiB + 64 MiB overhead of RAM, minus what the guest kernel keeps for itself.
+    (( kb > 256 * 1024 && kb <= 320 * 1024 )) || fail "MemTotal ${kb} kB not within (256, 320] MiB: $output"
+    local want=2
+    (( $(nproc) < 2 )) && want=1
+    [[ "${lines[1]}" == "$want" ]] || fail "vCPUs: ${lines[1]}, want $want"
+}
+
+@test "vm: differential — the same bundle prints the same on the namespaces and the VM path" {
+    set_args sh -c 'echo hi; cat /etc/hostname; id; echo "$PATH"; pwd; ls /; ls /bin | head -3; echo $((6 * 7))'
+    cfg 'del(.annotations)'
+    run_fg "$ID"
+    assert_ok
+    local native="$output"
+    cfg '.annotations["run.oci.handler"] = "vm"'
+    run_fg "$(new_id)"
+    assert_ok
+    [[ "$output" == "$native" ]] || fail "native:" "$native" "vm:" "$output"
+}
+
+@test "vm: the VMM killed mid-run — state says stopped, run reports it, delete cleans everything" {
+    set_args sh -c 'echo ready; exec sleep 1000'
+    mounts_snapshot
+    run_d "$ID"
+    wait_file "$TEST_DIR/$ID.log" '^ready$'
+    local pid
+    pid="$(ctr_pid "$ID")"
+    kill -9 "$pid"
+    wait_status "$ID" stopped
+    wait_file "$TEST_DIR/$ID.log" 'VM stopped before the workload exited'
+    rb delete "$ID"
+    assert_ok
+    assert_no_leftovers "$ID"
+}
+
+@test "vm: rootfs in the initramfs (org.berth.vm.rootfs=initramfs) and stdin reaches the workload" {
+    cfg '.annotations["org.berth.vm.rootfs"] = "initramfs"'
+    set_args sh -c 'cat; echo "$(ls /bin/busybox)"'
+    printf 'line-from-stdin\n' >"$TEST_DIR/in"
+    status=0
+    env BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$BERTH" --root "$ROOT" run -b "$BUNDLE" "$ID" \
+        <"$TEST_DIR/in" >"$TEST_DIR/out" 2>"$TEST_DIR/err" || status=$?
+    [[ "$status" -eq 0 ]] || fail "status $status: $(cat "$TEST_DIR/err")"
+    [[ "$(cat "$TEST_DIR/out")" == $'line-from-stdin\n/bin/busybox' ]] || fail "stdout: $(cat "$TEST_DIR/out")"
+}
+
+@test "vm: an unknown handler, or a terminal, is refused before anything starts" {
+    cfg '.annotations["run.oci.handler"] = "nosuch"'
+    run_fg "$ID"
+    assert_berth_error 'run.oci.handler="nosuch": no such handler in this berth$'
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+    cfg '.annotations["run.oci.handler"] = "vm" | .process.terminal = true'
+    run_fg "$(new_id)"
+    assert_berth_error 'handler "vm": process.terminal is not supported yet$'
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+}
+
+@test "vm: exec runs a process in the guest (output, exit status, errors); pause is refused" {
+    set_args sh -c 'echo ready; exec sleep 1000'
+    cfg '.hostname = "vmexec"'
+    run_d "$ID"
+    wait_file "$TEST_DIR/$ID.log" '^ready$'
+    rb exec "$ID" sh -c 'echo "in-vm $(hostname) $(cat /proc/1/comm)"; echo to-err >&2; exit 5'
+    assert_status 5
+    [[ "$output" == "in-vm vmexec init" ]] || fail "exec stdout: $output"
+    grep -qx "to-err" <<<"$stderr" || fail "exec stderr: $stderr"
+    rb exec "$ID" /no/such/binary
+    assert_status 127
+    grep -q "exec /no/such/binary: No such file" <<<"$stderr" || fail "exec stderr: $stderr"
+    rb exec -t "$ID" true
+    assert_berth_error 'not supported by the "vm" handler'
+    rb pause "$ID"
+    assert_berth_error 'not supported by the "vm" handler'
+    rb delete -f "$ID"
+    assert_ok
+    assert_no_leftovers "$ID"
+}

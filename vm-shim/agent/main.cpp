@@ -1,0 +1,106 @@
+// berth-agent: /init of the micro-VM. Mounts what PID 1 needs, loads the virtio modules, finds
+// the channel and the rootfs, then serves the host: Config → Prepared, Start → the workload's
+// output and exit code. Never returns: PID 1 ending would panic the guest; it powers off.
+#include <fcntl.h>
+#include <sys/reboot.h>
+#include <unistd.h>
+
+#include "common/unique_fd.hpp"
+#include "vm-shim/agent/agent.hpp"
+
+namespace berth::vm::agent {
+
+void say(const std::string& msg) {
+    std::string line = "berth-agent: " + msg + "\n";
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
+}
+
+void powerOff() {
+    ::sync();
+    ::reboot(RB_POWER_OFF);
+    for (;;) ::pause();
+}
+
+namespace {
+
+// The next frame of type `want` or a Signal (the container is killed before it starts);
+// anything else the host sends meanwhile is ignored.
+Result<proto::Frame> expect(int port, proto::Decoder& dec, proto::Type want) {
+    for (;;) {
+        ASSIGN_OR_RETURN(proto::Frame f, proto::readFrame(port, dec));
+        if (f.type == want || f.type == proto::Type::Signal) return f;
+    }
+}
+
+void finish(int port, proto::Decoder& dec, int code) {
+    (void)proto::writeFrame(port, proto::Type::Exit, proto::intPayload(code));
+    // The host acknowledges with its own Exit frame, so the last output is out of the virtqueue
+    // before the machine disappears; a lost host does not keep us up for more than 2 s.
+    ::fcntl(port, F_SETFL, O_NONBLOCK);
+    for (int i = 0; i < 200; i++) {
+        auto f = dec.next();
+        if (!f || (*f && (*f)->type == proto::Type::Exit)) break;
+        char buf[4096];
+        ssize_t n = ::read(port, buf, sizeof buf);
+        if (n > 0) dec.feed(buf, static_cast<size_t>(n));
+        else ::usleep(10000);
+    }
+}
+
+Result<int> serve(int port) {
+    proto::Decoder dec;
+    TRY(proto::writeFrame(port, proto::Type::Ready, "berth-agent 1"));
+    ASSIGN_OR_RETURN(proto::Frame cfg, expect(port, dec, proto::Type::Config));
+    if (cfg.type == proto::Type::Signal) return Error(ECANCELED, "killed before the config arrived");
+    ASSIGN_OR_RETURN(GuestProcess p, guestProcessFromJson(cfg.payload));
+    if (Status st = prepareRootfs(p); !st) {
+        (void)proto::writeFrame(port, proto::Type::Failed, st.error().what());
+        return 127;
+    }
+    TRY(proto::writeFrame(port, proto::Type::Prepared));
+    ASSIGN_OR_RETURN(proto::Frame start, expect(port, dec, proto::Type::Start));
+    if (start.type == proto::Type::Signal) {
+        // Killed while created: reported as 128+N, as if the process had been killed.
+        ASSIGN_OR_RETURN(int sig, proto::decodeInt(start));
+        finish(port, dec, 128 + sig);
+        return 128 + sig;
+    }
+    ASSIGN_OR_RETURN(int code, runWorkload(port, dec, p));
+    finish(port, dec, code);
+    return code;
+}
+
+int main() {
+    if (Status st = mountEarly(); !st) say(st.error().what());
+    if (Status st = loadModules("/lib/modules/load"); !st) {
+        say(st.error().what());
+        powerOff();
+    }
+    if (kernelParam("berth.probe") == "1") {
+        say("probe ok");  // the host's KVM probe looks for this line
+        powerOff();
+    }
+    auto portPath = findAgentPort(5000);
+    if (!portPath) {
+        say(portPath.error().what());
+        powerOff();
+    }
+    if (Status st = mountRootfs(kernelParam("berth.rootfs")); !st) {
+        say(st.error().what());
+        powerOff();
+    }
+    UniqueFd port(::open(portPath->c_str(), O_RDWR | O_CLOEXEC));
+    if (!port) {
+        say(Error::fromErrno("open ", *portPath).what());
+        powerOff();
+    }
+    auto code = serve(port.get());
+    if (!code) say(code.error().what());
+    else say(strCat("workload exited with ", *code));
+    powerOff();
+}
+
+}  // namespace
+}  // namespace berth::vm::agent
+
+int main() { berth::vm::agent::main(); }

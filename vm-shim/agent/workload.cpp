@@ -1,0 +1,270 @@
+// The workload: forked from PID 1 into the rootfs (chroot, rlimits, groups, uid/gid, env, cwd),
+// its stdio on pipes that the agent relays as frames; signals from the host reach it here.
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "common/unique_fd.hpp"
+#include "vm-shim/agent/agent.hpp"
+
+namespace berth::vm::agent {
+namespace {
+
+struct RlimitName {
+    const char* name;
+    int resource;
+};
+constexpr RlimitName kRlimits[] = {
+    {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},     {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+};
+
+// In the forked child: report the failing step on errPipe and exit 127, as a shell would.
+[[noreturn]] void childFail(int errPipe, const std::string& what) {
+    std::string msg = what + ": " + std::strerror(errno);
+    ssize_t r = ::write(errPipe, msg.data(), msg.size());
+    (void)r;
+    ::_exit(127);
+}
+
+[[noreturn]] void execInChild(const GuestProcess& p, int in, int out, int err, int errPipe) {
+    ::setsid();
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (::chroot("/rootfs") < 0) childFail(errPipe, "chroot /rootfs");
+    if (::chdir(p.cwd.c_str()) < 0) childFail(errPipe, "chdir " + p.cwd);
+    for (auto& r : p.rlimits)
+        for (auto& k : kRlimits)
+            if (r.type == k.name) {
+                struct rlimit rl = {r.soft, r.hard};
+                if (::setrlimit(k.resource, &rl) < 0) childFail(errPipe, "setrlimit " + r.type);
+            }
+    std::vector<gid_t> groups(p.additionalGids.begin(), p.additionalGids.end());
+    if (::setgroups(groups.size(), groups.data()) < 0) childFail(errPipe, "setgroups");
+    if (::setgid(p.gid) < 0) childFail(errPipe, "setgid");
+    if (::setuid(p.uid) < 0) childFail(errPipe, "setuid");
+    if (p.noNewPrivileges) ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    ::clearenv();
+    for (auto& e : p.env) ::putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> argv;
+    for (auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    childFail(errPipe, "exec " + p.args[0]);
+}
+
+// Read what a pipe holds and send it as frames; false at EOF.
+bool relayPipe(int fd, int port, proto::Type type) {
+    char buf[proto::kChunk];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+    if (n <= 0) return false;
+    return proto::writeFrame(port, type, std::string(buf, static_cast<size_t>(n))).ok();
+}
+
+struct Pipes {
+    UniqueFd inR, inW, outR, outW, errR, errW, failR, failW;
+};
+
+Result<Pipes> makePipes() {
+    Pipes p;
+    int fds[2];
+    auto mk = [&](UniqueFd& r, UniqueFd& w) -> Status {
+        if (::pipe2(fds, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
+        r.reset(fds[0]);
+        w.reset(fds[1]);
+        return {};
+    };
+    TRY(mk(p.inR, p.inW));
+    TRY(mk(p.outR, p.outW));
+    TRY(mk(p.errR, p.errW));
+    TRY(mk(p.failR, p.failW));
+    return p;
+}
+
+// Whatever the child wrote on the failure pipe before exec (empty when exec succeeded).
+std::string readFailure(int fd) {
+    std::string msg;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+    return msg;
+}
+
+int exitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+// Fork a process with its stdio on io's pipes; we keep only our ends. `failure` receives what
+// the child reported before exec (it then exits 127), empty when exec succeeded.
+Result<pid_t> spawnProcess(const GuestProcess& p, Pipes& io, std::string& failure) {
+    pid_t pid = ::fork();
+    if (pid < 0) return Error::fromErrno("fork the workload");
+    if (pid == 0) execInChild(p, io.inR.get(), io.outW.get(), io.errW.get(), io.failW.get());
+    io.inR.reset();
+    io.outW.reset();
+    io.errW.reset();
+    io.failW.reset();
+    // A workload that does not read its stdin must not stall the relay of its output.
+    ::fcntl(io.inW.get(), F_SETFL, O_NONBLOCK);
+    failure = readFailure(io.failR.get());  // EOF at exec (CLOEXEC) or at _exit
+    return pid;
+}
+
+// A process started by `berth exec`: its output pipes and, once reaped, its exit code. Its
+// stdin is empty; it dies with the VM when the container's process ends.
+struct ExecProc {
+    int32_t id;
+    pid_t pid;
+    UniqueFd out, err;
+    int code = -1;
+};
+using Execs = std::vector<ExecProc>;
+
+void sendExecOutput(int port, int32_t id, char stream, const std::string& data) {
+    (void)proto::writeFrame(port, proto::Type::ExecOutput, proto::intPayload(id) + stream + data);
+}
+
+void startExec(int port, const proto::Frame& f, Execs& execs) {
+    auto idp = proto::splitExecId(f);
+    if (!idp) return;
+    int32_t id = idp->first;
+    auto fail = [&](const std::string& msg) {
+        sendExecOutput(port, id, 2, "berth: vm: exec: " + msg + "\n");
+        (void)proto::writeFrame(port, proto::Type::ExecExit, proto::intPayload(id) + proto::intPayload(127));
+    };
+    auto p = guestProcessFromJson(idp->second);
+    if (!p) return fail(p.error().what());
+    auto io = makePipes();
+    if (!io) return fail(io.error().what());
+    std::string failure;
+    auto pid = spawnProcess(*p, *io, failure);
+    if (!pid) return fail(pid.error().what());
+    io->inW.reset();
+    if (!failure.empty()) sendExecOutput(port, id, 2, "berth: vm: exec: " + failure + "\n");
+    execs.push_back({id, *pid, std::move(io->outR), std::move(io->errR)});
+}
+
+// Relay an exec's pipe; at EOF the pipe is closed (reset).
+void relayExecPipe(int port, int32_t id, UniqueFd& fd, char stream) {
+    char buf[proto::kChunk];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) return fd.reset();
+    sendExecOutput(port, id, stream, std::string(buf, static_cast<size_t>(n)));
+}
+
+// Report execs that have exited and whose output is all relayed.
+void finishExecs(int port, Execs& execs) {
+    for (auto it = execs.begin(); it != execs.end();) {
+        if (it->code < 0 || it->out || it->err) {
+            ++it;
+            continue;
+        }
+        (void)proto::writeFrame(port, proto::Type::ExecExit, proto::intPayload(it->id) + proto::intPayload(it->code));
+        it = execs.erase(it);
+    }
+}
+
+// Act on every whole frame the host has sent: signals for the workload, its stdin, execs.
+Status handleHostFrames(int port, proto::Decoder& dec, Pipes& io, pid_t pid, bool exited, Execs& execs) {
+    for (;;) {
+        ASSIGN_OR_RETURN(auto f, dec.next());
+        if (!f) return {};
+        if (f->type == proto::Type::ExecStart) {
+            if (!exited) startExec(port, *f, execs);
+        } else if (f->type == proto::Type::Signal) {
+            ASSIGN_OR_RETURN(int sig, proto::decodeInt(*f));
+            if (!exited) ::kill(pid, sig);
+        } else if (f->type == proto::Type::Stdin) {
+            if (f->payload.empty()) io.inW.reset();
+            else if (io.inW) (void)!::write(io.inW.get(), f->payload.data(), f->payload.size());
+        }
+    }
+}
+
+}  // namespace
+
+Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
+    ASSIGN_OR_RETURN(Pipes io, makePipes());
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+    UniqueFd sfd(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sfd) return Error::fromErrno("signalfd");
+    std::string failure;
+    ASSIGN_OR_RETURN(pid_t pid, spawnProcess(p, io, failure));
+    if (!failure.empty()) (void)proto::writeFrame(port, proto::Type::Failed, failure);
+    Execs execs;
+
+    int code = -1;
+    bool outOpen = true, errOpen = true;
+    // Frames that came in the same read as Start are already in the decoder.
+    TRY(handleHostFrames(port, dec, io, pid, false, execs));
+    // After the workload exits, output its descendants still write is relayed until the pipes
+    // close or stay quiet for a moment: a daemonised child must not keep the VM alive forever.
+    while (code < 0 || outOpen || errOpen) {
+        std::vector<struct pollfd> fds = {{port, POLLIN, 0},
+                                          {outOpen ? io.outR.get() : -1, POLLIN, 0},
+                                          {errOpen ? io.errR.get() : -1, POLLIN, 0},
+                                          {sfd.get(), POLLIN, 0}};
+        for (auto& e : execs) {
+            fds.push_back({e.out ? e.out.get() : -1, POLLIN, 0});
+            fds.push_back({e.err ? e.err.get() : -1, POLLIN, 0});
+        }
+        int r = ::poll(fds.data(), fds.size(), code < 0 ? -1 : 200);
+        if (r < 0 && errno != EINTR) return Error::fromErrno("poll");
+        if (r == 0) break;
+        if (r < 0) continue;
+        if (fds[1].revents) outOpen = relayPipe(io.outR.get(), port, proto::Type::Stdout);
+        if (fds[2].revents) errOpen = relayPipe(io.errR.get(), port, proto::Type::Stderr);
+        if (fds[3].revents) {
+            struct signalfd_siginfo si;
+            while (::read(sfd.get(), &si, sizeof si) == sizeof si) {}
+            int status;
+            pid_t w;
+            while ((w = ::waitpid(-1, &status, WNOHANG)) > 0) {  // PID 1 reaps every orphan
+                if (w == pid) code = exitCodeOf(status);
+                for (auto& e : execs)
+                    if (e.pid == w) e.code = exitCodeOf(status);
+            }
+        }
+        for (size_t i = 0; i < execs.size(); i++) {
+            if (fds[4 + 2 * i].revents) relayExecPipe(port, execs[i].id, execs[i].out, 1);
+            if (fds[5 + 2 * i].revents) relayExecPipe(port, execs[i].id, execs[i].err, 2);
+        }
+        finishExecs(port, execs);
+        if (fds[0].revents & (POLLHUP | POLLERR) && !(fds[0].revents & POLLIN))
+            return Error(EPIPE, "agent channel closed");
+        if (fds[0].revents & POLLIN) {
+            char buf[16384];
+            ssize_t n = ::read(port, buf, sizeof buf);
+            if (n > 0) dec.feed(buf, static_cast<size_t>(n));
+        }
+        TRY(handleHostFrames(port, dec, io, pid, code >= 0, execs));
+    }
+    if (code < 0) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        code = exitCodeOf(status);
+    }
+    return code;
+}
+
+}  // namespace berth::vm::agent

@@ -1,0 +1,56 @@
+// vm-shim/boot_config: the pure decisions of a VM boot, as data for unit tests — OCI resources
+// to guest RAM and vCPUs, the kernel command line, and the QEMU argument vector.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace berth::vm {
+
+// Guest RAM = memory limit + the guest kernel's and agent's own share, never below the floor
+// the cloud kernel needs to unpack the initramfs and run.
+constexpr uint64_t kGuestOverheadMiB = 64;
+constexpr uint64_t kMinGuestMiB = 128;
+constexpr uint64_t kDefaultGuestMiB = 256;  // no memory limit in the spec
+
+struct VmResources {
+    uint64_t memMiB = kDefaultGuestMiB;
+    unsigned vcpus = 1;
+};
+// linux.resources (null allowed): memory.limit → RAM; cpu.quota/period rounded up, else the
+// number of CPUs in cpu.cpus, else 1 → vCPUs, capped at hostCpus.
+Result<VmResources> resourcesFor(const nlohmann::json& resources, unsigned hostCpus);
+// "0-3,6" → 5. Errors on malformed lists.
+Result<unsigned> countCpus(const std::string& list);
+
+enum class RootfsMode { Block, Initramfs };
+const char* rootfsModeName(RootfsMode m);
+
+struct CmdlineOptions {
+    RootfsMode rootfs = RootfsMode::Block;
+    bool probe = false;   // boot only to prove the accelerator works, then power off
+    bool debug = false;   // kernel messages on the console
+};
+std::string kernelCmdline(const CmdlineOptions& o);
+
+enum class Accel { Tcg, Kvm };
+const char* accelName(Accel a);
+
+struct QemuConfig {
+    std::string binary = "qemu-system-x86_64";
+    Accel accel = Accel::Tcg;
+    std::string kernel, initrd, cmdline;
+    VmResources res;
+    int agentFd = -1;             // our end of the agent channel is the other socketpair end
+    std::string rootfsImage;      // empty: the rootfs travels in the initramfs
+    bool rootfsReadonly = false;
+    std::string consoleLog;       // the guest's serial console (kernel and agent messages)
+};
+std::vector<std::string> qemuArgv(const QemuConfig& c);
+
+}  // namespace berth::vm

@@ -1,0 +1,130 @@
+// The QEMU backend: qemu-system-x86_64 -M microvm started directly (no libvirt), and the probe
+// boot that tells whether this host's KVM can run the guest kernel (PVM here cannot).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "common/unique_fd.hpp"
+#include "vm-shim/vmm.hpp"
+
+namespace berth::vm {
+namespace {
+
+constexpr int kAgentFdInVmm = 3;
+
+class Qemu : public Vmm {
+public:
+    const char* name() const override { return "qemu"; }
+
+    Result<pid_t> start(const QemuConfig& c, int agentFd, const std::string& vmmLog) override {
+        QemuConfig cfg = c;
+        cfg.agentFd = agentFd >= 0 ? kAgentFdInVmm : -1;
+        auto args = qemuArgv(cfg);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        UniqueFd log(::open(vmmLog.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+        if (!log) return Error::fromErrno("open ", vmmLog);
+        pid_t parent = ::getpid();
+        pid_t pid = ::fork();
+        if (pid < 0) return Error::fromErrno("fork the VMM");
+        if (pid == 0) {
+            // Own session: a terminal's ^C goes to berth, which decides what the guest gets.
+            ::setsid();
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(1);
+            sigset_t none;
+            sigemptyset(&none);
+            ::sigprocmask(SIG_SETMASK, &none, nullptr);
+            int devnull = ::open("/dev/null", O_RDONLY);
+            ::dup2(devnull, 0);
+            ::dup2(log.get(), 1);
+            ::dup2(log.get(), 2);
+            if (agentFd >= 0) ::dup2(agentFd, kAgentFdInVmm);
+            ::syscall(SYS_close_range, agentFd >= 0 ? kAgentFdInVmm + 1 : 3, ~0u, 0);
+            ::execvp(argv[0], argv.data());
+            std::string msg = strCat("exec ", argv[0], ": ", std::strerror(errno), "\n");
+            (void)!::write(2, msg.data(), msg.size());
+            ::_exit(127);
+        }
+        return pid;
+    }
+};
+
+// Boot the probe VM under KVM; true when the agent printed its line within the time limit.
+bool probeKvm(const BootArtifacts& a, std::string& why) {
+    std::string console = a.cacheDir + strCat("/kvm-probe.", ::getpid(), ".console");
+    QemuConfig c;
+    c.accel = Accel::Kvm;
+    c.kernel = a.kernel.image;
+    c.initrd = a.initramfs;
+    c.cmdline = kernelCmdline({RootfsMode::Initramfs, true, false});
+    c.res = {kMinGuestMiB, 1};
+    c.consoleLog = console;
+    auto pid = makeQemu()->start(c, -1, console + ".vmm");
+    if (!pid) {
+        why = pid.error().what();
+        return false;
+    }
+    bool ok = false;
+    int status;
+    for (int i = 0; i < 200; i++) {  // 10 s: a good boot takes well under one
+        if (::waitpid(*pid, &status, WNOHANG) == *pid) {
+            *pid = -1;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (*pid > 0) {
+        ::kill(*pid, SIGKILL);
+        ::waitpid(*pid, &status, 0);
+    }
+    auto text = fs::readFile(console);
+    ok = text && text->find("berth-agent: probe ok") != std::string::npos;
+    auto vmmText = fs::readFile(console + ".vmm");
+    if (!ok) {
+        // The first line says it ("failed to set MSR ..." under PVM); the rest is an assertion.
+        std::string tail = vmmText ? fs::trim(*vmmText) : "";
+        tail = tail.substr(0, std::min(tail.find('\n'), size_t{200}));
+        why = tail.empty() ? "the guest did not reach the agent under KVM" : tail;
+    }
+    ::unlink(console.c_str());
+    ::unlink((console + ".vmm").c_str());
+    return ok;
+}
+
+}  // namespace
+
+std::unique_ptr<Vmm> makeQemu() { return std::make_unique<Qemu>(); }
+
+AccelChoice chooseAccel(const BootArtifacts& a) {
+    if (const char* f = std::getenv("BERTH_VM_ACCEL"); f && *f) {
+        std::string v = f;
+        return {v == "kvm" ? Accel::Kvm : Accel::Tcg, "BERTH_VM_ACCEL=" + v};
+    }
+    UniqueFd kvm(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
+    if (!kvm) return {Accel::Tcg, "/dev/kvm cannot be opened"};
+    std::string cache = a.cacheDir + "/kvm-probe";
+    if (auto cached = fs::readFile(cache)) {
+        auto lines = fs::split(*cached, '\n');
+        bool usable = !lines.empty() && lines[0] == "usable";
+        return {usable ? Accel::Kvm : Accel::Tcg,
+                strCat("cached KVM probe: ", lines.size() > 1 ? lines[1] : lines[0])};
+    }
+    std::string why;
+    bool usable = probeKvm(a, why);
+    (void)fs::writeFileAtomic(cache, usable ? "usable\nKVM boots this kernel\n" : "unusable\n" + why + "\n", 0600);
+    return {usable ? Accel::Kvm : Accel::Tcg, usable ? "KVM probe passed" : "KVM probe failed: " + why};
+}
+
+}  // namespace berth::vm

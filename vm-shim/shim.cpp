@@ -1,0 +1,415 @@
+#include "vm-shim/shim.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include "common/fs.hpp"
+#include "common/unique_fd.hpp"
+#include "vm-shim/protocol.hpp"
+#include "vm-shim/vmm.hpp"
+
+namespace berth::vm {
+namespace {
+
+constexpr int kReadyFd = 3;
+constexpr int kBootTimeoutMs = 90000;  // TCG on two busy cores; a KVM boot takes ~0.2 s
+
+using Clock = std::chrono::steady_clock;
+
+void writeAll(int fd, const std::string& s) {
+    for (size_t off = 0; off < s.size();) {
+        ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // the reader left: output is dropped, the workload keeps running
+        off += static_cast<size_t>(n);
+    }
+}
+
+class Shim {
+public:
+    explicit Shim(const ShimConfig& c) : c_(c) {}
+    [[noreturn]] void run();
+
+private:
+    Status boot();
+    Status listenControl();
+    // One round of the event loop: frames, signals, control requests, stdin. Returns false
+    // when the VM is gone.
+    bool step(int timeoutMs);
+    void onFrame(const proto::Frame& f);
+    void forwardSignal(int sig);
+    void acceptControl();
+    void tryStart();
+    [[noreturn]] void finish();
+    bool reportReady(const std::string& msg);
+    std::string lastWords() const;
+
+    ShimConfig c_;
+    bool configSent_ = false;
+    UniqueFd agent_, sfd_, ctl_;
+    proto::Decoder dec_;
+    pid_t vmm_ = -1;
+    int vmmStatus_ = 0;
+    bool vmmGone_ = false, ready_ = false, prepared_ = false, started_ = false, stdinOpen_ = true;
+    int code_ = -1;
+    std::string failure_;
+    // `berth exec` clients: the connection gets the exit code; output goes to their fds.
+    struct ExecClient {
+        UniqueFd conn, out, err;
+    };
+    std::map<int32_t, ExecClient> execs_;
+    int32_t nextExecId_ = 1;
+    void startExec(UniqueFd conn, const std::string& processJson, UniqueFd out, UniqueFd err);
+    void onExecFrame(const proto::Frame& f);
+};
+
+// False when berth is no longer there to hear it (killed mid-create): nobody would ever
+// record, start or delete this VM, so it must not outlive the create that made it.
+bool Shim::reportReady(const std::string& msg) {
+    bool ok = ::write(kReadyFd, msg.data(), msg.size()) == static_cast<ssize_t>(msg.size());
+    ::close(kReadyFd);
+    return ok;
+}
+
+std::string Shim::lastWords() const {
+    // What the guest or QEMU said last: the most useful part of a failed boot.
+    std::string out;
+    for (auto* f : {"/vmm.log", "/console.log"}) {
+        auto t = fs::readFile(c_.stateDir + f);
+        if (!t || fs::trim(*t).empty()) continue;
+        std::string s = fs::trim(*t);
+        if (s.size() > 300) s = "..." + s.substr(s.size() - 300);
+        out += strCat(" [", f + 1, ": ", s, "]");
+    }
+    return out;
+}
+
+Status Shim::listenControl() {
+    std::string path = controlSocketPath(c_.stateDir);
+    struct sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return Error(ENAMETOOLONG, "control socket path " + path);
+    path.copy(addr.sun_path, path.size());
+    ctl_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!ctl_) return Error::fromErrno("socket");
+    ::unlink(path.c_str());
+    if (::bind(ctl_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(ctl_.get(), 8) < 0)
+        return Error::fromErrno("listen on ", path);
+    return {};
+}
+
+Status Shim::boot() {
+    TRY(listenControl());
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return Error::fromErrno("socketpair");
+    agent_.reset(sv[0]);
+    UniqueFd theirs(sv[1]);
+    ASSIGN_OR_RETURN(vmm_, makeQemu()->start(c_.qemu, theirs.get(), c_.stateDir + "/vmm.log"));
+    theirs.reset();
+    ::fcntl(agent_.get(), F_SETFL, O_NONBLOCK);
+    auto deadline = Clock::now() + std::chrono::milliseconds(kBootTimeoutMs);
+    while (!prepared_) {
+        if (!step(100)) return Error(EIO, "the VM stopped while booting" + lastWords());
+        if (!failure_.empty()) return Error(EIO, "the guest agent failed: " + failure_);
+        if (code_ >= 0) return Error(ECANCELED, "killed while booting");
+        if (Clock::now() > deadline) return Error(ETIMEDOUT, "the guest did not boot in time" + lastWords());
+        if (ready_ && !configSent_) {
+            TRY(proto::writeFrame(agent_.get(), proto::Type::Config, c_.guestConfigJson));
+            configSent_ = true;
+        }
+    }
+    return {};
+}
+
+void Shim::forwardSignal(int sig) {
+    if (code_ < 0) (void)proto::writeFrame(agent_.get(), proto::Type::Signal, proto::intPayload(sig));
+}
+
+void Shim::startExec(UniqueFd conn, const std::string& processJson, UniqueFd out, UniqueFd err) {
+    if (!started_ || code_ >= 0) return;  // conn closes: the client reports the container stopped
+    int32_t id = nextExecId_++;
+    if (!proto::writeFrame(agent_.get(), proto::Type::ExecStart, proto::intPayload(id) + processJson)) return;
+    execs_[id] = ExecClient{std::move(conn), std::move(out), std::move(err)};
+}
+
+void Shim::onExecFrame(const proto::Frame& f) {
+    auto idp = proto::splitExecId(f);
+    if (!idp) return;
+    auto it = execs_.find(idp->first);
+    if (it == execs_.end()) return;
+    const std::string& rest = idp->second;
+    if (f.type == proto::Type::ExecOutput && !rest.empty()) {
+        writeAll(rest[0] == 2 ? it->second.err.get() : it->second.out.get(), rest.substr(1));
+    } else if (f.type == proto::Type::ExecExit && rest.size() == 4) {
+        (void)::send(it->second.conn.get(), rest.data(), 4, MSG_NOSIGNAL);
+        execs_.erase(it);
+    }
+}
+
+// A request on the control socket: 4 bytes = a signal for the workload; "X" + process JSON
+// with the client's stdout and stderr passed as SCM_RIGHTS = an exec.
+void Shim::acceptControl() {
+    UniqueFd conn(::accept4(ctl_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) return;
+    struct pollfd p = {conn.get(), POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0) return;
+    std::string buf(1 << 16, '\0');
+    alignas(struct cmsghdr) char ctrl[CMSG_SPACE(2 * sizeof(int))];
+    struct iovec iov = {buf.data(), buf.size()};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    ssize_t n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
+    if (n <= 0) return;
+    UniqueFd fds[2];
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) && i < 2; i++) {
+                int fd;
+                std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+                fds[i].reset(fd);
+            }
+    if (buf[0] == 'X' && fds[0] && fds[1])
+        return startExec(std::move(conn), buf.substr(1, static_cast<size_t>(n) - 1), std::move(fds[0]),
+                         std::move(fds[1]));
+    int32_t sig = 0;
+    if (n != sizeof sig) return;
+    std::memcpy(&sig, buf.data(), sizeof sig);
+    if (sig <= 0 || sig >= 65) return;
+    forwardSignal(sig);
+    (void)::send(conn.get(), "k", 1, MSG_NOSIGNAL);
+}
+
+void Shim::onFrame(const proto::Frame& f) {
+    switch (f.type) {
+        case proto::Type::Ready: ready_ = true; break;
+        case proto::Type::Prepared: prepared_ = true; break;
+        case proto::Type::Stdout: writeAll(STDOUT_FILENO, f.payload); break;
+        case proto::Type::Stderr: writeAll(STDERR_FILENO, f.payload); break;
+        case proto::Type::Failed:
+            failure_ = f.payload;
+            if (started_) writeAll(STDERR_FILENO, "berth: vm: " + f.payload + "\n");
+            break;
+        case proto::Type::ExecOutput:
+        case proto::Type::ExecExit: onExecFrame(f); break;
+        case proto::Type::Exit:
+            if (auto c = proto::decodeInt(f)) code_ = *c;
+            (void)proto::writeFrame(agent_.get(), proto::Type::Exit, proto::intPayload(code_));  // ack
+            break;
+        default: break;
+    }
+}
+
+void Shim::tryStart() {
+    if (started_ || code_ >= 0) return;
+    if (!c_.fifoPath.empty()) {
+        // `berth start` opening the fifo for reading is the go signal, as with a native init.
+        UniqueFd fifo(::open(c_.fifoPath.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+        if (!fifo) return;
+        writeAll(fifo.get(), "0");
+    }
+    started_ = true;
+    (void)proto::writeFrame(agent_.get(), proto::Type::Start);
+}
+
+bool Shim::step(int timeoutMs) {
+    bool wantStdin = started_ && stdinOpen_ && code_ < 0;
+    struct pollfd fds[4] = {{agent_.get(), POLLIN, 0},
+                            {sfd_.get(), POLLIN, 0},
+                            {ctl_ ? ctl_.get() : -1, POLLIN, 0},
+                            {wantStdin ? STDIN_FILENO : -1, POLLIN, 0}};
+    int r = ::poll(fds, 4, timeoutMs);
+    if (r < 0 && errno != EINTR) return false;
+    if (r <= 0) return !vmmGone_;
+    if (fds[0].revents) {
+        char buf[65536];
+        ssize_t n = ::read(agent_.get(), buf, sizeof buf);
+        if (n > 0) {
+            dec_.feed(buf, static_cast<size_t>(n));
+            for (;;) {
+                auto f = dec_.next();
+                if (!f) {  // a corrupt channel: nothing more from this guest can be trusted
+                    failure_ = f.error().what();
+                    ::kill(vmm_, SIGKILL);
+                    break;
+                }
+                if (!*f) break;
+                onFrame(**f);
+            }
+        } else if (n == 0) {
+            agent_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));  // VMM closed it: wait for SIGCHLD
+        }
+    }
+    if (fds[1].revents) {
+        struct signalfd_siginfo si;
+        while (::read(sfd_.get(), &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo != SIGCHLD) {
+                forwardSignal(static_cast<int>(si.ssi_signo));
+                continue;
+            }
+            if (::waitpid(vmm_, &vmmStatus_, WNOHANG) == vmm_) vmmGone_ = true;
+        }
+    }
+    if (fds[2].revents) acceptControl();
+    if (fds[3].revents) {
+        char buf[16384];
+        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        if (n > 0) (void)proto::writeFrame(agent_.get(), proto::Type::Stdin, std::string(buf, static_cast<size_t>(n)));
+        else if (n == 0 || errno != EINTR) {
+            stdinOpen_ = false;
+            (void)proto::writeFrame(agent_.get(), proto::Type::Stdin);
+        }
+    }
+    return !vmmGone_;
+}
+
+void Shim::finish() {
+    // The agent powers off after our ack; give it a moment, then make sure.
+    auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (!vmmGone_ && Clock::now() < deadline) step(100);
+    if (!vmmGone_) {
+        ::kill(vmm_, SIGKILL);
+        ::waitpid(vmm_, &vmmStatus_, 0);
+    }
+    ::unlink(controlSocketPath(c_.stateDir).c_str());
+    int code = code_;
+    if (code < 0) {
+        // The VMM ended without the agent's word: killed (e.g. `delete -f`) or crashed.
+        code = WIFSIGNALED(vmmStatus_) ? 128 + WTERMSIG(vmmStatus_) : 255;
+        writeAll(STDERR_FILENO, strCat("berth: vm: the VM stopped before the workload exited", lastWords(), "\n"));
+    }
+    ::_exit(code);
+}
+
+void Shim::run() {
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    sfd_.reset(::signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK));
+    Status st = sfd_ ? boot() : Status(Error::fromErrno("signalfd"));
+    if (!st) {
+        if (vmm_ > 0 && !vmmGone_) {
+            ::kill(vmm_, SIGKILL);
+            ::waitpid(vmm_, nullptr, 0);
+        }
+        ::unlink(controlSocketPath(c_.stateDir).c_str());
+        (void)reportReady(strCat("error ", st.error().err(), " ", st.error().what()));
+        ::_exit(1);
+    }
+    if (!reportReady(strCat("ok ", vmm_))) {
+        ::kill(vmm_, SIGKILL);
+        ::waitpid(vmm_, nullptr, 0);
+        ::unlink(controlSocketPath(c_.stateDir).c_str());
+        ::_exit(1);
+    }
+    while (code_ < 0 && !vmmGone_) {
+        tryStart();
+        step(started_ ? -1 : 20);
+    }
+    finish();
+}
+
+}  // namespace
+
+std::string controlSocketPath(const std::string& stateDir) { return stateDir + "/vm.sock"; }
+
+Result<ShimStarted> startShim(const ShimConfig& c) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
+    UniqueFd rd(p[0]), wr(p[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) return Error::fromErrno("fork the vm shim");
+    if (pid == 0) {
+        // Nothing of berth's may stay open here: the state lock above all (flock is per open
+        // file, so a shim holding it would block every later berth call on this container).
+        ::setsid();
+        ::dup2(wr.get(), kReadyFd);
+        ::syscall(SYS_close_range, kReadyFd + 1, ~0u, 0);
+        Shim(c).run();
+    }
+    wr.reset();
+    std::string msg;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(rd.get(), buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        msg.append(buf, static_cast<size_t>(n));
+    }
+    if (msg.rfind("ok ", 0) == 0) return ShimStarted{pid, static_cast<pid_t>(std::atoi(msg.c_str() + 3))};
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (msg.rfind("error ", 0) == 0) {
+        int err = std::atoi(msg.c_str() + 6);
+        std::string text = msg.substr(msg.find(' ', 6) + 1);
+        return Error(err, "vm: " + text).hideErrno();
+    }
+    return Error(EIO, "vm: the shim died while starting the VM");
+}
+
+namespace {
+
+Result<UniqueFd> connectShim(const std::string& stateDir) {
+    std::string path = controlSocketPath(stateDir);
+    struct sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return Error(ENAMETOOLONG, "control socket path " + path);
+    path.copy(addr.sun_path, path.size());
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!s) return Error::fromErrno("socket");
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        return Error::fromErrno("connect to the vm shim at ", path);
+    return s;
+}
+
+}  // namespace
+
+Result<int> execViaShim(const std::string& stateDir, const std::string& processJson) {
+    ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
+    std::string payload = "X" + processJson;
+    int fds[2] = {STDOUT_FILENO, STDERR_FILENO};
+    alignas(struct cmsghdr) char ctrl[CMSG_SPACE(sizeof fds)] = {};
+    struct iovec iov = {payload.data(), payload.size()};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof fds);
+    std::memcpy(CMSG_DATA(c), fds, sizeof fds);
+    if (::sendmsg(s.get(), &msg, MSG_NOSIGNAL) < 0) return Error::fromErrno("send the exec request to the vm shim");
+    int32_t code;
+    ssize_t n;
+    while ((n = ::recv(s.get(), &code, sizeof code, 0)) < 0 && errno == EINTR) {}
+    if (n != sizeof code) return Error(ECHILD, "exec in the VM: the container stopped before the process exited");
+    return code;
+}
+
+Status signalViaShim(const std::string& stateDir, int sig) {
+    ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
+    int32_t v = sig;
+    if (::send(s.get(), &v, sizeof v, MSG_NOSIGNAL) != sizeof v) return Error::fromErrno("send to the vm shim");
+    struct pollfd p = {s.get(), POLLIN, 0};
+    char ack;
+    if (::poll(&p, 1, 5000) <= 0 || ::recv(s.get(), &ack, 1, 0) != 1)
+        return Error(ETIMEDOUT, "the vm shim did not acknowledge the signal");
+    return {};
+}
+
+}  // namespace berth::vm

@@ -1,0 +1,151 @@
+#include "vm-shim/vm_handler.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "vm-shim/artifacts.hpp"
+#include "vm-shim/guest_config.hpp"
+#include "vm-shim/shim.hpp"
+#include "vm-shim/vmm.hpp"
+
+namespace berth::vm {
+namespace {
+
+std::string cacheRoot() {
+    const char* c = std::getenv("BERTH_VM_CACHE");
+    return c && *c ? c : "/var/cache/berth/vm";
+}
+
+GuestProcess guestProcessFor(const spec::Spec& s) {
+    const spec::Process& p = *s.process;
+    GuestProcess g;
+    g.args = p.args;
+    g.env = p.env;
+    g.cwd = p.cwd.empty() ? "/" : p.cwd;
+    g.uid = p.user.uid;
+    g.gid = p.user.gid;
+    g.additionalGids = p.user.additionalGids;
+    g.hostname = s.hostname;
+    for (auto& r : p.rlimits) g.rlimits.push_back({r.type, r.soft, r.hard});
+    g.readonlyRoot = s.root.readonly;
+    g.noNewPrivileges = p.noNewPrivileges;
+    return g;
+}
+
+Result<RootfsMode> rootfsModeFor(const spec::Spec& s) {
+    auto it = s.annotations.find(kRootfsAnnotation);
+    std::string v = it == s.annotations.end() ? "block" : it->second;
+    if (v == "block") return RootfsMode::Block;
+    if (v == "initramfs") return RootfsMode::Initramfs;
+    return Error(EINVAL, strCat("annotation ", kRootfsAnnotation, "=\"", v, "\": expected block or initramfs"));
+}
+
+// Wait (up to 2 s) until the process that had startTime is gone.
+void waitGone(pid_t pid, uint64_t startTime) {
+    for (int i = 0; i < 400 && state::processAlive(pid, startTime); i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+class VmHandler : public runtime::Handler {
+public:
+    const char* name() const override { return kHandlerName; }
+
+    Result<runtime::HandlerLaunched> launch(const runtime::HandlerRequest& req) override {
+        const spec::Spec& s = *req.spec;
+        ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot()));
+        AccelChoice accel = chooseAccel(art);
+        if (accel.accel == Accel::Tcg)
+            log::warn("vm: running under TCG, which is emulation, not hardware isolation (", accel.reason, ")");
+        ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s));
+        ShimConfig c;
+        c.stateDir = req.stateDir;
+        c.fifoPath = req.fifoPath;
+        c.guestConfigJson = toJson(guestProcessFor(s));
+        QemuConfig& q = c.qemu;
+        q.accel = accel.accel;
+        q.kernel = art.kernel.image;
+        q.cmdline = kernelCmdline({mode, false, log::debugEnabled()});
+        ASSIGN_OR_RETURN(q.res, resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
+        q.consoleLog = req.stateDir + "/console.log";
+        std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
+        if (mode == RootfsMode::Block) {
+            q.initrd = art.initramfs;
+            q.rootfsImage = req.stateDir + "/rootfs.ext4";
+            c.guestConfigJson = toJson([&] {
+                GuestProcess g = guestProcessFor(s);
+                g.dropLostFound = !fs::exists(rootfs + "/lost+found");
+                return g;
+            }());
+            TRY_CTX(makeRootfsImage(rootfs, q.rootfsImage), "vm: rootfs image");
+        } else {
+            q.initrd = req.stateDir + "/initrd.cpio";
+            TRY_CTX(makeRootfsInitrd(art.initramfs, rootfs, q.initrd), "vm: rootfs initramfs");
+        }
+        log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
+                   rootfsModeName(mode));
+        ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
+        uint64_t shimStart = state::processStartTime(started.shim);
+        (void)fs::writeFileAtomic(req.stateDir + "/shim.pid", strCat(started.shim, " ", shimStart, "\n"), 0600);
+        return runtime::HandlerLaunched{started.vmm, started.shim};
+    }
+
+    Status kill(const state::ContainerState& st, const std::string& stateDir, int sig, bool) override {
+        // The workload is inside the guest: only the shim can reach it. SIGKILL still works
+        // without the shim, on the VMM (the workload dies with its machine).
+        Status s = signalViaShim(stateDir, sig);
+        if (s || sig != SIGKILL) return s;
+        if (::kill(st.pid, SIGKILL) < 0) return Error::fromErrno("kill the VMM ", st.pid);
+        return {};
+    }
+
+    Status destroy(const state::ContainerState& st, const std::string& stateDir) override {
+        if (st.pid > 0 && state::processAlive(st.pid, st.pidStartTime)) {
+            ::kill(st.pid, SIGKILL);
+            waitGone(st.pid, st.pidStartTime);
+        }
+        // The shim ends by itself once its VMM is gone; make sure before the state dir goes.
+        if (auto text = fs::readFile(stateDir + "/shim.pid")) {
+            auto parts = fs::split(fs::trim(*text), ' ');
+            if (parts.size() == 2) {
+                pid_t pid = static_cast<pid_t>(std::atol(parts[0].c_str()));
+                uint64_t start = std::strtoull(parts[1].c_str(), nullptr, 10);
+                waitGone(pid, start);
+                if (state::processAlive(pid, start)) {
+                    ::kill(pid, SIGKILL);
+                    waitGone(pid, start);
+                }
+            }
+        }
+        return {};
+    }
+
+    Result<int> exec(const state::ContainerState&, const std::string& stateDir, const spec::Process& p) override {
+        GuestProcess g;
+        g.args = p.args;
+        g.env = p.env;
+        g.cwd = p.cwd.empty() ? "/" : p.cwd;
+        g.uid = p.user.uid;
+        g.gid = p.user.gid;
+        g.additionalGids = p.user.additionalGids;
+        for (auto& r : p.rlimits) g.rlimits.push_back({r.type, r.soft, r.hard});
+        g.noNewPrivileges = p.noNewPrivileges;
+        return execViaShim(stateDir, toJson(g));
+    }
+
+    Result<std::vector<pid_t>> processes(const state::ContainerState& st) override {
+        // The workload's processes live in the guest kernel; on the host the container is its VMM.
+        return std::vector<pid_t>{st.pid};
+    }
+};
+
+}  // namespace
+
+std::shared_ptr<runtime::Handler> makeHandler() { return std::make_shared<VmHandler>(); }
+
+}  // namespace berth::vm

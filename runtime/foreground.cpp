@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "common/fd_passing.hpp"
 #include "runtime/process/terminal.hpp"
 
 namespace berth::runtime {
@@ -138,7 +139,7 @@ Result<RelaySocket> openRelaySocket() {
 
 Result<UniqueFd> receiveMaster(RelaySocket& r) {
     r.theirs.reset();  // the child holds its own copy; EOF instead of a hang if it died
-    auto m = process::recvFd(r.ours.get());
+    auto m = recvFd(r.ours.get());
     if (!m) return std::move(m).error().context("receive the pty master");
     return m;
 }

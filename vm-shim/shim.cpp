@@ -14,6 +14,7 @@
 #include <cstring>
 #include <map>
 
+#include "common/fd_passing.hpp"
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 #include "vm-shim/protocol.hpp"
@@ -380,20 +381,7 @@ Result<UniqueFd> connectShim(const std::string& stateDir) {
 Result<int> execViaShim(const std::string& stateDir, const std::string& processJson) {
     ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
     std::string payload = "X" + processJson;
-    int fds[2] = {STDOUT_FILENO, STDERR_FILENO};
-    alignas(struct cmsghdr) char ctrl[CMSG_SPACE(sizeof fds)] = {};
-    struct iovec iov = {payload.data(), payload.size()};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctrl;
-    msg.msg_controllen = sizeof ctrl;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof fds);
-    std::memcpy(CMSG_DATA(c), fds, sizeof fds);
-    if (::sendmsg(s.get(), &msg, MSG_NOSIGNAL) < 0) return Error::fromErrno("send the exec request to the vm shim");
+    TRY(sendFds(s.get(), {STDOUT_FILENO, STDERR_FILENO}, payload, "the exec request to the vm shim"));
     int32_t code;
     ssize_t n;
     while ((n = ::recv(s.get(), &code, sizeof code, 0)) < 0 && errno == EINTR) {}

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/fd_passing.hpp"
 #include "common/fs.hpp"
 #include "runtime/process/sync.hpp"
 #include "runtime/process/terminal.hpp"
@@ -152,7 +153,7 @@ Status handOverSeccompListenerFromChild(security::SeccompFilter* filter, int syn
     if (!filter || !filter->notifies()) return {};
     ASSIGN_OR_RETURN(UniqueFd listener, filter->loadForNotify());
     TRY(sendMsg(syncFd, Msg::SeccompFd));
-    TRY(sendFd(syncFd, listener.get(), "seccomp"));
+    TRY(sendFds(syncFd, {listener.get()}, "seccomp", "the seccomp listener to the runtime"));
     TRY(expectMsg(syncFd, Msg::SeccompDone));
     return {};
 }

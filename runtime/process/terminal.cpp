@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/fd_passing.hpp"
+
 namespace berth::process {
 
 Result<UniqueFd> connectConsoleSocket(const std::string& path) {
@@ -23,42 +25,6 @@ Result<UniqueFd> connectConsoleSocket(const std::string& path) {
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
         return Error::fromErrno("connect to console socket ", path);
     return fd;
-}
-
-Status sendFd(int sock, int fd, const std::string& name) {
-    struct msghdr msg{};
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    std::memset(cbuf, 0, sizeof cbuf);
-    std::string payload = name.empty() ? std::string("x") : name;
-    struct iovec iov = {payload.data(), payload.size()};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) return Error::fromErrno("send fd ", fd, " (", payload, ")");
-    return {};
-}
-
-Result<UniqueFd> recvFd(int sock) {
-    struct msghdr msg{};
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    char data[4096];
-    struct iovec iov = {data, sizeof data};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0) return Error::fromErrno("recvmsg");
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    if (!c || c->cmsg_type != SCM_RIGHTS) return Error::make("no file descriptor received");
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    return UniqueFd(fd);
 }
 
 Result<std::string> setupTerminalInChild(int consoleSocket,
@@ -78,7 +44,7 @@ Result<std::string> setupTerminalInChild(int consoleSocket,
         ws.ws_col = static_cast<unsigned short>(size->width);
         ::ioctl(slave.get(), TIOCSWINSZ, &ws);
     }
-    TRY(sendFd(consoleSocket, master.get(), name));
+    TRY(sendFds(consoleSocket, {master.get()}, name, "the pty master to the console socket"));
     for (int target = 0; target <= 2; target++)
         if (::dup2(slave.get(), target) < 0) return Error::fromErrno("dup2 pty slave");
     if (::ioctl(0, TIOCSCTTY, 0) < 0) return Error::fromErrno("make the pty the controlling terminal");

@@ -16,9 +16,5 @@ Result<UniqueFd> connectConsoleSocket(const std::string& path);
 // In the child: open a pty, send the master over consoleSocket, and make the slave our
 // stdin/stdout/stderr and controlling terminal. Returns the slave's path (/dev/pts/N).
 Result<std::string> setupTerminalInChild(int consoleSocket, const std::optional<spec::ConsoleSize>& size);
-// Send an fd with a name as payload (runc's console protocol).
-Status sendFd(int sock, int fd, const std::string& name);
-// Receive one fd (used by tests and `run -t` without a console socket).
-Result<UniqueFd> recvFd(int sock);
 
 }  // namespace berth::process

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 
+#include "common/fd_passing.hpp"
 #include "common/log.hpp"
 #include "runtime/security/security.hpp"
 
@@ -230,21 +231,7 @@ Status sendToSeccompAgent(const SeccompFilter& filter, int listenerFd, pid_t pid
     json state = json::parse(stateJson, nullptr, false);
     json msg = {{"ociVersion", "1.2.0"}, {"fds", {"seccompFd"}}, {"pid", pid},
                 {"metadata", filter.listenerMetadata()}, {"state", state.is_discarded() ? json::object() : state}};
-    std::string payload = msg.dump();
-    struct msghdr mh {};
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    std::memset(cbuf, 0, sizeof cbuf);
-    struct iovec iov = {payload.data(), payload.size()};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &listenerFd, sizeof(int));
-    if (::sendmsg(sock.get(), &mh, MSG_NOSIGNAL) < 0) return Error::fromErrno("seccomp agent: send to ", path);
+    TRY(sendFds(sock.get(), {listenerFd}, msg.dump(), "the seccomp listener to the agent at " + path));
     return {};
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <regex>
 
 #include "cgroups/json_fields.hpp"
 
@@ -42,6 +43,24 @@ Result<std::vector<DeviceRule>> parseDeviceRules(const nlohmann::json& devices) 
         ASSIGN_OR_RETURN(DeviceRule r,
                          parseDeviceRule(devices[i], "linux.resources.devices[" + std::to_string(i) + "]"));
         out.push_back(r);
+    }
+    return out;
+}
+
+Result<std::vector<HugePageLimit>> parseHugepageLimits(const nlohmann::json& list) {
+    const std::string p = "linux.resources.hugepageLimits";
+    TRY(fields::requireArray(list, p));
+    static const std::regex kSize("^[0-9]+[KMG]B$");
+    std::vector<HugePageLimit> out;
+    for (size_t i = 0; i < list.size(); i++) {
+        std::string ip = p + "[" + std::to_string(i) + "]";
+        TRY(fields::requireObject(list[i], ip));
+        ASSIGN_OR_RETURN(auto size, fields::optString(list[i], "pageSize", ip));
+        if (!size || !std::regex_match(*size, kSize))
+            return Error::make(ip, ".pageSize: must be like \"2MB\" or \"1GB\"");
+        ASSIGN_OR_RETURN(auto limit, fields::optInt(list[i], "limit", ip));
+        if (!limit || *limit < 0) return Error::make(ip, ".limit: must be a non-negative integer");
+        out.push_back({*size, *limit, ip});
     }
     return out;
 }

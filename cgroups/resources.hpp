@@ -31,6 +31,14 @@ Result<std::vector<KnobWrite>> v1Knobs(const nlohmann::json& resources);
 // cgroup2 knob writes (runc/crun's conversions of v1-style values, then `unified`).
 Result<std::vector<KnobWrite>> v2Knobs(const nlohmann::json& resources);
 
+// linux.resources.hugepageLimits, validated: page size ("2MB") and limit, with the JSON path.
+struct HugePageLimit {
+    std::string pageSize;
+    int64_t limit = 0;
+    std::string jsonPath;
+};
+Result<std::vector<HugePageLimit>> parseHugepageLimits(const nlohmann::json& list);
+
 // linux.resources.rdma → rdma.max lines (v1 and v2 share the format).
 Status rdmaKnobs(const nlohmann::json& rdma, std::vector<KnobWrite>& out);
 

@@ -1,6 +1,5 @@
 // linux.resources → cgroup v1 knobs. Zero means "not set" for the numeric limits, as with runc;
 // -1 means unlimited where the kernel takes it.
-#include <regex>
 
 #include "cgroups/json_fields.hpp"
 #include "cgroups/resources.hpp"
@@ -141,19 +140,9 @@ Status blkioKnobs(const json& b, Out out) {
 }
 
 Status hugetlbKnobs(const json& list, Out out) {
-    const std::string p = "linux.resources.hugepageLimits";
-    TRY(fields::requireArray(list, p));
-    static const std::regex kSize("^[0-9]+[KMG]B$");
-    for (size_t i = 0; i < list.size(); i++) {
-        std::string ip = p + "[" + std::to_string(i) + "]";
-        TRY(fields::requireObject(list[i], ip));
-        ASSIGN_OR_RETURN(auto size, fields::optString(list[i], "pageSize", ip));
-        if (!size || !std::regex_match(*size, kSize))
-            return Error::make(ip, ".pageSize: must be like \"2MB\" or \"1GB\"");
-        ASSIGN_OR_RETURN(auto limit, optInt(list[i], "limit", ip));
-        if (!limit || *limit < 0) return Error::make(ip, ".limit: must be a non-negative integer");
-        out.add("hugetlb", "hugetlb." + *size + ".limit_in_bytes", std::to_string(*limit), ip);
-    }
+    ASSIGN_OR_RETURN(auto limits, parseHugepageLimits(list));
+    for (auto& l : limits)
+        out.add("hugetlb", "hugetlb." + l.pageSize + ".limit_in_bytes", std::to_string(l.limit), l.jsonPath);
     return {};
 }
 

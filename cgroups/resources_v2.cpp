@@ -3,7 +3,6 @@
 // with a debug line (where runc ignores them) or refused (real-time CPU limits).
 // docs/cgroups.md ("cgroup v2") has the table and the formulas.
 #include <algorithm>
-#include <regex>
 
 #include "cgroups/json_fields.hpp"
 #include "cgroups/resources.hpp"
@@ -204,22 +203,13 @@ Status throttleKnobs(const json& b, const std::string& p, Out out) {
 }
 
 Status hugetlbKnobs(const json& list, Out out) {
-    const std::string p = "linux.resources.hugepageLimits";
-    TRY(fields::requireArray(list, p));
-    static const std::regex kSize("^[0-9]+[KMG]B$");
-    for (size_t i = 0; i < list.size(); i++) {
-        std::string ip = p + "[" + std::to_string(i) + "]";
-        TRY(fields::requireObject(list[i], ip));
-        ASSIGN_OR_RETURN(auto size, fields::optString(list[i], "pageSize", ip));
-        if (!size || !std::regex_match(*size, kSize))
-            return Error::make(ip, ".pageSize: must be like \"2MB\" or \"1GB\"");
-        ASSIGN_OR_RETURN(auto limit, optInt(list[i], "limit", ip));
-        if (!limit || *limit < 0) return Error::make(ip, ".limit: must be a non-negative integer");
-        std::string v = std::to_string(*limit);
-        out.add("hugetlb", "hugetlb." + *size + ".max", v, ip);
+    ASSIGN_OR_RETURN(auto limits, parseHugepageLimits(list));
+    for (auto& l : limits) {
+        std::string v = std::to_string(l.limit);
+        out.add("hugetlb", "hugetlb." + l.pageSize + ".max", v, l.jsonPath);
         // Reservations are charged separately since 5.7; limit them alike where the file
         // exists, or a mapping could reserve what it may not fault in (runc 1.2, crun).
-        out.add("hugetlb", "hugetlb." + *size + ".rsvd.max", v, ip, true);
+        out.add("hugetlb", "hugetlb." + l.pageSize + ".rsvd.max", v, l.jsonPath, true);
     }
     return {};
 }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cgroups/resources.hpp"
+#include "cgroups/teardown.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 
@@ -133,10 +134,10 @@ public:
     }
 
     Status destroy() override {
-        killAll();
+        killUntilEmpty(*this, !dirFor("freezer").empty());
         Status result;
         for (auto& [mount, dir] : paths_) {
-            Status st = removeDir(dir);
+            Status st = removeCgroupTree(dir);
             if (!st && result.ok()) result = st;
         }
         return result;
@@ -255,43 +256,6 @@ private:
             }
         }
         return {};
-    }
-
-    void killAll() {
-        // The common case at delete: the container already exited and its cgroup is empty.
-        if (auto list = pids(); list && list->empty()) return;
-        // Frozen, nothing can fork while we collect and kill.
-        bool froze = !dirFor("freezer").empty() && freeze(true).ok();
-        for (int round = 0; round < 200; round++) {
-            auto list = pids();
-            if (!list || list->empty()) break;
-            for (pid_t p : *list) ::kill(p, SIGKILL);
-            if (froze) {
-                (void)freeze(false);
-                froze = false;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(round < 10 ? 1 : 5));
-        }
-        if (froze) (void)freeze(false);
-    }
-
-    // Sub-cgroups first: a container with its own cgroup namespace (systemd as its init) makes
-    // its own tree below the directory, and rmdir refuses a cgroup that has children (runc's
-    // RemovePath walks them the same way).
-    static Status removeDir(const std::string& dir) {
-        if (auto names = fs::listDir(dir)) {
-            for (auto& name : *names) {
-                struct stat sb;
-                std::string sub = dir + "/" + name;
-                if (::lstat(sub.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode)) TRY(removeDir(sub));
-            }
-        }
-        for (int i = 0; i < 100; i++) {
-            if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
-            if (errno != EBUSY) return Error::fromErrno("cgroup: rmdir ", dir);
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return Error::fromErrno("cgroup: rmdir ", dir);
     }
 
     HostLayout layout_;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cgroups/resources.hpp"
+#include "cgroups/teardown.hpp"
 #include "cgroups/v2/devices_bpf.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -54,27 +55,6 @@ private:
     std::string file_;
     uint64_t kills_;
 };
-
-// Directories below `dir`, deepest first (what a container made inside its own cgroup).
-void subdirsDeepestFirst(const std::string& dir, std::vector<std::string>& out) {
-    auto names = fs::listDir(dir);
-    if (!names) return;
-    for (auto& n : *names) {
-        std::string p = dir + "/" + n;
-        if (!fs::exists(p + "/cgroup.procs")) continue;  // not a cgroup directory
-        subdirsDeepestFirst(p, out);
-        out.push_back(p);
-    }
-}
-
-Status removeDir(const std::string& dir) {
-    for (int i = 0; i < 200; i++) {
-        if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
-        if (errno != EBUSY) return Error::fromErrno("cgroup: rmdir ", dir);
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // exiting tasks leave late
-    }
-    return Error::fromErrno("cgroup: rmdir ", dir);
-}
 
 class FsManager final : public Manager {
 public:
@@ -122,11 +102,8 @@ public:
 
     // Every process of the container, also those in cgroups it made below its own.
     Result<std::vector<pid_t>> pids() const override {
-        std::vector<std::string> dirs;
-        subdirsDeepestFirst(dir_, dirs);
-        dirs.push_back(dir_);
         std::vector<pid_t> out;
-        for (auto& d : dirs) {
+        for (auto& d : cgroupTree(dir_)) {
             auto text = fs::readFile(d + "/cgroup.procs");
             if (!text) {
                 if (text.error().err() == ENOENT) continue;
@@ -169,15 +146,7 @@ public:
     Status destroy() override {
         if (!fs::exists(dir_)) return {};
         killAll();
-        std::vector<std::string> dirs;
-        subdirsDeepestFirst(dir_, dirs);
-        dirs.push_back(dir_);
-        Status result;
-        for (auto& d : dirs) {
-            Status st = removeDir(d);
-            if (!st && result.ok()) result = st;
-        }
-        return result;
+        return removeCgroupTree(dir_);
     }
 
     std::map<std::string, std::string> paths() const override { return {{root_, dir_}}; }
@@ -302,18 +271,7 @@ private:
             waitEmpty();
             return;
         }
-        bool froze = freeze(true).ok();
-        for (int round = 0; round < 200; round++) {
-            auto list = pids();
-            if (!list || list->empty()) break;
-            for (pid_t p : *list) ::kill(p, SIGKILL);
-            if (froze) {
-                (void)freeze(false);
-                froze = false;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(round < 10 ? 1 : 5));
-        }
-        if (froze) (void)freeze(false);
+        killUntilEmpty(*this, true);
     }
 
     void waitEmpty() {

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "common/clock.hpp"
 #include "common/crash_point.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -77,6 +78,21 @@ namespaces::RootfsConfig rootfsConfigFor(const spec::Spec& s, const std::string&
     r.mountLabel = lx.mountLabel;
     r.cgroups = cgroupViewFor(s, cg);
     return r;
+}
+
+Result<state::ContainerState> newRecord(const CreateOptions& o, const std::string& bundle, const spec::Spec& sp) {
+    state::ContainerState st;
+    st.id = o.id;
+    st.bundle = bundle;
+    st.rootfs = sp.root.path;
+    st.created = rfc3339Now();
+    st.annotations = sp.annotations;
+    st.creatorPid = ::getpid();
+    st.creatorStartTime = state::processStartTime(st.creatorPid);
+    st.imageBundle = o.imageBundle;
+    ASSIGN_OR_RETURN(std::string cfgText, fs::readFile(bundle + "/config.json"));
+    st.config = nlohmann::json::parse(cfgText, nullptr, false);
+    return st;
 }
 
 Status destroyContainer(const state::Store& store, const state::ContainerState& s) {

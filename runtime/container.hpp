@@ -31,6 +31,9 @@ struct Created {
 Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo,
                                 bool relayTerminal = false);
 
+// The state record a create starts from: identity, bundle, creator, the config as given.
+Result<state::ContainerState> newRecord(const CreateOptions& o, const std::string& bundle, const spec::Spec& sp);
+
 // Kill everything left, remove the cgroup and state directory, run poststop hooks.
 // Best effort past the first step: every step runs, the first error is returned.
 Status destroyContainer(const state::Store& store, const state::ContainerState& s);

@@ -77,19 +77,9 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
 
     Created out;
     state::ContainerState& st = out.st;
-    st.id = o.id;
-    st.bundle = bundle;
-    st.rootfs = sp.root.path;
-    st.created = rfc3339Now();
-    st.owner = "";
-    st.annotations = sp.annotations;
-    st.creatorPid = ::getpid();
-    st.creatorStartTime = state::processStartTime(st.creatorPid);
+    ASSIGN_OR_RETURN(st, newRecord(o, bundle, sp));
     st.systemdCgroup = g.systemdCgroup;
     st.noPivot = o.noPivot;
-    st.imageBundle = o.imageBundle;
-    ASSIGN_OR_RETURN(std::string cfgText, fs::readFile(bundle + "/config.json"));
-    st.config = nlohmann::json::parse(cfgText, nullptr, false);
 
     cgroups::Config cc{sp.linux->cgroupsPath, o.id, g.systemdCgroup, "", ""};
     ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));

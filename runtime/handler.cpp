@@ -57,16 +57,8 @@ Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o
     ScopeGuard removeState([&] { (void)store.remove(o.id); });
     Created out;
     state::ContainerState& st = out.st;
-    st.id = o.id;
-    st.bundle = bundle;
-    st.rootfs = sp.root.path;
-    st.created = rfc3339Now();
-    st.annotations = sp.annotations;
-    st.creatorPid = ::getpid();
-    st.creatorStartTime = state::processStartTime(st.creatorPid);
+    ASSIGN_OR_RETURN(st, newRecord(o, bundle, sp));
     st.handler = name;
-    ASSIGN_OR_RETURN(std::string cfgText, fs::readFile(bundle + "/config.json"));
-    st.config = nlohmann::json::parse(cfgText, nullptr, false);
     TRY(store.save(st));  // a crash from here on leaves enough for `delete --force`
 
     HandlerRequest req{&sp, &o, &st, store.dir(o.id), ""};

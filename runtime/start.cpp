@@ -22,9 +22,6 @@ Status start(const GlobalOptions& g, const std::string& id) {
     // Non-blocking open: a dead init would otherwise leave us waiting for a writer forever.
     UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd) return Error::fromErrno("open exec fifo ", fifo);
-    // Opening the fifo already releases the init (its blocking open returns): from here the
-    // container runs, so the fifo goes now — `state` says running even if start dies next.
-    ::unlink(fifo.c_str());
     for (;;) {
         struct pollfd p = {fd.get(), POLLIN, 0};
         int r = ::poll(&p, 1, 100);
@@ -38,6 +35,10 @@ Status start(const GlobalOptions& g, const std::string& id) {
         if (!state::processAlive(st.pid, st.pidStartTime))
             return Error::make("cannot start container \"", id, "\": its init process has exited");
     }
+    // The byte is read: the init is released. The fifo goes at once, so `state` says running
+    // even if start dies before recording it. (Not earlier: a VM shim writes only once it
+    // finds a reader on the path.)
+    ::unlink(fifo.c_str());
     crashPoint("start:released");
     st.saved = state::ContainerStatus::Running;
     TRY(store.save(st));

@@ -22,8 +22,8 @@ std::string cacheRoot() {
     return c && *c ? c : "/var/cache/berth/vm";
 }
 
-GuestProcess guestProcessFor(const spec::Spec& s) {
-    const spec::Process& p = *s.process;
+// What the guest needs of a process (the workload's or an exec'd one's).
+GuestProcess guestProcessOf(const spec::Process& p) {
     GuestProcess g;
     g.args = p.args;
     g.env = p.env;
@@ -31,10 +31,15 @@ GuestProcess guestProcessFor(const spec::Spec& s) {
     g.uid = p.user.uid;
     g.gid = p.user.gid;
     g.additionalGids = p.user.additionalGids;
-    g.hostname = s.hostname;
     for (auto& r : p.rlimits) g.rlimits.push_back({r.type, r.soft, r.hard});
-    g.readonlyRoot = s.root.readonly;
     g.noNewPrivileges = p.noNewPrivileges;
+    return g;
+}
+
+GuestProcess guestProcessFor(const spec::Spec& s) {
+    GuestProcess g = guestProcessOf(*s.process);
+    g.hostname = s.hostname;
+    g.readonlyRoot = s.root.readonly;
     return g;
 }
 
@@ -126,16 +131,7 @@ public:
     }
 
     Result<int> exec(const state::ContainerState&, const std::string& stateDir, const spec::Process& p) override {
-        GuestProcess g;
-        g.args = p.args;
-        g.env = p.env;
-        g.cwd = p.cwd.empty() ? "/" : p.cwd;
-        g.uid = p.user.uid;
-        g.gid = p.user.gid;
-        g.additionalGids = p.user.additionalGids;
-        for (auto& r : p.rlimits) g.rlimits.push_back({r.type, r.soft, r.hard});
-        g.noNewPrivileges = p.noNewPrivileges;
-        return execViaShim(stateDir, toJson(g));
+        return execViaShim(stateDir, toJson(guestProcessOf(p)));
     }
 
     Result<std::vector<pid_t>> processes(const state::ContainerState& st) override {

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "cgroups/resources.hpp"
-#include "cgroups/teardown.hpp"
+#include "cgroups/tree.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 
@@ -91,16 +91,7 @@ public:
         std::string dir = dirFor("pids");
         if (dir.empty()) dir = dirFor("memory");
         if (dir.empty() && !paths_.empty()) dir = paths_.begin()->second;
-        std::vector<pid_t> out;
-        auto text = fs::readFile(dir + "/cgroup.procs");
-        if (!text) {
-            if (text.error().err() == ENOENT) return out;
-            return std::move(text).error();
-        }
-        std::istringstream in(*text);
-        pid_t p;
-        while (in >> p) out.push_back(p);
-        return out;
+        return readProcs(dir);
     }
 
     Status freeze(bool frozen) override {

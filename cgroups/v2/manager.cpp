@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "cgroups/resources.hpp"
-#include "cgroups/teardown.hpp"
+#include "cgroups/tree.hpp"
 #include "cgroups/v2/devices_bpf.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -104,14 +104,8 @@ public:
     Result<std::vector<pid_t>> pids() const override {
         std::vector<pid_t> out;
         for (auto& d : cgroupTree(dir_)) {
-            auto text = fs::readFile(d + "/cgroup.procs");
-            if (!text) {
-                if (text.error().err() == ENOENT) continue;
-                return std::move(text).error();
-            }
-            std::istringstream in(*text);
-            pid_t p;
-            while (in >> p) out.push_back(p);
+            ASSIGN_OR_RETURN(auto procs, readProcs(d));
+            out.insert(out.end(), procs.begin(), procs.end());
         }
         return out;
     }

@@ -1,10 +1,11 @@
-#include "cgroups/teardown.hpp"
+#include "cgroups/tree.hpp"
 
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -36,6 +37,19 @@ Status removeOne(const std::string& dir) {
 }
 
 }  // namespace
+
+Result<std::vector<pid_t>> readProcs(const std::string& dir) {
+    std::vector<pid_t> out;
+    auto text = fs::readFile(dir + "/cgroup.procs");
+    if (!text) {
+        if (text.error().err() == ENOENT) return out;
+        return std::move(text).error();
+    }
+    std::istringstream in(*text);
+    pid_t p;
+    while (in >> p) out.push_back(p);
+    return out;
+}
 
 void killUntilEmpty(Manager& m, bool canFreeze) {
     // The common case at delete: the container already exited and its cgroup is empty.

@@ -1,6 +1,8 @@
-// cgroups/teardown: what every cgroupfs manager does at delete — kill what is left of the
-// container (frozen first, so nothing forks meanwhile) and remove its directory tree.
+// cgroups/tree: a container's cgroupfs directory tree, as every cgroupfs manager handles it —
+// its processes, killing what is left at delete (frozen first) and removing the tree.
 #pragma once
+
+#include <sys/types.h>
 
 #include <string>
 #include <vector>
@@ -12,6 +14,9 @@ namespace berth::cgroups {
 // SIGKILL every pid of m until its cgroup is empty (up to ~1 s); with canFreeze the cgroup is
 // frozen for the first round, then thawed so the signals are delivered.
 void killUntilEmpty(Manager& m, bool canFreeze);
+
+// The pids in dir/cgroup.procs; none if the directory is gone.
+Result<std::vector<pid_t>> readProcs(const std::string& dir);
 
 // dir and every directory below it, deepest first, dir last.
 std::vector<std::string> cgroupTree(const std::string& dir);

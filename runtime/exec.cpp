@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "runtime/container.hpp"
 #include "runtime/process/join.hpp"
 #include "runtime/foreground.hpp"
@@ -72,6 +73,33 @@ Result<spec::Process> buildProcess(const ExecOptions& o, const state::ContainerS
     return p;
 }
 
+// `exec --detach` for a handled container: the process runs where the handler puts it (a
+// guest), so a host process stands for it — a child that asks the handler to run it with our
+// stdio and exits with its exit code. Its pid is the pid-file pid conmon and containerd's shim
+// reap as subreapers once we are gone.
+Result<int> execDetachedWithHandler(Handler& h, const state::ContainerState& st, const std::string& stateDir,
+                                    const spec::Process& proc, const std::string& pidFile) {
+    pid_t pid = ::fork();
+    if (pid < 0) return Error::fromErrno("fork the exec proxy");
+    if (pid == 0) {
+        ::setsid();
+        auto code = h.exec(st, stateDir, proc);
+        if (!code) {
+            log::error(code.error().what());
+            ::_exit(255);
+        }
+        ::_exit(*code & 0xff);
+    }
+    Status written = writePidFile(pidFile, pid);
+    if (!written) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        Error e = std::move(written).error();
+        return std::move(e.context("write pid file"));
+    }
+    return 0;
+}
+
 }  // namespace
 
 Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
@@ -84,10 +112,11 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     if (!st.handler.empty()) {
         Handler* h = findHandler(st.handler);
         if (!h) return Error(EINVAL, strCat("container \"", o.id, "\": handler \"", st.handler, "\" is not available"));
-        if (proc.terminal || o.detach)
-            return Error(ENOTSUP, strCat("exec in container \"", o.id, "\": --tty and --detach are not supported by the \"",
+        if (proc.terminal)
+            return Error(ENOTSUP, strCat("exec in container \"", o.id, "\": --tty is not supported by the \"",
                                          st.handler, "\" handler")).hideErrno();
-        return h->exec(st, store.dir(o.id), proc);
+        if (!o.detach) return h->exec(st, store.dir(o.id), proc);
+        return execDetachedWithHandler(*h, st, store.dir(o.id), proc, o.pidFile);
     }
     ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     nlohmann::json seccomp;

@@ -46,7 +46,7 @@ public:
     // the state directory.
     virtual Status destroy(const state::ContainerState& st, const std::string& stateDir) = 0;
     // Host pids that make up the container (what `ps` filters on).
-    virtual Result<std::vector<pid_t>> processes(const state::ContainerState& st) = 0;
+    virtual Result<std::vector<pid_t>> processes(const state::ContainerState& st, const std::string& stateDir) = 0;
     // Run another process in the running container with the caller's stdout/stderr (no stdin,
     // no terminal); its exit code. Handlers without exec refuse.
     virtual Result<int> exec(const state::ContainerState& st, const std::string& stateDir, const spec::Process& p) {

@@ -40,7 +40,7 @@ Result<std::vector<pid_t>> processes(const GlobalOptions& g, const std::string& 
     if (!st.handler.empty()) {
         Handler* h = findHandler(st.handler);
         if (!h) return Error(EINVAL, strCat("container \"", id, "\": handler \"", st.handler, "\" is not available"));
-        return h->processes(st);
+        return h->processes(st, store.dir(id));
     }
     ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     return cg->pids();

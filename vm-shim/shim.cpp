@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -337,6 +338,7 @@ Result<ShimStarted> startShim(const ShimConfig& c) {
         // Nothing of berth's may stay open here: the state lock above all (flock is per open
         // file, so a shim holding it would block every later berth call on this container).
         ::setsid();
+        ::prctl(PR_SET_NAME, "berth-vm-shim");  // what ps shows for the container's pid
         ::dup2(wr.get(), kReadyFd);
         ::syscall(SYS_close_range, kReadyFd + 1, ~0u, 0);
         Shim(c).run();

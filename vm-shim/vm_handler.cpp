@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "common/fs.hpp"
@@ -51,6 +52,22 @@ Result<RootfsMode> rootfsModeFor(const spec::Spec& s) {
     return Error(EINVAL, strCat("annotation ", kRootfsAnnotation, "=\"", v, "\": expected block or initramfs"));
 }
 
+struct VmmPid {
+    pid_t pid;
+    uint64_t startTime;
+};
+
+// The VMM's pid and start time, as launch recorded them in the state dir.
+std::optional<VmmPid> readVmmPid(const std::string& stateDir) {
+    auto text = fs::readFile(stateDir + "/vmm.pid");
+    if (!text) return std::nullopt;
+    auto parts = fs::split(fs::trim(*text), ' ');
+    if (parts.size() != 2) return std::nullopt;
+    pid_t pid = static_cast<pid_t>(std::atol(parts[0].c_str()));
+    if (pid <= 0) return std::nullopt;
+    return VmmPid{pid, std::strtoull(parts[1].c_str(), nullptr, 10)};
+}
+
 // Wait (up to 2 s) until the process that had startTime is gone.
 void waitGone(pid_t pid, uint64_t startTime) {
     for (int i = 0; i < 400 && state::processAlive(pid, startTime); i++)
@@ -95,36 +112,39 @@ public:
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
                    rootfsModeName(mode));
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
-        uint64_t shimStart = state::processStartTime(started.shim);
-        (void)fs::writeFileAtomic(req.stateDir + "/shim.pid", strCat(started.shim, " ", shimStart, "\n"), 0600);
-        return runtime::HandlerLaunched{started.vmm, started.shim};
+        // The container's pid is the shim: it is the VMM's host side (QEMU is its child, killed
+        // with it by PDEATHSIG) and exits with the workload's status — killed-by-signal as
+        // 128+sig — so conmon and containerd's shim, which reap the pid-file pid as subreapers,
+        // see the workload's exit, not QEMU's 0 after a poweroff. The VMM's own pid is kept
+        // for delete and for faults.
+        (void)fs::writeFileAtomic(req.stateDir + "/vmm.pid",
+                                  strCat(started.vmm, " ", state::processStartTime(started.vmm), "\n"), 0600);
+        return runtime::HandlerLaunched{started.shim, started.shim};
     }
 
     Status kill(const state::ContainerState& st, const std::string& stateDir, int sig, bool) override {
         // The workload is inside the guest: only the shim can reach it. SIGKILL still works
-        // without the shim, on the VMM (the workload dies with its machine).
+        // when the shim does not answer: on the shim, whose VMM dies with it (the workload
+        // with its machine).
         Status s = signalViaShim(stateDir, sig);
         if (s || sig != SIGKILL) return s;
-        if (::kill(st.pid, SIGKILL) < 0) return Error::fromErrno("kill the VMM ", st.pid);
+        if (::kill(st.pid, SIGKILL) < 0) return Error::fromErrno("kill the vm shim ", st.pid);
         return {};
     }
 
     Status destroy(const state::ContainerState& st, const std::string& stateDir) override {
+        // The shim first: its VMM gets SIGKILL by PDEATHSIG. Then make sure of the VMM itself
+        // (a crash between fork and the record can leave only it) before the state dir goes.
+        std::optional<VmmPid> vmm = readVmmPid(stateDir);
         if (st.pid > 0 && state::processAlive(st.pid, st.pidStartTime)) {
             ::kill(st.pid, SIGKILL);
             waitGone(st.pid, st.pidStartTime);
         }
-        // The shim ends by itself once its VMM is gone; make sure before the state dir goes.
-        if (auto text = fs::readFile(stateDir + "/shim.pid")) {
-            auto parts = fs::split(fs::trim(*text), ' ');
-            if (parts.size() == 2) {
-                pid_t pid = static_cast<pid_t>(std::atol(parts[0].c_str()));
-                uint64_t start = std::strtoull(parts[1].c_str(), nullptr, 10);
-                waitGone(pid, start);
-                if (state::processAlive(pid, start)) {
-                    ::kill(pid, SIGKILL);
-                    waitGone(pid, start);
-                }
+        if (vmm) {
+            waitGone(vmm->pid, vmm->startTime);
+            if (state::processAlive(vmm->pid, vmm->startTime)) {
+                ::kill(vmm->pid, SIGKILL);
+                waitGone(vmm->pid, vmm->startTime);
             }
         }
         return {};
@@ -134,9 +154,14 @@ public:
         return execViaShim(stateDir, toJson(guestProcessOf(p)));
     }
 
-    Result<std::vector<pid_t>> processes(const state::ContainerState& st) override {
-        // The workload's processes live in the guest kernel; on the host the container is its VMM.
-        return std::vector<pid_t>{st.pid};
+    Result<std::vector<pid_t>> processes(const state::ContainerState& st, const std::string& stateDir) override {
+        // The workload's processes live in the guest kernel; on the host the container is the
+        // shim and its VMM.
+        std::vector<pid_t> out;
+        if (st.pid > 0 && state::processAlive(st.pid, st.pidStartTime)) out.push_back(st.pid);
+        if (auto vmm = readVmmPid(stateDir); vmm && state::processAlive(vmm->pid, vmm->startTime))
+            out.push_back(vmm->pid);
+        return out;
     }
 };
 

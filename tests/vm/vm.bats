@@ -30,6 +30,11 @@ wait_file() {
     fail "no line matching /$2/ in $1:" "$(cat "$1" 2>/dev/null)"
 }
 
+# vmm_pid ID: the VMM (QEMU) of a VM container, as the handler recorded it.
+vmm_pid() {
+    cut -d' ' -f1 "$ROOT/$1/vmm.pid"
+}
+
 # bg_run ID: berth run in the background, stdout/stderr in $TEST_DIR/ID.out/.err, exit status
 # in $TEST_DIR/ID.rc.
 bg_run() {
@@ -69,7 +74,11 @@ bg_run() {
     [[ "$(ctr_status "$ID")" == created ]] || fail "status after create: $(ctr_status "$ID")"
     local pid
     pid="$(ctr_pid "$ID")"
-    [[ "$(cat /proc/$pid/comm)" == qemu-system-x86 ]] || fail "state pid $pid is $(cat /proc/$pid/comm)"
+    [[ "$(cat /proc/$pid/comm)" == berth-vm-shim ]] || fail "state pid $pid is $(cat /proc/$pid/comm)"
+    local vmm
+    vmm="$(vmm_pid "$ID")"
+    [[ "$(cat /proc/$vmm/comm)" == qemu-system-x86 ]] || fail "VMM pid $vmm is $(cat /proc/$vmm/comm)"
+    [[ "$(awk '{print $4}' /proc/$vmm/stat)" == "$pid" ]] || fail "the VMM is not the shim's child"
     rb start "$ID"
     assert_ok
     wait_file "$TEST_DIR/$ID.log" '^started$'
@@ -77,11 +86,13 @@ bg_run() {
     rb ps "$ID"
     assert_ok
     grep -q "qemu-system-x86_64" <<<"$output" || fail "ps: $output"
+    grep -qw "$pid" <<<"$output" || fail "ps does not list the shim $pid: $output"
     rb kill "$ID" TERM
     assert_ok
     wait_file "$TEST_DIR/$ID.log" '^got-term$'
     wait_status "$ID" stopped
-    pid_alive "$pid" && fail "VMM $pid still alive"
+    pid_alive "$pid" && fail "shim $pid still alive"
+    pid_alive "$vmm" && fail "VMM $vmm still alive"
     rb delete "$ID"
     assert_ok
     assert_no_leftovers "$ID"
@@ -143,11 +154,24 @@ bg_run() {
     mounts_snapshot
     run_d "$ID"
     wait_file "$TEST_DIR/$ID.log" '^ready$'
-    local pid
-    pid="$(ctr_pid "$ID")"
-    kill -9 "$pid"
+    kill -9 "$(vmm_pid "$ID")"
     wait_status "$ID" stopped
     wait_file "$TEST_DIR/$ID.log" 'VM stopped before the workload exited'
+    rb delete "$ID"
+    assert_ok
+    assert_no_leftovers "$ID"
+}
+
+@test "vm: the shim (the container's pid) killed — its VMM dies with it, delete cleans everything" {
+    set_args sh -c 'echo ready; exec sleep 1000'
+    mounts_snapshot
+    run_d "$ID"
+    wait_file "$TEST_DIR/$ID.log" '^ready$'
+    local vmm
+    vmm="$(vmm_pid "$ID")"
+    kill -9 "$(ctr_pid "$ID")"
+    wait_status "$ID" stopped
+    wait_for 40 eval '! pid_alive "$vmm"' || fail "VMM $vmm outlived its shim"
     rb delete "$ID"
     assert_ok
     assert_no_leftovers "$ID"
@@ -182,11 +206,25 @@ bg_run() {
     wait_file "$TEST_DIR/$ID.log" '^ready$'
     rb exec "$ID" sh -c 'echo "in-vm $(hostname) $(cat /proc/1/comm)"; echo to-err >&2; exit 5'
     assert_status 5
-    [[ "$output" == "in-vm vmexec init" ]] || fail "exec stdout: $output"
+    # The workload is PID 1 of the container's PID namespace, as on the namespaces path.
+    [[ "$output" == "in-vm vmexec sleep" ]] || fail "exec stdout: $output"
     grep -qx "to-err" <<<"$stderr" || fail "exec stderr: $stderr"
     rb exec "$ID" /no/such/binary
     assert_status 127
     grep -q "exec /no/such/binary: No such file" <<<"$stderr" || fail "exec stderr: $stderr"
+    rb exec "$ID" /etc/passwd
+    assert_status 126
+    # --detach (conmon's and containerd's way): a host process stands for the guest process;
+    # its pid is in the pid file and it exits with the process's code.
+    rb exec -d --pid-file "$TEST_DIR/exec.pid" "$ID" sh -c 'sleep 0.5; echo detached >/dev/shm/d'
+    assert_ok
+    local proxy
+    proxy="$(cat "$TEST_DIR/exec.pid")"
+    [[ "$proxy" =~ ^[0-9]+$ ]] || fail "pid file: $proxy"
+    wait_for 200 eval '! pid_alive "$proxy"' || fail "the exec proxy $proxy did not end"
+    rb exec "$ID" cat /dev/shm/d
+    assert_ok
+    [[ "$output" == detached ]] || fail "the detached process did not run: $output"
     rb exec -t "$ID" true
     assert_berth_error 'not supported by the "vm" handler'
     rb pause "$ID"

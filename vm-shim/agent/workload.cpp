@@ -1,16 +1,21 @@
-// The workload: forked from PID 1 into the rootfs (chroot, rlimits, groups, uid/gid, env, cwd),
+// The workload: cloned from PID 1 into a PID and mount namespace of its own and the rootfs
+// (chroot, rlimits, groups, uid/gid, env, cwd),
 // its stdio on pipes that the agent relays as frames; signals from the host reach it here.
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "common/unique_fd.hpp"
@@ -32,15 +37,34 @@ constexpr RlimitName kRlimits[] = {
     {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
-// In the forked child: report the failing step on errPipe and exit 127, as a shell would.
-[[noreturn]] void childFail(int errPipe, const std::string& what) {
+// In the forked child: report the failing step on errPipe and exit as a shell would: 126 when
+// the program is there but cannot be run, 127 otherwise.
+[[noreturn]] void childFail(int errPipe, const std::string& what, int code = 127) {
     std::string msg = what + ": " + std::strerror(errno);
     ssize_t r = ::write(errPipe, msg.data(), msg.size());
     (void)r;
-    ::_exit(127);
+    ::_exit(code);
 }
 
-[[noreturn]] void execInChild(const GuestProcess& p, int in, int out, int err, int errPipe) {
+// Where a process runs: the workload is PID 1 of a PID namespace of its own, with a mount
+// namespace holding that namespace's /proc — what it would see in a container, and what makes
+// signals reach it as they reach a container's init (SIGTERM without a handler is ignored).
+// An exec'd process joins both.
+void enterNamespaces(pid_t workload, int errPipe) {
+    if (workload > 0) {
+        std::string ns = "/proc/" + std::to_string(workload) + "/ns/mnt";
+        UniqueFd fd(::open(ns.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd || ::setns(fd.get(), CLONE_NEWNS) < 0) childFail(errPipe, "join the workload's mount namespace");
+        return;
+    }
+    if (::unshare(CLONE_NEWNS) < 0) childFail(errPipe, "unshare the mount namespace");
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) childFail(errPipe, "make / private");
+    if (::access("/rootfs/proc", F_OK) == 0 &&
+        ::mount("proc", "/rootfs/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
+        childFail(errPipe, "mount /proc for the workload's PID namespace");
+}
+
+[[noreturn]] void execInChild(const GuestProcess& p, pid_t workload, int in, int out, int err, int errPipe) {
     ::setsid();
     ::dup2(in, 0);
     ::dup2(out, 1);
@@ -48,6 +72,7 @@ constexpr RlimitName kRlimits[] = {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    enterNamespaces(workload, errPipe);
     if (::chroot("/rootfs") < 0) childFail(errPipe, "chroot /rootfs");
     if (::chdir(p.cwd.c_str()) < 0) childFail(errPipe, "chdir " + p.cwd);
     for (auto& r : p.rlimits)
@@ -67,7 +92,7 @@ constexpr RlimitName kRlimits[] = {
     for (auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     ::execvp(argv[0], argv.data());
-    childFail(errPipe, "exec " + p.args[0]);
+    childFail(errPipe, "exec " + p.args[0], errno == EACCES || errno == ENOEXEC || errno == EPERM ? 126 : 127);
 }
 
 // Read what a pipe holds and send it as frames; false at EOF.
@@ -110,12 +135,28 @@ std::string readFailure(int fd) {
 
 int exitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
-// Fork a process with its stdio on io's pipes; we keep only our ends. `failure` receives what
-// the child reported before exec (it then exits 127), empty when exec succeeded.
-Result<pid_t> spawnProcess(const GuestProcess& p, Pipes& io, std::string& failure) {
-    pid_t pid = ::fork();
-    if (pid < 0) return Error::fromErrno("fork the workload");
-    if (pid == 0) execInChild(p, io.inR.get(), io.outW.get(), io.errW.get(), io.failW.get());
+// Start a process with its stdio on io's pipes; we keep only our ends. workload 0: the workload,
+// PID 1 of a new PID namespace; else an exec'd process in that (the workload's) namespaces.
+// `failure` receives what the child reported before exec (it then exits 126 or 127), empty when
+// exec succeeded.
+Result<pid_t> spawnProcess(const GuestProcess& p, pid_t workload, Pipes& io, std::string& failure) {
+    pid_t pid;
+    if (workload == 0) {
+        // clone without a stack behaves as fork; the child is PID 1 of its namespace.
+        pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    } else {
+        // Our children go into the workload's PID namespace for this one fork, then back to ours.
+        std::string ns = "/proc/" + std::to_string(workload) + "/ns/pid";
+        UniqueFd theirs(::open(ns.c_str(), O_RDONLY | O_CLOEXEC)), ours(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+        if (!theirs || !ours) return Error::fromErrno("open the workload's PID namespace");
+        if (::setns(theirs.get(), CLONE_NEWPID) < 0) return Error::fromErrno("join the workload's PID namespace");
+        pid = ::fork();
+        int forkErr = errno;
+        if (pid != 0 && ::setns(ours.get(), CLONE_NEWPID) < 0) say("agent: cannot return to its own PID namespace");
+        errno = forkErr;
+    }
+    if (pid < 0) return Error::fromErrno("fork the process");
+    if (pid == 0) execInChild(p, workload, io.inR.get(), io.outW.get(), io.errW.get(), io.failW.get());
     io.inR.reset();
     io.outW.reset();
     io.errW.reset();
@@ -140,7 +181,7 @@ void sendExecOutput(int port, int32_t id, char stream, const std::string& data) 
     (void)proto::writeFrame(port, proto::Type::ExecOutput, proto::intPayload(id) + stream + data);
 }
 
-void startExec(int port, const proto::Frame& f, Execs& execs) {
+void startExec(int port, const proto::Frame& f, pid_t workload, Execs& execs) {
     auto idp = proto::splitExecId(f);
     if (!idp) return;
     int32_t id = idp->first;
@@ -153,7 +194,7 @@ void startExec(int port, const proto::Frame& f, Execs& execs) {
     auto io = makePipes();
     if (!io) return fail(io.error().what());
     std::string failure;
-    auto pid = spawnProcess(*p, *io, failure);
+    auto pid = spawnProcess(*p, workload, *io, failure);
     if (!pid) return fail(pid.error().what());
     io->inW.reset();
     if (!failure.empty()) sendExecOutput(port, id, 2, "berth: vm: exec: " + failure + "\n");
@@ -187,7 +228,7 @@ Status handleHostFrames(int port, proto::Decoder& dec, Pipes& io, pid_t pid, boo
         ASSIGN_OR_RETURN(auto f, dec.next());
         if (!f) return {};
         if (f->type == proto::Type::ExecStart) {
-            if (!exited) startExec(port, *f, execs);
+            if (!exited) startExec(port, *f, pid, execs);
         } else if (f->type == proto::Type::Signal) {
             ASSIGN_OR_RETURN(int sig, proto::decodeInt(*f));
             if (!exited) ::kill(pid, sig);
@@ -209,7 +250,7 @@ Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
     UniqueFd sfd(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sfd) return Error::fromErrno("signalfd");
     std::string failure;
-    ASSIGN_OR_RETURN(pid_t pid, spawnProcess(p, io, failure));
+    ASSIGN_OR_RETURN(pid_t pid, spawnProcess(p, 0, io, failure));
     if (!failure.empty()) (void)proto::writeFrame(port, proto::Type::Failed, failure);
     Execs execs;
 

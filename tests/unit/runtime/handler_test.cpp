@@ -13,7 +13,9 @@ public:
     Result<HandlerLaunched> launch(const HandlerRequest&) override { return HandlerLaunched{1, 1}; }
     Status kill(const state::ContainerState&, const std::string&, int, bool) override { return {}; }
     Status destroy(const state::ContainerState&, const std::string&) override { return {}; }
-    Result<std::vector<pid_t>> processes(const state::ContainerState&) override { return std::vector<pid_t>{}; }
+    Result<std::vector<pid_t>> processes(const state::ContainerState&, const std::string&) override {
+        return std::vector<pid_t>{};
+    }
 };
 
 }  // namespace

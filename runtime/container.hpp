@@ -2,10 +2,12 @@
 // configuration from a spec, the state JSON given to hooks, and tearing a container down.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "cgroups/manager.hpp"
 #include "namespaces/mount.hpp"
+#include "runtime/foreground.hpp"
 #include "runtime/process/launch.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/spec/spec.hpp"
@@ -47,7 +49,8 @@ Status writePidFile(const std::string& path, pid_t pid);
 
 // handler.cpp: create for a container a registered Handler runs (see runtime/handler.hpp).
 Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o, const std::string& bundle,
-                                  spec::Spec sp, const std::string& handler, bool withFifo);
+                                  spec::Spec sp, const std::string& handler, bool withFifo,
+                                  std::optional<RelaySocket>& relay);
 // An error naming the handler when st is a handled container and `verb` has no meaning there.
 Status refuseForHandler(const state::ContainerState& st, const char* verb);
 

@@ -57,16 +57,12 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     ASSIGN_OR_RETURN(spec::Spec sp, spec::loadFromBundle(bundle));
     TRY(checkSpec(sp));
     ASSIGN_OR_RETURN(std::string handler, handlerFor(g, sp));
-    if (!handler.empty()) {
-        if (sp.process->terminal)
-            return Error(ENOTSUP, strCat("handler \"", handler, "\": process.terminal is not supported yet")).hideErrno();
-        return createWithHandler(g, o, bundle, std::move(sp), handler, withFifo);
-    }
     std::optional<RelaySocket> relay;
     if (relayTerminal && sp.process->terminal && o.consoleSocket.empty()) {
         ASSIGN_OR_RETURN(relay, openRelaySocket());
         if (relay->size) sp.process->consoleSize = relay->size;
     }
+    if (!handler.empty()) return createWithHandler(g, o, bundle, std::move(sp), handler, withFifo, relay);
     // Ignored input the user should hear about (e.g. capabilities this kernel does not know).
     for (auto& w : sp.warnings) log::warn(w);
     for (auto& path : cgroups::unappliedResources(sp.linux->resources))

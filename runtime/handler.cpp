@@ -50,7 +50,8 @@ Status refuseForHandler(const state::ContainerState& st, const char* verb) {
 }
 
 Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o, const std::string& bundle,
-                                  spec::Spec sp, const std::string& name, bool withFifo) {
+                                  spec::Spec sp, const std::string& name, bool withFifo,
+                                  std::optional<RelaySocket>& relay) {
     Handler* h = findHandler(name);
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::Lock lock, store.createAndLock(o.id));
@@ -61,7 +62,7 @@ Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o
     st.handler = name;
     TRY(store.save(st));  // a crash from here on leaves enough for `delete --force`
 
-    HandlerRequest req{&sp, &o, &st, store.dir(o.id), ""};
+    HandlerRequest req{&sp, &o, &st, store.dir(o.id), "", relay ? relay->theirs.get() : -1};
     if (withFifo) {
         req.fifoPath = store.fifoPath(o.id);
         if (::mkfifo(req.fifoPath.c_str(), 0622) < 0) return Error::fromErrno("create exec fifo ", req.fifoPath);
@@ -70,6 +71,9 @@ Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o
     ScopeGuard undoLaunch([&] { (void)h->destroy(st, store.dir(o.id)); });
     st.pid = l.pid;
     st.pidStartTime = state::processStartTime(l.pid);
+    if (relay) {
+        ASSIGN_OR_RETURN(out.master, receiveMaster(*relay));
+    }
     st.saved = withFifo ? state::ContainerStatus::Created : state::ContainerStatus::Running;
     TRY(store.save(st));
     TRY_CTX(writePidFile(o.pidFile, st.pid), "write pid file");

@@ -28,6 +28,9 @@ struct HandlerRequest {
     const state::ContainerState* record = nullptr;
     std::string stateDir;
     std::string fifoPath;  // empty for `run`: start at once
+    // process.terminal: where the pty master goes — CreateOptions::consoleSocket, or, when berth
+    // relays the terminal itself, this socket (a socketpair end; -1 otherwise).
+    int consoleFd = -1;
 };
 
 struct HandlerLaunched {

@@ -11,7 +11,8 @@ std::string toJson(const GuestProcess& p) {
                         {"cwd", p.cwd},         {"uid", p.uid},
                         {"gid", p.gid},         {"additionalGids", p.additionalGids},
                         {"hostname", p.hostname}, {"rlimits", rl},
-                        {"readonlyRoot", p.readonlyRoot}, {"noNewPrivileges", p.noNewPrivileges}, {"dropLostFound", p.dropLostFound}};
+                        {"readonlyRoot", p.readonlyRoot}, {"noNewPrivileges", p.noNewPrivileges}, {"dropLostFound", p.dropLostFound},
+                        {"terminal", p.terminal}, {"rows", p.rows}, {"cols", p.cols}};
     return j.dump();
 }
 
@@ -33,6 +34,12 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.readonlyRoot = j.value("readonlyRoot", false);
         p.noNewPrivileges = j.value("noNewPrivileges", false);
         p.dropLostFound = j.value("dropLostFound", false);
+        p.terminal = j.value("terminal", false);
+        for (auto [key, field] : {std::pair{"rows", &p.rows}, std::pair{"cols", &p.cols}}) {
+            uint32_t v = j.value(key, 0u);
+            if (v > 0xffff) return Error(EINVAL, strCat("guest config: ", key, " ", v, " is out of range"));
+            *field = static_cast<uint16_t>(v);
+        }
         if (p.args.empty()) return Error(EINVAL, "guest config: args must not be empty");
         return p;
     } catch (const std::exception& e) {

@@ -27,6 +27,10 @@ struct GuestProcess {
     bool noNewPrivileges = false;
     // mkfs.ext4 adds lost+found; the guest removes it when the bundle's rootfs had none.
     bool dropLostFound = false;
+    // process.terminal: the guest gives the process a pty (stdout and stderr are one stream)
+    // of this size (0: the kernel's default).
+    bool terminal = false;
+    uint16_t rows = 0, cols = 0;
 };
 
 std::string toJson(const GuestProcess& p);

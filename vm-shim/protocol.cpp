@@ -6,7 +6,7 @@
 namespace berth::vm::proto {
 namespace {
 
-bool knownType(uint8_t t) { return t >= 1 && t <= 13; }
+bool knownType(uint8_t t) { return t >= 1 && t <= 14; }
 
 void putLe32(std::string& out, uint32_t v) {
     for (int i = 0; i < 4; i++) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -35,6 +35,7 @@ const char* typeName(Type t) {
         case Type::ExecStart: return "exec-start";
         case Type::ExecOutput: return "exec-output";
         case Type::ExecExit: return "exec-exit";
+        case Type::Resize: return "resize";
     }
     return "unknown";
 }
@@ -56,6 +57,17 @@ std::string intPayload(int32_t value) {
 }
 
 std::string encodeInt(Type type, int32_t value) { return encode(type, intPayload(value)); }
+
+std::string sizePayload(uint16_t rows, uint16_t cols) { return intPayload(rows) + intPayload(cols); }
+
+Result<std::pair<uint16_t, uint16_t>> decodeSize(const Frame& f) {
+    if (f.payload.size() != 8)
+        return Error(EINVAL, strCat("a ", typeName(f.type), " frame of ", f.payload.size(), " bytes (want 8)"));
+    uint32_t rows = getLe32(f.payload.data()), cols = getLe32(f.payload.data() + 4);
+    if (rows == 0 || cols == 0 || rows > 0xffff || cols > 0xffff)
+        return Error(EINVAL, strCat("window size ", rows, "x", cols, " is out of range"));
+    return std::pair{static_cast<uint16_t>(rows), static_cast<uint16_t>(cols)};
+}
 
 Result<int32_t> decodeInt(const Frame& f) {
     if (f.payload.size() != 4)

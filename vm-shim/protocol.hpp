@@ -27,6 +27,7 @@ enum class Type : uint8_t {
     ExecStart = 11,   // host → guest: 4-byte LE exec id + the process (guest config JSON)
     ExecOutput = 12,  // guest → host: 4-byte LE exec id, 1 byte stream (1 stdout, 2 stderr), data
     ExecExit = 13,    // guest → host: 4-byte LE exec id + 4-byte LE exit code
+    Resize = 14,      // host → guest: 4-byte LE rows + 4-byte LE columns, for the workload's pty
 };
 constexpr uint8_t kMagic = 'B';
 constexpr size_t kHeaderSize = 6;
@@ -43,6 +44,9 @@ std::string encode(Type type, const std::string& payload = {});
 std::string intPayload(int32_t value);  // 4 bytes, little endian
 std::string encodeInt(Type type, int32_t value);
 Result<int32_t> decodeInt(const Frame& f);
+// A Resize frame's payload, and its {rows, columns} (both 1..65535).
+std::string sizePayload(uint16_t rows, uint16_t cols);
+Result<std::pair<uint16_t, uint16_t>> decodeSize(const Frame& f);
 // The leading 4-byte id of the Exec* frames, and what follows it.
 Result<std::pair<int32_t, std::string>> splitExecId(const Frame& f);
 const char* typeName(Type t);

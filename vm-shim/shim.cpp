@@ -3,21 +3,25 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "common/fd_passing.hpp"
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
+#include "runtime/process/terminal.hpp"
 #include "vm-shim/protocol.hpp"
 #include "vm-shim/vmm.hpp"
 
@@ -25,6 +29,7 @@ namespace berth::vm {
 namespace {
 
 constexpr int kReadyFd = 3;
+constexpr int kConsoleFd = 4;  // ShimConfig::consoleFd in the shim
 constexpr int kBootTimeoutMs = 90000;  // TCG on two busy cores; a KVM boot takes ~0.2 s
 
 using Clock = std::chrono::steady_clock;
@@ -46,6 +51,8 @@ public:
 private:
     Status boot();
     Status listenControl();
+    Status setupTerminal();
+    void sendWindowSize();
     // One round of the event loop: frames, signals, control requests, stdin. Returns false
     // when the VM is gone.
     bool step(int timeoutMs);
@@ -111,7 +118,35 @@ Status Shim::listenControl() {
     return {};
 }
 
+// Like a native container's init: a pty from the host's devpts, the master sent to the console
+// socket, the slave our stdio and controlling terminal. The slave is raw: the guest's pty does
+// the line discipline (echo, ^C, CR/LF), this one only carries bytes.
+Status Shim::setupTerminal() {
+    UniqueFd sock;
+    if (c_.consoleFd >= 0) {
+        sock.reset(kConsoleFd);
+    } else {
+        ASSIGN_OR_RETURN(sock, process::connectConsoleSocket(c_.consoleSocket));
+    }
+    std::optional<spec::ConsoleSize> size;
+    if (c_.rows && c_.cols) size = spec::ConsoleSize{c_.rows, c_.cols};
+    TRY(process::setupTerminalInChild(sock.get(), size));
+    struct termios t;
+    if (::tcgetattr(STDIN_FILENO, &t) < 0) return Error::fromErrno("tcgetattr on the pty");
+    ::cfmakeraw(&t);
+    if (::tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0) return Error::fromErrno("make the pty raw");
+    return {};
+}
+
+// The host pty's size (set by whoever holds the master) for the guest's.
+void Shim::sendWindowSize() {
+    struct winsize ws;
+    if (!c_.terminal || ::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col) return;
+    (void)proto::writeFrame(agent_.get(), proto::Type::Resize, proto::sizePayload(ws.ws_row, ws.ws_col));
+}
+
 Status Shim::boot() {
+    if (c_.terminal) TRY_CTX(setupTerminal(), "terminal");
     TRY(listenControl());
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return Error::fromErrno("socketpair");
@@ -224,6 +259,7 @@ void Shim::tryStart() {
         writeAll(fifo.get(), "0");
     }
     started_ = true;
+    sendWindowSize();  // what it is now: the master's holder may have resized since create
     (void)proto::writeFrame(agent_.get(), proto::Type::Start);
 }
 
@@ -258,6 +294,10 @@ bool Shim::step(int timeoutMs) {
     if (fds[1].revents) {
         struct signalfd_siginfo si;
         while (::read(sfd_.get(), &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo == SIGWINCH && c_.terminal) {  // the master was resized
+                if (started_) sendWindowSize();
+                continue;
+            }
             if (si.ssi_signo != SIGCHLD) {
                 forwardSignal(static_cast<int>(si.ssi_signo));
                 continue;
@@ -339,8 +379,12 @@ Result<ShimStarted> startShim(const ShimConfig& c) {
         // file, so a shim holding it would block every later berth call on this container).
         ::setsid();
         ::prctl(PR_SET_NAME, "berth-vm-shim");  // what ps shows for the container's pid
-        ::dup2(wr.get(), kReadyFd);
-        ::syscall(SYS_close_range, kReadyFd + 1, ~0u, 0);
+        // Above the fds we place, so neither is overwritten before it is moved.
+        int ready = ::fcntl(wr.get(), F_DUPFD, 10);
+        int console = c.consoleFd >= 0 ? ::fcntl(c.consoleFd, F_DUPFD, 10) : -1;
+        ::dup2(ready, kReadyFd);
+        if (console >= 0) ::dup2(console, kConsoleFd);
+        ::syscall(SYS_close_range, console >= 0 ? kConsoleFd + 1 : kReadyFd + 1, ~0u, 0);
         Shim(c).run();
     }
     wr.reset();

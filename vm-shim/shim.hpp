@@ -17,6 +17,12 @@ struct ShimConfig {
     std::string guestConfigJson;  // the Config frame
     std::string stateDir;         // control socket, logs
     std::string fifoPath;         // empty: start at once
+    // process.terminal: the shim's stdio becomes a pty whose master goes to consoleSocket (a
+    // path, e.g. conmon's) or to consoleFd (berth's own relay); the guest gets a pty of its own.
+    bool terminal = false;
+    std::string consoleSocket;
+    int consoleFd = -1;
+    uint16_t rows = 0, cols = 0;
 };
 
 struct ShimStarted {

@@ -41,6 +41,11 @@ GuestProcess guestProcessFor(const spec::Spec& s) {
     GuestProcess g = guestProcessOf(*s.process);
     g.hostname = s.hostname;
     g.readonlyRoot = s.root.readonly;
+    g.terminal = s.process->terminal;
+    if (s.process->consoleSize) {
+        g.rows = static_cast<uint16_t>(std::min<uint32_t>(s.process->consoleSize->height, 0xffff));
+        g.cols = static_cast<uint16_t>(std::min<uint32_t>(s.process->consoleSize->width, 0xffff));
+    }
     return g;
 }
 
@@ -88,6 +93,13 @@ public:
         ShimConfig c;
         c.stateDir = req.stateDir;
         c.fifoPath = req.fifoPath;
+        c.terminal = s.process->terminal;
+        c.consoleSocket = req.options->consoleSocket;
+        c.consoleFd = req.consoleFd;
+        if (s.process->consoleSize) {
+            c.rows = static_cast<uint16_t>(std::min<uint32_t>(s.process->consoleSize->height, 0xffff));
+            c.cols = static_cast<uint16_t>(std::min<uint32_t>(s.process->consoleSize->width, 0xffff));
+        }
         c.guestConfigJson = toJson(guestProcessFor(s));
         QemuConfig& q = c.qemu;
         q.accel = accel.accel;

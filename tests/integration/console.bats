@@ -9,25 +9,6 @@ setup_file() {
     compile_recvtty
 }
 
-# start_recvtty NAME [RECVTTY_ARGS...]: a receiver on $TEST_DIR/NAME.sock whose output goes to
-# $TEST_DIR/NAME.out. Sets RPID.
-start_recvtty() {
-    local name="$1"
-    shift
-    "$RECVTTY" -t 20 "$@" "$TEST_DIR/$name.sock" >"$TEST_DIR/$name.out" 2>"$TEST_DIR/$name.err" &
-    RPID=$!
-    bg_register "$RPID"
-    wait_for 100 test -S "$TEST_DIR/$name.sock" || fail "recvtty did not listen" "$(cat "$TEST_DIR/$name.err")"
-}
-
-# wait_recvtty NAME: waits for the receiver (the container closed the slave) and fails on errors.
-wait_recvtty() {
-    local rc=0
-    wait "$RPID" || rc=$?
-    [[ "$rc" -eq 0 ]] || fail "recvtty exited $rc" "$(cat "$TEST_DIR/$1.err")" "$(cat "$TEST_DIR/$1.out")"
-    tr -d '\r' <"$TEST_DIR/$1.out" >"$TEST_DIR/$1.txt"
-}
-
 @test "run -d --console-socket: the container's stdio is a pty" {
     start_recvtty tty
     cfg '.process.terminal = true'

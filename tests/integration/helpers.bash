@@ -86,7 +86,26 @@ compile_recvtty() {
         return 0
     fi
     export RECVTTY="$BATS_FILE_TMPDIR/recvtty"
-    cc -O2 -Wall -o "$RECVTTY" "$BATS_TEST_DIRNAME/tools/recvtty.c"
+    cc -O2 -Wall -o "$RECVTTY" "$(dirname "${BASH_SOURCE[0]}")/tools/recvtty.c"
+}
+
+# start_recvtty NAME [RECVTTY_ARGS...]: a receiver on $TEST_DIR/NAME.sock whose output goes to
+# $TEST_DIR/NAME.out (time limit RECVTTY_TIMEOUT, default 20 s). Sets RPID.
+start_recvtty() {
+    local name="$1"
+    shift
+    "$RECVTTY" -t "${RECVTTY_TIMEOUT:-20}" "$@" "$TEST_DIR/$name.sock" >"$TEST_DIR/$name.out" 2>"$TEST_DIR/$name.err" &
+    RPID=$!
+    bg_register "$RPID"
+    wait_for 100 test -S "$TEST_DIR/$name.sock" || fail "recvtty did not listen" "$(cat "$TEST_DIR/$name.err")"
+}
+
+# wait_recvtty NAME: waits for the receiver (the container closed the slave) and fails on errors.
+wait_recvtty() {
+    local rc=0
+    wait "$RPID" || rc=$?
+    [[ "$rc" -eq 0 ]] || fail "recvtty exited $rc" "$(cat "$TEST_DIR/$1.err")" "$(cat "$TEST_DIR/$1.out")"
+    tr -d '\r' <"$TEST_DIR/$1.out" >"$TEST_DIR/$1.txt"
 }
 
 itest_setup() {

@@ -188,15 +188,29 @@ bg_run() {
     [[ "$(cat "$TEST_DIR/out")" == $'line-from-stdin\n/bin/busybox' ]] || fail "stdout: $(cat "$TEST_DIR/out")"
 }
 
-@test "vm: an unknown handler, or a terminal, is refused before anything starts" {
+@test "vm: an unknown handler is refused before anything starts" {
     cfg '.annotations["run.oci.handler"] = "nosuch"'
     run_fg "$ID"
     assert_berth_error 'run.oci.handler="nosuch": no such handler in this berth$'
     [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
-    cfg '.annotations["run.oci.handler"] = "vm" | .process.terminal = true'
-    run_fg "$(new_id)"
-    assert_berth_error 'handler "vm": process.terminal is not supported yet$'
-    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+}
+
+@test "vm: process.terminal — the master goes to --console-socket, the workload has a tty of consoleSize, input reaches it" {
+    compile_recvtty
+    RECVTTY_TIMEOUT=150 start_recvtty tty -i $'from-the-master\n'
+    cfg '.process.terminal = true | .process.consoleSize = {height: 33, width: 111}'
+    set_args sh -c 'tty; stty size; test -t 0 && test -t 1 && test -t 2 && echo all-ttys; read line; echo "got-$line"'
+    mounts_snapshot
+    run_d "$ID" --console-socket "$TEST_DIR/tty.sock"
+    wait_recvtty tty
+    grep -qx '/dev/pts/0' "$TEST_DIR/tty.txt" || fail "tty:" "$(cat "$TEST_DIR/tty.txt")"
+    grep -qx '33 111' "$TEST_DIR/tty.txt" || fail "stty size:" "$(cat "$TEST_DIR/tty.txt")"
+    grep -qx all-ttys "$TEST_DIR/tty.txt" || fail "stdio is not a tty:" "$(cat "$TEST_DIR/tty.txt")"
+    grep -qx got-from-the-master "$TEST_DIR/tty.txt" || fail "input did not arrive:" "$(cat "$TEST_DIR/tty.txt")"
+    wait_status "$ID" stopped
+    rb delete "$ID"
+    assert_ok
+    assert_no_leftovers "$ID"
 }
 
 @test "vm: exec runs a process in the guest (output, exit status, errors); pause is refused" {

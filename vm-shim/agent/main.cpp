@@ -5,6 +5,8 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 
+#include <tuple>
+
 #include "common/unique_fd.hpp"
 #include "vm-shim/agent/agent.hpp"
 
@@ -23,12 +25,15 @@ void powerOff() {
 
 namespace {
 
-// The next frame of type `want` or a Signal (the container is killed before it starts);
-// anything else the host sends meanwhile is ignored.
-Result<proto::Frame> expect(int port, proto::Decoder& dec, proto::Type want) {
+// The next frame of type `want` or a Signal (the container is killed before it starts); a
+// Resize sets the size the terminal starts with (p), anything else meanwhile is ignored.
+Result<proto::Frame> expect(int port, proto::Decoder& dec, proto::Type want, GuestProcess* p = nullptr) {
     for (;;) {
         ASSIGN_OR_RETURN(proto::Frame f, proto::readFrame(port, dec));
         if (f.type == want || f.type == proto::Type::Signal) return f;
+        if (f.type == proto::Type::Resize && p) {
+            if (auto size = proto::decodeSize(f)) std::tie(p->rows, p->cols) = *size;
+        }
     }
 }
 
@@ -58,7 +63,7 @@ Result<int> serve(int port) {
         return 127;
     }
     TRY(proto::writeFrame(port, proto::Type::Prepared));
-    ASSIGN_OR_RETURN(proto::Frame start, expect(port, dec, proto::Type::Start));
+    ASSIGN_OR_RETURN(proto::Frame start, expect(port, dec, proto::Type::Start, &p));
     if (start.type == proto::Type::Signal) {
         // Killed while created: reported as 128+N, as if the process had been killed.
         ASSIGN_OR_RETURN(int sig, proto::decodeInt(start));

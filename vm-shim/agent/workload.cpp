@@ -7,11 +7,13 @@
 #include <signal.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -69,6 +71,7 @@ void enterNamespaces(pid_t workload, int errPipe) {
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    if (p.terminal && ::ioctl(0, TIOCSCTTY, 0) < 0) childFail(errPipe, "make the pty the controlling terminal");
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -104,11 +107,38 @@ bool relayPipe(int fd, int port, proto::Type type) {
     return proto::writeFrame(port, type, std::string(buf, static_cast<size_t>(n))).ok();
 }
 
+// A process's stdio as the agent holds it: pipes, or with a terminal a pty whose master is both
+// inW and outR (errR stays empty: a terminal has one output stream) and whose slave is the
+// child's stdin, stdout and stderr.
 struct Pipes {
     UniqueFd inR, inW, outR, outW, errR, errW, failR, failW;
+    bool pty = false;
 };
 
-Result<Pipes> makePipes() {
+// The pty in the container's own devpts instance when it has one (so the workload's tty is
+// /dev/pts/N in its /dev), else the guest's.
+Status makePty(Pipes& p, const GuestProcess& g) {
+    UniqueFd master(::open("/rootfs/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master) master.reset(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master) return Error::fromErrno("open ptmx");
+    if (::unlockpt(master.get()) < 0) return Error::fromErrno("unlockpt");
+    UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave) return Error::fromErrno("open the pty slave");
+    if (g.rows && g.cols) {
+        struct winsize ws = {g.rows, g.cols, 0, 0};
+        ::ioctl(master.get(), TIOCSWINSZ, &ws);
+    }
+    p.inW.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
+    p.inR.reset(::fcntl(slave.get(), F_DUPFD_CLOEXEC, 3));
+    p.errW.reset(::fcntl(slave.get(), F_DUPFD_CLOEXEC, 3));
+    if (!p.inW || !p.inR || !p.errW) return Error::fromErrno("dup the pty");
+    p.outR = std::move(master);
+    p.outW = std::move(slave);
+    p.pty = true;
+    return {};
+}
+
+Result<Pipes> makePipes(const GuestProcess& g) {
     Pipes p;
     int fds[2];
     auto mk = [&](UniqueFd& r, UniqueFd& w) -> Status {
@@ -117,9 +147,13 @@ Result<Pipes> makePipes() {
         w.reset(fds[1]);
         return {};
     };
-    TRY(mk(p.inR, p.inW));
-    TRY(mk(p.outR, p.outW));
-    TRY(mk(p.errR, p.errW));
+    if (g.terminal) {
+        TRY(makePty(p, g));
+    } else {
+        TRY(mk(p.inR, p.inW));
+        TRY(mk(p.outR, p.outW));
+        TRY(mk(p.errR, p.errW));
+    }
     TRY(mk(p.failR, p.failW));
     return p;
 }
@@ -191,7 +225,7 @@ void startExec(int port, const proto::Frame& f, pid_t workload, Execs& execs) {
     };
     auto p = guestProcessFromJson(idp->second);
     if (!p) return fail(p.error().what());
-    auto io = makePipes();
+    auto io = makePipes(*p);
     if (!io) return fail(io.error().what());
     std::string failure;
     auto pid = spawnProcess(*p, workload, *io, failure);
@@ -235,6 +269,10 @@ Status handleHostFrames(int port, proto::Decoder& dec, Pipes& io, pid_t pid, boo
         } else if (f->type == proto::Type::Stdin) {
             if (f->payload.empty()) io.inW.reset();
             else if (io.inW) (void)!::write(io.inW.get(), f->payload.data(), f->payload.size());
+        } else if (f->type == proto::Type::Resize && io.pty) {
+            ASSIGN_OR_RETURN(auto size, proto::decodeSize(*f));
+            struct winsize ws = {size.first, size.second, 0, 0};
+            ::ioctl(io.outR.get(), TIOCSWINSZ, &ws);
         }
     }
 }
@@ -242,7 +280,7 @@ Status handleHostFrames(int port, proto::Decoder& dec, Pipes& io, pid_t pid, boo
 }  // namespace
 
 Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
-    ASSIGN_OR_RETURN(Pipes io, makePipes());
+    ASSIGN_OR_RETURN(Pipes io, makePipes(p));
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -255,7 +293,7 @@ Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p) {
     Execs execs;
 
     int code = -1;
-    bool outOpen = true, errOpen = true;
+    bool outOpen = true, errOpen = static_cast<bool>(io.errR);
     // Frames that came in the same read as Start are already in the decoder.
     TRY(handleHostFrames(port, dec, io, pid, false, execs));
     // After the workload exits, output its descendants still write is relayed until the pipes

@@ -117,6 +117,9 @@ TEST(VmGuestConfig, RoundTripsAndRefusesGarbage) {
     p.additionalGids = {5};
     p.rlimits = {{"RLIMIT_NOFILE", 1024, 2048}};
     p.readonlyRoot = true;
+    p.terminal = true;
+    p.rows = 33;
+    p.cols = 111;
     auto back = guestProcessFromJson(toJson(p));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(back->args, p.args);
@@ -124,7 +127,11 @@ TEST(VmGuestConfig, RoundTripsAndRefusesGarbage) {
     EXPECT_EQ(back->uid, 1000u);
     EXPECT_EQ(back->rlimits[0].hard, 2048u);
     EXPECT_TRUE(back->readonlyRoot);
+    EXPECT_TRUE(back->terminal);
+    EXPECT_EQ(back->rows, 33);
+    EXPECT_EQ(back->cols, 111);
     EXPECT_FALSE(guestProcessFromJson("{").ok());
+    EXPECT_FALSE(guestProcessFromJson("{\"args\":[\"sh\"],\"rows\":70000}").ok());
     EXPECT_FALSE(guestProcessFromJson("{\"args\":[]}").ok());
     EXPECT_FALSE(guestProcessFromJson("{\"args\":\"sh\"}").ok());
 }

@@ -49,10 +49,21 @@ TEST(VmProtocol, RefusesBadMagicAndStaysBroken) {
     EXPECT_FALSE(d.next().ok());  // no resynchronising a length-prefixed stream
 }
 
+TEST(VmProtocol, ResizeCarriesRowsAndColumns) {
+    proto::Frame f{proto::Type::Resize, proto::sizePayload(33, 111)};
+    auto size = proto::decodeSize(f);
+    ASSERT_TRUE(size.ok());
+    EXPECT_EQ(size->first, 33);
+    EXPECT_EQ(size->second, 111);
+    EXPECT_FALSE(proto::decodeSize({proto::Type::Resize, "1234"}).ok());
+    EXPECT_FALSE(proto::decodeSize({proto::Type::Resize, proto::intPayload(0) + proto::intPayload(80)}).ok());
+    EXPECT_FALSE(proto::decodeSize({proto::Type::Resize, proto::intPayload(70000) + proto::intPayload(80)}).ok());
+}
+
 TEST(VmProtocol, RefusesUnknownTypeAndOversizedLength) {
     proto::Decoder d1;
     std::string s = proto::encode(proto::Type::Stdout, "x");
-    s[1] = 99;
+    s[1] = 15;  // one past the last type (Resize)
     d1.feed(s.data(), s.size());
     EXPECT_FALSE(d1.next().ok());
 

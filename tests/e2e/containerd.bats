@@ -4,6 +4,9 @@
 # its own root, state and socket in a temp dir; the rootfs is the busybox bundle's (no image).
 # Commands are given by absolute path: with --rootfs (no image config) runc 1.1 cannot resolve a
 # bare name, and the test must pass with runc to prove a failure is berth's.
+#
+# The same file runs as ctest's vm.containerd with BERTH=.../berth-vm: containerd drives the
+# micro-VM path through the same shim, and the first test checks the guest kernel answered.
 
 bats_require_minimum_version 1.5.0
 
@@ -68,6 +71,10 @@ crun_() { c run --rootfs --runc-binary "$BERTH" "$@"; }
     run -0 crun_ --rm "$CTD_DIR/bundle/rootfs" out1 /bin/echo hello-from-containerd
     [[ "$output" == *hello-from-containerd* ]]
     run -7 crun_ --rm "$CTD_DIR/bundle/rootfs" out2 /bin/sh -c 'exit 7'
+    if [[ "$(basename "$BERTH")" == berth-vm ]]; then
+        run -0 crun_ --rm "$CTD_DIR/bundle/rootfs" out3 /bin/uname -r
+        [[ "$output" == *-cloud-amd64* && "$output" != *"$(uname -r)"* ]] || { echo "not the guest kernel: $output"; false; }
+    fi
 }
 
 @test "ctr run -d, task exec, task ps, task kill, task rm" {

@@ -128,9 +128,7 @@ Status Shim::setupTerminal() {
     } else {
         ASSIGN_OR_RETURN(sock, process::connectConsoleSocket(c_.consoleSocket));
     }
-    std::optional<spec::ConsoleSize> size;
-    if (c_.rows && c_.cols) size = spec::ConsoleSize{c_.rows, c_.cols};
-    TRY(process::setupTerminalInChild(sock.get(), size));
+    TRY(process::setupTerminalInChild(sock.get(), c_.consoleSize));
     struct termios t;
     if (::tcgetattr(STDIN_FILENO, &t) < 0) return Error::fromErrno("tcgetattr on the pty");
     ::cfmakeraw(&t);

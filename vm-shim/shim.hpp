@@ -5,9 +5,11 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 #include "common/error.hpp"
+#include "runtime/spec/spec.hpp"
 #include "vm-shim/boot_config.hpp"
 
 namespace berth::vm {
@@ -22,7 +24,7 @@ struct ShimConfig {
     bool terminal = false;
     std::string consoleSocket;
     int consoleFd = -1;
-    uint16_t rows = 0, cols = 0;
+    std::optional<spec::ConsoleSize> consoleSize;
 };
 
 struct ShimStarted {

@@ -10,6 +10,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "runtime/security/security.hpp"
 #include "vm-shim/artifacts.hpp"
 #include "vm-shim/guest_config.hpp"
 #include "vm-shim/shim.hpp"
@@ -23,30 +24,33 @@ std::string cacheRoot() {
     return c && *c ? c : "/var/cache/berth/vm";
 }
 
-// What the guest needs of a process (the workload's or an exec'd one's).
-GuestProcess guestProcessOf(const spec::Process& p) {
+// What the guest needs of a process (the workload's or an exec'd one's): the process as the
+// runtime built it and the container's seccomp profile. No LSM profile is loaded in the guest,
+// so apparmorProfile and selinuxLabel are dropped there (as runc does on a host without the LSM).
+GuestProcess guestProcessOf(const spec::Process& p, const nlohmann::json& seccomp) {
     GuestProcess g;
-    g.args = p.args;
-    g.env = p.env;
-    g.cwd = p.cwd.empty() ? "/" : p.cwd;
-    g.uid = p.user.uid;
-    g.gid = p.user.gid;
-    g.additionalGids = p.user.additionalGids;
-    for (auto& r : p.rlimits) g.rlimits.push_back({r.type, r.soft, r.hard});
-    g.noNewPrivileges = p.noNewPrivileges;
+    g.process = p;
+    g.process.apparmorProfile.clear();
+    g.process.selinuxLabel.clear();
+    g.process.warnings.clear();
+    g.seccomp = seccomp;
     return g;
 }
 
 GuestProcess guestProcessFor(const spec::Spec& s) {
-    GuestProcess g = guestProcessOf(*s.process);
+    GuestProcess g = guestProcessOf(*s.process, s.linux->seccomp);
     g.hostname = s.hostname;
     g.readonlyRoot = s.root.readonly;
-    g.terminal = s.process->terminal;
-    if (s.process->consoleSize) {
-        g.rows = static_cast<uint16_t>(std::min<uint32_t>(s.process->consoleSize->height, 0xffff));
-        g.cols = static_cast<uint16_t>(std::min<uint32_t>(s.process->consoleSize->width, 0xffff));
-    }
     return g;
+}
+
+// The profile must compile here (the guest compiles the same JSON for the same architecture);
+// a notify listener would have to be reached from the guest, which the VM path cannot do.
+Status checkSeccompForGuest(const nlohmann::json& seccomp) {
+    ASSIGN_OR_RETURN(auto filter, security::SeccompFilter::compile(seccomp));
+    if (filter.notifies())
+        return Error(ENOTSUP, "linux.seccomp: SCMP_ACT_NOTIFY is not supported by the \"vm\" handler").hideErrno();
+    return {};
 }
 
 Result<RootfsMode> rootfsModeFor(const spec::Spec& s) {
@@ -85,21 +89,21 @@ public:
 
     Result<runtime::HandlerLaunched> launch(const runtime::HandlerRequest& req) override {
         const spec::Spec& s = *req.spec;
+        // What the config asks that the VM path cannot do fails before anything is made.
+        ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s));
+        TRY(checkSeccompForGuest(s.linux->seccomp));
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot()));
         AccelChoice accel = chooseAccel(art);
         if (accel.accel == Accel::Tcg)
             log::warn("vm: running under TCG, which is emulation, not hardware isolation (", accel.reason, ")");
-        ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s));
+
         ShimConfig c;
         c.stateDir = req.stateDir;
         c.fifoPath = req.fifoPath;
         c.terminal = s.process->terminal;
         c.consoleSocket = req.options->consoleSocket;
         c.consoleFd = req.consoleFd;
-        if (s.process->consoleSize) {
-            c.rows = static_cast<uint16_t>(std::min<uint32_t>(s.process->consoleSize->height, 0xffff));
-            c.cols = static_cast<uint16_t>(std::min<uint32_t>(s.process->consoleSize->width, 0xffff));
-        }
+        c.consoleSize = s.process->consoleSize;
         c.guestConfigJson = toJson(guestProcessFor(s));
         QemuConfig& q = c.qemu;
         q.accel = accel.accel;
@@ -162,8 +166,10 @@ public:
         return {};
     }
 
-    Result<int> exec(const state::ContainerState&, const std::string& stateDir, const spec::Process& p) override {
-        return execViaShim(stateDir, toJson(guestProcessOf(p)));
+    Result<int> exec(const state::ContainerState& st, const std::string& stateDir, const spec::Process& p) override {
+        nlohmann::json seccomp;
+        if (st.config.contains("linux") && st.config["linux"].contains("seccomp")) seccomp = st.config["linux"]["seccomp"];
+        return execViaShim(stateDir, toJson(guestProcessOf(p, seccomp)));
     }
 
     Result<std::vector<pid_t>> processes(const state::ContainerState& st, const std::string& stateDir) override {

@@ -184,6 +184,8 @@ Result<Spec> parse(const std::string& text, const std::string& what = "config.js
 Result<Spec> loadFromBundle(const std::string& bundleDir);
 // A standalone process object (exec --process FILE).
 Result<Process> parseProcess(const std::string& text, const std::string& what = "process.json");
+// The process as OCI JSON; parseProcess reads back the same process (less its warnings).
+nlohmann::json processToJson(const Process& p);
 // Parse a hooks object (used by the state store to keep poststop hooks). Errors read
 // "<what>: <event>[i].<field>: <problem>".
 Result<Hooks> parseHooks(const nlohmann::json& j, const std::string& what);

@@ -6,7 +6,7 @@
 # The guest kernel answering `uname -r` proves the workload ran in the VM.
 #
 # Not covered because the VM path does not do it yet (see docs/vm.md): bind mounts (-v), podman's
-# network namespace, pause, top, cgroup limits inside the container, seccomp inside the guest.
+# network namespace, pause, top, exec -it, cgroup limits inside the container.
 
 bats_require_minimum_version 1.5.0
 
@@ -84,4 +84,20 @@ teardown() { podman_teardown; }
         --hostname vm-host "$IMAGE" sh -c 'id -u; id -g; echo "$E2E_VAR"; pwd; hostname'
     expect_status 0
     [ "$output" = $'1000\n1000\nvm-value\n/tmp\nvm-host' ]
+}
+
+@test "podman + berth-vm: podman's capabilities and seccomp profile apply inside the guest" {
+    run pm run --rm --network none "$IMAGE" grep -E '^(CapEff|CapBnd|Seccomp):' /proc/self/status
+    expect_status 0
+    # podman 4.3's default capability set (CHOWN DAC_OVERRIDE FOWNER FSETID KILL NET_BIND_SERVICE
+    # SETFCAP SETGID SETPCAP SETUID SYS_CHROOT NET_RAW MKNOD AUDIT_WRITE), and its profile as a
+    # seccomp filter (mode 2).
+    [[ "$output" == *$'CapEff:\t00000000a80425fb'* ]] || { echo "$output"; false; }
+    [[ "$output" == *$'CapBnd:\t00000000a80425fb'* ]] || { echo "$output"; false; }
+    [[ "$output" == *$'Seccomp:\t2'* ]] || { echo "$output"; false; }
+    run pm run --rm --network none --security-opt seccomp=unconfined --cap-add SYS_ADMIN "$IMAGE" \
+        grep -E '^(CapEff|Seccomp):' /proc/self/status
+    expect_status 0
+    [[ "$output" == *$'CapEff:\t00000000a82425fb'* ]] || { echo "$output"; false; }
+    [[ "$output" == *$'Seccomp:\t0'* ]] || { echo "$output"; false; }
 }

@@ -149,6 +149,35 @@ bg_run() {
     [[ "$output" == "$native" ]] || fail "native:" "$native" "vm:" "$output"
 }
 
+@test "vm: differential — capabilities, no_new_privs, rlimits, umask and the seccomp profile apply in the guest as on the host" {
+    # The guest agent applies the process with berth's own process library: the same results.
+    cfg '.process.capabilities = {bounding: ["CAP_CHOWN", "CAP_KILL"], effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"]}
+         | .process.noNewPrivileges = true | .process.user.umask = 63
+         | .process.rlimits = [{type: "RLIMIT_NOFILE", soft: 321, hard: 321}]
+         | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+                             syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1}]}'
+    set_args sh -c 'grep -E "^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; ulimit -n; umask
+                    mkdir /dev/shm/x 2>&1 || echo mkdir-refused'
+    cfg 'del(.annotations)'
+    run_fg "$ID"
+    assert_ok
+    local native="$output"
+    grep -q "mkdir-refused" <<<"$native" || fail "the profile did not apply natively:" "$native"
+    grep -Eq "^CapEff:\s+0+1$" <<<"$native" || fail "capabilities natively:" "$native"
+    cfg '.annotations["run.oci.handler"] = "vm"'
+    run_fg "$(new_id)"
+    assert_ok
+    [[ "$output" == "$native" ]] || fail "native:" "$native" "vm:" "$output"
+}
+
+@test "vm: a seccomp profile with SCMP_ACT_NOTIFY is refused before anything starts" {
+    cfg '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/tmp/nowhere.sock",
+                           syscalls: [{names: ["mkdir"], action: "SCMP_ACT_NOTIFY"}]}'
+    run_fg "$ID"
+    assert_berth_error 'SCMP_ACT_NOTIFY is not supported by the "vm" handler$'
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+}
+
 @test "vm: the VMM killed mid-run — state says stopped, run reports it, delete cleans everything" {
     set_args sh -c 'echo ready; exec sleep 1000'
     mounts_snapshot
@@ -225,7 +254,7 @@ bg_run() {
     grep -qx "to-err" <<<"$stderr" || fail "exec stderr: $stderr"
     rb exec "$ID" /no/such/binary
     assert_status 127
-    grep -q "exec /no/such/binary: No such file" <<<"$stderr" || fail "exec stderr: $stderr"
+    grep -q '"/no/such/binary".*no such file or directory' <<<"$stderr" || fail "exec stderr: $stderr"
     rb exec "$ID" /etc/passwd
     assert_status 126
     # --detach (conmon's and containerd's way): a host process stands for the guest process;

@@ -5,8 +5,6 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 
-#include <tuple>
-
 #include "common/unique_fd.hpp"
 #include "vm-shim/agent/agent.hpp"
 
@@ -32,7 +30,7 @@ Result<proto::Frame> expect(int port, proto::Decoder& dec, proto::Type want, Gue
         ASSIGN_OR_RETURN(proto::Frame f, proto::readFrame(port, dec));
         if (f.type == want || f.type == proto::Type::Signal) return f;
         if (f.type == proto::Type::Resize && p) {
-            if (auto size = proto::decodeSize(f)) std::tie(p->rows, p->cols) = *size;
+            if (auto size = proto::decodeSize(f)) p->process.consoleSize = spec::ConsoleSize{size->first, size->second};
         }
     }
 }

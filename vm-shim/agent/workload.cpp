@@ -1,5 +1,5 @@
-// The workload: cloned from PID 1 into a PID and mount namespace of its own and the rootfs
-// (chroot, rlimits, groups, uid/gid, env, cwd),
+// The workload: cloned from PID 1 into a PID and mount namespace of its own and the rootfs, then
+// made a container process by berth's process library (rlimits, user, capabilities, seccomp),
 // its stdio on pipes that the agent relays as frames; signals from the host reach it here.
 #include <fcntl.h>
 #include <grp.h>
@@ -21,31 +21,23 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "runtime/process/exec_process.hpp"
+#include "runtime/security/security.hpp"
 #include "vm-shim/agent/agent.hpp"
 
 namespace berth::vm::agent {
 namespace {
 
-struct RlimitName {
-    const char* name;
-    int resource;
-};
-constexpr RlimitName kRlimits[] = {
-    {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_CPU", RLIMIT_CPU},
-    {"RLIMIT_DATA", RLIMIT_DATA},     {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_STACK", RLIMIT_STACK},
-};
-
 // In the forked child: report the failing step on errPipe and exit as a shell would: 126 when
 // the program is there but cannot be run, 127 otherwise.
-[[noreturn]] void childFail(int errPipe, const std::string& what, int code = 127) {
-    std::string msg = what + ": " + std::strerror(errno);
+[[noreturn]] void childFailWith(int errPipe, const std::string& msg, int code) {
     ssize_t r = ::write(errPipe, msg.data(), msg.size());
     (void)r;
     ::_exit(code);
+}
+
+[[noreturn]] void childFail(int errPipe, const std::string& what) {
+    childFailWith(errPipe, what + ": " + std::strerror(errno), 127);
 }
 
 // Where a process runs: the workload is PID 1 of a PID namespace of its own, with a mount
@@ -66,7 +58,11 @@ void enterNamespaces(pid_t workload, int errPipe) {
         childFail(errPipe, "mount /proc for the workload's PID namespace");
 }
 
-[[noreturn]] void execInChild(const GuestProcess& p, pid_t workload, int in, int out, int err, int errPipe) {
+// The last steps are berth's own (runtime/process/exec_process, as for a native container's
+// process): rlimits, cwd, the executable's lookup in the container's PATH, umask, user and
+// groups, capabilities (bounding set first), no_new_privs, the seccomp filter last, execve.
+[[noreturn]] void execInChild(const GuestProcess& g, pid_t workload, int in, int out, int err, int errPipe) {
+    const spec::Process& p = g.process;
     ::setsid();
     ::dup2(in, 0);
     ::dup2(out, 1);
@@ -76,26 +72,18 @@ void enterNamespaces(pid_t workload, int errPipe) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     enterNamespaces(workload, errPipe);
-    if (::chroot("/rootfs") < 0) childFail(errPipe, "chroot /rootfs");
-    if (::chdir(p.cwd.c_str()) < 0) childFail(errPipe, "chdir " + p.cwd);
-    for (auto& r : p.rlimits)
-        for (auto& k : kRlimits)
-            if (r.type == k.name) {
-                struct rlimit rl = {r.soft, r.hard};
-                if (::setrlimit(k.resource, &rl) < 0) childFail(errPipe, "setrlimit " + r.type);
-            }
-    std::vector<gid_t> groups(p.additionalGids.begin(), p.additionalGids.end());
-    if (::setgroups(groups.size(), groups.data()) < 0) childFail(errPipe, "setgroups");
-    if (::setgid(p.gid) < 0) childFail(errPipe, "setgid");
-    if (::setuid(p.uid) < 0) childFail(errPipe, "setuid");
-    if (p.noNewPrivileges) ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    ::clearenv();
-    for (auto& e : p.env) ::putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> argv;
-    for (auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    childFail(errPipe, "exec " + p.args[0], errno == EACCES || errno == ENOEXEC || errno == EPERM ? 126 : 127);
+    if (::chroot("/rootfs") < 0 || ::chdir("/") < 0) childFail(errPipe, "chroot /rootfs");
+    if (Status st = process::prepareBeforeReady(p, std::nullopt); !st) childFailWith(errPipe, st.error().what(), 127);
+    auto exe = process::lookupExecutable(p);
+    if (!exe) {
+        std::string msg = exe.error().what();
+        childFailWith(errPipe, msg, msg.find("permission denied") != std::string::npos ? 126 : 127);
+    }
+    auto filter = security::SeccompFilter::compile(g.seccomp);
+    if (!filter) childFailWith(errPipe, filter.error().what(), 127);
+    process::ProcessPlan plan{&p, filter->empty() ? nullptr : &*filter, 0, workload > 0};
+    Error e = process::finalizeAndExec(plan, *exe);
+    childFailWith(errPipe, e.what(), e.err() == EACCES || e.err() == ENOEXEC || e.err() == EPERM ? 126 : 127);
 }
 
 // Read what a pipe holds and send it as frames; false at EOF.
@@ -124,8 +112,9 @@ Status makePty(Pipes& p, const GuestProcess& g) {
     if (::unlockpt(master.get()) < 0) return Error::fromErrno("unlockpt");
     UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!slave) return Error::fromErrno("open the pty slave");
-    if (g.rows && g.cols) {
-        struct winsize ws = {g.rows, g.cols, 0, 0};
+    if (g.process.consoleSize && g.process.consoleSize->height && g.process.consoleSize->width) {
+        struct winsize ws = {static_cast<unsigned short>(g.process.consoleSize->height),
+                             static_cast<unsigned short>(g.process.consoleSize->width), 0, 0};
         ::ioctl(master.get(), TIOCSWINSZ, &ws);
     }
     p.inW.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
@@ -147,7 +136,7 @@ Result<Pipes> makePipes(const GuestProcess& g) {
         w.reset(fds[1]);
         return {};
     };
-    if (g.terminal) {
+    if (g.process.terminal) {
         TRY(makePty(p, g));
     } else {
         TRY(mk(p.inR, p.inW));

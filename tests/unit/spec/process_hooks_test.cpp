@@ -146,3 +146,24 @@ TEST(SpecHooks, ErrorsUseTheGivenName) {
     ASSERT_FALSE(notObject.ok());
     EXPECT_EQ(notObject.error().what(), "state.json: must be an object, got an array");
 }
+
+TEST(SpecProcess, ProcessToJsonReadsBackAsTheSameProcess) {
+    json full = json::parse(spec::testing::kFullConfig);
+    auto first = spec::parseProcess(full["process"].dump());
+    ASSERT_TRUE(first.ok()) << first.error().what();
+    first->consoleSize = spec::ConsoleSize{33, 111};
+    first->execCPUAffinity = spec::CpuAffinity{"0", "0-1"};
+    first->ioPriority = spec::IoPriority{"IOPRIO_CLASS_BE", 3};
+    json once = spec::processToJson(*first);
+    auto second = spec::parseProcess(once.dump());
+    ASSERT_TRUE(second.ok()) << second.error().what() << "\n" << once.dump(2);
+    EXPECT_EQ(spec::processToJson(*second), once);
+    EXPECT_EQ(second->args, first->args);
+    EXPECT_EQ(second->user.umask, first->user.umask);
+    EXPECT_EQ(second->capabilities->ambient, first->capabilities->ambient);
+    EXPECT_EQ(second->scheduler->policy, first->scheduler->policy);
+    EXPECT_EQ(second->consoleSize->width, 111u);
+    EXPECT_EQ(second->execCPUAffinity->final, "0-1");
+    EXPECT_EQ(second->ioPriority->priority, 3);
+    EXPECT_TRUE(second->warnings.empty());
+}

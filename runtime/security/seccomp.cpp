@@ -1,13 +1,20 @@
 // linux.seccomp → a libseccomp filter. Compiled in the child before any privilege is dropped so
 // a bad profile fails create, loaded as late as possible before exec.
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "common/fd_passing.hpp"
 #include "common/log.hpp"
@@ -128,20 +135,24 @@ Status addSyscalls(scmp_filter_ctx ctx, const json& syscalls, uint32_t defAction
     return {};
 }
 
-Status setFlags(scmp_filter_ctx ctx, const json& flags) {
-    if (flags.is_null()) return {};
+// The filter flags, as libseccomp attributes, except WAIT_KILLABLE_RECV (libseccomp 2.5 has no
+// attribute for it): returned true, for load() to pass it to seccomp(2) itself.
+Result<bool> setFlags(scmp_filter_ctx ctx, const json& flags) {
+    if (flags.is_null()) return false;
     if (!flags.is_array()) return Error::make("linux.seccomp.flags: must be an array");
+    bool waitKillable = false;
     for (auto& f : flags) {
         std::string name = f.is_string() ? f.get<std::string>() : "";
         if (name == "SECCOMP_FILTER_FLAG_TSYNC") seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
         else if (name == "SECCOMP_FILTER_FLAG_LOG") seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
         else if (name == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+        else if (name == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") waitKillable = true;
         else return Error::make("linux.seccomp.flags: unsupported flag \"", f.dump(), "\"");
     }
-    return {};
+    return waitKillable;
 }
 
-Status build(scmp_filter_ctx ctx, const json& s, uint32_t defAction, uint32_t defErrno) {
+Result<bool> build(scmp_filter_ctx ctx, const json& s, uint32_t defAction, uint32_t defErrno) {
     // NNP is the runtime's decision (process.noNewPrivileges), not libseccomp's.
     seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
     if (s.contains("architectures") && s["architectures"].is_array()) {
@@ -152,8 +163,39 @@ Status build(scmp_filter_ctx ctx, const json& s, uint32_t defAction, uint32_t de
             if (rc < 0 && rc != -EEXIST) return Error(-rc, "seccomp: add architecture " + a.get<std::string>());
         }
     }
-    TRY(setFlags(ctx, s.value("flags", json())));
-    return addSyscalls(ctx, s.value("syscalls", json()), defAction, defErrno);
+    ASSIGN_OR_RETURN(bool waitKillable, setFlags(ctx, s.value("flags", json())));
+    TRY(addSyscalls(ctx, s.value("syscalls", json()), defAction, defErrno));
+    return waitKillable;
+}
+
+uint32_t attr(scmp_filter_ctx ctx, scmp_filter_attr a) {
+    uint32_t v = 0;
+    return seccomp_attr_get(ctx, a, &v) == 0 ? v : 0;
+}
+
+// seccomp_load's work done by hand, for the flags libseccomp cannot pass: the program exported
+// as BPF, installed with seccomp(2) and the flags libseccomp would have set from the context's
+// attributes. Returns the listener fd (NEW_LISTENER) or -1.
+Result<int> loadWithFlags(scmp_filter_ctx ctx, bool notify, unsigned extraFlags) {
+    UniqueFd mem(::memfd_create("berth-seccomp", MFD_CLOEXEC));
+    if (!mem) return Error::fromErrno("seccomp: memfd for the BPF program");
+    if (int rc = seccomp_export_bpf(ctx, mem.get()); rc < 0) return Error(-rc, "seccomp: export the BPF program");
+    off_t size = ::lseek(mem.get(), 0, SEEK_END);
+    if (size <= 0 || size % sizeof(struct sock_filter) != 0) return Error::make("seccomp: bad exported program");
+    std::vector<struct sock_filter> insns(static_cast<size_t>(size) / sizeof(struct sock_filter));
+    if (::pread(mem.get(), insns.data(), static_cast<size_t>(size), 0) != size)
+        return Error::fromErrno("seccomp: read back the BPF program");
+    struct sock_fprog prog = {static_cast<unsigned short>(insns.size()), insns.data()};
+    unsigned flags = extraFlags;
+    if (notify) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    if (attr(ctx, SCMP_FLTATR_CTL_TSYNC)) flags |= SECCOMP_FILTER_FLAG_TSYNC | (notify ? SECCOMP_FILTER_FLAG_TSYNC_ESRCH : 0);
+    if (attr(ctx, SCMP_FLTATR_CTL_LOG)) flags |= SECCOMP_FILTER_FLAG_LOG;
+    if (attr(ctx, SCMP_FLTATR_CTL_SSB)) flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+    if (rc < 0 && errno == EINVAL && (extraFlags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV))
+        return Error::make("seccomp: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported by this kernel (needs 5.19)");
+    if (rc < 0) return Error::fromErrno("seccomp: load filter");
+    return notify ? static_cast<int>(rc) : -1;
 }
 
 bool usesNotify(const json& syscalls) {
@@ -167,6 +209,7 @@ bool usesNotify(const json& syscalls) {
 
 SeccompFilter::~SeccompFilter() {
     if (ctx_) seccomp_release(static_cast<scmp_filter_ctx>(ctx_));
+    if (listenerFd_ >= 0) ::close(listenerFd_);
 }
 
 Result<SeccompFilter> SeccompFilter::compile(const json& s) {
@@ -184,8 +227,10 @@ Result<SeccompFilter> SeccompFilter::compile(const json& s) {
     scmp_filter_ctx ctx = seccomp_init(defAction);
     if (!ctx) return Error::make("seccomp: cannot initialise a filter");
     f.ctx_ = ctx;
-    TRY(build(ctx, s, defAction, defErrno));
+    ASSIGN_OR_RETURN(bool waitKillable, build(ctx, s, defAction, defErrno));
     f.notify_ = defAction == SCMP_ACT_NOTIFY || usesNotify(s.value("syscalls", json()));
+    // The kernel takes WAIT_KILLABLE_RECV only with a listener; without one it means nothing.
+    f.waitKillableRecv_ = waitKillable && f.notify_;
     if (s.contains("listenerPath") && !s["listenerPath"].is_null()) {
         if (!s["listenerPath"].is_string() || s["listenerPath"].get<std::string>().empty())
             return Error::make("linux.seccomp.listenerPath: must be a non-empty string");
@@ -200,6 +245,7 @@ Result<SeccompFilter> SeccompFilter::compile(const json& s) {
 
 Result<UniqueFd> SeccompFilter::loadForNotify() {
     TRY(load());
+    if (listenerFd_ >= 0) return UniqueFd(std::exchange(listenerFd_, -1));
     int fd = seccomp_notify_fd(static_cast<scmp_filter_ctx>(ctx_));
     if (fd < 0) return Error(-fd, "seccomp: get the notification fd");
     return UniqueFd(fd);
@@ -207,8 +253,12 @@ Result<UniqueFd> SeccompFilter::loadForNotify() {
 
 Status SeccompFilter::load() {
     if (!ctx_ || loaded_) return {};
-    int rc = seccomp_load(static_cast<scmp_filter_ctx>(ctx_));
-    if (rc < 0) return Error(-rc, "seccomp: load filter");
+    auto ctx = static_cast<scmp_filter_ctx>(ctx_);
+    if (waitKillableRecv_) {
+        ASSIGN_OR_RETURN(listenerFd_, loadWithFlags(ctx, notify_, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV));
+    } else if (int rc = seccomp_load(ctx); rc < 0) {
+        return Error(-rc, "seccomp: load filter");
+    }
     loaded_ = true;
     return {};
 }

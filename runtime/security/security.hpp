@@ -55,6 +55,8 @@ public:
         std::swap(notify_, o.notify_);
         std::swap(listenerPath_, o.listenerPath_);
         std::swap(listenerMetadata_, o.listenerMetadata_);
+        std::swap(waitKillableRecv_, o.waitKillableRecv_);
+        std::swap(listenerFd_, o.listenerFd_);
         return *this;
     }
     ~SeccompFilter();
@@ -64,6 +66,7 @@ public:
     // SCMP_ACT_NOTIFY: the filter is loaded early (before "ready") and its listener fd goes to
     // the agent at listenerPath, with the container state, as runc does.
     bool notifies() const { return notify_; }
+    bool waitKillableRecv() const { return waitKillableRecv_; }
     Result<UniqueFd> loadForNotify();
     const std::string& listenerPath() const { return listenerPath_; }
     const std::string& listenerMetadata() const { return listenerMetadata_; }
@@ -72,6 +75,10 @@ private:
     void* ctx_ = nullptr;  // scmp_filter_ctx
     bool loaded_ = false;
     bool notify_ = false;
+    // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (with a listener): load() calls seccomp(2) itself
+    // and keeps the listener fd here for loadForNotify.
+    bool waitKillableRecv_ = false;
+    int listenerFd_ = -1;
     std::string listenerPath_, listenerMetadata_;
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Crash safety: berth killed with SIGKILL at each step of create, start, exec and delete (the
-# BERTH_CRASH_AT points of a --crash-points build), and at random moments of create, leaves
-# nothing that `delete --force` does not clean: no state dir, cgroup, process or mount.
+# BERTH_CRASH_AT points of a --crash-points build), and at random moments of create, start and
+# delete (500 runs), leaves nothing that `delete --force` does not clean: no state dir, cgroup,
+# process or mount.
 
 load helpers
 
@@ -61,23 +62,35 @@ crash_at() {
     assert_no_leftovers "$id"
 }
 
-@test "100 creates killed at random moments: delete --force always cleans" {
+@test "500 runs of create, start or delete killed at random moments: delete --force always cleans" {
     cfg '.linux.resources.memory = {limit: 67108864}'
     set_args sleep 100
     mounts_snapshot
-    local i id pid delay
-    for i in $(seq 100); do
+    local i id pid delay op
+    local -A runs=([create]=0 [start]=0 [delete]=0)
+    for i in $(seq 500); do
         id="$(new_id)"
-        env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" create -b "$BUNDLE" "$id" </dev/null >/dev/null 2>&1 &
+        op=$(printf '%s\n' create start delete | shuf -n1)
+        if [[ "$op" != create ]]; then
+            rb create -b "$BUNDLE" "$id"
+            assert_ok
+        fi
+        case "$op" in
+            create) env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" create -b "$BUNDLE" "$id" </dev/null >/dev/null 2>&1 & ;;
+            start) "$BERTH" --root "$ROOT" start "$id" </dev/null >/dev/null 2>&1 & ;;
+            delete) "$BERTH" --root "$ROOT" delete -f "$id" </dev/null >/dev/null 2>&1 & ;;
+        esac
         pid=$!
+        runs[$op]=$((runs[$op] + 1))
         delay=$((RANDOM % 40))
         sleep "0.0$(printf '%02d' "$delay")"
         kill -9 "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
         rb delete -f "$id"
         assert_ok
-        [[ ! -e "$ROOT/$id" ]] || fail "run $i (kill after ${delay} ms): state dir left"
-        [[ -z "$(cgroup_dirs "$id")" ]] || fail "run $i (kill after ${delay} ms): cgroups left: $(cgroup_dirs "$id")"
+        [[ ! -e "$ROOT/$id" ]] || fail "run $i ($op killed after ${delay} ms): state dir left"
+        [[ -z "$(cgroup_dirs "$id")" ]] || fail "run $i ($op killed after ${delay} ms): cgroups left: $(cgroup_dirs "$id")"
     done
+    echo "# killed: ${runs[create]} creates, ${runs[start]} starts, ${runs[delete]} deletes" >&3
     assert_no_leftovers "$id"
 }

@@ -242,7 +242,7 @@ bg_run() {
     assert_no_leftovers "$ID"
 }
 
-@test "vm: exec runs a process in the guest (output, exit status, errors); pause is refused" {
+@test "vm: exec runs a process in the guest (output, exit status, errors, a malformed request); pause is refused" {
     set_args sh -c 'echo ready; exec sleep 1000'
     cfg '.hostname = "vmexec"'
     run_d "$ID"
@@ -268,6 +268,23 @@ bg_run() {
     rb exec "$ID" cat /dev/shm/d
     assert_ok
     [[ "$output" == detached ]] || fail "the detached process did not run: $output"
+    # A malformed request (a well-framed exec whose process is not JSON) straight to the shim's
+    # control socket: an error reply and 127, and the guest keeps running.
+    local reply
+    reply="$(python3 - "$ROOT/$ID/vm.sock" 2>&1 <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+socket.send_fds(s, [b"X{not json"], [1, 2])
+print("code", struct.unpack("<i", s.recv(4))[0])
+PY
+)"
+    grep -q "berth: vm: exec: guest config:" <<<"$reply" || fail "no error reply:" "$reply"
+    grep -qx "code 127" <<<"$reply" || fail "reply code:" "$reply"
+    [[ "$(ctr_status "$ID")" == running ]] || fail "status after a malformed request: $(ctr_status "$ID")"
+    rb exec "$ID" echo still-serving
+    assert_ok
+    [[ "$output" == still-serving ]] || fail "exec after a malformed request: $output"
     rb exec -t "$ID" true
     assert_berth_error 'not supported by the "vm" handler'
     rb pause "$ID"

@@ -246,6 +246,10 @@ void finishExecs(int port, Execs& execs) {
 }
 
 // Act on every whole frame the host has sent: signals for the workload, its stdin, execs.
+// A request the agent cannot act on (a bad payload in a well-formed frame) is refused where the
+// host can hear it — an exec gets an error and exit 127; a bad signal or size is logged on the
+// console — and the guest keeps running. Only a corrupt stream (bad header) is fatal: there is no
+// resynchronising a length-prefixed stream.
 Status handleHostFrames(int port, proto::Decoder& dec, Pipes& io, pid_t pid, bool exited, Execs& execs) {
     for (;;) {
         ASSIGN_OR_RETURN(auto f, dec.next());
@@ -253,14 +257,19 @@ Status handleHostFrames(int port, proto::Decoder& dec, Pipes& io, pid_t pid, boo
         if (f->type == proto::Type::ExecStart) {
             if (!exited) startExec(port, *f, pid, execs);
         } else if (f->type == proto::Type::Signal) {
-            ASSIGN_OR_RETURN(int sig, proto::decodeInt(*f));
-            if (!exited) ::kill(pid, sig);
+            auto sig = proto::decodeInt(*f);
+            if (!sig) say("refused a signal request: " + sig.error().message());
+            else if (!exited && ::kill(pid, *sig) < 0) say(strCat("refused signal ", *sig, ": ", std::strerror(errno)));
         } else if (f->type == proto::Type::Stdin) {
             if (f->payload.empty()) io.inW.reset();
             else if (io.inW) (void)!::write(io.inW.get(), f->payload.data(), f->payload.size());
         } else if (f->type == proto::Type::Resize && io.pty) {
-            ASSIGN_OR_RETURN(auto size, proto::decodeSize(*f));
-            struct winsize ws = {size.first, size.second, 0, 0};
+            auto size = proto::decodeSize(*f);
+            if (!size) {
+                say("refused a resize request: " + size.error().message());
+                continue;
+            }
+            struct winsize ws = {size->first, size->second, 0, 0};
             ::ioctl(io.outR.get(), TIOCSWINSZ, &ws);
         }
     }

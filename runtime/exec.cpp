@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "runtime/container.hpp"
 #include "runtime/process/join.hpp"
+#include "runtime/process/terminal.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/handler.hpp"
 
@@ -73,16 +74,44 @@ Result<spec::Process> buildProcess(const ExecOptions& o, const state::ContainerS
     return p;
 }
 
-// `exec --detach` for a handled container: the process runs where the handler puts it (a
-// guest), so a host process stands for it — a child that asks the handler to run it with our
-// stdio and exits with its exit code. Its pid is the pid-file pid conmon and containerd's shim
-// reap as subreapers once we are gone.
-Result<int> execDetachedWithHandler(Handler& h, const state::ContainerState& st, const std::string& stateDir,
-                                    const spec::Process& proc, const std::string& pidFile) {
+// exec in a handled container with a terminal or --detach: the process runs where the handler
+// puts it (a guest), so a host process stands for it — a child that asks the handler to run it
+// with the child's stdio and exits with its exit code. With a terminal that stdio is a raw pty
+// whose master goes to --console-socket, or to us to relay (foreground, as runc); detached, the
+// child's pid is the pid-file pid conmon and containerd's shim reap once we are gone.
+Result<int> execThroughProxy(Handler& h, const ExecOptions& o, const state::ContainerState& st,
+                             const std::string& stateDir, spec::Process proc) {
+    if (proc.terminal && o.consoleSocket.empty() && o.detach)
+        return Error::make("exec with a terminal needs --console-socket");
+    sigset_t all, old;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, &old);
+    ScopeGuard restoreMask([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
+    std::optional<RelaySocket> relay;
+    if (proc.terminal && o.consoleSocket.empty()) {
+        ASSIGN_OR_RETURN(relay, openRelaySocket());
+        if (relay->size && !proc.consoleSize) proc.consoleSize = relay->size;
+    }
     pid_t pid = ::fork();
     if (pid < 0) return Error::fromErrno("fork the exec proxy");
     if (pid == 0) {
         ::setsid();
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        if (proc.terminal) {
+            UniqueFd sock;
+            if (relay) {
+                sock = std::move(relay->theirs);
+            } else if (auto s = process::connectConsoleSocket(o.consoleSocket)) {
+                sock = std::move(*s);
+            } else {
+                log::error(s.error().what());
+                ::_exit(255);
+            }
+            if (Status t = process::setupRawTerminalInChild(sock.get(), proc.consoleSize); !t) {
+                log::error(t.error().what());
+                ::_exit(255);
+            }
+        }
         auto code = h.exec(st, stateDir, proc);
         if (!code) {
             log::error(code.error().what());
@@ -90,14 +119,28 @@ Result<int> execDetachedWithHandler(Handler& h, const state::ContainerState& st,
         }
         ::_exit(*code & 0xff);
     }
-    Status written = writePidFile(pidFile, pid);
-    if (!written) {
+    auto killProxy = [pid] {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
+    };
+    UniqueFd master;
+    if (relay) {
+        auto m = receiveMaster(*relay);
+        if (!m) {
+            killProxy();
+            return std::move(m).error();
+        }
+        master = std::move(*m);
+    }
+    if (Status written = writePidFile(o.pidFile, pid); !written) {
+        killProxy();
         Error e = std::move(written).error();
         return std::move(e.context("write pid file"));
     }
-    return 0;
+    if (o.detach) return 0;
+    sigset_t forward;
+    sigfillset(&forward);
+    return waitForeground(pid, master ? master.get() : -1, forward);
 }
 
 }  // namespace
@@ -112,11 +155,8 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     if (!st.handler.empty()) {
         Handler* h = findHandler(st.handler);
         if (!h) return Error(EINVAL, strCat("container \"", o.id, "\": handler \"", st.handler, "\" is not available"));
-        if (proc.terminal)
-            return Error(ENOTSUP, strCat("exec in container \"", o.id, "\": --tty is not supported by the \"",
-                                         st.handler, "\" handler")).hideErrno();
-        if (!o.detach) return h->exec(st, store.dir(o.id), proc);
-        return execDetachedWithHandler(*h, st, store.dir(o.id), proc, o.pidFile);
+        if (!proc.terminal && !o.detach) return h->exec(st, store.dir(o.id), proc);
+        return execThroughProxy(*h, o, st, store.dir(o.id), std::move(proc));
     }
     ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
     nlohmann::json seccomp;

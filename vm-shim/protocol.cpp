@@ -6,7 +6,7 @@
 namespace berth::vm::proto {
 namespace {
 
-bool knownType(uint8_t t) { return t >= 1 && t <= 14; }
+bool knownType(uint8_t t) { return t >= 1 && t <= 15; }
 
 void putLe32(std::string& out, uint32_t v) {
     for (int i = 0; i < 4; i++) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -36,6 +36,7 @@ const char* typeName(Type t) {
         case Type::ExecOutput: return "exec-output";
         case Type::ExecExit: return "exec-exit";
         case Type::Resize: return "resize";
+        case Type::ExecStdin: return "exec-stdin";
     }
     return "unknown";
 }

@@ -28,6 +28,7 @@ enum class Type : uint8_t {
     ExecOutput = 12,  // guest → host: 4-byte LE exec id, 1 byte stream (1 stdout, 2 stderr), data
     ExecExit = 13,    // guest → host: 4-byte LE exec id + 4-byte LE exit code
     Resize = 14,      // host → guest: 4-byte LE rows + 4-byte LE columns, for the workload's pty
+    ExecStdin = 15,   // host → guest: 4-byte LE exec id + bytes for its stdin; no bytes = EOF
 };
 constexpr uint8_t kMagic = 'B';
 constexpr size_t kHeaderSize = 6;

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "common/fd_passing.hpp"
 #include "common/fs.hpp"
@@ -73,14 +74,16 @@ private:
     bool vmmGone_ = false, ready_ = false, prepared_ = false, started_ = false, stdinOpen_ = true;
     int code_ = -1;
     std::string failure_;
-    // `berth exec` clients: the connection gets the exit code; output goes to their fds.
+    // `berth exec` clients: the connection gets the exit code; their stdin is relayed to the
+    // process (until EOF), its output goes to their stdout and stderr.
     struct ExecClient {
-        UniqueFd conn, out, err;
+        UniqueFd conn, in, out, err;
     };
     std::map<int32_t, ExecClient> execs_;
     int32_t nextExecId_ = 1;
-    void startExec(UniqueFd conn, const std::string& processJson, UniqueFd out, UniqueFd err);
+    void startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err);
     void onExecFrame(const proto::Frame& f);
+    void relayExecStdin(int32_t id, ExecClient& e);
 };
 
 // False when berth is no longer there to hear it (killed mid-create): nobody would ever
@@ -119,8 +122,8 @@ Status Shim::listenControl() {
 }
 
 // Like a native container's init: a pty from the host's devpts, the master sent to the console
-// socket, the slave our stdio and controlling terminal. The slave is raw: the guest's pty does
-// the line discipline (echo, ^C, CR/LF), this one only carries bytes.
+// socket, the slave our stdio and controlling terminal — raw, as the guest's pty does the line
+// discipline.
 Status Shim::setupTerminal() {
     UniqueFd sock;
     if (c_.consoleFd >= 0) {
@@ -128,12 +131,7 @@ Status Shim::setupTerminal() {
     } else {
         ASSIGN_OR_RETURN(sock, process::connectConsoleSocket(c_.consoleSocket));
     }
-    TRY(process::setupTerminalInChild(sock.get(), c_.consoleSize));
-    struct termios t;
-    if (::tcgetattr(STDIN_FILENO, &t) < 0) return Error::fromErrno("tcgetattr on the pty");
-    ::cfmakeraw(&t);
-    if (::tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0) return Error::fromErrno("make the pty raw");
-    return {};
+    return process::setupRawTerminalInChild(sock.get(), c_.consoleSize);
 }
 
 // The host pty's size (set by whoever holds the master) for the guest's.
@@ -171,11 +169,21 @@ void Shim::forwardSignal(int sig) {
     if (code_ < 0) (void)proto::writeFrame(agent_.get(), proto::Type::Signal, proto::intPayload(sig));
 }
 
-void Shim::startExec(UniqueFd conn, const std::string& processJson, UniqueFd out, UniqueFd err) {
+void Shim::startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err) {
     if (!started_ || code_ >= 0) return;  // conn closes: the client reports the container stopped
     int32_t id = nextExecId_++;
     if (!proto::writeFrame(agent_.get(), proto::Type::ExecStart, proto::intPayload(id) + processJson)) return;
-    execs_[id] = ExecClient{std::move(conn), std::move(out), std::move(err)};
+    execs_[id] = ExecClient{std::move(conn), std::move(in), std::move(out), std::move(err)};
+}
+
+void Shim::relayExecStdin(int32_t id, ExecClient& e) {
+    char buf[16384];
+    ssize_t n = ::read(e.in.get(), buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    std::string payload = proto::intPayload(id);
+    if (n > 0) payload.append(buf, static_cast<size_t>(n));
+    else e.in.reset();  // EOF (or a pty whose master went away): the process sees EOF too
+    (void)proto::writeFrame(agent_.get(), proto::Type::ExecStdin, payload);
 }
 
 void Shim::onExecFrame(const proto::Frame& f) {
@@ -193,14 +201,14 @@ void Shim::onExecFrame(const proto::Frame& f) {
 }
 
 // A request on the control socket: 4 bytes = a signal for the workload; "X" + process JSON
-// with the client's stdout and stderr passed as SCM_RIGHTS = an exec.
+// with the client's stdin, stdout and stderr passed as SCM_RIGHTS = an exec.
 void Shim::acceptControl() {
     UniqueFd conn(::accept4(ctl_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn) return;
     struct pollfd p = {conn.get(), POLLIN, 0};
     if (::poll(&p, 1, 1000) <= 0) return;
     std::string buf(1 << 16, '\0');
-    alignas(struct cmsghdr) char ctrl[CMSG_SPACE(2 * sizeof(int))];
+    alignas(struct cmsghdr) char ctrl[CMSG_SPACE(3 * sizeof(int))];
     struct iovec iov = {buf.data(), buf.size()};
     struct msghdr msg = {};
     msg.msg_iov = &iov;
@@ -209,17 +217,17 @@ void Shim::acceptControl() {
     msg.msg_controllen = sizeof ctrl;
     ssize_t n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
     if (n <= 0) return;
-    UniqueFd fds[2];
+    UniqueFd fds[3];
     for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-            for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) && i < 2; i++) {
+            for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) && i < 3; i++) {
                 int fd;
                 std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
                 fds[i].reset(fd);
             }
-    if (buf[0] == 'X' && fds[0] && fds[1])
+    if (buf[0] == 'X' && fds[0] && fds[1] && fds[2])
         return startExec(std::move(conn), buf.substr(1, static_cast<size_t>(n) - 1), std::move(fds[0]),
-                         std::move(fds[1]));
+                         std::move(fds[1]), std::move(fds[2]));
     int32_t sig = 0;
     if (n != sizeof sig) return;
     std::memcpy(&sig, buf.data(), sizeof sig);
@@ -263,11 +271,16 @@ void Shim::tryStart() {
 
 bool Shim::step(int timeoutMs) {
     bool wantStdin = started_ && stdinOpen_ && code_ < 0;
-    struct pollfd fds[4] = {{agent_.get(), POLLIN, 0},
-                            {sfd_.get(), POLLIN, 0},
-                            {ctl_ ? ctl_.get() : -1, POLLIN, 0},
-                            {wantStdin ? STDIN_FILENO : -1, POLLIN, 0}};
-    int r = ::poll(fds, 4, timeoutMs);
+    std::vector<struct pollfd> fds = {{agent_.get(), POLLIN, 0},
+                                      {sfd_.get(), POLLIN, 0},
+                                      {ctl_ ? ctl_.get() : -1, POLLIN, 0},
+                                      {wantStdin ? STDIN_FILENO : -1, POLLIN, 0}};
+    std::vector<int32_t> execIds;
+    for (auto& [id, e] : execs_) {
+        fds.push_back({e.in ? e.in.get() : -1, POLLIN, 0});
+        execIds.push_back(id);
+    }
+    int r = ::poll(fds.data(), fds.size(), timeoutMs);
     if (r < 0 && errno != EINTR) return false;
     if (r <= 0) return !vmmGone_;
     if (fds[0].revents) {
@@ -312,6 +325,10 @@ bool Shim::step(int timeoutMs) {
             stdinOpen_ = false;
             (void)proto::writeFrame(agent_.get(), proto::Type::Stdin);
         }
+    }
+    for (size_t i = 0; i < execIds.size(); i++) {
+        auto it = execs_.find(execIds[i]);  // an exit frame above may have ended it
+        if (fds[4 + i].revents && it != execs_.end() && it->second.in) relayExecStdin(it->first, it->second);
     }
     return !vmmGone_;
 }
@@ -425,7 +442,7 @@ Result<UniqueFd> connectShim(const std::string& stateDir) {
 Result<int> execViaShim(const std::string& stateDir, const std::string& processJson) {
     ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
     std::string payload = "X" + processJson;
-    TRY(sendFds(s.get(), {STDOUT_FILENO, STDERR_FILENO}, payload, "the exec request to the vm shim"));
+    TRY(sendFds(s.get(), {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}, payload, "the exec request to the vm shim"));
     int32_t code;
     ssize_t n;
     while ((n = ::recv(s.get(), &code, sizeof code, 0)) < 0 && errno == EINTR) {}

@@ -51,4 +51,13 @@ Result<std::string> setupTerminalInChild(int consoleSocket,
     return std::string(name);
 }
 
+Status setupRawTerminalInChild(int consoleSocket, const std::optional<spec::ConsoleSize>& size) {
+    TRY(setupTerminalInChild(consoleSocket, size));
+    struct termios t;
+    if (::tcgetattr(STDIN_FILENO, &t) < 0) return Error::fromErrno("tcgetattr on the pty");
+    ::cfmakeraw(&t);
+    if (::tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0) return Error::fromErrno("make the pty raw");
+    return {};
+}
+
 }  // namespace berth::process

@@ -6,7 +6,7 @@
 # The guest kernel answering `uname -r` proves the workload ran in the VM.
 #
 # Not covered because the VM path does not do it yet (see docs/vm.md): bind mounts (-v), podman's
-# network namespace, pause, top, exec -it, cgroup limits inside the container.
+# network namespace, pause, top, cgroup limits inside the container.
 
 bats_require_minimum_version 1.5.0
 
@@ -77,6 +77,18 @@ teardown() { podman_teardown; }
     expect_status 0
     [[ "$output" =~ /dev/pts/[0-9]+ ]]
     [[ "$output" == *ok* ]]
+}
+
+@test "podman + berth-vm: exec -it — a terminal in the guest for an exec'd process" {
+    run pm run -d --name vm-exec-tty --network none "$IMAGE" sleep 1000
+    expect_status 0
+    run pm_tty "exec -it vm-exec-tty sh -c 'tty; echo ok'"
+    expect_status 0
+    [[ "$output" =~ /dev/pts/[0-9]+ ]]
+    [[ "$output" == *ok* ]]
+    run pm exec -i vm-exec-tty sh -c 'read l; echo "in-$l"' <<<"piped"
+    expect_status 0
+    [ "$output" = "in-piped" ]
 }
 
 @test "podman + berth-vm: user, environment, working directory, hostname" {

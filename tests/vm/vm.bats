@@ -242,7 +242,7 @@ bg_run() {
     assert_no_leftovers "$ID"
 }
 
-@test "vm: exec runs a process in the guest (output, exit status, errors, a malformed request); pause is refused" {
+@test "vm: exec runs a process in the guest (output, exit status, errors, stdin, -t, a malformed request); pause is refused" {
     set_args sh -c 'echo ready; exec sleep 1000'
     cfg '.hostname = "vmexec"'
     run_d "$ID"
@@ -275,7 +275,7 @@ bg_run() {
 import socket, struct, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
-socket.send_fds(s, [b"X{not json"], [1, 2])
+socket.send_fds(s, [b"X{not json"], [0, 1, 2])
 print("code", struct.unpack("<i", s.recv(4))[0])
 PY
 )"
@@ -285,8 +285,18 @@ PY
     rb exec "$ID" echo still-serving
     assert_ok
     [[ "$output" == still-serving ]] || fail "exec after a malformed request: $output"
-    rb exec -t "$ID" true
-    assert_berth_error 'not supported by the "vm" handler'
+    # stdin reaches an exec'd process (to EOF).
+    local got
+    got="$(printf 'line-1\nline-2\n' | "$BERTH" --root "$ROOT" exec "$ID" sh -c 'while read l; do echo "got-$l"; done; echo eof')"
+    [[ "$got" == $'got-line-1\ngot-line-2\neof' ]] || fail "exec stdin:" "$got"
+    # exec -t: a pty in the guest, the master at --console-socket, input through it.
+    compile_recvtty
+    RECVTTY_TIMEOUT=60 start_recvtty etty -i $'typed\n'
+    rb exec -t --console-socket "$TEST_DIR/etty.sock" "$ID" sh -c 'tty; stty size; read l; echo "exec-got-$l"'
+    assert_ok
+    wait_recvtty etty
+    grep -Eqx '/dev/pts/[0-9]+' "$TEST_DIR/etty.txt" || fail "exec tty:" "$(cat "$TEST_DIR/etty.txt")"
+    grep -qx 'exec-got-typed' "$TEST_DIR/etty.txt" || fail "exec tty input:" "$(cat "$TEST_DIR/etty.txt")"
     rb pause "$ID"
     assert_berth_error 'not supported by the "vm" handler'
     rb delete -f "$ID"

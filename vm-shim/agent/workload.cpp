@@ -190,12 +190,13 @@ Result<pid_t> spawnProcess(const GuestProcess& p, pid_t workload, Pipes& io, std
     return pid;
 }
 
-// A process started by `berth exec`: its output pipes and, once reaped, its exit code. Its
-// stdin is empty; it dies with the VM when the container's process ends.
+// A process started by `berth exec`: its stdin (fed by ExecStdin frames), its output pipes (one
+// pty master with a terminal) and, once reaped, its exit code. It dies with the VM when the
+// container's process ends.
 struct ExecProc {
     int32_t id;
     pid_t pid;
-    UniqueFd out, err;
+    UniqueFd in, out, err;
     int code = -1;
 };
 using Execs = std::vector<ExecProc>;
@@ -219,9 +220,8 @@ void startExec(int port, const proto::Frame& f, pid_t workload, Execs& execs) {
     std::string failure;
     auto pid = spawnProcess(*p, workload, *io, failure);
     if (!pid) return fail(pid.error().what());
-    io->inW.reset();
     if (!failure.empty()) sendExecOutput(port, id, 2, "berth: vm: exec: " + failure + "\n");
-    execs.push_back({id, *pid, std::move(io->outR), std::move(io->errR)});
+    execs.push_back({id, *pid, std::move(io->inW), std::move(io->outR), std::move(io->errR)});
 }
 
 // Relay an exec's pipe; at EOF the pipe is closed (reset).
@@ -256,6 +256,17 @@ Status handleHostFrames(int port, proto::Decoder& dec, Pipes& io, pid_t pid, boo
         if (!f) return {};
         if (f->type == proto::Type::ExecStart) {
             if (!exited) startExec(port, *f, pid, execs);
+        } else if (f->type == proto::Type::ExecStdin) {
+            auto idp = proto::splitExecId(*f);
+            if (!idp) {
+                say("refused an exec-stdin request: " + idp.error().message());
+                continue;
+            }
+            for (auto& e : execs) {
+                if (e.id != idp->first || !e.in) continue;
+                if (idp->second.empty()) e.in.reset();
+                else (void)!::write(e.in.get(), idp->second.data(), idp->second.size());
+            }
         } else if (f->type == proto::Type::Signal) {
             auto sig = proto::decodeInt(*f);
             if (!sig) say("refused a signal request: " + sig.error().message());

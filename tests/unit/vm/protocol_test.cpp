@@ -63,7 +63,7 @@ TEST(VmProtocol, ResizeCarriesRowsAndColumns) {
 TEST(VmProtocol, RefusesUnknownTypeAndOversizedLength) {
     proto::Decoder d1;
     std::string s = proto::encode(proto::Type::Stdout, "x");
-    s[1] = 15;  // one past the last type (Resize)
+    s[1] = 16;  // one past the last type (ExecStdin)
     d1.feed(s.data(), s.size());
     EXPECT_FALSE(d1.next().ok());
 

@@ -50,6 +50,12 @@ public:
     virtual Status destroy(const state::ContainerState& st, const std::string& stateDir) = 0;
     // Host pids that make up the container (what `ps` filters on).
     virtual Result<std::vector<pid_t>> processes(const state::ContainerState& st, const std::string& stateDir) = 0;
+    // Freeze (pause) or thaw (resume) everything the container runs. Handlers without it refuse.
+    virtual Status freeze(const state::ContainerState& st, const std::string& stateDir, bool frozen) {
+        (void)stateDir;
+        return Error(ENOTSUP, strCat("cannot ", frozen ? "pause" : "resume", " container \"", st.id,
+                                     "\": not supported by the \"", name(), "\" handler")).hideErrno();
+    }
     // Run another process in the running container with the caller's stdout/stderr (no stdin,
     // no terminal); its exit code. Handlers without exec refuse.
     virtual Result<int> exec(const state::ContainerState& st, const std::string& stateDir, const spec::Process& p) {

@@ -1,5 +1,10 @@
-// pause and resume: freeze and thaw every process of a container through its cgroup.
+// pause and resume: freeze and thaw every process of a container through its cgroup (or its
+// handler: the VM path stops the VMM).
+#include <functional>
+#include <memory>
+
 #include "runtime/container.hpp"
+#include "runtime/handler.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -13,13 +18,20 @@ Status setFrozen(const GlobalOptions& g, const std::string& id, bool frozen) {
     if (live != want)
         return Error::make("cannot ", frozen ? "pause" : "resume", " container \"", id, "\": it is ",
                            state::statusName(live));
-    TRY(refuseForHandler(st, "pause or resume"));
-    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
-    TRY(cg->freeze(frozen));
+    std::function<Status(bool)> freeze;
+    if (!st.handler.empty()) {
+        Handler* h = findHandler(st.handler);
+        if (!h) return Error::make("container \"", id, "\": handler \"", st.handler, "\" is not available");
+        freeze = [h, &st, dir = store.dir(id)](bool f) { return h->freeze(st, dir, f); };
+    } else {
+        ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
+        freeze = [cg = std::shared_ptr<cgroups::Manager>(std::move(cg))](bool f) { return cg->freeze(f); };
+    }
+    TRY(freeze(frozen));
     st.saved = frozen ? state::ContainerStatus::Paused : state::ContainerStatus::Running;
     Status saved = store.save(st);
     if (!saved) {
-        (void)cg->freeze(!frozen);  // keep the record and the kernel in agreement
+        (void)freeze(!frozen);  // keep the record and the kernel in agreement
         return saved;
     }
     return {};

@@ -166,6 +166,16 @@ public:
         return {};
     }
 
+    // The whole machine stops: SIGSTOP halts every vCPU thread of the VMM (the guest's clock
+    // catches up on SIGCONT). Signals, exec requests and output wait in the channel meanwhile.
+    Status freeze(const state::ContainerState&, const std::string& stateDir, bool frozen) override {
+        std::optional<VmmPid> vmm = readVmmPid(stateDir);
+        if (!vmm || !state::processAlive(vmm->pid, vmm->startTime)) return Error::make("vm: the VMM is not running");
+        if (::kill(vmm->pid, frozen ? SIGSTOP : SIGCONT) < 0)
+            return Error::fromErrno(frozen ? "stop" : "continue", " the VMM ", vmm->pid);
+        return {};
+    }
+
     Result<int> exec(const state::ContainerState& st, const std::string& stateDir, const spec::Process& p) override {
         nlohmann::json seccomp;
         if (st.config.contains("linux") && st.config["linux"].contains("seccomp")) seccomp = st.config["linux"]["seccomp"];

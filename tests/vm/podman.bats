@@ -6,7 +6,7 @@
 # The guest kernel answering `uname -r` proves the workload ran in the VM.
 #
 # Not covered because the VM path does not do it yet (see docs/vm.md): bind mounts (-v), podman's
-# network namespace, pause, top, cgroup limits inside the container.
+# network namespace, top, cgroup limits inside the container.
 
 bats_require_minimum_version 1.5.0
 
@@ -89,6 +89,20 @@ teardown() { podman_teardown; }
     run pm exec -i vm-exec-tty sh -c 'read l; echo "in-$l"' <<<"piped"
     expect_status 0
     [ "$output" = "in-piped" ]
+}
+
+@test "podman + berth-vm: pause / unpause stop and continue the VM" {
+    run pm run -d --name vm-pause --network none "$IMAGE" sleep 1000
+    expect_status 0
+    run pm pause vm-pause
+    expect_status 0
+    [ "$(container_state vm-pause)" = "paused" ]
+    run pm unpause vm-pause
+    expect_status 0
+    [ "$(container_state vm-pause)" = "running" ]
+    run pm exec vm-pause echo alive
+    expect_status 0
+    [ "$output" = "alive" ]
 }
 
 @test "podman + berth-vm: user, environment, working directory, hostname" {

@@ -242,7 +242,7 @@ bg_run() {
     assert_no_leftovers "$ID"
 }
 
-@test "vm: exec runs a process in the guest (output, exit status, errors, stdin, -t, a malformed request); pause is refused" {
+@test "vm: exec runs a process in the guest (output, exit status, errors, stdin, -t, a malformed request), pause/resume; update is refused" {
     set_args sh -c 'echo ready; exec sleep 1000'
     cfg '.hostname = "vmexec"'
     run_d "$ID"
@@ -297,7 +297,20 @@ PY
     wait_recvtty etty
     grep -Eqx '/dev/pts/[0-9]+' "$TEST_DIR/etty.txt" || fail "exec tty:" "$(cat "$TEST_DIR/etty.txt")"
     grep -qx 'exec-got-typed' "$TEST_DIR/etty.txt" || fail "exec tty input:" "$(cat "$TEST_DIR/etty.txt")"
+    # pause stops the whole machine (the VMM's threads), resume continues it.
+    local vmm
+    vmm="$(vmm_pid "$ID")"
     rb pause "$ID"
+    assert_ok
+    [[ "$(ctr_status "$ID")" == paused ]] || fail "status after pause: $(ctr_status "$ID")"
+    grep -q '^State:.*T (stopped)' "/proc/$vmm/status" || fail "VMM not stopped: $(grep ^State: "/proc/$vmm/status")"
+    rb resume "$ID"
+    assert_ok
+    [[ "$(ctr_status "$ID")" == running ]] || fail "status after resume: $(ctr_status "$ID")"
+    rb exec "$ID" echo after-resume
+    assert_ok
+    [[ "$output" == after-resume ]] || fail "exec after resume: $output"
+    rb update --memory 100m "$ID"
     assert_berth_error 'not supported by the "vm" handler'
     rb delete -f "$ID"
     assert_ok

@@ -11,6 +11,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/container.hpp"
+#include "runtime/hooks.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -53,6 +54,13 @@ Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o
                                   spec::Spec sp, const std::string& name, bool withFifo,
                                   std::optional<RelaySocket>& relay) {
     Handler* h = findHandler(name);
+    // createContainer and startContainer run in the container's namespaces — inside the guest for
+    // the VM path, where the hook's program (a path in the runtime's namespace) does not exist.
+    for (auto [hooks, phase] : {std::pair{&sp.hooks.createContainer, "createContainer"},
+                                std::pair{&sp.hooks.startContainer, "startContainer"}})
+        if (!hooks->empty())
+            return Error(ENOTSUP, strCat("config.json: hooks.", phase, ": not supported by the \"", name,
+                                         "\" handler (they would run inside its isolation)")).hideErrno();
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::Lock lock, store.createAndLock(o.id));
     ScopeGuard removeState([&] { (void)store.remove(o.id); });
@@ -71,6 +79,10 @@ Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o
     ScopeGuard undoLaunch([&] { (void)h->destroy(st, store.dir(o.id)); });
     st.pid = l.pid;
     st.pidStartTime = state::processStartTime(l.pid);
+    // prestart and createRuntime run in the runtime's namespace once the container exists and
+    // before create returns, as for a native container; a failing one fails the create.
+    TRY(hooks::run(sp.hooks.prestart, hookStateJson(st, "creating", st.pid), "prestart"));
+    TRY(hooks::run(sp.hooks.createRuntime, hookStateJson(st, "creating", st.pid), "createRuntime"));
     if (relay) {
         ASSIGN_OR_RETURN(out.master, receiveMaster(*relay));
     }

@@ -170,6 +170,30 @@ bg_run() {
     [[ "$output" == "$native" ]] || fail "native:" "$native" "vm:" "$output"
 }
 
+@test "vm: prestart, createRuntime, poststart and poststop hooks run on the host with the state; createContainer is refused" {
+    local phase hooks='{}'
+    for phase in prestart createRuntime poststart poststop; do
+        hooks="$(jq -c --arg p "$phase" --arg f "$TEST_DIR/$phase.json" \
+            '.[$p] = [{path: "/bin/sh", args: ["sh", "-c", ("cat > " + $f)]}]' <<<"$hooks")"
+    done
+    cfg '.hooks = $h' --argjson h "$hooks"
+    set_args sh -c 'echo ran'
+    run_fg "$ID"
+    assert_ok
+    [[ "$output" == ran ]] || fail "output: $output"
+    for phase in prestart createRuntime poststart poststop; do
+        [[ -s "$TEST_DIR/$phase.json" ]] || fail "$phase did not run"
+        [[ "$(jq -r .id "$TEST_DIR/$phase.json")" == "$ID" ]] || fail "$phase state: $(cat "$TEST_DIR/$phase.json")"
+    done
+    [[ "$(jq -r .status "$TEST_DIR/createRuntime.json")" == creating ]] || fail "createRuntime: $(cat "$TEST_DIR/createRuntime.json")"
+    [[ "$(jq -r .pid "$TEST_DIR/prestart.json")" -gt 0 ]] || fail "prestart pid: $(cat "$TEST_DIR/prestart.json")"
+    [[ "$(jq -r .status "$TEST_DIR/poststop.json")" == stopped ]] || fail "poststop: $(cat "$TEST_DIR/poststop.json")"
+    cfg '.hooks = {createContainer: [{path: "/bin/true"}]}'
+    run_fg "$(new_id)"
+    assert_berth_error 'hooks.createContainer: not supported by the "vm" handler'
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+}
+
 @test "vm: a seccomp profile with SCMP_ACT_NOTIFY is refused before anything starts" {
     cfg '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/tmp/nowhere.sock",
                            syscalls: [{names: ["mkdir"], action: "SCMP_ACT_NOTIFY"}]}'

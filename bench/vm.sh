@@ -101,8 +101,8 @@ jq '.annotations["run.oci.handler"] = "vm" | .process.args = ["sh", "-c", "echo 
     "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
 "$BERTH" --root "$TMP/root" run -d -b "$TMP/bundle" rss </dev/null >"$TMP/rss.out" 2>/dev/null
 for ((i = 0; i < 100; i++)); do grep -q up "$TMP/rss.out" && break; sleep 0.1; done
-VMM_PID="$("$BERTH" --root "$TMP/root" state rss | jq -r .pid)"
-SHIM_PID="$(awk '{ print $1 }' "$TMP/root/rss/shim.pid")"
+SHIM_PID="$("$BERTH" --root "$TMP/root" state rss | jq -r .pid)"  # the container's pid is the shim's
+VMM_PID="$(awk '{ print $1 }' "$TMP/root/rss/vmm.pid")"
 VMM_RSS="$(awk '/VmRSS/ { print $2 }' "/proc/$VMM_PID/status")"
 SHIM_RSS="$(awk '/VmRSS/ { print $2 }' "/proc/$SHIM_PID/status")"
 "$BERTH" --root "$TMP/root" delete -f rss >/dev/null 2>&1

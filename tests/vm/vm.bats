@@ -230,15 +230,15 @@ bg_run() {
     assert_no_leftovers "$ID"
 }
 
-@test "vm: rootfs in the initramfs (org.berth.vm.rootfs=initramfs) and stdin reaches the workload" {
+@test "vm: rootfs in the initramfs (org.berth.vm.rootfs=initramfs), read-only, and stdin reaches the workload" {
     cfg '.annotations["org.berth.vm.rootfs"] = "initramfs"'
-    set_args sh -c 'cat; echo "$(ls /bin/busybox)"'
+    set_args sh -c 'cat; echo "$(ls /bin/busybox)"; touch /x 2>&1 | grep -o "Read-only file system"'
     printf 'line-from-stdin\n' >"$TEST_DIR/in"
     status=0
     env BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$BERTH" --root "$ROOT" run -b "$BUNDLE" "$ID" \
         <"$TEST_DIR/in" >"$TEST_DIR/out" 2>"$TEST_DIR/err" || status=$?
     [[ "$status" -eq 0 ]] || fail "status $status: $(cat "$TEST_DIR/err")"
-    [[ "$(cat "$TEST_DIR/out")" == $'line-from-stdin\n/bin/busybox' ]] || fail "stdout: $(cat "$TEST_DIR/out")"
+    [[ "$(cat "$TEST_DIR/out")" == $'line-from-stdin\n/bin/busybox\nRead-only file system' ]] || fail "stdout: $(cat "$TEST_DIR/out")"
 }
 
 @test "vm: an unknown handler is refused before anything starts" {

@@ -101,9 +101,14 @@ Status prepareRootfs(const GuestProcess& p) {
     if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) < 0)
         return Error::fromErrno("sethostname ", p.hostname);
     if (p.dropLostFound) ::rmdir((r + "/lost+found").c_str());
-    if (p.readonlyRoot && ::mount(nullptr, r.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0 &&
-        errno != EINVAL)  // EINVAL: the initramfs root is not a mount of its own
-        return Error::fromErrno("remount the rootfs read-only");
+    if (p.readonlyRoot && ::mount(nullptr, r.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0) {
+        if (errno != EINVAL) return Error::fromErrno("remount the rootfs read-only");
+        // EINVAL: the initramfs's /rootfs is a directory, not a mount of its own. A bind mount of
+        // it onto itself (with what is mounted below) is, and that one can be made read-only.
+        if (::mount(r.c_str(), r.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0 ||
+            ::mount(nullptr, r.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0)
+            return Error::fromErrno("make the rootfs read-only");
+    }
     return {};
 }
 

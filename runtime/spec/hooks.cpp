@@ -70,6 +70,10 @@ Result<Hooks> parseHooks(const nlohmann::json& j, const std::string& what) {
     return h;
 }
 
+Result<Hooks> hooksOfConfig(const nlohmann::json& config, const std::string& what) {
+    return parseHooks(config.value("hooks", nlohmann::json::object()), what);
+}
+
 nlohmann::json hooksToJson(const Hooks& h) {
     nlohmann::json j = nlohmann::json::object();
     for (const auto& [name, list] : detail::kEvents) {

@@ -79,6 +79,12 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
     }
 }
 
+Result<ContainerState> parseState(const std::string& text) {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded()) return Error::make("corrupt state.json");
+    return fromJson(j);
+}
+
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live) {
     nlohmann::json j = {{"ociVersion", "1.2.0"},
                         {"id", s.id},
@@ -168,9 +174,7 @@ Result<ContainerState> Store::load(const std::string& id) const {
             return Error(ENOENT, strCat("container \"", id, "\" does not exist")).hideErrno();
         return std::move(text).error();
     }
-    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded()) return Error::make("container \"", id, "\": corrupt state.json");
-    auto s = fromJson(j);
+    auto s = parseState(*text);
     if (!s) s.error().context("container \"", id, "\"");
     return s;
 }

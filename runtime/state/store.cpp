@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "common/fs.hpp"
 #include "runtime/state/state.hpp"
@@ -51,14 +52,41 @@ nlohmann::json toJson(const ContainerState& s) {
             {"config", s.config}};
 }
 
+// A number of the record: a JSON integer that fits T. nlohmann's get<int>() would cast a float
+// (undefined behaviour when out of range: 4e42) and wrap a too-large integer into another pid.
+template <typename T>
+static Status readInteger(const nlohmann::json& j, const char* key, bool required, T& out) {
+    auto it = j.find(key);
+    if (it == j.end()) {
+        if (required) return Error::make("corrupt state: ", key, ": is required");
+        return {};
+    }
+    bool fits = false;
+    if (it->is_number_unsigned()) {
+        auto u = it->template get<uint64_t>();
+        fits = std::in_range<T>(u);
+        if (fits) out = static_cast<T>(u);
+    } else if (it->is_number_integer()) {
+        auto v = it->template get<int64_t>();
+        fits = std::in_range<T>(v);
+        if (fits) out = static_cast<T>(v);
+    }
+    if (!fits) {
+        std::string got = it->is_number() ? it->dump() : it->type_name();
+        return Error::make("corrupt state: ", key, ": must be an integer that fits ",
+                           sizeof(T) * 8, " bits, got ", got);
+    }
+    return {};
+}
+
 Result<ContainerState> fromJson(const nlohmann::json& j) {
     try {
         ContainerState s;
         s.id = j.at("id").get<std::string>();
-        s.pid = j.at("pid").get<pid_t>();
-        s.pidStartTime = j.at("pidStartTime").get<uint64_t>();
-        s.creatorPid = j.value("creatorPid", 0);
-        s.creatorStartTime = j.value("creatorStartTime", uint64_t{0});
+        TRY(readInteger(j, "pid", true, s.pid));
+        TRY(readInteger(j, "pidStartTime", true, s.pidStartTime));
+        TRY(readInteger(j, "creatorPid", false, s.creatorPid));
+        TRY(readInteger(j, "creatorStartTime", false, s.creatorStartTime));
         s.bundle = j.at("bundle").get<std::string>();
         s.rootfs = j.at("rootfs").get<std::string>();
         s.created = j.at("created").get<std::string>();

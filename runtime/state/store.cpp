@@ -27,7 +27,11 @@ const char* statusName(ContainerStatus s) {
 static Result<ContainerStatus> statusFromName(const std::string& n) {
     for (auto s : {ContainerStatus::Creating, ContainerStatus::Created, ContainerStatus::Running, ContainerStatus::Paused, ContainerStatus::Stopped})
         if (n == statusName(s)) return s;
-    return Error::make("unknown status \"", n, "\"");
+    // The value comes from the file: quoted as JSON (control characters escaped) and cut short,
+    // so the error stays the one line the CLI prints.
+    std::string shown = nlohmann::json(n).dump();
+    if (shown.size() > 48) shown = shown.substr(0, 44) + "...\"";
+    return Error::make("unknown status ", shown);
 }
 
 nlohmann::json toJson(const ContainerState& s) {

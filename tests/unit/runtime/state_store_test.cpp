@@ -174,3 +174,17 @@ TEST(StateStore, NumbersMustBeIntegersThatFit) {
     noPid.erase("pid");
     EXPECT_FALSE(parseState(noPid.dump()).ok());
 }
+
+// Found by tests/fuzz/fuzz_state: an unknown "saved" status was echoed raw, so a newline in it
+// split the error the CLI prints as one line.
+TEST(StateStore, AnUnknownStatusIsQuotedOnOneLine) {
+    nlohmann::json j = toJson(sample("s"));
+    j["saved"] = "running\nnow";
+    auto r = parseState(j.dump());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().what(), "unknown status \"running\\nnow\"");
+    j["saved"] = std::string(100, 'x');
+    r = parseState(j.dump());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().what(), "unknown status \"" + std::string(43, 'x') + "...\"");
+}

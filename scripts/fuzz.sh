@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=30
-build_dir=build-fuzz
+build_dir="build-fuzz"
 build=1
 keep=0
 targets=()

@@ -111,7 +111,7 @@ Status destroyContainer(const state::Store& store, const state::ContainerState& 
         else keep(Error(EINVAL, strCat("container \"", s.id, "\": handler \"", s.handler, "\" is not available")));
         keep(store.remove(s.id));
         removeImageBundle();
-        auto hooks = spec::parseHooks(s.config.value("hooks", nlohmann::json::object()), "state");
+        auto hooks = spec::hooksOfConfig(s.config, "state");
         if (hooks && !hooks->poststop.empty())
             hooks::runAllLogging(hooks->poststop, hookStateJson(s, "stopped", 0), "poststop");
         return first;
@@ -133,7 +133,7 @@ Status destroyContainer(const state::Store& store, const state::ContainerState& 
     crashPoint("delete:killed");
     if (cg) keep(cg->destroy());
     crashPoint("delete:cgroup-removed");
-    auto hooks = spec::parseHooks(s.config.value("hooks", nlohmann::json::object()), "state");
+    auto hooks = spec::hooksOfConfig(s.config, "state");
     keep(store.remove(s.id));
     removeImageBundle();
     if (hooks && !hooks->poststop.empty())

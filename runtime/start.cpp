@@ -42,7 +42,7 @@ Status start(const GlobalOptions& g, const std::string& id) {
     crashPoint("start:released");
     st.saved = state::ContainerStatus::Running;
     TRY(store.save(st));
-    auto hooks = spec::parseHooks(st.config.value("hooks", nlohmann::json::object()), "state");
+    auto hooks = spec::hooksOfConfig(st.config, "state");
     if (hooks && !hooks->poststart.empty()) {
         // The spec: a failing poststart hook is logged; the container keeps running.
         hooks::runAllLogging(hooks->poststart, hookStateJson(st, "running", st.pid), "poststart");

@@ -1,9 +1,13 @@
 #!/bin/bash
 # Runs every test: installs what is missing, builds with -Werror, then ctest over all labels
-# (unit, root, e2e, ...) and prints ctest's summary plus every skipped test with its reason.
-# Run as root; needs no stdin. Exits non-zero when any test fails.
+# (unit, root, e2e, ...) and prints ctest's summary plus every skipped test with its reason;
+# then the fuzz lane: scripts/fuzz.sh builds the libFuzzer targets with clang in build-fuzz and
+# runs each for FUZZ_SECONDS (default 30) — "fuzz: N passed, N failed".
+# Run as root; needs no stdin. Exits non-zero when any test or fuzz target fails.
 #
 #   sudo ./scripts/test.sh [CTEST_ARG...]     e.g. scripts/test.sh -L unit
+#
+# With CTEST_ARGs (a chosen subset) the fuzz lane is left out, and so with FUZZ_SECONDS=0.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -66,5 +70,15 @@ if [[ -f "$log" ]]; then
         echo "Skipped bats tests (NOT passes):"
         echo "$skipped"
     fi
+fi
+
+# The fuzz lane: a clang tree of its own (the main build is g++), so not a ctest label here.
+fuzz_seconds="${FUZZ_SECONDS:-30}"
+echo
+if [[ $# -gt 0 || "$fuzz_seconds" == "0" ]]; then
+    echo "fuzz: lane not run (${*:-FUZZ_SECONDS=0}); run scripts/fuzz.sh for it"
+else
+    ./scripts/fuzz.sh --seconds "$fuzz_seconds" --builddir "${FUZZ_BUILD_DIR:-build-fuzz}" \
+        || status=$((status == 0 ? 1 : status))
 fi
 exit "$status"

@@ -70,6 +70,17 @@ Result<Hooks> parseHooks(const nlohmann::json& j, const std::string& what) {
     return h;
 }
 
+Result<Hooks> hooksOfConfig(const nlohmann::json& config, const std::string& what) {
+    // Only an object is asked for its member: json::value() throws on anything else, and a
+    // state.json without a config (null) or with a corrupt one reaches here from delete.
+    if (config.is_null()) return Hooks{};
+    if (!config.is_object())
+        return detail::fail(detail::Ctx{what, nullptr}, "config", "must be an object, got ",
+                            detail::describe(config));
+    const nlohmann::json* hooks = detail::find(config, "hooks");
+    return parseHooks(hooks ? *hooks : nlohmann::json(), what);
+}
+
 nlohmann::json hooksToJson(const Hooks& h) {
     nlohmann::json j = nlohmann::json::object();
     for (const auto& [name, list] : detail::kEvents) {

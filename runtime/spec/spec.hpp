@@ -190,6 +190,8 @@ nlohmann::json processToJson(const Process& p);
 // "<what>: <event>[i].<field>: <problem>".
 Result<Hooks> parseHooks(const nlohmann::json& j, const std::string& what);
 nlohmann::json hooksToJson(const Hooks& h);
+// The hooks of a config kept in the state store (start runs poststart, delete poststop from it).
+Result<Hooks> hooksOfConfig(const nlohmann::json& config, const std::string& what);
 
 // The config runc writes for `runc spec` (and `--rootless`), as pretty JSON. Identical to
 // runc 1.1.5's output except ociVersion, which is kSpecVersion; rootless maps the caller's

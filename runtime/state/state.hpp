@@ -42,6 +42,8 @@ struct ContainerState {
 
 nlohmann::json toJson(const ContainerState& s);
 Result<ContainerState> fromJson(const nlohmann::json& j);
+// The text of a state.json to the record (what Store::load does after reading the file).
+Result<ContainerState> parseState(const std::string& text);
 // The JSON `berth state` prints (runc's shape) with the live status.
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "common/fs.hpp"
 #include "runtime/state/state.hpp"
@@ -26,7 +27,11 @@ const char* statusName(ContainerStatus s) {
 static Result<ContainerStatus> statusFromName(const std::string& n) {
     for (auto s : {ContainerStatus::Creating, ContainerStatus::Created, ContainerStatus::Running, ContainerStatus::Paused, ContainerStatus::Stopped})
         if (n == statusName(s)) return s;
-    return Error::make("unknown status \"", n, "\"");
+    // The value comes from the file: quoted as JSON (control characters escaped) and cut short,
+    // so the error stays the one line the CLI prints.
+    std::string shown = nlohmann::json(n).dump();
+    if (shown.size() > 48) shown = shown.substr(0, 44) + "...\"";
+    return Error::make("unknown status ", shown);
 }
 
 nlohmann::json toJson(const ContainerState& s) {
@@ -51,14 +56,41 @@ nlohmann::json toJson(const ContainerState& s) {
             {"config", s.config}};
 }
 
+// A number of the record: a JSON integer that fits T. nlohmann's get<int>() would cast a float
+// (undefined behaviour when out of range: 4e42) and wrap a too-large integer into another pid.
+template <typename T>
+static Status readInteger(const nlohmann::json& j, const char* key, bool required, T& out) {
+    auto it = j.find(key);
+    if (it == j.end()) {
+        if (required) return Error::make("corrupt state: ", key, ": is required");
+        return {};
+    }
+    bool fits = false;
+    if (it->is_number_unsigned()) {
+        auto u = it->template get<uint64_t>();
+        fits = std::in_range<T>(u);
+        if (fits) out = static_cast<T>(u);
+    } else if (it->is_number_integer()) {
+        auto v = it->template get<int64_t>();
+        fits = std::in_range<T>(v);
+        if (fits) out = static_cast<T>(v);
+    }
+    if (!fits) {
+        std::string got = it->is_number() ? it->dump() : it->type_name();
+        return Error::make("corrupt state: ", key, ": must be an integer that fits ",
+                           sizeof(T) * 8, " bits, got ", got);
+    }
+    return {};
+}
+
 Result<ContainerState> fromJson(const nlohmann::json& j) {
     try {
         ContainerState s;
         s.id = j.at("id").get<std::string>();
-        s.pid = j.at("pid").get<pid_t>();
-        s.pidStartTime = j.at("pidStartTime").get<uint64_t>();
-        s.creatorPid = j.value("creatorPid", 0);
-        s.creatorStartTime = j.value("creatorStartTime", uint64_t{0});
+        TRY(readInteger(j, "pid", true, s.pid));
+        TRY(readInteger(j, "pidStartTime", true, s.pidStartTime));
+        TRY(readInteger(j, "creatorPid", false, s.creatorPid));
+        TRY(readInteger(j, "creatorStartTime", false, s.creatorStartTime));
         s.bundle = j.at("bundle").get<std::string>();
         s.rootfs = j.at("rootfs").get<std::string>();
         s.created = j.at("created").get<std::string>();
@@ -77,6 +109,12 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
     } catch (const nlohmann::json::exception& e) {
         return Error::make("corrupt state: ", e.what());
     }
+}
+
+Result<ContainerState> parseState(const std::string& text) {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded()) return Error::make("corrupt state.json");
+    return fromJson(j);
 }
 
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live) {
@@ -168,9 +206,7 @@ Result<ContainerState> Store::load(const std::string& id) const {
             return Error(ENOENT, strCat("container \"", id, "\" does not exist")).hideErrno();
         return std::move(text).error();
     }
-    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded()) return Error::make("container \"", id, "\": corrupt state.json");
-    auto s = fromJson(j);
+    auto s = parseState(*text);
     if (!s) s.error().context("container \"", id, "\"");
     return s;
 }

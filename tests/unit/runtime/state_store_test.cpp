@@ -140,3 +140,51 @@ TEST(StateStore, PublicJsonHasRuncFields) {
     EXPECT_EQ(j["status"], "running");
     EXPECT_EQ(publicJson(sample("p"), ContainerStatus::Stopped)["pid"], 0);
 }
+
+// Found by tests/fuzz/fuzz_state: "creatorPid": 4E42 reached nlohmann's get<int>(), a float to int
+// cast out of range (undefined behaviour); floats and out-of-range integers are now refused.
+TEST(StateStore, NumbersMustBeIntegersThatFit) {
+    std::string good = toJson(sample("n")).dump();
+    ASSERT_TRUE(parseState(good).ok());
+    auto with = [&](const std::string& key, const std::string& value) {
+        nlohmann::json j = nlohmann::json::parse(good);
+        j[key] = nlohmann::json::parse(value);
+        return parseState(j.dump());
+    };
+    for (const char* key : {"pid", "creatorPid", "pidStartTime", "creatorStartTime"}) {
+        for (const char* bad : {"4E42", "1.5", "-1e300", "\"1\"", "true", "18446744073709551616"}) {
+            auto r = with(key, bad);
+            ASSERT_FALSE(r.ok()) << key << "=" << bad;
+            EXPECT_NE(r.error().what().find(std::string("corrupt state: ") + key + ": "),
+                      std::string::npos) << r.error().what();
+        }
+    }
+    EXPECT_FALSE(with("pid", "2147483648").ok());
+    EXPECT_FALSE(with("pidStartTime", "-1").ok());
+    auto big = with("pidStartTime", "18446744073709551615");
+    ASSERT_TRUE(big.ok());
+    EXPECT_EQ(big->pidStartTime, 18446744073709551615ull);
+    nlohmann::json old = nlohmann::json::parse(good);
+    old.erase("creatorPid");
+    old.erase("creatorStartTime");
+    auto r = parseState(old.dump());
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->creatorPid, 0);
+    nlohmann::json noPid = nlohmann::json::parse(good);
+    noPid.erase("pid");
+    EXPECT_FALSE(parseState(noPid.dump()).ok());
+}
+
+// Found by tests/fuzz/fuzz_state: an unknown "saved" status was echoed raw, so a newline in it
+// split the error the CLI prints as one line.
+TEST(StateStore, AnUnknownStatusIsQuotedOnOneLine) {
+    nlohmann::json j = toJson(sample("s"));
+    j["saved"] = "running\nnow";
+    auto r = parseState(j.dump());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().what(), "unknown status \"running\\nnow\"");
+    j["saved"] = std::string(100, 'x');
+    r = parseState(j.dump());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().what(), "unknown status \"" + std::string(43, 'x') + "...\"");
+}

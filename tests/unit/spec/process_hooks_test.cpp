@@ -167,3 +167,25 @@ TEST(SpecProcess, ProcessToJsonReadsBackAsTheSameProcess) {
     EXPECT_EQ(second->ioPriority->priority, 3);
     EXPECT_TRUE(second->warnings.empty());
 }
+
+// Found by tests/fuzz/fuzz_state: a state.json without "config" (or with a non-object one) made
+// start and delete throw out of json::value() instead of reading no hooks or refusing.
+TEST(SpecHooks, HooksOfASavedConfigNeverThrow) {
+    auto none = spec::hooksOfConfig(json(nullptr), "state");
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+    auto noHooks = spec::hooksOfConfig(json::parse(R"({"ociVersion": "1.0.0", "hooks": null})"), "state");
+    ASSERT_TRUE(noHooks.ok());
+    EXPECT_TRUE(noHooks->empty());
+    for (const json& bad : {json(1), json("x"), json::array(), json(true)}) {
+        auto r = spec::hooksOfConfig(bad, "state");
+        ASSERT_FALSE(r.ok()) << bad.dump();
+        EXPECT_EQ(r.error().what().rfind("state: config: must be an object, got ", 0), 0u)
+            << r.error().what();
+    }
+    auto some = spec::hooksOfConfig(
+        json::parse(R"({"hooks": {"poststop": [{"path": "/bin/true", "timeout": 2}]}})"), "state");
+    ASSERT_TRUE(some.ok());
+    ASSERT_EQ(some->poststop.size(), 1u);
+    EXPECT_EQ(some->poststop[0].path, "/bin/true");
+}

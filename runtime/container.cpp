@@ -90,8 +90,7 @@ Result<state::ContainerState> newRecord(const CreateOptions& o, const std::strin
     st.creatorPid = ::getpid();
     st.creatorStartTime = state::processStartTime(st.creatorPid);
     st.imageBundle = o.imageBundle;
-    ASSIGN_OR_RETURN(std::string cfgText, fs::readFile(bundle + "/config.json"));
-    st.config = nlohmann::json::parse(cfgText, nullptr, false);
+    st.config = sp.document;  // not a second read: the file may have changed since it was validated
     return st;
 }
 

@@ -166,6 +166,7 @@ Result<Spec> parse(const std::string& text, const std::string& what) {
     ASSIGN_OR_RETURN(detail::json j, detail::parseJsonText(text, what));
     Spec s;
     TRY(detail::parseDocument(detail::Ctx{what, &s.warnings}, j, s));
+    s.document = std::move(j);
     return s;
 }
 

@@ -171,6 +171,9 @@ struct Spec {
     Hooks hooks;
     std::map<std::string, std::string> annotations;
     std::optional<Linux> linux;
+    // The document as parsed: what the state record keeps of the config (one read of the file,
+    // so the record is always the config that was validated).
+    nlohmann::json document;
     // Everything accepted-but-adjusted or ignored while parsing (process warnings included),
     // as "<what>: <path>: ..." lines for the CLI to print.
     std::vector<std::string> warnings;

@@ -1,11 +1,16 @@
 #include "vm-shim/vm_handler.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
+#include <set>
+#include <utility>
 #include <thread>
 
 #include "common/fs.hpp"
@@ -53,12 +58,36 @@ Status checkSeccompForGuest(const nlohmann::json& seccomp) {
     return {};
 }
 
-Result<RootfsMode> rootfsModeFor(const spec::Spec& s) {
+// The bytes of the regular files under dir — each inode once (busybox's applets are hundreds of
+// hard links to one binary), symlinks not followed — counting stops past `limit`.
+uint64_t treeBytesUpTo(const std::string& dir, uint64_t limit) {
+    namespace stdfs = std::filesystem;
+    uint64_t total = 0;
+    std::set<std::pair<dev_t, ino_t>> linked;
+    std::error_code ec;
+    for (stdfs::recursive_directory_iterator it(dir, stdfs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end && total <= limit; it.increment(ec)) {
+        struct stat sb;
+        if (::lstat(it->path().c_str(), &sb) < 0 || !S_ISREG(sb.st_mode)) continue;
+        if (sb.st_nlink > 1 && !linked.insert({sb.st_dev, sb.st_ino}).second) continue;
+        total += static_cast<uint64_t>(sb.st_size);
+    }
+    return total;
+}
+
+// The annotation's choice; "auto" (or none) is decided by the rootfs's size: measured for the
+// initramfs (tmpfs-like, it stays in guest RAM) against one image write plus lazy reads for the
+// disk — the initramfs wins for small trees (bench/vm.sh), the disk for the rest.
+Result<RootfsMode> rootfsModeFor(const spec::Spec& s, const std::string& rootfs, uint64_t& bytes) {
     auto it = s.annotations.find(kRootfsAnnotation);
-    std::string v = it == s.annotations.end() ? "block" : it->second;
+    std::string v = it == s.annotations.end() ? "auto" : it->second;
     if (v == "block") return RootfsMode::Block;
-    if (v == "initramfs") return RootfsMode::Initramfs;
-    return Error(EINVAL, strCat("annotation ", kRootfsAnnotation, "=\"", v, "\": expected block or initramfs"));
+    uint64_t limit = kInitramfsMaxMiB << 20;
+    if (v == "initramfs") limit = UINT64_MAX;
+    else if (v != "auto")
+        return Error(EINVAL, strCat("annotation ", kRootfsAnnotation, "=\"", v, "\": expected auto, block or initramfs")).hideErrno();
+    bytes = treeBytesUpTo(rootfs, limit);
+    return bytes <= limit ? RootfsMode::Initramfs : RootfsMode::Block;
 }
 
 struct VmmPid {
@@ -89,8 +118,10 @@ public:
 
     Result<runtime::HandlerLaunched> launch(const runtime::HandlerRequest& req) override {
         const spec::Spec& s = *req.spec;
+        std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
         // What the config asks that the VM path cannot do fails before anything is made.
-        ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s));
+        uint64_t rootfsBytes = 0;
+        ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes));
         TRY(checkSeccompForGuest(s.linux->seccomp));
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot()));
         AccelChoice accel = chooseAccel(art);
@@ -104,29 +135,27 @@ public:
         c.consoleSocket = req.options->consoleSocket;
         c.consoleFd = req.consoleFd;
         c.consoleSize = s.process->consoleSize;
-        c.guestConfigJson = toJson(guestProcessFor(s));
+        GuestProcess guest = guestProcessFor(s);
         QemuConfig& q = c.qemu;
         q.accel = accel.accel;
         q.kernel = art.kernel.image;
         q.cmdline = kernelCmdline({mode, false, log::debugEnabled()});
         ASSIGN_OR_RETURN(q.res, resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
         q.consoleLog = req.stateDir + "/console.log";
-        std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
         if (mode == RootfsMode::Block) {
             q.initrd = art.initramfs;
             q.rootfsImage = req.stateDir + "/rootfs.ext4";
-            c.guestConfigJson = toJson([&] {
-                GuestProcess g = guestProcessFor(s);
-                g.dropLostFound = !fs::exists(rootfs + "/lost+found");
-                return g;
-            }());
+            guest.dropLostFound = !fs::exists(rootfs + "/lost+found");
             TRY_CTX(makeRootfsImage(rootfs, q.rootfsImage), "vm: rootfs image");
         } else {
+            // The unpacked tree lives in guest RAM: on top of the limit, not taken from it.
+            q.res.memMiB += (rootfsBytes + (1 << 20) - 1) >> 20;
             q.initrd = req.stateDir + "/initrd.cpio";
             TRY_CTX(makeRootfsInitrd(art.initramfs, rootfs, q.initrd), "vm: rootfs initramfs");
         }
+        c.guestConfigJson = toJson(guest);
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
-                   rootfsModeName(mode));
+                   rootfsModeName(mode), " (", rootfsBytes, " bytes)");
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
         // The container's pid is the shim: it is the VMM's host side (QEMU is its child, killed
         // with it by PDEATHSIG) and exits with the workload's status — killed-by-signal as

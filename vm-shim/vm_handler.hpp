@@ -9,9 +9,11 @@
 namespace berth::vm {
 
 constexpr const char* kHandlerName = "vm";
-// Annotation choosing how the rootfs reaches the guest: "block" (ext4 image on virtio-blk,
-// the default) or "initramfs" (a cpio appended to the boot initramfs; small images only).
+// Annotation choosing how the rootfs reaches the guest: "block" (an ext4 image on virtio-blk),
+// "initramfs" (a cpio appended to the boot initramfs, held in guest RAM) or "auto" (the default:
+// the initramfs for a rootfs of at most kInitramfsMaxMiB, else block).
 constexpr const char* kRootfsAnnotation = "org.berth.vm.rootfs";
+constexpr uint64_t kInitramfsMaxMiB = 32;
 
 std::shared_ptr<runtime::Handler> makeHandler();
 

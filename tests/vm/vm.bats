@@ -68,6 +68,7 @@ bg_run() {
 
 @test "vm: create, start, state, ps, kill (TERM reaches the workload's trap), delete leaves nothing" {
     ctl_dir
+    cfg '.annotations["org.berth.vm.rootfs"] = "block"' 
     set_args sh -c 'trap "echo got-term; exit 7" TERM; echo started; while true; do sleep 0.1; done'
     mounts_snapshot
     create_ctr "$ID"
@@ -124,7 +125,8 @@ bg_run() {
 }
 
 @test "vm: the memory limit sizes guest RAM (visible in /proc/meminfo) and the cpu quota the vCPUs" {
-    cfg '.linux.resources.memory = {limit: 268435456} | .linux.resources.cpu = {quota: 200000, period: 100000}'
+    cfg '.linux.resources.memory = {limit: 268435456} | .linux.resources.cpu = {quota: 200000, period: 100000}
+         | .annotations["org.berth.vm.rootfs"] = "block"'
     set_args sh -c 'grep MemTotal /proc/meminfo; nproc'
     run_fg "$ID"
     assert_ok
@@ -230,6 +232,26 @@ bg_run() {
     assert_no_leftovers "$ID"
 }
 
+@test "vm: the rootfs mode by default — the initramfs for a small tree (its size added to RAM), a disk image past 32 MiB" {
+    set_args sh -c 'echo ready; exec sleep 1000'
+    run_d "$ID"
+    wait_file "$TEST_DIR/$ID.log" '^ready$'
+    [[ -f "$ROOT/$ID/initrd.cpio" && ! -e "$ROOT/$ID/rootfs.ext4" ]] || fail "small tree: $(ls "$ROOT/$ID")"
+    rb delete -f "$ID"
+    assert_ok
+    truncate -s 40M "$BUNDLE/rootfs/big"  # sparse: the apparent size decides
+    local id2
+    id2="$(new_id)"
+    run_d "$id2"
+    wait_file "$TEST_DIR/$id2.log" '^ready$'
+    [[ -f "$ROOT/$id2/rootfs.ext4" && ! -e "$ROOT/$id2/initrd.cpio" ]] || fail "40 MiB tree: $(ls "$ROOT/$id2")"
+    rb delete -f "$id2"
+    assert_ok
+    cfg '.annotations["org.berth.vm.rootfs"] = "floppy"'
+    run_fg "$(new_id)"
+    assert_berth_error 'org.berth.vm.rootfs="floppy": expected auto, block or initramfs$'
+}
+
 @test "vm: rootfs in the initramfs (org.berth.vm.rootfs=initramfs), read-only, and stdin reaches the workload" {
     cfg '.annotations["org.berth.vm.rootfs"] = "initramfs"'
     set_args sh -c 'cat; echo "$(ls /bin/busybox)"; touch /x 2>&1 | grep -o "Read-only file system"'
@@ -268,7 +290,7 @@ bg_run() {
 
 @test "vm: exec runs a process in the guest (output, exit status, errors, stdin, -t, a malformed request), pause/resume; update is refused" {
     set_args sh -c 'echo ready; exec sleep 1000'
-    cfg '.hostname = "vmexec"'
+    cfg '.hostname = "vmexec" | .annotations["org.berth.vm.rootfs"] = "block"'
     run_d "$ID"
     wait_file "$TEST_DIR/$ID.log" '^ready$'
     rb exec "$ID" sh -c 'echo "in-vm $(hostname) $(cat /proc/1/comm)"; echo to-err >&2; exit 5'

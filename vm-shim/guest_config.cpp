@@ -6,6 +6,8 @@ std::string toJson(const GuestProcess& p) {
     nlohmann::json j = {{"process", spec::processToJson(p.process)},
                         {"seccomp", p.seccomp},
                         {"hostname", p.hostname},
+                        {"maskedPaths", p.maskedPaths},
+                        {"readonlyPaths", p.readonlyPaths},
                         {"readonlyRoot", p.readonlyRoot},
                         {"dropLostFound", p.dropLostFound}};
     return j.dump();
@@ -21,6 +23,8 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         if (!p.seccomp.is_null() && !p.seccomp.is_object())
             return Error(EINVAL, "guest config: seccomp must be an object");
         p.hostname = j.value("hostname", std::string());
+        p.maskedPaths = j.value("maskedPaths", std::vector<std::string>{});
+        p.readonlyPaths = j.value("readonlyPaths", std::vector<std::string>{});
         p.readonlyRoot = j.value("readonlyRoot", false);
         p.dropLostFound = j.value("dropLostFound", false);
         return p;

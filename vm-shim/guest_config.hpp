@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +20,9 @@ struct GuestProcess {
     nlohmann::json seccomp;  // linux.seccomp; null when none
     // The workload's only (an exec'd process joins what the workload has):
     std::string hostname;
+    // linux.maskedPaths / readonlyPaths, applied in the workload's mount namespace by berth's
+    // namespaces library (exec'd processes join that namespace).
+    std::vector<std::string> maskedPaths, readonlyPaths;
     bool readonlyRoot = false;
     // mkfs.ext4 adds lost+found; the guest removes it when the bundle's rootfs had none.
     bool dropLostFound = false;

@@ -45,6 +45,8 @@ GuestProcess guestProcessOf(const spec::Process& p, const nlohmann::json& seccom
 GuestProcess guestProcessFor(const spec::Spec& s) {
     GuestProcess g = guestProcessOf(*s.process, s.linux->seccomp);
     g.hostname = s.hostname;
+    g.maskedPaths = s.linux->maskedPaths;
+    g.readonlyPaths = s.linux->readonlyPaths;
     g.readonlyRoot = s.root.readonly;
     return g;
 }

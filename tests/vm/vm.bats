@@ -151,7 +151,7 @@ bg_run() {
     [[ "$output" == "$native" ]] || fail "native:" "$native" "vm:" "$output"
 }
 
-@test "vm: differential — capabilities, no_new_privs, rlimits, umask and the seccomp profile apply in the guest as on the host" {
+@test "vm: differential — capabilities, no_new_privs, rlimits, umask, seccomp, masked and read-only paths apply in the guest as on the host" {
     # The guest agent applies the process with berth's own process library: the same results.
     cfg '.process.capabilities = {bounding: ["CAP_CHOWN", "CAP_KILL"], effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"]}
          | .process.noNewPrivileges = true | .process.user.umask = 63
@@ -159,13 +159,17 @@ bg_run() {
          | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
                              syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1}]}'
     set_args sh -c 'grep -E "^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; ulimit -n; umask
-                    mkdir /dev/shm/x 2>&1 || echo mkdir-refused'
+                    mkdir /dev/shm/x 2>&1 || echo mkdir-refused
+                    echo "timer_list: $(wc -c </proc/timer_list)"
+                    echo 1 2>&1 >/proc/sys/kernel/ns_last_pid | grep -o "Read-only file system"'
     cfg 'del(.annotations)'
     run_fg "$ID"
     assert_ok
     local native="$output"
     grep -q "mkdir-refused" <<<"$native" || fail "the profile did not apply natively:" "$native"
     grep -Eq "^CapEff:\s+0+1$" <<<"$native" || fail "capabilities natively:" "$native"
+    grep -qx "timer_list: 0" <<<"$native" || fail "masked paths natively:" "$native"
+    grep -qx "Read-only file system" <<<"$native" || fail "read-only paths natively:" "$native"
     cfg '.annotations["run.oci.handler"] = "vm"'
     run_fg "$(new_id)"
     assert_ok

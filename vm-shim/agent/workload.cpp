@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "namespaces/mount.hpp"
 #include "runtime/process/exec_process.hpp"
 #include "runtime/security/security.hpp"
 #include "vm-shim/agent/agent.hpp"
@@ -73,6 +74,13 @@ void enterNamespaces(pid_t workload, int errPipe) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     enterNamespaces(workload, errPipe);
     if (::chroot("/rootfs") < 0 || ::chdir("/") < 0) childFail(errPipe, "chroot /rootfs");
+    if (workload == 0) {  // the workload's own mount namespace: its masked and read-only paths
+        namespaces::RootfsConfig rc;
+        rc.rootfs = "/";
+        rc.maskedPaths = g.maskedPaths;
+        rc.readonlyPaths = g.readonlyPaths;
+        if (Status st = namespaces::finalizeRootfsInChild(rc); !st) childFailWith(errPipe, st.error().what(), 127);
+    }
     if (Status st = process::prepareBeforeReady(p, std::nullopt); !st) childFailWith(errPipe, st.error().what(), 127);
     auto exe = process::lookupExecutable(p);
     if (!exe) {

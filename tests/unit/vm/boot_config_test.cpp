@@ -123,6 +123,8 @@ TEST(VmGuestConfig, RoundTripsAndRefusesGarbage) {
     p.seccomp = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", nlohmann::json::array()}};
     p.readonlyRoot = true;
     p.hostname = "h";
+    p.maskedPaths = {"/proc/kcore"};
+    p.readonlyPaths = {"/proc/sys"};
     auto back = guestProcessFromJson(toJson(p));
     ASSERT_TRUE(back.ok()) << back.error().what();
     EXPECT_EQ(back->process.args, p.process.args);
@@ -137,6 +139,8 @@ TEST(VmGuestConfig, RoundTripsAndRefusesGarbage) {
     EXPECT_EQ(back->seccomp, p.seccomp);
     EXPECT_TRUE(back->readonlyRoot);
     EXPECT_EQ(back->hostname, "h");
+    EXPECT_EQ(back->maskedPaths, p.maskedPaths);
+    EXPECT_EQ(back->readonlyPaths, p.readonlyPaths);
     EXPECT_FALSE(guestProcessFromJson("{").ok());
     EXPECT_FALSE(guestProcessFromJson("{}").ok());
     // The process is read by the same parser as config.json, with its errors.

@@ -6,7 +6,17 @@ load helpers
 
 setup_file() { itest_setup_file; }
 
-counter() { cat "$BUNDLE/rootfs/tmp/counter" 2>/dev/null || echo 0; }
+# counter: the container's counter. `echo > file` truncates before it writes, so a read can
+# land in between and see nothing: read again until there is a number.
+counter() {
+    local v i
+    for ((i = 0; i < 50; i++)); do
+        v="$(cat "$BUNDLE/rootfs/tmp/counter" 2>/dev/null)"
+        [[ "$v" =~ ^[0-9]+$ ]] && { echo "$v"; return; }
+        sleep 0.01
+    done
+    echo 0
+}
 
 @test "pause stops a counter, state says paused, resume restarts it" {
     cfg '.root.readonly = false'

@@ -99,9 +99,8 @@ if [[ "$lane" != sanitizer ]]; then
 fi
 
 if [[ "$lane" != normal ]]; then
-    # The sanitizer lane: unit and root (e2e and vm exercise the same berth code paths through
-    # podman, containerd and QEMU, at several times the cost under ASan; run them by hand with
-    # --lane sanitizer -L 'e2e|vm' -- README.md, Testing).
+    # The sanitizer lane: unit and root. e2e and vm pass on this build too, but mostly exercise
+    # podman, containerd and QEMU; run them by hand: --lane sanitizer -L 'e2e|vm' (README, Tests).
     echo
     echo "== sanitizer lane (ASan+UBSan): $asan_build_dir, labels unit|root =="
     ./scripts/build.sh --werror --crash-points --sanitize address,undefined --builddir "$asan_build_dir"

@@ -7,8 +7,8 @@
 #
 #   sudo ./scripts/test.sh [--lane normal|sanitizer] [CTEST_ARG...]     e.g. scripts/test.sh -L unit
 #
-# --lane runs only that lane. CTEST_ARGs go to both lanes (ctest ANDs repeated -L options, so
-# -L unit narrows the sanitizer lane's unit|root to unit).
+# --lane runs only that lane. CTEST_ARGs go to both lanes; a -L of them replaces the sanitizer
+# lane's own label choice (unit|root).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -101,8 +101,13 @@ fi
 if [[ "$lane" != normal ]]; then
     # The sanitizer lane: unit and root. e2e and vm pass on this build too, but mostly exercise
     # podman, containerd and QEMU; run them by hand: --lane sanitizer -L 'e2e|vm' (README, Tests).
+    # ctest ANDs repeated -L options: the lane's own applies only when the caller gave none.
+    san_labels=(-L '^(unit|root)$')
+    for arg in "$@"; do
+        [[ "$arg" == -L* || "$arg" == --label-regex* ]] && san_labels=()
+    done
     echo
-    echo "== sanitizer lane (ASan+UBSan): $asan_build_dir, labels unit|root =="
+    echo "== sanitizer lane (ASan+UBSan): $asan_build_dir, ctest ${san_labels[*]} $* =="
     ./scripts/build.sh --werror --crash-points --sanitize address,undefined --builddir "$asan_build_dir"
     # The instrumented binaries write their reports to files there, never to stderr (bats tests
     # compare it; tests/sanitizers/default_options.cpp), and a report ends the process with an
@@ -111,7 +116,7 @@ if [[ "$lane" != normal ]]; then
     rm -rf "$san_logs"
     mkdir -p "$san_logs"
     san_status=0
-    run_ctest "$asan_build_dir" -L '^(unit|root)$' "$@" || san_status=$?
+    run_ctest "$asan_build_dir" "${san_labels[@]}" "$@" || san_status=$?
     list_skipped "$asan_build_dir"
     reports=("$san_logs"/*)
     if [[ -e "${reports[0]}" ]]; then

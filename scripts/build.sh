@@ -1,11 +1,13 @@
 #!/bin/bash
 # Configures and builds berth with CMake + Ninja.
 #
-#   scripts/build.sh [--werror] [--debug] [--crash-points] [--builddir DIR] [-- EXTRA_CMAKE_ARGS...]
+#   scripts/build.sh [--werror] [--debug] [--crash-points] [--sanitize LIST] [--builddir DIR]
+#                    [-- EXTRA_CMAKE_ARGS...]
 #
 # -Werror is on with --werror or when CI=1. --crash-points compiles the BERTH_CRASH_AT kill points
-# the crash-safety tests use (the test command turns it on). BUILD_DIR (default: build) names
-# the build tree.
+# the crash-safety tests use (the test command turns it on). --sanitize address,undefined builds
+# with those sanitizers (-fsanitize=LIST, UB fatal; the test command's sanitizer lane uses it in
+# build-asan). BUILD_DIR (default: build) names the build tree.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -14,6 +16,7 @@ build_dir="${BUILD_DIR:-build}"
 build_type="RelWithDebInfo"
 werror=OFF
 crash_points=OFF
+sanitize=""
 [[ "${CI:-0}" == "1" || "${CI:-}" == "true" ]] && werror=ON
 extra=()
 
@@ -23,10 +26,11 @@ while [[ $# -gt 0 ]]; do
         --no-werror) werror=OFF ;;
         --debug) build_type=Debug ;;
         --crash-points) crash_points=ON ;;
+        --sanitize) sanitize="$2"; shift ;;
         --builddir) build_dir="$2"; shift ;;
         --) shift; extra=("$@"); break ;;
         -h | --help)
-            sed -n '2,6p' "$0"
+            sed -n '2,9p' "$0"
             exit 0 ;;
         *) echo "build: unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -39,6 +43,7 @@ cmake -G Ninja -S . -B "$build_dir" \
     -DCMAKE_BUILD_TYPE="$build_type" \
     -DBERTH_WERROR="$werror" \
     -DBERTH_CRASH_POINTS="$crash_points" \
+    -DBERTH_SANITIZE="$sanitize" \
     "${extra[@]}"
 cmake --build "$build_dir" --parallel "$jobs"
 echo "build: $build_dir/cli/berth"

@@ -1,17 +1,32 @@
 #!/bin/bash
 # Runs every test: installs what is missing, builds with -Werror, then ctest over all labels
-# (unit, root, e2e, ...) and prints ctest's summary plus every skipped test with its reason;
-# then the fuzz lane: scripts/fuzz.sh builds the libFuzzer targets with clang in build-fuzz and
+# (unit, root, e2e, ...) and prints ctest's summary plus every skipped test with its reason.
+# Then the sanitizer lane: an ASan+UBSan build (build-asan) runs the unit and root labels (less
+# the soak and the 500 random kills, which repeat the same paths and run in the normal lane);
+# sanitizer reports go to build-asan/sanitizer-logs/, and any report fails the lane.
+# Then the fuzz lane: scripts/fuzz.sh builds the libFuzzer targets with clang in build-fuzz and
 # runs each for FUZZ_SECONDS (default 30) — "fuzz: N passed, N failed".
-# Run as root; needs no stdin. Exits non-zero when any test or fuzz target fails.
+# Run as root; needs no stdin. Exits non-zero when any test of any lane fails.
 #
-#   sudo ./scripts/test.sh [CTEST_ARG...]     e.g. scripts/test.sh -L unit
+#   sudo ./scripts/test.sh [--lane normal|sanitizer] [CTEST_ARG...]     e.g. scripts/test.sh -L unit
 #
-# With CTEST_ARGs (a chosen subset) the fuzz lane is left out, and so with FUZZ_SECONDS=0.
+# --lane runs only that lane. CTEST_ARGs go to both ctest lanes; a -L of them replaces the
+# sanitizer lane's own label choice (unit|root). With --lane, CTEST_ARGs or FUZZ_SECONDS=0 the
+# fuzz lane is left out.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 exec </dev/null
+
+lane=all
+if [[ "${1:-}" == "--lane" ]]; then
+    lane="${2:-}"
+    shift 2 || true
+fi
+case "$lane" in
+    all | normal | sanitizer) ;;
+    *) echo "test: --lane normal|sanitizer" >&2; exit 2 ;;
+esac
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "test: run as root (sudo $0): the root and e2e tests need it" >&2
@@ -19,8 +34,8 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 build_dir="${BUILD_DIR:-build}"
+asan_build_dir="${ASAN_BUILD_DIR:-build-asan}"
 ./scripts/setup.sh
-./scripts/build.sh --werror --crash-points
 
 # ctest runs in its own process group, so an interrupted run takes every test process with it.
 # SIGINT first: bats then runs its teardowns (with SIGTERM it dies without cleaning up).
@@ -49,34 +64,87 @@ stop_ctest() {
 trap 'stop_ctest; exit 130' INT TERM
 trap 'stop_ctest' EXIT
 
-set +e
-setsid ctest --test-dir "$build_dir" --output-on-failure "$@" &
-ctest_pid=$!
-wait "$ctest_pid"
-status=$?
-set -e
-stop_ctest
+# run_ctest DIR [CTEST_ARG...]: ctest over DIR; returns ctest's status.
+run_ctest() {
+    local dir="$1" status
+    shift
+    set +e
+    setsid ctest --test-dir "$dir" --output-on-failure "$@" &
+    ctest_pid=$!
+    wait "$ctest_pid"
+    status=$?
+    set -e
+    stop_ctest
+    return "$status"
+}
 
-# bats reports a skipped test as "ok N name # skip reason", which ctest counts as passed: list
-# them, with their ctest name, so a skip is never mistaken for a pass. (ctest itself lists the
-# skipped unit tests under "The following tests did not run".)
-log="$build_dir/Testing/Temporary/LastTest.log"
-if [[ -f "$log" ]]; then
-    skipped="$(awk '
-        /^[0-9]+\/[0-9]+ Testing: / { test = $3 }
-        /^ok [0-9]+ .* # skip/ { sub(/^ok [0-9]+ /, ""); print "  " test ": " $0 }' "$log")"
-    if [[ -n "$skipped" ]]; then
+# list_skipped DIR: bats reports a skipped test as "ok N name # skip reason", which ctest counts
+# as passed: list them, with their ctest name, so a skip is never mistaken for a pass. (ctest
+# itself lists the skipped unit tests under "The following tests did not run".)
+list_skipped() {
+    local log="$1/Testing/Temporary/LastTest.log" skipped
+    if [[ -f "$log" ]]; then
+        skipped="$(awk '
+            /^[0-9]+\/[0-9]+ Testing: / { test = $3 }
+            /^ok [0-9]+ .* # skip/ { sub(/^ok [0-9]+ /, ""); print "  " test ": " $0 }' "$log")"
+        if [[ -n "$skipped" ]]; then
+            echo
+            echo "Skipped bats tests (NOT passes):"
+            echo "$skipped"
+        fi
+    fi
+}
+
+status=0
+if [[ "$lane" != sanitizer ]]; then
+    ./scripts/build.sh --werror --crash-points
+    run_ctest "$build_dir" "$@" || status=$?
+    list_skipped "$build_dir"
+fi
+
+if [[ "$lane" != normal ]]; then
+    # The sanitizer lane: unit and root. e2e and vm pass on this build too, but mostly exercise
+    # podman, containerd and QEMU; run them by hand: --lane sanitizer -L 'e2e|vm' (README, Tests).
+    # ctest ANDs repeated -L options: the lane's own applies only when the caller gave none.
+    san_labels=(-L '^(unit|root)$' -E '^integration\.(soak|crash_points)$')
+    for arg in "$@"; do
+        [[ "$arg" == -L* || "$arg" == --label-regex* ]] && san_labels=()
+    done
+    echo
+    echo "== sanitizer lane (ASan+UBSan): $asan_build_dir, ctest ${san_labels[*]} $* =="
+    ./scripts/build.sh --werror --crash-points --sanitize address,undefined --builddir "$asan_build_dir"
+    # The instrumented binaries write their reports to files there, never to stderr (bats tests
+    # compare it; tests/sanitizers/default_options.cpp), and a report ends the process with an
+    # error. Any file there fails the lane, whatever the test made of that error.
+    san_logs="$asan_build_dir/sanitizer-logs"
+    rm -rf "$san_logs"
+    mkdir -p "$san_logs"
+    san_status=0
+    run_ctest "$asan_build_dir" "${san_labels[@]}" "$@" || san_status=$?
+    list_skipped "$asan_build_dir"
+    reports=("$san_logs"/*)
+    if [[ -e "${reports[0]}" ]]; then
         echo
-        echo "Skipped bats tests (NOT passes):"
-        echo "$skipped"
+        echo "Sanitizer reports (${#reports[@]} files in $san_logs):"
+        for f in "${reports[@]}"; do
+            echo "---- $f"
+            head -n 40 "$f"
+        done
+        san_status=1
+    fi
+    if [[ $san_status -eq 0 ]]; then
+        echo "== sanitizer lane (ASan+UBSan): passed, no sanitizer reports =="
+    else
+        echo "== sanitizer lane (ASan+UBSan): FAILED =="
+        [[ $status -ne 0 ]] || status=$san_status
     fi
 fi
 
 # The fuzz lane: a clang tree of its own (the main build is g++), so not a ctest label here.
 fuzz_seconds="${FUZZ_SECONDS:-30}"
 echo
-if [[ $# -gt 0 || "$fuzz_seconds" == "0" ]]; then
-    echo "fuzz: lane not run (${*:-FUZZ_SECONDS=0}); run scripts/fuzz.sh for it"
+if [[ $# -gt 0 || "$fuzz_seconds" == "0" || "$lane" != all ]]; then
+    echo "fuzz: lane not run (${*:---lane $lane / FUZZ_SECONDS=$fuzz_seconds}); run scripts/fuzz.sh for it"
 else
     ./scripts/fuzz.sh --seconds "$fuzz_seconds" --builddir "${FUZZ_BUILD_DIR:-build-fuzz}" \
         || status=$((status == 0 ? 1 : status))

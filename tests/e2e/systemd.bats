@@ -33,18 +33,36 @@ host_caps_json() {
     printf '%s\n' "${out[@]}" | jq -R . | jq -sc .
 }
 
+# host_mounts_json ROOTFS: read-only bind mounts of the shared libraries the built berth loads
+# that ROOTFS lacks (a sanitizer build's libasan and libubsan), and a sanitizer build's report
+# directory (read-write), each at its host path, so that berth runs and reports inside too.
+host_mounts_json() {
+    local lib logs="${BERTH_BUILD_DIR:-}/sanitizer-logs"
+    {
+        while read -r lib; do
+            [[ -e "$1$lib" ]] || jq -n --arg p "$lib" \
+                '{destination: $p, type: "bind", source: $p, options: ["bind", "ro"]}'
+        done < <(ldd "$BERTH" | awk '$3 ~ /^\// { print $3 }')
+        if [[ -n "${BERTH_BUILD_DIR:-}" && -d "$logs" ]]; then
+            jq -n --arg p "$logs" '{destination: $p, type: "bind", source: $p, options: ["bind", "rw"]}'
+        fi
+    } | jq -sc .
+}
+
 # systemd_config DIR: config.json for systemd as PID 1 (container=berth, as systemd expects).
 systemd_config() {
-    local caps
+    local caps host_mounts
     caps="$(host_caps_json)"
-    jq -n --argjson caps "$caps" --arg bin "$(dirname "$BERTH")" --arg b "$SD_DIR/bundles" '{
+    host_mounts="$(host_mounts_json "$1/rootfs")"
+    jq -n --argjson caps "$caps" --argjson host_mounts "$host_mounts" --arg bin "$(dirname "$BERTH")" \
+        --arg b "$SD_DIR/bundles" '{
       ociVersion: "1.0.2",
       process: {terminal: false, user: {uid: 0, gid: 0}, args: ["/sbin/init"], cwd: "/",
         env: ["container=berth", "PATH=/opt/berth:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
         capabilities: {bounding: $caps, effective: $caps, permitted: $caps}, noNewPrivileges: false},
       root: {path: "rootfs", readonly: false},
       hostname: "berth-systemd",
-      mounts: [
+      mounts: ([
         {destination: "/proc", type: "proc", source: "proc"},
         {destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]},
         {destination: "/dev/pts", type: "devpts", source: "devpts",
@@ -58,7 +76,7 @@ systemd_config() {
         {destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev"]},
         {destination: "/opt/berth", type: "bind", source: $bin, options: ["rbind", "ro"]},
         {destination: "/bundles", type: "bind", source: $b, options: ["rbind", "rw"]}
-      ],
+      ] + $host_mounts),
       linux: {
         namespaces: [{type: "pid"}, {type: "mount"}, {type: "uts"}, {type: "ipc"}, {type: "cgroup"},
                      {type: "network"}],

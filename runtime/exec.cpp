@@ -1,5 +1,6 @@
 // exec: run another process in a running container, built from --process or from the
 // container's own process with the command-line overrides, as runc does.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,9 +93,15 @@ Result<int> execThroughProxy(Handler& h, const ExecOptions& o, const state::Cont
         ASSIGN_OR_RETURN(relay, openRelaySocket());
         if (relay->size && !proc.consoleSize) proc.consoleSize = relay->size;
     }
+    // The child says when its pty master is on its way (or why not): conmon expects it to have
+    // arrived at the console socket by the time `exec -d` returns.
+    int sync[2];
+    if (::pipe2(sync, O_CLOEXEC) < 0) return Error::fromErrno("pipe for the exec proxy");
+    UniqueFd syncRd(sync[0]), syncWr(sync[1]);
     pid_t pid = ::fork();
     if (pid < 0) return Error::fromErrno("fork the exec proxy");
     if (pid == 0) {
+        syncRd.reset();
         ::setsid();
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
         if (proc.terminal) {
@@ -104,14 +111,17 @@ Result<int> execThroughProxy(Handler& h, const ExecOptions& o, const state::Cont
             } else if (auto s = process::connectConsoleSocket(o.consoleSocket)) {
                 sock = std::move(*s);
             } else {
-                log::error(s.error().what());
+                std::string msg = s.error().what();
+                (void)!::write(syncWr.get(), msg.data(), msg.size());
                 ::_exit(255);
             }
             if (Status t = process::setupRawTerminalInChild(sock.get(), proc.consoleSize); !t) {
-                log::error(t.error().what());
+                std::string msg = t.error().what();
+                (void)!::write(syncWr.get(), msg.data(), msg.size());
                 ::_exit(255);
             }
         }
+        syncWr.reset();  // EOF with nothing said: ready
         auto code = h.exec(st, stateDir, proc);
         if (!code) {
             log::error(code.error().what());
@@ -123,6 +133,19 @@ Result<int> execThroughProxy(Handler& h, const ExecOptions& o, const state::Cont
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
     };
+    syncWr.reset();
+    std::string failure;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(syncRd.get(), buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        failure.append(buf, static_cast<size_t>(n));
+    }
+    if (!failure.empty()) {
+        killProxy();
+        return Error::make(failure);
+    }
     UniqueFd master;
     if (relay) {
         auto m = receiveMaster(*relay);

@@ -79,17 +79,26 @@ run_ctest() {
 }
 
 # list_skipped DIR: bats reports a skipped test as "ok N name # skip reason", which ctest counts
-# as passed: list them, with their ctest name, so a skip is never mistaken for a pass. (ctest
+# as passed: list them, with their ctest name, so a skip is never mistaken for a pass. A test
+# that skipped only a part (tests/integration/helpers.bash, skip_part) prints "# part skipped:
+# REASON" before its own "ok" line; those are listed too. (ctest
 # itself lists the skipped unit tests under "The following tests did not run".)
 list_skipped() {
     local log="$1/Testing/Temporary/LastTest.log" skipped
     if [[ -f "$log" ]]; then
         skipped="$(awk '
             /^[0-9]+\/[0-9]+ Testing: / { test = $3 }
+            /^# part skipped: / { sub(/^# part skipped: /, ""); parts = parts "\n" $0; next }
+            /^(not )?ok [0-9]+ / && parts != "" {
+                name = $0; sub(/^(not )?ok [0-9]+ /, "", name); sub(/ # skip.*/, "", name)
+                n = split(substr(parts, 2), p, "\n")
+                for (i = 1; i <= n; i++) print "  " test ": " name ": part skipped: " p[i]
+                parts = ""
+            }
             /^ok [0-9]+ .* # skip/ { sub(/^ok [0-9]+ /, ""); print "  " test ": " $0 }' "$log")"
         if [[ -n "$skipped" ]]; then
             echo
-            echo "Skipped bats tests (NOT passes):"
+            echo "Skipped bats tests and parts of tests (NOT passes):"
             echo "$skipped"
         fi
     fi

@@ -176,16 +176,23 @@ teardown() { podman_teardown; }
     expect_status 0
     [[ "$output" == "e2e-stats "*"/ 67.11MB 1" ]] || { echo "stats: $output"; false; }
     # podman 4.3's update has no --pids-limit; it sends the whole resources object (-r FILE).
-    run pm update --memory 128m --memory-swap 256m --cpus 0.25 e2e-stats
-    expect_status 0
+    if [[ -f /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ]]; then
+        run pm update --memory 128m --memory-swap 256m --cpus 0.25 e2e-stats
+        expect_status 0
+        run pm exec e2e-stats cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes
+        expect_status 0
+        [ "$output" = 268435456 ]
+    else
+        skip_part "podman update --memory-swap: no swap accounting (memory.memsw.*) on this host"
+        run pm update --memory 128m --cpus 0.25 e2e-stats
+        expect_status 0
+    fi
     run pm exec e2e-stats cat /sys/fs/cgroup/memory/memory.limit_in_bytes \
-        /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us \
-        /sys/fs/cgroup/pids/pids.max
+        /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max
     expect_status 0
     [ "${lines[0]}" = 134217728 ]
-    [ "${lines[1]}" = 268435456 ]
-    [ "${lines[2]}" = 25000 ]
-    [ "${lines[3]}" = 50 ]
+    [ "${lines[1]}" = 25000 ]
+    [ "${lines[2]}" = 50 ]
     # podman 4.3 shows the limit from its own record of the spec, not the cgroup (runc too):
     # only check that usage is still read from the live cgroup.
     run pm stats --no-stream --format '{{.MemUsage}} {{.PIDs}}' e2e-stats

@@ -36,6 +36,22 @@ fail() {
     return 1
 }
 
+# skip_part REASON: a part of the test needs something this host lacks (an I/O scheduler, a huge
+# page size, swap accounting...): the rest of the test still runs, and this line goes to the TAP
+# stream, where the test command's skip report lists it with the test's name (a skipped part is
+# not a pass either).
+skip_part() {
+    printf '# part skipped: %s\n' "$*" >&3
+}
+
+# Host features some tests need in part. Each answers for the hierarchy berth creates in.
+host_has_blkio_weight() {
+    [[ -f /sys/fs/cgroup/blkio/blkio.weight || -f /sys/fs/cgroup/blkio/blkio.bfq.weight ]]
+}
+host_has_swap_accounting() { [[ -f /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ]]; }
+host_has_hugepages() { [[ -d "/sys/kernel/mm/hugepages/hugepages-$1" ]]; }
+host_has_v1_controller() { awk -v c="$1" '$1 == c && $4 == 1 { f = 1 } END { exit !f }' /proc/cgroups && [[ -d "/sys/fs/cgroup/$1" ]]; }
+
 # ---------------------------------------------------------------------------------------------
 # setup_file / setup / teardown
 

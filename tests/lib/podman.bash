@@ -12,6 +12,12 @@ IMAGE=localhost/berth-e2e-busybox:latest
 BERTH_PODMAN_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # pm ARGS...: podman, isolated, with the runtime under test and a time limit.
+# skip_part REASON: as tests/integration/helpers.bash's: the rest of the test runs, the test
+# command's skip report lists the part.
+skip_part() {
+    printf '# part skipped: %s\n' "$*" >&3
+}
+
 pm() {
     timeout --kill-after=10 120 podman --runtime "$RUNTIME" --cgroup-manager cgroupfs \
         --events-backend file "$@"

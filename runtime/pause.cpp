@@ -14,8 +14,10 @@ Status setFrozen(const GlobalOptions& g, const std::string& id, bool frozen) {
     ASSIGN_OR_RETURN(state::Lock lock, store.lock(id));
     ASSIGN_OR_RETURN(state::ContainerState st, store.load(id));
     auto live = store.liveStatus(st);
-    auto want = frozen ? state::ContainerStatus::Running : state::ContainerStatus::Paused;
-    if (live != want)
+    // runc pauses created containers too (their init, blocked on the exec fifo, is frozen).
+    bool allowed = frozen ? live == state::ContainerStatus::Running || live == state::ContainerStatus::Created
+                          : live == state::ContainerStatus::Paused;
+    if (!allowed)
         return Error::make("cannot ", frozen ? "pause" : "resume", " container \"", id, "\": it is ",
                            state::statusName(live));
     std::function<Status(bool)> freeze;

@@ -240,8 +240,10 @@ ContainerStatus Store::liveStatus(const ContainerState& s) const {
         return processAlive(s.creatorPid, s.creatorStartTime) ? ContainerStatus::Creating : ContainerStatus::Stopped;
     }
     if (!processAlive(s.pid, s.pidStartTime)) return ContainerStatus::Stopped;
-    if (fs::exists(fifoPath(s.id))) return ContainerStatus::Created;
+    // Paused first, as runc: a created container can be paused too, and is then "paused" until
+    // resumed (then "created" again while its init still waits on the exec fifo).
     if (s.saved == ContainerStatus::Paused) return ContainerStatus::Paused;
+    if (fs::exists(fifoPath(s.id))) return ContainerStatus::Created;
     return ContainerStatus::Running;
 }
 

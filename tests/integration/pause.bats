@@ -70,6 +70,27 @@ counter() {
     set_args true
     create_ctr "$ID"
     assert_ok
-    rb pause "$ID"
+    rb resume "$ID"
     assert_berth_error 'created'
+}
+
+@test "a created container can be paused, as with runc: start waits for resume, then runs" {
+    ctl_dir
+    set_args sh -c "touch /ctl/started; $WAIT_STOP"
+    create_ctr "$ID"
+    rb pause "$ID"
+    assert_ok
+    [[ "$(ctr_status "$ID")" == paused ]] || fail "state after pause: $(ctr_status "$ID")"
+    [[ "$(cat "$(cgroup_dirs "$ID" | grep freezer | head -1)/freezer.state")" == FROZEN ]] || fail "not frozen"
+    rb start "$ID"
+    assert_berth_error 'paused'
+    rb resume "$ID"
+    assert_ok
+    [[ "$(ctr_status "$ID")" == created ]] || fail "state after resume: $(ctr_status "$ID")"
+    rb start "$ID"
+    assert_ok
+    wait_for 100 test -e "$CTL/started" || fail "the workload did not start"
+    [[ "$(ctr_status "$ID")" == running ]] || fail "state after start: $(ctr_status "$ID")"
+    touch "$CTL/stop"
+    wait_status "$ID" stopped
 }

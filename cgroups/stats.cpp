@@ -30,8 +30,8 @@ json toJson(const Stats& s) {
     if (!s.cpu.usage.percpuUser.empty()) usage["percpu_user"] = s.cpu.usage.percpuUser;
     json thr = json::object();
     if (s.cpu.throttling.periods) thr["periods"] = s.cpu.throttling.periods;
-    if (s.cpu.throttling.throttledPeriods) thr["throttled_periods"] = s.cpu.throttling.throttledPeriods;
-    if (s.cpu.throttling.throttledTime) thr["throttled_time"] = s.cpu.throttling.throttledTime;
+    if (s.cpu.throttling.throttledPeriods) thr["throttledPeriods"] = s.cpu.throttling.throttledPeriods;
+    if (s.cpu.throttling.throttledTime) thr["throttledTime"] = s.cpu.throttling.throttledTime;
     d["cpu"] = {{"usage", usage}, {"throttling", thr}};
     if (s.cpuset.present) {
         json cs{{"cpus", s.cpuset.cpus}, {"mems", s.cpuset.mems}};

@@ -216,7 +216,7 @@ block_dev() {
     [[ "$throttled" -gt 0 ]] || fail "cpu.stat: $(knob cpu cpu.stat)"
     rb events --stats "$ID"
     assert_ok
-    [[ "$(jq -r '.data.cpu.throttling.throttled_periods' <<<"$output")" -ge "$throttled" ]] || fail "stats:" "$output"
+    [[ "$(jq -r '.data.cpu.throttling.throttledPeriods' <<<"$output")" -ge "$throttled" ]] || fail "stats:" "$output"
     [[ "$(jq -r '.data.cpu.usage.total' <<<"$output")" -gt 0 ]] || fail "stats cpu usage:" "$output"
     # Under 10% for a second: far less than a full second of CPU time.
     [[ "$(jq -r '.data.cpu.usage.total' <<<"$output")" -lt 600000000 ]] || fail "the quota did not hold:" "$output"

@@ -154,6 +154,10 @@ TEST(CgroupStats, JsonHasRuncShape) {
     EXPECT_EQ(j["hugetlb"]["2MB"], json({{"failcnt", 1}}));
     EXPECT_TRUE(j.contains("blkio") && j.contains("intel_rdt") && j["network_interfaces"].is_null());
     EXPECT_FALSE(j.contains("cpuset"));  // only where the cpuset controller exists
+    // runc's types/events.go names: containerd's go-runc parses these (camelCase, not snake).
+    s.cpu.throttling = {10, 4, 12345};
+    json t = toJson(s)["cpu"]["throttling"];
+    EXPECT_EQ(t, json({{"periods", 10}, {"throttledPeriods", 4}, {"throttledTime", 12345}}));
 }
 
 // The v1 reader on a fake cgroupfs: each number comes from the file runc reads it from.

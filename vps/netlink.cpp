@@ -4,6 +4,7 @@
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/veth.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -207,6 +208,20 @@ Status Socket::setLink(int ifindex, bool up, int master, uint32_t mtu) {
     ifi->ifi_flags = up ? IFF_UP : 0;
     if (master) m.putU32(IFLA_MASTER, static_cast<uint32_t>(master));
     if (mtu) m.putU32(IFLA_MTU, mtu);
+    return request(m);
+}
+
+Status Socket::setIpv4Conf(int ifindex, uint16_t devconf, uint32_t value) {
+    Message m(RTM_NEWLINK, 0);
+    m.addHeader<ifinfomsg>();
+    m.header<ifinfomsg>()->ifi_index = ifindex;
+    size_t spec = m.beginNest(IFLA_AF_SPEC);
+    size_t inet = m.beginNest(AF_INET);
+    size_t conf = m.beginNest(IFLA_INET_CONF);
+    m.putU32(devconf, value);
+    m.endNest(conf);
+    m.endNest(inet);
+    m.endNest(spec);
     return request(m);
 }
 

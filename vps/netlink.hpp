@@ -71,6 +71,8 @@ public:
     // master: 0 leaves it; mtu: 0 leaves it.
     Status setLink(int ifindex, bool up, int master, uint32_t mtu);
     Status deleteLink(int ifindex);
+    // An IPv4 per-interface setting (IPV4_DEVCONF_*, as net.ipv4.conf.IF.*), by IFLA_INET_CONF.
+    Status setIpv4Conf(int ifindex, uint16_t devconf, uint32_t value);
     Status addAddress(int ifindex, const IpPrefix& p);
     Status deleteAddress(int ifindex, const IpPrefix& p);
     // Every address of `ifindex` (0: of every link).

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/ip.h>
 
 #include <algorithm>
 
@@ -17,7 +18,10 @@ namespace {
 uint64_t fnv1a(const std::string& s) {
     uint64_t h = 1469598103934665603ull;
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    return h;
+    // splitmix64's finaliser: names that differ in one character differ in every output bit.
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
 }
 
 std::string hostIf(const NetworkConfig& c) { return c.hostIfName.empty() ? hostIfNameFor(c.vpsName) : c.hostIfName; }
@@ -59,11 +63,19 @@ std::optional<IpAddress> gatewayFor(int family, const NetworkConfig& c, const st
     return std::nullopt;
 }
 
+// Removing an interface's primary IPv4 address takes its secondaries in the same network along,
+// unless they are promoted: `set --ip` removing the first address must keep the others.
+Status keepSecondaries(netlink::Socket& vps, int peer) {
+    TRY_CTX(vps.setIpv4Conf(peer, IPV4_DEVCONF_PROMOTE_SECONDARIES, 1), "promote_secondaries in the VPS");
+    return {};
+}
+
 // Inside the VPS: lo and the peer up, addresses, default routes.
 Status configurePeer(netlink::Socket& vps, const NetworkConfig& c, const std::vector<IpAddress>& gateways) {
     ASSIGN_OR_RETURN(int lo, vps.linkIndex("lo"));
     TRY_CTX(vps.setLink(lo, true, 0, 0), "bring up lo in the VPS");
     ASSIGN_OR_RETURN(int peer, vps.linkIndex(c.peerIfName));
+    TRY(keepSecondaries(vps, peer));
     for (const auto& a : c.addresses) TRY(vps.addAddress(peer, a));
     TRY_CTX(vps.setLink(peer, true, 0, 0), "bring up ", c.peerIfName, " in the VPS");
     for (const auto& gw : gateways) TRY(vps.addDefaultRoute(peer, gw));
@@ -153,6 +165,7 @@ Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid, const std::vector<
     ASSIGN_OR_RETURN(UniqueFd nsFd, openNetns(vpsInitPid));
     ASSIGN_OR_RETURN(auto vps, netlink::Socket::openInNetns(nsFd.get()));
     ASSIGN_OR_RETURN(int peer, vps.linkIndex(c.peerIfName));
+    TRY(keepSecondaries(vps, peer));
     ASSIGN_OR_RETURN(auto current, vps.addresses(peer));
     auto has = [](const auto& list, const IpPrefix& p) {
         return std::any_of(list.begin(), list.end(), [&](const auto& e) {

@@ -17,7 +17,7 @@ setup() {
     itest_setup
     HOSTNS="${TAG}-host"
     ip netns add "$HOSTNS"
-    BR=bvtbr0
+    BR=vtestbr0
     NET4=10.213.7
     NET6=fd42:213:7
 }
@@ -33,12 +33,17 @@ tool() {
     ip netns exec "$HOSTNS" "$VPS_HOST_TOOL" "$@"
 }
 
+# own_netns PID: PID runs in a network namespace other than this shell's.
+own_netns() {
+    [[ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]]
+}
+
 # new_vps VAR: a sleeper in a network namespace of its own; its pid in VAR.
 new_vps() {
     unshare -n sleep 600 </dev/null >/dev/null 2>&1 &
     bg_register $!
     printf -v "$1" '%s' "$!"
-    wait_for 100 test "$(readlink /proc/$!/ns/net)" != "$(readlink /proc/self/ns/net)"
+    wait_for 100 own_netns "$!"
 }
 
 # attach NAME PID N [ARGS...]: NAME on the bridge with .N and ::N.
@@ -66,6 +71,8 @@ echos() {
 }
 
 host_links() { ip -n "$HOSTNS" -o link show | awk -F': ' '{ print $2 }' | cut -d@ -f1; }
+# host_veths: the VPS veths in the host namespace.
+host_veths() { host_links | grep -E '^bv[0-9a-f]{8}$'; }
 host_tables() { ip netns exec "$HOSTNS" nft list tables; }
 
 @test "two VPSes on the bridge reach each other and the gateway over IPv4 and IPv6" {
@@ -75,7 +82,7 @@ host_tables() { ip netns exec "$HOSTNS" nft list tables; }
     grep -q "^gateway $NET4.1$" <<<"$output" || fail "no IPv4 gateway: $output"
     attach vpsb "$B" 3
     host_links | grep -qx "$BR" || fail "no bridge $BR in the host namespace"
-    [[ "$(host_links | grep -c '^bv')" -eq 2 ]] || fail "expected two host veths: $(host_links)"
+    [[ "$(host_links | grep -cE '^bv[0-9a-f]{8}$')" -eq 2 ]] || fail "expected two host veths: $(host_links)"
     in_vps "$A" ip -o addr show dev eth0 | grep -q "inet $NET4.2/24" || fail "no address in A"
     in_vps "$A" ip route show default | grep -q "via $NET4.1" || fail "no default route in A"
     in_vps "$A" ip -6 route show default | grep -q "via $NET6::1" || fail "no IPv6 default route in A"
@@ -114,7 +121,9 @@ host_tables() { ip netns exec "$HOSTNS" nft list tables; }
     attach vpsb "$B" 3
     ping4 "$A" "$NET4.3" || fail "A cannot ping B"
     local mac before
-    mac="$(in_vps "$A" cat /sys/class/net/eth0/address)"
+    # (Not /sys/class/net: sysfs shows the namespace of whoever mounted it, not A's.)
+    mac="$(in_vps "$A" ip -o link show eth0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)"
+    [[ "$mac" == 02:b7:* ]] || fail "A's MAC is $mac, not berth's"
     before="$(echos "$B")"
     in_vps "$A" ip link set eth0 address 02:00:00:00:00:99
     ! ping4 "$A" -c 2 "$NET4.3" || fail "a ping with a spoofed MAC got an answer"
@@ -136,7 +145,7 @@ host_tables() { ip netns exec "$HOSTNS" nft list tables; }
     ! in_vps "$A" ip -o addr show dev eth0 | grep -q "inet $NET4.2/" || fail "$NET4.2 still on A"
     ! in_vps "$A" ip -o addr show dev eth0 | grep -q "$NET6::2/" || fail "$NET6::2 still on A"
     ping4 "$A" "$NET4.3" || fail "A cannot reach B from its remaining address"
-    ip netns exec "$HOSTNS" nft list set netdev "berth_$(host_links | grep '^bv' | head -1)" addrs4 >/dev/null
+    ip netns exec "$HOSTNS" nft list set netdev "berth_$(host_veths | head -1)" addrs4 >/dev/null
     # The removed address, taken back by hand, is a spoofed one now.
     in_vps "$A" ip addr add "$NET4.2/24" dev eth0
     ! ping4 "$A" -I "$NET4.2" -c 2 "$NET4.3" || fail "a removed address still passes the filter"
@@ -153,7 +162,7 @@ host_tables() { ip netns exec "$HOSTNS" nft list tables; }
     [[ "$status" -eq 0 ]] || fail "detach failed: $output"
     run tool net-detach --name vpsb
     [[ "$status" -eq 0 ]] || fail "a second detach failed: $output"
-    [[ -z "$(host_links | grep '^bv')" ]] || fail "veths left: $(host_links)"
+    [[ -z "$(host_veths)" ]] || fail "veths left: $(host_links)"
     [[ -z "$(host_tables)" ]] || fail "rules left: $(host_tables)"
     ! in_vps "$A" ip link show eth0 2>/dev/null || fail "eth0 left in A"
     # A gateway outside the VPS's networks fails at the last step (the route): veth, rules and
@@ -161,7 +170,7 @@ host_tables() { ip netns exec "$HOSTNS" nft list tables; }
     run tool net-attach --name vpsa --pid "$A" --bridge "$BR" --ip "$NET4.2/24" --gw4 10.99.99.1
     [[ "$status" -eq 1 ]] || fail "attach with an unreachable gateway: status $status: $output"
     [[ "${#lines[@]}" -eq 1 && "$output" == *"default route via 10.99.99.1"* ]] || fail "error: $output"
-    [[ -z "$(host_links | grep '^bv')" ]] || fail "veths left after a failed attach: $(host_links)"
+    [[ -z "$(host_veths)" ]] || fail "veths left after a failed attach: $(host_links)"
     [[ -z "$(host_tables)" ]] || fail "rules left after a failed attach: $(host_tables)"
     ! in_vps "$A" ip link show eth0 2>/dev/null || fail "eth0 left in A after a failed attach"
 }

@@ -83,19 +83,61 @@ Status fsckImage(const std::string& image) {
     return {};
 }
 
-Status growMounted(const std::string& image, const std::string& dev, uint64_t oldSize, uint64_t newSize) {
+// ext4's online resize ioctl checks CAP_SYS_RESOURCE (machines that drop it from the bounding set
+// cannot grow a mounted ext4 at all).
+bool canResizeOnline() {
+    auto status = fs::readFile("/proc/self/status");
+    if (!status) return false;
+    auto pos = status->find("CapEff:");
+    if (pos == std::string::npos) return false;
+    uint64_t caps = std::strtoull(status->c_str() + pos + 7, nullptr, 16);
+    return caps & (1ull << 24);  // CAP_SYS_RESOURCE
+}
+
+// The ext4 filesystem's size in bytes, from its superblock (offset 1024 of the image).
+Result<uint64_t> fsBytes(int imageFd) {
+    unsigned char sb[1024];
+    if (::pread(imageFd, sb, sizeof sb, 1024) != static_cast<ssize_t>(sizeof sb)) return Error::fromErrno("read superblock");
+    auto le32 = [&](size_t off) {
+        return uint32_t(sb[off]) | uint32_t(sb[off + 1]) << 8 | uint32_t(sb[off + 2]) << 16 | uint32_t(sb[off + 3]) << 24;
+    };
+    if ((sb[0x38] | sb[0x39] << 8) != kExt4Magic) return Error(EINVAL, "not an ext4 image");
+    uint64_t blocks = le32(0x4);
+    if (le32(0x60) & 0x80) blocks |= uint64_t(le32(0x150)) << 32;  // INCOMPAT_64BIT
+    return blocks << (10 + le32(0x18));
+}
+
+// Grow the filesystem to its file's size when a grow was left for this mount.
+Status growPending(int imageFd, const std::string& image) {
+    struct stat st;
+    if (::fstat(imageFd, &st) < 0) return Error::fromErrno("stat ", image);
+    ASSIGN_OR_RETURN(uint64_t fsSize, fsBytes(imageFd));
+    if (fsSize + (1 << 20) > static_cast<uint64_t>(st.st_size)) return {};
+    TRY(fsckImage(image));
+    auto r = runHostCommand({"resize2fs", image});
+    if (!r) return std::move(r.error()).context("grow the filesystem in ", image);
+    return {};
+}
+
+Result<ResizeMode> growMounted(const std::string& image, const std::string& dev, uint64_t oldSize, uint64_t newSize) {
     if (::truncate(image.c_str(), static_cast<off_t>(newSize)) < 0) return Error::fromErrno("grow ", image);
+    if (!canResizeOnline()) {
+        log::debug("vps quota: no CAP_SYS_RESOURCE; ", image, " grows at the next mount");
+        return ResizeMode::AtNextMount;
+    }
     ScopeGuard restore([&] { (void)::truncate(image.c_str(), static_cast<off_t>(oldSize)); });
     UniqueFd loop(::open(dev.c_str(), O_RDWR | O_CLOEXEC));
     if (!loop) return Error::fromErrno("open ", dev);
     if (::ioctl(loop.get(), LOOP_SET_CAPACITY, 0) < 0) return Error::fromErrno("LOOP_SET_CAPACITY ", dev);
     auto r = runHostCommand({"resize2fs", dev});
     if (!r) {
-        (void)::ioctl(loop.get(), LOOP_SET_CAPACITY, 0);  // after `restore` shrinks the file back
+        restore.dismiss();
+        (void)::truncate(image.c_str(), static_cast<off_t>(oldSize));
+        (void)::ioctl(loop.get(), LOOP_SET_CAPACITY, 0);
         return std::move(r.error()).context("grow the filesystem on ", dev);
     }
     restore.dismiss();
-    return {};
+    return ResizeMode::Live;
 }
 
 Status resizeOffline(const std::string& image, uint64_t oldSize, uint64_t newSize) {
@@ -156,6 +198,7 @@ Result<std::string> mountQuotaImage(const std::string& image, const std::string&
     ASSIGN_OR_RETURN(std::string img, realPath(image));
     UniqueFd imageFd(::open(img.c_str(), O_RDWR | O_CLOEXEC));
     if (!imageFd) return Error::fromErrno("open disk image ", img);
+    TRY(growPending(imageFd.get(), img));
     TRY(fs::mkdirAll(mountPoint, 0700));
     // Closing the loop fd (when this returns) leaves the mount as the only user: with autoclear
     // the device detaches at unmount, or right away if the mount below fails.
@@ -178,16 +221,19 @@ Status unmountQuotaImage(const std::string& mountPoint) {
     return {};
 }
 
-Status resizeQuota(const std::string& image, const std::string& mountPoint, uint64_t newSizeBytes) {
+Result<ResizeMode> resizeQuota(const std::string& image, const std::string& mountPoint, uint64_t newSizeBytes) {
     if (newSizeBytes < kMinQuotaBytes)
         return Error(EINVAL, strCat("disk space ", newSizeBytes, " bytes is below the minimum of ", mib(kMinQuotaBytes)));
     newSizeBytes = (newSizeBytes + (1 << 20) - 1) & ~uint64_t((1 << 20) - 1);  // whole MiB
     struct stat st;
     if (::stat(image.c_str(), &st) < 0) return Error::fromErrno("disk image ", image);
     uint64_t oldSize = static_cast<uint64_t>(st.st_size);
-    if (newSizeBytes == oldSize) return {};
+    if (newSizeBytes == oldSize) return ResizeMode::Live;
     ASSIGN_OR_RETURN(std::string dev, mountedDevice(mountPoint));
-    if (dev.empty()) return resizeOffline(image, oldSize, newSizeBytes);
+    if (dev.empty()) {
+        TRY(resizeOffline(image, oldSize, newSizeBytes));
+        return ResizeMode::Live;
+    }
     if (newSizeBytes > oldSize) return growMounted(image, dev, oldSize, newSizeBytes);
     ASSIGN_OR_RETURN(QuotaUsage u, quotaUsage(mountPoint));
     if (u.usedBytes > newSizeBytes)

@@ -37,13 +37,18 @@ Status createQuotaImage(const std::string& image, const QuotaSpec& spec);
 // Attach the image to a free loop device (LOOP_CTL_GET_FREE + LOOP_CONFIGURE, autoclear: the
 // device goes away with the last unmount) and mount it on mountPoint (created if missing);
 // upper/ and work/ are made there, owned by the spec's owner. Returns the loop device path.
+// A filesystem smaller than its file (a grow left for the next mount) is grown first.
 Result<std::string> mountQuotaImage(const std::string& image, const std::string& mountPoint,
                                     uid_t ownerUid = 0, gid_t ownerGid = 0);
 // Unmount (the loop device detaches itself). Not mounted: nothing to do.
 Status unmountQuotaImage(const std::string& mountPoint);
+// How a resize took effect.
+enum class ResizeMode { Live, AtNextMount };
 // --diskspace: grow while mounted (truncate, LOOP_SET_CAPACITY, resize2fs online) or not.
-// Shrinking: refused while mounted; offline only down to what is used (resize2fs decides).
-Status resizeQuota(const std::string& image, const std::string& mountPoint, uint64_t newSizeBytes);
+// Online growth of ext4 needs CAP_SYS_RESOURCE (EXT4_IOC_RESIZE_FS): without it the image file is
+// grown now and the filesystem at the next mountQuotaImage (AtNextMount). Shrinking: refused while
+// mounted (one line naming the use when below it); offline only down to what the files need.
+Result<ResizeMode> resizeQuota(const std::string& image, const std::string& mountPoint, uint64_t newSizeBytes);
 // Used and limit, bytes and inodes, from statfs of the mounted image.
 Result<QuotaUsage> quotaUsage(const std::string& mountPoint);
 // Unmount if mounted, remove the image file and the mountpoint dir.

@@ -121,7 +121,8 @@ int quotaVerb(const std::string& verb, const Options& o) {
     } else if (verb == "quota-mount") {
         std::printf("%s\n", must(vps::mountQuotaImage(image, mnt)).c_str());
     } else if (verb == "quota-resize") {
-        must(vps::resizeQuota(image, mnt, bytes(one(o, "size"))));
+        auto mode = must(vps::resizeQuota(image, mnt, bytes(one(o, "size"))));
+        std::printf("%s\n", mode == vps::ResizeMode::Live ? "live" : "at next mount");
     } else if (verb == "quota-usage") {
         auto u = must(vps::quotaUsage(mnt));
         std::printf("used_bytes %llu\nlimit_bytes %llu\nused_inodes %llu\nlimit_inodes %llu\n",

@@ -49,11 +49,17 @@ lxcfs_pid() { cat "$LX/state/lxcfs.pid" 2>/dev/null; }
     done
     cfg '.mounts += $m' --argjson m "$mounts"
     cfg '.linux.resources += {memory: {limit: 134217728}, cpu: {cpus: "0"}}'
-    set_args sh -c 'grep MemTotal /proc/meminfo; echo cpus=$(grep -c ^processor /proc/cpuinfo); cat /proc/uptime'
+    set_args sh -c 'grep MemTotal /proc/meminfo; echo cpus=$(grep -c ^processor /proc/cpuinfo); cat /proc/uptime
+        echo online=$(cat /sys/devices/system/cpu/online 2>/dev/null)'
     run_fg "$(new_id)"
     [[ "$status" -eq 0 ]] || { show_call; fail "run failed"; }
     grep -Eq '^MemTotal: +131072 kB$' <<<"$output" || fail "MemTotal is not 128M: $output"
     grep -qx 'cpus=1' <<<"$output" || fail "cpuinfo does not show 1 CPU: $output"
+    if jq -e 'any(.[]; .destination == "/sys/devices/system/cpu/online")' <<<"$mounts" >/dev/null; then
+        grep -qx 'online=0' <<<"$output" || fail "/sys/devices/system/cpu/online is not 0: $output"
+    else
+        skip_part "this lxcfs offers no sys/devices/system/cpu/online"
+    fi
     # The container's uptime, not the host's (the host has been up for more than a minute... or
     # not: compare with the host's instead of asserting a time).
     local up host_up

@@ -70,6 +70,8 @@ echos() {
         awk '/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "InEchos") c = i; h = 1 } else { print $c; exit } }'
 }
 
+echos6() { in_vps "$1" awk '$1 == "Icmp6InEchos" { print $2 }' /proc/net/snmp6; }
+
 host_links() { ip -n "$HOSTNS" -o link show | awk -F': ' '{ print $2 }' | cut -d@ -f1; }
 # host_veths: the VPS veths in the host namespace.
 host_veths() { host_links | grep -E '^bv[0-9a-f]{8}$'; }
@@ -109,9 +111,11 @@ host_tables() { ip netns exec "$HOSTNS" nft list tables; }
     ping4 "$A" "$NET4.3" || fail "A cannot ping B from its own address"
     [[ "$(echos "$B")" -gt "$after" ]] || fail "B's echo counter did not move"
     # The same for IPv6.
+    wait_for 100 in_vps "$A" busybox ping -c 1 -W 2 "$NET6::3" >/dev/null 2>&1 || fail "A cannot ping B over IPv6"
     in_vps "$A" ip addr add "$NET6::99/64" dev eth0 nodad
-    before="$(echos "$B")"
+    before="$(echos6 "$B")"
     ! in_vps "$A" busybox ping -c 2 -W 2 -I "$NET6::99" "$NET6::3" >/dev/null 2>&1 || fail "spoofed IPv6 got an answer"
+    [[ "$(echos6 "$B")" == "$before" ]] || fail "B received IPv6 echo requests from a spoofed address"
 }
 
 @test "a spoofed MAC address from one VPS does not reach the other" {

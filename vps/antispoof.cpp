@@ -40,19 +40,26 @@ std::string renderAntiSpoofRules(const AntiSpoofRules& r) {
     std::string t = antiSpoofTable(r.hostIf), mac = macStr(r.mac);
     // Declare-then-delete makes the script replace a stale table (from a crash) in the same
     // transaction instead of failing on it.
-    return "table netdev " + t + " {}\n" + "delete table netdev " + t + "\n" + "table netdev " + t + " {\n" +
-           setDefinitions(r) +
+    return "table netdev " + t + " {}\n" + "delete table netdev " + t + "\n" + "table netdev " + t +
+           " {\n" + setDefinitions(r) +
            "\tchain guard {\n"
-           "\t\ttype filter hook ingress device \"" + r.hostIf + "\" priority -500; policy drop;\n"
-           "\t\tether saddr != " + mac + " drop\n"
-           "\t\tether type arp arp saddr ether != " + mac + " drop\n"
+           "\t\ttype filter hook ingress device \"" +
+           r.hostIf +
+           "\" priority -500; policy drop;\n"
+           "\t\tether saddr != " +
+           mac +
+           " drop\n"
+           "\t\tether type arp arp saddr ether != " +
+           mac +
+           " drop\n"
            "\t\tether type arp arp saddr ip @addrs4 accept\n"
            // RFC 5227 address probes carry 0.0.0.0 as the sender.
            "\t\tether type arp arp saddr ip 0.0.0.0 accept\n"
            "\t\tether type ip ip saddr @addrs4 accept\n"
            "\t\tether type ip6 ip6 saddr @addrs6 accept\n"
            // Duplicate address detection and MLD reports before an address is up use ::.
-           "\t\tether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept\n"
+           "\t\tether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, "
+           "mld2-listener-report } accept\n"
            "\t}\n"
            "}\n";
 }

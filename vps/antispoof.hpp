@@ -13,9 +13,9 @@
 namespace berth::vps {
 
 struct AntiSpoofRules {
-    std::string hostIf;              // the VPS's veth on the host (the hook's device)
-    std::array<uint8_t, 6> mac{};    // the VPS's own MAC (its veth peer)
-    std::vector<IpPrefix> addresses; // the VPS's own addresses
+    std::string hostIf;               // the VPS's veth on the host (the hook's device)
+    std::array<uint8_t, 6> mac{};     // the VPS's own MAC (its veth peer)
+    std::vector<IpPrefix> addresses;  // the VPS's own addresses
 };
 
 // The table's name for a host veth: "berth_<hostIf>".

@@ -13,9 +13,9 @@
 namespace berth::vps {
 
 struct GuestNetworkFiles {
-    std::string hostname;                 // empty: /etc/hostname and /etc/hosts are left alone
-    std::vector<IpPrefix> addresses;      // named in /etc/hosts after the hostname
-    std::vector<IpAddress> nameservers;   // with searchDomains: /etc/resolv.conf (else left alone)
+    std::string hostname;                // empty: /etc/hostname and /etc/hosts are left alone
+    std::vector<IpPrefix> addresses;     // named in /etc/hosts after the hostname
+    std::vector<IpAddress> nameservers;  // with searchDomains: /etc/resolv.conf (else left alone)
     std::vector<std::string> searchDomains;
     uid_t uid = 0;  // owner of the written files on the host (the VPS's root, mapped)
     gid_t gid = 0;

@@ -40,8 +40,10 @@ void drain(UniqueFd& out, UniqueFd& err, std::string& outText, std::string& errT
         for (int i = 0; i < 2; i++) {
             if (!readers[i]->valid() || !fds[i].revents) continue;
             ssize_t n = ::read(readers[i]->get(), buf, sizeof buf);
-            if (n <= 0) readers[i]->reset();
-            else texts[i]->append(buf, static_cast<size_t>(n));
+            if (n <= 0)
+                readers[i]->reset();
+            else
+                texts[i]->append(buf, static_cast<size_t>(n));
         }
     }
 }
@@ -63,7 +65,8 @@ Result<UniqueFd> stdinWith(const std::string& input) {
 
 }  // namespace
 
-Result<std::string> runHostCommand(const std::vector<std::string>& args, const std::string& input) {
+Result<std::string> runHostCommand(const std::vector<std::string>& args, const std::string& input,
+                                   int maxOkStatus) {
     int pout[2], perr[2];
     ASSIGN_OR_RETURN(UniqueFd inRd, stdinWith(input));
     if (::pipe2(pout, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
@@ -92,8 +95,9 @@ Result<std::string> runHostCommand(const std::vector<std::string>& args, const s
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return Error(0, strCat(args[0], " failed: ", lastLine(errText.empty() ? outText : errText)));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) > maxOkStatus)
+        return Error(0,
+                     strCat(args[0], " failed: ", lastLine(errText.empty() ? outText : errText)));
     return outText;
 }
 

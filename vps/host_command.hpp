@@ -9,9 +9,10 @@
 
 namespace berth::vps {
 
-// Run args (args[0] looked up in PATH); stdin gets `input`. Returns stdout. A non-zero exit is
-// an error whose message is "<tool> failed: <last stderr line>".
+// Run args (args[0] looked up in PATH); stdin gets `input`. Returns stdout. An exit status above
+// maxOkStatus (e2fsck: 1 and 2 mean "errors corrected") is an error whose message is
+// "<tool> failed: <last stderr line>".
 Result<std::string> runHostCommand(const std::vector<std::string>& args,
-                                   const std::string& input = "");
+                                   const std::string& input = "", int maxOkStatus = 0);
 
 }  // namespace berth::vps

@@ -13,7 +13,9 @@ std::string IpAddress::str() const {
     return buf;
 }
 
-std::string IpPrefix::str() const { return strCat(addr.str(), "/", prefixLen); }
+std::string IpPrefix::str() const {
+    return strCat(addr.str(), "/", prefixLen);
+}
 
 Result<IpAddress> parseIpAddress(const std::string& text) {
     IpAddress a;
@@ -52,7 +54,8 @@ std::string unusable(const IpAddress& a) {
     }
     bool zero = true;
     for (size_t i = 0; i < 15; i++) zero = zero && b[i] == 0;
-    if (zero && (b[15] == 0 || b[15] == 1)) return b[15] ? "a loopback address" : "an unspecified address";
+    if (zero && (b[15] == 0 || b[15] == 1))
+        return b[15] ? "a loopback address" : "an unspecified address";
     if (b[0] == 0xff) return "a multicast address";
     if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "a link-local address";
     return "";
@@ -72,7 +75,8 @@ bool networkOrBroadcast(const IpPrefix& p) {
 Result<IpPrefix> parseIpPrefix(const std::string& text) {
     auto slash = text.find('/');
     if (slash == std::string::npos)
-        return Error(EINVAL, strCat("address \"", text, "\" has no /prefix (CIDR form, e.g. 10.0.0.2/24)"));
+        return Error(EINVAL,
+                     strCat("address \"", text, "\" has no /prefix (CIDR form, e.g. 10.0.0.2/24)"));
     auto addr = parseIpAddress(text.substr(0, slash));
     if (!addr) return Error(EINVAL, strCat("address \"", text, "\": ", addr.error().message()));
     IpPrefix p{*addr, 0};
@@ -84,7 +88,8 @@ Result<IpPrefix> parseIpPrefix(const std::string& text) {
     std::string why = unusable(p.addr);
     if (!why.empty()) return Error(EINVAL, strCat("address \"", text, "\" is ", why));
     if (networkOrBroadcast(p))
-        return Error(EINVAL, strCat("address \"", text, "\" is the network's network or broadcast address"));
+        return Error(
+            EINVAL, strCat("address \"", text, "\" is the network's network or broadcast address"));
     return p;
 }
 
@@ -93,7 +98,8 @@ Result<std::vector<IpPrefix>> parseIpPrefixes(const std::vector<std::string>& te
     for (const auto& t : texts) {
         ASSIGN_OR_RETURN(IpPrefix p, parseIpPrefix(t));
         for (const auto& q : out)
-            if (q.addr == p.addr) return Error(EINVAL, strCat("address ", p.addr.str(), " is given twice"));
+            if (q.addr == p.addr)
+                return Error(EINVAL, strCat("address ", p.addr.str(), " is given twice"));
         out.push_back(p);
     }
     return out;
@@ -102,27 +108,29 @@ Result<std::vector<IpPrefix>> parseIpPrefixes(const std::vector<std::string>& te
 IpAddress linkLocalFromMac(const std::array<uint8_t, 6>& mac) {
     IpAddress a;
     a.family = AF_INET6;
-    a.bytes = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(mac[0] ^ 0x02), mac[1], mac[2], 0xff,
-               0xfe, mac[3], mac[4], mac[5]};
+    a.bytes = {
+        0xfe,   0x80,   0,    0,    0,      0,      0,     0, static_cast<uint8_t>(mac[0] ^ 0x02),
+        mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]};
     return a;
 }
 
 Result<std::array<uint8_t, 6>> parseMac(const std::string& text) {
     std::array<unsigned, 6> v{};
     char tail = 0;
-    if (text.size() != 17 || std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2],
-                                         &v[3], &v[4], &v[5], &tail) != 6)
+    if (text.size() != 17 || std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1],
+                                         &v[2], &v[3], &v[4], &v[5], &tail) != 6)
         return Error(EINVAL, strCat("\"", text, "\" is not a MAC address (xx:xx:xx:xx:xx:xx)"));
     std::array<uint8_t, 6> mac{};
     for (size_t i = 0; i < 6; i++) mac[i] = static_cast<uint8_t>(v[i]);
-    if (mac[0] & 0x01) return Error(EINVAL, strCat("MAC address ", text, " is a multicast address"));
+    if (mac[0] & 0x01)
+        return Error(EINVAL, strCat("MAC address ", text, " is a multicast address"));
     return mac;
 }
 
 std::string macStr(const std::array<uint8_t, 6>& mac) {
     char buf[18];
-    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-                  mac[5]);
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                  mac[4], mac[5]);
     return buf;
 }
 

@@ -25,8 +25,12 @@ void nap() {
     ::nanosleep(&ts, nullptr);
 }
 
-std::string pidFile(const LxcfsConfig& c) { return fs::joinPath(c.stateDir, "lxcfs.pid"); }
-std::string usersDir(const LxcfsConfig& c) { return fs::joinPath(c.stateDir, "users"); }
+std::string pidFile(const LxcfsConfig& c) {
+    return fs::joinPath(c.stateDir, "lxcfs.pid");
+}
+std::string usersDir(const LxcfsConfig& c) {
+    return fs::joinPath(c.stateDir, "users");
+}
 
 // Every fuse.lxcfs mount point on the host, ours last if mounted.
 Result<std::vector<std::string>> lxcfsMountPoints() {
@@ -56,8 +60,9 @@ pid_t ourLxcfsPid(const LxcfsConfig& c) {
 
 // Double fork: lxcfs runs in its own session, a child of no berth process (berth's CLI exits).
 Status spawnDetached(const LxcfsConfig& c) {
-    std::vector<std::string> args = {c.binary, "--foreground", "--enable-loadavg", "--enable-cfs",
-                                     "--pidfile=" + pidFile(c), c.mountPoint};
+    std::vector<std::string> args = {
+        c.binary,    "--foreground", "--enable-loadavg", "--enable-cfs", "--pidfile=" + pidFile(c),
+        c.mountPoint};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -85,7 +90,8 @@ Result<std::string> startLxcfs(const LxcfsConfig& c) {
     TRY(spawnDetached(c));
     for (int i = 0; i < kWaitSteps; i++) {
         ASSIGN_OR_RETURN(auto points, lxcfsMountPoints());
-        if (isMountedAt(points, c.mountPoint) && fs::exists(fs::joinPath(c.mountPoint, "proc/meminfo"))) {
+        if (isMountedAt(points, c.mountPoint) &&
+            fs::exists(fs::joinPath(c.mountPoint, "proc/meminfo"))) {
             log::debug("vps lxcfs: started at ", c.mountPoint);
             return c.mountPoint;
         }
@@ -109,7 +115,8 @@ Result<UniqueFd> lockState(const LxcfsConfig& c) {
 Result<std::string> ensureLocked(const LxcfsConfig& c) {
     ASSIGN_OR_RETURN(auto points, lxcfsMountPoints());
     if (isMountedAt(points, c.mountPoint)) {
-        if (ourLxcfsPid(c) || fs::exists(fs::joinPath(c.mountPoint, "proc/meminfo"))) return c.mountPoint;
+        if (ourLxcfsPid(c) || fs::exists(fs::joinPath(c.mountPoint, "proc/meminfo")))
+            return c.mountPoint;
         // Our lxcfs died and left its mount behind ("transport endpoint is not connected").
         ::umount2(c.mountPoint.c_str(), MNT_DETACH);
     } else {
@@ -164,16 +171,17 @@ Status stopLxcfs(const LxcfsConfig& config) {
     }
     ASSIGN_OR_RETURN(auto points, lxcfsMountPoints());
     // lxcfs unmounts itself on SIGTERM; a killed one leaves its mount behind.
-    if (isMountedAt(points, config.mountPoint) && ::umount2(config.mountPoint.c_str(), MNT_DETACH) < 0)
+    if (isMountedAt(points, config.mountPoint) &&
+        ::umount2(config.mountPoint.c_str(), MNT_DETACH) < 0)
         return Error::fromErrno("unmount ", config.mountPoint);
     ::unlink(pidFile(config).c_str());
     return {};
 }
 
 std::vector<LxcfsMount> lxcfsMounts(const std::string& lxcfsDir) {
-    static const char* const files[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/loadavg", "/proc/meminfo",
-                                        "/proc/stat",    "/proc/swaps",     "/proc/uptime",
-                                        "/sys/devices/system/cpu/online"};
+    static const char* const files[] = {
+        "/proc/cpuinfo", "/proc/diskstats", "/proc/loadavg", "/proc/meminfo",
+        "/proc/stat",    "/proc/swaps",     "/proc/uptime",  "/sys/devices/system/cpu/online"};
     std::vector<LxcfsMount> out;
     for (const char* f : files) {
         std::string src = lxcfsDir + f;
@@ -187,8 +195,9 @@ std::string lxcfsMountsJson(const std::vector<LxcfsMount>& mounts) {
     std::string out = "[";
     for (size_t i = 0; i < mounts.size(); i++) {
         const auto& m = mounts[i];
-        out += strCat(i ? "," : "", "{\"destination\":\"", log::jsonEscape(m.destination), "\",\"type\":\"bind\",",
-                      "\"source\":\"", log::jsonEscape(m.source), "\",\"options\":[");
+        out += strCat(i ? "," : "", "{\"destination\":\"", log::jsonEscape(m.destination),
+                      "\",\"type\":\"bind\",", "\"source\":\"", log::jsonEscape(m.source),
+                      "\",\"options\":[");
         for (size_t j = 0; j < m.options.size(); j++)
             out += strCat(j ? "," : "", "\"", log::jsonEscape(m.options[j]), "\"");
         out += "]}";

@@ -35,7 +35,8 @@ size_t Message::beginNest(uint16_t type) {
 }
 
 void Message::endNest(size_t offset) {
-    reinterpret_cast<rtattr*>(buf_.data() + offset)->rta_len = static_cast<unsigned short>(buf_.size() - offset);
+    reinterpret_cast<rtattr*>(buf_.data() + offset)->rta_len =
+        static_cast<unsigned short>(buf_.size() - offset);
 }
 
 std::vector<char>& Message::bytes() {
@@ -48,7 +49,8 @@ Result<Socket> Socket::open() {
     if (!fd) return Error::fromErrno("netlink socket");
     sockaddr_nl sa{};
     sa.nl_family = AF_NETLINK;
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return Error::fromErrno("bind netlink socket");
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+        return Error::fromErrno("bind netlink socket");
     int one = 1;
     ::setsockopt(fd.get(), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
     return Socket(std::move(fd));
@@ -86,7 +88,8 @@ std::string extAckText(const nlmsghdr* h) {
     auto* e = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h));
     size_t off = NLMSG_HDRLEN + sizeof(nlmsgerr);
     if (!(h->nlmsg_flags & NLM_F_CAPPED)) off += e->msg.nlmsg_len - NLMSG_HDRLEN;
-    auto* rta = reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(h) + NLMSG_ALIGN(off));
+    auto* rta =
+        reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(h) + NLMSG_ALIGN(off));
     int len = static_cast<int>(h->nlmsg_len) - static_cast<int>(NLMSG_ALIGN(off));
     for (; len > 0 && RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
         if (rta->rta_type == NLMSGERR_ATTR_MSG) return static_cast<const char*>(RTA_DATA(rta));
@@ -106,7 +109,8 @@ Status Socket::request(Message& msg) {
             return Error::fromErrno("netlink receive");
         }
         int len = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
+             h = NLMSG_NEXT(h, len)) {
             if (h->nlmsg_seq != seq_ || h->nlmsg_type != NLMSG_ERROR) continue;
             auto* e = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h));
             if (e->error == 0) return {};
@@ -128,7 +132,8 @@ Result<std::vector<std::vector<char>>> Socket::dump(Message& msg) {
             return Error::fromErrno("netlink receive");
         }
         int len = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
+             h = NLMSG_NEXT(h, len)) {
             if (h->nlmsg_seq != seq_) continue;
             if (h->nlmsg_type == NLMSG_DONE) return out;
             if (h->nlmsg_type == NLMSG_ERROR) {
@@ -142,7 +147,8 @@ Result<std::vector<std::vector<char>>> Socket::dump(Message& msg) {
 }
 
 Result<int> Socket::linkIndex(const std::string& name) {
-    if (name.empty() || name.size() >= IFNAMSIZ) return Error(EINVAL, strCat("bad interface name \"", name, "\""));
+    if (name.empty() || name.size() >= IFNAMSIZ)
+        return Error(EINVAL, strCat("bad interface name \"", name, "\""));
     Message m(RTM_GETLINK, 0);
     m.addHeader<ifinfomsg>();
     m.putString(IFLA_IFNAME, name);
@@ -155,16 +161,20 @@ Result<int> Socket::linkIndex(const std::string& name) {
             return Error::fromErrno("netlink receive");
         }
         int len = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
+             h = NLMSG_NEXT(h, len)) {
             if (h->nlmsg_seq != seq_) continue;
             if (h->nlmsg_type == NLMSG_ERROR)
-                return Error(-reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error, strCat("link ", name));
-            if (h->nlmsg_type == RTM_NEWLINK) return reinterpret_cast<ifinfomsg*>(NLMSG_DATA(h))->ifi_index;
+                return Error(-reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error,
+                             strCat("link ", name));
+            if (h->nlmsg_type == RTM_NEWLINK)
+                return reinterpret_cast<ifinfomsg*>(NLMSG_DATA(h))->ifi_index;
         }
     }
 }
 
-Status Socket::createBridge(const std::string& name, const std::array<uint8_t, 6>& mac, uint32_t mtu) {
+Status Socket::createBridge(const std::string& name, const std::array<uint8_t, 6>& mac,
+                            uint32_t mtu) {
     Message m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     m.addHeader<ifinfomsg>();
     m.putString(IFLA_IFNAME, name);
@@ -249,7 +259,8 @@ Status Socket::addressRequest(uint16_t type, uint16_t flags, int ifindex, const 
 }
 
 Status Socket::addAddress(int ifindex, const IpPrefix& p) {
-    TRY_CTX(addressRequest(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, p), "add address ", p.str());
+    TRY_CTX(addressRequest(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, p), "add address ",
+            p.str());
     return {};
 }
 
@@ -281,7 +292,8 @@ Result<std::vector<AddressEntry>> Socket::addresses(int ifindex) {
                 std::memcpy(e.prefix.addr.bytes.data(), RTA_DATA(rta), RTA_PAYLOAD(rta));
                 found = true;
             }
-            if (rta->rta_type == IFA_FLAGS) e.permanent = *static_cast<uint32_t*>(RTA_DATA(rta)) & IFA_F_PERMANENT;
+            if (rta->rta_type == IFA_FLAGS)
+                e.permanent = *static_cast<uint32_t*>(RTA_DATA(rta)) & IFA_F_PERMANENT;
         }
         if (found) out.push_back(e);
     }

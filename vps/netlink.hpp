@@ -18,7 +18,7 @@ namespace berth::vps::netlink {
 
 // One request being built: nlmsghdr, the family header, then attributes (nests allowed).
 class Message {
-public:
+  public:
     Message(uint16_t type, uint16_t flags);
     template <typename T>
     T* header() {
@@ -39,7 +39,7 @@ public:
     nlmsghdr* hdr() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
     std::vector<char>& bytes();
 
-private:
+  private:
     std::vector<char> buf_;
 };
 
@@ -50,7 +50,7 @@ struct AddressEntry {
 };
 
 class Socket {
-public:
+  public:
     // A socket in the caller's network namespace.
     static Result<Socket> open();
     // A socket in the network namespace `nsFd` refers to (made in a short-lived thread that
@@ -80,7 +80,7 @@ public:
     // Default route via `gateway` (IPv4 or IPv6) out of `ifindex`.
     Status addDefaultRoute(int ifindex, const IpAddress& gateway);
 
-private:
+  private:
     explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}
     Status send(Message& msg);
     Status addressRequest(uint16_t type, uint16_t flags, int ifindex, const IpPrefix& p);

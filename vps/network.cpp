@@ -24,8 +24,12 @@ uint64_t fnv1a(const std::string& s) {
     return h ^ (h >> 31);
 }
 
-std::string hostIf(const NetworkConfig& c) { return c.hostIfName.empty() ? hostIfNameFor(c.vpsName) : c.hostIfName; }
-std::array<uint8_t, 6> vpsMac(const NetworkConfig& c) { return c.mac ? *c.mac : macFor(c.vpsName); }
+std::string hostIf(const NetworkConfig& c) {
+    return c.hostIfName.empty() ? hostIfNameFor(c.vpsName) : c.hostIfName;
+}
+std::array<uint8_t, 6> vpsMac(const NetworkConfig& c) {
+    return c.mac ? *c.mac : macFor(c.vpsName);
+}
 
 Result<UniqueFd> openNetns(pid_t pid) {
     std::string path = strCat("/proc/", pid, "/ns/net");
@@ -40,7 +44,8 @@ Result<int> ensureBridge(netlink::Socket& host, const NetworkConfig& c, bool& cr
     created = false;
     auto idx = host.linkIndex(c.bridge);
     if (idx) return *idx;
-    if (idx.error().err() != ENODEV) return std::move(idx.error()).context("look up bridge ", c.bridge);
+    if (idx.error().err() != ENODEV)
+        return std::move(idx.error()).context("look up bridge ", c.bridge);
     auto mac = macFor("bridge:" + c.bridge);
     TRY(host.createBridge(c.bridge, mac, c.mtu));
     ASSIGN_OR_RETURN(int br, host.linkIndex(c.bridge));
@@ -52,7 +57,8 @@ Result<int> ensureBridge(netlink::Socket& host, const NetworkConfig& c, bool& cr
 }
 
 // The gateway of `family`: the configured one, else a bridge address in a VPS network.
-std::optional<IpAddress> gatewayFor(int family, const NetworkConfig& c, const std::vector<netlink::AddressEntry>& bridgeAddrs) {
+std::optional<IpAddress> gatewayFor(int family, const NetworkConfig& c,
+                                    const std::vector<netlink::AddressEntry>& bridgeAddrs) {
     const auto& given = family == AF_INET ? c.gateway4 : c.gateway6;
     if (given) return given;
     for (const auto& own : c.addresses) {
@@ -66,12 +72,14 @@ std::optional<IpAddress> gatewayFor(int family, const NetworkConfig& c, const st
 // Removing an interface's primary IPv4 address takes its secondaries in the same network along,
 // unless they are promoted: `set --ip` removing the first address must keep the others.
 Status keepSecondaries(netlink::Socket& vps, int peer) {
-    TRY_CTX(vps.setIpv4Conf(peer, IPV4_DEVCONF_PROMOTE_SECONDARIES, 1), "promote_secondaries in the VPS");
+    TRY_CTX(vps.setIpv4Conf(peer, IPV4_DEVCONF_PROMOTE_SECONDARIES, 1),
+            "promote_secondaries in the VPS");
     return {};
 }
 
 // Inside the VPS: lo and the peer up, addresses, default routes.
-Status configurePeer(netlink::Socket& vps, const NetworkConfig& c, const std::vector<IpAddress>& gateways) {
+Status configurePeer(netlink::Socket& vps, const NetworkConfig& c,
+                     const std::vector<IpAddress>& gateways) {
     ASSIGN_OR_RETURN(int lo, vps.linkIndex("lo"));
     TRY_CTX(vps.setLink(lo, true, 0, 0), "bring up lo in the VPS");
     ASSIGN_OR_RETURN(int peer, vps.linkIndex(c.peerIfName));
@@ -92,7 +100,11 @@ std::string hostIfNameFor(const std::string& vpsName) {
 
 std::array<uint8_t, 6> macFor(const std::string& vpsName) {
     uint64_t h = fnv1a("mac:" + vpsName);
-    return {0x02, 0xb7, static_cast<uint8_t>(h >> 24), static_cast<uint8_t>(h >> 16), static_cast<uint8_t>(h >> 8),
+    return {0x02,
+            0xb7,
+            static_cast<uint8_t>(h >> 24),
+            static_cast<uint8_t>(h >> 16),
+            static_cast<uint8_t>(h >> 8),
             static_cast<uint8_t>(h)};
 }
 
@@ -100,15 +112,21 @@ Status validateNetworkConfig(const NetworkConfig& c) {
     if (c.vpsName.empty() && (c.hostIfName.empty() || !c.mac))
         return Error(EINVAL, "network: a VPS name (or host interface name and MAC) is needed");
     for (const auto& name : {c.bridge, hostIf(c), c.peerIfName})
-        if (name.empty() || name.size() >= IFNAMSIZ || name.find_first_of("/: \t") != std::string::npos)
-            return Error(EINVAL, strCat("network: bad interface name \"", name, "\" (1..15 characters, no / or :)"));
+        if (name.empty() || name.size() >= IFNAMSIZ ||
+            name.find_first_of("/: \t") != std::string::npos)
+            return Error(EINVAL, strCat("network: bad interface name \"", name,
+                                        "\" (1..15 characters, no / or :)"));
     for (size_t i = 0; i < c.addresses.size(); i++)
         for (size_t j = i + 1; j < c.addresses.size(); j++)
             if (c.addresses[i].addr == c.addresses[j].addr)
-                return Error(EINVAL, strCat("network: address ", c.addresses[i].addr.str(), " is given twice"));
-    if (c.gateway4 && c.gateway4->family != AF_INET) return Error(EINVAL, "network: the IPv4 gateway is not IPv4");
-    if (c.gateway6 && c.gateway6->family != AF_INET6) return Error(EINVAL, "network: the IPv6 gateway is not IPv6");
-    if (c.mtu && (c.mtu < 576 || c.mtu > 65535)) return Error(EINVAL, strCat("network: MTU ", c.mtu, " out of range 576..65535"));
+                return Error(EINVAL, strCat("network: address ", c.addresses[i].addr.str(),
+                                            " is given twice"));
+    if (c.gateway4 && c.gateway4->family != AF_INET)
+        return Error(EINVAL, "network: the IPv4 gateway is not IPv4");
+    if (c.gateway6 && c.gateway6->family != AF_INET6)
+        return Error(EINVAL, "network: the IPv6 gateway is not IPv6");
+    if (c.mtu && (c.mtu < 576 || c.mtu > 65535))
+        return Error(EINVAL, strCat("network: MTU ", c.mtu, " out of range 576..65535"));
     return {};
 }
 
@@ -150,7 +168,8 @@ Status detach(const NetworkConfig& c) {
     auto idx = host.linkIndex(name);
     if (idx) {
         auto del = host.deleteLink(*idx);
-        if (!del && del.error().err() != ENODEV) return std::move(del.error()).context("remove veth ", name);
+        if (!del && del.error().err() != ENODEV)
+            return std::move(del.error()).context("remove veth ", name);
     } else if (idx.error().err() != ENODEV) {
         return std::move(idx.error()).context("look up veth ", name);
     }
@@ -158,7 +177,8 @@ Status detach(const NetworkConfig& c) {
     return {};
 }
 
-Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid, const std::vector<IpPrefix>& addresses) {
+Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid,
+                    const std::vector<IpPrefix>& addresses) {
     NetworkConfig next = c;
     next.addresses = addresses;
     TRY(validateNetworkConfig(next));
@@ -169,8 +189,10 @@ Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid, const std::vector<
     ASSIGN_OR_RETURN(auto current, vps.addresses(peer));
     auto has = [](const auto& list, const IpPrefix& p) {
         return std::any_of(list.begin(), list.end(), [&](const auto& e) {
-            if constexpr (std::is_same_v<std::decay_t<decltype(e)>, IpPrefix>) return e == p;
-            else return e.prefix == p;
+            if constexpr (std::is_same_v<std::decay_t<decltype(e)>, IpPrefix>)
+                return e == p;
+            else
+                return e.prefix == p;
         });
     };
     // The addresses `set --ip` manages: static ones, not the kernel's link-local.
@@ -182,8 +204,7 @@ Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid, const std::vector<
     // Widen first (filter allows the union), then add, then remove, then narrow.
     std::vector<IpPrefix> unionSet = addresses;
     for (const auto& e : current)
-        if (ours(e) && !has(unionSet, e.prefix))
-            unionSet.push_back(e.prefix);
+        if (ours(e) && !has(unionSet, e.prefix)) unionSet.push_back(e.prefix);
     std::string hv = hostIf(c);
     TRY(updateAntiSpoofAddresses({hv, vpsMac(c), unionSet}));
     std::vector<IpPrefix> added;
@@ -196,8 +217,7 @@ Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid, const std::vector<
             added.push_back(p);
         }
     for (const auto& e : current)
-        if (ours(e) && !has(addresses, e.prefix))
-            TRY(vps.deleteAddress(peer, e.prefix));
+        if (ours(e) && !has(addresses, e.prefix)) TRY(vps.deleteAddress(peer, e.prefix));
     undoAdded.dismiss();
     TRY(updateAntiSpoofAddresses({hv, vpsMac(c), addresses}));
     return {};

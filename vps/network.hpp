@@ -18,18 +18,19 @@ namespace berth::vps {
 inline constexpr const char* kDefaultBridge = "berthbr0";
 
 struct NetworkConfig {
-    std::string vpsName;                     // names the host veth and the MAC unless given
+    std::string vpsName;  // names the host veth and the MAC unless given
     std::string bridge = kDefaultBridge;
-    // Given to the bridge when berth creates it (the VPSes' gateway); a reused bridge keeps its own.
+    // Given to the bridge when berth creates it (the VPSes' gateway); a reused bridge keeps its
+    // own.
     std::vector<IpPrefix> bridgeAddresses;
-    std::string hostIfName;                  // empty: hostIfNameFor(vpsName)
-    std::string peerIfName = "eth0";         // the interface's name inside the VPS
+    std::string hostIfName;                     // empty: hostIfNameFor(vpsName)
+    std::string peerIfName = "eth0";            // the interface's name inside the VPS
     std::optional<std::array<uint8_t, 6>> mac;  // the VPS's MAC; empty: macFor(vpsName)
     std::vector<IpPrefix> addresses;
     // Default routes. Unset: the bridge's address of that family in a VPS address's network,
     // if the bridge has one; else the VPS gets no default route of that family.
     std::optional<IpAddress> gateway4, gateway6;
-    uint32_t mtu = 0;                        // 0: the kernel's default (1500)
+    uint32_t mtu = 0;  // 0: the kernel's default (1500)
 };
 
 struct AttachedNetwork {
@@ -56,6 +57,7 @@ Result<AttachedNetwork> attach(const NetworkConfig& c, pid_t vpsInitPid);
 Status detach(const NetworkConfig& c);
 // Live `set --ip`: make the VPS's addresses exactly `addresses` (added before the filter is
 // narrowed, removed after it is widened), the filter following them.
-Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid, const std::vector<IpPrefix>& addresses);
+Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid,
+                    const std::vector<IpPrefix>& addresses);
 
 }  // namespace berth::vps

@@ -26,7 +26,9 @@ namespace {
 constexpr long kExt4Magic = 0xEF53;
 constexpr int kLoopAttempts = 16;
 
-std::string mib(uint64_t bytes) { return strCat(bytes >> 20, "M"); }
+std::string mib(uint64_t bytes) {
+    return strCat(bytes >> 20, "M");
+}
 
 Result<std::string> realPath(const std::string& path) {
     char buf[PATH_MAX];
@@ -50,7 +52,8 @@ Result<UniqueFd> openLoop(int n) {
     std::string path = strCat("/dev/loop", n);
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     if (!fd && errno == ENOENT) {
-        if (::mknod(path.c_str(), S_IFBLK | 0600, makedev(7, static_cast<unsigned>(n))) < 0 && errno != EEXIST)
+        if (::mknod(path.c_str(), S_IFBLK | 0600, makedev(7, static_cast<unsigned>(n))) < 0 &&
+            errno != EEXIST)
             return Error::fromErrno("mknod ", path);
         fd.reset(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     }
@@ -70,15 +73,18 @@ Result<std::pair<UniqueFd, std::string>> attachLoop(int imageFd, const std::stri
         loop_config cfg{};
         cfg.fd = static_cast<uint32_t>(imageFd);
         cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-        std::strncpy(reinterpret_cast<char*>(cfg.info.lo_file_name), image.c_str(), LO_NAME_SIZE - 1);
-        if (::ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0) return std::make_pair(std::move(loop), strCat("/dev/loop", n));
+        std::strncpy(reinterpret_cast<char*>(cfg.info.lo_file_name), image.c_str(),
+                     LO_NAME_SIZE - 1);
+        if (::ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0)
+            return std::make_pair(std::move(loop), strCat("/dev/loop", n));
         if (errno != EBUSY) return Error::fromErrno("LOOP_CONFIGURE /dev/loop", n, " with ", image);
     }
     return Error(EBUSY, "no free loop device after several attempts");
 }
 
 Status fsckImage(const std::string& image) {
-    auto r = runHostCommand({"e2fsck", "-f", "-p", image});
+    // 1 and 2: errors found and corrected (e.g. summary counters); 4 and up: not corrected.
+    auto r = runHostCommand({"e2fsck", "-f", "-p", image}, "", 2);
     if (!r) return std::move(r.error()).context("check ", image);
     return {};
 }
@@ -97,9 +103,11 @@ bool canResizeOnline() {
 // The ext4 filesystem's size in bytes, from its superblock (offset 1024 of the image).
 Result<uint64_t> fsBytes(int imageFd) {
     unsigned char sb[1024];
-    if (::pread(imageFd, sb, sizeof sb, 1024) != static_cast<ssize_t>(sizeof sb)) return Error::fromErrno("read superblock");
+    if (::pread(imageFd, sb, sizeof sb, 1024) != static_cast<ssize_t>(sizeof sb))
+        return Error::fromErrno("read superblock");
     auto le32 = [&](size_t off) {
-        return uint32_t(sb[off]) | uint32_t(sb[off + 1]) << 8 | uint32_t(sb[off + 2]) << 16 | uint32_t(sb[off + 3]) << 24;
+        return uint32_t(sb[off]) | uint32_t(sb[off + 1]) << 8 | uint32_t(sb[off + 2]) << 16 |
+               uint32_t(sb[off + 3]) << 24;
     };
     if ((sb[0x38] | sb[0x39] << 8) != kExt4Magic) return Error(EINVAL, "not an ext4 image");
     uint64_t blocks = le32(0x4);
@@ -119,8 +127,10 @@ Status growPending(int imageFd, const std::string& image) {
     return {};
 }
 
-Result<ResizeMode> growMounted(const std::string& image, const std::string& dev, uint64_t oldSize, uint64_t newSize) {
-    if (::truncate(image.c_str(), static_cast<off_t>(newSize)) < 0) return Error::fromErrno("grow ", image);
+Result<ResizeMode> growMounted(const std::string& image, const std::string& dev, uint64_t oldSize,
+                               uint64_t newSize) {
+    if (::truncate(image.c_str(), static_cast<off_t>(newSize)) < 0)
+        return Error::fromErrno("grow ", image);
     if (!canResizeOnline()) {
         log::debug("vps quota: no CAP_SYS_RESOURCE; ", image, " grows at the next mount");
         return ResizeMode::AtNextMount;
@@ -128,7 +138,8 @@ Result<ResizeMode> growMounted(const std::string& image, const std::string& dev,
     ScopeGuard restore([&] { (void)::truncate(image.c_str(), static_cast<off_t>(oldSize)); });
     UniqueFd loop(::open(dev.c_str(), O_RDWR | O_CLOEXEC));
     if (!loop) return Error::fromErrno("open ", dev);
-    if (::ioctl(loop.get(), LOOP_SET_CAPACITY, 0) < 0) return Error::fromErrno("LOOP_SET_CAPACITY ", dev);
+    if (::ioctl(loop.get(), LOOP_SET_CAPACITY, 0) < 0)
+        return Error::fromErrno("LOOP_SET_CAPACITY ", dev);
     auto r = runHostCommand({"resize2fs", dev});
     if (!r) {
         restore.dismiss();
@@ -143,7 +154,8 @@ Result<ResizeMode> growMounted(const std::string& image, const std::string& dev,
 Status resizeOffline(const std::string& image, uint64_t oldSize, uint64_t newSize) {
     TRY(fsckImage(image));
     if (newSize > oldSize) {
-        if (::truncate(image.c_str(), static_cast<off_t>(newSize)) < 0) return Error::fromErrno("grow ", image);
+        if (::truncate(image.c_str(), static_cast<off_t>(newSize)) < 0)
+            return Error::fromErrno("grow ", image);
         auto r = runHostCommand({"resize2fs", image});
         if (!r) {
             (void)::truncate(image.c_str(), static_cast<off_t>(oldSize));
@@ -153,22 +165,32 @@ Status resizeOffline(const std::string& image, uint64_t oldSize, uint64_t newSiz
     }
     auto r = runHostCommand({"resize2fs", image, strCat(newSize >> 10, "K")});
     if (!r)
-        return Error(ENOSPC, strCat("cannot shrink the disk to ", mib(newSize), ": it holds more than that (",
-                                    r.error().message(), ")"));
-    if (::truncate(image.c_str(), static_cast<off_t>(newSize)) < 0) return Error::fromErrno("shrink ", image);
+        return Error(ENOSPC, strCat("cannot shrink the disk to ", mib(newSize),
+                                    ": it holds more than that (", r.error().message(), ")"));
+    if (::truncate(image.c_str(), static_cast<off_t>(newSize)) < 0)
+        return Error::fromErrno("shrink ", image);
     return {};
 }
 
 }  // namespace
 
-std::string quotaUpperDir(const std::string& mountPoint) { return fs::joinPath(mountPoint, "upper"); }
-std::string quotaWorkDir(const std::string& mountPoint) { return fs::joinPath(mountPoint, "work"); }
+std::string quotaUpperDir(const std::string& mountPoint) {
+    return fs::joinPath(mountPoint, "upper");
+}
+std::string quotaWorkDir(const std::string& mountPoint) {
+    return fs::joinPath(mountPoint, "work");
+}
 
 std::vector<std::string> mkfsArgs(const std::string& image, const QuotaSpec& spec) {
     // -m 0: the VPS's root is not uid 0 on the host, so reserved blocks would only hide space.
-    std::vector<std::string> a = {"mkfs.ext4", "-q", "-F", "-m", "0", "-E",
-                                  strCat("lazy_itable_init=1,lazy_journal_init=1,root_owner=", spec.ownerUid,
-                                         ":", spec.ownerGid)};
+    std::vector<std::string> a = {"mkfs.ext4",
+                                  "-q",
+                                  "-F",
+                                  "-m",
+                                  "0",
+                                  "-E",
+                                  strCat("lazy_itable_init=1,lazy_journal_init=1,root_owner=",
+                                         spec.ownerUid, ":", spec.ownerGid)};
     if (spec.inodes) {
         a.push_back("-N");
         a.push_back(std::to_string(spec.inodes));
@@ -179,11 +201,13 @@ std::vector<std::string> mkfsArgs(const std::string& image, const QuotaSpec& spe
 
 Status createQuotaImage(const std::string& image, const QuotaSpec& spec) {
     if (spec.sizeBytes < kMinQuotaBytes)
-        return Error(EINVAL, strCat("disk space ", spec.sizeBytes, " bytes is below the minimum of ", mib(kMinQuotaBytes)));
+        return Error(EINVAL, strCat("disk space ", spec.sizeBytes,
+                                    " bytes is below the minimum of ", mib(kMinQuotaBytes)));
     UniqueFd fd(::open(image.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!fd) return Error::fromErrno("create disk image ", image);
     ScopeGuard remove([&] { ::unlink(image.c_str()); });
-    if (::ftruncate(fd.get(), static_cast<off_t>(spec.sizeBytes)) < 0) return Error::fromErrno("size ", image);
+    if (::ftruncate(fd.get(), static_cast<off_t>(spec.sizeBytes)) < 0)
+        return Error::fromErrno("size ", image);
     fd.reset();
     auto r = runHostCommand(mkfsArgs(image, spec));
     if (!r) return std::move(r.error()).context("make the filesystem in ", image);
@@ -191,8 +215,8 @@ Status createQuotaImage(const std::string& image, const QuotaSpec& spec) {
     return {};
 }
 
-Result<std::string> mountQuotaImage(const std::string& image, const std::string& mountPoint, uid_t ownerUid,
-                                    gid_t ownerGid) {
+Result<std::string> mountQuotaImage(const std::string& image, const std::string& mountPoint,
+                                    uid_t ownerUid, gid_t ownerGid) {
     ASSIGN_OR_RETURN(std::string already, mountedDevice(mountPoint));
     if (!already.empty()) return already;
     ASSIGN_OR_RETURN(std::string img, realPath(image));
@@ -207,7 +231,8 @@ Result<std::string> mountQuotaImage(const std::string& image, const std::string&
         return Error::fromErrno("mount ", loop.second, " (", img, ") on ", mountPoint);
     ScopeGuard unmount([&] { ::umount2(mountPoint.c_str(), 0); });
     for (const auto& dir : {quotaUpperDir(mountPoint), quotaWorkDir(mountPoint)}) {
-        if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) return Error::fromErrno("mkdir ", dir);
+        if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST)
+            return Error::fromErrno("mkdir ", dir);
         if (::chown(dir.c_str(), ownerUid, ownerGid) < 0) return Error::fromErrno("chown ", dir);
     }
     unmount.dismiss();
@@ -221,9 +246,11 @@ Status unmountQuotaImage(const std::string& mountPoint) {
     return {};
 }
 
-Result<ResizeMode> resizeQuota(const std::string& image, const std::string& mountPoint, uint64_t newSizeBytes) {
+Result<ResizeMode> resizeQuota(const std::string& image, const std::string& mountPoint,
+                               uint64_t newSizeBytes) {
     if (newSizeBytes < kMinQuotaBytes)
-        return Error(EINVAL, strCat("disk space ", newSizeBytes, " bytes is below the minimum of ", mib(kMinQuotaBytes)));
+        return Error(EINVAL, strCat("disk space ", newSizeBytes, " bytes is below the minimum of ",
+                                    mib(kMinQuotaBytes)));
     newSizeBytes = (newSizeBytes + (1 << 20) - 1) & ~uint64_t((1 << 20) - 1);  // whole MiB
     struct stat st;
     if (::stat(image.c_str(), &st) < 0) return Error::fromErrno("disk image ", image);
@@ -237,14 +264,17 @@ Result<ResizeMode> resizeQuota(const std::string& image, const std::string& moun
     if (newSizeBytes > oldSize) return growMounted(image, dev, oldSize, newSizeBytes);
     ASSIGN_OR_RETURN(QuotaUsage u, quotaUsage(mountPoint));
     if (u.usedBytes > newSizeBytes)
-        return Error(ENOSPC, strCat("cannot shrink the disk to ", mib(newSizeBytes), ": ", mib(u.usedBytes), " is in use"));
-    return Error(EBUSY, strCat("cannot shrink the disk to ", mib(newSizeBytes), " while it is mounted (stop the VPS first)"));
+        return Error(ENOSPC, strCat("cannot shrink the disk to ", mib(newSizeBytes), ": ",
+                                    mib(u.usedBytes), " is in use"));
+    return Error(EBUSY, strCat("cannot shrink the disk to ", mib(newSizeBytes),
+                               " while it is mounted (stop the VPS first)"));
 }
 
 Result<QuotaUsage> quotaUsage(const std::string& mountPoint) {
     struct statfs s;
     if (::statfs(mountPoint.c_str(), &s) < 0) return Error::fromErrno("statfs ", mountPoint);
-    if (s.f_type != kExt4Magic) return Error(EINVAL, strCat("no VPS disk is mounted at ", mountPoint));
+    if (s.f_type != kExt4Magic)
+        return Error(EINVAL, strCat("no VPS disk is mounted at ", mountPoint));
     QuotaUsage u;
     uint64_t bs = static_cast<uint64_t>(s.f_frsize ? s.f_frsize : s.f_bsize);
     u.limitBytes = s.f_blocks * bs;
@@ -256,8 +286,10 @@ Result<QuotaUsage> quotaUsage(const std::string& mountPoint) {
 
 Status destroyQuota(const std::string& image, const std::string& mountPoint) {
     TRY(unmountQuotaImage(mountPoint));
-    if (::unlink(image.c_str()) < 0 && errno != ENOENT) return Error::fromErrno("remove disk image ", image);
-    if (::rmdir(mountPoint.c_str()) < 0 && errno != ENOENT) return Error::fromErrno("remove ", mountPoint);
+    if (::unlink(image.c_str()) < 0 && errno != ENOENT)
+        return Error::fromErrno("remove disk image ", image);
+    if (::rmdir(mountPoint.c_str()) < 0 && errno != ENOENT)
+        return Error::fromErrno("remove ", mountPoint);
     return {};
 }
 

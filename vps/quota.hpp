@@ -14,9 +14,9 @@
 namespace berth::vps {
 
 struct QuotaSpec {
-    uint64_t sizeBytes = 0;   // --diskspace
-    uint64_t inodes = 0;      // --diskinodes; 0: mkfs.ext4's default for the size
-    uid_t ownerUid = 0;       // owner of upper/ and work/ (the VPS's root, mapped)
+    uint64_t sizeBytes = 0;  // --diskspace
+    uint64_t inodes = 0;     // --diskinodes; 0: mkfs.ext4's default for the size
+    uid_t ownerUid = 0;      // owner of upper/ and work/ (the VPS's root, mapped)
     gid_t ownerGid = 0;
 };
 
@@ -48,7 +48,8 @@ enum class ResizeMode { Live, AtNextMount };
 // Online growth of ext4 needs CAP_SYS_RESOURCE (EXT4_IOC_RESIZE_FS): without it the image file is
 // grown now and the filesystem at the next mountQuotaImage (AtNextMount). Shrinking: refused while
 // mounted (one line naming the use when below it); offline only down to what the files need.
-Result<ResizeMode> resizeQuota(const std::string& image, const std::string& mountPoint, uint64_t newSizeBytes);
+Result<ResizeMode> resizeQuota(const std::string& image, const std::string& mountPoint,
+                               uint64_t newSizeBytes);
 // Used and limit, bytes and inodes, from statfs of the mounted image.
 Result<QuotaUsage> quotaUsage(const std::string& mountPoint);
 // Unmount if mounted, remove the image file and the mountpoint dir.

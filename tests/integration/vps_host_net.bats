@@ -82,7 +82,8 @@ host_tables() { ip netns exec "$HOSTNS" nft list tables; }
     new_vps B
     attach vpsa "$A" 2
     grep -q "^gateway $NET4.1$" <<<"$output" || fail "no IPv4 gateway: $output"
-    attach vpsb "$B" 3
+    attach vpsb "$B" 3 --mtu 1400
+    in_vps "$B" ip -o link show eth0 | grep -q 'mtu 1400 ' || fail "B's MTU is not 1400"
     host_links | grep -qx "$BR" || fail "no bridge $BR in the host namespace"
     [[ "$(host_links | grep -cE '^bv[0-9a-f]{8}$')" -eq 2 ]] || fail "expected two host veths: $(host_links)"
     in_vps "$A" ip -o addr show dev eth0 | grep -q "inet $NET4.2/24" || fail "no address in A"

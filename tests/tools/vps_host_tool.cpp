@@ -97,7 +97,8 @@ int guestFiles(const Options& o) {
     vps::GuestNetworkFiles f;
     f.hostname = one(o, "hostname");
     f.addresses = must(vps::parseIpPrefixes(all(o, "ip")));
-    for (const auto& n : all(o, "nameserver")) f.nameservers.push_back(must(vps::parseIpAddress(n)));
+    for (const auto& n : all(o, "nameserver"))
+        f.nameservers.push_back(must(vps::parseIpAddress(n)));
     f.searchDomains = all(o, "search");
     f.uid = static_cast<uid_t>(std::stoul(one(o, "uid", "0")));
     f.gid = static_cast<gid_t>(std::stoul(one(o, "gid", "0")));
@@ -148,7 +149,8 @@ int lxcfsVerb(const std::string& verb, const Options& o) {
     } else if (verb == "lxcfs-stop") {
         must(vps::stopLxcfs(c));
     } else {
-        std::printf("%s\n", vps::lxcfsMountsJson(vps::lxcfsMounts(one(o, "lxcfs", c.mountPoint))).c_str());
+        std::printf("%s\n",
+                    vps::lxcfsMountsJson(vps::lxcfsMounts(one(o, "lxcfs", c.mountPoint))).c_str());
     }
     return 0;
 }
@@ -162,7 +164,8 @@ int main(int argc, char** argv) {
     }
     std::string verb = argv[1];
     Options o = parse(argc, argv);
-    if (verb == "net-attach" || verb == "net-detach" || verb == "net-set-ip") return netVerb(verb, o);
+    if (verb == "net-attach" || verb == "net-detach" || verb == "net-set-ip")
+        return netVerb(verb, o);
     if (verb == "guest-files") return guestFiles(o);
     if (verb.rfind("quota-", 0) == 0) return quotaVerb(verb, o);
     if (verb.rfind("lxcfs-", 0) == 0) return lxcfsVerb(verb, o);

@@ -1,6 +1,5 @@
 // vps host network logic: address parsing, names, guest files and anti-spoofing scripts.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdlib>
@@ -37,9 +36,10 @@ TEST(VpsIpPrefix, ParsesIpv4AndIpv6Cidr) {
 }
 
 TEST(VpsIpPrefix, RefusesWhatCannotBeAVpsAddress) {
-    for (const char* bad : {"10.0.0.2", "10.0.0.2/", "10.0.0.2/33", "10.0.0.2/0", "10.0.0.2/2x", "fd00::1/129",
-                            "999.1.1.1/24", "127.0.0.2/8", "0.0.0.0/8", "224.0.0.5/24", "169.254.1.1/16",
-                            "::1/128", "fe80::1/64", "ff02::1/64", "10.0.0.0/24", "10.0.0.255/24", "x/24"}) {
+    for (const char* bad :
+         {"10.0.0.2", "10.0.0.2/", "10.0.0.2/33", "10.0.0.2/0", "10.0.0.2/2x", "fd00::1/129",
+          "999.1.1.1/24", "127.0.0.2/8", "0.0.0.0/8", "224.0.0.5/24", "169.254.1.1/16", "::1/128",
+          "fe80::1/64", "ff02::1/64", "10.0.0.0/24", "10.0.0.255/24", "x/24"}) {
         auto r = parseIpPrefix(bad);
         EXPECT_FALSE(r.ok()) << bad;
         if (!r.ok()) {
@@ -134,7 +134,8 @@ TEST(VpsGuestFiles, Render) {
 
 TEST(VpsGuestFiles, ValidateNames) {
     EXPECT_TRUE(validateHostname("web-1.example.org").ok());
-    for (const char* bad : {"", "-web", "web-", "a..b", "we_b", "web/1", "a b"}) EXPECT_FALSE(validateHostname(bad).ok()) << bad;
+    for (const char* bad : {"", "-web", "web-", "a..b", "we_b", "web/1", "a b"})
+        EXPECT_FALSE(validateHostname(bad).ok()) << bad;
     EXPECT_FALSE(validateHostname(std::string(65, 'a')).ok());
     EXPECT_TRUE(validateDomain("example.org").ok());
 }
@@ -143,8 +144,8 @@ TEST(VpsGuestFiles, WritesIntoRootfsReplacingSymlinks) {
     char tmpl[] = "/tmp/berth-guestfiles-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     std::string dir = tmpl, rootfs = dir + "/rootfs";
-    ASSERT_EQ(std::system(("mkdir -p " + rootfs + "/etc && echo keep > " + dir + "/outside && ln -s " + dir +
-                           "/outside " + rootfs + "/etc/hosts")
+    ASSERT_EQ(std::system(("mkdir -p " + rootfs + "/etc && echo keep > " + dir +
+                           "/outside && ln -s " + dir + "/outside " + rootfs + "/etc/hosts")
                               .c_str()),
               0);
     GuestNetworkFiles f;
@@ -165,16 +166,20 @@ TEST(VpsGuestFiles, WritesIntoRootfsReplacingSymlinks) {
 }
 
 TEST(VpsAntiSpoof, RulesNameTheVethMacAndAddresses) {
-    AntiSpoofRules r{"bv12345678", *parseMac("02:b7:00:11:22:33"), {P("10.0.0.2/24"), P("fd00::2/64")}};
+    AntiSpoofRules r{
+        "bv12345678", *parseMac("02:b7:00:11:22:33"), {P("10.0.0.2/24"), P("fd00::2/64")}};
     std::string s = renderAntiSpoofRules(r);
     EXPECT_EQ(antiSpoofTable("bv12345678"), "berth_bv12345678");
-    EXPECT_NE(s.find("table netdev berth_bv12345678 {}\ndelete table netdev berth_bv12345678\n"), std::string::npos);
-    EXPECT_NE(s.find("hook ingress device \"bv12345678\" priority -500; policy drop;"), std::string::npos);
+    EXPECT_NE(s.find("table netdev berth_bv12345678 {}\ndelete table netdev berth_bv12345678\n"),
+              std::string::npos);
+    EXPECT_NE(s.find("hook ingress device \"bv12345678\" priority -500; policy drop;"),
+              std::string::npos);
     EXPECT_NE(s.find("ether saddr != 02:b7:00:11:22:33 drop"), std::string::npos);
     EXPECT_NE(s.find("arp saddr ether != 02:b7:00:11:22:33 drop"), std::string::npos);
     EXPECT_NE(s.find("set addrs4 { type ipv4_addr; elements = { 10.0.0.2 }; }"), std::string::npos);
-    EXPECT_NE(s.find("set addrs6 { type ipv6_addr; elements = { fe80::b7:ff:fe11:2233, fd00::2 }; }"),
-              std::string::npos);
+    EXPECT_NE(
+        s.find("set addrs6 { type ipv6_addr; elements = { fe80::b7:ff:fe11:2233, fd00::2 }; }"),
+        std::string::npos);
     EXPECT_NE(s.find("ip saddr @addrs4 accept"), std::string::npos);
     EXPECT_NE(s.find("ip6 saddr @addrs6 accept"), std::string::npos);
 }
@@ -187,5 +192,6 @@ TEST(VpsAntiSpoof, EmptyFamiliesAndUpdates) {
     EXPECT_EQ(u,
               "flush set netdev berth_bv1 addrs4\nflush set netdev berth_bv1 addrs6\n"
               "add element netdev berth_bv1 addrs6 { fe80::b7:ff:fe11:2233, fd00::2 }\n");
-    EXPECT_EQ(renderAntiSpoofRemoval("bv1"), "table netdev berth_bv1 {}\ndelete table netdev berth_bv1\n");
+    EXPECT_EQ(renderAntiSpoofRemoval("bv1"),
+              "table netdev berth_bv1 {}\ndelete table netdev berth_bv1\n");
 }

@@ -14,8 +14,15 @@ TEST(VpsQuota, MkfsArgs) {
     s.ownerUid = 100000;
     s.ownerGid = 100001;
     auto a = mkfsArgs("/x/disk.img", s);
-    std::vector<std::string> want = {"mkfs.ext4", "-q", "-F", "-m", "0", "-E",
-                                     "lazy_itable_init=1,lazy_journal_init=1,root_owner=100000:100001", "/x/disk.img"};
+    std::vector<std::string> want = {
+        "mkfs.ext4",
+        "-q",
+        "-F",
+        "-m",
+        "0",
+        "-E",
+        "lazy_itable_init=1,lazy_journal_init=1,root_owner=100000:100001",
+        "/x/disk.img"};
     EXPECT_EQ(a, want);
     s.inodes = 5000;
     a = mkfsArgs("/x/disk.img", s);
@@ -38,9 +45,10 @@ TEST(VpsLxcfs, MountsOnlyWhatTheLxcfsOffers) {
     char tmpl[] = "/tmp/berth-lxcfs-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     std::string d = tmpl;
-    ASSERT_EQ(std::system(("mkdir -p " + d + "/proc " + d + "/sys/devices/system/cpu && cd " + d +
-                           " && touch proc/meminfo proc/cpuinfo proc/uptime sys/devices/system/cpu/online")
-                              .c_str()),
+    ASSERT_EQ(std::system(
+                  ("mkdir -p " + d + "/proc " + d + "/sys/devices/system/cpu && cd " + d +
+                   " && touch proc/meminfo proc/cpuinfo proc/uptime sys/devices/system/cpu/online")
+                      .c_str()),
               0);
     auto m = lxcfsMounts(d);
     ASSERT_EQ(m.size(), 4u);

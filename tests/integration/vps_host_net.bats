@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # VPS host network (vps/network through tests/tools/vps_host_tool): a network namespace made here
-# stands for the host (the bridge and every veth live in it); two `unshare -n` sleepers stand for
+# stands for the host (the bridge and every veth live in it); two `unshare -U -r -n` sleepers stand for
 # VPSes. Only addresses inside namespaces this test made are used; the machine's own interfaces
 # are never touched.
 
@@ -38,9 +38,10 @@ own_netns() {
     [[ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]]
 }
 
-# new_vps VAR: a sleeper in a network namespace of its own; its pid in VAR.
+# new_vps VAR: a sleeper in a network namespace of its own, owned by a user namespace of its own
+# as a VPS's is; its pid in VAR.
 new_vps() {
-    unshare -n sleep 600 </dev/null >/dev/null 2>&1 &
+    unshare -U -r -n sleep 600 </dev/null >/dev/null 2>&1 &
     bg_register $!
     printf -v "$1" '%s' "$!"
     wait_for 100 own_netns "$!"

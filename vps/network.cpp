@@ -187,38 +187,32 @@ Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid,
     ASSIGN_OR_RETURN(int peer, vps.linkIndex(c.peerIfName));
     TRY(keepSecondaries(vps, peer));
     ASSIGN_OR_RETURN(auto current, vps.addresses(peer));
-    auto has = [](const auto& list, const IpPrefix& p) {
-        return std::any_of(list.begin(), list.end(), [&](const auto& e) {
-            if constexpr (std::is_same_v<std::decay_t<decltype(e)>, IpPrefix>)
-                return e == p;
-            else
-                return e.prefix == p;
-        });
+    auto has = [](const std::vector<IpPrefix>& list, const IpPrefix& p) {
+        return std::find(list.begin(), list.end(), p) != list.end();
     };
-    // The addresses `set --ip` manages: static ones, not the kernel's link-local.
-    auto ours = [](const netlink::AddressEntry& e) {
-        const auto& b = e.prefix.addr.bytes;
-        bool linkLocal = e.prefix.addr.family == AF_INET6 && b[0] == 0xfe && (b[1] & 0xc0) == 0x80;
-        return e.permanent && !linkLocal;
-    };
-    // Widen first (filter allows the union), then add, then remove, then narrow.
-    std::vector<IpPrefix> unionSet = addresses;
-    for (const auto& e : current)
-        if (ours(e) && !has(unionSet, e.prefix)) unionSet.push_back(e.prefix);
+    std::vector<IpPrefix> present;
+    for (const auto& e : current) present.push_back(e.prefix);
+    // c.addresses is what the filter allows now. Widen it to old + new, add the new addresses,
+    // remove the dropped ones, then narrow it to the new set: no moment where a kept address is
+    // filtered, and an address the VPS added by itself is never let through.
+    std::vector<IpPrefix> widened = c.addresses;
+    for (const auto& p : addresses)
+        if (!has(widened, p)) widened.push_back(p);
     std::string hv = hostIf(c);
-    TRY(updateAntiSpoofAddresses({hv, vpsMac(c), unionSet}));
+    TRY(updateAntiSpoofAddresses({hv, vpsMac(c), widened}));
     std::vector<IpPrefix> added;
-    ScopeGuard undoAdded([&] {
+    ScopeGuard undo([&] {
         for (const auto& p : added) (void)vps.deleteAddress(peer, p);
+        (void)updateAntiSpoofAddresses({hv, vpsMac(c), c.addresses});
     });
     for (const auto& p : addresses)
-        if (!has(current, p)) {
+        if (!has(present, p)) {
             TRY(vps.addAddress(peer, p));
             added.push_back(p);
         }
-    for (const auto& e : current)
-        if (ours(e) && !has(addresses, e.prefix)) TRY(vps.deleteAddress(peer, e.prefix));
-    undoAdded.dismiss();
+    for (const auto& p : c.addresses)
+        if (!has(addresses, p) && has(present, p)) TRY(vps.deleteAddress(peer, p));
+    undo.dismiss();
     TRY(updateAntiSpoofAddresses({hv, vpsMac(c), addresses}));
     return {};
 }

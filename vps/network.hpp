@@ -55,8 +55,9 @@ Result<AttachedNetwork> attach(const NetworkConfig& c, pid_t vpsInitPid);
 // Remove the VPS's veth and rules. Idempotent: what is already gone (the VPS's netns died and
 // took the veth with it) is not an error.
 Status detach(const NetworkConfig& c);
-// Live `set --ip`: make the VPS's addresses exactly `addresses` (added before the filter is
-// narrowed, removed after it is widened), the filter following them.
+// Live `set --ip`: `c` holds the VPS's addresses now (as attached), `addresses` the new set.
+// New ones are added, dropped ones removed, the filter follows (widened first, narrowed last).
+// On failure the added addresses are removed and the filter is back to c.addresses.
 Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid,
                     const std::vector<IpPrefix>& addresses);
 

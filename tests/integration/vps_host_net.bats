@@ -143,10 +143,12 @@ host_tables() { ip netns exec "$HOSTNS" nft list tables; }
     new_vps B
     attach vpsa "$A" 2
     attach vpsb "$B" 3
-    run tool net-set-ip --name vpsa --pid "$A" --ip "$NET4.2/24" --ip "$NET4.20/24" --ip "$NET6::2/64"
+    run tool net-set-ip --name vpsa --pid "$A" --old-ip "$NET4.2/24" --old-ip "$NET6::2/64" \
+        --ip "$NET4.2/24" --ip "$NET4.20/24" --ip "$NET6::2/64"
     [[ "$status" -eq 0 ]] || fail "set-ip failed: $output"
     ping4 "$A" -I "$NET4.20" "$NET4.3" || fail "the added address cannot reach B"
-    run tool net-set-ip --name vpsa --pid "$A" --ip "$NET4.20/24"
+    run tool net-set-ip --name vpsa --pid "$A" --old-ip "$NET4.2/24" --old-ip "$NET4.20/24" \
+        --old-ip "$NET6::2/64" --ip "$NET4.20/24"
     [[ "$status" -eq 0 ]] || fail "set-ip failed: $output"
     ! in_vps "$A" ip -o addr show dev eth0 | grep -q "inet $NET4.2/" || fail "$NET4.2 still on A"
     ! in_vps "$A" ip -o addr show dev eth0 | grep -q "$NET6::2/" || fail "$NET6::2 still on A"

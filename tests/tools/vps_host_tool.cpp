@@ -4,7 +4,7 @@
 //   net-attach  --name N --pid PID [--bridge B] [--bridge-addr CIDR]... [--ip CIDR]...
 //               [--gw4 A] [--gw6 A] [--mtu N]
 //   net-detach  --name N
-//   net-set-ip  --name N --pid PID [--ip CIDR]...
+//   net-set-ip  --name N --pid PID [--old-ip CIDR]... [--ip CIDR]...   (now, new)
 //   guest-files --rootfs DIR [--hostname H] [--ip CIDR]... [--nameserver A]... [--search D]...
 //   quota-create  --image F --size S [--inodes N]      quota-mount --image F --mount DIR
 //   quota-resize  --image F --mount DIR --size S       quota-usage --mount DIR
@@ -88,7 +88,9 @@ int netVerb(const std::string& verb, const Options& o) {
     } else if (verb == "net-detach") {
         must(vps::detach(c));
     } else {
-        must(vps::setAddresses(c, pid, c.addresses));
+        auto next = c.addresses;
+        c.addresses = must(vps::parseIpPrefixes(all(o, "old-ip")));
+        must(vps::setAddresses(c, pid, next));
     }
     return 0;
 }

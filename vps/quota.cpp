@@ -25,6 +25,7 @@ namespace {
 
 constexpr long kExt4Magic = 0xEF53;
 constexpr int kLoopAttempts = 16;
+constexpr int kClearWaitSteps = 500;  // x 10 ms
 
 std::string mib(uint64_t bytes) {
     return strCat(bytes >> 20, "M");
@@ -241,8 +242,16 @@ Result<std::string> mountQuotaImage(const std::string& image, const std::string&
 }
 
 Status unmountQuotaImage(const std::string& mountPoint) {
+    ASSIGN_OR_RETURN(std::string dev, mountedDevice(mountPoint));
     if (::umount2(mountPoint.c_str(), UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
         return Error::fromErrno("unmount the disk at ", mountPoint);
+    // The kernel clears an autoclear loop device in a work queue after the last close: wait for
+    // it, so that "unmounted" also means "no loop device left" to whoever checks next.
+    if (dev.rfind("/dev/loop", 0) == 0) {
+        std::string bound = "/sys/block/" + dev.substr(5) + "/loop";
+        for (int i = 0; i < kClearWaitSteps && fs::exists(bound); i++) ::usleep(10 * 1000);
+        if (fs::exists(bound)) log::debug("vps quota: ", dev, " still bound after unmount");
+    }
     return {};
 }
 

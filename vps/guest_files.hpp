@@ -1,0 +1,37 @@
+// vps/guest_files: the network files a VPS's OS reads at boot — /etc/hostname, /etc/hosts,
+// /etc/resolv.conf — rendered from the VPS config and written into its rootfs from the host.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "vps/ip_prefix.hpp"
+
+namespace berth::vps {
+
+struct GuestNetworkFiles {
+    std::string hostname;                // empty: /etc/hostname and /etc/hosts are left alone
+    std::vector<IpPrefix> addresses;     // named in /etc/hosts after the hostname
+    std::vector<IpAddress> nameservers;  // with searchDomains: /etc/resolv.conf (else left alone)
+    std::vector<std::string> searchDomains;
+    uid_t uid = 0;  // owner of the written files on the host (the VPS's root, mapped)
+    gid_t gid = 0;
+};
+
+// RFC 1123 host name, at most 64 bytes (the kernel's limit for sethostname).
+Status validateHostname(const std::string& name);
+Status validateDomain(const std::string& name);
+
+std::string renderHostname(const GuestNetworkFiles& f);
+std::string renderHosts(const GuestNetworkFiles& f);
+std::string renderResolvConf(const GuestNetworkFiles& f);
+
+// Write the files into rootfsDir/etc (created if missing). Paths resolve inside the rootfs: a
+// symlink the VPS planted (/etc/resolv.conf -> /etc/shadow) is replaced, never followed out.
+// Each file is replaced atomically (write a temp file, rename over).
+Status writeGuestNetworkFiles(const std::string& rootfsDir, const GuestNetworkFiles& f);
+
+}  // namespace berth::vps

@@ -151,8 +151,9 @@ void initChildMain(const ChildPlan& p) {
         _exit(1);
     }
     if (!sendMsg(p.syncFd, Msg::Ready)) _exit(1);
+    bool viaFifo = p.fifoFd >= 0;
     // Made now: after the seccomp filter as little as possible runs.
-    std::string fifoLink = "/proc/self/fd/" + std::to_string(p.fifoFd);
+    std::string fifoLink = viaFifo ? "/proc/self/fd/" + std::to_string(p.fifoFd) : "";
     ProcessPlan plan{&*p.spec->process, p.seccomp, p.preserveFds, false, p.syncFd};
     if (Status st = finalizeProcess(plan); !st) {
         (void)sendError(p.syncFd, st.error());
@@ -161,7 +162,6 @@ void initChildMain(const ChildPlan& p) {
     // The set-up is over. With an exec fifo, closing the socket ends create; without one (run)
     // it stays open until the execve closes it, so run hears of a failure up to there.
     int reportFd = p.syncFd;
-    bool viaFifo = p.fifoFd >= 0;
     if (viaFifo) {
         ::close(p.syncFd);
         auto fd = waitForStart(p.fifoFd, fifoLink);

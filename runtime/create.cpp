@@ -1,5 +1,6 @@
 // create: load and check the bundle, record the container, make its cgroup and launch its
 // init, which waits on the exec fifo. Every step is undone if a later one fails.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,27 @@ Result<std::string> absoluteBundle(const std::string& bundle) {
     char buf[PATH_MAX];
     if (!::realpath(bundle.c_str(), buf)) return Error::fromErrno("bundle ", bundle);
     return std::string(buf);
+}
+
+// The host id the container's root maps to; -1 without a mapping of 0 (no user namespace, or
+// one joined by path).
+long hostIdOfRoot(const std::vector<spec::IdMapping>& maps) {
+    for (auto& m : maps)
+        if (m.containerID == 0 && m.size > 0) return static_cast<long>(m.hostID);
+    return -1;
+}
+
+// The init opens the fifo for writing after its user switch, possibly as a mapped root or an
+// unprivileged process.user: 0622 whatever our umask, owned by the container's root, as runc's
+// createExecFifo does.
+Status makeExecFifo(const std::string& path, const spec::Spec& sp) {
+    if (::mkfifo(path.c_str(), 0622) < 0) return Error::fromErrno("create exec fifo ", path);
+    if (::fchmodat(AT_FDCWD, path.c_str(), 0622, 0) < 0) return Error::fromErrno("chmod exec fifo ", path);
+    long uid = hostIdOfRoot(sp.linux->uidMappings), gid = hostIdOfRoot(sp.linux->gidMappings);
+    if ((uid >= 0 || gid >= 0) &&
+        ::fchownat(AT_FDCWD, path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid), AT_SYMLINK_NOFOLLOW) < 0)
+        return Error::fromErrno("chown exec fifo ", path, " to the container's root");
+    return {};
 }
 
 }  // namespace
@@ -93,7 +115,7 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     std::string fifo;
     if (withFifo) {
         fifo = store.fifoPath(o.id);
-        if (::mkfifo(fifo.c_str(), 0622) < 0) return Error::fromErrno("create exec fifo ", fifo);
+        TRY(makeExecFifo(fifo, sp));
     }
     process::LaunchConfig lc;
     lc.spec = &sp;

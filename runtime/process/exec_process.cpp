@@ -52,6 +52,31 @@ Status prepareFds(int preserve) {
     return {};
 }
 
+// SCMP_ACT_NOTIFY with a parent to talk to: load the filter and pass its listener fd over the
+// sync socket, waiting until the parent has handed it to the agent. Otherwise just load it.
+Status loadSeccomp(const ProcessPlan& plan) {
+    security::SeccompFilter* filter = plan.seccomp;
+    if (!filter->notifies() || plan.syncFd < 0) return filter->load();
+    ASSIGN_OR_RETURN(UniqueFd listener, filter->loadForNotify());
+    TRY(sendMsg(plan.syncFd, Msg::SeccompFd));
+    TRY(sendFds(plan.syncFd, {listener.get()}, "seccomp", "the seccomp listener to the runtime"));
+    TRY(expectMsg(plan.syncFd, Msg::SeccompDone));
+    return {};
+}
+
+// The pty was made by root: hand it to the process's user, as runc does (only the uid: the
+// devpts gid, usually tty, stays). EINVAL (uid not mapped), EPERM (owner not mapped in our
+// user namespace) and EROFS leave it as it is, as with runc.
+Status chownTerminal(uid_t uid) {
+    struct stat st;
+    if (::fstat(STDIN_FILENO, &st) < 0) return Error::fromErrno("fstat the pty");
+    if (st.st_uid == uid) return {};
+    if (::fchown(STDIN_FILENO, uid, static_cast<gid_t>(-1)) < 0 && errno != EINVAL && errno != EPERM &&
+        errno != EROFS)
+        return Error::fromErrno("chown the pty to uid ", uid);
+    return {};
+}
+
 Status applyIdentity(const ProcessPlan& plan) {
     const spec::Process& p = *plan.process;
     if (::chdir(p.cwd.c_str()) < 0) return Error::fromErrno("chdir to cwd ", p.cwd);
@@ -60,15 +85,16 @@ Status applyIdentity(const ProcessPlan& plan) {
         TRY(security::setCpuAffinity(0, p.execCPUAffinity->final));
     TRY(applyApparmor(p.apparmorProfile));
     // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: load it before dropping caps.
-    if (!p.noNewPrivileges && plan.seccomp) TRY(plan.seccomp->load());
+    if (!p.noNewPrivileges && plan.seccomp) TRY(loadSeccomp(plan));
     // No capabilities object means no capabilities (as runc): an untouched bounding set would
     // hand every capability back at the execve of a root or setuid-root program.
     TRY(security::dropBoundingSet(p.capabilities ? p.capabilities->bounding : std::vector<std::string>{}));
+    if (p.terminal) TRY(chownTerminal(p.user.uid));
     TRY(security::switchUser(p.user));
     TRY(security::applyCapabilities(p.capabilities ? *p.capabilities : spec::Capabilities{}));
     if (p.noNewPrivileges) {
         TRY(security::setNoNewPrivileges());
-        if (plan.seccomp) TRY(plan.seccomp->load());
+        if (plan.seccomp) TRY(loadSeccomp(plan));
     }
     return {};
 }
@@ -149,15 +175,6 @@ Status applyApparmor(const std::string& profile) {
     return {};
 }
 
-Status handOverSeccompListenerFromChild(security::SeccompFilter* filter, int syncFd) {
-    if (!filter || !filter->notifies()) return {};
-    ASSIGN_OR_RETURN(UniqueFd listener, filter->loadForNotify());
-    TRY(sendMsg(syncFd, Msg::SeccompFd));
-    TRY(sendFds(syncFd, {listener.get()}, "seccomp", "the seccomp listener to the runtime"));
-    TRY(expectMsg(syncFd, Msg::SeccompDone));
-    return {};
-}
-
 Status forwardSeccompListenerFromParent(int syncFd, const security::SeccompFilter& filter, pid_t pid,
                                         const std::string& stateJson) {
     ASSIGN_OR_RETURN(UniqueFd listener, recvFd(syncFd));
@@ -165,23 +182,44 @@ Status forwardSeccompListenerFromParent(int syncFd, const security::SeccompFilte
     return sendMsg(syncFd, Msg::SeccompDone);
 }
 
-Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath) {
-    const spec::Process& p = *plan.process;
-    std::vector<std::string> env = buildEnv(p);
-    std::vector<char*> argv, envp;
-    for (auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
+Status awaitSetUpEndFromParent(int syncFd, const security::SeccompFilter* filter, pid_t pid,
+                               const std::function<std::string()>& stateJson) {
+    for (;;) {
+        ASSIGN_OR_RETURN(std::optional<Message> m, recvMsgOrEof(syncFd));
+        if (!m) return {};
+        if (m->type == Msg::Error) return Error(m->err, m->text);
+        if (m->type != Msg::SeccompFd || !filter)
+            return Error::make("sync: unexpected message from the container process");
+        TRY(forwardSeccompListenerFromParent(syncFd, *filter, pid, stateJson ? stateJson() : "{}"));
+    }
+}
 
-    // fds and signals first: after the filter is loaded only execve may be asked of it (as runc).
-    Status st = prepareFds(plan.preserveFds);
-    if (!st) return st.error();
+ExecArgs execArgs(const spec::Process& p, std::string exePath) {
+    ExecArgs a{std::move(exePath), p.args, buildEnv(p), {}, {}};
+    for (auto& s : a.args) a.argv.push_back(s.data());
+    a.argv.push_back(nullptr);
+    for (auto& e : a.env) a.envp.push_back(e.data());
+    a.envp.push_back(nullptr);
+    return a;
+}
+
+Status finalizeProcess(const ProcessPlan& plan) {
+    // fds and signals first: after the filter is loaded as little as possible may run (as runc).
+    TRY(prepareFds(plan.preserveFds));
     resetSignals();
-    st = applyIdentity(plan);
+    return applyIdentity(plan);
+}
+
+Error execProcess(const ExecArgs& a) {
+    ::execve(a.path.c_str(), a.argv.data(), a.envp.data());
+    return Error::fromErrno("exec ", a.path);
+}
+
+Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath) {
+    ExecArgs a = execArgs(*plan.process, exePath);
+    Status st = finalizeProcess(plan);
     if (!st) return st.error();
-    ::execve(exePath.c_str(), argv.data(), envp.data());
-    return Error::fromErrno("exec ", exePath);
+    return execProcess(a);
 }
 
 }  // namespace berth::process

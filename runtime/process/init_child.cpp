@@ -3,6 +3,7 @@
 // a failure to the parent as a serialized Error before _exit.
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,8 +61,8 @@ Status bindConsole(const std::string& slave) {
     return {};
 }
 
-// Everything up to "ready"; returns the executable path found inside the container.
-Result<std::string> setUpContainer(const ChildPlan& p, std::string& stateJson) {
+// Everything up to "ready" (the container is built); returns the execve's arguments.
+Result<ExecArgs> setUpContainer(const ChildPlan& p, std::string& stateJson) {
     TRY(expectMsg(p.syncFd, Msg::Go));
     // A cgroup namespace is rooted at the cgroup we are in when it is made: wait for the join.
     bool joined = (p.unshareFlags & CLONE_NEWCGROUP) != 0;
@@ -90,8 +91,9 @@ Result<std::string> setUpContainer(const ChildPlan& p, std::string& stateJson) {
     }
     TRY(namespaces::finalizeRootfsInChild(*p.rootfs));
     TRY(prepareBeforeReady(proc, p.personality));
-    TRY(handOverSeccompListenerFromChild(p.seccomp, p.syncFd));
-    return lookupExecutable(proc);
+    ASSIGN_OR_RETURN(std::string exe, lookupExecutable(proc));
+    // Before the user switch: HOME comes from the container's /etc/passwd.
+    return execArgs(proc, std::move(exe));
 }
 
 [[noreturn]] void die(const std::string& msg) {
@@ -101,17 +103,39 @@ Result<std::string> setUpContainer(const ChildPlan& p, std::string& stateJson) {
     _exit(127);
 }
 
-// Block until `start` opens the fifo for reading. The fifo is reached through our O_PATH fd's
-// magic link because after pivot_root its path is outside our root.
-Status waitForStart(int fifoFd) {
-    std::string path = "/proc/self/fd/" + std::to_string(fifoFd);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+// Tell `start` we are released and keep the fifo open: the execve closes it (O_CLOEXEC), so
+// `start` returns once the process runs, as with runc. The fifo is reached through our O_PATH
+// fd's magic link because after pivot_root its path is outside our root.
+Result<int> waitForStart(int fifoFd, const std::string& link) {
+    int fd = ::open(link.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) return Error::fromErrno("open exec fifo");
     char zero = '0';
     if (::write(fd, &zero, 1) != 1) return Error::fromErrno("write exec fifo");
-    ::close(fd);
     ::close(fifoFd);
-    return {};
+    return fd;
+}
+
+// startContainer hooks run in the container after `start`, as the process's user, under its
+// seccomp filter (runtime-spec; runc does the same).
+Status runStartContainerHooks(const std::vector<spec::Hook>& hooks, const std::string& stateJson) {
+    if (hooks.empty()) return {};
+    // The runner feeds the state through a pipe: a hook that closes its stdin must not kill us.
+    ::signal(SIGPIPE, SIG_IGN);
+    Status st = hooks::run(hooks, stateJson, "startContainer");
+    ::signal(SIGPIPE, SIG_DFL);
+    return st;
+}
+
+// A failure after the set-up (a startContainer hook, the execve) goes to whoever waits for the
+// execve: `start` reads it from the exec fifo after the "0", `run` from the sync socket. Only if
+// neither listens any more does it go to the container's stderr.
+[[noreturn]] void failAfterSetUp(int fd, bool viaFifo, const Error& e) {
+    ::signal(SIGPIPE, SIG_IGN);
+    std::string text = e.what();
+    bool told = viaFifo ? ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
+                        : sendError(fd, e).ok();
+    if (!told) die(text);
+    _exit(127);
 }
 
 }  // namespace
@@ -121,21 +145,31 @@ void initChildMain(const ChildPlan& p) {
     for (auto& j : p.joins) keep.push_back(j.second);
     closeFdsExcept(keep, p.preserveFds);
     std::string stateJson;
-    auto exe = setUpContainer(p, stateJson);
-    if (!exe) {
-        (void)sendError(p.syncFd, exe.error());
+    auto args = setUpContainer(p, stateJson);
+    if (!args) {
+        (void)sendError(p.syncFd, args.error());
         _exit(1);
     }
     if (!sendMsg(p.syncFd, Msg::Ready)) _exit(1);
-    ::close(p.syncFd);
-    if (p.fifoFd >= 0) {
-        Status st = waitForStart(p.fifoFd);
-        if (!st) die(st.error().what());
+    bool viaFifo = p.fifoFd >= 0;
+    // Made now: after the seccomp filter as little as possible runs.
+    std::string fifoLink = viaFifo ? "/proc/self/fd/" + std::to_string(p.fifoFd) : "";
+    ProcessPlan plan{&*p.spec->process, p.seccomp, p.preserveFds, false, p.syncFd};
+    if (Status st = finalizeProcess(plan); !st) {
+        (void)sendError(p.syncFd, st.error());
+        _exit(1);
     }
-    Status st = hooks::run(p.spec->hooks.startContainer, stateJson, "startContainer");
-    if (!st) die(st.error().what());
-    ProcessPlan plan{&*p.spec->process, p.seccomp, p.preserveFds, false};
-    die(finalizeAndExec(plan, *exe).what());
+    // The set-up is over. With an exec fifo, closing the socket ends create; without one (run)
+    // it stays open until the execve closes it, so run hears of a failure up to there.
+    int reportFd = p.syncFd;
+    if (viaFifo) {
+        ::close(p.syncFd);
+        auto fd = waitForStart(p.fifoFd, fifoLink);
+        if (!fd) die(fd.error().what());
+        reportFd = *fd;
+    }
+    Status st = runStartContainerHooks(p.spec->hooks.startContainer, stateJson);
+    failAfterSetUp(reportFd, viaFifo, st ? execProcess(*args) : st.error());
 }
 
 }  // namespace berth::process

@@ -28,7 +28,7 @@ struct JoinPlan {
     security::SeccompFilter* seccomp = nullptr;
 };
 
-Result<std::string> enterContainer(const JoinPlan& p) {
+Result<ExecArgs> enterContainer(const JoinPlan& p) {
     TRY(expectMsg(p.syncFd, Msg::Go));
     for (auto& [kind, fd] : p.joins) {
         TRY(namespaces::joinNamespace(fd, *kind));
@@ -45,27 +45,31 @@ Result<std::string> enterContainer(const JoinPlan& p) {
         ::close(p.consoleFd);
     }
     TRY(prepareBeforeReady(*p.cfg->process, p.cfg->personality));
-    TRY(handOverSeccompListenerFromChild(p.seccomp, p.syncFd));
-    return lookupExecutable(*p.cfg->process);
+    ASSIGN_OR_RETURN(std::string exe, lookupExecutable(*p.cfg->process));
+    return execArgs(*p.cfg->process, std::move(exe));
 }
 
 [[noreturn]] void joinChildMain(const JoinPlan& p) {
     std::vector<int> keep = {p.syncFd, p.rootFd, p.consoleFd};
     for (auto& j : p.joins) keep.push_back(j.second);
     closeFdsExcept(keep, p.cfg->preserveFds);
-    auto exe = enterContainer(p);
-    if (!exe) {
-        (void)sendError(p.syncFd, exe.error());
+    auto args = enterContainer(p);
+    if (!args) {
+        (void)sendError(p.syncFd, args.error());
         _exit(1);
     }
     if (!sendMsg(p.syncFd, Msg::Ready)) _exit(1);
-    ::close(p.syncFd);
-    ProcessPlan plan{p.cfg->process, p.seccomp, p.cfg->preserveFds, true};
-    Error e = finalizeAndExec(plan, *exe);
-    std::string line = "berth: " + e.what() + "\n";
-    ssize_t r = ::write(STDERR_FILENO, line.data(), line.size());
-    (void)r;
-    _exit(127);
+    // The sync socket stays open (close-on-exec): exec returns once this process has exec'd,
+    // and fails with its error if any step up to the execve does.
+    ProcessPlan plan{p.cfg->process, p.seccomp, p.cfg->preserveFds, true, p.syncFd};
+    Status st = finalizeProcess(plan);
+    Error e = st ? execProcess(*args) : st.error();
+    if (!sendError(p.syncFd, e)) {
+        std::string line = "berth: " + e.what() + "\n";
+        ssize_t r = ::write(STDERR_FILENO, line.data(), line.size());
+        (void)r;
+    }
+    _exit(st ? 127 : 1);
 }
 
 }  // namespace
@@ -145,14 +149,8 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
         TRY(joined);
     }
     TRY(sendMsg(parentSock.get(), Msg::Go));
-    for (;;) {
-        ASSIGN_OR_RETURN(Message m, recvMsg(parentSock.get()));
-        if (m.type == Msg::Error) return Error(m.err, m.text);
-        if (m.type == Msg::Ready) break;
-        if (m.type != Msg::SeccompFd || !plan.seccomp) return Error::make("sync: unexpected message from the exec'd process");
-        TRY(forwardSeccompListenerFromParent(parentSock.get(), *plan.seccomp, *pid,
-                                             cfg.stateJson ? cfg.stateJson() : "{}"));
-    }
+    TRY(expectMsg(parentSock.get(), Msg::Ready));
+    TRY(awaitSetUpEndFromParent(parentSock.get(), plan.seccomp, *pid, cfg.stateJson));
     killChild.dismiss();
     return out;
 }

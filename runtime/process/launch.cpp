@@ -129,7 +129,9 @@ std::vector<namespaces::IdMap> toIdMaps(const std::vector<spec::IdMapping>& m) {
     return out;
 }
 
-// Between the clone and "ready": what only the parent can do, then the hook round-trip.
+// Between the clone and the end of the child's set-up: what only the parent can do, then the
+// hook round-trip, then the child's own set-up until it closes the socket (before the exec fifo;
+// at its execve for run).
 Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
     const spec::Spec& s = *cfg.spec;
     if (cfg.onCloned) TRY(cfg.onCloned(pid));
@@ -153,7 +155,12 @@ Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
     for (;;) {
         ASSIGN_OR_RETURN(Message m, recvMsg(pr.parentSock.get()));
         if (m.type == Msg::Error) return Error(m.err, m.text);
-        if (m.type == Msg::Ready) return {};
+        if (m.type == Msg::Ready) {
+            // The process's own set-up (caps, user, seccomp) follows: create fails on its error.
+            return awaitSetUpEndFromParent(pr.parentSock.get(), pr.plan.seccomp, pid, [&] {
+                return cfg.stateJson ? cfg.stateJson(pid, "creating") : std::string("{}");
+            });
+        }
         if (m.type == Msg::SeccompFd && pr.plan.seccomp) {
             TRY(forwardSeccompListenerFromParent(pr.parentSock.get(), *pr.plan.seccomp, pid,
                                                  cfg.stateJson ? cfg.stateJson(pid, "creating") : "{}"));

@@ -1,6 +1,7 @@
 // runtime/process/launch: creating a container's init — the parent side clones it into its
 // namespaces, writes id maps, joins the cgroup and runs runtime hooks; the child side
-// (init_child.cpp) builds the rootfs and waits on the exec fifo until `start`.
+// (init_child.cpp) builds the rootfs, applies the process's attributes and waits on the exec
+// fifo until `start`.
 #pragma once
 
 #include <sys/types.h>
@@ -57,7 +58,8 @@ struct ChildPlan {
     std::optional<unsigned long> personality;
 };
 
-// Parent side. Returns when the init is ready and blocked on the exec fifo.
+// Parent side. Returns when the init is set up and about to wait on the exec fifo (without a
+// fifo, for run: once it has exec'd).
 Result<Launched> launchInit(LaunchConfig& cfg);
 
 // Child side; never returns.

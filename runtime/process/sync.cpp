@@ -51,9 +51,15 @@ Status sendMsg(int fd, Msg type, int err, const std::string& text) {
 Status sendError(int fd, const Error& e) { return sendMsg(fd, Msg::Error, e.err(), e.message()); }
 
 Result<Message> recvMsg(int fd) {
+    ASSIGN_OR_RETURN(std::optional<Message> m, recvMsgOrEof(fd));
+    if (!m) return Error::make("the container process exited during set-up");
+    return std::move(*m);
+}
+
+Result<std::optional<Message>> recvMsgOrEof(int fd) {
     Header h{};
     ASSIGN_OR_RETURN(bool ok, readAll(fd, &h, sizeof h));
-    if (!ok) return Error::make("the container process exited during set-up");
+    if (!ok) return std::optional<Message>{};
     if (h.len > (1u << 24)) return Error::make("sync: message too large");
     Message m;
     m.type = static_cast<Msg>(h.type);
@@ -63,7 +69,7 @@ Result<Message> recvMsg(int fd) {
         ASSIGN_OR_RETURN(bool ok2, readAll(fd, m.text.data(), h.len));
         if (!ok2) return Error::make("sync: truncated message");
     }
-    return m;
+    return std::optional<Message>(std::move(m));
 }
 
 Result<Message> expectMsg(int fd, Msg want) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/error.hpp"
@@ -15,7 +16,9 @@ enum class Msg : uint32_t {
     Error,            // child → parent: set-up failed (errno + message); the child then exits
     RunHooks,         // child → parent: rootfs mounted; run prestart/createRuntime hooks
     HooksDone,        // parent → child: hooks ran; text carries the state JSON for in-container hooks
-    Ready,            // child → parent: all set, waiting for start
+    Ready,            // child → parent: the container is built; the process's own attributes
+                      // (caps, user, seccomp...) follow, and its set-up is over when the
+                      // child closes the socket (EOF) — before the exec fifo, or at execve
     CgroupJoined,     // parent → child: the child is in its cgroups (sent after Go, so the
                       // slow v1 attach overlaps the child's rootfs set-up)
     SeccompFd,        // child → parent: a seccomp listener fd follows (SCM_RIGHTS) for the agent
@@ -32,6 +35,8 @@ Status sendMsg(int fd, Msg type, int err = 0, const std::string& text = "");
 Status sendError(int fd, const Error& e);
 // EOF before a whole message is an error with errno 0: the peer died.
 Result<Message> recvMsg(int fd);
+// The same, but a clean EOF (the peer closed the socket between messages) is no message.
+Result<std::optional<Message>> recvMsgOrEof(int fd);
 // Receive, and turn an Error message into an Error; anything but `want` is a protocol error.
 Result<Message> expectMsg(int fd, Msg want);
 

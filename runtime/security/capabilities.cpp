@@ -24,6 +24,40 @@ bool contains(const std::vector<cap_value_t>& v, cap_value_t c) {
     return std::find(v.begin(), v.end(), c) != v.end();
 }
 
+// After capset refused the sets: name the first capability the kernel cannot grant. A new
+// permitted (and so effective) set must be within the one we hold, a new inheritable one within
+// ours plus the bounding set; what the host's bounding set lacks (CAP_SYS_RESOURCE on some
+// hosts) we never hold.
+Error explainRefusal(const spec::Capabilities& caps, int err) {
+    cap_t held = cap_get_proc();
+    auto lacks = [&](cap_value_t c, bool inheritable) {
+        cap_flag_value_t p = CAP_CLEAR, i = CAP_CLEAR;
+        if (held) {
+            cap_get_flag(held, c, CAP_PERMITTED, &p);
+            cap_get_flag(held, c, CAP_INHERITABLE, &i);
+        }
+        if (!inheritable) return p != CAP_SET;
+        return i != CAP_SET && ::prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1;
+    };
+    std::string found;
+    for (auto [names, set] : {std::pair{&caps.effective, "effective"}, std::pair{&caps.permitted, "permitted"},
+                              std::pair{&caps.inheritable, "inheritable"}}) {
+        for (auto& n : *names) {
+            int v = capabilityNumber(n);
+            bool inheritable = std::string(set) == "inheritable";
+            if (v < 0 || !lacks(static_cast<cap_value_t>(v), inheritable)) continue;
+            found = strCat("process.capabilities.", set, ": ", n, " cannot be granted: ",
+                           inheritable ? "it is not in the bounding set"
+                                       : "the runtime does not hold it (not in this host's bounding set)");
+            break;
+        }
+        if (!found.empty()) break;
+    }
+    if (held) cap_free(held);
+    if (found.empty()) return Error(err, "set process capabilities");
+    return Error(err, found);
+}
+
 }  // namespace
 
 int capabilityNumber(const std::string& name) {
@@ -60,7 +94,7 @@ Status applyCapabilities(const spec::Capabilities& caps) {
     Status st = setFlag(caps.effective, CAP_EFFECTIVE);
     if (st) st = setFlag(caps.permitted, CAP_PERMITTED);
     if (st) st = setFlag(caps.inheritable, CAP_INHERITABLE);
-    if (st && cap_set_proc(state) < 0) st = Error::fromErrno("set process capabilities");
+    if (st && cap_set_proc(state) < 0) st = explainRefusal(caps, errno);
     cap_free(state);
     TRY(st);
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)

@@ -134,6 +134,16 @@ teardown() { podman_teardown; }
     [ "${lines[5]}" = "4096" ]
 }
 
+@test "podman run --uidmap --gidmap: a user-namespaced container runs (create, then start)" {
+    # podman creates, then starts: the container's mapped root must be able to open the exec fifo.
+    run pm run --rm --network none --uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMAGE" \
+        sh -c 'id -u; cat /proc/self/uid_map'
+    expect_status 0
+    [ "${lines[0]}" = "0" ]
+    read -r -a m <<<"${lines[1]}"
+    [ "${m[*]}" = "0 100000 65536" ]
+}
+
 @test "podman run -v: a bind mount is shared with the host" {
     run pm run --rm --network none -v "$E2E_DIR/vol:/mnt" "$IMAGE" \
         sh -c 'echo from-container >/mnt/file'

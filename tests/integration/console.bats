@@ -34,6 +34,28 @@ setup_file() {
     wait_status "$ID" stopped
 }
 
+@test "the pty belongs to process.user, in the init and in exec (as runc)" {
+    start_recvtty tty
+    local init_rpid="$RPID"
+    ctl_dir
+    cfg '.process.terminal = true | .process.user = {uid: 1000, gid: 1000}'
+    set_args sh -c 'echo owner=$(stat -L -c %u /proc/self/fd/0); touch /ctl/up; while [ ! -e /ctl/stop ]; do sleep 0.05; done'
+    # create + start: the init, already uid 1000 by then, opens the exec fifo itself.
+    create_ctr "$ID" --console-socket "$TEST_DIR/tty.sock"
+    rb start "$ID"
+    assert_ok
+    wait_for 200 test -e "$CTL/up" || fail "the container did not start" "$(cat "$TEST_DIR/$ID.log")"
+    start_recvtty exec
+    rb exec -t -d --console-socket "$TEST_DIR/exec.sock" --user 1001:1001 "$ID" sh -c 'echo owner=$(stat -L -c %u /proc/self/fd/0)'
+    assert_ok
+    wait_recvtty exec
+    grep -qx 'owner=1001' "$TEST_DIR/exec.txt" || fail "exec's pty:" "$(cat "$TEST_DIR/exec.txt")"
+    touch "$CTL/stop"
+    RPID="$init_rpid"
+    wait_recvtty tty
+    grep -qx 'owner=1000' "$TEST_DIR/tty.txt" || fail "the init's pty:" "$(cat "$TEST_DIR/tty.txt")"
+}
+
 @test "consoleSize sets the window size" {
     start_recvtty tty
     cfg '.process.terminal = true | .process.consoleSize = {height: 33, width: 111}'

@@ -182,3 +182,22 @@ start_long_running() {
     assert_berth_error 'args'
     [[ "$(ctr_status "$ID")" == running ]]
 }
+
+@test "exec: the process's set-up errors (a capability the host cannot grant, AppArmor) are exec's (as runc)" {
+    start_long_running
+    local bnd
+    bnd="$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)"
+    if (( ((16#$bnd >> 24) & 1) == 0 )); then
+        rb exec --cap CAP_SYS_RESOURCE "$ID" true
+        assert_berth_error 'CAP_SYS_RESOURCE|apply caps'
+    else
+        skip_part "this host can grant CAP_SYS_RESOURCE"
+    fi
+    if [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]]; then
+        rb exec --apparmor berth-itest-profile "$ID" true
+        assert_berth_error 'apparmor'
+    else
+        skip_part "AppArmor is enabled here"
+    fi
+    [[ "$(ctr_status "$ID")" == running ]]
+}

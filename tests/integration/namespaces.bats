@@ -102,6 +102,27 @@ setup_file() { itest_setup_file; }
     [[ "${lines[1]}" == "$(ns_of "$pid" user)" ]] || fail "exec: user ns ${lines[1]} != init's $(ns_of "$pid" user)"
 }
 
+@test "user namespace: create then start, as the mapped root and as a mapped user" {
+    add_ns user
+    cfg '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+         | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+    chown -hR 100000:100000 "$BUNDLE/rootfs"
+    ctl_dir
+    local id uid
+    # The init opens the exec fifo (made by host root) after switching to process.user.
+    for uid in 0 1000; do
+        id="$(new_id)"
+        cfg '.process.user = {uid: $u, gid: $u}' --argjson u "$uid"
+        set_args sh -c "id -u > /ctl/uid-$uid; $WAIT_STOP"
+        create_ctr "$id"
+        rb start "$id"
+        assert_ok
+        wait_for 200 test -s "$CTL/uid-$uid" || fail "uid $uid: the container did not run" "$(cat "$TEST_DIR/$id.log")"
+        [[ "$(cat "$CTL/uid-$uid")" == "$uid" ]] || fail "id -u: $(cat "$CTL/uid-$uid")"
+        [[ "$(ctr_status "$id")" == running ]] || fail "uid $uid: status $(ctr_status "$id")"
+    done
+}
+
 @test "time namespace: monotonic and boottime offsets" {
     [[ -e /proc/self/ns/time ]] || skip "this kernel has no time namespaces (no /proc/self/ns/time)"
     add_ns time

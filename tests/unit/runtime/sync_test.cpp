@@ -37,3 +37,21 @@ TEST(Sync, PeerDeathAndProtocolErrorsAreReported) {
     ASSERT_FALSE(dead.ok());
     EXPECT_NE(dead.error().message().find("exited"), std::string::npos);
 }
+
+// After Ready the parent reads until the child closes the socket: EOF between messages is the
+// end of the set-up, not an error; an Error message before it still is.
+TEST(Sync, CleanEofIsNoMessage) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    UniqueFd a(sv[0]), b(sv[1]);
+    ASSERT_TRUE(sendError(a.get(), Error(EPERM, "set process capabilities")).ok());
+    a.reset();
+    auto m = recvMsgOrEof(b.get());
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE(m->has_value());
+    EXPECT_EQ((*m)->type, Msg::Error);
+    EXPECT_EQ((*m)->err, EPERM);
+    auto eof = recvMsgOrEof(b.get());
+    ASSERT_TRUE(eof.ok());
+    EXPECT_FALSE(eof->has_value());
+}

@@ -61,15 +61,11 @@ Result<std::vector<DeviceRule>> parseDeviceRules(const nlohmann::json& devices);
 // The v1 devices cgroup text ("c 1:3 rwm", "a *:* rwm") for a linux.resources.devices entry.
 Result<std::string> deviceRule(const nlohmann::json& rule, const std::string& path);
 
-struct DeviceNode {
-    char type = 'c';
-    int64_t major = 0, minor = 0;
-};
-
-// linux.resources with the device rules every container gets (runc's default allow list:
-// null, zero, full, tty, random, urandom, console, ptmx, pts, tun, mknod of any) and an allow
-// rule for each linux.devices entry appended, as runc does.
+// linux.resources with the device rules every container gets: a deny-all first, then the
+// spec's rules, then runc 1.1's default allow-list (mknod of any, null, random, full, tty, zero,
+// urandom, pts/*, ptmx, tun) minus the defaults whose path is in linux.devices (specDevicePaths),
+// as runc does. linux.devices entries themselves get no rule.
 nlohmann::json withDefaultDeviceRules(const nlohmann::json& resources,
-                                      const std::vector<DeviceNode>& devices);
+                                      const std::vector<std::string>& specDevicePaths);
 
 }  // namespace berth::cgroups

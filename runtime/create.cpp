@@ -84,10 +84,9 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     crashPoint("create:state-saved");
     ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
     TRY(cg->create());
-    std::vector<cgroups::DeviceNode> nodes;
-    for (auto& d : sp.linux->devices)
-        nodes.push_back({d.type.empty() ? 'c' : d.type[0], d.major, d.minor});
-    TRY(cg->apply(cgroups::withDefaultDeviceRules(sp.linux->resources, nodes)));
+    std::vector<std::string> devicePaths;
+    for (auto& d : sp.linux->devices) devicePaths.push_back(d.path);
+    TRY(cg->apply(cgroups::withDefaultDeviceRules(sp.linux->resources, devicePaths)));
     crashPoint("create:cgroup-made");
 
     std::string fifo;

@@ -73,3 +73,24 @@ cg_path() {
     [[ ! -e "/tmp/$ID" ]] || { rmdir "/tmp/$ID"; fail "a host directory was made"; }
     [[ -z "$(find /sys/fs/cgroup -type d -name "$ID")" ]] || fail "cgroup left"
 }
+
+@test "linux.devices entries do not punch holes in linux.resources.devices' deny (v1 devices cgroup)" {
+    host_has_v1_controller devices || skip "no cgroup v1 devices controller"
+    # The template denies everything; /dev/kmsg is made as a node but not allowed (as runc).
+    [[ "$(jq -c '.linux.resources.devices' "$BUNDLE/config.json")" == '[{"allow":false,"access":"rwm"}]' ]] ||
+        fail "the template bundle no longer denies all devices"
+    cfg '.linux.devices = [{path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 438, uid: 0, gid: 0}]'
+    set_args sh -c '
+        [ -c /dev/kmsg ] && echo node:ok
+        (echo x > /dev/kmsg) 2>&1
+        head -c1 /dev/kmsg 2>&1 >/dev/null
+        echo x > /dev/null && echo null:ok
+        cat /sys/fs/cgroup/devices/devices.list'
+    run_fg "$ID"
+    assert_ok
+    grep -qx 'node:ok' <<<"$output" || fail "/dev/kmsg was not made:" "$output"
+    [[ "$(grep -c 'kmsg: Operation not permitted' <<<"$output")" -eq 2 ]] ||
+        fail "writing and reading /dev/kmsg must fail with EPERM:" "$output"
+    grep -qx 'null:ok' <<<"$output" || fail "/dev/null (a default) is not allowed:" "$output"
+    ! grep -q '^c 1:11 ' <<<"$output" || fail "devices.list allows /dev/kmsg:" "$output"
+}

@@ -75,17 +75,20 @@ TEST(CgroupResources, UnlimitedPidsAndBadValues) {
 
 TEST(CgroupResources, DefaultDeviceRulesAreAppended) {
     auto r = withDefaultDeviceRules(nlohmann::json::parse(R"({"devices":[{"allow":false,"access":"rwm"}]})"),
-                                    {{'c', 10, 229}});
+                                    {"/dev/fuse"});
     auto k = v1Knobs(r);
     ASSERT_TRUE(k.ok());
     EXPECT_EQ((*k)[0].value, "a *:* rwm");
-    bool null = false, pts = false, fuse = false;
+    bool null = false, pts = false, fuse = false, console = false;
     for (auto& w : *k) {
         null |= w.value == "c 1:3 rwm";
         pts |= w.value == "c 136:* rwm";
         fuse |= w.value == "c 10:229 rwm";
+        console |= w.value == "c 5:1 rwm";
     }
-    EXPECT_TRUE(null && pts && fuse);
+    EXPECT_TRUE(null && pts);
+    EXPECT_FALSE(fuse) << "a linux.devices entry must not get an allow rule";
+    EXPECT_FALSE(console) << "runc 1.1 does not allow /dev/console by default";
 }
 
 // A fake cgroupfs: the manager must create, write knobs, add pids and remove its directories.

@@ -79,6 +79,9 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
 
     cgroups::Config cc{sp.linux->cgroupsPath, o.id, g.systemdCgroup, "", ""};
     ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
+    // Checked before the cgroup is made or recorded: a frozen one is someone else's to thaw,
+    // and nothing of it may be removed (or killed) on the way out.
+    TRY(cg->refuseFrozen());
     st.cgroup = cg->saved();
     TRY(store.save(st));  // from here a crash leaves enough for `delete --force`
     crashPoint("create:state-saved");

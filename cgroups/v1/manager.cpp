@@ -87,6 +87,17 @@ public:
         return {};
     }
 
+    Status refuseFrozen() const override {
+        for (auto& h : layout_.hierarchies) {
+            auto it = paths_.find(h.mountPoint);
+            if (it == paths_.end()) continue;
+            // On a hybrid host the cgroup2 directory has a freezer of its own.
+            if (h.v2) TRY(refuseFrozenV2(h.mountPoint, it->second));
+            else if (has(h.controllers, "freezer")) TRY(refuseFrozenV1(h.mountPoint, it->second));
+        }
+        return {};
+    }
+
     Result<std::vector<pid_t>> pids() const override {
         std::string dir = dirFor("pids");
         if (dir.empty()) dir = dirFor("memory");

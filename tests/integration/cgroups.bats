@@ -94,3 +94,36 @@ cg_path() {
     grep -qx 'null:ok' <<<"$output" || fail "/dev/null (a default) is not allowed:" "$output"
     ! grep -q '^c 1:11 ' <<<"$output" || fail "devices.list allows /dev/kmsg:" "$output"
 }
+
+@test "a frozen cgroupsPath (or a frozen parent of it) is refused before anything is made" {
+    host_has_v1_controller freezer || skip "no cgroup v1 freezer controller"
+    local frozen="/sys/fs/cgroup/freezer/$TAG-frozen" path sub status_run
+    mkdir "$frozen"
+    echo FROZEN >"$frozen/freezer.state"
+    [[ "$(cat "$frozen/freezer.state")" == FROZEN ]] || fail "could not freeze $frozen"
+    set_args true
+    for path in "/$TAG-frozen" "/$TAG-frozen/sub"; do
+        cfg '.linux.cgroupsPath = $p' --arg p "$path"
+        # A hung run would leave its init in D state: keep the wait short, thaw before asserting.
+        BERTH_TIMEOUT=15 rb run -d -b "$BUNDLE" "$ID"
+        status_run="$status"
+        if [[ "$status_run" -eq 124 || "$status_run" -eq 137 ]]; then
+            echo THAWED >"$frozen/freezer.state"
+            fail "run into $path hung (status $status_run)"
+        fi
+        assert_berth_error 'frozen'
+        # Nothing is left: no state, no cgroup in any hierarchy, the frozen cgroup untouched.
+        rb list -q
+        assert_ok
+        [[ -z "$output" ]] || fail "state left behind: $output"
+        [[ "$(cgroup_dirs "$TAG-frozen")" == "$frozen" ]] || fail "cgroups made:" "$(cgroup_dirs "$TAG-frozen")"
+        [[ ! -e "$frozen/sub" ]] || fail "$frozen/sub was made"
+        [[ "$(cat "$frozen/freezer.state")" == FROZEN ]] || fail "the cgroup was thawed"
+        [[ -z "$(cat "$frozen/cgroup.procs")" ]] || fail "processes were placed in it: $(cat "$frozen/cgroup.procs")"
+    done
+    echo THAWED >"$frozen/freezer.state"
+    # Thawed, the same cgroup works.
+    cfg '.linux.cgroupsPath = $p' --arg p "/$TAG-frozen"
+    run_fg "$ID"
+    assert_ok
+}

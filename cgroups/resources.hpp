@@ -42,6 +42,16 @@ Result<std::vector<HugePageLimit>> parseHugepageLimits(const nlohmann::json& lis
 // linux.resources.rdma → rdma.max lines (v1 and v2 share the format).
 Status rdmaKnobs(const nlohmann::json& rdma, std::vector<KnobWrite>& out);
 
+// v1's cpu.cfs_period_us and cpu.cfs_quota_us are two writes, each checked by the kernel against
+// the other's current value: a cgroup's quota/period ratio may not exceed its parent's on v1
+// (tg_cfs_schedulable_down; cgroup2 clamps instead, and cpu.max is one write anyway). Going from
+// 50000/100000 to 5000/10000 under a parent limited to 2 CPUs, period first passes through
+// 50000/10000 = 5 CPUs: EINVAL, though both ends are valid. The order to use: true when the
+// quota should be written first, i.e. when its intermediate (current period, new quota) has the
+// smaller ratio than (new period, current quota). -1 (or less) is an unlimited quota, which the
+// check never refuses. The manager still retries the other order on EINVAL, as runc does.
+bool cpuQuotaFirst(int64_t curPeriod, int64_t curQuota, int64_t newPeriod, int64_t newQuota);
+
 // runc/crun's v1 → v2 conversions (see docs/cgroups.md).
 uint64_t cpuSharesToWeight(uint64_t shares);      // [2, 262144] → [1, 10000]
 uint64_t blkioWeightToIoWeight(uint64_t weight);  // [10, 1000] → [1, 10000]

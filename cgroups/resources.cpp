@@ -96,16 +96,17 @@ nlohmann::json withDefaultDeviceRules(const nlohmann::json& resources,
         const char* access;
     };
     static const Default kDefaults[] = {
-        {nullptr, "c", -1, -1, "m"},         {nullptr, "b", -1, -1, "m"},
-        {"/dev/null", "c", 1, 3, "rwm"},     {"/dev/random", "c", 1, 8, "rwm"},
-        {"/dev/full", "c", 1, 7, "rwm"},     {"/dev/tty", "c", 5, 0, "rwm"},
-        {"/dev/zero", "c", 1, 5, "rwm"},     {"/dev/urandom", "c", 1, 9, "rwm"},
+        {nullptr, "c", -1, -1, "m"},     {nullptr, "b", -1, -1, "m"},
+        {"/dev/null", "c", 1, 3, "rwm"}, {"/dev/random", "c", 1, 8, "rwm"},
+        {"/dev/full", "c", 1, 7, "rwm"}, {"/dev/tty", "c", 5, 0, "rwm"},
+        {"/dev/zero", "c", 1, 5, "rwm"}, {"/dev/urandom", "c", 1, 9, "rwm"},
         {nullptr, "c", 136, -1, "rwm"},  // /dev/pts/*
         {nullptr, "c", 5, 2, "rwm"},     // /dev/ptmx
         {nullptr, "c", 10, 200, "rwm"},  // /dev/net/tun
     };
     for (auto& def : kDefaults) {
-        if (def.path && std::find(specDevicePaths.begin(), specDevicePaths.end(), def.path) != specDevicePaths.end())
+        if (def.path && std::find(specDevicePaths.begin(), specDevicePaths.end(), def.path) !=
+                            specDevicePaths.end())
             continue;
         d.push_back(rule(def.type, def.major, def.minor, def.access));
     }

@@ -238,7 +238,8 @@ bool cpuQuotaFirst(int64_t curPeriod, int64_t curQuota, int64_t newPeriod, int64
     if (newQuota < 0) return curQuota >= 0;  // quota first passes through "unlimited"
     if (curQuota < 0 || curPeriod <= 0 || newPeriod <= 0) return false;
     using Wide = unsigned __int128;
-    return Wide(uint64_t(newQuota)) * uint64_t(newPeriod) < Wide(uint64_t(curQuota)) * uint64_t(curPeriod);
+    return Wide(uint64_t(newQuota)) * uint64_t(newPeriod) <
+           Wide(uint64_t(curQuota)) * uint64_t(curPeriod);
 }
 
 }  // namespace berth::cgroups

@@ -115,7 +115,8 @@ Status refuseFrozenV1(const std::string& mount, const std::string& dir) {
         if (state != "FREEZING") break;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    if (state == "FROZEN" || state == "FREEZING") return frozenError(d, "freezer.state is " + state);
+    if (state == "FROZEN" || state == "FREEZING")
+        return frozenError(d, "freezer.state is " + state);
     return {};
 }
 

@@ -98,8 +98,10 @@ public:
             auto it = paths_.find(h.mountPoint);
             if (it == paths_.end()) continue;
             // On a hybrid host the cgroup2 directory has a freezer of its own.
-            if (h.v2) TRY(refuseFrozenV2(h.mountPoint, it->second));
-            else if (has(h.controllers, "freezer")) TRY(refuseFrozenV1(h.mountPoint, it->second));
+            if (h.v2)
+                TRY(refuseFrozenV2(h.mountPoint, it->second));
+            else if (has(h.controllers, "freezer"))
+                TRY(refuseFrozenV1(h.mountPoint, it->second));
         }
         return {};
     }
@@ -242,8 +244,9 @@ private:
             newQuota = std::stoll(quota.value);
         } catch (const std::exception&) {
         }
-        bool quotaFirst = !dir.empty() && cpuQuotaFirst(current("cpu.cfs_period_us"), current("cpu.cfs_quota_us"),
-                                                        newPeriod, newQuota);
+        bool quotaFirst =
+            !dir.empty() && cpuQuotaFirst(current("cpu.cfs_period_us"), current("cpu.cfs_quota_us"),
+                                          newPeriod, newQuota);
         const KnobWrite& first = quotaFirst ? quota : period;
         const KnobWrite& second = quotaFirst ? period : quota;
         Status st = write(first);

@@ -117,8 +117,9 @@ Status addSyscalls(scmp_filter_ctx ctx, const json& syscalls, uint32_t defAction
             return Error::make(p, ".names: must be an array of strings");
         if (!s.contains("action") || !s["action"].is_string())
             return Error::make(p, ".action: must be a string");
-        ASSIGN_OR_RETURN(uint32_t action, parseAction(s["action"].get<std::string>(),
-                                                      s.value("errnoRet", json()), kRuleErrno, p + ".action"));
+        ASSIGN_OR_RETURN(uint32_t action,
+                         parseAction(s["action"].get<std::string>(), s.value("errnoRet", json()),
+                                     kRuleErrno, p + ".action"));
         ASSIGN_OR_RETURN(auto args, parseArgs(s.value("args", json()), p + ".args"));
         if (action == defAction) continue;  // libseccomp refuses a rule equal to the default
         for (auto& n : s["names"]) {
@@ -191,6 +192,21 @@ Result<bool> build(scmp_filter_ctx ctx, const json& s, uint32_t defAction) {
 // left to libseccomp's program.
 constexpr uint32_t kX32SyscallBit = 0x40000000;
 
+// The highest number any name of the profile has on arch (whatever its action); -1 if none.
+int highestNamed(uint32_t arch, const json& syscalls) {
+    int highest = -1;
+    if (!syscalls.is_array()) return highest;
+    for (auto& entry : syscalls) {
+        if (!entry.is_object() || !entry.contains("names") || !entry["names"].is_array()) continue;
+        for (auto& n : entry["names"]) {
+            if (!n.is_string()) continue;
+            int nr = seccomp_syscall_resolve_name_arch(arch, n.get<std::string>().c_str());
+            highest = std::max(highest, nr);  // names unknown on arch resolve below 0
+        }
+    }
+    return highest;
+}
+
 std::vector<std::pair<uint32_t, int>> enosysLimits(const json& s, uint32_t defAction) {
     std::vector<std::pair<uint32_t, int>> out;
     const uint32_t kind = defAction & 0xffff0000U;
@@ -198,21 +214,17 @@ std::vector<std::pair<uint32_t, int>> enosysLimits(const json& s, uint32_t defAc
         defAction == SCMP_ACT_ERRNO(ENOSYS))
         return out;
     std::vector<uint32_t> arches{seccomp_arch_native()};
-    if (s.contains("architectures") && s["architectures"].is_array())
-        for (auto& a : s["architectures"])
-            if (auto arch = parseArch(a.get<std::string>(), "linux.seccomp.architectures"); arch.ok())
-                arches.push_back(*arch);
-    const json& syscalls = s.value("syscalls", json());
+    if (s.contains("architectures") && s["architectures"].is_array()) {
+        for (auto& a : s["architectures"]) {
+            auto arch = parseArch(a.get<std::string>(), "linux.seccomp.architectures");
+            if (arch.ok()) arches.push_back(*arch);
+        }
+    }
+    const json syscalls = s.value("syscalls", json());
     for (uint32_t arch : arches) {
         if (arch == SCMP_ARCH_X32) continue;
         if (std::any_of(out.begin(), out.end(), [&](auto& l) { return l.first == arch; })) continue;
-        int highest = -1;
-        for (auto& entry : syscalls.is_array() ? syscalls : json::array()) {
-            if (!entry.is_object() || !entry.contains("names") || !entry["names"].is_array()) continue;
-            for (auto& n : entry["names"])
-                if (n.is_string())
-                    highest = std::max(highest, seccomp_syscall_resolve_name_arch(arch, n.get<std::string>().c_str()));
-        }
+        int highest = highestNamed(arch, syscalls);
         if (highest >= 0) out.emplace_back(arch, highest);  // a profile naming nothing gets no stub
     }
     return out;
@@ -225,14 +237,18 @@ std::vector<struct sock_filter> enosysStub(const std::vector<std::pair<uint32_t,
     size_t size = 3;
     for (auto& l : limits) size += blockSize(l.first);
     const size_t retEnosys = size - 1, program = size;  // program: libseccomp's first insn
-    auto jumpTo = [](size_t target, size_t from) { return static_cast<uint8_t>(target - from - 1); };
+    auto jumpTo = [](size_t target, size_t from) {
+        return static_cast<uint8_t>(target - from - 1);
+    };
     std::vector<struct sock_filter> out;
     out.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
     for (auto& [arch, highest] : limits) {
-        out.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, static_cast<uint8_t>(blockSize(arch) - 1)));
+        out.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0,
+                               static_cast<uint8_t>(blockSize(arch) - 1)));
         out.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
         if (arch == AUDIT_ARCH_X86_64)
-            out.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kX32SyscallBit, jumpTo(program, out.size()), 0));
+            out.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kX32SyscallBit,
+                                   jumpTo(program, out.size()), 0));
         out.push_back(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(highest),
                                jumpTo(retEnosys, out.size()), jumpTo(program, out.size())));
     }
@@ -262,8 +278,8 @@ Result<int> loadWithFlags(scmp_filter_ctx ctx, bool notify, unsigned extraFlags,
     if (::pread(mem.get(), insns.data() + stub.size(), static_cast<size_t>(size), 0) != size)
         return Error::fromErrno("seccomp: read back the BPF program");
     if (insns.size() > BPF_MAXINSNS)
-        return Error::make("seccomp: the filter has ", insns.size(), " instructions, more than the kernel's ",
-                           BPF_MAXINSNS);
+        return Error::make("seccomp: the filter has ", insns.size(),
+                           " instructions, more than the kernel's ", BPF_MAXINSNS);
     struct sock_fprog prog = {static_cast<unsigned short>(insns.size()), insns.data()};
     unsigned flags = extraFlags;
     if (notify) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;

@@ -74,8 +74,8 @@ TEST(CgroupResources, UnlimitedPidsAndBadValues) {
 }
 
 TEST(CgroupResources, DefaultDeviceRulesAreAppended) {
-    auto r = withDefaultDeviceRules(nlohmann::json::parse(R"({"devices":[{"allow":false,"access":"rwm"}]})"),
-                                    {"/dev/fuse"});
+    auto r = withDefaultDeviceRules(
+        nlohmann::json::parse(R"({"devices":[{"allow":false,"access":"rwm"}]})"), {"/dev/fuse"});
     auto k = v1Knobs(r);
     ASSERT_TRUE(k.ok());
     EXPECT_EQ((*k)[0].value, "a *:* rwm");

@@ -208,7 +208,8 @@ bool kernelTakes(int64_t period, int64_t quota, double parentRatio) {
 
 // Writes period and quota as the manager does; false if the kernel refused an intermediate.
 bool bandwidthUpdateWorks(int64_t p0, int64_t q0, int64_t p1, int64_t q1, double parentRatio) {
-    if (cpuQuotaFirst(p0, q0, p1, q1)) return kernelTakes(p0, q1, parentRatio) && kernelTakes(p1, q1, parentRatio);
+    if (cpuQuotaFirst(p0, q0, p1, q1))
+        return kernelTakes(p0, q1, parentRatio) && kernelTakes(p1, q1, parentRatio);
     return kernelTakes(p1, q0, parentRatio) && kernelTakes(p1, q1, parentRatio);
 }
 

@@ -150,13 +150,16 @@ TEST(CgroupV2Devices, DefaultRulesOfEveryContainer) {
     EXPECT_EQ(run(*prog, {'c', 1, 1, BPF_DEVCG_ACC_READ}), 0) << "/dev/mem";
     EXPECT_EQ(run(*prog, {'b', 8, 0, BPF_DEVCG_ACC_MKNOD}), 1) << "mknod of anything";
     EXPECT_EQ(run(*prog, {'b', 8, 0, BPF_DEVCG_ACC_READ}), 0) << "/dev/sda";
-    EXPECT_EQ(run(*prog, {'b', 7, 0, BPF_DEVCG_ACC_READ}), 0) << "the linux.devices loop0 (no rule for it)";
-    EXPECT_EQ(run(*prog, {'c', 5, 1, BPF_DEVCG_ACC_WRITE}), 0) << "/dev/console is not in runc's list";
+    EXPECT_EQ(run(*prog, {'b', 7, 0, BPF_DEVCG_ACC_READ}), 0)
+        << "the linux.devices loop0 (no rule for it)";
+    EXPECT_EQ(run(*prog, {'c', 5, 1, BPF_DEVCG_ACC_WRITE}), 0)
+        << "/dev/console is not in runc's list";
 }
 
 TEST(CgroupV2Devices, LinuxDevicesDoNotPunchHolesInADeny) {
     // A spec that denies everything and lists /dev/kmsg: the node is made, access stays denied.
-    auto r = withDefaultDeviceRules(json::parse(R"({"devices":[{"allow":false,"access":"rwm"}]})"), {"/dev/kmsg"});
+    auto r = withDefaultDeviceRules(json::parse(R"({"devices":[{"allow":false,"access":"rwm"}]})"),
+                                    {"/dev/kmsg"});
     auto prog = deviceFilterProgram(rulesOf(r["devices"]));
     ASSERT_TRUE(prog.ok());
     EXPECT_EQ(run(*prog, {'c', 1, 11, BPF_DEVCG_ACC_WRITE}), 0) << "/dev/kmsg write";

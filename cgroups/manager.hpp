@@ -71,6 +71,9 @@ public:
     // live cgroup, so value order must work against current values (memory limit vs. swap).
     virtual Status apply(const nlohmann::json& resources) = 0;
     virtual Status addProcess(pid_t pid) = 0;
+    // Before anything is made or placed: fails when the cgroup (or the ancestor it would be
+    // made under) is frozen, where a new process would hang before exec (see tree.hpp).
+    virtual Status refuseFrozen() const = 0;
     virtual Result<std::vector<pid_t>> pids() const = 0;
     virtual Status freeze(bool frozen) = 0;
     virtual Result<Stats> stats() const = 0;

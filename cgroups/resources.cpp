@@ -73,7 +73,7 @@ Result<std::string> deviceRule(const nlohmann::json& rule, const std::string& pa
 }
 
 nlohmann::json withDefaultDeviceRules(const nlohmann::json& resources,
-                                      const std::vector<DeviceNode>& devices) {
+                                      const std::vector<std::string>& specDevicePaths) {
     nlohmann::json r = resources.is_object() ? resources : nlohmann::json::object();
     if (!r.contains("devices") || !r["devices"].is_array()) r["devices"] = nlohmann::json::array();
     auto rule = [](const char* type, int64_t major, int64_t minor, const char* access) {
@@ -84,14 +84,31 @@ nlohmann::json withDefaultDeviceRules(const nlohmann::json& resources,
     // cgroup would keep its parent's "a *:* rwm".
     nlohmann::json d = nlohmann::json::array({{{"allow", false}, {"access", "rwm"}}});
     for (auto& x : r["devices"]) d.push_back(x);
-    d.push_back(rule("c", -1, -1, "m"));
-    d.push_back(rule("b", -1, -1, "m"));
-    for (auto [maj, min] : {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2},
-                            {136, -1}, {10, 200}})
-        d.push_back(rule("c", maj, min, "rwm"));
-    for (auto& dev : devices) {
-        if (dev.type != 'c' && dev.type != 'b' && dev.type != 'u') continue;  // fifos need no rule
-        d.push_back(rule(dev.type == 'b' ? "b" : "c", dev.major, dev.minor, "rwm"));
+    // runc 1.1's AllowedDevices (specconv), appended after the spec's rules. A default that is
+    // a node (/dev/null ...) is allowed only when the runtime makes that node itself: a
+    // linux.devices entry with the same path replaces it, rule included. linux.devices entries
+    // get no rule of their own: what a container may open is linux.resources.devices' call
+    // (runc adds none either; an allow per node would punch holes in an explicit deny).
+    struct Default {
+        const char* path;
+        const char* type;
+        int64_t major, minor;
+        const char* access;
+    };
+    static const Default kDefaults[] = {
+        {nullptr, "c", -1, -1, "m"},     {nullptr, "b", -1, -1, "m"},
+        {"/dev/null", "c", 1, 3, "rwm"}, {"/dev/random", "c", 1, 8, "rwm"},
+        {"/dev/full", "c", 1, 7, "rwm"}, {"/dev/tty", "c", 5, 0, "rwm"},
+        {"/dev/zero", "c", 1, 5, "rwm"}, {"/dev/urandom", "c", 1, 9, "rwm"},
+        {nullptr, "c", 136, -1, "rwm"},  // /dev/pts/*
+        {nullptr, "c", 5, 2, "rwm"},     // /dev/ptmx
+        {nullptr, "c", 10, 200, "rwm"},  // /dev/net/tun
+    };
+    for (auto& def : kDefaults) {
+        if (def.path && std::find(specDevicePaths.begin(), specDevicePaths.end(), def.path) !=
+                            specDevicePaths.end())
+            continue;
+        d.push_back(rule(def.type, def.major, def.minor, def.access));
     }
     r["devices"] = d;
     return r;

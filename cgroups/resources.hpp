@@ -42,6 +42,16 @@ Result<std::vector<HugePageLimit>> parseHugepageLimits(const nlohmann::json& lis
 // linux.resources.rdma → rdma.max lines (v1 and v2 share the format).
 Status rdmaKnobs(const nlohmann::json& rdma, std::vector<KnobWrite>& out);
 
+// v1's cpu.cfs_period_us and cpu.cfs_quota_us are two writes, each checked by the kernel against
+// the other's current value: a cgroup's quota/period ratio may not exceed its parent's on v1
+// (tg_cfs_schedulable_down; cgroup2 clamps instead, and cpu.max is one write anyway). Going from
+// 50000/100000 to 5000/10000 under a parent limited to 2 CPUs, period first passes through
+// 50000/10000 = 5 CPUs: EINVAL, though both ends are valid. The order to use: true when the
+// quota should be written first, i.e. when its intermediate (current period, new quota) has the
+// smaller ratio than (new period, current quota). -1 (or less) is an unlimited quota, which the
+// check never refuses. The manager still retries the other order on EINVAL, as runc does.
+bool cpuQuotaFirst(int64_t curPeriod, int64_t curQuota, int64_t newPeriod, int64_t newQuota);
+
 // runc/crun's v1 → v2 conversions (see docs/cgroups.md).
 uint64_t cpuSharesToWeight(uint64_t shares);      // [2, 262144] → [1, 10000]
 uint64_t blkioWeightToIoWeight(uint64_t weight);  // [10, 1000] → [1, 10000]
@@ -61,15 +71,11 @@ Result<std::vector<DeviceRule>> parseDeviceRules(const nlohmann::json& devices);
 // The v1 devices cgroup text ("c 1:3 rwm", "a *:* rwm") for a linux.resources.devices entry.
 Result<std::string> deviceRule(const nlohmann::json& rule, const std::string& path);
 
-struct DeviceNode {
-    char type = 'c';
-    int64_t major = 0, minor = 0;
-};
-
-// linux.resources with the device rules every container gets (runc's default allow list:
-// null, zero, full, tty, random, urandom, console, ptmx, pts, tun, mknod of any) and an allow
-// rule for each linux.devices entry appended, as runc does.
+// linux.resources with the device rules every container gets: a deny-all first, then the
+// spec's rules, then runc 1.1's default allow-list (mknod of any, null, random, full, tty, zero,
+// urandom, pts/*, ptmx, tun) minus the defaults whose path is in linux.devices (specDevicePaths),
+// as runc does. linux.devices entries themselves get no rule.
 nlohmann::json withDefaultDeviceRules(const nlohmann::json& resources,
-                                      const std::vector<DeviceNode>& devices);
+                                      const std::vector<std::string>& specDevicePaths);
 
 }  // namespace berth::cgroups

@@ -58,7 +58,7 @@ Status memoryKnobs(const json& m, Out out) {
     return {};
 }
 
-Status cpuKnobs(const json& c, Out out) {
+Status cpuKnobs(const json& c, Out out) {  // period, quota and burst: see cpuQuotaFirst
     const std::string p = "linux.resources.cpu";
     TRY(fields::requireObject(c, p));
     auto num = [&](const char* key, const char* file, bool allowMinusOne) -> Status {
@@ -70,7 +70,8 @@ Status cpuKnobs(const json& c, Out out) {
         return {};
     };
     TRY(num("shares", "cpu.shares", false));
-    // period before quota: the kernel checks quota against the current period; burst last.
+    // period before quota (the manager may swap them: cpuQuotaFirst); burst after the quota,
+    // which it must not exceed.
     TRY(num("period", "cpu.cfs_period_us", false));
     TRY(num("quota", "cpu.cfs_quota_us", true));
     TRY(num("burst", "cpu.cfs_burst_us", false));
@@ -229,6 +230,16 @@ Result<std::vector<KnobWrite>> v1Knobs(const json& r) {
         return Error::make("linux.resources.unified: needs cgroup v2, and this host's controllers are on "
                            "cgroup v1");
     return w;
+}
+
+bool cpuQuotaFirst(int64_t curPeriod, int64_t curQuota, int64_t newPeriod, int64_t newQuota) {
+    // The intermediate ratios quota/period, compared without division:
+    //   quota first:  newQuota / curPeriod      period first:  curQuota / newPeriod
+    if (newQuota < 0) return curQuota >= 0;  // quota first passes through "unlimited"
+    if (curQuota < 0 || curPeriod <= 0 || newPeriod <= 0) return false;
+    using Wide = unsigned __int128;
+    return Wide(uint64_t(newQuota)) * uint64_t(newPeriod) <
+           Wide(uint64_t(curQuota)) * uint64_t(curPeriod);
 }
 
 }  // namespace berth::cgroups

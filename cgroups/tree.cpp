@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "cgroups/stats.hpp"
 #include "common/fs.hpp"
 
 namespace berth::cgroups {
@@ -82,6 +83,52 @@ Status removeCgroupTree(const std::string& dir) {
         if (!st && result.ok()) result = st;
     }
     return result;
+}
+
+namespace {
+
+// dir if it exists, else its nearest existing ancestor strictly below mount ("" if none: the
+// hierarchy's root cannot be frozen).
+std::string nearestExisting(const std::string& mount, std::string dir) {
+    while (dir.size() > mount.size() && dir.compare(0, mount.size() + 1, mount + "/") == 0) {
+        if (fs::exists(dir)) return dir;
+        dir = dir.substr(0, dir.rfind('/'));
+    }
+    return "";
+}
+
+Error frozenError(const std::string& dir, const std::string& what) {
+    // runc 1.1 refuses the same case with "container's cgroup unexpectedly frozen".
+    return Error(EBUSY, "container's cgroup is frozen (" + dir + ": " + what + "); thaw it first");
+}
+
+}  // namespace
+
+Status refuseFrozenV1(const std::string& mount, const std::string& dir) {
+    std::string d = nearestExisting(mount, dir);
+    if (d.empty()) return {};
+    std::string state;
+    for (int i = 0; i < 1000; i++) {  // FREEZING settles within moments, as runc assumes
+        auto text = fs::readFile(d + "/freezer.state");
+        if (!text) return {};  // no freezer file: nothing there can be frozen
+        state = fs::trim(*text);
+        if (state != "FREEZING") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (state == "FROZEN" || state == "FREEZING")
+        return frozenError(d, "freezer.state is " + state);
+    return {};
+}
+
+Status refuseFrozenV2(const std::string& mount, const std::string& dir) {
+    std::string d = nearestExisting(mount, dir);
+    if (d.empty()) return {};
+    auto freeze = fs::readFile(d + "/cgroup.freeze");
+    if (freeze && fs::trim(*freeze) == "1") return frozenError(d, "cgroup.freeze is 1");
+    auto events = fs::readFile(d + "/cgroup.events");
+    if (events && parseFlatKeyed(*events)["frozen"] == 1)
+        return frozenError(d, "frozen through an ancestor's cgroup.freeze");
+    return {};
 }
 
 }  // namespace berth::cgroups

@@ -26,4 +26,12 @@ std::vector<std::string> cgroupTree(const std::string& dir);
 // leave late). Every directory is tried; the first error is returned.
 Status removeCgroupTree(const std::string& dir);
 
+// Refuses a cgroup a process must not be placed in because it is frozen: dir, or when dir does
+// not exist yet its nearest existing ancestor below mount (a new cgroup inherits the freeze).
+// A process put there stops in D state before it can exec, and `run` would wait forever.
+// v1: the freezer hierarchy's freezer.state (FROZEN, or FREEZING for longer than ~1 s).
+Status refuseFrozenV1(const std::string& mount, const std::string& dir);
+// cgroup2: cgroup.freeze (set on the cgroup itself) or "frozen 1" in cgroup.events (inherited).
+Status refuseFrozenV2(const std::string& mount, const std::string& dir);
+
 }  // namespace berth::cgroups

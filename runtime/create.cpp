@@ -101,15 +101,17 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
 
     cgroups::Config cc{sp.linux->cgroupsPath, o.id, g.systemdCgroup, "", ""};
     ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
+    // Checked before the cgroup is made or recorded: a frozen one is someone else's to thaw,
+    // and nothing of it may be removed (or killed) on the way out.
+    TRY(cg->refuseFrozen());
     st.cgroup = cg->saved();
     TRY(store.save(st));  // from here a crash leaves enough for `delete --force`
     crashPoint("create:state-saved");
     ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
     TRY(cg->create());
-    std::vector<cgroups::DeviceNode> nodes;
-    for (auto& d : sp.linux->devices)
-        nodes.push_back({d.type.empty() ? 'c' : d.type[0], d.major, d.minor});
-    TRY(cg->apply(cgroups::withDefaultDeviceRules(sp.linux->resources, nodes)));
+    std::vector<std::string> devicePaths;
+    for (auto& d : sp.linux->devices) devicePaths.push_back(d.path);
+    TRY(cg->apply(cgroups::withDefaultDeviceRules(sp.linux->resources, devicePaths)));
     crashPoint("create:cgroup-made");
 
     std::string fifo;

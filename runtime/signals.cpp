@@ -12,8 +12,9 @@ namespace berth::runtime {
 Result<int> parseSignal(const std::string& raw) {
     if (raw.empty()) return Error::make("invalid signal \"\"");
     if (std::all_of(raw.begin(), raw.end(), [](unsigned char c) { return std::isdigit(c); })) {
-        long n = raw.size() > 3 ? 0 : std::stol(raw);
-        if (n <= 0 || n >= NSIG) return Error::make("invalid signal number ", raw);
+        long n = raw.size() > 3 ? -1 : std::stol(raw);
+        // 0 is valid, as with runc and kill(1): it probes the process without signalling it.
+        if (n < 0 || n >= NSIG) return Error::make("invalid signal number ", raw);
         return static_cast<int>(n);
     }
     std::string name = raw;

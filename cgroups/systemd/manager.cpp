@@ -122,6 +122,7 @@ public:
         return startWith(pid);
     }
 
+    Status refuseFrozen() const override { return fs_->refuseFrozen(); }
     Result<std::vector<pid_t>> pids() const override { return fs_->pids(); }
     Status freeze(bool frozen) override { return fs_->freeze(frozen); }
     Result<Stats> stats() const override { return fs_->stats(); }

@@ -66,6 +66,12 @@ public:
         ASSIGN_OR_RETURN(auto knobs, v1Knobs(resources));
         TRY(checkBeforeUpdate(resources));
         for (size_t i = 0; i < knobs.size(); i++) {
+            if (knobs[i].file == "cpu.cfs_period_us" && i + 1 < knobs.size() &&
+                knobs[i + 1].file == "cpu.cfs_quota_us") {
+                TRY(writeCpuBandwidth(knobs[i], knobs[i + 1]));
+                i++;
+                continue;
+            }
             Status st = write(knobs[i]);
             if (st) continue;
             // Lowering memsw below the current limit, or raising the limit above the current
@@ -84,6 +90,19 @@ public:
     Status addProcess(pid_t pid) override {
         for (auto& [mount, dir] : paths_)
             TRY_CTX(fs::writeFile(dir + "/cgroup.procs", std::to_string(pid)), "cgroup: add pid ", pid);
+        return {};
+    }
+
+    Status refuseFrozen() const override {
+        for (auto& h : layout_.hierarchies) {
+            auto it = paths_.find(h.mountPoint);
+            if (it == paths_.end()) continue;
+            // On a hybrid host the cgroup2 directory has a freezer of its own.
+            if (h.v2)
+                TRY(refuseFrozenV2(h.mountPoint, it->second));
+            else if (has(h.controllers, "freezer"))
+                TRY(refuseFrozenV1(h.mountPoint, it->second));
+        }
         return {};
     }
 
@@ -204,6 +223,39 @@ private:
         }
         TRY_CTX(fs::writeFile(path, k.value), k.jsonPath, ": cgroup: set ", file, " to ", k.value);
         return {};
+    }
+
+    // Period and quota in the order that keeps every intermediate state valid (cpuQuotaFirst);
+    // should the kernel still refuse the first write (EINVAL), the other order, as runc does.
+    Status writeCpuBandwidth(const KnobWrite& period, const KnobWrite& quota) {
+        std::string dir = dirFor("cpu");
+        auto current = [&](const char* file) -> int64_t {
+            auto t = fs::readFile(dir + "/" + file);
+            if (!t) return 0;
+            try {
+                return std::stoll(fs::trim(*t));
+            } catch (const std::exception&) {
+                return 0;
+            }
+        };
+        int64_t newPeriod = 0, newQuota = 0;
+        try {
+            newPeriod = std::stoll(period.value);
+            newQuota = std::stoll(quota.value);
+        } catch (const std::exception&) {
+        }
+        bool quotaFirst =
+            !dir.empty() && cpuQuotaFirst(current("cpu.cfs_period_us"), current("cpu.cfs_quota_us"),
+                                          newPeriod, newQuota);
+        const KnobWrite& first = quotaFirst ? quota : period;
+        const KnobWrite& second = quotaFirst ? period : quota;
+        Status st = write(first);
+        if (!st) {
+            if (st.error().err() != EINVAL) return st;
+            TRY(write(second));
+            return write(first);
+        }
+        return write(second);
     }
 
     // memory.checkBeforeUpdate: refuse a limit below what the cgroup already uses, rather than

@@ -100,6 +100,8 @@ public:
         return {};
     }
 
+    Status refuseFrozen() const override { return refuseFrozenV2(root_, dir_); }
+
     // Every process of the container, also those in cgroups it made below its own.
     Result<std::vector<pid_t>> pids() const override {
         std::vector<pid_t> out;

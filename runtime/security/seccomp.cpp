@@ -1,5 +1,6 @@
 // linux.seccomp → a libseccomp filter. Compiled in the child before any privilege is dropped so
 // a bad profile fails create, loaded as late as possible before exec.
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <utility>
@@ -101,7 +103,11 @@ Status addRule(scmp_filter_ctx ctx, uint32_t action, int nr, const std::vector<s
     return {};
 }
 
-Status addSyscalls(scmp_filter_ctx ctx, const json& syscalls, uint32_t defAction, uint32_t defErrno) {
+// A rule's errnoRet defaults to EPERM, not to defaultErrnoRet (runtime-spec: "If not specified
+// then its default value is EPERM"; runc does the same).
+constexpr uint32_t kRuleErrno = EPERM;
+
+Status addSyscalls(scmp_filter_ctx ctx, const json& syscalls, uint32_t defAction) {
     if (syscalls.is_null()) return {};
     if (!syscalls.is_array()) return Error::make("linux.seccomp.syscalls: must be an array");
     for (size_t i = 0; i < syscalls.size(); i++) {
@@ -111,8 +117,9 @@ Status addSyscalls(scmp_filter_ctx ctx, const json& syscalls, uint32_t defAction
             return Error::make(p, ".names: must be an array of strings");
         if (!s.contains("action") || !s["action"].is_string())
             return Error::make(p, ".action: must be a string");
-        ASSIGN_OR_RETURN(uint32_t action, parseAction(s["action"].get<std::string>(),
-                                                      s.value("errnoRet", json()), defErrno, p + ".action"));
+        ASSIGN_OR_RETURN(uint32_t action,
+                         parseAction(s["action"].get<std::string>(), s.value("errnoRet", json()),
+                                     kRuleErrno, p + ".action"));
         ASSIGN_OR_RETURN(auto args, parseArgs(s.value("args", json()), p + ".args"));
         if (action == defAction) continue;  // libseccomp refuses a rule equal to the default
         for (auto& n : s["names"]) {
@@ -152,7 +159,7 @@ Result<bool> setFlags(scmp_filter_ctx ctx, const json& flags) {
     return waitKillable;
 }
 
-Result<bool> build(scmp_filter_ctx ctx, const json& s, uint32_t defAction, uint32_t defErrno) {
+Result<bool> build(scmp_filter_ctx ctx, const json& s, uint32_t defAction) {
     // NNP is the runtime's decision (process.noNewPrivileges), not libseccomp's.
     seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
     if (s.contains("architectures") && s["architectures"].is_array()) {
@@ -164,8 +171,90 @@ Result<bool> build(scmp_filter_ctx ctx, const json& s, uint32_t defAction, uint3
         }
     }
     ASSIGN_OR_RETURN(bool waitKillable, setFlags(ctx, s.value("flags", json())));
-    TRY(addSyscalls(ctx, s.value("syscalls", json()), defAction, defErrno));
+    TRY(addSyscalls(ctx, s.value("syscalls", json()), defAction));
     return waitKillable;
+}
+
+// The ENOSYS stub. A profile is written against the syscalls its author knew: a newer syscall
+// it does not name would get the default action (EPERM, say), and libc, which answers ENOSYS
+// with a fallback (clone3 -> clone, faccessat2 -> faccessat, ...), takes EPERM as a real
+// refusal and fails. runc 1.1 (libcontainer/seccomp/patchbpf) puts a small cBPF stub in front
+// of libseccomp's program: per architecture, a syscall number above the highest one the profile
+// names gets ENOSYS. libseccomp 2.5 has no rule for "every number above N" (a rule is one
+// syscall; listing every unknown number would also need a syscall table newer than its own),
+// so berth does as runc: libseccomp's program is exported, the stub prepended, and the whole
+// loaded with seccomp(2) (loadWithFlags). Numbers up to the highest named one, named or not,
+// keep the profile's actions.
+// As runc: no stub when the default action lets calls through anyway (ALLOW, LOG, TRACE) or
+// already is ENOSYS; every name in the profile counts, whatever its action. Unlike runc 1.1,
+// which covers only the architectures the profile lists, the native one is always covered
+// (libseccomp's filter always includes it). x32 calls (x86_64 numbers with bit 30 set) are
+// left to libseccomp's program.
+constexpr uint32_t kX32SyscallBit = 0x40000000;
+
+// The highest number any name of the profile has on arch (whatever its action); -1 if none.
+int highestNamed(uint32_t arch, const json& syscalls) {
+    int highest = -1;
+    if (!syscalls.is_array()) return highest;
+    for (auto& entry : syscalls) {
+        if (!entry.is_object() || !entry.contains("names") || !entry["names"].is_array()) continue;
+        for (auto& n : entry["names"]) {
+            if (!n.is_string()) continue;
+            int nr = seccomp_syscall_resolve_name_arch(arch, n.get<std::string>().c_str());
+            highest = std::max(highest, nr);  // names unknown on arch resolve below 0
+        }
+    }
+    return highest;
+}
+
+std::vector<std::pair<uint32_t, int>> enosysLimits(const json& s, uint32_t defAction) {
+    std::vector<std::pair<uint32_t, int>> out;
+    const uint32_t kind = defAction & 0xffff0000U;
+    if (defAction == SCMP_ACT_ALLOW || defAction == SCMP_ACT_LOG || kind == SCMP_ACT_TRACE(0) ||
+        defAction == SCMP_ACT_ERRNO(ENOSYS))
+        return out;
+    std::vector<uint32_t> arches{seccomp_arch_native()};
+    if (s.contains("architectures") && s["architectures"].is_array()) {
+        for (auto& a : s["architectures"]) {
+            auto arch = parseArch(a.get<std::string>(), "linux.seccomp.architectures");
+            if (arch.ok()) arches.push_back(*arch);
+        }
+    }
+    const json syscalls = s.value("syscalls", json());
+    for (uint32_t arch : arches) {
+        if (arch == SCMP_ARCH_X32) continue;
+        if (std::any_of(out.begin(), out.end(), [&](auto& l) { return l.first == arch; })) continue;
+        int highest = highestNamed(arch, syscalls);
+        if (highest >= 0) out.emplace_back(arch, highest);  // a profile naming nothing gets no stub
+    }
+    return out;
+}
+
+// Layout: load arch; per limited architecture {if arch != A: next block; load nr; [x86_64: if
+// x32 bit: libseccomp]; if nr > max: ENOSYS else libseccomp}; otherwise libseccomp; ret ENOSYS.
+std::vector<struct sock_filter> enosysStub(const std::vector<std::pair<uint32_t, int>>& limits) {
+    auto blockSize = [](uint32_t arch) -> size_t { return arch == AUDIT_ARCH_X86_64 ? 4 : 3; };
+    size_t size = 3;
+    for (auto& l : limits) size += blockSize(l.first);
+    const size_t retEnosys = size - 1, program = size;  // program: libseccomp's first insn
+    auto jumpTo = [](size_t target, size_t from) {
+        return static_cast<uint8_t>(target - from - 1);
+    };
+    std::vector<struct sock_filter> out;
+    out.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+    for (auto& [arch, highest] : limits) {
+        out.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0,
+                               static_cast<uint8_t>(blockSize(arch) - 1)));
+        out.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+        if (arch == AUDIT_ARCH_X86_64)
+            out.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kX32SyscallBit,
+                                   jumpTo(program, out.size()), 0));
+        out.push_back(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(highest),
+                               jumpTo(retEnosys, out.size()), jumpTo(program, out.size())));
+    }
+    out.push_back(BPF_STMT(BPF_JMP | BPF_JA | BPF_K, 1));  // an architecture without a limit
+    out.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+    return out;
 }
 
 uint32_t attr(scmp_filter_ctx ctx, scmp_filter_attr a) {
@@ -173,18 +262,24 @@ uint32_t attr(scmp_filter_ctx ctx, scmp_filter_attr a) {
     return seccomp_attr_get(ctx, a, &v) == 0 ? v : 0;
 }
 
-// seccomp_load's work done by hand, for the flags libseccomp cannot pass: the program exported
-// as BPF, installed with seccomp(2) and the flags libseccomp would have set from the context's
-// attributes. Returns the listener fd (NEW_LISTENER) or -1.
-Result<int> loadWithFlags(scmp_filter_ctx ctx, bool notify, unsigned extraFlags) {
+// seccomp_load's work done by hand, for the flags libseccomp cannot pass and the ENOSYS stub:
+// the program exported as BPF, the stub put in front, installed with seccomp(2) and the flags
+// libseccomp would have set from the context's attributes. Returns the listener fd
+// (NEW_LISTENER) or -1.
+Result<int> loadWithFlags(scmp_filter_ctx ctx, bool notify, unsigned extraFlags,
+                          const std::vector<struct sock_filter>& stub) {
     UniqueFd mem(::memfd_create("berth-seccomp", MFD_CLOEXEC));
     if (!mem) return Error::fromErrno("seccomp: memfd for the BPF program");
     if (int rc = seccomp_export_bpf(ctx, mem.get()); rc < 0) return Error(-rc, "seccomp: export the BPF program");
     off_t size = ::lseek(mem.get(), 0, SEEK_END);
     if (size <= 0 || size % sizeof(struct sock_filter) != 0) return Error::make("seccomp: bad exported program");
-    std::vector<struct sock_filter> insns(static_cast<size_t>(size) / sizeof(struct sock_filter));
-    if (::pread(mem.get(), insns.data(), static_cast<size_t>(size), 0) != size)
+    std::vector<struct sock_filter> insns(stub);
+    insns.resize(stub.size() + static_cast<size_t>(size) / sizeof(struct sock_filter));
+    if (::pread(mem.get(), insns.data() + stub.size(), static_cast<size_t>(size), 0) != size)
         return Error::fromErrno("seccomp: read back the BPF program");
+    if (insns.size() > BPF_MAXINSNS)
+        return Error::make("seccomp: the filter has ", insns.size(),
+                           " instructions, more than the kernel's ", BPF_MAXINSNS);
     struct sock_fprog prog = {static_cast<unsigned short>(insns.size()), insns.data()};
     unsigned flags = extraFlags;
     if (notify) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
@@ -218,16 +313,14 @@ Result<SeccompFilter> SeccompFilter::compile(const json& s) {
     if (!s.is_object()) return Error::make("linux.seccomp: must be an object");
     if (!s.contains("defaultAction") || !s["defaultAction"].is_string())
         return Error::make("linux.seccomp.defaultAction: must be a string");
-    uint32_t defErrno = EPERM;
-    if (s.contains("defaultErrnoRet") && s["defaultErrnoRet"].is_number_unsigned())
-        defErrno = s["defaultErrnoRet"].get<uint32_t>();
     ASSIGN_OR_RETURN(uint32_t defAction,
                      parseAction(s["defaultAction"].get<std::string>(), s.value("defaultErrnoRet", json()),
                                  EPERM, "linux.seccomp.defaultAction"));
     scmp_filter_ctx ctx = seccomp_init(defAction);
     if (!ctx) return Error::make("seccomp: cannot initialise a filter");
     f.ctx_ = ctx;
-    ASSIGN_OR_RETURN(bool waitKillable, build(ctx, s, defAction, defErrno));
+    ASSIGN_OR_RETURN(bool waitKillable, build(ctx, s, defAction));
+    f.enosysAbove_ = enosysLimits(s, defAction);
     f.notify_ = defAction == SCMP_ACT_NOTIFY || usesNotify(s.value("syscalls", json()));
     // The kernel takes WAIT_KILLABLE_RECV only with a listener; without one it means nothing.
     f.waitKillableRecv_ = waitKillable && f.notify_;
@@ -254,8 +347,9 @@ Result<UniqueFd> SeccompFilter::loadForNotify() {
 Status SeccompFilter::load() {
     if (!ctx_ || loaded_) return {};
     auto ctx = static_cast<scmp_filter_ctx>(ctx_);
-    if (waitKillableRecv_) {
-        ASSIGN_OR_RETURN(listenerFd_, loadWithFlags(ctx, notify_, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV));
+    if (waitKillableRecv_ || !enosysAbove_.empty()) {
+        unsigned extra = waitKillableRecv_ ? SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
+        ASSIGN_OR_RETURN(listenerFd_, loadWithFlags(ctx, notify_, extra, enosysStub(enosysAbove_)));
     } else if (int rc = seccomp_load(ctx); rc < 0) {
         return Error(-rc, "seccomp: load filter");
     }

@@ -57,6 +57,7 @@ public:
         std::swap(listenerMetadata_, o.listenerMetadata_);
         std::swap(waitKillableRecv_, o.waitKillableRecv_);
         std::swap(listenerFd_, o.listenerFd_);
+        std::swap(enosysAbove_, o.enosysAbove_);
         return *this;
     }
     ~SeccompFilter();
@@ -80,6 +81,9 @@ private:
     bool waitKillableRecv_ = false;
     int listenerFd_ = -1;
     std::string listenerPath_, listenerMetadata_;
+    // (audit arch, highest syscall number the profile names for it): higher numbers get ENOSYS
+    // from a stub put in front of libseccomp's program (see seccomp.cpp). Empty: no stub.
+    std::vector<std::pair<uint32_t, int>> enosysAbove_;
 };
 
 // Hand a seccomp listener fd to the agent at `path`: one message holding runtime-spec's

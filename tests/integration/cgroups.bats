@@ -73,3 +73,57 @@ cg_path() {
     [[ ! -e "/tmp/$ID" ]] || { rmdir "/tmp/$ID"; fail "a host directory was made"; }
     [[ -z "$(find /sys/fs/cgroup -type d -name "$ID")" ]] || fail "cgroup left"
 }
+
+@test "linux.devices entries do not punch holes in linux.resources.devices' deny (v1 devices cgroup)" {
+    host_has_v1_controller devices || skip "no cgroup v1 devices controller"
+    # The template denies everything; /dev/kmsg is made as a node but not allowed (as runc).
+    [[ "$(jq -c '.linux.resources.devices' "$BUNDLE/config.json")" == '[{"allow":false,"access":"rwm"}]' ]] ||
+        fail "the template bundle no longer denies all devices"
+    cfg '.linux.devices = [{path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 438, uid: 0, gid: 0}]'
+    set_args sh -c '
+        [ -c /dev/kmsg ] && echo node:ok
+        (echo x > /dev/kmsg) 2>&1
+        head -c1 /dev/kmsg 2>&1 >/dev/null
+        echo x > /dev/null && echo null:ok
+        cat /sys/fs/cgroup/devices/devices.list'
+    run_fg "$ID"
+    assert_ok
+    grep -qx 'node:ok' <<<"$output" || fail "/dev/kmsg was not made:" "$output"
+    [[ "$(grep -c 'kmsg: Operation not permitted' <<<"$output")" -eq 2 ]] ||
+        fail "writing and reading /dev/kmsg must fail with EPERM:" "$output"
+    grep -qx 'null:ok' <<<"$output" || fail "/dev/null (a default) is not allowed:" "$output"
+    ! grep -q '^c 1:11 ' <<<"$output" || fail "devices.list allows /dev/kmsg:" "$output"
+}
+
+@test "a frozen cgroupsPath (or a frozen parent of it) is refused before anything is made" {
+    host_has_v1_controller freezer || skip "no cgroup v1 freezer controller"
+    local frozen="/sys/fs/cgroup/freezer/$TAG-frozen" path sub status_run
+    mkdir "$frozen"
+    echo FROZEN >"$frozen/freezer.state"
+    [[ "$(cat "$frozen/freezer.state")" == FROZEN ]] || fail "could not freeze $frozen"
+    set_args true
+    for path in "/$TAG-frozen" "/$TAG-frozen/sub"; do
+        cfg '.linux.cgroupsPath = $p' --arg p "$path"
+        # A hung run would leave its init in D state: keep the wait short, thaw before asserting.
+        BERTH_TIMEOUT=15 rb run -d -b "$BUNDLE" "$ID"
+        status_run="$status"
+        if [[ "$status_run" -eq 124 || "$status_run" -eq 137 ]]; then
+            echo THAWED >"$frozen/freezer.state"
+            fail "run into $path hung (status $status_run)"
+        fi
+        assert_berth_error 'frozen'
+        # Nothing is left: no state, no cgroup in any hierarchy, the frozen cgroup untouched.
+        rb list -q
+        assert_ok
+        [[ -z "$output" ]] || fail "state left behind: $output"
+        [[ "$(cgroup_dirs "$TAG-frozen")" == "$frozen" ]] || fail "cgroups made:" "$(cgroup_dirs "$TAG-frozen")"
+        [[ ! -e "$frozen/sub" ]] || fail "$frozen/sub was made"
+        [[ "$(cat "$frozen/freezer.state")" == FROZEN ]] || fail "the cgroup was thawed"
+        [[ -z "$(cat "$frozen/cgroup.procs")" ]] || fail "processes were placed in it: $(cat "$frozen/cgroup.procs")"
+    done
+    echo THAWED >"$frozen/freezer.state"
+    # Thawed, the same cgroup works.
+    cfg '.linux.cgroupsPath = $p' --arg p "/$TAG-frozen"
+    run_fg "$ID"
+    assert_ok
+}

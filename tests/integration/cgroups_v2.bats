@@ -177,6 +177,25 @@ add_caps() {
     assert_no_leftovers "$ID"
 }
 
+@test "v2: linux.devices entries do not punch holes in linux.resources.devices' deny" {
+    # The template denies everything; /dev/kmsg is made as a node but the filter keeps it denied.
+    cfg '.linux.resources.devices = [{allow: false, access: "rwm"}]'
+    cfg '.linux.devices = [{path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 438, uid: 0, gid: 0}]'
+    set_args sh -c '
+        [ -c /dev/kmsg ] && echo node:ok
+        (echo x > /dev/kmsg) 2>&1
+        head -c1 /dev/kmsg 2>&1 >/dev/null
+        echo x > /dev/null && echo null:ok
+        true'
+    run_fg "$ID"
+    assert_ok
+    grep -qx 'node:ok' <<<"$output" || fail "/dev/kmsg was not made:" "$output"
+    [[ "$(grep -c 'kmsg: Operation not permitted' <<<"$output")" -eq 2 ]] ||
+        fail "writing and reading /dev/kmsg must fail with EPERM:" "$output"
+    grep -qx 'null:ok' <<<"$output" || fail "/dev/null (a default) is not allowed:" "$output"
+    assert_no_leftovers "$ID"
+}
+
 @test "v2: a second apply replaces the device filter instead of stacking a new one" {
     # Two containers in one cgroup (as runc allows): the second one's create attaches its filter
     # and detaches the first one's. Stacked, both would have to allow c 42:0.

@@ -124,6 +124,61 @@ setup_file() { itest_setup_file; }
     [[ ! -e "$CTL/stop" ]]
 }
 
+# runc 1.1's rules for kill (containerd's CRI plugin sends `kill --all ID 9` to a pod sandbox that
+# has already exited, and retries StopPodSandbox until it exits 0). SIG 0 probes a live init.
+#   state                     kill ID SIG                       kill --all ID SIG
+KILL_RULES='
+    running                   0                                 0
+    created                   0                                 0
+    stopped                   1                                 0
+    stopped-no-cgroup         1                                 0
+    unknown                   1                                 1'
+
+# expect_kill ID STATE SIG: checks `kill ID SIG` and `kill --all ID SIG` against KILL_RULES.
+expect_kill() {
+    local id="$1" state="$2" sig="$3" want_one want_all
+    read -r want_one want_all < <(awk -v s="$state" '$1 == s { print $2, $3 }' <<<"$KILL_RULES")
+    [[ -n "$want_one" ]] || { fail "no rule for $state"; return 1; }
+    rb kill "$id" "$sig"
+    if [[ "$want_one" -eq 0 ]]; then assert_ok || fail "kill $sig of a $state container"; else
+        assert_berth_error 'not running|stopped|not exist|no such' || fail "kill $sig of a $state container"; fi
+    rb kill --all "$id" "$sig"
+    if [[ "$want_all" -eq 0 ]]; then assert_ok || fail "kill --all $sig of a $state container"; else
+        assert_berth_error 'not exist|no such' || fail "kill --all $sig of a $state container"; fi
+}
+
+@test "kill follows runc's rules: a stopped container with --all and signal 0" {
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    local a b
+    a="$(new_id)"
+    run_d "$a"
+    # SIG 0 on a live container signals nothing: it is still running afterwards.
+    expect_kill "$a" running 0
+    [[ "$(ctr_status "$a")" == running ]] || fail "signal 0 changed the container: $(ctr_status "$a")"
+    b="$(new_id)"
+    create_ctr "$b"
+    expect_kill "$b" created 0
+    [[ "$(ctr_status "$b")" == created ]] || fail "signal 0 changed the container: $(ctr_status "$b")"
+
+    # The pod sandbox case: the init exited, its cgroup is still there until delete.
+    touch "$CTL/stop"
+    wait_status "$a" stopped
+    [[ -n "$(cgroup_dirs "$a")" ]] || fail "the stopped container's cgroup is already gone"
+    local sig
+    for sig in 9 KILL TERM 0; do
+        expect_kill "$a" stopped "$sig"
+    done
+    # Its cgroup removed behind berth's back: --all has nothing to signal, and still succeeds.
+    find /sys/fs/cgroup -depth -type d -name "$a" -exec rmdir {} \; 2>/dev/null
+    [[ -z "$(cgroup_dirs "$a")" ]] || fail "could not remove the cgroup of $a"
+    expect_kill "$a" stopped-no-cgroup 9
+    rb delete "$a"
+    assert_ok
+    expect_kill "$a" unknown 9
+    expect_kill "nosuch-$TAG" unknown 0
+}
+
 @test "delete of a running container without --force fails and changes nothing" {
     ctl_dir
     set_args sh -c "$WAIT_STOP"

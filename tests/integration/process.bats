@@ -199,6 +199,40 @@ cap_line() {
     assert_status 159
 }
 
+@test "seccomp: syscall numbers above the highest the profile names get ENOSYS, not the default errno" {
+    [[ "$(uname -m)" == x86_64 ]] || skip "the syscall numbers below are x86_64's"
+    local unistd=/usr/include/x86_64-linux-gnu/asm/unistd_64.h names
+    [[ -f "$unistd" ]] || skip "no $unistd to list the syscalls from"
+    command -v cc >/dev/null || skip "no C compiler (cc) to build tools/syscall_errno.c"
+    cc -static -O2 -Wall -o "$BUNDLE/rootfs/syscall_errno" "$BATS_TEST_DIRNAME/tools/syscall_errno.c" ||
+        skip "cannot link tools/syscall_errno.c statically (no libc.a)"
+    # An allow-list profile (default: the profile's errno, EPERM) naming every syscall up to
+    # rseq (334) but getppid (110), and open_tree (428) with the default action: the highest
+    # name is 428. libc falls back on ENOSYS (clone3 -> clone), never on EPERM.
+    names="$(awk '$1 == "#define" && $2 ~ /^__NR_/ && $3 + 0 <= 334 { sub(/^__NR_/, "", $2); print $2 }' "$unistd" |
+        grep -vx getppid | jq -R . | jq -sc .)"
+    cfg '.linux.seccomp = {defaultAction: "SCMP_ACT_ERRNO", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+        syscalls: [{names: $names, action: "SCMP_ACT_ALLOW"},
+                   {names: ["open_tree"], action: "SCMP_ACT_ERRNO"}]}' --argjson names "$names"
+    #   39 getpid: allowed                110 getppid: not named, below 428: the default errno
+    #  424 pidfd_send_signal: not named, below 428       428 open_tree: named, denied
+    #  429 move_mount, 435 clone3, 1000: above 428: ENOSYS
+    set_args /syscall_errno 39 110 424 428 429 435 1000
+    run_fg "$ID"
+    assert_ok
+    local want
+    want="$(printf '%s\n' 39:ok 110:EPERM 424:EPERM 428:EPERM 429:ENOSYS 435:ENOSYS 1000:ENOSYS)"
+    [[ "$output" == "$want" ]] || fail "expected:" "$want" "got:" "$output"
+
+    # With defaultErrnoRet EACCES, what no rule names up to 428 gets EACCES; open_tree's rule,
+    # without an errnoRet of its own, EPERM (runtime-spec: a rule's errnoRet defaults to EPERM).
+    cfg '.linux.seccomp.defaultErrnoRet = 13'
+    run_fg "$(new_id)"
+    assert_ok
+    want="$(printf '%s\n' 39:ok 110:EACCES 424:EACCES 428:EPERM 429:ENOSYS 435:ENOSYS 1000:ENOSYS)"
+    [[ "$output" == "$want" ]] || fail "expected:" "$want" "got:" "$output"
+}
+
 @test "a cwd missing from the rootfs is created (as runc)" {
     cfg '.process.cwd = "/missing/deeper"'
     set_args pwd

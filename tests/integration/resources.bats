@@ -253,6 +253,40 @@ block_dev() {
     [[ "$(jq -r '.data.memory.usage.limit' <<<"$output")" == 50331648 ]] || fail "stats:" "$output"
 }
 
+@test "cpu period and quota go in an order the kernel takes under a parent's limit (v1), in create and update" {
+    host_has_v1_controller cpu || skip "no cgroup v1 cpu controller"
+    # A parent limited to 2 CPUs: on v1 a child's quota/period may not exceed that, also for
+    # a moment between the two writes.
+    local parent="/sys/fs/cgroup/cpu/$TAG-cpu" pre
+    mkdir "$parent"
+    echo 100000 >"$parent/cpu.cfs_period_us"
+    echo 200000 >"$parent/cpu.cfs_quota_us"
+    cfg '.linux.cgroupsPath = $p | .linux.resources.cpu = {period: 100000, quota: 50000}' --arg p "/$TAG-cpu/$ID"
+    set_args sleep 100
+    run_d "$ID"
+    expect_knob cpu cpu.cfs_period_us 100000
+    expect_knob cpu cpu.cfs_quota_us 50000
+    # Period first would pass through 50000/10000 (5 CPUs).
+    rb update --cpu-period 10000 --cpu-quota 5000 "$ID"
+    assert_ok
+    expect_knob cpu cpu.cfs_period_us 10000
+    expect_knob cpu cpu.cfs_quota_us 5000
+    # Quota first would pass through 150000/10000 (15 CPUs).
+    rb update --cpu-period 100000 --cpu-quota 150000 "$ID"
+    assert_ok
+    expect_knob cpu cpu.cfs_period_us 100000
+    expect_knob cpu cpu.cfs_quota_us 150000
+    # create into an existing cgroup that holds 50000/100000 already.
+    pre="$TAG-pre"
+    mkdir "$parent/$pre"
+    echo 50000 >"$parent/$pre/cpu.cfs_quota_us"
+    cfg '.linux.cgroupsPath = $p | .linux.resources.cpu = {period: 10000, quota: 5000}' --arg p "/$TAG-cpu/$pre"
+    set_args cat /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us
+    run_fg "$pre"
+    assert_ok
+    [[ "$output" == "$(printf '10000\n5000')" ]] || fail "period and quota in the container:" "$output"
+}
+
 @test "update refuses bad input with one line and changes nothing" {
     cfg '.linux.resources += {memory: {limit: 67108864}, pids: {limit: 30}}'
     set_args sleep 100

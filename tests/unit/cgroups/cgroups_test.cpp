@@ -74,18 +74,21 @@ TEST(CgroupResources, UnlimitedPidsAndBadValues) {
 }
 
 TEST(CgroupResources, DefaultDeviceRulesAreAppended) {
-    auto r = withDefaultDeviceRules(nlohmann::json::parse(R"({"devices":[{"allow":false,"access":"rwm"}]})"),
-                                    {{'c', 10, 229}});
+    auto r = withDefaultDeviceRules(
+        nlohmann::json::parse(R"({"devices":[{"allow":false,"access":"rwm"}]})"), {"/dev/fuse"});
     auto k = v1Knobs(r);
     ASSERT_TRUE(k.ok());
     EXPECT_EQ((*k)[0].value, "a *:* rwm");
-    bool null = false, pts = false, fuse = false;
+    bool null = false, pts = false, fuse = false, console = false;
     for (auto& w : *k) {
         null |= w.value == "c 1:3 rwm";
         pts |= w.value == "c 136:* rwm";
         fuse |= w.value == "c 10:229 rwm";
+        console |= w.value == "c 5:1 rwm";
     }
-    EXPECT_TRUE(null && pts && fuse);
+    EXPECT_TRUE(null && pts);
+    EXPECT_FALSE(fuse) << "a linux.devices entry must not get an allow rule";
+    EXPECT_FALSE(console) << "runc 1.1 does not allow /dev/console by default";
 }
 
 // A fake cgroupfs: the manager must create, write knobs, add pids and remove its directories.
@@ -160,4 +163,41 @@ TEST(CgroupResources, UnknownMembersAreNamed) {
     auto u = unappliedResources(r);
     EXPECT_EQ(u, (std::vector<std::string>{"linux.resources.future", "linux.resources.memory.shiny"}));
     EXPECT_TRUE(unappliedResources(nlohmann::json()).empty());
+}
+
+// A frozen cgroup, or a frozen ancestor of one not made yet, is refused before anything is made.
+TEST(CgroupManager, RefusesAFrozenCgroupOnFakeTrees) {
+    char tmpl[] = "/tmp/berth-cgfrz-XXXXXX";
+    std::string root = mkdtemp(tmpl);
+    ASSERT_TRUE(fs::mkdirAll(root + "/freezer/pod").ok());
+    ASSERT_TRUE(fs::mkdirAll(root + "/memory").ok());
+    ASSERT_TRUE(fs::writeFileAtomic(root + "/freezer/pod/freezer.state", "FROZEN\n").ok());
+    for (const char* path : {"/pod", "/pod/ctr"}) {
+        auto m = newManager({path, "ctr", false, root});
+        ASSERT_TRUE(m.ok()) << m.error().what();
+        auto st = (*m)->refuseFrozen();
+        ASSERT_FALSE(st.ok()) << path;
+        EXPECT_NE(st.error().message().find("frozen"), std::string::npos) << st.error().what();
+        EXPECT_FALSE(fs::exists(root + "/freezer/pod/ctr"));
+        EXPECT_FALSE(fs::exists(root + "/memory/pod"));
+    }
+    ASSERT_TRUE(fs::writeFileAtomic(root + "/freezer/pod/freezer.state", "THAWED\n").ok());
+    auto thawed = newManager({"/pod/ctr", "ctr", false, root});
+    ASSERT_TRUE(thawed.ok());
+    EXPECT_TRUE((*thawed)->refuseFrozen().ok());
+    (void)fs::removeAll(root);
+
+    // cgroup2: set on the cgroup itself, or inherited (cgroup.events says frozen 1).
+    char tmpl2[] = "/tmp/berth-cgfrz2-XXXXXX";
+    std::string v2 = mkdtemp(tmpl2);
+    ASSERT_TRUE(fs::mkdirAll(v2 + "/pod").ok());
+    ASSERT_TRUE(fs::writeFileAtomic(v2 + "/cgroup.controllers", "memory pids\n").ok());
+    ASSERT_TRUE(fs::writeFileAtomic(v2 + "/pod/cgroup.freeze", "0\n").ok());
+    ASSERT_TRUE(fs::writeFileAtomic(v2 + "/pod/cgroup.events", "populated 0\nfrozen 1\n").ok());
+    auto m2 = newManager({"/pod/ctr", "ctr", false, v2});
+    ASSERT_TRUE(m2.ok()) << m2.error().what();
+    EXPECT_FALSE((*m2)->refuseFrozen().ok());
+    ASSERT_TRUE(fs::writeFileAtomic(v2 + "/pod/cgroup.events", "populated 0\nfrozen 0\n").ok());
+    EXPECT_TRUE((*m2)->refuseFrozen().ok());
+    (void)fs::removeAll(v2);
 }

@@ -200,3 +200,70 @@ TEST(CgroupStats, V1ReaderOnFakeTree) {
     EXPECT_EQ(s->blkio.ioServiceBytesRecursive[1].value, 22u);
     (void)fs::removeAll(root);
 }
+
+namespace {
+
+// The kernel's v1 check on every write of cpu.cfs_period_us / cpu.cfs_quota_us, for a parent
+// whose quota/period ratio is parentRatio: the cgroup's ratio may not exceed it (an unlimited
+// quota is always taken).
+bool kernelTakes(int64_t period, int64_t quota, double parentRatio) {
+    return quota < 0 || double(quota) / double(period) <= parentRatio;
+}
+
+// Writes period and quota as the manager does; false if the kernel refused an intermediate.
+bool bandwidthUpdateWorks(int64_t p0, int64_t q0, int64_t p1, int64_t q1, double parentRatio) {
+    if (cpuQuotaFirst(p0, q0, p1, q1))
+        return kernelTakes(p0, q1, parentRatio) && kernelTakes(p1, q1, parentRatio);
+    return kernelTakes(p1, q0, parentRatio) && kernelTakes(p1, q1, parentRatio);
+}
+
+}  // namespace
+
+TEST(CgroupV1Resources, CpuBandwidthWriteOrder) {
+    // The reported case: 50000/100000 -> 5000/10000 under a 2-CPU parent. Period first would
+    // pass through 50000/10000 (5 CPUs).
+    EXPECT_TRUE(cpuQuotaFirst(100000, 50000, 10000, 5000));
+    EXPECT_FALSE(kernelTakes(10000, 50000, 2.0));
+    EXPECT_TRUE(bandwidthUpdateWorks(100000, 50000, 10000, 5000, 2.0));
+    // And back: quota first would pass through 50000/10000.
+    EXPECT_FALSE(cpuQuotaFirst(10000, 5000, 100000, 50000));
+    EXPECT_TRUE(bandwidthUpdateWorks(10000, 5000, 100000, 50000, 2.0));
+    // A new cgroup (unlimited quota): period first, as runc.
+    EXPECT_FALSE(cpuQuotaFirst(100000, -1, 10000, 5000));
+    // To unlimited: the quota first, so the intermediate is unlimited too.
+    EXPECT_TRUE(cpuQuotaFirst(100000, 50000, 10000, -1));
+    EXPECT_FALSE(cpuQuotaFirst(100000, -1, 10000, -1));
+    // Unreadable current values (0): runc's order.
+    EXPECT_FALSE(cpuQuotaFirst(0, 0, 10000, 5000));
+    // Whenever both ends are within the parent's ratio, so is the chosen intermediate: the two
+    // intermediates' ratios multiply to start * end <= limit^2, so the smaller is <= limit.
+    const std::vector<int64_t> periods = {1000, 3000, 10000, 33333, 100000, 250000, 1000000};
+    const std::vector<int64_t> quotas = {-1, 1000, 2500, 5000, 50000, 150000, 400000, 1000000};
+    for (double limit : {0.5, 1.0, 2.0, 4.0})
+        for (auto p0 : periods)
+            for (auto q0 : quotas)
+                for (auto p1 : periods)
+                    for (auto q1 : quotas) {
+                        if (!kernelTakes(p0, q0, limit) || !kernelTakes(p1, q1, limit)) continue;
+                        EXPECT_TRUE(bandwidthUpdateWorks(p0, q0, p1, q1, limit))
+                            << p0 << "/" << q0 << " -> " << p1 << "/" << q1 << " under " << limit;
+                    }
+}
+
+TEST(CgroupV1Resources, CpuBandwidthOnFakeTree) {
+    // The manager reads the current values to choose the order; both values land either way.
+    char tmpl[] = "/tmp/berth-cgcpu-XXXXXX";
+    std::string root = mkdtemp(tmpl);
+    ASSERT_TRUE(fs::mkdirAll(root + "/cpu/c").ok());
+    ASSERT_TRUE(fs::writeFileAtomic(root + "/cpu/c/cpu.cfs_period_us", "100000\n").ok());
+    ASSERT_TRUE(fs::writeFileAtomic(root + "/cpu/c/cpu.cfs_quota_us", "50000\n").ok());
+    auto m = newManager(Config{"/c", "c", false, root, ""});
+    ASSERT_TRUE(m.ok()) << m.error().what();
+    ASSERT_TRUE((*m)->apply(json::parse(R"({"cpu":{"period":10000,"quota":5000}})")).ok());
+    EXPECT_EQ(fs::trim(*fs::readFile(root + "/cpu/c/cpu.cfs_period_us")), "10000");
+    EXPECT_EQ(fs::trim(*fs::readFile(root + "/cpu/c/cpu.cfs_quota_us")), "5000");
+    ASSERT_TRUE((*m)->apply(json::parse(R"({"cpu":{"period":100000,"quota":-1}})")).ok());
+    EXPECT_EQ(fs::trim(*fs::readFile(root + "/cpu/c/cpu.cfs_period_us")), "100000");
+    EXPECT_EQ(fs::trim(*fs::readFile(root + "/cpu/c/cpu.cfs_quota_us")), "-1");
+    (void)fs::removeAll(root);
+}

@@ -139,9 +139,9 @@ json rule(bool allow, const char* type, int major, int minor, const char* access
 }  // namespace
 
 TEST(CgroupV2Devices, DefaultRulesOfEveryContainer) {
-    // deny-all, runc's default allow-list (mknod of any, null, zero, full, tty, random,
-    // urandom, console, ptmx, pts/*, tun) and a linux.devices entry
-    auto r = withDefaultDeviceRules(json::object(), {{'c', 10, 229}, {'b', 7, 0}});
+    // deny-all, then runc 1.1's default allow-list (mknod of any, null, zero, full, tty, random,
+    // urandom, ptmx, pts/*, tun). linux.devices entries get no rule of their own.
+    auto r = withDefaultDeviceRules(json::object(), {"/dev/fuse", "/dev/loop0"});
     checkAll(rulesOf(r["devices"]), "defaults");
     auto prog = deviceFilterProgram(rulesOf(r["devices"]));
     ASSERT_TRUE(prog.ok());
@@ -150,7 +150,26 @@ TEST(CgroupV2Devices, DefaultRulesOfEveryContainer) {
     EXPECT_EQ(run(*prog, {'c', 1, 1, BPF_DEVCG_ACC_READ}), 0) << "/dev/mem";
     EXPECT_EQ(run(*prog, {'b', 8, 0, BPF_DEVCG_ACC_MKNOD}), 1) << "mknod of anything";
     EXPECT_EQ(run(*prog, {'b', 8, 0, BPF_DEVCG_ACC_READ}), 0) << "/dev/sda";
-    EXPECT_EQ(run(*prog, {'b', 7, 0, BPF_DEVCG_ACC_READ}), 1) << "the linux.devices loop0";
+    EXPECT_EQ(run(*prog, {'b', 7, 0, BPF_DEVCG_ACC_READ}), 0)
+        << "the linux.devices loop0 (no rule for it)";
+    EXPECT_EQ(run(*prog, {'c', 5, 1, BPF_DEVCG_ACC_WRITE}), 0)
+        << "/dev/console is not in runc's list";
+}
+
+TEST(CgroupV2Devices, LinuxDevicesDoNotPunchHolesInADeny) {
+    // A spec that denies everything and lists /dev/kmsg: the node is made, access stays denied.
+    auto r = withDefaultDeviceRules(json::parse(R"({"devices":[{"allow":false,"access":"rwm"}]})"),
+                                    {"/dev/kmsg"});
+    auto prog = deviceFilterProgram(rulesOf(r["devices"]));
+    ASSERT_TRUE(prog.ok());
+    EXPECT_EQ(run(*prog, {'c', 1, 11, BPF_DEVCG_ACC_WRITE}), 0) << "/dev/kmsg write";
+    EXPECT_EQ(run(*prog, {'c', 1, 11, BPF_DEVCG_ACC_READ}), 0) << "/dev/kmsg read";
+    // A default node the spec lists itself loses its default rule (runc's specconv dedup).
+    auto own = withDefaultDeviceRules(json::object(), {"/dev/null"});
+    auto ownProg = deviceFilterProgram(rulesOf(own["devices"]));
+    ASSERT_TRUE(ownProg.ok());
+    EXPECT_EQ(run(*ownProg, {'c', 1, 3, BPF_DEVCG_ACC_WRITE}), 0) << "/dev/null from linux.devices";
+    EXPECT_EQ(run(*ownProg, {'c', 1, 5, BPF_DEVCG_ACC_WRITE}), 1) << "/dev/zero (still a default)";
 }
 
 TEST(CgroupV2Devices, VerdictsMatchTheRuleList) {

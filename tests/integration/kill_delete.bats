@@ -147,6 +147,12 @@ expect_kill() {
         assert_berth_error 'not exist|no such' || fail "kill --all $sig of a $state container"; fi
 }
 
+# remove_cgroups ID: rmdir every cgroup directory named ID; true once none is left.
+remove_cgroups() {
+    find /sys/fs/cgroup -depth -type d -name "$1" -exec rmdir {} \; 2>/dev/null
+    [[ -z "$(cgroup_dirs "$1")" ]]
+}
+
 @test "kill follows runc's rules: a stopped container with --all and signal 0" {
     ctl_dir
     set_args sh -c "$WAIT_STOP"
@@ -170,8 +176,8 @@ expect_kill() {
         expect_kill "$a" stopped "$sig"
     done
     # Its cgroup removed behind berth's back: --all has nothing to signal, and still succeeds.
-    find /sys/fs/cgroup -depth -type d -name "$a" -exec rmdir {} \; 2>/dev/null
-    [[ -z "$(cgroup_dirs "$a")" ]] || fail "could not remove the cgroup of $a"
+    # (Retried: the init's children die with it, but may take a moment to leave the cgroup.)
+    wait_for 100 remove_cgroups "$a" || fail "could not remove the cgroup of $a:" "$(cgroup_dirs "$a")"
     expect_kill "$a" stopped-no-cgroup 9
     rb delete "$a"
     assert_ok

@@ -113,7 +113,8 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
 }
 
 Result<ContainerState> parseState(const std::string& text) {
-    auto j = parseJson(text, "corrupt state.json");
+    // The record holds the config.json it was made from one level down.
+    auto j = parseJson(text, "corrupt state.json", kMaxJsonDepth + kJsonWrapperDepth);
     if (!j) return std::move(j).error();
     return fromJson(*j);
 }

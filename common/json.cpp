@@ -53,9 +53,9 @@ std::string shortJsonError(const std::string& raw) {
 namespace {
 
 template <typename Json>
-Result<Json> parseCapped(std::string_view text, std::string_view what) {
-    if (jsonNestingDepth(text) > kMaxJsonDepth)
-        return Error(EINVAL, strCat(what, ": JSON nested deeper than ", kMaxJsonDepth, " levels")).hideErrno();
+Result<Json> parseCapped(std::string_view text, std::string_view what, size_t maxDepth) {
+    if (jsonNestingDepth(text, maxDepth) > maxDepth)
+        return Error(EINVAL, strCat(what, ": JSON nested deeper than ", maxDepth, " levels")).hideErrno();
     try {
         return Json::parse(text.begin(), text.end());
     } catch (const nlohmann::json::exception& e) {
@@ -65,12 +65,12 @@ Result<Json> parseCapped(std::string_view text, std::string_view what) {
 
 }  // namespace
 
-Result<nlohmann::json> parseJson(std::string_view text, std::string_view what) {
-    return parseCapped<nlohmann::json>(text, what);
+Result<nlohmann::json> parseJson(std::string_view text, std::string_view what, size_t maxDepth) {
+    return parseCapped<nlohmann::json>(text, what, maxDepth);
 }
 
-Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what) {
-    return parseCapped<nlohmann::ordered_json>(text, what);
+Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what, size_t maxDepth) {
+    return parseCapped<nlohmann::ordered_json>(text, what, maxDepth);
 }
 
 }  // namespace berth

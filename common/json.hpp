@@ -26,10 +26,15 @@ size_t jsonNestingDepth(std::string_view text, size_t limit = kMaxJsonDepth);
 // short line: "<reason> (line 3, column 5)".
 std::string shortJsonError(const std::string& raw);
 
+// A document berth writes around one it accepted (state.json holds the config one level down)
+// gets this much more, so whatever was accepted stays loadable.
+inline constexpr size_t kJsonWrapperDepth = 8;
+
 // The only place berth calls nlohmann's parser (tests/unit/common/json_test.cpp checks the tree).
 // Errors name `what`: "config.json: JSON nested deeper than 512 levels",
 // "config.json: invalid JSON: <reason> (line 1, column 2)".
-Result<nlohmann::json> parseJson(std::string_view text, std::string_view what);
-Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what);
+Result<nlohmann::json> parseJson(std::string_view text, std::string_view what, size_t maxDepth = kMaxJsonDepth);
+Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what,
+                                                size_t maxDepth = kMaxJsonDepth);
 
 }  // namespace berth

@@ -337,4 +337,7 @@ TEST(SpecErrorsText, DeepNestingIsOneLine) {
     EXPECT_EQ(parseError("{\"ociVersion\": \"1.0.0\", \"x\": " + deep + "}"),
               "config.json: JSON nested deeper than 512 levels");
     EXPECT_EQ(parseError(std::string(100000, '{')), "config.json: JSON nested deeper than 512 levels");
+    auto process = spec::parseProcess("{\"args\": " + deep + "}", "process.json");
+    ASSERT_FALSE(process.ok());
+    EXPECT_EQ(process.error().what(), "process.json: JSON nested deeper than 512 levels");
 }

@@ -55,11 +55,13 @@ namespace {
 template <typename Json>
 Result<Json> parseCapped(std::string_view text, std::string_view what, size_t maxDepth) {
     if (jsonNestingDepth(text, maxDepth) > maxDepth)
-        return Error(EINVAL, strCat(what, ": JSON nested deeper than ", maxDepth, " levels")).hideErrno();
+        return Error(EINVAL, strCat(what, ": JSON nested deeper than ", maxDepth, " levels"))
+            .hideErrno();
     try {
         return Json::parse(text.begin(), text.end());
     } catch (const nlohmann::json::exception& e) {
-        return Error(EINVAL, strCat(what, ": invalid JSON: ", shortJsonError(e.what()))).hideErrno();
+        return Error(EINVAL, strCat(what, ": invalid JSON: ", shortJsonError(e.what())))
+            .hideErrno();
     }
 }
 
@@ -69,7 +71,8 @@ Result<nlohmann::json> parseJson(std::string_view text, std::string_view what, s
     return parseCapped<nlohmann::json>(text, what, maxDepth);
 }
 
-Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what, size_t maxDepth) {
+Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what,
+                                                size_t maxDepth) {
     return parseCapped<nlohmann::ordered_json>(text, what, maxDepth);
 }
 

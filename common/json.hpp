@@ -33,7 +33,8 @@ inline constexpr size_t kJsonWrapperDepth = 8;
 // The only place berth calls nlohmann's parser (tests/unit/common/json_test.cpp checks the tree).
 // Errors name `what`: "config.json: JSON nested deeper than 512 levels",
 // "config.json: invalid JSON: <reason> (line 1, column 2)".
-Result<nlohmann::json> parseJson(std::string_view text, std::string_view what, size_t maxDepth = kMaxJsonDepth);
+Result<nlohmann::json> parseJson(std::string_view text, std::string_view what,
+                                 size_t maxDepth = kMaxJsonDepth);
 Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what,
                                                 size_t maxDepth = kMaxJsonDepth);
 

@@ -1,3 +1,5 @@
+#include "common/json.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -5,8 +7,6 @@
 #include <regex>
 #include <sstream>
 #include <string>
-
-#include "common/json.hpp"
 
 using namespace berth;
 
@@ -39,7 +39,8 @@ TEST(Json, NestingDepthCountsBracketsOutsideStrings) {
     EXPECT_EQ(jsonNestingDepth(R"(["\u005b\u007b", {}])"), 2u);
     EXPECT_EQ(jsonNestingDepth("[\"\xc3\xa9[\", []]"), 2u) << "UTF-8 bytes are never quotes";
     EXPECT_EQ(jsonNestingDepth("[[][][]]"), 2u) << "siblings do not add up";
-    EXPECT_EQ(jsonNestingDepth(nested(100000)), kMaxJsonDepth + 1) << "the scan stops past the limit";
+    EXPECT_EQ(jsonNestingDepth(nested(100000)), kMaxJsonDepth + 1)
+        << "the scan stops past the limit";
     EXPECT_EQ(jsonNestingDepth(nested(100000), 200000), 100000u);
 }
 
@@ -56,8 +57,9 @@ TEST(Json, DepthUpToTheLimitParses) {
 }
 
 TEST(Json, DeeperThanTheLimitIsOneLineNamingTheDocument) {
-    for (const std::string& text : {nested(kMaxJsonDepth + 1), nestedObjects(kMaxJsonDepth + 1), nested(100000),
-                                    "{\"x\": " + nested(100000, '{', '}') + "}", std::string(100000, '[')}) {
+    for (const std::string& text :
+         {nested(kMaxJsonDepth + 1), nestedObjects(kMaxJsonDepth + 1), nested(100000),
+          "{\"x\": " + nested(100000, '{', '}') + "}", std::string(100000, '[')}) {
         auto r = parseJson(text, "config.json");
         ASSERT_FALSE(r.ok());
         EXPECT_EQ(r.error().what(), "config.json: JSON nested deeper than 512 levels");
@@ -75,7 +77,8 @@ TEST(Json, InvalidJsonIsOneShortLine) {
               "expected string literal (line 2, column 1)");
     auto empty = parseJson("", "state.json");
     ASSERT_FALSE(empty.ok());
-    EXPECT_EQ(empty.error().what().rfind("state.json: invalid JSON: ", 0), 0u) << empty.error().what();
+    EXPECT_EQ(empty.error().what().rfind("state.json: invalid JSON: ", 0), 0u)
+        << empty.error().what();
     EXPECT_EQ(empty.error().what().find('\n'), std::string::npos);
 }
 
@@ -84,17 +87,20 @@ TEST(Json, InvalidJsonIsOneShortLine) {
 TEST(Json, NoOtherParserCallsInTheTree) {
     namespace fs = std::filesystem;
     const fs::path root = BERTH_SOURCE_DIR;
-    const std::regex call(R"((\w*json\w*|basic_json\s*<[^;]*>)\s*::\s*(parse|accept|sax_parse|from_cbor|from_msgpack|)"
-                          R"(from_ubjson|from_bjdata|from_bson)\s*\(|"_json(_pointer)?\b|operator\s*>>)",
-                          std::regex::icase);
+    const std::regex call(
+        R"((\w*json\w*|basic_json\s*<[^;]*>)\s*::\s*(parse|accept|sax_parse|from_cbor|from_msgpack|)"
+        R"(from_ubjson|from_bjdata|from_bson)\s*\(|"_json(_pointer)?\b|operator\s*>>)",
+        std::regex::icase);
     std::vector<std::string> offenders;
     size_t scanned = 0;
-    for (const char* dir : {"cli", "common", "runtime", "namespaces", "cgroups", "images", "vm-shim", "vps",
-                            "tests/fuzz"}) {
+    for (const char* dir : {"cli", "common", "runtime", "namespaces", "cgroups", "images",
+                            "vm-shim", "vps", "tests/fuzz"}) {
         if (!fs::exists(root / dir)) continue;
         for (const auto& e : fs::recursive_directory_iterator(root / dir)) {
             auto ext = e.path().extension();
-            if (!e.is_regular_file() || (ext != ".cpp" && ext != ".hpp" && ext != ".h" && ext != ".c")) continue;
+            if (!e.is_regular_file() ||
+                (ext != ".cpp" && ext != ".hpp" && ext != ".h" && ext != ".c"))
+                continue;
             if (e.path() == root / "common/json.cpp") continue;
             scanned++;
             std::ifstream in(e.path());
@@ -102,13 +108,15 @@ TEST(Json, NoOtherParserCallsInTheTree) {
             for (int n = 1; std::getline(in, line); n++) {
                 std::string code = line.substr(0, line.find("//"));
                 if (std::regex_search(code, call))
-                    offenders.push_back(strCat(fs::relative(e.path(), root).string(), ":", n, ": ", line));
+                    offenders.push_back(
+                        strCat(fs::relative(e.path(), root).string(), ":", n, ": ", line));
             }
         }
     }
     EXPECT_GT(scanned, 50u) << "the source tree was not found at " << root;
     std::ostringstream list;
     for (const auto& o : offenders) list << "\n  " << o;
-    EXPECT_TRUE(offenders.empty()) << "parse JSON with berth::parseJson (common/json.hpp), not nlohmann directly:"
-                                   << list.str();
+    EXPECT_TRUE(offenders.empty())
+        << "parse JSON with berth::parseJson (common/json.hpp), not nlohmann directly:"
+        << list.str();
 }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json.hpp"
 #include "images/digest.hpp"
 #include "images/dynlib.hpp"
 
@@ -59,12 +60,7 @@ std::string hostOfKey(std::string key) {
 }  // namespace
 
 Result<std::optional<Credentials>> credentialsFor(const std::string& authJson, const std::string& registry) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(authJson);
-    } catch (const nlohmann::json::exception& e) {
-        return Error::make("auth file: invalid JSON: ", e.what());
-    }
+    ASSIGN_OR_RETURN(nlohmann::json j, parseJson(authJson, "auth file"));
     if (!j.contains("auths") || !j["auths"].is_object()) return std::optional<Credentials>{};
     std::string want = registry == "docker.io" ? "index.docker.io" : registry;
     for (auto& [key, entry] : j["auths"].items()) {

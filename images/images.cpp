@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/fs.hpp"
+#include "common/json.hpp"
 #include "images/digest.hpp"
 #include "images/reference.hpp"
 #include "images/snapshot.hpp"
@@ -55,11 +56,7 @@ Result<json> inspectImage(const Store& store, const std::string& image) {
         lj["snapshot"] = store.snapshotPath(chain[i]);
         j["manifest"]["layers"].push_back(lj);
     }
-    try {
-        j["config"] = json::parse(cfgText);
-    } catch (const json::exception& e) {
-        return Error::make("image config ", m.config.digest, ": ", e.what());
-    }
+    ASSIGN_OR_RETURN(j["config"], parseJson(cfgText, "image config " + m.config.digest));
     return j;
 }
 
@@ -120,7 +117,8 @@ Status exportImage(const Store& store, const std::string& image, const std::stri
     ASSIGN_OR_RETURN(DocKind kind, documentKind(text));
     std::string mediaType;
     try {
-        mediaType = json::parse(text).value("mediaType", kind == DocKind::Index ? media::kOciIndex : media::kOciManifest);
+        if (auto doc = parseJson(text, rec.digest))
+            mediaType = doc->value("mediaType", kind == DocKind::Index ? media::kOciIndex : media::kOciManifest);
     } catch (const json::exception&) {
     }
     TRY(fs::mkdirAll(dir + "/blobs/sha256", 0755));

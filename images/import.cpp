@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "common/fs.hpp"
+#include "common/json.hpp"
 #include "images/dynlib.hpp"
 #include "common/log.hpp"
 #include "images/digest.hpp"
@@ -28,11 +29,7 @@ namespace {
 
 Result<json> readJson(const std::string& path) {
     ASSIGN_OR_RETURN(std::string text, fs::readFile(path));
-    try {
-        return json::parse(text);
-    } catch (const json::exception& e) {
-        return Error::make(path, ": invalid JSON: ", e.what());
-    }
+    return parseJson(text, path);
 }
 
 // Archive members are plain files and dirs (symlinks become hard links to what they name);
@@ -114,6 +111,9 @@ Status ingestTree(const Store& store, BlobTransaction& tx, const std::string& la
     }
     ASSIGN_OR_RETURN(Manifest m, parseManifest(text));
     TRY(ingest(store, tx, blobs + m.config.digest.substr(7), m.config.digest));
+    // Every unpack and inspect reads the config: one berth cannot read is refused now, not then.
+    ASSIGN_OR_RETURN(std::string config, store.readBlob(m.config.digest));
+    TRY_CTX(parseImageConfig(config), "config ", m.config.digest);
     for (const auto& l : m.layers) TRY(ingest(store, tx, blobs + l.digest.substr(7), l.digest));
     manifests.push_back(std::move(m));
     return {};

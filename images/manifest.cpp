@@ -1,6 +1,7 @@
 #include "images/manifest.hpp"
 
 #include "common/fs.hpp"
+#include "common/json.hpp"
 #include "images/digest.hpp"
 
 namespace berth::images {
@@ -20,13 +21,9 @@ Result<Platform> parsePlatform(const std::string& s) {
 namespace {
 
 Result<json> parseJson(const std::string& text, const char* what) {
-    try {
-        json j = json::parse(text);
-        if (!j.is_object()) return Error::make(what, ": not a JSON object");
-        return j;
-    } catch (const json::exception& e) {
-        return Error::make(what, ": invalid JSON: ", e.what());
-    }
+    ASSIGN_OR_RETURN(json j, berth::parseJson(text, what));
+    if (!j.is_object()) return Error::make(what, ": not a JSON object");
+    return j;
 }
 
 Result<Descriptor> parseDescriptor(const json& j, const char* what) {

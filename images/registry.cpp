@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fs.hpp"
+#include "common/json.hpp"
 #include "common/log.hpp"
 #include "images/auth.hpp"
 #include "images/digest.hpp"
@@ -89,14 +90,14 @@ Status Client::authenticate(const HttpResponse& resp) {
     if (creds_) h.push_back("Authorization: Basic " + base64Encode(creds_->username + ":" + creds_->password));
     ASSIGN_OR_RETURN(HttpResponse tok, httpGet(url, h, insecure_));
     if (tok.status != 200) return Error::make("token server ", realm, " answered HTTP ", tok.status);
+    ASSIGN_OR_RETURN(nlohmann::json j, parseJson(tok.body, "token server " + realm));
     try {
-        auto j = nlohmann::json::parse(tok.body);
         std::string t = j.value("token", j.value("access_token", ""));
         if (t.empty()) return Error::make("token server ", realm, " sent no token");
         std::lock_guard<std::mutex> g(mu_);
         auth_ = "Authorization: Bearer " + t;
     } catch (const nlohmann::json::exception& e) {
-        return Error::make("token server ", realm, ": invalid JSON: ", e.what());
+        return Error::make("token server ", realm, ": ", shortJsonError(e.what()));
     }
     return {};
 }
@@ -130,10 +131,11 @@ Result<HttpResponse> Client::get(const std::string& path, std::vector<std::strin
 
 Error httpError(const std::string& what, const HttpResponse& r) {
     std::string detail;
+    // Only a detail for the message: a body that is not (sane) JSON is left out.
     try {
-        auto j = nlohmann::json::parse(r.body);
-        if (j.contains("errors") && j["errors"].is_array() && !j["errors"].empty())
-            detail = ": " + j["errors"][0].value("message", "");
+        if (auto j = parseJson(r.body, "registry error"); j && j->contains("errors") && (*j)["errors"].is_array() &&
+                                                          !(*j)["errors"].empty())
+            detail = ": " + (*j)["errors"][0].value("message", "");
     } catch (...) {
     }
     if (r.status == 401) return Error(EACCES, strCat(what, ": unauthorized", detail)).hideErrno();
@@ -296,6 +298,10 @@ Result<ImageRecord> pull(const Store& store, const PullOptions& o) {
         if (!integrity) tx.commit();
         return std::move(st).error().context("pull ", ref.str());
     }
+    // Every unpack and inspect reads the config: one berth cannot read is refused now (and its
+    // blobs go with the transaction), not at the first run.
+    ASSIGN_OR_RETURN(std::string config, store.readBlob(m.config.digest));
+    TRY_CTX(parseImageConfig(config), "pull ", ref.str(), ": config ", m.config.digest);
     TRY_CTX(store.putBlob(body, digest), "pull ", ref.str());
     TRY_CTX(ensureSnapshots(store, m), "pull ", ref.str());
     TRY(store.setImage(ref.str(), digest));

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fs.hpp"
+#include "common/json.hpp"
 #include "images/digest.hpp"
 
 namespace berth::images {
@@ -134,8 +135,8 @@ Result<std::map<std::string, std::string>> Store::loadIndex() const {
         if (text.error().err() == ENOENT) return idx;
         return std::move(text).error();
     }
+    ASSIGN_OR_RETURN(json j, parseJson(*text, root_ + "/images.json"));
     try {
-        json j = json::parse(*text);
         for (auto& [name, rec] : j.at("images").items()) idx[name] = rec.at("digest").get<std::string>();
     } catch (const json::exception& e) {
         return Error::make("image index ", root_, "/images.json is corrupt: ", e.what());

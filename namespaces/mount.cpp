@@ -129,6 +129,16 @@ Status pivotRoot(const std::string& rootfs) {
     return {};
 }
 
+// In the runtime's mount namespace pivot_root would swap the host's root and MS_MOVE would move
+// a host mount: a chroot changes this process alone (runc does the same without a mount
+// namespace). It is no isolation against a process that keeps CAP_SYS_CHROOT.
+Status chrootIntoRootfs(const std::string& rootfs) {
+    if (::chdir(rootfs.c_str()) < 0) return Error::fromErrno("chdir ", rootfs);
+    if (::chroot(".") < 0) return Error::fromErrno("chroot ", rootfs);
+    if (::chdir("/") < 0) return Error::fromErrno("chdir /");
+    return {};
+}
+
 // stdio that was the host's /dev/null becomes the container's, so nothing keeps a host file
 // open (runc's reOpenDevNull).
 Status reopenDevNull() {
@@ -153,6 +163,7 @@ Status reopenDevNull() {
 Status prepareRootfsInChild(const RootfsConfig& cfg) {
     if (cfg.rootfs.empty() || cfg.rootfs[0] != '/')
         return Error(EINVAL, strCat("rootfs '", cfg.rootfs, "' is not an absolute path"));
+    if (!cfg.mountNamespace) return {};  // the host's mount table: nothing may be mounted in it
     unsigned long rootProp = MS_SLAVE | MS_REC;
     if (!cfg.rootfsPropagation.empty()) {
         rootProp = propagationFlags(cfg.rootfsPropagation);
@@ -175,6 +186,7 @@ Status prepareRootfsInChild(const RootfsConfig& cfg) {
 }
 
 Status pivotRootInChild(const RootfsConfig& cfg) {
+    if (!cfg.mountNamespace) return chrootIntoRootfs(cfg.rootfs);
     if (cfg.noPivot)
         TRY(moveRoot(cfg.rootfs));
     else
@@ -184,6 +196,7 @@ Status pivotRootInChild(const RootfsConfig& cfg) {
 }
 
 Status finalizeRootfsInChild(const RootfsConfig& cfg) {
+    if (!cfg.mountNamespace) return {};
     ASSIGN_OR_RETURN(RootDir root, RootDir::open("/"));
     bool procFd = ::access("/proc/self/fd", X_OK) == 0;
     ApplyContext ctx{root, /*checkProc=*/false, procFd};

@@ -52,6 +52,11 @@ struct RootfsConfig {
     std::vector<DeviceEntry> devices;  // linux.devices (added to the default devices)
     bool userNamespace = false;        // devices are bind-mounted from the host, not mknod'ed
     bool netNamespace = true;          // without one, /sys is a bind of the host's /sys (as runc)
+    // false: the container shares the runtime's mount namespace. Nothing is mounted or created
+    // (the spec validation refuses mounts, devices, masked/readonly paths, root.readonly and
+    // rootfsPropagation then): the init only chroots into the rootfs, so the host's mount table
+    // is the same before, during and after the container.
+    bool mountNamespace = true;
     std::vector<std::string> maskedPaths;
     std::vector<std::string> readonlyPaths;
     bool noPivot = false;
@@ -85,7 +90,8 @@ MountOptions parseMountOptions(const std::vector<std::string>& options);
 // Propagation option name ("rslave", "private", ...) to MS_* flags; 0 when not one.
 unsigned long propagationFlags(const std::string& name);
 
-// Child side, inside the new mount namespace, in this order (the runtime runs the
+// Child side, inside the new mount namespace (without one — mountNamespace false — 1 and 3 do
+// nothing and 2 is a chroot), in this order (the runtime runs the
 // createContainer hooks between prepare and pivot, and sysctls after pivot):
 //  1. make "/" rslave/rprivate per rootfsPropagation, bind the rootfs onto itself,
 //     mount every entry (destinations resolved inside the rootfs, never following a symlink

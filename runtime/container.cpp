@@ -72,6 +72,7 @@ namespaces::RootfsConfig rootfsConfigFor(const spec::Spec& s, const std::string&
     }
     r.userNamespace = lx.findNamespace("user") != nullptr;
     r.netNamespace = lx.findNamespace("network") != nullptr;
+    r.mountNamespace = lx.findNamespace("mount") != nullptr;
     r.maskedPaths = lx.maskedPaths;
     r.readonlyPaths = lx.readonlyPaths;
     r.noPivot = noPivot;

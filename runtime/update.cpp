@@ -7,6 +7,7 @@
 
 #include "cgroups/resources.hpp"
 #include "common/fs.hpp"
+#include "common/json.hpp"
 #include "runtime/container.hpp"
 
 namespace berth::runtime {
@@ -20,10 +21,9 @@ Result<json> readResources(const std::string& file) {
     } else {
         ASSIGN_OR_RETURN(text, fs::readFile(file));
     }
-    json r = json::parse(text, nullptr, false);
-    if (r.is_discarded() || !r.is_object())
-        return Error::make("update: --resources ", file == "-" ? "(stdin)" : file,
-                           ": not a JSON object (expected linux.resources)");
+    std::string what = strCat("update: --resources ", file == "-" ? "(stdin)" : file);
+    ASSIGN_OR_RETURN(json r, parseJson(text, what));
+    if (!r.is_object()) return Error::make(what, ": not a JSON object (expected linux.resources)");
     return r;
 }
 

@@ -1,5 +1,7 @@
 #include "vm-shim/guest_config.hpp"
 
+#include "common/json.hpp"
+
 namespace berth::vm {
 
 std::string toJson(const GuestProcess& p) {
@@ -15,8 +17,8 @@ std::string toJson(const GuestProcess& p) {
 
 Result<GuestProcess> guestProcessFromJson(const std::string& text) {
     // nlohmann throws on type mismatches: the edge where that becomes an Error.
+    ASSIGN_OR_RETURN(nlohmann::json j, parseJson(text, "guest config"));
     try {
-        auto j = nlohmann::json::parse(text);
         GuestProcess p;
         ASSIGN_OR_RETURN(p.process, spec::parseProcess(j.at("process").dump(), "guest config"));
         p.seccomp = j.value("seccomp", nlohmann::json());

@@ -87,7 +87,7 @@ Result<ExecArgs> setUpContainer(const ChildPlan& p, std::string& stateJson) {
     if (proc.terminal) {
         ASSIGN_OR_RETURN(std::string slave, setupTerminalInChild(p.consoleFd, proc.consoleSize));
         ::close(p.consoleFd);
-        TRY(bindConsole(slave));
+        if (p.rootfs->mountNamespace) TRY(bindConsole(slave));  // else it would be the host's mount
     }
     TRY(namespaces::finalizeRootfsInChild(*p.rootfs));
     TRY(prepareBeforeReady(proc, p.personality));

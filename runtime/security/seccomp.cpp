@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/fd_passing.hpp"
+#include "common/json.hpp"
 #include "common/log.hpp"
 #include "runtime/security/security.hpp"
 
@@ -372,9 +373,10 @@ Status sendToSeccompAgent(const SeccompFilter& filter, int listenerFd, pid_t pid
     std::memcpy(addr.sun_path, path.c_str(), path.size());
     if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
         return Error::fromErrno("seccomp agent: connect to ", path);
-    json state = json::parse(stateJson, nullptr, false);
+    // berth's own state document (hookStateJson): a parse failure only drops it from the message.
+    auto state = parseJson(stateJson, "container state");
     json msg = {{"ociVersion", "1.2.0"}, {"fds", {"seccompFd"}}, {"pid", pid},
-                {"metadata", filter.listenerMetadata()}, {"state", state.is_discarded() ? json::object() : state}};
+                {"metadata", filter.listenerMetadata()}, {"state", state ? *state : json::object()}};
     TRY(sendFds(sock.get(), {listenerFd}, msg.dump(), "the seccomp listener to the agent at " + path));
     return {};
 }

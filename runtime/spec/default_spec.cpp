@@ -129,7 +129,7 @@ ojson buildDefault(bool rootless) {
 }  // namespace
 
 nlohmann::json defaultSpec(bool rootless) {
-    return nlohmann::json::parse(buildDefault(rootless).dump());
+    return nlohmann::json(buildDefault(rootless));  // ordered → plain: same values, sorted keys
 }
 
 // Go's json.MarshalIndent(spec, "", "\t") is what runc writes: tab indentation, ": " after

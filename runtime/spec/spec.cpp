@@ -10,35 +10,12 @@
 #include <cstdlib>
 
 #include "common/fs.hpp"
+#include "common/json.hpp"
 #include "runtime/spec/sections.hpp"
 
 namespace berth::spec::detail {
 
 namespace {
-
-// nlohmann's message is "[json.exception.parse_error.101] parse error at line 3, column 5:
-// <reason>; last read: '<token>'; expected <what>". Keep one short line: drop the exception tag
-// and the echoed token, move the position to the end.
-std::string shortParseError(const std::string& raw) {
-    std::string msg = raw;
-    if (size_t tag = msg.find("] "); msg.starts_with("[json.exception") && tag != std::string::npos)
-        msg.erase(0, tag + 2);
-    std::string where;
-    if (msg.starts_with("parse error at ")) {
-        size_t colon = msg.find(": ");
-        if (colon != std::string::npos) {
-            where = msg.substr(15, colon - 15);
-            msg.erase(0, colon + 2);
-        }
-    }
-    if (size_t last = msg.find("; last read: "); last != std::string::npos) {
-        size_t expected = msg.find("; expected ", last);
-        msg = msg.substr(0, last) + (expected == std::string::npos ? "" : msg.substr(expected));
-    }
-    for (char& ch : msg)
-        if (std::iscntrl(static_cast<unsigned char>(ch))) ch = ' ';
-    return where.empty() ? msg : strCat(msg, " (", where, ")");
-}
 
 // SemVer MAJOR.MINOR[.PATCH][-pre][+build]; runc 1.1 itself writes "1.0.2-dev". Minor versions
 // only add fields (ignored when unknown), so any 1.x is read; another major is refused.
@@ -150,13 +127,7 @@ Result<std::string> resolveRootfs(const std::string& bundle, const std::string& 
 
 }  // namespace
 
-Result<json> parseJsonText(const std::string& text, const std::string& what) {
-    try {
-        return json::parse(text);
-    } catch (const json::exception& e) {
-        return Error::make(what, ": invalid JSON: ", shortParseError(e.what()));
-    }
-}
+Result<json> parseJsonText(const std::string& text, const std::string& what) { return parseJson(text, what); }
 
 }  // namespace berth::spec::detail
 

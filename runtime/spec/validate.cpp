@@ -52,12 +52,23 @@ Status checkUserNamespace(const Ctx& c, const Linux& l) {
     return {};
 }
 
-Status checkMountNamespace(const Ctx& c, const Linux& l) {
+// Without a mount namespace the container shares the runtime's (the spec: an absent type is
+// inherited). Anything berth would mount there would land in the host's mount table and outlive
+// the container (runc 1.1 leaves them all behind), so every setting that mounts or changes the
+// rootfs's files is refused; the init only chroots into root.path.
+Status checkMountNamespace(const Ctx& c, const Spec& s, const Linux& l) {
     if (l.findNamespace("mount")) return {};
     if (!l.maskedPaths.empty())
         return fail(c, "linux.maskedPaths", "masking paths requires a mount namespace");
     if (!l.readonlyPaths.empty())
         return fail(c, "linux.readonlyPaths", "read-only paths require a mount namespace");
+    const char* why = " (without one they would change the host's)";
+    if (!s.mounts.empty()) return fail(c, "mounts", "mounts require a mount namespace", why);
+    if (s.root.readonly) return fail(c, "root.readonly", "a read-only rootfs requires a mount namespace", why);
+    if (!l.rootfsPropagation.empty())
+        return fail(c, "linux.rootfsPropagation", "rootfs propagation requires a mount namespace", why);
+    if (!l.devices.empty())
+        return fail(c, "linux.devices", "creating devices requires a mount namespace", why);
     return {};
 }
 
@@ -119,7 +130,7 @@ Status validateSpec(const Ctx& c, const Spec& s) {
     if (!s.linux) return {};
     const Linux& l = *s.linux;
     TRY(checkUserNamespace(c, l));
-    TRY(checkMountNamespace(c, l));
+    TRY(checkMountNamespace(c, s, l));
     TRY(checkTimeNamespace(c, l));
     for (const auto& [key, value] : l.sysctl) TRY(checkSysctl(c, l, key));
     return {};

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/fs.hpp"
+#include "common/json.hpp"
 #include "runtime/state/state.hpp"
 
 namespace berth::state {
@@ -112,9 +113,10 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
 }
 
 Result<ContainerState> parseState(const std::string& text) {
-    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded()) return Error::make("corrupt state.json");
-    return fromJson(j);
+    // The record holds the config.json it was made from one level down.
+    auto j = parseJson(text, "corrupt state.json", kMaxJsonDepth + kJsonWrapperDepth);
+    if (!j) return std::move(j).error();
+    return fromJson(*j);
 }
 
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live) {

@@ -203,7 +203,48 @@ create_fails() {
     create_fails 'cwd'
 }
 
-@test "no mount namespace is refused" {
+@test "no mount namespace: settings that would mount on the host are refused" {
     del_ns mount
-    create_fails 'mount|mnt'
+    # runc 1.1 makes these mounts in the host's namespace and leaves them there.
+    cfg '.linux.maskedPaths = [] | .linux.readonlyPaths = [] | .root.readonly = false'
+    create_fails 'mounts.*mount namespace'
+    cfg '.mounts = [] | .root.readonly = true'
+    create_fails 'root\.readonly.*mount namespace'
+    cfg '.root.readonly = false | .linux.devices = [{path: "/dev/fuse", type: "c", major: 10, minor: 229}]'
+    create_fails 'linux\.devices.*mount namespace'
+}
+
+# deep_config DEPTH: config.json with an extra member nested DEPTH arrays deep (jq cannot write
+# it: its parser stops far earlier).
+deep_config() {
+    local cfg
+    cfg="$(jq -c . "$BUNDLE/config.json")"
+    {
+        printf '%s, "x": ' "${cfg%\}}"
+        head -c "$1" /dev/zero | tr '\0' '['
+        head -c "$1" /dev/zero | tr '\0' ']'
+        printf '}'
+    } >"$BUNDLE/config.json.deep"
+    mv "$BUNDLE/config.json" "$BUNDLE/config.json.good"
+    mv "$BUNDLE/config.json.deep" "$BUNDLE/config.json"
+}
+
+@test "hostile config.json: arrays nested 100,000 deep are one error line, before any state is made" {
+    set_args true
+    deep_config 100000
+    # Before the fix: SIGSEGV after the state dir was made (run then said "already exists").
+    create_fails '^berth: config\.json: JSON nested deeper than 512 levels$'
+    # The same id runs once the config is sane again.
+    mv -f "$BUNDLE/config.json.good" "$BUNDLE/config.json"
+    rb run -b "$BUNDLE" "$ID"
+    assert_ok
+    # 512 levels (the config object and 511 arrays) are accepted, and the record that holds
+    # the config one level deeper still loads.
+    deep_config 511
+    create_ctr "$ID"
+    rb state "$ID"
+    assert_ok
+    rb delete "$ID"
+    assert_ok
+    assert_no_leftovers "$ID"
 }

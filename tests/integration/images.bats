@@ -223,6 +223,50 @@ hostile() {
     [[ "$(store_state)" == "$before" ]] || { diff <(echo "$before") <(store_state) >&2; fail "store changed"; }
 }
 
+# deep_layout OUT: the base layout with an image config whose "x" nests 100,000 arrays deep
+# (jq cannot write that: its parser stops far earlier), manifest and index re-pointed at it.
+deep_layout() {
+    /usr/bin/python3 - "$BASE_LAYOUT" "$1" <<'PY'
+import hashlib, json, os, shutil, sys
+src, out = sys.argv[1:3]
+shutil.copytree(src, out)
+blobs = os.path.join(out, "blobs", "sha256")
+def put(data):
+    digest = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(blobs, digest), "wb") as f:
+        f.write(data)
+    return "sha256:" + digest, len(data)
+index = json.load(open(os.path.join(out, "index.json")))
+manifest = json.load(open(os.path.join(blobs, index["manifests"][0]["digest"][7:])))
+config = open(os.path.join(blobs, manifest["config"]["digest"][7:]), "rb").read().rstrip()
+config = config[:-1] + b', "x": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+manifest["config"]["digest"], manifest["config"]["size"] = put(config)
+index["manifests"][0]["digest"], index["manifests"][0]["size"] = put(json.dumps(manifest).encode())
+with open(os.path.join(out, "index.json"), "w") as f:
+    json.dump(index, f)
+PY
+}
+
+@test "images: an image config nested 100,000 deep is refused by import with one line; the store is unchanged" {
+    deep_layout "$TEST_DIR/deep"
+    # Into an empty store: nothing at all is left.
+    rb_raw --store "$TEST_DIR/store2" image import "$TEST_DIR/deep" localhost/deep
+    assert_berth_error 'image config: JSON nested deeper than 512 levels$'
+    [[ -z "$(ls -A "$TEST_DIR/store2/blobs/sha256" 2>/dev/null)" ]] || fail "blobs left: $(ls "$TEST_DIR/store2/blobs/sha256")"
+    [[ -z "$(ls -A "$TEST_DIR/store2/snapshots" 2>/dev/null)" ]] || fail "snapshots left"
+    ! grep -qs deep "$TEST_DIR/store2/images.json" || fail "the image was named in the store"
+    # Into a store that holds the same layers already: unchanged.
+    rs image import "$BASE_LAYOUT" localhost/ok
+    assert_ok
+    local before
+    before="$(store_state)"
+    rs image import "$TEST_DIR/deep" localhost/deep
+    assert_berth_error 'image config: JSON nested deeper than 512 levels$'
+    [[ "$(store_state)" == "$before" ]] || { diff <(echo "$before") <(store_state) >&2; fail "store changed"; }
+    rs image inspect localhost/ok
+    assert_ok
+}
+
 @test "images: N containers of one image share one unpacked copy" {
     rs image import "$BASE_LAYOUT" localhost/bb
     assert_ok

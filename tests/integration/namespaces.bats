@@ -162,3 +162,70 @@ setup_file() { itest_setup_file; }
     [[ "$(ctr_status "$a")" == running ]] || fail "$a: $(ctr_status "$a")"
     pid_alive "$pa"
 }
+
+# no_mount_ns: a config without a mount namespace and without what would mount on the host
+# (berth refuses those then; see docs/namespaces.md).
+no_mount_ns() {
+    del_ns mount
+    cfg '.mounts = [] | .linux.maskedPaths = [] | .linux.readonlyPaths = [] | .root.readonly = false'
+}
+
+@test "no mount namespace: the host's is inherited, and the host's mount table is unchanged after" {
+    no_mount_ns
+    # A mount the host makes is seen inside; the container's root is the host's "/", so its
+    # /proc is the host's.
+    mkdir -p "$TEST_DIR/marker"
+    mount -t tmpfs -o size=64k "itest-marker-$TAG" "$TEST_DIR/marker"
+    cfg '.root.path = "/"'
+    set_args sh -c 'readlink /proc/self/ns/mnt; grep -c "itest-marker-$BERTH_ITEST_TAG" /proc/self/mountinfo'
+    mounts_snapshot
+    run_fg "$ID"
+    assert_ok
+    [[ "$output" == "$(printf '%s\n1' "$(ns_of $$ mnt)")" ]] ||
+        fail "expected the host's mount namespace ($(ns_of $$ mnt)) and its marker mount" "$output"
+    assert_no_leftovers "$ID"
+}
+
+@test "no mount namespace: the init and exec are chrooted into the rootfs; nothing is mounted" {
+    no_mount_ns
+    set_args sh -c 'test -e /linuxrc && ls -A /proc | wc -l && exec sleep 600'
+    mounts_snapshot
+    run_d "$ID"
+    local pid
+    pid="$(ctr_pid "$ID")"
+    [[ "$(ns_of "$pid" mnt)" == "$(ns_of $$ mnt)" ]] || fail "the init has a mount namespace of its own"
+    [[ "$(readlink "/proc/$pid/root")" == "$(realpath "$BUNDLE/rootfs")" ]] ||
+        fail "the init's root is $(readlink "/proc/$pid/root")"
+    # Nothing mounted on the host while it runs (no /proc, /dev, /sys, rootfs bind, console).
+    [[ -z "$(comm -3 "$TEST_DIR/mounts.before" <(host_mounts))" ]] ||
+        fail "mounts appeared on the host:" "$(comm -3 "$TEST_DIR/mounts.before" <(host_mounts))"
+    wait_for 200 grep -q '^0$' "$TEST_DIR/$ID.log" || fail "the container's /proc is not the rootfs's empty dir:" "$(cat "$TEST_DIR/$ID.log")"
+    rb exec "$ID" sh -c 'test -e /linuxrc && echo in-rootfs'
+    assert_ok
+    [[ "$output" == in-rootfs ]] || fail "exec is not in the container's root: $output"
+    rb delete -f "$ID"
+    assert_ok
+    assert_no_leftovers "$ID"
+}
+
+@test "no uts, ipc or network namespace: the host's are inherited (hostname equals the host's)" {
+    del_ns uts
+    del_ns ipc
+    del_ns network
+    cfg 'del(.hostname)'
+    set_args sleep 600
+    run_d "$ID"
+    local pid ns
+    pid="$(ctr_pid "$ID")"
+    for ns in uts ipc net; do
+        [[ "$(ns_of "$pid" "$ns")" == "$(ns_of $$ "$ns")" ]] || fail "$ns: $(ns_of "$pid" "$ns") is not the host's"
+    done
+    for ns in mnt pid; do
+        [[ "$(ns_of "$pid" "$ns")" != "$(ns_of $$ "$ns")" ]] || fail "$ns is the host's"
+    done
+    rb exec "$ID" hostname
+    assert_ok
+    [[ "$output" == "$(hostname)" ]] || fail "hostname in the container: $output, host: $(hostname)"
+    rb exec "$ID" cat /proc/sys/kernel/hostname
+    [[ "$output" == "$(cat /proc/sys/kernel/hostname)" ]] || fail "kernel.hostname: $output"
+}

@@ -297,7 +297,13 @@ block_dev() {
     assert_berth_error '--pids-limit: "1x" is not an integer'
     echo '{"memory": ' >"$TEST_DIR/bad.json"
     rb update -r "$TEST_DIR/bad.json" "$ID"
-    assert_berth_error 'not a JSON object'
+    assert_berth_error 'bad\.json: invalid JSON: .*unexpected end of input'
+    echo '["memory"]' >"$TEST_DIR/array.json"
+    rb update -r "$TEST_DIR/array.json" "$ID"
+    assert_berth_error 'array\.json: not a JSON object'
+    { printf '{"memory": '; head -c 100000 /dev/zero | tr '\0' '['; } >"$TEST_DIR/deep.json"
+    rb update -r "$TEST_DIR/deep.json" "$ID"
+    assert_berth_error 'deep\.json: JSON nested deeper than 512 levels'
     rb update -r "$TEST_DIR/missing.json" "$ID"
     assert_berth_error 'missing.json'
     rb update --memory-swap 1m "$ID"

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "common/fs.hpp"
+#include "common/json.hpp"
 #include "runtime/state/state.hpp"
 
 using namespace berth;
@@ -187,4 +188,19 @@ TEST(StateStore, AnUnknownStatusIsQuotedOnOneLine) {
     r = parseState(j.dump());
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().what(), "unknown status \"" + std::string(43, 'x') + "...\"");
+}
+
+// A record holds its config one level down: a config at the nesting cap still loads, a state.json
+// nested far deeper is one error line, not a stack overflow.
+TEST(StateStore, DeepNestingLoadsUpToTheConfigCapAndIsRefusedBeyond) {
+    std::string good = toJson(sample("deep")).dump();
+    auto withX = [&](size_t depth) {
+        return good.substr(0, good.size() - 1) + ",\"config\":{\"x\":" + std::string(depth, '[') +
+               std::string(depth, ']') + "}}";
+    };
+    auto atCap = parseState(withX(kMaxJsonDepth - 1));
+    ASSERT_TRUE(atCap.ok()) << atCap.error().what();
+    auto deep = parseState(withX(100000));
+    ASSERT_FALSE(deep.ok());
+    EXPECT_EQ(deep.error().what(), "corrupt state.json: JSON nested deeper than 520 levels");
 }

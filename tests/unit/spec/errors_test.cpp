@@ -304,3 +304,40 @@ TEST(SpecErrorsText, NewUserNamespaceWithoutAnyMappings) {
               "config.json: linux.namespaces[0]: a new user namespace requires "
               "linux.uidMappings and linux.gidMappings");
 }
+
+// Without a mount namespace the container shares the runtime's: what would mount there (or make
+// device nodes in the rootfs) is refused, one setting at a time; with none of it the config is
+// accepted (the spec: an absent namespace type is inherited).
+TEST(SpecErrorsText, NoMountNamespaceRefusesWhatWouldMountOnTheHost) {
+    json j = json::parse(spec::testing::kFullConfig);
+    auto& nss = j["linux"]["namespaces"];
+    for (size_t i = 0; i < nss.size(); i++)
+        if (nss[i]["type"] == "mount") nss.erase(i--);
+    j["linux"].erase("maskedPaths");
+    j["linux"].erase("readonlyPaths");
+    const char* why = " (without one they would change the host's)";
+    EXPECT_EQ(parseError(j.dump()), strCat("config.json: mounts: mounts require a mount namespace", why));
+    j.erase("mounts");
+    EXPECT_EQ(parseError(j.dump()),
+              strCat("config.json: root.readonly: a read-only rootfs requires a mount namespace", why));
+    j["root"]["readonly"] = false;
+    EXPECT_EQ(parseError(j.dump()),
+              strCat("config.json: linux.rootfsPropagation: rootfs propagation requires a mount namespace", why));
+    j["linux"].erase("rootfsPropagation");
+    EXPECT_EQ(parseError(j.dump()),
+              strCat("config.json: linux.devices: creating devices requires a mount namespace", why));
+    j["linux"]["devices"] = json::array();
+    j["mounts"] = json::array();
+    j["linux"]["maskedPaths"] = json::array();
+    EXPECT_EQ(parseError(j.dump()), "<accepted>");
+}
+
+TEST(SpecErrorsText, DeepNestingIsOneLine) {
+    std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    EXPECT_EQ(parseError("{\"ociVersion\": \"1.0.0\", \"x\": " + deep + "}"),
+              "config.json: JSON nested deeper than 512 levels");
+    EXPECT_EQ(parseError(std::string(100000, '{')), "config.json: JSON nested deeper than 512 levels");
+    auto process = spec::parseProcess("{\"args\": " + deep + "}", "process.json");
+    ASSERT_FALSE(process.ok());
+    EXPECT_EQ(process.error().what(), "process.json: JSON nested deeper than 512 levels");
+}

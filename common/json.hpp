@@ -1,0 +1,41 @@
+// common/json: the one way berth turns text into JSON. nlohmann's parser sits behind a cap on
+// nesting depth, so a hostile document is one error line instead of a stack overflow later.
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "common/error.hpp"
+
+namespace berth {
+
+// Real documents nest a handful of levels (config.json ~6, an image config ~4, a seccomp profile
+// ~5). nlohmann's parser is iterative, but copying, dumping, comparing and destroying a value, and
+// our own readers, recurse once per level: 512 keeps the deepest walk at a few hundred KB of stack
+// at most (fine for the main thread and for a cloned child), while no real document comes close.
+// Go's encoding/json (runc) allows 10000; nobody writes a 513-level config by hand.
+inline constexpr size_t kMaxJsonDepth = 512;
+
+// How deep arrays and objects nest in `text`, counting only brackets outside strings (escapes
+// included); the scan stops once it passes `limit`, so the answer is at most limit + 1.
+size_t jsonNestingDepth(std::string_view text, size_t limit = kMaxJsonDepth);
+
+// nlohmann's "[json.exception.parse_error.101] parse error at line 3, column 5: ..." as one
+// short line: "<reason> (line 3, column 5)".
+std::string shortJsonError(const std::string& raw);
+
+// A document berth writes around one it accepted (state.json holds the config one level down)
+// gets this much more, so whatever was accepted stays loadable.
+inline constexpr size_t kJsonWrapperDepth = 8;
+
+// The only place berth calls nlohmann's parser (tests/unit/common/json_test.cpp checks the tree).
+// Errors name `what`: "config.json: JSON nested deeper than 512 levels",
+// "config.json: invalid JSON: <reason> (line 1, column 2)".
+Result<nlohmann::json> parseJson(std::string_view text, std::string_view what,
+                                 size_t maxDepth = kMaxJsonDepth);
+Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what,
+                                                size_t maxDepth = kMaxJsonDepth);
+
+}  // namespace berth

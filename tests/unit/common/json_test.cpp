@@ -1,0 +1,122 @@
+#include "common/json.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+using namespace berth;
+
+namespace {
+
+std::string nested(size_t depth, char open = '[', char close = ']') {
+    return std::string(depth, open) + std::string(depth, close);
+}
+
+// {"a":{"a":...{}}} with `depth` objects.
+std::string nestedObjects(size_t depth) {
+    std::string s;
+    for (size_t i = 1; i < depth; i++) s += "{\"a\":";
+    return s + "{}" + std::string(depth - 1, '}');
+}
+
+}  // namespace
+
+TEST(Json, NestingDepthCountsBracketsOutsideStrings) {
+    EXPECT_EQ(jsonNestingDepth(""), 0u);
+    EXPECT_EQ(jsonNestingDepth("5"), 0u);
+    EXPECT_EQ(jsonNestingDepth("[]"), 1u);
+    EXPECT_EQ(jsonNestingDepth(R"({"a": [1, {"b": []}], "c": {}})"), 4u);
+    EXPECT_EQ(jsonNestingDepth(R"(["[[[{{{"])"), 1u);
+    EXPECT_EQ(jsonNestingDepth(R"({"k[": "v{"})"), 1u);
+    // An escaped quote does not end the string; an escaped backslash before a quote does.
+    EXPECT_EQ(jsonNestingDepth(R"(["\"[[", []])"), 2u);
+    EXPECT_EQ(jsonNestingDepth(R"(["\\", [[]]])"), 3u);
+    EXPECT_EQ(jsonNestingDepth(R"(["\\\"[[[", []])"), 2u);
+    EXPECT_EQ(jsonNestingDepth(R"(["\u005b\u007b", {}])"), 2u);
+    EXPECT_EQ(jsonNestingDepth("[\"\xc3\xa9[\", []]"), 2u) << "UTF-8 bytes are never quotes";
+    EXPECT_EQ(jsonNestingDepth("[[][][]]"), 2u) << "siblings do not add up";
+    EXPECT_EQ(jsonNestingDepth(nested(100000)), kMaxJsonDepth + 1)
+        << "the scan stops past the limit";
+    EXPECT_EQ(jsonNestingDepth(nested(100000), 200000), 100000u);
+}
+
+TEST(Json, DepthUpToTheLimitParses) {
+    auto arrays = parseJson(nested(kMaxJsonDepth), "doc");
+    ASSERT_TRUE(arrays.ok()) << arrays.error().what();
+    auto objects = parseJson(nestedObjects(kMaxJsonDepth), "doc");
+    ASSERT_TRUE(objects.ok()) << objects.error().what();
+    EXPECT_TRUE(parseOrderedJson(nested(kMaxJsonDepth), "doc").ok());
+    // Brackets in strings do not count, however many.
+    auto strings = parseJson("[\"" + nested(100000) + "\"]", "doc");
+    ASSERT_TRUE(strings.ok()) << strings.error().what();
+    EXPECT_EQ((*strings)[0].get<std::string>().size(), 200000u);
+}
+
+TEST(Json, DeeperThanTheLimitIsOneLineNamingTheDocument) {
+    for (const std::string& text :
+         {nested(kMaxJsonDepth + 1), nestedObjects(kMaxJsonDepth + 1), nested(100000),
+          "{\"x\": " + nested(100000, '{', '}') + "}", std::string(100000, '[')}) {
+        auto r = parseJson(text, "config.json");
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error().what(), "config.json: JSON nested deeper than 512 levels");
+        auto o = parseOrderedJson(text, "image config");
+        ASSERT_FALSE(o.ok());
+        EXPECT_EQ(o.error().what(), "image config: JSON nested deeper than 512 levels");
+    }
+}
+
+TEST(Json, InvalidJsonIsOneShortLine) {
+    auto r = parseJson("{\"a\": 1,\n}", "process.json");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().what(),
+              "process.json: invalid JSON: syntax error while parsing object key - unexpected '}'; "
+              "expected string literal (line 2, column 1)");
+    auto empty = parseJson("", "state.json");
+    ASSERT_FALSE(empty.ok());
+    EXPECT_EQ(empty.error().what().rfind("state.json: invalid JSON: ", 0), 0u)
+        << empty.error().what();
+    EXPECT_EQ(empty.error().what().find('\n'), std::string::npos);
+}
+
+// The cap holds only if nothing else parses: every nlohmann entry point that turns text (or
+// bytes) into a value must go through common/json.cpp. Scans the product's sources.
+TEST(Json, NoOtherParserCallsInTheTree) {
+    namespace fs = std::filesystem;
+    const fs::path root = BERTH_SOURCE_DIR;
+    const std::regex call(
+        R"((\w*json\w*|basic_json\s*<[^;]*>)\s*::\s*(parse|accept|sax_parse|from_cbor|from_msgpack|)"
+        R"(from_ubjson|from_bjdata|from_bson)\s*\(|"_json(_pointer)?\b|operator\s*>>)",
+        std::regex::icase);
+    std::vector<std::string> offenders;
+    size_t scanned = 0;
+    for (const char* dir : {"cli", "common", "runtime", "namespaces", "cgroups", "images",
+                            "vm-shim", "vps", "tests/fuzz"}) {
+        if (!fs::exists(root / dir)) continue;
+        for (const auto& e : fs::recursive_directory_iterator(root / dir)) {
+            auto ext = e.path().extension();
+            if (!e.is_regular_file() ||
+                (ext != ".cpp" && ext != ".hpp" && ext != ".h" && ext != ".c"))
+                continue;
+            if (e.path() == root / "common/json.cpp") continue;
+            scanned++;
+            std::ifstream in(e.path());
+            std::string line;
+            for (int n = 1; std::getline(in, line); n++) {
+                std::string code = line.substr(0, line.find("//"));
+                if (std::regex_search(code, call))
+                    offenders.push_back(
+                        strCat(fs::relative(e.path(), root).string(), ":", n, ": ", line));
+            }
+        }
+    }
+    EXPECT_GT(scanned, 50u) << "the source tree was not found at " << root;
+    std::ostringstream list;
+    for (const auto& o : offenders) list << "\n  " << o;
+    EXPECT_TRUE(offenders.empty())
+        << "parse JSON with berth::parseJson (common/json.hpp), not nlohmann directly:"
+        << list.str();
+}

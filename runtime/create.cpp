@@ -31,6 +31,23 @@ Status checkSpec(const spec::Spec& s) {
     return {};
 }
 
+// The init opens the fifo for writing as the container's user: with a user namespace that is
+// an unprivileged host uid, so the fifo gets 0622 whatever berth's umask (mkfifo applies it)
+// and belongs to the container's root, as runc does. Without this a mapped root got EACCES.
+std::optional<uint32_t> hostIdOfRoot(const std::vector<spec::IdMapping>& maps) {
+    for (const auto& m : maps)
+        if (m.containerID == 0 && m.size > 0) return m.hostID;
+    return std::nullopt;
+}
+
+Status fifoForContainerRoot(const std::string& fifo, const spec::Linux& l) {
+    if (::chmod(fifo.c_str(), 0622) < 0) return Error::fromErrno("chmod exec fifo ", fifo);
+    auto uid = hostIdOfRoot(l.uidMappings), gid = hostIdOfRoot(l.gidMappings);
+    if ((uid || gid) && ::chown(fifo.c_str(), uid ? *uid : static_cast<uid_t>(-1), gid ? *gid : static_cast<gid_t>(-1)) < 0)
+        return Error::fromErrno("chown exec fifo ", fifo);
+    return {};
+}
+
 Result<std::string> absoluteBundle(const std::string& bundle) {
     char buf[PATH_MAX];
     if (!::realpath(bundle.c_str(), buf)) return Error::fromErrno("bundle ", bundle);
@@ -94,6 +111,7 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     if (withFifo) {
         fifo = store.fifoPath(o.id);
         if (::mkfifo(fifo.c_str(), 0622) < 0) return Error::fromErrno("create exec fifo ", fifo);
+        TRY(fifoForContainerRoot(fifo, *sp.linux));
     }
     process::LaunchConfig lc;
     lc.spec = &sp;

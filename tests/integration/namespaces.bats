@@ -102,6 +102,23 @@ setup_file() { itest_setup_file; }
     [[ "${lines[1]}" == "$(ns_of "$pid" user)" ]] || fail "exec: user ns ${lines[1]} != init's $(ns_of "$pid" user)"
 }
 
+@test "user namespace: create then start (the mapped root opens the exec fifo whatever the umask)" {
+    # The init waits on the exec fifo as the container's root, an unprivileged host uid here:
+    # mkfifo(0622) under berth's umask 022 gave a root-only fifo and "open exec fifo: EACCES".
+    add_ns user
+    cfg '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+         | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+    chown -hR 100000:100000 "$BUNDLE/rootfs"
+    ctl_dir
+    set_args sh -c "id -u > /ctl/uid; $WAIT_STOP"
+    (umask 022 && create_ctr "$ID")
+    [[ "$(stat -c '%u %a' "$ROOT/$ID/exec.fifo")" == "100000 622" ]] || fail "exec fifo: $(stat -c '%u %a' "$ROOT/$ID/exec.fifo")"
+    rb start "$ID"
+    assert_ok
+    wait_for 200 test -s "$CTL/uid" || fail "the init did not run" "$(cat "$TEST_DIR/$ID.log")"
+    [[ "$(cat "$CTL/uid")" == 0 ]]
+}
+
 @test "time namespace: monotonic and boottime offsets" {
     [[ -e /proc/self/ns/time ]] || skip "this kernel has no time namespaces (no /proc/self/ns/time)"
     add_ns time

@@ -119,6 +119,7 @@ Status create(const Context& ctx, const CreateRequest& r) {
         TRY(unmountRootfs(d));
         TRY(fs::removeAll(d.dir));
     }
+    TRY(ensureReachable(ctx.paths.dataDir, images::storeRoot(ctx.global.store)));
     ASSIGN_OR_RETURN(c.ids.base, store.allocateRange(r.name));
     c.ids.size = kRangeSize;
     ScopeGuard freeIds([&] { (void)store.freeRange(r.name); });

@@ -80,6 +80,28 @@ Status prepareDataDir(const DataLayout& d, const IdRange& ids) {
     return {};
 }
 
+Status ensureReachable(const std::string& dataDir, const std::string& storeRoot) {
+    std::string store = fs::cleanPath(storeRoot);
+    std::string p;
+    for (const auto& comp : fs::split(fs::cleanPath(dataDir), '/')) {
+        if (comp.empty()) continue;
+        p += "/" + comp;
+        struct stat st;
+        if (::stat(p.c_str(), &st) < 0) {
+            if (errno == ENOENT) return {};  // made later, 0711
+            return Error::fromErrno("stat ", p);
+        }
+        if (st.st_mode & S_IXOTH) continue;
+        bool ours = p == dataDir || p == store || p.rfind(store + "/", 0) == 0;
+        if (!ours)
+            return Error::make("VPS data dir ", dataDir, ": ", p, " is not searchable by other users (mode 0",
+                               std::oct, st.st_mode & 07777, "); a VPS's root is an unprivileged host uid that must "
+                               "reach its rootfs: chmod o+x ", p, " or choose another --data-dir");
+        if (::chmod(p.c_str(), (st.st_mode & 07777) | S_IXOTH) < 0) return Error::fromErrno("chmod o+x ", p);
+    }
+    return {};
+}
+
 bool isMountPoint(const std::string& path) {
     struct stat a, b;
     if (::lstat(path.c_str(), &a) < 0 || !S_ISDIR(a.st_mode)) return false;

@@ -33,6 +33,11 @@ Result<UniqueFd> makeUsernsFd(uint32_t base, uint32_t size);
 // Make DIR, DIR/upper and DIR/work; upper and work owned by the VPS's root (ids.base).
 Status prepareDataDir(const DataLayout& d, const IdRange& ids);
 
+// The VPS's root (an unprivileged host uid) must reach DATA/NAME/rootfs: every dir above it
+// needs o+x. berth's own dirs get it (the data dir, and the store's dirs when the data dir is
+// inside the store, as by default); any other dir without it is one clear error.
+Status ensureReachable(const std::string& dataDir, const std::string& storeRoot);
+
 // Mount the overlay on d.rootfs(): every lower (topmost first) idmapped to `ids`, then the
 // overlay over them with d.upper(). The idmapped lower mounts are detached once the overlay
 // holds them, so a running VPS has exactly one mount on the host. Nothing is left on failure.

@@ -7,6 +7,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "images/store.hpp"
 #include "runtime/spec/spec.hpp"
 #include "vps/host_setup.hpp"
 #include "vps/internal.hpp"
@@ -71,6 +72,7 @@ Status startLocked(const Context& ctx, const ConfigStore& store, const std::stri
     // Stopped on its own (poweroff inside) or a crash: take the leftovers down first.
     TRY(cleanupStopped(ctx, store, c));
     HostCaps caps = detectHostCaps(ctx.cgroupRoot);
+    TRY(ensureReachable(ctx.paths.dataDir, images::storeRoot(ctx.global.store)));
     ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, c.templateDigest));
     StepContext sc{c, layoutOf(store, name), t.lowers};
     ASSIGN_OR_RETURN(nlohmann::json spec, buildSpec(c, sc.data.rootfs(), caps, spec::defaultSpec(false)));

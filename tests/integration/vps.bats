@@ -96,6 +96,15 @@ SH
         grep -qxF "$(readlink "/proc/$pid/ns/$ns")" <<<"$output" || fail "enter is not in the VPS's $ns namespace (init $pid: $(readlink "/proc/$pid/ns/$ns"), enter: $output)"
     done
 
+    # With a terminal, enter's shell has a pty (script gives berth one).
+    if command -v script >/dev/null; then
+        run timeout 30 script -qec "$BERTH --root $ROOT --store $STORE vps enter $VPS" /dev/null <<<'tty; exit 3'
+        [[ "$status" -eq 3 ]] || fail "enter with a pty: status $status: $output"
+        grep -q '^/dev/pts/[0-9]' <<<"${output//$'\r'/}" || fail "enter had no pty: $output"
+    else
+        skip_part "enter with a pty (no script(1))"
+    fi
+
     # The host sees the VPS's root as the pool's unprivileged uid.
     grep -E "^Uid:\s+$base\s" "/proc/$pid/status" || fail "init's uid on the host is not $base: $(grep Uid "/proc/$pid/status")"
     # The template's layers are idmapped: root's files inside, still root's in the store.
@@ -118,9 +127,19 @@ SH
     [[ "$(cat "$(vps_cgroup "$VPS" cpu)/cpu.cfs_quota_us")" == 50000 ]]
     [[ "$(cat "$(vps_cgroup "$VPS" cpu)/cpu.shares")" == 2048 ]]
     [[ "$(cat "$(vps_cgroup "$VPS" pids)/pids.max")" == 200 ]]
+    if host_has_swap_accounting; then
+        rs vps set "$VPS" --swap 64M
+        assert_ok
+        [[ "$(cat "$mem/memory.memsw.limit_in_bytes")" == $(((128 + 64) << 20)) ]] || fail "memsw is not ram + swap"
+    else
+        skip_part "--swap (no swap accounting on this host)"
+    fi
     rs vps set "$VPS" --ram 256M --pids 300 --hostname other
     assert_ok
     [[ "$output" == *"applied now: ram, pids"* ]] || { show_call; fail "set did not say what is live"; }
+    if host_has_swap_accounting; then
+        [[ "$(cat "$mem/memory.memsw.limit_in_bytes")" == $(((256 + 64) << 20)) ]] || fail "memsw did not follow ram"
+    fi
     [[ "$output" == *"applied at the next start: hostname"* ]] || { show_call; fail "set did not say what waits"; }
     [[ "$(cat "$mem/memory.limit_in_bytes")" == $((256 << 20)) ]]
     [[ "$(cat "$(vps_cgroup "$VPS" pids)/pids.max")" == 300 ]]
@@ -245,6 +264,12 @@ assert_nothing_made() {
         assert_berth_error '--ioweight'
     fi
     assert_nothing_made
+    # The VPS's root (an unprivileged uid) could not reach a data dir under a 0700 dir.
+    mkdir -m 0700 "$TEST_DIR/closed"
+    rs vps --data-dir "$TEST_DIR/closed/data" create "$VPS" --template localhost/vpsbb:v1
+    assert_berth_error "$TEST_DIR/closed is not searchable by other users"
+    [[ ! -e "$TEST_DIR/closed/data" ]]
+    assert_nothing_made
 
     rs vps create "$VPS" --template localhost/vpsbb:v1
     assert_ok
@@ -276,6 +301,11 @@ assert_nothing_made() {
     assert_berth_error "$BERTH_VPS_CONFIG/$VPS.json: not valid JSON"
     rs vps start nosuch
     assert_berth_error 'VPS "nosuch" does not exist'
+    # destroy still removes a VPS whose config is corrupted.
+    rs vps destroy "$VPS"
+    assert_ok
+    [[ ! -e "$BERTH_VPS_CONFIG/$VPS.json" && ! -e "$BERTH_VPS_DATA/$VPS" ]]
+    assert_nothing_made
 }
 
 @test "vps: an exhausted id pool is one clear error" {

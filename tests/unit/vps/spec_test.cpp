@@ -102,3 +102,29 @@ TEST(VpsInit, ResolvesThroughLayersAndSymlinks) {
     EXPECT_NE(none.error().what().find("has no /sbin/init"), std::string::npos);
     ASSERT_TRUE(fs::removeAll(root).ok());
 }
+
+TEST(VpsRootfs, DataDirMustBeReachableByTheVpsRoot) {
+    char tmpl[] = "/tmp/berth-vps-reach-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string root = tmpl;
+    ASSERT_EQ(chmod(root.c_str(), 0755), 0);
+    // A dir that is not berth's, without o+x: one clear error, nothing changed.
+    ASSERT_TRUE(fs::mkdirAll(root + "/private/data").ok());
+    ASSERT_EQ(chmod((root + "/private").c_str(), 0700), 0);
+    auto e = ensureReachable(root + "/private/data", root + "/store");
+    ASSERT_FALSE(e.ok());
+    EXPECT_NE(e.error().what().find(root + "/private is not searchable by other users (mode 0700)"), std::string::npos)
+        << e.error().what();
+    struct stat st;
+    ASSERT_EQ(stat((root + "/private").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    // Inside the store (the default layout): berth's own dirs get o+x, no more.
+    ASSERT_TRUE(fs::mkdirAll(root + "/store/vps").ok());
+    ASSERT_EQ(chmod((root + "/store").c_str(), 0700), 0);
+    ASSERT_TRUE(ensureReachable(root + "/store/vps", root + "/store").ok());
+    ASSERT_EQ(stat((root + "/store").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0701u);
+    EXPECT_TRUE(ensureReachable(root + "/store/vps/missing", root + "/store").ok());
+    ASSERT_EQ(chmod((root + "/private").c_str(), 0755), 0);
+    ASSERT_TRUE(fs::removeAll(root).ok());
+}

@@ -210,6 +210,21 @@ SH
     [[ ! -e "$BERTH_VPS_DATA/$VPS/upper/shutdown-ran" ]] || fail "--fast ran the shutdown"
     rs vps status "$VPS"
     [[ "$output" == *stopped* ]]
+
+    # An init whose shutdown outlasts --timeout is killed, and stop says so. (The VPS's own
+    # /etc/inittab, in its upper dir, overrides the template's.)
+    rs vps start "$VPS"
+    assert_ok
+    rs vps exec "$VPS" sh -c 'printf "::shutdown:/bin/sleep 600\n" >/etc/inittab'
+    assert_ok
+    rs vps restart "$VPS" --timeout 30
+    assert_ok
+    rs vps stop "$VPS" --timeout 1
+    assert_ok
+    [[ "$stderr" == *"did not shut down within the timeout; killed"* ]] || { show_call; fail "stop did not report the kill"; }
+    rs vps status "$VPS"
+    [[ "$output" == *stopped* ]]
+    ! grep -q " $BERTH_VPS_DATA/$VPS/" /proc/self/mountinfo || fail "a mount is left after stop"
 }
 
 @test "vps: start --onboot starts the marked VPSes only" {

@@ -173,14 +173,15 @@ Status validate(const Config& c) {
 namespace {
 
 template <typename T>
-void putOpt(json& j, const char* key, const std::optional<T>& v) {
+void putOpt(nlohmann::ordered_json& j, const char* key, const std::optional<T>& v) {
     if (v) j[key] = *v;
 }
 
 }  // namespace
 
-json toJson(const Config& c) {
-    json limits = json::object();
+nlohmann::ordered_json toJson(const Config& c) {
+    using ojson = nlohmann::ordered_json;
+    ojson limits = ojson::object();
     putOpt(limits, "ram", c.limits.ram);
     putOpt(limits, "swap", c.limits.swap);
     putOpt(limits, "cpus", c.limits.cpus);
@@ -190,7 +191,7 @@ json toJson(const Config& c) {
     putOpt(limits, "ioweight", c.limits.ioweight);
     putOpt(limits, "diskspace", c.limits.diskspace);
     putOpt(limits, "diskinodes", c.limits.diskinodes);
-    return json{
+    return ojson{
         {"version", c.version},
         {"name", c.name},
         {"template", {{"name", c.templateName}, {"digest", c.templateDigest}}},

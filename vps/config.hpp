@@ -76,7 +76,8 @@ Status validateUserPasswd(const std::string& s);
 Status validateHostname(const std::string& h);
 
 Status validate(const Config& c);
-nlohmann::json toJson(const Config& c);
+// Keys in a fixed, readable order (version first) for the file an admin may read.
+nlohmann::ordered_json toJson(const Config& c);
 // Parse and validate; errors name the field.
 Result<Config> fromJson(const nlohmann::json& j);
 // Text → Config; `source` (a file name) heads every error.

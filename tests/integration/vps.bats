@@ -303,8 +303,16 @@ assert_nothing_made() {
     cmp "$BERTH_VPS_CONFIG/$VPS.json" "$TEST_DIR/before.json"
     mem="$(vps_cgroup "$VPS" memory)"
     [[ "$(cat "$mem/memory.limit_in_bytes")" -gt $((1 << 40)) ]] || fail "the limit changed"
+    # A VPS whose init is gone: start fails with one line and leaves nothing mounted or running.
+    rs vps exec "$VPS" rm /sbin/init
+    assert_ok
     rs vps stop --fast "$VPS"
     assert_ok
+    rs vps start "$VPS"
+    assert_berth_error 'start .*/sbin/init'
+    ! grep -q " $BERTH_VPS_DATA/$VPS/" /proc/self/mountinfo || fail "a mount is left after a failed start"
+    [[ -z "$(cgroup_dirs "vps-$VPS")" ]] || fail "cgroups remain after a failed start"
+    [[ -z "$(root_entries)" ]] || fail "state remains after a failed start: $(root_entries)"
 
     # A hand-corrupted config: one line naming the file, and the file is left for the admin.
     echo '{"version": 1, "name": ' >"$BERTH_VPS_CONFIG/$VPS.json"

@@ -147,3 +147,28 @@ TEST(VpsChanges, ParseFlagsAndReportWhatChanged) {
     bad.pids = "-3";
     EXPECT_FALSE(applyChanges(c, bad).ok());
 }
+
+TEST(VpsList, VzlistColumns) {
+    VpsStatus a;
+    a.name = "web1";
+    a.state = "running";
+    a.nproc = 3;
+    a.ips = {"10.0.0.2/24", "fd00::2/64"};
+    a.hostname = "web1";
+    a.ramUsed = 5 << 20;
+    a.ramLimit = 256 << 20;
+    VpsStatus b;
+    b.name = "db";
+    b.state = "stopped";
+    auto t = formatTable({a, b}, kDefaultColumns);
+    ASSERT_TRUE(t.ok()) << t.error().what();
+    EXPECT_EQ(*t,
+              "NAME  STATE    NPROC  IP                HOSTNAME  RAMUSED  RAMLIMIT\n"
+              "web1  running  3      10.0.0.2 fd00::2  web1      5.00M    256M\n"
+              "db    stopped  -      -                 -         -        unlimited\n");
+    auto e = formatTable({a}, "name,bogus");
+    ASSERT_FALSE(e.ok());
+    EXPECT_NE(e.error().what().find("unknown column \"bogus\""), std::string::npos);
+    EXPECT_EQ(toJson(a)["ips"].size(), 2u);
+    EXPECT_TRUE(toJson(b)["ramused"].is_null());
+}

@@ -37,6 +37,7 @@ void addUpdate(CLI::App& app, Context& ctx);
 void addEvents(CLI::App& app, Context& ctx);
 void addImage(CLI::App& app, Context& ctx);
 void addBundle(CLI::App& app, Context& ctx);
+void addVps(CLI::App& app, Context& ctx);  // the `vps` group (cli/vps.cpp)
 
 // Wrap a Status-returning call as an action returning exit code 0.
 inline std::function<Result<int>()> statusAction(std::function<Status()> f) {

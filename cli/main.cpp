@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
     cli::addEvents(app, ctx);
     cli::addImage(app, ctx);
     cli::addBundle(app, ctx);
+    cli::addVps(app, ctx);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

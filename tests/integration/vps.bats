@@ -1,0 +1,345 @@
+#!/usr/bin/env bats
+# VPS slicing (label root): `berth vps` on the real kernel — a busybox-init template imported
+# into a per-test store, create/start/exec/enter/set/stop/start/destroy, the VPS's id range seen
+# from the host, idmapped template layers that keep their owners, a graceful stop that runs the
+# init's shutdown actions, and bad input that changes nothing. Every test has its own config,
+# data, state and store dirs under $TEST_DIR.
+load helpers
+
+LIB="${BERTH_SOURCE_DIR:-$BATS_TEST_DIRNAME/../..}/tests/lib"
+
+setup_file() {
+    itest_setup_file
+    [[ -n "$ITEST_SKIP" ]] && return 0
+    # The busybox rootfs as one layer, and an inittab layer on top: busybox init runs sysinit,
+    # then waits (no getty or console shell); its shutdown action leaves a marker in the VPS.
+    export BASE_TAR="$BATS_FILE_TMPDIR/base.tar"
+    tar -C "$TEMPLATE/rootfs" --numeric-owner -cf "$BASE_TAR" .
+    mkdir -p "$BATS_FILE_TMPDIR/l2/etc"
+    cat >"$BATS_FILE_TMPDIR/l2/etc/inittab" <<'TAB'
+::sysinit:/bin/sh -c 'echo booted >/run/booted'
+::shutdown:/bin/sh -c 'echo ran >/shutdown-ran'
+TAB
+    export LAYOUT="$BATS_FILE_TMPDIR/layout"
+    "$LIB/make-oci-layout.sh" -t v1 "$LAYOUT" "$BASE_TAR" "$BATS_FILE_TMPDIR/l2" >/dev/null
+}
+
+setup() {
+    itest_setup
+    STORE="$TEST_DIR/store"
+    export BERTH_VPS_CONFIG="$TEST_DIR/etc" BERTH_VPS_DATA="$TEST_DIR/data" BERTH_VPS_IDPOOL="1000000:4"
+    VPS="${TAG}v"
+    rs image import "$LAYOUT" localhost/vpsbb:v1
+    assert_ok
+}
+
+teardown() {
+    local f n cg
+    for f in "$BERTH_VPS_CONFIG"/*.json; do
+        [[ -f "$f" ]] || continue
+        n="$(basename "$f" .json)"
+        timeout -k 5 60 "$BERTH" --root "$ROOT" --store "$STORE" vps destroy --force "$n" </dev/null >/dev/null 2>&1
+    done
+    while read -r cg; do
+        [[ -n "$cg" && -f "$cg/cgroup.procs" ]] && xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
+    done < <(find /sys/fs/cgroup -type d -name "vps-${TAG}*" 2>/dev/null)
+    sleep 0.05
+    find /sys/fs/cgroup -depth -type d -name "vps-${TAG}*" -exec rmdir {} \; 2>/dev/null
+    itest_teardown
+}
+
+# rs ARGS...: berth --root $ROOT --store $STORE ARGS.
+rs() {
+    rb_raw --root "$ROOT" --store "$STORE" "$@"
+}
+
+vps_pid() {
+    "$BERTH" --root "$ROOT" --store "$STORE" vps status -j "$1" </dev/null | jq -r .pid
+}
+
+# vps_cgroup NAME CONTROLLER: the VPS's cgroup dir in that v1 hierarchy.
+vps_cgroup() {
+    find "/sys/fs/cgroup/$2" -type d -name "vps-$1" 2>/dev/null | head -n1
+}
+
+@test "vps: create, start, init is PID 1, exec, enter, live set, idmapped ids, graceful stop, restart keeps files, destroy leaves nothing" {
+    mounts_snapshot
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --ram 128M --cpulimit 50 --cpuunits 2000 --pids 200 --hostname box.example
+    assert_ok
+    [[ -f "$BERTH_VPS_CONFIG/$VPS.json" ]]
+    [[ "$(jq -r .init.stopSignal "$BERTH_VPS_CONFIG/$VPS.json")" == SIGUSR2 ]]
+    base="$(jq -r .idmap.base "$BERTH_VPS_CONFIG/$VPS.json")"
+    [[ "$base" -ge 1000000 ]]
+
+    rs vps start "$VPS"
+    assert_ok
+    rs vps status "$VPS"
+    assert_ok
+    [[ "$output" == *running* ]]
+    # PID 1 is the template's init (busybox), and its sysinit ran.
+    # (busybox init rewrites its argv to "init"; its exe is busybox.)
+    rs vps exec "$VPS" sh -c 'cat /proc/1/comm; readlink /proc/1/exe; cat /run/booted; hostname; id -u'
+    assert_ok
+    [[ "${lines[*]}" == "init /bin/busybox booted box.example 0" ]] || { show_call; fail "unexpected view inside"; }
+    # exec relays the exit status.
+    rs vps exec "$VPS" sh -c 'exit 7'
+    assert_status 7
+
+    # enter: a root login shell in every namespace of the VPS (stdin from a here-doc).
+    pid="$(vps_pid "$VPS")"
+    run -0 timeout 30 "$BERTH" --root "$ROOT" --store "$STORE" vps enter "$VPS" <<'SH'
+echo "uid=$(id -u) pid1=$(cat /proc/1/comm)"
+for ns in mnt pid user net uts ipc; do readlink /proc/self/ns/$ns; done
+SH
+    [[ "${lines[0]}" == "uid=0 pid1=init" ]] || fail "enter: ${lines[*]}"
+    for ns in mnt pid user net uts ipc; do
+        grep -qxF "$(readlink "/proc/$pid/ns/$ns")" <<<"$output" || fail "enter is not in the VPS's $ns namespace (init $pid: $(readlink "/proc/$pid/ns/$ns"), enter: $output)"
+    done
+
+    # With a terminal, enter's shell has a pty (script gives berth one).
+    if command -v script >/dev/null; then
+        run timeout 30 script -qec "$BERTH --root $ROOT --store $STORE vps enter $VPS" /dev/null <<<'tty; exit 3'
+        [[ "$status" -eq 3 ]] || fail "enter with a pty: status $status: $output"
+        grep -q '^/dev/pts/[0-9]' <<<"${output//$'\r'/}" || fail "enter had no pty: $output"
+    else
+        skip_part "enter with a pty (no script(1))"
+    fi
+
+    # The host sees the VPS's root as the pool's unprivileged uid.
+    grep -E "^Uid:\s+$base\s" "/proc/$pid/status" || fail "init's uid on the host is not $base: $(grep Uid "/proc/$pid/status")"
+    # The template's layers are idmapped: root's files inside, still root's in the store.
+    rs vps exec "$VPS" stat -c %u /bin/busybox
+    assert_ok
+    [[ "$output" == 0 ]]
+    while read -r f; do
+        [[ "$(stat -c %u "$f")" == 0 ]] || fail "store file $f changed owner"
+    done < <(find "$STORE/snapshots" -path '*/bin/busybox')
+    rs vps exec "$VPS" sh -c 'echo mine >/root/keep; mkdir /data'
+    assert_ok
+    [[ "$(stat -c %u "$BERTH_VPS_DATA/$VPS/upper/root/keep")" == "$base" ]]
+    # Nothing of the VPS was copied into its upper dir but what it wrote.
+    [[ ! -e "$BERTH_VPS_DATA/$VPS/upper/bin" ]]
+
+    # Live limits: ram in the memory cgroup, cpulimit as quota, pids.
+    mem="$(vps_cgroup "$VPS" memory)"
+    [[ -n "$mem" ]] || fail "no memory cgroup"
+    [[ "$(cat "$mem/memory.limit_in_bytes")" == $((128 << 20)) ]]
+    [[ "$(cat "$(vps_cgroup "$VPS" cpu)/cpu.cfs_quota_us")" == 50000 ]]
+    [[ "$(cat "$(vps_cgroup "$VPS" cpu)/cpu.shares")" == 2048 ]]
+    [[ "$(cat "$(vps_cgroup "$VPS" pids)/pids.max")" == 200 ]]
+    if host_has_swap_accounting; then
+        rs vps set "$VPS" --swap 64M
+        assert_ok
+        [[ "$(cat "$mem/memory.memsw.limit_in_bytes")" == $(((128 + 64) << 20)) ]] || fail "memsw is not ram + swap"
+    else
+        skip_part "--swap (no swap accounting on this host)"
+    fi
+    rs vps set "$VPS" --ram 256M --pids 300 --hostname other
+    assert_ok
+    [[ "$output" == *"applied now: ram, pids"* ]] || { show_call; fail "set did not say what is live"; }
+    if host_has_swap_accounting; then
+        [[ "$(cat "$mem/memory.memsw.limit_in_bytes")" == $(((256 + 64) << 20)) ]] || fail "memsw did not follow ram"
+    fi
+    [[ "$output" == *"applied at the next start: hostname"* ]] || { show_call; fail "set did not say what waits"; }
+    [[ "$(cat "$mem/memory.limit_in_bytes")" == $((256 << 20)) ]]
+    [[ "$(cat "$(vps_cgroup "$VPS" pids)/pids.max")" == 300 ]]
+    [[ "$(jq -r .limits.ram "$BERTH_VPS_CONFIG/$VPS.json")" == $((256 << 20)) ]]
+
+    rs vps list
+    assert_ok
+    [[ "${lines[0]}" == NAME* ]]
+    [[ "${lines[1]}" == "$VPS "*running* ]] || { show_call; fail "list"; }
+    rs vps list -j
+    assert_ok
+    [[ "$(jq -r '.[0].ramlimit' <<<"$output")" == $((256 << 20)) ]]
+    [[ "$(jq -r '.[0].nproc' <<<"$output")" -ge 1 ]]
+
+    # A graceful stop: busybox init gets SIGUSR2 and runs its shutdown action.
+    rs vps stop "$VPS" --timeout 30
+    assert_ok
+    [[ -z "$stderr" ]] || { show_call; fail "stop was not graceful"; }
+    [[ "$(cat "$BERTH_VPS_DATA/$VPS/upper/shutdown-ran")" == ran ]] || fail "init's shutdown did not run"
+    rs vps status "$VPS"
+    [[ "$output" == *stopped* ]]
+    ! grep -q " $BERTH_VPS_DATA/$VPS/" /proc/self/mountinfo || fail "a mount is left after stop"
+    rs vps list
+    [[ "${#lines[@]}" -eq 1 ]]
+    rs vps list -a -o name,state,hostname
+    [[ "${lines[1]}" == "$VPS"*stopped*other ]] || { show_call; fail "list -a"; }
+
+    # Start again: the VPS's files are still there, and the new hostname applies.
+    rs vps start "$VPS"
+    assert_ok
+    rs vps exec "$VPS" sh -c 'cat /root/keep; hostname; test -d /data && echo dir'
+    assert_ok
+    [[ "${lines[*]}" == "mine other dir" ]] || { show_call; fail "the VPS's files did not survive"; }
+
+    # destroy refuses a running VPS without --force, then leaves nothing behind.
+    rs vps destroy "$VPS"
+    assert_berth_error "is running"
+    [[ -f "$BERTH_VPS_CONFIG/$VPS.json" ]]
+    rs vps destroy --force "$VPS"
+    assert_ok
+    [[ ! -e "$BERTH_VPS_CONFIG/$VPS.json" && ! -e "$BERTH_VPS_DATA/$VPS" ]]
+    [[ "$(jq -r 'keys | length' "$BERTH_VPS_CONFIG/.idranges.json")" == 0 ]] || fail "the id range was not freed"
+    [[ -z "$(cgroup_dirs "vps-$VPS")" ]] || fail "cgroups remain: $(cgroup_dirs "vps-$VPS")"
+    [[ -z "$(root_entries)" ]] || fail "state remains: $(root_entries)"
+    assert_no_leftovers "vps-$VPS"
+}
+
+@test "vps: suspend freezes and resume thaws; --fast stop kills at once; restart" {
+    rs vps create "$VPS" --template localhost/vpsbb:v1
+    assert_ok
+    rs vps start "$VPS"
+    assert_ok
+    rs vps suspend "$VPS"
+    assert_ok
+    rs vps status -j "$VPS"
+    [[ "$(jq -r .state <<<"$output")" == paused ]]
+    [[ "$(cat "$(vps_cgroup "$VPS" freezer)/freezer.state")" == FROZEN ]]
+    rs vps resume "$VPS"
+    assert_ok
+    rs vps exec "$VPS" true
+    assert_ok
+    rs vps restart "$VPS" --timeout 30
+    assert_ok
+    [[ -f "$BERTH_VPS_DATA/$VPS/upper/shutdown-ran" ]]
+    rm -f "$BERTH_VPS_DATA/$VPS/upper/shutdown-ran"
+    rs vps stop --fast "$VPS"
+    assert_ok
+    [[ ! -e "$BERTH_VPS_DATA/$VPS/upper/shutdown-ran" ]] || fail "--fast ran the shutdown"
+    rs vps status "$VPS"
+    [[ "$output" == *stopped* ]]
+
+    # An init whose shutdown outlasts --timeout is killed, and stop says so. (The VPS's own
+    # /etc/inittab, in its upper dir, overrides the template's.)
+    rs vps start "$VPS"
+    assert_ok
+    rs vps exec "$VPS" sh -c 'printf "::shutdown:/bin/sleep 600\n" >/etc/inittab'
+    assert_ok
+    rs vps restart "$VPS" --timeout 30
+    assert_ok
+    rs vps stop "$VPS" --timeout 1
+    assert_ok
+    [[ "$stderr" == *"did not shut down within the timeout; killed"* ]] || { show_call; fail "stop did not report the kill"; }
+    rs vps status "$VPS"
+    [[ "$output" == *stopped* ]]
+    ! grep -q " $BERTH_VPS_DATA/$VPS/" /proc/self/mountinfo || fail "a mount is left after stop"
+}
+
+@test "vps: start --onboot starts the marked VPSes only" {
+    rs vps create "${VPS}1" --template localhost/vpsbb:v1 --onboot yes
+    assert_ok
+    rs vps create "${VPS}2" --template localhost/vpsbb:v1
+    assert_ok
+    rs vps start --onboot
+    assert_ok
+    [[ "$output" == "started ${VPS}1" ]] || { show_call; fail "onboot"; }
+    rs vps list -H -o name
+    [[ "$output" == "${VPS}1" ]]
+    # Two VPSes never share ids.
+    [[ "$(jq -r .idmap.base "$BERTH_VPS_CONFIG/${VPS}1.json")" != "$(jq -r .idmap.base "$BERTH_VPS_CONFIG/${VPS}2.json")" ]]
+}
+
+# assert_unchanged: no config, data, id range, state or mount appeared.
+assert_nothing_made() {
+    [[ -z "$(ls -A "$BERTH_VPS_CONFIG" 2>/dev/null | grep -v '^\.lock$')" || "$(ls -A "$BERTH_VPS_CONFIG" | grep -v '^\.lock$')" == ".idranges.json" && "$(jq -r 'keys | length' "$BERTH_VPS_CONFIG/.idranges.json")" == 0 ]] \
+        || fail "config dir changed: $(ls -A "$BERTH_VPS_CONFIG")"
+    [[ -z "$(ls -A "$BERTH_VPS_DATA" 2>/dev/null)" ]] || fail "data left: $(ls -A "$BERTH_VPS_DATA")"
+}
+
+@test "vps: bad input is one clear line and changes nothing" {
+    rs vps create "$VPS" --template localhost/nosuch:v1
+    assert_berth_error "template \"localhost/nosuch:v1\""
+    assert_nothing_made
+    rs vps create "a/b" --template localhost/vpsbb:v1
+    assert_berth_error 'must not contain "/"'
+    rs vps create ".." --template localhost/vpsbb:v1
+    assert_berth_error 'invalid VPS name'
+    rs vps create "$(printf 'x%.0s' {1..64})" --template localhost/vpsbb:v1
+    assert_berth_error 'too long'
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --ram 12Q
+    assert_berth_error '--ram: invalid size "12Q"'
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --cpuunits 3
+    assert_berth_error '--cpuunits 3: must be 8..500000'
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --ip 10.0.0.300/24
+    assert_berth_error '--ip "10.0.0.300/24"'
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --cpus 999
+    assert_berth_error '--cpus 999: this host has'
+    if host_has_swap_accounting; then
+        skip_part "--swap refusal (this host has swap accounting)"
+    else
+        rs vps create "$VPS" --template localhost/vpsbb:v1 --ram 64M --swap 64M
+        assert_berth_error 'swap accounting'
+    fi
+    if host_has_blkio_weight; then
+        skip_part "--ioweight refusal (this host has an I/O weight)"
+    else
+        rs vps create "$VPS" --template localhost/vpsbb:v1 --ioweight 500
+        assert_berth_error '--ioweight'
+    fi
+    assert_nothing_made
+    # The VPS's root (an unprivileged uid) could not reach a data dir under a 0700 dir.
+    mkdir -m 0700 "$TEST_DIR/closed"
+    rs vps --data-dir "$TEST_DIR/closed/data" create "$VPS" --template localhost/vpsbb:v1
+    assert_berth_error "$TEST_DIR/closed is not searchable by other users"
+    [[ ! -e "$TEST_DIR/closed/data" ]]
+    assert_nothing_made
+
+    rs vps create "$VPS" --template localhost/vpsbb:v1
+    assert_ok
+    cp "$BERTH_VPS_CONFIG/$VPS.json" "$TEST_DIR/before.json"
+    rs vps create "$VPS" --template localhost/vpsbb:v1
+    assert_berth_error "already exists"
+    cmp "$BERTH_VPS_CONFIG/$VPS.json" "$TEST_DIR/before.json"
+
+    # --ram below what the VPS uses now.
+    rs vps start "$VPS"
+    assert_ok
+    rs vps exec "$VPS" sh -c 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=8 2>/dev/null'
+    assert_ok
+    rs vps set "$VPS" --ram 4M
+    assert_berth_error "below what VPS \"$VPS\" uses now"
+    cmp "$BERTH_VPS_CONFIG/$VPS.json" "$TEST_DIR/before.json"
+    mem="$(vps_cgroup "$VPS" memory)"
+    [[ "$(cat "$mem/memory.limit_in_bytes")" -gt $((1 << 40)) ]] || fail "the limit changed"
+    # A VPS whose init is gone: start fails with one line and leaves nothing mounted or running.
+    rs vps exec "$VPS" rm /sbin/init
+    assert_ok
+    rs vps stop --fast "$VPS"
+    assert_ok
+    rs vps start "$VPS"
+    assert_berth_error 'start .*/sbin/init'
+    ! grep -q " $BERTH_VPS_DATA/$VPS/" /proc/self/mountinfo || fail "a mount is left after a failed start"
+    [[ -z "$(cgroup_dirs "vps-$VPS")" ]] || fail "cgroups remain after a failed start"
+    [[ -z "$(root_entries)" ]] || fail "state remains after a failed start: $(root_entries)"
+
+    # A hand-corrupted config: one line naming the file, and the file is left for the admin.
+    echo '{"version": 1, "name": ' >"$BERTH_VPS_CONFIG/$VPS.json"
+    for verb in start status; do
+        rs vps "$verb" "$VPS"
+        assert_berth_error "$BERTH_VPS_CONFIG/$VPS.json: invalid JSON"
+    done
+    rs vps list -a
+    assert_berth_error "$BERTH_VPS_CONFIG/$VPS.json: invalid JSON"
+    rs vps start nosuch
+    assert_berth_error 'VPS "nosuch" does not exist'
+    # destroy still removes a VPS whose config is corrupted.
+    rs vps destroy "$VPS"
+    assert_ok
+    [[ ! -e "$BERTH_VPS_CONFIG/$VPS.json" && ! -e "$BERTH_VPS_DATA/$VPS" ]]
+    assert_nothing_made
+}
+
+@test "vps: an exhausted id pool is one clear error" {
+    export BERTH_VPS_IDPOOL="1000000:1"
+    rs vps create "${VPS}1" --template localhost/vpsbb:v1
+    assert_ok
+    rs vps create "${VPS}2" --template localhost/vpsbb:v1
+    assert_berth_error "id pool is exhausted"
+    [[ ! -e "$BERTH_VPS_CONFIG/${VPS}2.json" && ! -e "$BERTH_VPS_DATA/${VPS}2" ]]
+    rs vps destroy "${VPS}1"
+    assert_ok
+    rs vps create "${VPS}2" --template localhost/vpsbb:v1
+    assert_ok
+}

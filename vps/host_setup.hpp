@@ -1,0 +1,50 @@
+// vps/host_setup: the host-side steps around a VPS's container, in order — each prepares
+// something before the container is created (and may edit its spec), may act once its init
+// runs, and undoes itself when the VPS stops or is destroyed. This is where vps/quota (the
+// upper dir on a loop-mounted ext4 image), vps/network (bridge + veth, addresses, anti-spoofing)
+// and vps/lxcfs (the /proc views bind-mounted into the spec) plug in.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "vps/config.hpp"
+#include "vps/rootfs.hpp"
+
+namespace berth::vps {
+
+struct StepContext {
+    const Config& config;
+    DataLayout data;
+    std::vector<std::string> lowers;  // the template's layer dirs, topmost first
+};
+
+class HostStep {
+public:
+    virtual ~HostStep() = default;
+    virtual const char* name() const = 0;
+    // Before the container is created; may add to the spec (mounts, namespace paths).
+    virtual Status prepare(const StepContext& c, nlohmann::json& spec) = 0;
+    // Once the init runs (e.g. moving a veth into /proc/PID/ns/net).
+    virtual Status started(const StepContext&, pid_t /*initPid*/) { return {}; }
+    // After the container is gone (also after a failed start, and with no prepare in this
+    // process: a crash or another berth may have done it). Must tolerate "nothing to undo".
+    virtual Status stopped(const StepContext& c) = 0;
+    // Persistent host state the VPS owned (a quota image, a bridge port's records).
+    virtual Status destroyed(const StepContext&) { return {}; }
+};
+
+// The steps for a VPS, in start order (stop and destroy run them in reverse).
+//   1. (vps/quota)   the upper dir's own filesystem          — plugs in here, before the rootfs
+//   2. rootfs        idmapped layers + overlay on DIR/rootfs
+//   3. (vps/lxcfs)   /proc/{meminfo,cpuinfo,stat,uptime,loadavg,swaps} binds into the spec
+//   4. (vps/network) veth into the bridge; addresses and routes once the init runs
+std::vector<std::unique_ptr<HostStep>> hostSteps(const Config& c);
+
+}  // namespace berth::vps

@@ -1,0 +1,186 @@
+// vps/run: start, stop, restart, suspend, resume and start --onboot — the verbs that change
+// whether a VPS runs, through the runtime library.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "images/store.hpp"
+#include "runtime/spec/spec.hpp"
+#include "vps/host_setup.hpp"
+#include "vps/internal.hpp"
+#include "vps/limits.hpp"
+#include "vps/spec.hpp"
+
+namespace berth::vps {
+
+namespace {
+
+// The init's stdio: /dev/null in, the VPS's console log out (runtime::create hands the
+// caller's 0-2 to the init when there is no terminal). berth's own are back on destruction.
+class InitStdio {
+public:
+    static Result<InitStdio> open(const std::string& logPath) {
+        InitStdio s;
+        UniqueFd in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!in) return Error::fromErrno("open /dev/null");
+        UniqueFd out(::open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+        if (!out) return Error::fromErrno("open ", logPath);
+        for (int fd = 0; fd < 3; fd++) {
+            s.saved_[fd].reset(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+            if (!s.saved_[fd]) return Error::fromErrno("save fd ", fd);
+        }
+        s.active_ = true;
+        if (::dup2(in.get(), 0) < 0 || ::dup2(out.get(), 1) < 0 || ::dup2(out.get(), 2) < 0)
+            return Error::fromErrno("redirect the init's stdio");
+        return s;
+    }
+    InitStdio() = default;
+    InitStdio(InitStdio&& o) noexcept : active_(std::exchange(o.active_, false)) {
+        for (int i = 0; i < 3; i++) saved_[i] = std::move(o.saved_[i]);
+    }
+    ~InitStdio() {
+        if (!active_) return;
+        for (int fd = 0; fd < 3; fd++)
+            if (saved_[fd]) ::dup2(saved_[fd].get(), fd);
+    }
+
+private:
+    UniqueFd saved_[3];
+    bool active_ = false;
+};
+
+Status createAndStart(const Context& ctx, const DataLayout& d, const std::string& id, const nlohmann::json& spec) {
+    TRY(fs::mkdirAll(d.bundle(), 0700));
+    TRY(fs::writeFileAtomic(d.bundle() + "/config.json", spec.dump(2), 0600));
+    {
+        ASSIGN_OR_RETURN(InitStdio io, InitStdio::open(d.consoleLog()));
+        runtime::CreateOptions co;
+        co.id = id;
+        co.bundle = d.bundle();
+        TRY(runtime::create(ctx.global, co));
+    }
+    return runtime::start(ctx.global, id);
+}
+
+Status startLocked(const Context& ctx, const ConfigStore& store, const std::string& name) {
+    ASSIGN_OR_RETURN(Config c, store.load(name));
+    std::string st = containerState(ctx, name);
+    if (st == "running" || st == "paused") return Error::make("VPS \"", name, "\" is already ", st);
+    // Stopped on its own (poweroff inside) or a crash: take the leftovers down first.
+    TRY(cleanupStopped(ctx, store, c));
+    HostCaps caps = detectHostCaps(ctx.cgroupRoot);
+    TRY(ensureReachable(ctx.paths.dataDir, images::storeRoot(ctx.global.store)));
+    ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, c.templateDigest));
+    StepContext sc{c, layoutOf(store, name), t.lowers};
+    ASSIGN_OR_RETURN(nlohmann::json spec, buildSpec(c, sc.data.rootfs(), caps, spec::defaultSpec(false)));
+    auto steps = hostSteps(c);
+    ScopeGuard undo([&] { (void)cleanupStopped(ctx, store, c); });
+    for (auto& s : steps) TRY_CTX(s->prepare(sc, spec), "start ", name, ": ", s->name());
+    TRY_CTX(createAndStart(ctx, sc.data, containerId(name), spec), "start ", name);
+    pid_t pid = 0;
+    containerState(ctx, name, &pid);
+    for (auto& s : steps) TRY_CTX(s->started(sc, pid), "start ", name, ": ", s->name());
+    undo.dismiss();
+    return {};
+}
+
+// Wait until the container is no longer running (its init exited); false on timeout.
+bool waitStopped(const Context& ctx, const std::string& name, std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        std::string st = containerState(ctx, name);
+        if (!isUp(st)) return true;
+        if (std::chrono::steady_clock::now() >= until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+Result<StopResult> stopLocked(const Context& ctx, const ConfigStore& store, const Config& c, const StopOptions& o) {
+    StopResult r;
+    std::string id = containerId(c.name);
+    std::string st = containerState(ctx, c.name);
+    r.wasRunning = st == "running" || st == "paused";
+    // Frozen tasks act on no signal, SIGKILL included, until thawed.
+    if (st == "paused") TRY(runtime::resume(ctx.global, id));
+    if (r.wasRunning && !o.fast) {
+        TRY(runtime::kill(ctx.global, runtime::KillOptions{id, c.init.stopSignal, false}));
+        r.graceful = waitStopped(ctx, c.name, o.timeout);
+        log::debug("vps stop ", c.name, ": graceful=", r.graceful);
+    }
+    if (isUp(containerState(ctx, c.name))) {
+        (void)runtime::kill(ctx.global, runtime::KillOptions{id, "SIGKILL", true});
+        waitStopped(ctx, c.name, std::chrono::seconds(10));
+    }
+    TRY(cleanupStopped(ctx, store, c));
+    return r;
+}
+
+}  // namespace
+
+Status start(const Context& ctx, const std::string& name) {
+    TRY(validateName(name));
+    ConfigStore store(ctx.paths);
+    ASSIGN_OR_RETURN(UniqueFd lock, store.lock());
+    return startLocked(ctx, store, name);
+}
+
+Result<std::vector<std::string>> startOnboot(const Context& ctx) {
+    ConfigStore store(ctx.paths);
+    ASSIGN_OR_RETURN(UniqueFd lock, store.lock());
+    ASSIGN_OR_RETURN(auto names, store.names());
+    std::vector<std::string> started;
+    Status first;
+    for (const auto& n : names) {
+        auto c = store.load(n);
+        if (!c) {
+            if (first) first = std::move(c).error();
+            continue;
+        }
+        if (!c->onboot) continue;
+        std::string st = containerState(ctx, n);
+        if (st == "running" || st == "paused") continue;
+        Status s = startLocked(ctx, store, n);
+        if (s) started.push_back(n);
+        else if (first) first = std::move(s).error();
+    }
+    if (!first) return std::move(first).error();
+    return started;
+}
+
+Result<StopResult> stop(const Context& ctx, const std::string& name, const StopOptions& o) {
+    TRY(validateName(name));
+    ConfigStore store(ctx.paths);
+    ASSIGN_OR_RETURN(UniqueFd lock, store.lock());
+    ASSIGN_OR_RETURN(Config c, store.load(name));
+    return stopLocked(ctx, store, c, o);
+}
+
+Status restart(const Context& ctx, const std::string& name, const StopOptions& o) {
+    TRY(validateName(name));
+    ConfigStore store(ctx.paths);
+    ASSIGN_OR_RETURN(UniqueFd lock, store.lock());
+    ASSIGN_OR_RETURN(Config c, store.load(name));
+    TRY(stopLocked(ctx, store, c, o));
+    return startLocked(ctx, store, name);
+}
+
+Status suspend(const Context& ctx, const std::string& name) {
+    TRY(validateName(name));
+    ConfigStore store(ctx.paths);
+    ASSIGN_OR_RETURN(Config c, store.load(name));
+    if (containerState(ctx, name) != "running") return Error::make("VPS \"", name, "\" is not running");
+    return runtime::pause(ctx.global, containerId(name));
+}
+
+Status resume(const Context& ctx, const std::string& name) {
+    TRY(validateName(name));
+    ConfigStore store(ctx.paths);
+    ASSIGN_OR_RETURN(Config c, store.load(name));
+    if (containerState(ctx, name) != "paused") return Error::make("VPS \"", name, "\" is not suspended");
+    return runtime::resume(ctx.global, containerId(name));
+}
+
+}  // namespace berth::vps

@@ -24,10 +24,6 @@ Status checkSpec(const spec::Spec& s) {
     if (!s.linux) return Error::make("config.json: linux: required on Linux");
     if (!s.linux->findNamespace("mount"))
         return Error::make("config.json: linux.namespaces: a mount namespace is required");
-    for (size_t i = 0; i < s.mounts.size(); i++)
-        if (!s.mounts[i].uidMappings.empty() || !s.mounts[i].gidMappings.empty())
-            return Error::make("config.json: mounts[", i, "]: idmapped mounts (uidMappings/gidMappings) ",
-                               "are not supported yet");
     return {};
 }
 

@@ -119,7 +119,7 @@ Result<std::vector<UniqueFd>> openDetachedSourcesFromParent(const std::vector<De
     if (child > 0) TRY(inChild.enter(child));
     for (const auto& d : plan) {
         auto tree = openOne(d, userns);
-        if (!tree.ok()) return std::move(tree.error().context("mounts[", d.entry, "]"));
+        if (!tree.ok()) return std::move(tree.error().context(d.what));
         out.push_back(std::move(tree).value());
     }
     return out;

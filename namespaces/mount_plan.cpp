@@ -194,6 +194,7 @@ Result<std::vector<DetachedSource>> planDetachedSources(const RootfsConfig& cfg)
         if (!bindFromDetached(cfg, m)) continue;
         DetachedSource d;
         d.entry = i;
+        d.what = describeEntry(cfg, i);
         d.source = m.source;
         d.recursive = o.recursiveBind;
         d.propagation = prop;

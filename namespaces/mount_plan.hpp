@@ -96,6 +96,7 @@ struct PlanInputs {
 // namespace (its root may not be able to reach the source) and every idmapped bind.
 struct DetachedSource {
     size_t entry = 0;  // index into RootfsConfig::mounts
+    std::string what;  // describeEntry() of it, for errors
     std::string source;
     bool recursive = false;  // rbind: the source's submounts come along
     // Applied to the whole detached tree: what a bind made inside the container would have

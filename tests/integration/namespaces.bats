@@ -131,6 +131,18 @@ setup_file() { itest_setup_file; }
     [[ "${lines[4]}" == refused ]] || fail "ls /locked:" "$output"
 }
 
+@test "user namespace: a missing bind source is one error line naming the mount, nothing left" {
+    add_ns user
+    cfg '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+         | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+    chown -hR 100000:100000 "$BUNDLE/rootfs"
+    add_mount /data bind "$TEST_DIR/nope" rbind
+    mounts_snapshot
+    rb create -b "$BUNDLE" "$ID"
+    assert_berth_error "mounts\[[0-9]+\] /data \(type bind, source $TEST_DIR/nope\): .*No such file or directory"
+    assert_no_leftovers "$ID"
+}
+
 # The bind is a copy of the host's mount made in the init's own mount namespace: the flags the
 # user namespace locks on the host's mounts stay locked on it (a plain open_tree from the host's
 # namespace would let the container's root drop them).

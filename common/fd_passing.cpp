@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <cstring>
 
 namespace berth {
@@ -41,6 +43,41 @@ Result<UniqueFd> recvFd(int sock) {
     int fd;
     std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
     return UniqueFd(fd);
+}
+
+Result<std::vector<UniqueFd>> recvFds(int sock, void* buf, size_t len, size_t maxFds) {
+    std::vector<char> cbuf(CMSG_SPACE(sizeof(int) * maxFds));
+    struct iovec iov = {buf, len};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.data();
+    msg.msg_controllen = cbuf.size();
+    ssize_t n;
+    do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return Error::fromErrno("recvmsg");
+    std::vector<UniqueFd> fds;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            fds.emplace_back(fd);
+        }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) return Error::make("recvmsg: more file descriptors than expected");
+    auto* p = static_cast<char*>(buf);
+    size_t got = n > 0 ? static_cast<size_t>(n) : 0;
+    while (n != 0 && got < len) {
+        n = ::read(sock, p + got, len - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Error::fromErrno("read");
+        got += static_cast<size_t>(n);
+    }
+    if (got < len) return Error::make("the peer closed the socket");
+    return fds;
 }
 
 }  // namespace berth

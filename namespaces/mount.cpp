@@ -160,7 +160,7 @@ Status reopenDevNull() {
 
 }  // namespace
 
-Status prepareRootfsInChild(const RootfsConfig& cfg) {
+Status prepareRootfsInChild(const RootfsConfig& cfg, const std::vector<int>& detachedFds) {
     if (cfg.rootfs.empty() || cfg.rootfs[0] != '/')
         return Error(EINVAL, strCat("rootfs '", cfg.rootfs, "' is not an absolute path"));
     if (!cfg.mountNamespace) return {};  // the host's mount table: nothing may be mounted in it
@@ -181,7 +181,7 @@ Status prepareRootfsInChild(const RootfsConfig& cfg) {
         return Error::fromErrno("bind rootfs ", cfg.rootfs, " onto itself");
     ASSIGN_OR_RETURN(RootDir root, RootDir::open(cfg.rootfs));
     ASSIGN_OR_RETURN(auto steps, planRootfs(cfg, hostFacts()));
-    ApplyContext ctx{root, /*checkProc=*/true, /*procFdUsable=*/true};
+    ApplyContext ctx{root, /*checkProc=*/true, /*procFdUsable=*/true, &detachedFds};
     return applyAll(ctx, cfg, steps);
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "namespaces/namespaces.hpp"
 
 namespace berth::namespaces {
 
@@ -18,6 +19,9 @@ struct MountEntry {
     std::string type;         // "bind", "proc", "tmpfs", "cgroup", ... ("" with bind option = bind)
     std::string source;
     std::vector<std::string> options;
+    // An idmapped bind: file owners on the source are shown through these maps, read as a
+    // user namespace's ("containerID hostID size": source id containerID+i appears as hostID+i).
+    std::vector<IdMap> uidMappings, gidMappings;
 };
 
 struct DeviceEntry {
@@ -79,7 +83,8 @@ struct MountOptions {
     // call, so "rslave,shared" yields a mount that is both a slave and shared.
     std::vector<unsigned long> propagationSteps;
     bool tmpCopyUp = false;  // "tmpcopyup": fill a tmpfs with what it covers
-    bool idmap = false;      // "idmap"/"ridmap": refused by the mount plan (not supported)
+    bool idmap = false;           // "idmap" or "ridmap": an idmapped bind mount
+    bool recursiveIdmap = false;  // "ridmap": every mount of an rbind is idmapped, not only the top
 };
 
 // Parse OCI/runc mount options (ro, rw, nosuid, bind, rbind, rprivate, rro, tmpcopyup ...).
@@ -98,7 +103,9 @@ unsigned long propagationFlags(const std::string& name);
 //     out of it), create the default devices or linux.devices and the /dev links.
 //     Mount sources of bind mounts must be absolute host paths. The umask is 0 only while
 //     devices are created and is restored afterwards; cwd is not changed.
-Status prepareRootfsInChild(const RootfsConfig& cfg);
+//     `detachedFds` are the detached mounts the parent opened for planDetachedSources(cfg),
+//     in that order (detached_mount.hpp); the binds they stand for are moved, not mounted.
+Status prepareRootfsInChild(const RootfsConfig& cfg, const std::vector<int>& detachedFds = {});
 //  2. pivot_root into the rootfs and detach the old root (or MS_MOVE + chroot with noPivot).
 //     Leaves cwd at the new "/"; stdio fds that were the host's /dev/null are re-opened on
 //     the container's /dev/null (as runc). Needs the host's /proc still mounted (it is,

@@ -12,6 +12,7 @@
 
 #include "common/fs.hpp"
 #include "namespaces/copy_up.hpp"
+#include "namespaces/detached_mount.hpp"
 #include "namespaces/devices.hpp"
 #include "namespaces/mount_options.hpp"
 
@@ -25,10 +26,22 @@ Result<std::string> mountTarget(const ApplyContext& ctx, int fd, const std::stri
     return procFdPath(fd);
 }
 
+// What a bind mounts: a host path, or a detached mount the parent made (sourceFd >= 0).
+struct BindSource {
+    const std::string& path;
+    int fd = -1;
+};
+
+Status statfsSource(const BindSource& src, struct statfs* st) {
+    int r = src.fd >= 0 ? ::fstatfs(src.fd, st) : ::statfs(src.path.c_str(), st);
+    if (r < 0) return Error::fromErrno("statfs ", src.path);
+    return {};
+}
+
 // Checked on the destination as written (before anything is created under /proc) and again
-// on where it resolved to (a symlink may lead there).
+// on where it resolved to (a symlink may lead there). `bindSource` is null for a new filesystem.
 Status checkProcDestination(const ApplyContext& ctx, const std::string& inside,
-                            const std::string& fsType, const std::string& bindSource) {
+                            const std::string& fsType, const BindSource* bindSource) {
     if (!ctx.checkProc) return {};
     switch (classifyProcDestination(inside)) {
         case ProcDestination::Outside:
@@ -39,18 +52,18 @@ Status checkProcDestination(const ApplyContext& ctx, const std::string& inside,
         case ProcDestination::ProcRoot:
             break;
     }
-    if (bindSource.empty()) {
+    if (!bindSource) {
         if (fsType == "proc") return {};
     } else {
         struct statfs st;
-        if (::statfs(bindSource.c_str(), &st) < 0) return Error::fromErrno("statfs ", bindSource);
+        TRY(statfsSource(*bindSource, &st));
         if (st.f_type == PROC_SUPER_MAGIC) return {};
     }
     return Error(EPERM, strCat(inside, " cannot be mounted because it is not of type proc"));
 }
 
 Status checkProcDestination(const ApplyContext& ctx, int fd, const std::string& fsType,
-                            const std::string& bindSource) {
+                            const BindSource* bindSource) {
     if (!ctx.checkProc) return {};
     ASSIGN_OR_RETURN(std::string inside, ctx.root.pathInside(fd));
     return checkProcDestination(ctx, inside, fsType, bindSource);
@@ -86,10 +99,10 @@ Status copyUp(const ApplyContext& ctx, const FsMount& f, int lower) {
 }
 
 Status apply(const ApplyContext& ctx, const FsMount& f) {
-    TRY(checkProcDestination(ctx, f.destination, f.fsType, ""));
+    TRY(checkProcDestination(ctx, f.destination, f.fsType, nullptr));
     std::string data = f.data;
     ASSIGN_OR_RETURN(UniqueFd fd, resolveFsMountpoint(ctx, f, data));
-    TRY(checkProcDestination(ctx, fd.get(), f.fsType, ""));
+    TRY(checkProcDestination(ctx, fd.get(), f.fsType, nullptr));
     UniqueFd lower;  // opened before the mount: afterwards the path shows the tmpfs
     if (f.copyUp) {
         lower.reset(::openat(fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -104,13 +117,29 @@ Status apply(const ApplyContext& ctx, const FsMount& f) {
     return {};
 }
 
+Result<int> detachedFd(const ApplyContext& ctx, const BindMount& b) {
+    if (b.detached < 0) return -1;
+    if (!ctx.detachedFds || static_cast<size_t>(b.detached) >= ctx.detachedFds->size())
+        return Error(EINVAL, strCat("no detached mount was passed for ", b.source));
+    return (*ctx.detachedFds)[static_cast<size_t>(b.detached)];
+}
+
+// A detached mount is moved into place; it was made by the parent, which can reach sources
+// the container's root cannot (a directory only host root may enter).
 Status apply(const ApplyContext& ctx, const BindMount& b) {
+    ASSIGN_OR_RETURN(int treeFd, detachedFd(ctx, b));
+    BindSource src{b.source, treeFd};
     struct stat st;
-    if (::stat(b.source.c_str(), &st) < 0) return Error::fromErrno("stat bind source ", b.source);
-    TRY(checkProcDestination(ctx, b.destination, "", b.source));
+    int r = treeFd >= 0 ? ::fstat(treeFd, &st) : ::stat(b.source.c_str(), &st);
+    if (r < 0) return Error::fromErrno("stat bind source ", b.source);
+    TRY(checkProcDestination(ctx, b.destination, "", &src));
     Create kind = S_ISDIR(st.st_mode) ? Create::Directory : Create::File;
     ASSIGN_OR_RETURN(UniqueFd fd, ctx.root.resolve(b.destination, kind));
-    TRY(checkProcDestination(ctx, fd.get(), "", b.source));
+    TRY(checkProcDestination(ctx, fd.get(), "", &src));
+    if (treeFd >= 0) {
+        TRY(ctx.root.pathInside(fd.get()));
+        return moveMountTree(treeFd, fd.get(), strCat(b.source, " on ", b.destination));
+    }
     ASSIGN_OR_RETURN(std::string target, mountTarget(ctx, fd.get(), b.destination));
     unsigned long flags = MS_BIND | (b.recursive ? MS_REC : 0);
     if (::mount(b.source.c_str(), target.c_str(), nullptr, flags, nullptr) < 0)

@@ -2,6 +2,8 @@
 // on an fd resolved inside the rootfs, and each failure names the syscall and the path.
 #pragma once
 
+#include <vector>
+
 #include "common/error.hpp"
 #include "namespaces/mount_plan.hpp"
 #include "namespaces/rootfs_path.hpp"
@@ -15,6 +17,8 @@ struct ApplyContext {
     // Point mount(2) at /proc/self/fd/N. Without a procfs (a container with no /proc, after
     // pivot_root) the path itself is used: inside the new root it cannot lead out of it.
     bool procFdUsable = true;
+    // The detached mounts a BindMount with `detached` >= 0 moves (indexed by it); not owned.
+    const std::vector<int>* detachedFds = nullptr;
 };
 
 Status applyStep(const ApplyContext& ctx, const MountStep& step);

@@ -157,6 +157,7 @@ MountOptions parseMountOptions(const std::vector<std::string>& options) {
             out.tmpCopyUp = true;
         } else if (o == "idmap" || o == "ridmap") {
             out.idmap = true;
+            out.recursiveIdmap = o == "ridmap";
         } else {
             if (!data.empty()) data += ',';
             data += o;

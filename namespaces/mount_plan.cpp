@@ -7,6 +7,7 @@
 
 #include "common/fs.hpp"
 #include "namespaces/mountinfo.hpp"
+#include "namespaces/userns_fd.hpp"
 
 namespace berth::namespaces {
 namespace {
@@ -36,8 +37,8 @@ void addPropagationAndAttrs(StepList& s, const std::string& dest, const MountOpt
 // A bind keeps the source mount's flags; only a remount applies the requested ones. Skipped
 // when nothing was asked for, so a plain bind of a locked mount works in a user namespace.
 void addBind(StepList& s, const std::string& dest, const std::string& source, bool recursive,
-             const MountOptions& o) {
-    s.add(BindMount{dest, source, recursive});
+             const MountOptions& o, int detached = -1) {
+    s.add(BindMount{dest, source, recursive, detached});
     for (unsigned long p : o.propagationSteps) s.add(SetPropagation{dest, p});
     unsigned long flags = o.flags & ~static_cast<unsigned long>(MS_REMOUNT);
     if (flags != 0 || o.clearFlags != 0) s.add(Remount{dest, flags, o.clearFlags});
@@ -137,7 +138,74 @@ Status validateDevice(const DeviceEntry& d) {
     return {};
 }
 
+// Both maps or neither, only on a bind, ranges the kernel takes (runtime-spec "mounts").
+Status checkIdmap(const MountEntry& m, const MountOptions& o) {
+    bool maps = !m.uidMappings.empty() || !m.gidMappings.empty();
+    if (!maps && !o.idmap) return {};
+    if (!isBindMount(m))
+        return Error(EINVAL, "an idmapped mount (uidMappings, gidMappings, idmap, ridmap) must be "
+                             "a bind mount");
+    if (m.uidMappings.empty() != m.gidMappings.empty())
+        return Error(EINVAL, m.uidMappings.empty() ? "gidMappings given without uidMappings"
+                                                   : "uidMappings given without gidMappings");
+    if (!maps)
+        return Error(EINVAL, strCat("option ", o.recursiveIdmap ? "ridmap" : "idmap",
+                                    " needs uidMappings and gidMappings, or a user namespace "
+                                    "whose mappings it takes"));
+    TRY(validateIdMaps(m.uidMappings, "uidMappings"));
+    return validateIdMaps(m.gidMappings, "gidMappings");
+}
+
+Status checkBindSource(const MountEntry& m) {
+    if (m.source.empty() || m.source[0] != '/')
+        return Error(EINVAL, strCat("bind source '", m.source, "' is not an absolute path"));
+    return {};
+}
+
+// The index `entry` has in planDetachedSources, or -1.
+int detachedIndex(const RootfsConfig& cfg, size_t entry) {
+    if (!bindFromDetached(cfg, cfg.mounts[entry])) return -1;
+    int n = 0;
+    for (size_t i = 0; i < entry; ++i) n += bindFromDetached(cfg, cfg.mounts[i]) ? 1 : 0;
+    return n;
+}
+
 }  // namespace
+
+bool bindFromDetached(const RootfsConfig& cfg, const MountEntry& m) {
+    if (!isBindMount(m)) return false;
+    if (cfg.userNamespace || !m.uidMappings.empty() || !m.gidMappings.empty()) return true;
+    return parseMountOptions(m.options).idmap;
+}
+
+Result<std::vector<DetachedSource>> planDetachedSources(const RootfsConfig& cfg) {
+    std::vector<DetachedSource> out;
+    // Binds made inside the container are slaves of the host's mounts ("/" is made rslave
+    // first), or private ones when the rootfs propagation is private.
+    unsigned long prop = (propagationFlags(cfg.rootfsPropagation) & MS_PRIVATE) ? MS_PRIVATE
+                                                                               : MS_SLAVE;
+    for (size_t i = 0; i < cfg.mounts.size(); ++i) {
+        const MountEntry& m = cfg.mounts[i];
+        const MountOptions o = parseMountOptions(m.options);
+        // Every entry: an idmap on a mount that is no bind is refused here, before the clone.
+        Status st = checkIdmap(m, o);
+        if (st.ok() && bindFromDetached(cfg, m)) st = checkBindSource(m);
+        if (!st.ok()) return std::move(st.error().context(describeEntry(cfg, i)));
+        if (!bindFromDetached(cfg, m)) continue;
+        DetachedSource d;
+        d.entry = i;
+        d.what = describeEntry(cfg, i);
+        d.source = m.source;
+        d.recursive = o.recursiveBind;
+        d.propagation = prop;
+        d.uidMappings = m.uidMappings;
+        d.gidMappings = m.gidMappings;
+        // ridmap: every mount; idmap: the top one; neither: as the bind (rbind: every mount).
+        d.recursiveIdmap = o.recursiveIdmap || (o.recursiveBind && !o.idmap);
+        out.push_back(std::move(d));
+    }
+    return out;
+}
 
 bool isBindMount(const MountEntry& m) {
     if (m.type == "bind") return true;
@@ -177,13 +245,12 @@ Result<std::vector<MountStep>> planMountEntry(const RootfsConfig& cfg, size_t en
     const MountEntry& m = cfg.mounts.at(entry);
     if (m.destination.empty()) return Error(EINVAL, "mount destination is empty");
     const MountOptions o = parseMountOptions(m.options);
-    if (o.idmap) return Error(EINVAL, "idmapped mounts (idmap, ridmap) are not supported");
+    TRY(checkIdmap(m, o));
     const std::string dest = fs::cleanPath(m.destination);
     StepList s{static_cast<int>(entry), {}};
     if (isBindMount(m)) {
-        if (m.source.empty() || m.source[0] != '/')
-            return Error(EINVAL, strCat("bind source '", m.source, "' is not an absolute path"));
-        addBind(s, dest, m.source, o.recursiveBind, o);
+        TRY(checkBindSource(m));
+        addBind(s, dest, m.source, o.recursiveBind, o, detachedIndex(cfg, entry));
     } else if (m.type == "cgroup") {
         if (cfg.cgroups.unified)
             addCgroupV2(s, cfg, m, dest, o);
@@ -268,7 +335,8 @@ struct Describer {
                       f.data.empty() ? "" : " data=", f.data, f.copyUp ? " copyup" : "");
     }
     std::string operator()(const BindMount& b) const {
-        return strCat(b.recursive ? "rbind " : "bind ", b.source, " on ", b.destination);
+        return strCat(b.recursive ? "rbind " : "bind ", b.source, " on ", b.destination,
+                      b.detached >= 0 ? strCat(" (detached #", b.detached, ")") : "");
     }
     std::string operator()(const Remount& r) const {
         return strCat("remount ", r.destination, " flags=0x", std::hex, r.flags, " clear=0x",

@@ -25,10 +25,13 @@ struct FsMount {
 };
 
 // Bind a host path; the mountpoint is created like the source (directory or empty file).
+// With `detached` >= 0 the parent already made the bind as a detached mount (the entry of that
+// index in planDetachedSources) and the child only moves it into place.
 struct BindMount {
     std::string destination;
     std::string source;
     bool recursive = false;
+    int detached = -1;
 };
 
 // MS_BIND|MS_REMOUNT|flags; when refused, retried with the mount's locked flags kept.
@@ -87,6 +90,27 @@ struct PlanInputs {
     bool procKcoreExists = true;  // /dev/core -> /proc/kcore only when the kernel has it
     bool selinuxEnabled = false;  // mountLabel becomes a context= option only then
 };
+
+// A bind source the parent opens as a detached mount (open_tree OPEN_TREE_CLONE) with host
+// root's rights, for the child to move into the rootfs: every bind of a container with a user
+// namespace (its root may not be able to reach the source) and every idmapped bind.
+struct DetachedSource {
+    size_t entry = 0;  // index into RootfsConfig::mounts
+    std::string what;  // describeEntry() of it, for errors
+    std::string source;
+    bool recursive = false;  // rbind: the source's submounts come along
+    // Applied to the whole detached tree: what a bind made inside the container would have
+    // had (MS_SLAVE of the host's mount, or MS_PRIVATE under a private rootfsPropagation).
+    unsigned long propagation = 0;
+    std::vector<IdMap> uidMappings, gidMappings;  // idmapped when not empty
+    bool recursiveIdmap = false;                  // idmap every mount of the tree (ridmap)
+};
+
+// Whether config mount `m` is made from a detached mount (see DetachedSource).
+bool bindFromDetached(const RootfsConfig& cfg, const MountEntry& m);
+// The detached sources for cfg, in mount order; validates their idmaps. The index of an entry
+// here is the BindMount::detached of its step.
+Result<std::vector<DetachedSource>> planDetachedSources(const RootfsConfig& cfg);
 
 // Steps for prepareRootfsInChild after "/" propagation and the rootfs self-bind: every mount in
 // order, then (unless a bind covers /dev) devices, /dev/ptmx and the /dev links.

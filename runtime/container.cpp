@@ -41,6 +41,12 @@ namespaces::CgroupView cgroupViewFor(const spec::Spec& s, const cgroups::Manager
     return v;
 }
 
+std::vector<namespaces::IdMap> toIdMaps(const std::vector<spec::IdMapping>& m) {
+    std::vector<namespaces::IdMap> out;
+    for (auto& x : m) out.push_back({x.containerID, x.hostID, x.size});
+    return out;
+}
+
 }  // namespace
 
 namespaces::RootfsConfig rootfsConfigFor(const spec::Spec& s, const std::string& bundle,
@@ -50,13 +56,22 @@ namespaces::RootfsConfig rootfsConfigFor(const spec::Spec& s, const std::string&
     r.readonly = s.root.readonly;
     const spec::Linux& lx = *s.linux;
     r.rootfsPropagation = lx.rootfsPropagation;
+    const bool newUserns = lx.findNamespace("user") && lx.findNamespace("user")->path.empty();
     for (auto& m : s.mounts) {
-        namespaces::MountEntry e{m.destination, m.type, m.source, m.options};
-        bool bind = m.type == "bind";
-        for (auto& o : m.options)
+        namespaces::MountEntry e{m.destination, m.type, m.source, m.options,
+                                 toIdMaps(m.uidMappings), toIdMaps(m.gidMappings)};
+        bool bind = m.type == "bind", idmap = false;
+        for (auto& o : m.options) {
             if (o == "bind" || o == "rbind") bind = true;
+            if (o == "idmap" || o == "ridmap") idmap = true;
+        }
         // Relative bind sources are relative to the bundle, as with runc.
         if (bind && !e.source.empty() && e.source[0] != '/') e.source = fs::joinPath(bundle, e.source);
+        // idmap/ridmap without mappings take the container's own (runtime-spec 1.2, runc).
+        if (idmap && e.uidMappings.empty() && e.gidMappings.empty() && newUserns) {
+            e.uidMappings = toIdMaps(lx.uidMappings);
+            e.gidMappings = toIdMaps(lx.gidMappings);
+        }
         r.mounts.push_back(std::move(e));
     }
     for (auto& d : lx.devices) {

@@ -63,12 +63,15 @@ Status bindConsole(const std::string& slave) {
 
 // Everything up to "ready" (the container is built); returns the execve's arguments.
 Result<ExecArgs> setUpContainer(const ChildPlan& p, std::string& stateJson) {
+    ASSIGN_OR_RETURN(auto detached, recvFdsMsg(p.syncFd, Msg::MountFds, p.detachedMounts));
     TRY(expectMsg(p.syncFd, Msg::Go));
     // A cgroup namespace is rooted at the cgroup we are in when it is made: wait for the join.
     bool joined = (p.unshareFlags & CLONE_NEWCGROUP) != 0;
     if (joined) TRY(expectMsg(p.syncFd, Msg::CgroupJoined));
     TRY(enterNamespaces(p));
-    TRY(namespaces::prepareRootfsInChild(*p.rootfs));
+    std::vector<int> detachedFds;
+    for (auto& d : detached) detachedFds.push_back(d.get());
+    TRY(namespaces::prepareRootfsInChild(*p.rootfs, detachedFds));
     if (!joined) TRY(expectMsg(p.syncFd, Msg::CgroupJoined));
     const spec::Spec& s = *p.spec;
     if (p.hasRuntimeHooks) {

@@ -14,6 +14,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "namespaces/detached_mount.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/process/exec_process.hpp"
 #include "runtime/process/sync.hpp"
@@ -57,6 +58,7 @@ struct Prepared {
     std::vector<UniqueFd> joinFds;
     UniqueFd parentSock, childSock, fifo, console;
     security::SeccompFilter seccomp;
+    std::vector<namespaces::DetachedSource> detached;  // bind sources the parent opens
 };
 
 // Decide per namespace: created by the clone, created later by unshare, or joined by setns.
@@ -93,6 +95,9 @@ Status prepare(LaunchConfig& cfg, Prepared& pr) {
     pr.plan.rootfs = &cfg.rootfs;
     pr.plan.preserveFds = cfg.preserveFds;
     TRY(planNamespaces(*s.linux, pr));
+    // Checked before the clone, so a bad idmap leaves nothing behind.
+    ASSIGN_OR_RETURN(pr.detached, namespaces::planDetachedSources(cfg.rootfs));
+    pr.plan.detachedMounts = pr.detached.size();
     ASSIGN_OR_RETURN(pr.plan.personality, security::personalityFor(s.linux->personality));
     const spec::Hooks& h = s.hooks;
     pr.plan.hasRuntimeHooks = !h.prestart.empty() || !h.createRuntime.empty() ||
@@ -129,6 +134,15 @@ std::vector<namespaces::IdMap> toIdMaps(const std::vector<spec::IdMapping>& m) {
     return out;
 }
 
+// Bind sources opened with host root's rights in the init's fresh mount namespace, for it to
+// move into its rootfs (runc 1.1's mount source fds; open_tree as in runc 1.2).
+Status sendDetachedMounts(Prepared& pr, pid_t pid) {
+    ASSIGN_OR_RETURN(auto trees, namespaces::openDetachedSourcesFromParent(pr.detached, pid));
+    std::vector<int> fds;
+    for (auto& t : trees) fds.push_back(t.get());
+    return sendFdsMsg(pr.parentSock.get(), Msg::MountFds, fds);
+}
+
 // Between the clone and the end of the child's set-up: what only the parent can do, then the
 // hook round-trip, then the child's own set-up until it closes the socket (before the exec fifo;
 // at its execve for run).
@@ -143,6 +157,7 @@ Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
         TRY_CTX(fs::writeFile(strCat("/proc/", pid, "/oom_score_adj"),
                               std::to_string(*s.process->oomScoreAdj)),
                 "set oom_score_adj");
+    if (!pr.detached.empty()) TRY(sendDetachedMounts(pr, pid));
     TRY(sendMsg(pr.parentSock.get(), Msg::Go));
     // Joining v1 cgroups waits for an RCU grace period (milliseconds); the child builds its
     // rootfs meanwhile and waits for CgroupJoined only before its cgroup namespace or exec.

@@ -54,6 +54,7 @@ struct ChildPlan {
     int fifoFd = -1;     // O_PATH of the exec fifo, -1 for run
     int consoleFd = -1;
     int preserveFds = 0;
+    size_t detachedMounts = 0;  // MountFds to receive before Go (namespaces/detached_mount.hpp)
     security::SeccompFilter* seccomp = nullptr;
     std::optional<unsigned long> personality;
 };

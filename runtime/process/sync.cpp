@@ -3,6 +3,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "common/fd_passing.hpp"
+
 namespace berth::process {
 namespace {
 struct Header {
@@ -79,6 +83,35 @@ Result<Message> expectMsg(int fd, Msg want) {
         return Error::make("sync: unexpected message ", static_cast<uint32_t>(m.type), " (wanted ",
                            static_cast<uint32_t>(want), ")");
     return m;
+}
+
+// SCM_RIGHTS carries at most 253 fds per message (SCM_MAX_FD).
+constexpr size_t kFdsPerMessage = 200;
+
+Status sendFdsMsg(int sock, Msg type, const std::vector<int>& fds) {
+    for (size_t i = 0; i < fds.size(); i += kFdsPerMessage) {
+        std::vector<int> chunk(fds.begin() + static_cast<long>(i),
+                               fds.begin() + static_cast<long>(std::min(fds.size(), i + kFdsPerMessage)));
+        Header h{static_cast<uint32_t>(type), 0, static_cast<uint32_t>(chunk.size())};
+        TRY(sendFds(sock, chunk, std::string(reinterpret_cast<const char*>(&h), sizeof h),
+                    "sync: file descriptors"));
+    }
+    return {};
+}
+
+Result<std::vector<UniqueFd>> recvFdsMsg(int sock, Msg type, size_t count) {
+    std::vector<UniqueFd> out;
+    while (out.size() < count) {
+        Header h{};
+        ASSIGN_OR_RETURN(auto fds, recvFds(sock, &h, sizeof h, kFdsPerMessage));
+        if (h.type != static_cast<uint32_t>(type) || h.len != fds.size() || fds.empty())
+            return Error::make("sync: unexpected message ", h.type, " (wanted ",
+                               static_cast<uint32_t>(type), " with file descriptors)");
+        for (auto& fd : fds) out.push_back(std::move(fd));
+    }
+    if (out.size() != count)
+        return Error::make("sync: ", out.size(), " file descriptors received, ", count, " expected");
+    return out;
 }
 
 }  // namespace berth::process

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
@@ -23,6 +24,8 @@ enum class Msg : uint32_t {
                       // slow v1 attach overlaps the child's rootfs set-up)
     SeccompFd,        // child → parent: a seccomp listener fd follows (SCM_RIGHTS) for the agent
     SeccompDone,      // parent → child: the agent has the fd; carry on
+    MountFds,         // parent → child, before Go: detached mounts (SCM_RIGHTS) for the bind
+                      // mounts of the mount plan's DetachedSource list, in its order
 };
 
 struct Message {
@@ -39,5 +42,10 @@ Result<Message> recvMsg(int fd);
 Result<std::optional<Message>> recvMsgOrEof(int fd);
 // Receive, and turn an Error message into an Error; anything but `want` is a protocol error.
 Result<Message> expectMsg(int fd, Msg want);
+
+// `fds` as messages of type `type` (as many as SCM_RIGHTS needs), and their receipt: exactly
+// `count` fds, in order.
+Status sendFdsMsg(int sock, Msg type, const std::vector<int>& fds);
+Result<std::vector<UniqueFd>> recvFdsMsg(int sock, Msg type, size_t count);
 
 }  // namespace berth::process

@@ -45,16 +45,11 @@ Status parseRoot(const Ctx& c, const json& j, Root& root) {
     return readBool(c, *v, "readonly", "root", root.readonly);
 }
 
-// Idmapped-mount mappings are kept in uid_map line form; the runtime refuses them for now.
 Status parseMountMappings(const Ctx& c, const json& v, std::string_view key,
-                          const std::string& path, std::vector<std::string>& out) {
+                          const std::string& path, std::vector<IdMapping>& out) {
     const json* m = find(v, key);
     if (!m) return {};
-    std::vector<IdMapping> maps;
-    TRY(parseIdMappings(c, *m, at(path, key), maps));
-    for (const IdMapping& im : maps)
-        out.push_back(strCat(im.containerID, " ", im.hostID, " ", im.size));
-    return {};
+    return parseIdMappings(c, *m, at(path, key), out);
 }
 
 Status parseMount(const Ctx& c, const json& v, const std::string& path, Mount& m) {

@@ -86,14 +86,19 @@ struct Process {
     std::vector<std::string> warnings;
 };
 
+struct IdMapping {
+    uint32_t containerID = 0;
+    uint32_t hostID = 0;
+    uint32_t size = 0;
+};
+
 struct Mount {
     std::string destination;
     std::string type;
     std::string source;
     std::vector<std::string> options;
-    // Idmapped-mount mappings, validated and kept as "containerID hostID size" (uid_map line
-    // format); berth does not support idmapped mounts yet, so the runtime refuses non-empty ones.
-    std::vector<std::string> uidMappings, gidMappings;
+    // Idmapped-mount mappings (runtime-spec 1.1), checked further by the mount plan.
+    std::vector<IdMapping> uidMappings, gidMappings;
 };
 
 struct Hook {
@@ -115,12 +120,6 @@ struct Hooks {
 struct Namespace {
     std::string type;  // pid network mount ipc uts user cgroup time
     std::string path;  // empty: create a new one
-};
-
-struct IdMapping {
-    uint32_t containerID = 0;
-    uint32_t hostID = 0;
-    uint32_t size = 0;
 };
 
 struct Device {

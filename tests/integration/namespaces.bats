@@ -125,6 +125,71 @@ setup_file() { itest_setup_file; }
     done
 }
 
+# The init is in the user namespace when it sets up its mounts: bind sources are opened by the
+# parent, with host root's rights (runtime-defects item 4; runc 1.1's mount source fds).
+@test "user namespace: bind sources behind a dir only host root may enter are mounted" {
+    add_ns user
+    cfg '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+         | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+    chown -hR 100000:100000 "$BUNDLE/rootfs"
+    local private="$TEST_DIR/private"
+    mkdir -p "$private/pub"
+    echo hello >"$private/pub/file"
+    chmod 0755 "$private/pub"
+    chown -R 0:0 "$private"
+    chmod 0700 "$private"
+    add_mount /data bind "$private/pub" rbind ro
+    add_mount /locked bind "$private" bind
+    set_args sh -c 'ls -ln /data; cat /data/file; stat -c "%u %g %a" /locked;
+        ls /locked >/dev/null 2>&1 && echo listed || echo refused'
+    run_fg "$ID"
+    assert_ok
+    # The container's root sees host root's files as the overflow ids, and gets no more than
+    # "others" may on them: the 0700 dir is mounted but cannot be listed.
+    local overflow
+    overflow="$(cat /proc/sys/kernel/overflowuid) $(cat /proc/sys/kernel/overflowgid)"
+    grep -Eq "^-rw-r--r-- +1 +${overflow% *} +${overflow#* } .* file$" <<<"$output" || fail "ls -ln /data:" "$output"
+    [[ "${lines[2]}" == hello ]] || fail "cat /data/file:" "$output"
+    [[ "${lines[3]}" == "$overflow 700" ]] || fail "stat /locked:" "$output"
+    [[ "${lines[4]}" == refused ]] || fail "ls /locked:" "$output"
+}
+
+@test "user namespace: a missing bind source is one error line naming the mount, nothing left" {
+    add_ns user
+    cfg '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+         | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+    chown -hR 100000:100000 "$BUNDLE/rootfs"
+    add_mount /data bind "$TEST_DIR/nope" rbind
+    mounts_snapshot
+    rb create -b "$BUNDLE" "$ID"
+    assert_berth_error "mounts\[[0-9]+\] /data \(type bind, source $TEST_DIR/nope\): .*No such file or directory"
+    assert_no_leftovers "$ID"
+}
+
+# The bind is a copy of the host's mount made in the init's own mount namespace: the flags the
+# user namespace locks on the host's mounts stay locked on it (a plain open_tree from the host's
+# namespace would let the container's root drop them).
+@test "user namespace: a bind of a read-only host mount cannot be remounted read-write" {
+    add_ns user
+    cfg '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+         | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+         | .process.capabilities.bounding += ["CAP_SYS_ADMIN"]
+         | .process.capabilities.effective += ["CAP_SYS_ADMIN"]
+         | .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+    chown -hR 100000:100000 "$BUNDLE/rootfs"
+    mkdir -p "$TEST_DIR/ro/d"
+    chmod 0777 "$TEST_DIR/ro/d"
+    mount --bind "$TEST_DIR/ro" "$TEST_DIR/ro"
+    mount -o remount,bind,ro "$TEST_DIR/ro"
+    add_mount /data bind "$TEST_DIR/ro/d" bind
+    set_args sh -c 'mount -o remount,bind,rw /data 2>/dev/null && echo remounted || echo locked;
+        touch /data/x 2>/dev/null && echo written || echo ro'
+    run_fg "$ID"
+    assert_ok
+    [[ "$output" == "$(printf 'locked\nro')" ]] || fail "$output"
+    [[ ! -e "$TEST_DIR/ro/d/x" ]] || fail "the container wrote into a read-only host mount"
+}
+
 @test "time namespace: monotonic and boottime offsets" {
     [[ -e /proc/self/ns/time ]] || skip "this kernel has no time namespaces (no /proc/self/ns/time)"
     add_ns time

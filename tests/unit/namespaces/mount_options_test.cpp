@@ -198,7 +198,9 @@ TEST(MountOptions, SpecialOptions) {
     EXPECT_TRUE(o.tmpCopyUp);
     EXPECT_TRUE(o.idmap);
     EXPECT_EQ(o.data, "");
+    EXPECT_FALSE(o.recursiveIdmap);
     EXPECT_TRUE(parseMountOptions({"ridmap"}).idmap);
+    EXPECT_TRUE(parseMountOptions({"ridmap"}).recursiveIdmap);
 }
 
 TEST(MountOptions, UnknownGoesToDataInOrder) {

@@ -233,7 +233,7 @@ TEST(MountPlan, RefusedEntries) {
     RootfsConfig c;
     c.mounts = {{"/data", "bind", "relative/path", {"bind"}}};
     EXPECT_FALSE(planMountEntry(c, 0, {}).ok());
-    c.mounts = {{"/data", "bind", "/host", {"bind", "idmap"}}};
+    c.mounts = {{"/data", "bind", "/host", {"bind", "idmap"}}};  // no mappings to use
     auto r = planMountEntry(c, 0, {});
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message().find("idmap"), std::string::npos);

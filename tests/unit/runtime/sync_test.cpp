@@ -55,3 +55,40 @@ TEST(Sync, CleanEofIsNoMessage) {
     ASSERT_TRUE(eof.ok());
     EXPECT_FALSE(eof->has_value());
 }
+
+// The detached mounts of the MountFds messages: more than one SCM_RIGHTS message holds, in
+// order, and the Go that follows is read as its own message.
+TEST(Sync, FdsTravelInOrderInChunksBeforeTheNextMessage) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    UniqueFd a(sv[0]), b(sv[1]);
+    std::vector<UniqueFd> pipes;
+    std::vector<int> sent;
+    for (int i = 0; i < 150; ++i) {  // 300 fds: two messages
+        int p[2];
+        ASSERT_EQ(pipe(p), 0);
+        pipes.emplace_back(p[0]);
+        pipes.emplace_back(p[1]);
+        sent.push_back(p[0]);
+        sent.push_back(p[1]);
+    }
+    ASSERT_TRUE(sendFdsMsg(a.get(), Msg::MountFds, sent).ok());
+    ASSERT_TRUE(sendMsg(a.get(), Msg::Go).ok());
+    auto got = recvFdsMsg(b.get(), Msg::MountFds, sent.size());
+    ASSERT_TRUE(got.ok()) << got.error().what();
+    ASSERT_EQ(got->size(), sent.size());
+    // Same open file as the one sent at that position: write on a received write end and read
+    // on the sent read end.
+    ASSERT_EQ(write((*got)[1].get(), "k", 1), 1);
+    char c = 0;
+    ASSERT_EQ(read(sent[0], &c, 1), 1);
+    EXPECT_EQ(c, 'k');
+    ASSERT_EQ(write((*got)[299].get(), "z", 1), 1);
+    ASSERT_EQ(read(sent[298], &c, 1), 1);
+    EXPECT_EQ(c, 'z');
+    EXPECT_TRUE(expectMsg(b.get(), Msg::Go).ok());
+    // Nothing to receive for zero; a plain message where fds are expected is an error.
+    EXPECT_TRUE(recvFdsMsg(b.get(), Msg::MountFds, 0).ok());
+    ASSERT_TRUE(sendMsg(a.get(), Msg::Go).ok());
+    EXPECT_FALSE(recvFdsMsg(b.get(), Msg::MountFds, 1).ok());
+}

@@ -237,13 +237,18 @@ TEST(SpecParse, RelativeMountDestinationIsTakenFromRootWithAWarning) {
               "deprecated; using it relative to /");
 }
 
-TEST(SpecParse, MountIdMappingsAreKeptAsUidMapLines) {
+TEST(SpecParse, MountIdMappingsAreKept) {
     json j = fullJson();
     j["mounts"][1]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
     j["mounts"][1]["gidMappings"] = {{{"containerID", 1}, {"hostID", 2000}, {"size", 10}}};
     spec::Spec s = parseOk(j.dump());
-    EXPECT_EQ(s.mounts[1].uidMappings, (std::vector<std::string>{"0 1000 1"}));
-    EXPECT_EQ(s.mounts[1].gidMappings, (std::vector<std::string>{"1 2000 10"}));
+    ASSERT_EQ(s.mounts[1].uidMappings.size(), 1u);
+    EXPECT_EQ(s.mounts[1].uidMappings[0].hostID, 1000u);
+    EXPECT_EQ(s.mounts[1].uidMappings[0].size, 1u);
+    ASSERT_EQ(s.mounts[1].gidMappings.size(), 1u);
+    EXPECT_EQ(s.mounts[1].gidMappings[0].containerID, 1u);
+    EXPECT_EQ(s.mounts[1].gidMappings[0].hostID, 2000u);
+    EXPECT_EQ(s.mounts[1].gidMappings[0].size, 10u);
 }
 
 TEST(SpecParse, JoinedUserNamespaceNeedsNoMappings) {

@@ -14,58 +14,10 @@
 
 #include "common/fs.hpp"
 #include "images/snapshot.hpp"
+#include "namespaces/detached_mount.hpp"
+#include "namespaces/userns_fd.hpp"
 
 namespace berth::vps {
-
-namespace {
-
-Status writeMap(pid_t pid, const char* file, uint32_t base, uint32_t size) {
-    std::string path = strCat("/proc/", pid, "/", file);
-    return fs::writeFile(path, strCat("0 ", base, " ", size, "\n"));
-}
-
-}  // namespace
-
-Result<UniqueFd> makeUsernsFd(uint32_t base, uint32_t size) {
-    int sync[2];
-    if (::pipe2(sync, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
-    UniqueFd rd(sync[0]), wr(sync[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) return Error::fromErrno("fork");
-    if (pid == 0) {
-        // Child: only async-signal-safe calls. Unshare, then wait for the parent to be done.
-        wr.reset();
-        char c;
-        if (::unshare(CLONE_NEWUSER) < 0) ::_exit(1);
-        ssize_t r = ::read(rd.get(), &c, 1);
-        (void)r;
-        ::_exit(0);
-    }
-    rd.reset();
-    auto reap = [&] {
-        wr.reset();
-        int st;
-        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-        }
-    };
-    // The child has unshared when its /proc/PID/ns/user differs from ours.
-    struct stat self, child;
-    ::stat("/proc/self/ns/user", &self);
-    for (int i = 0; i < 2000; i++) {
-        if (::stat(strCat("/proc/", pid, "/ns/user").c_str(), &child) == 0 && child.st_ino != self.st_ino) break;
-        ::usleep(500);
-    }
-    Status st = writeMap(pid, "uid_map", base, size);
-    if (st) st = writeMap(pid, "gid_map", base, size);
-    UniqueFd ns;
-    if (st) {
-        ns.reset(::open(strCat("/proc/", pid, "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
-        if (!ns) st = Error::fromErrno("open the user namespace of ", pid);
-    }
-    reap();
-    if (!st) return std::move(st).error().context("user namespace for ids ", base, "+", size);
-    return ns;
-}
 
 Status prepareDataDir(const DataLayout& d, const IdRange& ids) {
     // 0711: the VPS's root (an unmapped-to-host-root uid) must pass through to its rootfs.
@@ -119,18 +71,12 @@ namespace {
 
 // open_tree(CLONE) + mount_setattr(IDMAP) + move_mount: `src` shown with the namespace's ids at `dst`.
 Status mountIdmapped(const std::string& src, const std::string& dst, int usernsFd) {
-    UniqueFd tree(static_cast<int>(
-        ::syscall(SYS_open_tree, AT_FDCWD, src.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
-    if (!tree) return Error::fromErrno("open_tree ", src);
-    struct mount_attr attr = {};
-    attr.attr_set = MOUNT_ATTR_IDMAP;
-    attr.userns_fd = static_cast<uint64_t>(usernsFd);
-    if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
-        return Error::fromErrno("idmapped mount of ", src, " (mount_setattr MOUNT_ATTR_IDMAP)");
+    ASSIGN_OR_RETURN(UniqueFd tree, namespaces::cloneMountTree(AT_FDCWD, src, false));
+    TRY_CTX(namespaces::idmapMountTree(tree.get(), usernsFd, false), "template layer ", src);
     if (::mkdir(dst.c_str(), 0700) < 0 && errno != EEXIST) return Error::fromErrno("mkdir ", dst);
-    if (::syscall(SYS_move_mount, tree.get(), "", AT_FDCWD, dst.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
-        return Error::fromErrno("move_mount ", src, " to ", dst);
-    return {};
+    UniqueFd target(::open(dst.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!target) return Error::fromErrno("open ", dst);
+    return namespaces::moveMountTree(tree.get(), target.get(), dst);
 }
 
 void detachLowers(const DataLayout& d) {
@@ -150,7 +96,9 @@ void detachLowers(const DataLayout& d) {
 Status mountRootfs(const DataLayout& d, const std::vector<std::string>& lowers, const IdRange& ids) {
     if (lowers.empty()) return Error::make("the template has no layers");
     if (isMountPoint(d.rootfs())) return Error::make(d.rootfs(), " is already mounted");
-    ASSIGN_OR_RETURN(UniqueFd userns, makeUsernsFd(ids.base, ids.size));
+    // The VPS's ids: 0..size-1 inside are base..base+size-1 on the host, uids and gids alike.
+    std::vector<namespaces::IdMap> map = {{0, ids.base, ids.size}};
+    ASSIGN_OR_RETURN(UniqueFd userns, namespaces::makeUserNamespaceFd(map, map));
     detachLowers(d);  // a crash's leftovers
     TRY(fs::mkdirAll(d.lowerRoot(), 0700));
     ScopeGuard lowersGuard([&] { detachLowers(d); });

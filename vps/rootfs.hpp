@@ -25,11 +25,6 @@ struct DataLayout {
     std::string consoleLog() const { return dir + "/console.log"; }
 };
 
-// PRIVATE STAND-IN, to be replaced at merge by namespaces/userns_fd (the reusable "user
-// namespace fd with these maps" from the mountfd work): an fd of a new user namespace mapping
-// 0..size-1 to base..base+size-1 for uids and gids, made by a short-lived child.
-Result<UniqueFd> makeUsernsFd(uint32_t base, uint32_t size);
-
 // Make DIR, DIR/upper and DIR/work; upper and work owned by the VPS's root (ids.base).
 Status prepareDataDir(const DataLayout& d, const IdRange& ids);
 

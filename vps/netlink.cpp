@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <optional>
 #include <thread>
 
 namespace berth::vps::netlink {
@@ -96,54 +97,53 @@ std::string extAckText(const nlmsghdr* h) {
     return "";
 }
 
+// Reads the replies on `fd` and hands each message of sequence `seq` to `visit` until it returns
+// an answer (a std::optional<R> holding one).
+template <class R, class Visit>
+R readReplies(int fd, uint32_t seq, Visit&& visit) {
+    std::vector<char> buf(65536);
+    for (;;) {
+        ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return Error::fromErrno("netlink receive");
+        }
+        int len = static_cast<int>(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
+             h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_seq != seq) continue;
+            if (std::optional<R> r = visit(h)) return std::move(*r);
+        }
+    }
+}
+
+int replyErrno(const nlmsghdr* h) { return -reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error; }
+
 }  // namespace
 
 Status Socket::request(Message& msg) {
     msg.hdr()->nlmsg_flags |= NLM_F_ACK;
     TRY(send(msg));
-    std::vector<char> buf(65536);
-    for (;;) {
-        ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return Error::fromErrno("netlink receive");
-        }
-        int len = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
-             h = NLMSG_NEXT(h, len)) {
-            if (h->nlmsg_seq != seq_ || h->nlmsg_type != NLMSG_ERROR) continue;
-            auto* e = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h));
-            if (e->error == 0) return {};
-            std::string why = extAckText(h);
-            return Error(-e->error, why.empty() ? "netlink" : strCat("netlink: ", why));
-        }
-    }
+    return readReplies<Status>(fd_.get(), seq_, [](const nlmsghdr* h) -> std::optional<Status> {
+        if (h->nlmsg_type != NLMSG_ERROR) return std::nullopt;
+        if (replyErrno(h) == 0) return Status{};
+        std::string why = extAckText(h);
+        return Status(Error(replyErrno(h), why.empty() ? "netlink" : strCat("netlink: ", why)));
+    });
 }
 
 Result<std::vector<std::vector<char>>> Socket::dump(Message& msg) {
+    using Out = Result<std::vector<std::vector<char>>>;
     msg.hdr()->nlmsg_flags |= NLM_F_DUMP;
     TRY(send(msg));
     std::vector<std::vector<char>> out;
-    std::vector<char> buf(65536);
-    for (;;) {
-        ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return Error::fromErrno("netlink receive");
-        }
-        int len = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
-             h = NLMSG_NEXT(h, len)) {
-            if (h->nlmsg_seq != seq_) continue;
-            if (h->nlmsg_type == NLMSG_DONE) return out;
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                auto* e = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h));
-                return Error(-e->error, "netlink dump");
-            }
-            auto* p = reinterpret_cast<char*>(h);
-            out.emplace_back(p, p + h->nlmsg_len);
-        }
-    }
+    return readReplies<Out>(fd_.get(), seq_, [&out](const nlmsghdr* h) -> std::optional<Out> {
+        if (h->nlmsg_type == NLMSG_DONE) return Out(std::move(out));
+        if (h->nlmsg_type == NLMSG_ERROR) return Out(Error(replyErrno(h), "netlink dump"));
+        auto* p = reinterpret_cast<const char*>(h);
+        out.emplace_back(p, p + h->nlmsg_len);
+        return std::nullopt;
+    });
 }
 
 Result<int> Socket::linkIndex(const std::string& name) {
@@ -153,24 +153,11 @@ Result<int> Socket::linkIndex(const std::string& name) {
     m.addHeader<ifinfomsg>();
     m.putString(IFLA_IFNAME, name);
     TRY(send(m));
-    std::vector<char> buf(65536);
-    for (;;) {
-        ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return Error::fromErrno("netlink receive");
-        }
-        int len = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
-             h = NLMSG_NEXT(h, len)) {
-            if (h->nlmsg_seq != seq_) continue;
-            if (h->nlmsg_type == NLMSG_ERROR)
-                return Error(-reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error,
-                             strCat("link ", name));
-            if (h->nlmsg_type == RTM_NEWLINK)
-                return reinterpret_cast<ifinfomsg*>(NLMSG_DATA(h))->ifi_index;
-        }
-    }
+    return readReplies<Result<int>>(fd_.get(), seq_, [&name](const nlmsghdr* h) -> std::optional<Result<int>> {
+        if (h->nlmsg_type == NLMSG_ERROR) return Result<int>(Error(replyErrno(h), strCat("link ", name)));
+        if (h->nlmsg_type == RTM_NEWLINK) return Result<int>(reinterpret_cast<const ifinfomsg*>(NLMSG_DATA(h))->ifi_index);
+        return std::nullopt;
+    });
 }
 
 Status Socket::createBridge(const std::string& name, const std::array<uint8_t, 6>& mac,

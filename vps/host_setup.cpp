@@ -1,25 +1,83 @@
 #include "vps/host_setup.hpp"
 
+#include <cstdlib>
+
+#include "common/fs.hpp"
+#include "vps/host_command.hpp"
+#include "vps/lxcfs.hpp"
+#include "vps/quota.hpp"
+
 namespace berth::vps {
 
 namespace {
+
+DataLayout layoutFor(const StepContext& c) {
+    DataLayout d = c.data;
+    d.onQuota = c.config.limits.diskspace.has_value();
+    return d;
+}
+
+// --diskspace: the upper and work dirs on the VPS's own ext4 image (DIR/disk.img), loop-mounted
+// on DIR/disk before the overlay and unmounted after it. Always in the list: a VPS whose quota
+// was set and whose config is gone or broken still has its image unmounted and removed.
+class QuotaStep : public HostStep {
+public:
+    const char* name() const override { return "disk quota"; }
+    Status prepare(const StepContext& c, nlohmann::json&) override {
+        if (!c.config.limits.diskspace) return {};
+        DataLayout d = layoutFor(c);
+        bool fresh = !fs::exists(d.diskImage());
+        if (fresh) TRY(ensureQuotaImage(c.config, d));
+        auto uid = static_cast<uid_t>(c.config.ids.base);
+        TRY(mountQuotaImage(d.diskImage(), d.diskMount(), uid, static_cast<gid_t>(uid)));
+        if (fresh) TRY(moveOldUpper(d));
+        return {};
+    }
+    Status stopped(const StepContext& c) override { return unmountQuotaImage(c.data.diskMount()); }
+    Status destroyed(const StepContext& c) override {
+        return destroyQuota(c.data.diskImage(), c.data.diskMount());
+    }
+
+private:
+    // Files the VPS wrote before it had a quota move onto the image, once.
+    static Status moveOldUpper(const DataLayout& d) {
+        auto entries = fs::listDir(d.plainUpper());
+        if (!entries || entries->empty()) return {};
+        auto r = runHostCommand({"cp", "-a", d.plainUpper() + "/.", d.upper() + "/"});
+        if (!r) return std::move(r.error()).context("move the VPS's files onto its disk image");
+        TRY(fs::removeAll(d.plainUpper()));
+        return fs::removeAll(d.dir + "/work");
+    }
+};
 
 // The VPS's root: idmapped template layers under its own upper dir, mounted on DIR/rootfs.
 class RootfsStep : public HostStep {
 public:
     const char* name() const override { return "rootfs"; }
     Status prepare(const StepContext& c, nlohmann::json&) override {
-        TRY(prepareDataDir(c.data, c.config.ids));
-        return mountRootfs(c.data, c.lowers, c.config.ids);
+        DataLayout d = layoutFor(c);
+        TRY(prepareDataDir(d, c.config.ids));
+        return mountRootfs(d, c.lowers, c.config.ids);
     }
     Status stopped(const StepContext& c) override { return unmountRootfs(c.data); }
 };
 
 }  // namespace
 
+Status ensureQuotaImage(const Config& c, const DataLayout& d) {
+    if (!c.limits.diskspace || fs::exists(d.diskImage())) return {};
+    QuotaSpec q;
+    q.sizeBytes = static_cast<uint64_t>(*c.limits.diskspace);
+    q.inodes = c.limits.diskinodes ? static_cast<uint64_t>(*c.limits.diskinodes) : 0;
+    q.ownerUid = static_cast<uid_t>(c.ids.base);
+    q.ownerGid = static_cast<gid_t>(c.ids.base);
+    TRY(fs::mkdirAll(d.dir, 0711));
+    return createQuotaImage(d.diskImage(), q);
+}
+
 std::vector<std::unique_ptr<HostStep>> hostSteps(const Config&) {
     std::vector<std::unique_ptr<HostStep>> steps;
-    // vps/quota plugs in here (it must hold the upper dir before the overlay is mounted).
+    steps.push_back(std::make_unique<QuotaStep>());  // holds the upper dir: before the overlay
     steps.push_back(std::make_unique<RootfsStep>());
     // vps/lxcfs and vps/network plug in here.
     return steps;

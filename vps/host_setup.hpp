@@ -47,4 +47,7 @@ public:
 //   4. (vps/network) veth into the bridge; addresses and routes once the init runs
 std::vector<std::unique_ptr<HostStep>> hostSteps(const Config& c);
 
+// The VPS's disk image (--diskspace, --diskinodes) when it has a quota and no image yet.
+Status ensureQuotaImage(const Config& c, const DataLayout& d);
+
 }  // namespace berth::vps

@@ -187,6 +187,59 @@ SH
     assert_no_leftovers "vps-$VPS"
 }
 
+# loop_of IMAGE: the loop devices backed by IMAGE (the image may already be gone).
+loops_of() {
+    local f
+    for f in /sys/block/loop*/loop/backing_file; do
+        [[ -f "$f" ]] && grep -qF "$1" "$f" 2>/dev/null && echo "${f%/loop/backing_file}"
+    done
+    return 0
+}
+
+@test "vps: --diskspace puts the VPS's files on its own disk: df shows it, ENOSPC past it, set grows it, destroy removes it" {
+    command -v mkfs.ext4 >/dev/null || skip "no mkfs.ext4"
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --diskspace 64M
+    assert_ok
+    img="$BERTH_VPS_DATA/$VPS/disk.img"
+    [[ -f "$img" ]] || fail "no disk image after create"
+    rs vps start "$VPS"
+    assert_ok
+    grep -qF " $BERTH_VPS_DATA/$VPS/disk " /proc/self/mountinfo || fail "the disk is not mounted"
+    # df / inside: the overlay reports its upper filesystem, the 64M image (less ext4's journal).
+    rs vps exec "$VPS" sh -c 'df -k / | tail -n1'
+    assert_ok
+    size="$(awk '{print $2}' <<<"$output")"
+    [[ "$size" -gt $((48 << 10)) && "$size" -le $((64 << 10)) ]] || fail "df / inside: $output"
+    rs vps exec "$VPS" sh -c 'dd if=/dev/zero of=/big bs=1M count=100 2>&1; echo "rc=$?"'
+    [[ "$output" == *"No space left on device"* && "$output" == *"rc=1"* ]] || { show_call; fail "writing 100M did not fail with ENOSPC"; }
+    # Shrinking below what it holds: one line, nothing changed.
+    rs vps set "$VPS" --diskspace 16M
+    assert_berth_error "in use"
+    [[ "$(jq -r .limits.diskspace "$BERTH_VPS_CONFIG/$VPS.json")" == $((64 << 20)) ]]
+    rs vps exec "$VPS" rm /big
+    assert_ok
+    # Growing: live with CAP_SYS_RESOURCE, else at the next start (set says which).
+    rs vps set "$VPS" --diskspace 128M
+    assert_ok
+    if [[ "$output" == *"applied at the next start: diskspace"* ]]; then
+        rs vps stop --fast "$VPS"
+        assert_ok
+        rs vps start "$VPS"
+        assert_ok
+    else
+        [[ "$output" == *"applied now: diskspace"* ]] || fail "set --diskspace said: $output"
+    fi
+    rs vps exec "$VPS" sh -c 'df -k / | tail -n1'
+    size="$(awk '{print $2}' <<<"$output")"
+    [[ "$size" -gt $((112 << 10)) && "$size" -le $((128 << 10)) ]] || fail "df / after the grow: $output"
+
+    rs vps destroy --force "$VPS"
+    assert_ok
+    [[ ! -e "$img" && ! -e "$BERTH_VPS_DATA/$VPS" ]] || fail "disk image left"
+    ! grep -qF "$BERTH_VPS_DATA/$VPS" /proc/self/mountinfo || fail "mount left"
+    [[ -z "$(loops_of "$img")" ]] || fail "loop device left: $(loops_of "$img")"
+}
+
 @test "vps: suspend freezes and resume thaws; --fast stop kills at once; restart" {
     rs vps create "$VPS" --template localhost/vpsbb:v1
     assert_ok

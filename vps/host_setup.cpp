@@ -1,8 +1,11 @@
 #include "vps/host_setup.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "vps/host_command.hpp"
 #include "vps/lxcfs.hpp"
 #include "vps/quota.hpp"
@@ -50,6 +53,45 @@ private:
     }
 };
 
+// Where the shared lxcfs lives: the defaults, or $BERTH_VPS_LXCFS=DIR (DIR/mnt, DIR/state), so
+// tests run an lxcfs of their own.
+LxcfsConfig lxcfsConfig() {
+    LxcfsConfig lc;
+    if (const char* dir = std::getenv("BERTH_VPS_LXCFS"); dir && *dir) {
+        lc.mountPoint = fs::joinPath(dir, "mnt");
+        lc.stateDir = fs::joinPath(dir, "state");
+    }
+    return lc;
+}
+
+bool inPath(const std::string& binary) {
+    const char* path = std::getenv("PATH");
+    for (const auto& d : fs::split(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin", ':'))
+        if (!d.empty() && ::access(fs::joinPath(d, binary).c_str(), X_OK) == 0) return true;
+    return false;
+}
+
+// The VPS's /proc views (meminfo, cpuinfo, stat, uptime, loadavg, swaps, diskstats) from the
+// host's shared lxcfs: acquired at start, released at stop (the lxcfs berth started stops with
+// its last user). A host without lxcfs runs the VPS with the host's /proc files (one warning).
+class LxcfsStep : public HostStep {
+public:
+    const char* name() const override { return "lxcfs"; }
+    Status prepare(const StepContext& c, nlohmann::json& spec) override {
+        LxcfsConfig lc = lxcfsConfig();
+        if (!inPath(lc.binary) && !ensureLxcfs(lc)) {
+            log::warn("vps ", c.config.name, ": no lxcfs on this host; /proc shows the host's memory and CPUs");
+            return {};
+        }
+        ASSIGN_OR_RETURN(std::string dir, acquireLxcfs(lc, c.config.name));
+        for (const auto& m : lxcfsMounts(dir))
+            spec["mounts"].push_back({{"destination", m.destination}, {"type", "bind"},
+                                      {"source", m.source}, {"options", m.options}});
+        return {};
+    }
+    Status stopped(const StepContext& c) override { return releaseLxcfs(lxcfsConfig(), c.config.name); }
+};
+
 // The VPS's root: idmapped template layers under its own upper dir, mounted on DIR/rootfs.
 class RootfsStep : public HostStep {
 public:
@@ -79,7 +121,8 @@ std::vector<std::unique_ptr<HostStep>> hostSteps(const Config&) {
     std::vector<std::unique_ptr<HostStep>> steps;
     steps.push_back(std::make_unique<QuotaStep>());  // holds the upper dir: before the overlay
     steps.push_back(std::make_unique<RootfsStep>());
-    // vps/lxcfs and vps/network plug in here.
+    steps.push_back(std::make_unique<LxcfsStep>());
+    // vps/network plugs in here.
     return steps;
 }
 

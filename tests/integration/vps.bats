@@ -28,6 +28,8 @@ setup() {
     itest_setup
     STORE="$TEST_DIR/store"
     export BERTH_VPS_CONFIG="$TEST_DIR/etc" BERTH_VPS_DATA="$TEST_DIR/data" BERTH_VPS_IDPOOL="1000000:4"
+    # The VPSes' lxcfs (when this host has none running) is the test's own, stopped in teardown.
+    export BERTH_VPS_LXCFS="$TEST_DIR/lxcfs"
     VPS="${TAG}v"
     rs image import "$LAYOUT" localhost/vpsbb:v1
     assert_ok
@@ -45,7 +47,20 @@ teardown() {
     done < <(find /sys/fs/cgroup -type d -name "vps-${TAG}*" 2>/dev/null)
     sleep 0.05
     find /sys/fs/cgroup -depth -type d -name "vps-${TAG}*" -exec rmdir {} \; 2>/dev/null
+    stop_test_lxcfs
     itest_teardown
+}
+
+# The lxcfs a failed test may have left running at $BERTH_VPS_LXCFS.
+stop_test_lxcfs() {
+    local pid
+    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)"
+    if [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == lxcfs ]]; then
+        kill "$pid"
+        wait_for 100 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid"
+    fi
+    grep -qF " $BERTH_VPS_LXCFS/mnt " /proc/self/mountinfo && umount -l "$BERTH_VPS_LXCFS/mnt"
+    return 0
 }
 
 # rs ARGS...: berth --root $ROOT --store $STORE ARGS.
@@ -238,6 +253,30 @@ loops_of() {
     [[ ! -e "$img" && ! -e "$BERTH_VPS_DATA/$VPS" ]] || fail "disk image left"
     ! grep -qF "$BERTH_VPS_DATA/$VPS" /proc/self/mountinfo || fail "mount left"
     [[ -z "$(loops_of "$img")" ]] || fail "loop device left: $(loops_of "$img")"
+}
+
+@test "vps: /proc inside shows the VPS's memory, CPUs and uptime (lxcfs); its lxcfs stops with it" {
+    command -v lxcfs >/dev/null || skip "lxcfs is not installed (run scripts/setup.sh)"
+    [[ -e /dev/fuse ]] || skip "no /dev/fuse"
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --ram 128M --cpus 1
+    assert_ok
+    rs vps start "$VPS"
+    assert_ok
+    rs vps exec "$VPS" sh -c 'grep ^MemTotal: /proc/meminfo; grep -c ^processor /proc/cpuinfo; cut -d. -f1 /proc/uptime'
+    assert_ok
+    [[ "$(awk '{print $2, $3}' <<<"${lines[0]}")" == "131072 kB" ]] || { show_call; fail "meminfo inside: ${lines[0]}"; }
+    [[ "${lines[1]}" == 1 ]] || { show_call; fail "cpuinfo inside: ${lines[1]} processors"; }
+    host_up="$(cut -d. -f1 /proc/uptime)"
+    [[ "${lines[2]}" -lt "$host_up" || "$host_up" -lt 60 ]] || fail "uptime inside is the host's: ${lines[2]}"
+    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)"
+    rs vps destroy --force "$VPS"
+    assert_ok
+    if [[ -n "$pid" ]]; then
+        wait_for 100 bash -c "! kill -0 $pid 2>/dev/null" || fail "the VPS's lxcfs $pid still runs"
+        ! grep -qF " $BERTH_VPS_LXCFS/mnt " /proc/self/mountinfo || fail "lxcfs mount left"
+    else
+        skip_part "an lxcfs already runs on this host; start/stop of berth's own not tested"
+    fi
 }
 
 @test "vps: suspend freezes and resume thaws; --fast stop kills at once; restart" {

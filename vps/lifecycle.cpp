@@ -156,7 +156,7 @@ bool isLive(const std::string& field) {
 }
 
 bool isPending(const std::string& field) {
-    for (const char* f : {"ip", "nameserver", "searchdomain", "userpasswd"})
+    for (const char* f : {"userpasswd"})
         if (field == f) return true;
     return false;
 }

@@ -48,6 +48,7 @@ teardown() {
     sleep 0.05
     find /sys/fs/cgroup -depth -type d -name "vps-${TAG}*" -exec rmdir {} \; 2>/dev/null
     stop_test_lxcfs
+    [[ -n "${HOSTNS:-}" ]] && ip netns del "$HOSTNS" 2>/dev/null
     itest_teardown
 }
 
@@ -277,6 +278,37 @@ loops_of() {
     else
         skip_part "an lxcfs already runs on this host; start/stop of berth's own not tested"
     fi
+}
+
+@test "vps: --ip puts the VPS on the bridge (in a test-made netns) and writes hostname, hosts, resolv.conf" {
+    command -v nft >/dev/null || skip "nft is not installed (nftables)"
+    # The bridge and the VPS's host veth live in a network namespace of this test's own: berth
+    # runs in it (nsenter --net only: mounts stay the host's), never on the host's interfaces.
+    HOSTNS="${TAG}-host"
+    ip netns add "$HOSTNS"
+    export BERTH_VPS_BRIDGE=vtestbr1
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --hostname web.example --ip 10.213.9.2/24 \
+        --nameserver 10.213.9.1 --searchdomain example.org
+    assert_ok
+    run nsenter --net="/run/netns/$HOSTNS" "$BERTH" --root "$ROOT" --store "$STORE" vps start "$VPS"
+    [[ "$status" -eq 0 ]] || { ip netns del "$HOSTNS"; fail "start in the test netns: $output"; }
+    rs vps exec "$VPS" sh -c 'cat /etc/hostname; grep -c "^10.213.9.2[[:space:]].*web.example" /etc/hosts; cat /etc/resolv.conf; ip -4 addr show eth0 | grep -c "inet 10.213.9.2/24"'
+    ok=$status out="$output"
+    ip -n "$HOSTNS" addr add 10.213.9.1/24 dev vtestbr1
+    ip -n "$HOSTNS" link show master vtestbr1 >"$TEST_DIR/ports" 2>&1 || true
+    ping=0
+    "$BERTH" --root "$ROOT" --store "$STORE" vps exec "$VPS" ping -c1 -W5 10.213.9.1 >"$TEST_DIR/ping" 2>&1 </dev/null || ping=$?
+    run nsenter --net="/run/netns/$HOSTNS" "$BERTH" --root "$ROOT" --store "$STORE" vps stop --fast "$VPS"
+    stop=$status
+    veths="$(ip -n "$HOSTNS" -o link show master vtestbr1 2>/dev/null)"
+    ip netns del "$HOSTNS"
+    [[ "$ok" -eq 0 ]] || fail "exec: $out"
+    grep -qx web.example <<<"$out" || fail "/etc/hostname: $out"
+    grep -qx "nameserver 10.213.9.1" <<<"$out" && grep -q "^search example.org" <<<"$out" || fail "resolv.conf: $out"
+    [[ "$(grep -cx 1 <<<"$out")" -eq 2 ]] || fail "/etc/hosts or eth0's address: $out"
+    grep -q bv "$TEST_DIR/ports" || fail "no VPS veth on the bridge: $(cat "$TEST_DIR/ports")"
+    [[ "$ping" -eq 0 ]] || fail "the VPS does not reach the bridge's address: $(cat "$TEST_DIR/ping")"
+    [[ "$stop" -eq 0 && -z "$veths" ]] || fail "stop left the veth: $veths"
 }
 
 @test "vps: suspend freezes and resume thaws; --fast stop kills at once; restart" {

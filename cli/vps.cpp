@@ -111,7 +111,7 @@ void addVpsSet(CLI::App& group, Context& ctx) {
             if (!rep.live.empty()) std::cout << "applied now: " << joined(rep.live) << "\n";
             if (!rep.nextStart.empty()) std::cout << "applied at the next start: " << joined(rep.nextStart) << "\n";
             if (!rep.pending.empty())
-                std::cout << "stored; not applied yet (networking, quota and guest set-up are not in this berth): "
+                std::cout << "stored; not applied yet (guest set-up is not in this berth): "
                           << joined(rep.pending) << "\n";
             return 0;
         };

@@ -25,7 +25,7 @@ struct Limits {
     std::optional<int> cpuunits;       // vzctl weight 8..500000 (default 1000)
     std::optional<int64_t> pids;       // max processes
     std::optional<int> ioweight;       // block I/O weight 10..1000
-    std::optional<int64_t> diskspace;  // bytes (applied by vps/quota once it lands)
+    std::optional<int64_t> diskspace;  // bytes: the VPS's disk image (vps/quota)
     std::optional<int64_t> diskinodes;
 };
 

@@ -1,8 +1,8 @@
 // vps/host_setup: the host-side steps around a VPS's container, in order — each prepares
 // something before the container is created (and may edit its spec), may act once its init
-// runs, and undoes itself when the VPS stops or is destroyed. This is where vps/quota (the
-// upper dir on a loop-mounted ext4 image), vps/network (bridge + veth, addresses, anti-spoofing)
-// and vps/lxcfs (the /proc views bind-mounted into the spec) plug in.
+// runs, and undoes itself when the VPS stops or is destroyed: vps/quota (the upper dir on a
+// loop-mounted ext4 image), the rootfs, vps/lxcfs (the /proc views bind-mounted into the spec) and
+// vps/network (bridge + veth, addresses, anti-spoofing, the guest's network files).
 #pragma once
 
 #include <sys/types.h>
@@ -41,10 +41,14 @@ public:
 };
 
 // The steps for a VPS, in start order (stop and destroy run them in reverse).
-//   1. (vps/quota)   the upper dir's own filesystem          — plugs in here, before the rootfs
-//   2. rootfs        idmapped layers + overlay on DIR/rootfs
-//   3. (vps/lxcfs)   /proc/{meminfo,cpuinfo,stat,uptime,loadavg,swaps} binds into the spec
-//   4. (vps/network) veth into the bridge; addresses and routes once the init runs
+//   1. quota    the upper dir's own filesystem (--diskspace), before the rootfs
+//   2. rootfs   idmapped layers + overlay on DIR/rootfs
+//   3. lxcfs    /proc/{meminfo,cpuinfo,stat,uptime,loadavg,swaps} binds into the spec
+//   4. network  guest files into the rootfs; veth into the bridge, addresses and routes once the
+//               init runs (--ip)
 std::vector<std::unique_ptr<HostStep>> hostSteps(const Config& c);
+
+// The VPS's disk image (--diskspace, --diskinodes) when it has a quota and no image yet.
+Status ensureQuotaImage(const Config& c, const DataLayout& d);
 
 }  // namespace berth::vps

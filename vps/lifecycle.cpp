@@ -7,6 +7,7 @@
 #include "vps/host_setup.hpp"
 #include "vps/internal.hpp"
 #include "vps/limits.hpp"
+#include "vps/quota.hpp"
 #include "vps/spec.hpp"
 
 namespace berth::vps {
@@ -126,6 +127,7 @@ Status create(const Context& ctx, const CreateRequest& r) {
     TRY(fs::mkdirAll(ctx.paths.dataDir, 0711));
     ScopeGuard removeData([&] { (void)fs::removeAll(d.dir); });
     TRY(prepareDataDir(d, c.ids));
+    TRY_CTX(ensureQuotaImage(c, d), "--diskspace");
     TRY(store.save(c));
     removeData.dismiss();
     freeIds.dismiss();
@@ -154,9 +156,25 @@ bool isLive(const std::string& field) {
 }
 
 bool isPending(const std::string& field) {
-    for (const char* f : {"ip", "nameserver", "searchdomain", "userpasswd", "diskspace", "diskinodes"})
+    for (const char* f : {"userpasswd"})
         if (field == f) return true;
     return false;
+}
+
+// --diskspace / --diskinodes on a VPS: the image grows (or, stopped, shrinks) now; a grow the
+// kernel cannot do live (no CAP_SYS_RESOURCE) is done at the next start. Which one is returned.
+Result<std::optional<bool>> applyDisk(const Config& before, const Config& c, const DataLayout& d) {
+    const auto& was = before.limits;
+    const auto& now = c.limits;
+    if (was.diskspace && !now.diskspace)
+        return Error::make("--diskspace: a VPS's disk quota can be grown or shrunk, not removed");
+    bool haveImage = fs::exists(d.diskImage());
+    if (haveImage && now.diskinodes != was.diskinodes)
+        return Error::make("--diskinodes: fixed when the VPS's disk was made (ext4 grows its inodes with its size)");
+    if (!haveImage || now.diskspace == was.diskspace) return std::optional<bool>{};
+    auto mode = resizeQuota(d.diskImage(), d.diskMount(), static_cast<uint64_t>(*now.diskspace));
+    if (!mode) return Error::make("--diskspace: ", mode.error().message());
+    return std::optional<bool>(*mode == ResizeMode::Live);
 }
 
 }  // namespace
@@ -177,12 +195,14 @@ Result<SetReport> set(const Context& ctx, const std::string& name, const Changes
             return Error::make("--ram ", *c.limits.ram, ": below what VPS \"", name, "\" uses now (", *used,
                                " bytes)");
     }
+    ASSIGN_OR_RETURN(std::optional<bool> diskLive, applyDisk(before, c, layoutOf(store, name)));
     if (running) {
         ASSIGN_OR_RETURN(runtime::UpdateOptions u, updateFor(containerId(name), before.limits, c.limits, caps));
         TRY_CTX(runtime::update(ctx.global, u), "set ", name);
     }
     for (const auto& f : changed) {
         if (isPending(f)) rep.pending.push_back(f);
+        else if (f == "diskspace" && diskLive) (*diskLive ? rep.live : rep.nextStart).push_back(f);
         else if (running && isLive(f)) rep.live.push_back(f);
         else if (running && f != "onboot") rep.nextStart.push_back(f);
     }

@@ -15,10 +15,16 @@ namespace berth::vps {
 
 // The per-VPS data dir: DIR/upper, DIR/work (persistent), DIR/rootfs (mount point while it
 // runs), DIR/lower/N (transient mount points of the idmapped layers), DIR/bundle/config.json.
+// With a disk quota (onQuota), upper and work live on the VPS's own ext4 image, loop-mounted on
+// DIR/disk while it runs (vps/quota; the image is DIR/disk.img).
 struct DataLayout {
     std::string dir;
-    std::string upper() const { return dir + "/upper"; }
-    std::string work() const { return dir + "/work"; }
+    bool onQuota = false;
+    std::string upper() const { return onQuota ? diskMount() + "/upper" : dir + "/upper"; }
+    std::string work() const { return onQuota ? diskMount() + "/work" : dir + "/work"; }
+    std::string plainUpper() const { return dir + "/upper"; }
+    std::string diskImage() const { return dir + "/disk.img"; }
+    std::string diskMount() const { return dir + "/disk"; }
     std::string rootfs() const { return dir + "/rootfs"; }
     std::string lowerRoot() const { return dir + "/lower"; }
     std::string bundle() const { return dir + "/bundle"; }

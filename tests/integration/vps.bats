@@ -28,6 +28,8 @@ setup() {
     itest_setup
     STORE="$TEST_DIR/store"
     export BERTH_VPS_CONFIG="$TEST_DIR/etc" BERTH_VPS_DATA="$TEST_DIR/data" BERTH_VPS_IDPOOL="1000000:4"
+    # The VPSes' lxcfs (when this host has none running) is the test's own, stopped in teardown.
+    export BERTH_VPS_LXCFS="$TEST_DIR/lxcfs"
     VPS="${TAG}v"
     rs image import "$LAYOUT" localhost/vpsbb:v1
     assert_ok
@@ -45,7 +47,21 @@ teardown() {
     done < <(find /sys/fs/cgroup -type d -name "vps-${TAG}*" 2>/dev/null)
     sleep 0.05
     find /sys/fs/cgroup -depth -type d -name "vps-${TAG}*" -exec rmdir {} \; 2>/dev/null
+    stop_test_lxcfs
+    [[ -n "${HOSTNS:-}" ]] && ip netns del "$HOSTNS" 2>/dev/null
     itest_teardown
+}
+
+# The lxcfs a failed test may have left running at $BERTH_VPS_LXCFS.
+stop_test_lxcfs() {
+    local pid
+    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)"
+    if [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == lxcfs ]]; then
+        kill "$pid"
+        wait_for 100 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid"
+    fi
+    grep -qF " $BERTH_VPS_LXCFS/mnt " /proc/self/mountinfo && umount -l "$BERTH_VPS_LXCFS/mnt"
+    return 0
 }
 
 # rs ARGS...: berth --root $ROOT --store $STORE ARGS.
@@ -185,6 +201,114 @@ SH
     [[ -z "$(cgroup_dirs "vps-$VPS")" ]] || fail "cgroups remain: $(cgroup_dirs "vps-$VPS")"
     [[ -z "$(root_entries)" ]] || fail "state remains: $(root_entries)"
     assert_no_leftovers "vps-$VPS"
+}
+
+# loop_of IMAGE: the loop devices backed by IMAGE (the image may already be gone).
+loops_of() {
+    local f
+    for f in /sys/block/loop*/loop/backing_file; do
+        [[ -f "$f" ]] && grep -qF "$1" "$f" 2>/dev/null && echo "${f%/loop/backing_file}"
+    done
+    return 0
+}
+
+@test "vps: --diskspace puts the VPS's files on its own disk: df shows it, ENOSPC past it, set grows it, destroy removes it" {
+    command -v mkfs.ext4 >/dev/null || skip "no mkfs.ext4"
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --diskspace 64M
+    assert_ok
+    img="$BERTH_VPS_DATA/$VPS/disk.img"
+    [[ -f "$img" ]] || fail "no disk image after create"
+    rs vps start "$VPS"
+    assert_ok
+    grep -qF " $BERTH_VPS_DATA/$VPS/disk " /proc/self/mountinfo || fail "the disk is not mounted"
+    # df / inside: the overlay reports its upper filesystem, the 64M image (less ext4's journal).
+    rs vps exec "$VPS" sh -c 'df -k / | tail -n1'
+    assert_ok
+    size="$(awk '{print $2}' <<<"$output")"
+    [[ "$size" -gt $((48 << 10)) && "$size" -le $((64 << 10)) ]] || fail "df / inside: $output"
+    rs vps exec "$VPS" sh -c 'dd if=/dev/zero of=/big bs=1M count=100 2>&1; echo "rc=$?"'
+    [[ "$output" == *"No space left on device"* && "$output" == *"rc=1"* ]] || { show_call; fail "writing 100M did not fail with ENOSPC"; }
+    # Shrinking below what it holds: one line, nothing changed.
+    rs vps set "$VPS" --diskspace 16M
+    assert_berth_error "in use"
+    [[ "$(jq -r .limits.diskspace "$BERTH_VPS_CONFIG/$VPS.json")" == $((64 << 20)) ]]
+    rs vps exec "$VPS" rm /big
+    assert_ok
+    # Growing: live with CAP_SYS_RESOURCE, else at the next start (set says which).
+    rs vps set "$VPS" --diskspace 128M
+    assert_ok
+    if [[ "$output" == *"applied at the next start: diskspace"* ]]; then
+        rs vps stop --fast "$VPS"
+        assert_ok
+        rs vps start "$VPS"
+        assert_ok
+    else
+        [[ "$output" == *"applied now: diskspace"* ]] || fail "set --diskspace said: $output"
+    fi
+    rs vps exec "$VPS" sh -c 'df -k / | tail -n1'
+    size="$(awk '{print $2}' <<<"$output")"
+    [[ "$size" -gt $((112 << 10)) && "$size" -le $((128 << 10)) ]] || fail "df / after the grow: $output"
+
+    rs vps destroy --force "$VPS"
+    assert_ok
+    [[ ! -e "$img" && ! -e "$BERTH_VPS_DATA/$VPS" ]] || fail "disk image left"
+    ! grep -qF "$BERTH_VPS_DATA/$VPS" /proc/self/mountinfo || fail "mount left"
+    [[ -z "$(loops_of "$img")" ]] || fail "loop device left: $(loops_of "$img")"
+}
+
+@test "vps: /proc inside shows the VPS's memory, CPUs and uptime (lxcfs); its lxcfs stops with it" {
+    command -v lxcfs >/dev/null || skip "lxcfs is not installed (run scripts/setup.sh)"
+    [[ -e /dev/fuse ]] || skip "no /dev/fuse"
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --ram 128M --cpus 1
+    assert_ok
+    rs vps start "$VPS"
+    assert_ok
+    rs vps exec "$VPS" sh -c 'grep ^MemTotal: /proc/meminfo; grep -c ^processor /proc/cpuinfo; cut -d. -f1 /proc/uptime'
+    assert_ok
+    [[ "$(awk '{print $2, $3}' <<<"${lines[0]}")" == "131072 kB" ]] || { show_call; fail "meminfo inside: ${lines[0]}"; }
+    [[ "${lines[1]}" == 1 ]] || { show_call; fail "cpuinfo inside: ${lines[1]} processors"; }
+    host_up="$(cut -d. -f1 /proc/uptime)"
+    [[ "${lines[2]}" -lt "$host_up" || "$host_up" -lt 60 ]] || fail "uptime inside is the host's: ${lines[2]}"
+    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)"
+    rs vps destroy --force "$VPS"
+    assert_ok
+    if [[ -n "$pid" ]]; then
+        wait_for 100 bash -c "! kill -0 $pid 2>/dev/null" || fail "the VPS's lxcfs $pid still runs"
+        ! grep -qF " $BERTH_VPS_LXCFS/mnt " /proc/self/mountinfo || fail "lxcfs mount left"
+    else
+        skip_part "an lxcfs already runs on this host; start/stop of berth's own not tested"
+    fi
+}
+
+@test "vps: --ip puts the VPS on the bridge (in a test-made netns) and writes hostname, hosts, resolv.conf" {
+    command -v nft >/dev/null || skip "nft is not installed (nftables)"
+    # The bridge and the VPS's host veth live in a network namespace of this test's own: berth
+    # runs in it (nsenter --net only: mounts stay the host's), never on the host's interfaces.
+    HOSTNS="${TAG}-host"
+    ip netns add "$HOSTNS"
+    export BERTH_VPS_BRIDGE=vtestbr1
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --hostname web.example --ip 10.213.9.2/24 \
+        --nameserver 10.213.9.1 --searchdomain example.org
+    assert_ok
+    run nsenter --net="/run/netns/$HOSTNS" "$BERTH" --root "$ROOT" --store "$STORE" vps start "$VPS"
+    [[ "$status" -eq 0 ]] || { ip netns del "$HOSTNS"; fail "start in the test netns: $output"; }
+    rs vps exec "$VPS" sh -c 'cat /etc/hostname; grep -c "^10.213.9.2[[:space:]].*web.example" /etc/hosts; cat /etc/resolv.conf; ip -4 addr show eth0 | grep -c "inet 10.213.9.2/24"'
+    ok=$status out="$output"
+    ip -n "$HOSTNS" addr add 10.213.9.1/24 dev vtestbr1
+    ip -n "$HOSTNS" link show master vtestbr1 >"$TEST_DIR/ports" 2>&1 || true
+    ping=0
+    "$BERTH" --root "$ROOT" --store "$STORE" vps exec "$VPS" ping -c1 -W5 10.213.9.1 >"$TEST_DIR/ping" 2>&1 </dev/null || ping=$?
+    run nsenter --net="/run/netns/$HOSTNS" "$BERTH" --root "$ROOT" --store "$STORE" vps stop --fast "$VPS"
+    stop=$status
+    veths="$(ip -n "$HOSTNS" -o link show master vtestbr1 2>/dev/null)"
+    ip netns del "$HOSTNS"
+    [[ "$ok" -eq 0 ]] || fail "exec: $out"
+    grep -qx web.example <<<"$out" || fail "/etc/hostname: $out"
+    grep -qx "nameserver 10.213.9.1" <<<"$out" && grep -q "^search example.org" <<<"$out" || fail "resolv.conf: $out"
+    [[ "$(grep -cx 1 <<<"$out")" -eq 2 ]] || fail "/etc/hosts or eth0's address: $out"
+    grep -q bv "$TEST_DIR/ports" || fail "no VPS veth on the bridge: $(cat "$TEST_DIR/ports")"
+    [[ "$ping" -eq 0 ]] || fail "the VPS does not reach the bridge's address: $(cat "$TEST_DIR/ping")"
+    [[ "$stop" -eq 0 && -z "$veths" ]] || fail "stop left the veth: $veths"
 }
 
 @test "vps: suspend freezes and resume thaws; --fast stop kills at once; restart" {

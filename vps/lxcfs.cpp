@@ -18,6 +18,7 @@ namespace berth::vps {
 namespace {
 
 constexpr int kWaitSteps = 200;  // x 25 ms: how long lxcfs gets to mount, or to exit
+constexpr int kGraceSteps = 8;   // x 25 ms: how long a SIGTERM gets before SIGKILL
 constexpr const char* kFsType = "fuse.lxcfs";
 
 void nap() {
@@ -158,19 +159,40 @@ Status releaseLxcfs(const LxcfsConfig& config, const std::string& vpsName) {
     return stopLxcfs(config);
 }
 
+// Gone, or a zombie its reaper has not collected yet (lxcfs is nobody's child of ours).
+bool exited(pid_t pid) {
+    if (::kill(pid, 0) < 0) return true;
+    auto stat = fs::readFile(strCat("/proc/", pid, "/stat"));
+    if (!stat) return true;
+    auto paren = stat->rfind(')');
+    return paren == std::string::npos || paren + 2 >= stat->size() || (*stat)[paren + 2] == 'Z' ||
+           (*stat)[paren + 2] == 'X';
+}
+
+bool waitExit(pid_t pid, int steps) {
+    for (int i = 0; i < steps; i++) {
+        if (exited(pid)) return true;
+        nap();
+    }
+    return exited(pid);
+}
+
 Status stopLxcfs(const LxcfsConfig& config) {
     pid_t pid = ourLxcfsPid(config);
     if (pid > 0) {
+        // Unmounted first, lxcfs's FUSE loop ends at once; its exit path then joins the loadavg
+        // thread, which sleeps up to 5 s between samples. Nothing of lxcfs's needs that join
+        // (it keeps no state), so after a short grace it is killed.
+        ASSIGN_OR_RETURN(auto points, lxcfsMountPoints());
+        if (isMountedAt(points, config.mountPoint)) ::umount2(config.mountPoint.c_str(), MNT_DETACH);
         ::kill(pid, SIGTERM);
-        int i = 0;
-        for (; i < kWaitSteps && ::kill(pid, 0) == 0; i++) nap();
-        if (i == kWaitSteps) {
+        if (!waitExit(pid, kGraceSteps)) {
             ::kill(pid, SIGKILL);
-            for (i = 0; i < kWaitSteps && ::kill(pid, 0) == 0; i++) nap();
+            waitExit(pid, kWaitSteps);
         }
     }
     ASSIGN_OR_RETURN(auto points, lxcfsMountPoints());
-    // lxcfs unmounts itself on SIGTERM; a killed one leaves its mount behind.
+    // A killed lxcfs leaves its mount behind.
     if (isMountedAt(points, config.mountPoint) &&
         ::umount2(config.mountPoint.c_str(), MNT_DETACH) < 0)
         return Error::fromErrno("unmount ", config.mountPoint);

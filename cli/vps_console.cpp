@@ -17,7 +17,7 @@ void addConsole(CLI::App& group, Context& ctx) {
             ASSIGN_OR_RETURN(vps::ConsoleAttach a, vps::openConsole(v, name));
             std::cerr << "Connected to the console of VPS " << name << " (Ctrl-] detaches)\r\n" << std::flush;
             ASSIGN_OR_RETURN(vps::ConsoleEnd end, vps::relayConsole(a));
-            if (end == vps::ConsoleEnd::Closed) std::cerr << "\r\nThe console of VPS " << name << " closed (the VPS stopped)\r\n";
+            if (end == vps::ConsoleEnd::Closed) std::cerr << "\r\nThe console of VPS " << name << " closed (the VPS stopped or its console holder exited)\r\n";
             else std::cerr << "\r\nDetached from the console of VPS " << name << "\r\n";
             return 0;
         };

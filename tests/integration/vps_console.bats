@@ -112,7 +112,7 @@ no_holder() {
     ! grep -q 42-ok "$DATA/console.log" || fail "the log of the previous boot was kept"
     rs vps destroy --force "$VPS"
     assert_ok
-    wait_for 100 bash -c "! kill -0 $pid2 2>/dev/null" || fail "holder $pid2 survived destroy"
+    wait_for 100 eval "! pid_alive $pid2" || fail "holder $pid2 survived destroy"
     [[ ! -e "$DATA" ]] || fail "data dir remains: $(ls -la "$DATA")"
     ! pgrep -f "berth-console $DATA" >/dev/null || fail "a holder for $DATA remains"
 }
@@ -121,16 +121,22 @@ no_holder() {
     rs vps start "$VPS"
     assert_ok
     pid="$(holder_pid)"
-    # A client without a terminal stays attached until its stdin ends.
-    (sleep 30 | env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" --store "$STORE" vps console "$VPS" \
-        >"$TEST_DIR/first.out" 2>"$TEST_DIR/first.err") &
-    bg_register $!
+    # A client without a terminal stays attached until its stdin (a fifo we hold open) ends.
+    mkfifo "$TEST_DIR/in"
+    env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" --store "$STORE" vps console "$VPS" \
+        <"$TEST_DIR/in" >"$TEST_DIR/first.out" 2>"$TEST_DIR/first.err" 3>&- &
+    first=$!
+    bg_register "$first"
+    exec 7>"$TEST_DIR/in"
     wait_for 200 grep -q Connected "$TEST_DIR/first.err" || fail "first client: $(cat "$TEST_DIR/first.err")"
     rs vps console "$VPS"
     assert_berth_error "attached elsewhere"
 
     kill -9 "$pid"
-    wait_for 100 bash -c "! kill -0 $pid 2>/dev/null"
+    wait_for 100 eval "! pid_alive $pid" || fail "the holder did not die"
+    # The attached client sees the console close.
+    exec 7>&-
+    wait "$first" || fail "the first client failed: $(cat "$TEST_DIR/first.err")"
     rs vps exec "$VPS" echo alive
     assert_ok
     [[ "$output" == alive ]]

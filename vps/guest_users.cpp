@@ -107,8 +107,11 @@ Result<uint32_t> firstFree(const std::set<uint32_t>& used, const char* what) {
 Status validUser(const std::string& user) {
     bool ok = !user.empty() && user.size() <= 32 && user[0] != '-';
     for (char c : user) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
-    if (!ok) return Error::make("--userpasswd: invalid user name \"", user, "\" (letters, digits, '_', '-', '.')");
-    return {};
+    if (ok) return {};
+    bool printable = true;  // never echo a newline into the one error line
+    for (char c : user) printable = printable && std::isprint(static_cast<unsigned char>(c));
+    if (!printable) return Error::make("--userpasswd: invalid user name (letters, digits, '_', '-', '.'; one line)");
+    return Error::make("--userpasswd: invalid user name \"", user, "\" (letters, digits, '_', '-', '.')");
 }
 
 // A user missing from passwd: its group (an existing one of the same name, or a new one) and

@@ -116,6 +116,8 @@ check_hash() {
     assert_berth_error "one line"
     rs vps set "$VPS" --userpasswd 'bad/name:pw'
     assert_berth_error "invalid user name"
+    rs vps set "$VPS" --userpasswd $'bo\nb:pw'
+    assert_berth_error "invalid user name"
     [[ ! -e "$UPPER/etc/shadow" ]] || fail "a refused set wrote /etc/shadow"
 
     # While berth waits for the VPS lock, its command line (what ps shows) has no password.

@@ -42,6 +42,9 @@ TEST(GuestUsers, ParseSplitsAtTheFirstColonAndRejectsColonsAndNewlines) {
     EXPECT_NE(colon.error().message().find("must not contain ':'"), std::string::npos);
     EXPECT_FALSE(parseUserPassword("alice:a\nroot::0:0::/:/bin/sh").ok());
     EXPECT_FALSE(parseUserPassword("al/ice:pw").ok());
+    auto nl = parseUserPassword("ali\nce:pw");
+    ASSERT_FALSE(nl.ok());
+    EXPECT_EQ(nl.error().message().find('\n'), std::string::npos);
     EXPECT_FALSE(parseUserPassword("-alice:pw").ok());
     EXPECT_FALSE(parseUserPassword(std::string(33, 'a') + ":pw").ok());
 }

@@ -29,7 +29,9 @@ std::map<std::string, std::string>& masterSockets() {
     return m;
 }
 
-int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfdOpen(pid_t pid) {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
 
 // A unix socket bound at DIR/NAME through /proc/self/fd/DIRFD (no sun_path limit on DIR),
 // mode 0600 from the start (umask around bind).
@@ -37,7 +39,7 @@ Result<UniqueFd> bindIn(int dirFd, const char* name, int type, std::string* path
     UniqueFd s(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
     if (!s) return Error::fromErrno("socket");
     ::unlinkat(dirFd, name, 0);
-    struct sockaddr_un addr{};
+    struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
     std::string p = strCat("/proc/self/fd/", dirFd, "/", name);
     std::strncpy(addr.sun_path, p.c_str(), sizeof addr.sun_path - 1);
@@ -67,7 +69,8 @@ Result<pid_t> spawnHolder(const std::string& dir, int master, int listen, int pi
             (void)!::write(wr.get(), &holder, sizeof holder);
             ::_exit(holder < 0 ? 1 : 0);
         }
-        int hi[3] = {::fcntl(master, F_DUPFD, 10), ::fcntl(listen, F_DUPFD, 10), ::fcntl(pidfd, F_DUPFD, 10)};
+        int hi[3] = {::fcntl(master, F_DUPFD, 10), ::fcntl(listen, F_DUPFD, 10),
+                     ::fcntl(pidfd, F_DUPFD, 10)};
         int null = ::open("/dev/null", O_RDWR);
         for (int i = 0; i < 3; i++) ::dup2(null, i);
         for (int i = 0; i < 3; i++) ::dup2(hi[i], 3 + i);
@@ -94,7 +97,7 @@ bool isHolder(pid_t pid) {
 }
 
 class ConsoleStep : public HostStep {
-public:
+  public:
     const char* name() const override { return "console"; }
 
     Status prepare(const StepContext& c, nlohmann::json& spec) override {
@@ -103,7 +106,8 @@ public:
         if (!dirFd_) return Error::fromErrno("open ", dir_);
         // A new boot, a new log.
         ::unlinkat(dirFd_.get(), kConsoleOldLog, 0);
-        UniqueFd log(::openat(dirFd_.get(), kConsoleLog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+        UniqueFd log(::openat(dirFd_.get(), kConsoleLog,
+                              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (!log) return Error::fromErrno("create ", dir_, "/", kConsoleLog);
         std::string path;
         ASSIGN_OR_RETURN(recv_, bindIn(dirFd_.get(), kMasterSocket, SOCK_STREAM, &path));
@@ -119,14 +123,17 @@ public:
         if (!conn) return Error::fromErrno("console: no pty master from the runtime");
         int fl = ::fcntl(conn.get(), F_GETFL);
         ::fcntl(conn.get(), F_SETFL, fl & ~O_NONBLOCK);
-        struct timeval tv{10, 0};
+        struct timeval tv {
+            10, 0
+        };
         ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         ASSIGN_OR_RETURN(UniqueFd master, recvFd(conn.get()));
         recv_.reset();
         ::unlinkat(dirFd_.get(), kMasterSocket, 0);
         UniqueFd pidfd(pidfdOpen(initPid));
         if (!pidfd) return Error::fromErrno("pidfd_open of the init (", initPid, ")");
-        ASSIGN_OR_RETURN(UniqueFd listen, bindIn(dirFd_.get(), kConsoleSocket, SOCK_SEQPACKET, nullptr));
+        ASSIGN_OR_RETURN(UniqueFd listen,
+                         bindIn(dirFd_.get(), kConsoleSocket, SOCK_SEQPACKET, nullptr));
         ASSIGN_OR_RETURN(pid_t holder, spawnHolder(dir_, master.get(), listen.get(), pidfd.get()));
         return fs::writeFileAtomic(dir_ + "/" + kConsolePid, std::to_string(holder), 0600);
     }
@@ -141,7 +148,9 @@ public:
         if (pidfd && isHolder(pid)) {
             // It exits by itself once the init is gone (after saving the last output): give it
             // a moment, then kill it.
-            struct pollfd p{pidfd.get(), POLLIN, 0};
+            struct pollfd p {
+                pidfd.get(), POLLIN, 0
+            };
             if (::poll(&p, 1, 2000) == 0) {
                 ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
                 ::poll(&p, 1, 5000);
@@ -153,14 +162,16 @@ public:
         return {};
     }
 
-private:
+  private:
     std::string dir_;
     UniqueFd dirFd_, recv_;
 };
 
 }  // namespace
 
-std::unique_ptr<HostStep> makeConsoleStep() { return std::make_unique<ConsoleStep>(); }
+std::unique_ptr<HostStep> makeConsoleStep() {
+    return std::make_unique<ConsoleStep>();
+}
 
 std::string consoleMasterSocket(const DataLayout& d) {
     auto it = masterSockets().find(d.dir);

@@ -48,7 +48,7 @@ Status copyLog(int from, uint64_t size, int to) {
 
 // Our terminal in raw mode (keys go to the VPS as typed), restored on the way out.
 class RawTerminal {
-public:
+  public:
     explicit RawTerminal(int fd) : fd_(fd) {
         if (!::isatty(fd) || ::tcgetattr(fd, &saved_) < 0) return;
         struct termios t = saved_;
@@ -61,14 +61,14 @@ public:
     RawTerminal(const RawTerminal&) = delete;
     RawTerminal& operator=(const RawTerminal&) = delete;
 
-private:
+  private:
     int fd_;
-    struct termios saved_{};
+    struct termios saved_ {};
     bool active_ = false;
 };
 
 void sendWinsize(int sock) {
-    struct winsize ws{};
+    struct winsize ws {};
     if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0) return;
     char pkt[1 + sizeof ws];
     pkt[0] = kConsoleWinsize;
@@ -85,7 +85,8 @@ Result<bool> forwardInput(int sock) {
     auto* stop = static_cast<char*>(std::memchr(pkt + 1, kDetachKey, static_cast<size_t>(n)));
     size_t len = stop ? static_cast<size_t>(stop - (pkt + 1)) : static_cast<size_t>(n);
     pkt[0] = kConsoleData;
-    if (len > 0 && ::send(sock, pkt, len + 1, MSG_NOSIGNAL) < 0) return Error::fromErrno("send to the console");
+    if (len > 0 && ::send(sock, pkt, len + 1, MSG_NOSIGNAL) < 0)
+        return Error::fromErrno("send to the console");
     return stop == nullptr;
 }
 
@@ -102,18 +103,22 @@ Result<ConsoleAttach> openConsole(const Context& ctx, const std::string& name) {
     ConsoleAttach a;
     a.sock.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!a.sock) return Error::fromErrno("socket");
-    struct sockaddr_un addr{};
+    struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
     std::string p = strCat("/proc/self/fd/", dirFd.get(), "/", kConsoleSocket);
     std::strncpy(addr.sun_path, p.c_str(), sizeof addr.sun_path - 1);
     if (::connect(a.sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        return Error::make("VPS \"", name, "\" runs, but its console is gone (its console holder exited); it comes back at the next start")
+        return Error::make("VPS \"", name,
+                           "\" runs, but its console is gone (its console holder exited); it comes "
+                           "back at the next start")
             .hideErrno();
     ConsoleHello hello;
     auto fds = recvFds(a.sock.get(), &hello, sizeof hello, 2);
     if (!fds || hello.magic != ConsoleHello::kMagic)
         return Error::make("VPS \"", name, "\": no answer from its console holder");
-    if (hello.busy) return Error::make("the console of VPS \"", name, "\" is attached elsewhere (one client at a time)");
+    if (hello.busy)
+        return Error::make("the console of VPS \"", name,
+                           "\" is attached elsewhere (one client at a time)");
     if (fds->size() > 0) a.log = std::move((*fds)[0]);
     if (fds->size() > 1) a.oldLog = std::move((*fds)[1]);
     a.logSize = hello.logSize;
@@ -137,7 +142,8 @@ Result<ConsoleEnd> relayConsole(ConsoleAttach& a) {
     if (::isatty(STDIN_FILENO)) sendWinsize(a.sock.get());
     char buf[kConsoleMaxPacket];
     for (;;) {
-        struct pollfd p[3] = {{STDIN_FILENO, POLLIN, 0}, {a.sock.get(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+        struct pollfd p[3] = {
+            {STDIN_FILENO, POLLIN, 0}, {a.sock.get(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
         if (::poll(p, sigfd ? 3 : 2, -1) < 0) {
             if (errno == EINTR) continue;
             return Error::fromErrno("poll");

@@ -50,7 +50,7 @@ void openLog(Holder& h, bool truncate) {
     if (h.log >= 0) ::close(h.log);
     int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (truncate ? O_TRUNC : 0);
     h.log = ::openat(h.dir, kConsoleLog, flags, 0600);
-    struct stat st{};
+    struct stat st {};
     h.logSize = h.log >= 0 && ::fstat(h.log, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 }
 
@@ -78,8 +78,10 @@ void flushOut(Holder& h) {
         return;
     }
     ssize_t n = ::send(h.client, h.out, h.outLen, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) h.outLen = 0;
-    else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) dropClient(h);
+    if (n >= 0)
+        h.outLen = 0;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        dropClient(h);
 }
 
 // The holder keeps a slave open itself, so the master does not read EIO while no process in
@@ -103,8 +105,10 @@ void readMaster(Holder& h) {
 
 void writeMaster(Holder& h) {
     ssize_t n = ::write(kMasterFd, h.in + h.inOff, h.inLen - h.inOff);
-    if (n > 0) h.inOff += static_cast<size_t>(n);
-    else if (n < 0 && errno != EAGAIN && errno != EINTR) h.inOff = h.inLen;  // the console is gone: drop it
+    if (n > 0)
+        h.inOff += static_cast<size_t>(n);
+    else if (n < 0 && errno != EAGAIN && errno != EINTR)
+        h.inOff = h.inLen;  // the console is gone: drop it
     if (h.inOff >= h.inLen) h.inOff = h.inLen = 0;
 }
 
@@ -129,7 +133,7 @@ void readClient(Holder& h) {
 }
 
 off_t sizeOf(int fd) {
-    struct stat st{};
+    struct stat st {};
     return fd >= 0 && ::fstat(fd, &st) == 0 ? st.st_size : 0;
 }
 
@@ -149,9 +153,11 @@ void acceptClient(Holder& h) {
         hello.logSize = fds[0] < 0 ? 0 : h.logSize;
         hello.oldLogSize = nfds == 2 ? static_cast<uint64_t>(sizeOf(fds[1])) : 0;
     }
-    struct iovec iov{&hello, sizeof hello};
+    struct iovec iov {
+        &hello, sizeof hello
+    };
     alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof fds)];
-    struct msghdr msg{};
+    struct msghdr msg {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     if (nfds > 0) {
@@ -163,11 +169,14 @@ void acceptClient(Holder& h) {
         cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
         std::memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
     }
-    bool sent = ::sendmsg(c, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == static_cast<ssize_t>(sizeof hello);
+    bool sent =
+        ::sendmsg(c, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == static_cast<ssize_t>(sizeof hello);
     for (int fd : fds)
         if (fd >= 0) ::close(fd);
-    if (hello.busy || !sent) ::close(c);
-    else h.client = c;
+    if (hello.busy || !sent)
+        ::close(c);
+    else
+        h.client = c;
 }
 
 // The init exited: what is still in the pty goes to the log (and client), then the files go.
@@ -176,7 +185,8 @@ void finish(Holder& h) {
         ssize_t n = ::read(kMasterFd, h.out, sizeof h.out);
         if (n <= 0) break;
         logOutput(h, h.out, static_cast<size_t>(n));
-        if (h.client >= 0) ::send(h.client, h.out, static_cast<size_t>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (h.client >= 0)
+            ::send(h.client, h.out, static_cast<size_t>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
     dropClient(h);
     ::unlinkat(h.dir, kConsoleSocket, 0);

@@ -13,7 +13,8 @@ namespace berth::vps {
 inline constexpr const char kConsoleHolderName[] = "berth-console";
 // Files in the VPS's data dir.
 inline constexpr const char kConsoleLog[] = "console.log";
-inline constexpr const char kConsoleOldLog[] = "console.log.1";  // the previous kConsoleLogCap bytes
+inline constexpr const char kConsoleOldLog[] =
+    "console.log.1";  // the previous kConsoleLogCap bytes
 inline constexpr const char kConsoleSocket[] = "console.sock";
 inline constexpr const char kConsolePid[] = "console.pid";
 // console.log is rotated to console.log.1 when it reaches this size (so at most 2x on disk).

@@ -49,7 +49,8 @@ std::pair<size_t, size_t> findEntry(const std::string& text, const std::string& 
     while (pos < text.size()) {
         size_t end = text.find('\n', pos);
         if (end == std::string::npos) end = text.size();
-        if (text.compare(pos, user.size(), user) == 0 && pos + user.size() < end && text[pos + user.size()] == ':')
+        if (text.compare(pos, user.size(), user) == 0 && pos + user.size() < end &&
+            text[pos + user.size()] == ':')
             return {pos, end};
         pos = end + 1;
     }
@@ -93,7 +94,8 @@ std::optional<uint32_t> groupId(const std::string& group, const std::string& nam
     auto [b, e] = findEntry(group, name);
     if (b == std::string::npos) return std::nullopt;
     auto f = splitFields(group.substr(b, e - b));
-    if (f.size() < 3 || f[2].empty() || f[2].size() > 9 || f[2].find_first_not_of("0123456789") != std::string::npos)
+    if (f.size() < 3 || f[2].empty() || f[2].size() > 9 ||
+        f[2].find_first_not_of("0123456789") != std::string::npos)
         return std::nullopt;
     return static_cast<uint32_t>(std::stoul(f[2]));
 }
@@ -106,17 +108,23 @@ Result<uint32_t> firstFree(const std::set<uint32_t>& used, const char* what) {
 
 Status validUser(const std::string& user) {
     bool ok = !user.empty() && user.size() <= 32 && user[0] != '-';
-    for (char c : user) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+    for (char c : user)
+        ok =
+            ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
     if (ok) return {};
     bool printable = true;  // never echo a newline into the one error line
     for (char c : user) printable = printable && std::isprint(static_cast<unsigned char>(c));
-    if (!printable) return Error::make("--userpasswd: invalid user name (letters, digits, '_', '-', '.'; one line)");
-    return Error::make("--userpasswd: invalid user name \"", user, "\" (letters, digits, '_', '-', '.')");
+    if (!printable)
+        return Error::make(
+            "--userpasswd: invalid user name (letters, digits, '_', '-', '.'; one line)");
+    return Error::make("--userpasswd: invalid user name \"", user,
+                       "\" (letters, digits, '_', '-', '.')");
 }
 
 // A user missing from passwd: its group (an existing one of the same name, or a new one) and
 // its passwd line.
-Status createUser(AccountFiles& f, const std::string& user, const std::string& shell, AccountChange& ch) {
+Status createUser(AccountFiles& f, const std::string& user, const std::string& shell,
+                  AccountChange& ch) {
     ch.createdUser = true;
     if (user == "root") {
         ch.uid = 0;
@@ -125,7 +133,8 @@ Status createUser(AccountFiles& f, const std::string& user, const std::string& s
     }
     if (findEntry(f.group, user).first != std::string::npos) {
         auto gid = groupId(f.group, user);
-        if (!gid) return Error::make("/etc/group: the entry of group \"", user, "\" has no numeric gid");
+        if (!gid)
+            return Error::make("/etc/group: the entry of group \"", user, "\" has no numeric gid");
         ch.gid = *gid;
     } else {
         auto gids = idsIn(f.group, 2);
@@ -156,7 +165,9 @@ Result<UserPassword> parseUserPassword(const std::string& s) {
     UserPassword up{s.substr(0, colon), s.substr(colon + 1)};
     TRY(validUser(up.user));
     for (char c : up.password) {
-        if (c == ':') return Error::make("--userpasswd: the password of \"", up.user, "\" must not contain ':'");
+        if (c == ':')
+            return Error::make("--userpasswd: the password of \"", up.user,
+                               "\" must not contain ':'");
         if (c == '\n' || c == '\r' || c == '\0')
             return Error::make("--userpasswd: the password of \"", up.user, "\" must be one line");
     }
@@ -176,10 +187,11 @@ Result<std::string> hashPassword(const std::string& password) {
     return out;
 }
 
-Result<AccountChange> setPassword(AccountFiles& f, const std::string& user, const std::string& hash, long today,
-                                  const std::string& shell) {
+Result<AccountChange> setPassword(AccountFiles& f, const std::string& user, const std::string& hash,
+                                  long today, const std::string& shell) {
     TRY(validUser(user));
-    if (hash.find_first_of(":\n") != std::string::npos) return Error::make("a password hash must not contain ':'");
+    if (hash.find_first_of(":\n") != std::string::npos)
+        return Error::make("a password hash must not contain ':'");
     AccountChange ch;
     auto [b, e] = findEntry(f.passwd, user);
     if (b == std::string::npos) {
@@ -214,15 +226,18 @@ struct FileInfo {
 Result<FileInfo> readEtcFile(int rootFd, const char* name, std::string& out) {
     FileInfo fi;
     std::string rel = std::string("etc/") + name;
-    UniqueFd fd(namespaces::openat2(rootFd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, kInRoot));
+    UniqueFd fd(
+        namespaces::openat2(rootFd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, kInRoot));
     if (!fd) {
         if (errno == ENOENT) return fi;
         return Error::fromErrno("open /etc/", name, " in the VPS");
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd.get(), &st) < 0) return Error::fromErrno("stat /etc/", name);
-    if (!S_ISREG(st.st_mode)) return Error::make("/etc/", name, " in the VPS is not a regular file");
-    if (st.st_size > kMaxAccountFile) return Error::make("/etc/", name, " in the VPS is too large (", st.st_size, " bytes)");
+    if (!S_ISREG(st.st_mode))
+        return Error::make("/etc/", name, " in the VPS is not a regular file");
+    if (st.st_size > kMaxAccountFile)
+        return Error::make("/etc/", name, " in the VPS is too large (", st.st_size, " bytes)");
     out.clear();
     char buf[8192];
     for (;;) {
@@ -230,7 +245,8 @@ Result<FileInfo> readEtcFile(int rootFd, const char* name, std::string& out) {
         if (n < 0) return Error::fromErrno("read /etc/", name);
         if (n == 0) break;
         out.append(buf, static_cast<size_t>(n));
-        if (out.size() > static_cast<size_t>(kMaxAccountFile)) return Error::make("/etc/", name, " in the VPS is too large");
+        if (out.size() > static_cast<size_t>(kMaxAccountFile))
+            return Error::make("/etc/", name, " in the VPS is too large");
     }
     fi = {true, st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)};
     return fi;
@@ -241,7 +257,8 @@ Result<FileInfo> readEtcFile(int rootFd, const char* name, std::string& out) {
 Status replaceEtcFile(int etcFd, const char* name, const std::string& data, const FileInfo& fi) {
     std::string tmp = std::string(".") + name + ".berth-tmp";
     ::unlinkat(etcFd, tmp.c_str(), 0);
-    UniqueFd fd(::openat(etcFd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    UniqueFd fd(
+        ::openat(etcFd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) return Error::fromErrno("create /etc/", tmp, " in the VPS");
     ScopeGuard removeTmp([&] { ::unlinkat(etcFd, tmp.c_str(), 0); });
     for (size_t off = 0; off < data.size();) {
@@ -252,20 +269,24 @@ Status replaceEtcFile(int etcFd, const char* name, const std::string& data, cons
     if (::fchown(fd.get(), fi.uid, fi.gid) < 0) return Error::fromErrno("chown /etc/", name);
     if (::fchmod(fd.get(), fi.mode) < 0) return Error::fromErrno("chmod /etc/", name);
     if (::fsync(fd.get()) < 0) return Error::fromErrno("fsync /etc/", name);
-    if (::renameat(etcFd, tmp.c_str(), etcFd, name) < 0) return Error::fromErrno("rename /etc/", name);
+    if (::renameat(etcFd, tmp.c_str(), etcFd, name) < 0)
+        return Error::fromErrno("rename /etc/", name);
     removeTmp.dismiss();
     return {};
 }
 
-// ROOT/NAME as a directory fd resolved in the root; made (mode, owned by the VPS's root) if missing.
+// ROOT/NAME as a directory fd resolved in the root; made (mode, owned by the VPS's root) if
+// missing.
 Result<UniqueFd> openOrMakeDir(int rootFd, const char* name, mode_t mode, uid_t base) {
     UniqueFd fd(namespaces::openat2(rootFd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, kInRoot));
     if (fd || errno != ENOENT) {
         if (!fd) return Error::fromErrno("open /", name, " in the VPS");
         return fd;
     }
-    if (::mkdirat(rootFd, name, mode) < 0 && errno != EEXIST) return Error::fromErrno("mkdir /", name, " in the VPS");
-    if (::fchownat(rootFd, name, base, base, AT_SYMLINK_NOFOLLOW) < 0) return Error::fromErrno("chown /", name);
+    if (::mkdirat(rootFd, name, mode) < 0 && errno != EEXIST)
+        return Error::fromErrno("mkdir /", name, " in the VPS");
+    if (::fchownat(rootFd, name, base, base, AT_SYMLINK_NOFOLLOW) < 0)
+        return Error::fromErrno("chown /", name);
     fd.reset(namespaces::openat2(rootFd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, kInRoot));
     if (!fd) return Error::fromErrno("open /", name, " in the VPS");
     return fd;

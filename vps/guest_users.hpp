@@ -39,14 +39,15 @@ struct AccountChange {
 // byte for byte. A user missing from passwd is created as useradd -U would: the first free uid
 // from 1000 (0 for root), a group of the same name (gid = uid when free), home /home/USER, shell
 // `shell`. A passwd entry whose password field is not "x" gets "x" (the hash is in shadow).
-Result<AccountChange> setPassword(AccountFiles& f, const std::string& user, const std::string& hash, long today,
-                                  const std::string& shell);
+Result<AccountChange> setPassword(AccountFiles& f, const std::string& user, const std::string& hash,
+                                  long today, const std::string& shell);
 
 // Apply USER:PASS to the rootfs mounted at rootfsDir: files resolved inside it (openat2
 // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: a symlink the VPS planted never leads out), each
 // replaced atomically (temp file + rename; a symlink at the name is replaced, not followed),
 // owners and modes kept; new files, the home dir and its parent owned by the VPS's ids
 // (hostBase + id inside).
-Status applyUserPassword(const std::string& rootfsDir, const std::string& userpasswd, uid_t hostBase);
+Status applyUserPassword(const std::string& rootfsDir, const std::string& userpasswd,
+                         uid_t hostBase);
 
 }  // namespace berth::vps

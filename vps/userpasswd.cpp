@@ -8,11 +8,14 @@
 
 namespace berth::vps {
 
-Status applyUserPasswords(const Config& c, const DataLayout& d, const std::vector<std::string>& lowers,
+Status applyUserPasswords(const Config& c, const DataLayout& d,
+                          const std::vector<std::string>& lowers,
                           const std::vector<std::string>& entries, bool running) {
     if (entries.empty()) return {};
     auto edit = [&]() -> Status {
-        for (const auto& e : entries) TRY_CTX(applyUserPassword(d.rootfs(), e, static_cast<uid_t>(c.ids.base)), "--userpasswd");
+        for (const auto& e : entries)
+            TRY_CTX(applyUserPassword(d.rootfs(), e, static_cast<uid_t>(c.ids.base)),
+                    "--userpasswd");
         return {};
     };
     if (running) return edit();

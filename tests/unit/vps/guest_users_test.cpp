@@ -1,9 +1,9 @@
+#include "vps/guest_users.hpp"
+
 #include <crypt.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
-
-#include "vps/guest_users.hpp"
 
 using namespace berth::vps;
 
@@ -13,14 +13,16 @@ constexpr const char* kHash = "$6$saltsaltsaltsalt$abc";
 
 AccountFiles debianLike() {
     AccountFiles f;
-    f.passwd = "root:x:0:0:root:/root:/bin/bash\n"
-               "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
-               "bob:x:1000:1000:Bob,,,:/home/bob:/bin/bash\n"
-               "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
-    f.shadow = "root:*:19000:0:99999:7:::\n"
-               "daemon:*:19000:0:99999:7:::\n"
-               "bob:$6$old$oldhash:19001:0:99999:7:::\n"
-               "nobody:*:19000:0:99999:7:::\n";
+    f.passwd =
+        "root:x:0:0:root:/root:/bin/bash\n"
+        "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+        "bob:x:1000:1000:Bob,,,:/home/bob:/bin/bash\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+    f.shadow =
+        "root:*:19000:0:99999:7:::\n"
+        "daemon:*:19000:0:99999:7:::\n"
+        "bob:$6$old$oldhash:19001:0:99999:7:::\n"
+        "nobody:*:19000:0:99999:7:::\n";
     f.group = "root:x:0:\nshadow:x:42:\nbob:x:1000:\nusers:x:100:\nnogroup:x:65534:\n";
     f.gshadow = "root:*::\nshadow:*::\nbob:!::\n";
     f.hasShadow = f.hasGshadow = true;
@@ -72,10 +74,11 @@ TEST(GuestUsers, ExistingUserGetsTheHashAndEveryOtherLineStaysByteForByte) {
     EXPECT_EQ(f.passwd, before.passwd);
     EXPECT_EQ(f.group, before.group);
     EXPECT_EQ(f.gshadow, before.gshadow);
-    EXPECT_EQ(f.shadow, "root:*:19000:0:99999:7:::\n"
-                        "daemon:*:19000:0:99999:7:::\n"
-                        "bob:$6$saltsaltsaltsalt$abc:20000:0:99999:7:::\n"
-                        "nobody:*:19000:0:99999:7:::\n");
+    EXPECT_EQ(f.shadow,
+              "root:*:19000:0:99999:7:::\n"
+              "daemon:*:19000:0:99999:7:::\n"
+              "bob:$6$saltsaltsaltsalt$abc:20000:0:99999:7:::\n"
+              "nobody:*:19000:0:99999:7:::\n");
 }
 
 TEST(GuestUsers, NameMatchIsTheWholeFirstField) {
@@ -99,7 +102,8 @@ TEST(GuestUsers, MissingUserIsCreatedWithGroupGshadowAndFreeIds) {
     EXPECT_NE(f.passwd.find("\nalice:x:1001:1001::/home/alice:/bin/bash\n"), std::string::npos);
     EXPECT_NE(f.group.find("\nalice:x:1001:\n"), std::string::npos);
     EXPECT_NE(f.gshadow.find("\nalice:!::\n"), std::string::npos);
-    EXPECT_NE(f.shadow.find("\nalice:$6$saltsaltsaltsalt$abc:20000:0:99999:7:::\n"), std::string::npos);
+    EXPECT_NE(f.shadow.find("\nalice:$6$saltsaltsaltsalt$abc:20000:0:99999:7:::\n"),
+              std::string::npos);
     // What was there is a prefix of what is there now.
     AccountFiles before = debianLike();
     EXPECT_EQ(f.passwd.rfind(before.passwd, 0), 0u);

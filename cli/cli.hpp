@@ -38,6 +38,9 @@ void addEvents(CLI::App& app, Context& ctx);
 void addImage(CLI::App& app, Context& ctx);
 void addBundle(CLI::App& app, Context& ctx);
 void addVps(CLI::App& app, Context& ctx);  // the `vps` group (cli/vps.cpp)
+// Overwrite the PASS of every `--userpasswd USER:PASS` in argv (what ps and /proc/PID/cmdline
+// show) with '*'; call on argv after copying it for the parser (cli/vps.cpp).
+void hideSecretArgs(int argc, char** argv);
 
 // Wrap a Status-returning call as an action returning exit code 0.
 inline std::function<Result<int>()> statusAction(std::function<Status()> f) {

@@ -9,14 +9,17 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS=(g++ cmake ninja-build pkg-config nlohmann-json3-dev libcli11-dev libcap-dev
-    libseccomp-dev libgtest-dev libsystemd-dev libarchive-dev libcurl4-openssl-dev libssl-dev)
+    libseccomp-dev libgtest-dev libsystemd-dev libarchive-dev libcurl4-openssl-dev libssl-dev
+    libcrypt-dev)
+# libcrypt-dev: libxcrypt, the SHA-512 crypt hashes of `vps --userpasswd`.
 # clang + libclang-rt-dev (the libFuzzer, ASan and UBSan runtimes, only a Recommends of clang):
 # the fuzz lane (scripts/fuzz.sh). nftables (nft: the VPS anti-spoofing rules) and lxcfs (the VPS
-# /proc views): vps/ at run time, and tests/integration/vps_host_*.bats.
+# /proc views): vps/ at run time, and tests/integration/vps_host_*.bats. openssl (openssl passwd -6):
+# tests/integration/vps_userpasswd.bats checks the written hashes with it.
 TEST_PKGS=(bats busybox-static podman conmon containerd runc crun uidmap iproute2 procps jq util-linux
     debootstrap umoci skopeo docker-registry apache2-utils python3 zstd tar gzip
     clang libclang-rt-dev
-    nftables lxcfs)
+    nftables lxcfs openssl)
 # The micro-VM handler (tests/vm, bench/vm.sh): QEMU, the guest kernel (installs into /boot and
 # /lib/modules only; no bootloader is touched where none is installed), mkfs.ext4 -d, cpio(1).
 VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio)

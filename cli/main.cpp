@@ -13,6 +13,7 @@
 #include "runtime/spec/spec.hpp"
 #include "vm-shim/vm_handler.hpp"
 
+#include "berth_version.h"  // generated at build time (cmake/version.cmake)
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
 #endif
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
     cli::addImage(app, ctx);
     cli::addBundle(app, ctx);
     cli::addVps(app, ctx);
+    cli::addCliTree(app, ctx);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh            build + test packages (+ hyperfine if the archive has it)
 #   scripts/setup.sh --check    only report what is missing (exit 1 if anything is)
+#   scripts/setup.sh --quickstart   only what scripts/quickstart.sh needs (build + busybox bundle)
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -21,14 +22,23 @@ TEST_PKGS=(bats busybox-static podman conmon containerd runc crun uidmap iproute
 # /lib/modules only; no bootloader is touched where none is installed), mkfs.ext4 -d, cpio(1).
 VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio)
 OPTIONAL_PKGS=(hyperfine time)
+# scripts/quickstart.sh: build berth, make a busybox bundle (tests/lib/make-bundle.sh uses jq).
+QUICKSTART_PKGS=(busybox-static jq)
 
 check_only=0
+quickstart=0
 for arg in "$@"; do
     case "$arg" in
         --check) check_only=1 ;;
-        *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+        --quickstart) quickstart=1 ;;
+        *) echo "usage: $0 [--check] [--quickstart]" >&2; exit 2 ;;
     esac
 done
+if [[ $quickstart -eq 1 ]]; then
+    TEST_PKGS=("${QUICKSTART_PKGS[@]}")
+    VM_PKGS=()
+    OPTIONAL_PKGS=()
+fi
 
 # is_installed PKG: dpkg knows PKG as fully installed.
 is_installed() {
@@ -36,11 +46,11 @@ is_installed() {
 }
 
 missing=()
-for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${VM_PKGS[@]}"; do
+for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" ${VM_PKGS[@]+"${VM_PKGS[@]}"}; do
     is_installed "$pkg" || missing+=("$pkg")
 done
 missing_optional=()
-for pkg in "${OPTIONAL_PKGS[@]}"; do
+for pkg in ${OPTIONAL_PKGS[@]+"${OPTIONAL_PKGS[@]}"}; do
     is_installed "$pkg" || missing_optional+=("$pkg")
 done
 
@@ -67,7 +77,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     apt-get install "${apt_opts[@]}" "${missing[@]}" </dev/null
 fi
 # Optional packages one at a time: a missing one must not block the rest.
-for pkg in "${missing_optional[@]}"; do
+for pkg in ${missing_optional[@]+"${missing_optional[@]}"}; do
     if apt-cache show "$pkg" >/dev/null 2>&1; then
         apt-get install "${apt_opts[@]}" "$pkg" </dev/null \
             || echo "setup: optional package $pkg failed to install (continuing)" >&2

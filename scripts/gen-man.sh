@@ -71,10 +71,7 @@ page_head() {
 
 mkdir -p "$out"
 rm -f "$out"/berth.8 "$out"/berth-*.8  # a verb that went away takes its page along
-verbs=()
-while IFS=$'\t' read -r kind path desc; do
-    [[ "$kind" == cmd && -n "$path" && "$path" != *" "* ]] && verbs+=("$path")
-done <<<"$tree"
+mapfile -t verbs < <(awk -F'\t' '$1 == "cmd" && $2 != "" && $2 !~ / / { print $2 }' <<<"$tree")
 
 {
     page_head berth "an OCI container runtime (runc's command line), micro-VMs and VPSes"
@@ -95,10 +92,7 @@ done <<<"$tree"
 
 for v in "${verbs[@]}"; do
     desc="$(awk -F'\t' -v p="$v" '$1 == "cmd" && $2 == p { print $3 }' <<<"$tree")"
-    subs=()
-    while IFS=$'\t' read -r kind path _; do
-        [[ "$kind" == cmd && "$path" == "$v "* ]] && subs+=("${path#"$v "}")
-    done <<<"$tree"
+    mapfile -t subs < <(awk -F'\t' -v p="$v" '$1 == "cmd" && index($2, p " ") == 1 { print substr($2, length(p) + 2) }' <<<"$tree")
     {
         page_head "berth-$v" "${desc:-berth $v}"
         printf '.SH SYNOPSIS\n\\fBberth\\fR [\\fIglobal options\\fR] \\fB%s\\fR [\\fIoptions\\fR] ...\n' "${v//-/\\-}"

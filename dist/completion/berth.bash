@@ -17,14 +17,11 @@ _berth_tree() {
 
 # _berth_opt_kind PATH WORD: "value" or "flag" if WORD is an option of PATH (or a global one).
 _berth_opt_kind() {
-    local kind path opt names takes _rest
-    while IFS=$'\t' read -r kind path names takes _rest; do
-        [[ "$kind" == opt && ( "$path" == "$1" || -z "$path" ) ]] || continue
-        for opt in ${names//,/ }; do
-            [[ "$opt" == "$2" ]] && { echo "$takes"; return 0; }
-        done
-    done <<<"$_berth_tree_text"
-    return 1
+    # (awk, not read: IFS=tab would merge the empty path field of global options)
+    awk -F'\t' -v p="$1" -v w="$2" '
+        $1 == "opt" && ($2 == p || $2 == "") {
+            n = split($3, a, ","); for (i = 1; i <= n; i++) if (a[i] == w) { print $4; exit }
+        }' <<<"$_berth_tree_text"
 }
 
 # _berth_reply_words WORD... : COMPREPLY = the WORDs that start with $cur, with what bash already

@@ -11,12 +11,12 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS=(g++ cmake ninja-build pkg-config nlohmann-json3-dev libcli11-dev libcap-dev
     libseccomp-dev libgtest-dev libsystemd-dev libarchive-dev libcurl4-openssl-dev libssl-dev)
-# zsh: the zsh completion test (tests/integration/package_docs.bats).
+# zsh: the zsh completion test (tests/integration/package_docs.bats); lintian: tests/e2e/package.bats.
 # clang + libclang-rt-dev (the libFuzzer, ASan and UBSan runtimes, only a Recommends of clang):
 # the fuzz lane (scripts/fuzz.sh). nftables (nft: the VPS anti-spoofing rules) and lxcfs (the VPS
 # /proc views): vps/ at run time, and tests/integration/vps_host_*.bats.
 TEST_PKGS=(bats busybox-static zsh podman conmon containerd runc crun uidmap iproute2 procps jq util-linux
-    debootstrap umoci skopeo docker-registry apache2-utils python3 zstd tar gzip
+    debootstrap lintian umoci skopeo docker-registry apache2-utils python3 zstd tar gzip
     clang libclang-rt-dev
     nftables lxcfs)
 # The micro-VM handler (tests/vm, bench/vm.sh): QEMU, the guest kernel (installs into /boot and

@@ -64,7 +64,8 @@ install -d "$root/usr/sbin" "$root/usr/libexec/berth"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note -o "$root/usr/sbin/berth" "$berth"
 chmod 0755 "$root/usr/sbin/berth"
 ln -s berth "$root/usr/sbin/berth-vm"
-install -m 0755 "$build_dir/vm-shim/berth-agent" "$root/usr/libexec/berth/berth-agent"
+strip --remove-section=.comment -o "$root/usr/libexec/berth/berth-agent" "$build_dir/vm-shim/berth-agent"
+chmod 0755 "$root/usr/libexec/berth/berth-agent"
 
 # Man pages, completions, the unit, the client snippets, docs.
 install -d "$root/usr/share/man/man8"
@@ -126,7 +127,7 @@ Maintainer: $maintainer
 Installed-Size: $size
 Depends: $depends
 Recommends: libarchive13, libcurl4, libssl3, qemu-system-x86, linux-image-cloud-amd64
-Suggests: podman, containerd, lxcfs, nftables
+Suggests: bash-completion, podman, containerd, lxcfs, nftables
 Section: admin
 Priority: optional
 Description: OCI container runtime with runc's command line, micro-VMs and VPSes

@@ -157,5 +157,6 @@ EOF
 done
 find "$root" -type d -exec chmod 0755 {} +
 
-dpkg-deb --root-owner-group -Zxz --build "$root" "$out/$name.deb" >/dev/null
+# xz -1: 4 times less CPU than the default -6 for 10% more bytes (the test suite builds it every run).
+dpkg-deb --root-owner-group -Zxz -z1 --build "$root" "$out/$name.deb" >/dev/null
 echo "$out/$name.deb"

@@ -37,7 +37,7 @@ _berth_reply_words() {
 
 _berth() {
     local cur="${COMP_WORDS[COMP_CWORD]}" bin="${COMP_WORDS[0]}"
-    local path="" npos=0 i w kind pending="" globals=()
+    local path="" npos=0 i w pending="" globals=()
     _berth_tree "$bin"
     [[ -n "$_berth_tree_text" ]] || return 0
 

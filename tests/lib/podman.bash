@@ -116,6 +116,9 @@ network_config_dir = "$E2E_DIR/conf/networks"
 EOF
     toml_merge "$E2E_DIR/conf/isolation.conf" "$BERTH_PODMAN_LIB_DIR/../../dist/podman/50-berth.conf" \
         >"$E2E_DIR/conf/containers.conf"
+    # This run's binary first in the drop-in's search list for its name (in the test's copy), so
+    # that `--runtime berth`, by name, finds it as it finds /usr/sbin/berth on an installed host.
+    sed -i "s|^$(basename "$BERTH") = \[|$(basename "$BERTH") = [\"$RUNTIME\", |" "$E2E_DIR/conf/containers.conf"
     # The runtime under test must be one podman drives like runc and crun (--log-format=json --log).
     grep -q "^runtime_supports_json = .*\"$(basename "$BERTH")\"" "$E2E_DIR/conf/containers.conf" || {
         export E2E_SKIP="$(basename "$BERTH") is not in runtime_supports_json of dist/podman/50-berth.conf"

@@ -16,6 +16,7 @@
 #include "vm-shim/vm_handler.hpp"
 #include "vps/console_holder.hpp"
 
+#include "berth_version.h"  // generated at build time (cmake/version.cmake)
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
 #endif
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
     cli::addImage(app, ctx);
     cli::addBundle(app, ctx);
     cli::addVps(app, ctx);
+    cli::addCliTree(app, ctx);
     // The parser gets a copy; argv itself (what ps shows) loses any --userpasswd password.
     std::vector<std::string> args(argv, argv + argc);
     std::vector<const char*> argp;

@@ -7,9 +7,10 @@
 # sanitizer reports go to build-asan/sanitizer-logs/, and any report fails the lane.
 # The fuzz lane, beside the sanitizer lane's tests: scripts/fuzz.sh builds the libFuzzer targets
 # with clang in build-fuzz and runs each for FUZZ_SECONDS (default 30) — "fuzz: N passed, N failed".
-# Run as root; needs no stdin. Exits non-zero when any test of any lane fails.
+# Run as root (a user with sudo: it re-runs itself through sudo); needs no stdin. Exits non-zero
+# when any test of any lane fails.
 #
-#   sudo ./scripts/test.sh [--lane normal|sanitizer] [CTEST_ARG...]     e.g. scripts/test.sh -L unit
+#   ./scripts/test.sh [--lane normal|sanitizer] [CTEST_ARG...]     e.g. scripts/test.sh -L unit
 #
 # --lane runs only that lane. CTEST_ARGs go to both ctest lanes; a -L of them replaces the
 # sanitizer lane's own label choice (unit|root). With --lane, CTEST_ARGs or FUZZ_SECONDS=0 the
@@ -20,8 +21,10 @@ cd "$(dirname "$0")/.."
 exec </dev/null
 
 lane=all
+lane_arg=()
 if [[ "${1:-}" == "--lane" ]]; then
     lane="${2:-}"
+    lane_arg=(--lane "$lane")
     shift 2 || true
 fi
 case "$lane" in
@@ -30,7 +33,12 @@ case "$lane" in
 esac
 
 if [[ $(id -u) -ne 0 ]]; then
-    echo "test: run as root (sudo $0): the root and e2e tests need it" >&2
+    # The root and e2e tests need root: a sudo user gets it through sudo, as in the README.
+    if command -v sudo >/dev/null; then
+        echo "test: not root; re-running through sudo" >&2
+        exec sudo -- "$PWD/scripts/test.sh" ${lane_arg[@]+"${lane_arg[@]}"} "$@"
+    fi
+    echo "test: needs root (the root and e2e tests), and there is no sudo here: run it as root" >&2
     exit 1
 fi
 

@@ -123,7 +123,7 @@ Status startLocked(const Context& ctx, const ConfigStore& store, const std::stri
     TRY(cleanupStopped(ctx, store, c));
     HostCaps caps = detectHostCaps(ctx.cgroupRoot);
     TRY(ensureReachable(ctx.paths.dataDir, images::storeRoot(ctx.global.store)));
-    ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, c.templateDigest));
+    ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, c.templateDigest, name));
     StepContext sc{c, layoutOf(store, name), t.lowers};
     ASSIGN_OR_RETURN(nlohmann::json spec, buildSpec(c, sc.data.rootfs(), caps, spec::defaultSpec(false)));
     auto steps = hostSteps(c);

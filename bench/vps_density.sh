@@ -88,9 +88,9 @@ owned_kb() {
     shift
     local names=" $* " pid cg cmd n total=0 procs=0 pss
     for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-        cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || continue
+        cmd="$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" || continue
         [[ -n "$cmd" ]] || continue
-        cg="$(cat "/proc/$pid/cgroup" 2>/dev/null)" || continue
+        cg="$(cat 2>/dev/null <"/proc/$pid/cgroup")" || continue
         for n in ${cmd//\// }; do
             n="${n#vps-}"
             [[ "$names" == *" $n "* ]] || continue
@@ -106,17 +106,22 @@ owned_kb() {
     echo "$total $procs"
 }
 
-# in_cgroups_kb KIND NAME...: memory charged to the containers' memory cgroups (kB).
+# in_cgroups_kb KIND NAME...: memory charged to the containers' memory cgroups (kB), found from
+# the cgroup of each container's init (berth: vps status -j's pid; LXC: lxc-info -p).
 in_cgroups_kb() {
-    local kind="$1" n f total=0
+    local kind="$1" n pid rel total=0
     shift
+    local mnt
+    mnt="$(awk '$(NF - 2) == "cgroup" && $NF ~ /(^|,)memory(,|$)/ { print $5; exit }' /proc/self/mountinfo)"
     for n in "$@"; do
         if [[ "$kind" == berth ]]; then
-            f="$(find /sys/fs/cgroup/memory -maxdepth 4 -type d -name "vps-$n" | head -n1)"
+            pid="$("${B[@]}" vps status -j "$n" </dev/null | jq -r .pid)"
         else
-            f="$(find /sys/fs/cgroup/memory -maxdepth 4 -type d -name "lxc.payload.$n" | head -n1)"
+            pid="$(lxc-info -P "$LXCP" -n "$n" -pH 2>/dev/null)"
         fi
-        [[ -n "$f" ]] && total=$((total + $(cat "$f/memory.usage_in_bytes") / 1024))
+        rel="$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' "/proc/$pid/cgroup" 2>/dev/null)"
+        [[ -n "$rel" && -f "$mnt$rel/memory.usage_in_bytes" ]] &&
+            total=$((total + $(cat "$mnt$rel/memory.usage_in_bytes") / 1024))
     done
     echo "$total"
 }
@@ -197,7 +202,6 @@ density() {
         "${kind}_create" "d${kind:0:1}$i" "$i"
     done
     sync
-    echo 3 >/proc/sys/vm/drop_caches
     sleep 2
     avail0="$(mem_kb MemAvailable)"
     t0="$(now_ms)"

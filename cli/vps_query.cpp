@@ -19,9 +19,10 @@ void addVpsStatus(CLI::App& group, Context& ctx) {
             if (asJson) {
                 std::cout << vps::toJson(s).dump(2) << "\n";
             } else {
-                // vzctl status: "VEID 101 exist mounted running".
-                std::cout << "VPS " << s.name << " exist " << (s.state == "stopped" ? "unmounted " : "mounted ")
-                          << s.state << "\n";
+                // vzctl status: "VEID 101 exist mounted running"; "mounted stopped" is a VPS
+                // whose init exited on its own, its leftovers not yet taken down.
+                std::cout << "VPS " << s.name << " exist " << (s.mounted ? "mounted " : "unmounted ") << s.state
+                          << "\n";
             }
             return 0;
         };

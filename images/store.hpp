@@ -61,7 +61,17 @@ public:
 
     // The manifest of an image (an index's entry for this host's platform when it is an index).
     Result<Manifest> manifestOf(const std::string& digest) const;
+    // Prune keeps what the named images and the pins reach, and snapshots a mount uses.
     Result<PruneResult> prune() const;
+
+    // Pins: an owner (a file name, e.g. "vps-web1") keeps an image's manifest, config, layers
+    // and snapshots from prune after its name is removed (`image rm`), until it unpins — as an
+    // Incus instance keeps its image's volume. A pinned manifest digest still resolves (as
+    // "sha256:<hex>", in full) when no name points at it any more.
+    Status pin(const std::string& owner, const std::string& digest) const;
+    Status unpin(const std::string& owner) const;
+    // owner -> manifest digest
+    Result<std::map<std::string, std::string>> pins() const;
 
 private:
     Result<std::map<std::string, std::string>> loadIndex() const;

@@ -1,6 +1,7 @@
 // images/store (part 2): looking images up by what users type, and prune — which blobs and
 // snapshots no named image (and no mounted rootfs) still needs.
 #include <dirent.h>
+#include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,11 @@ Result<ImageRecord> Store::resolve(const std::string& word) const {
     if (hex.size() >= 12 && hex.find_first_not_of("0123456789abcdef") == std::string::npos) {
         for (const auto& [n, d] : idx)
             if (d.compare(7, hex.size(), hex) == 0) return ImageRecord{n, d};
+    }
+    if (hex.size() == 64 && word == "sha256:" + hex) {
+        ASSIGN_OR_RETURN(auto pinned, pins());
+        for (const auto& [owner, d] : pinned)
+            if (d == word && hasBlob(d)) return ImageRecord{word, d};
     }
     return Error(ENOENT, strCat("image \"", word, "\" is not in the store")).hideErrno();
 }
@@ -47,6 +53,11 @@ Status Store::reachable(const std::string& digest, std::set<std::string>& blobs,
 
 namespace {
 
+bool validPinOwner(const std::string& o) {
+    return !o.empty() && o[0] != '.' && o.find('/') == std::string::npos && o.size() <= 200 &&
+           (o.size() < 4 || o.compare(o.size() - 4, 4, ".tmp") != 0);
+}
+
 std::vector<std::string> listDir(const std::string& dir) {
     std::vector<std::string> out;
     DIR* d = ::opendir(dir.c_str());
@@ -67,12 +78,41 @@ std::string mountedOptions() {
 
 }  // namespace
 
+Status Store::pin(const std::string& owner, const std::string& digest) const {
+    if (!validPinOwner(owner)) return Error::make("pin \"", owner, "\": not a valid owner name");
+    TRY_CTX(fs::mkdirAll(root_ + "/pins", 0700), "image store");
+    return fs::writeFileAtomic(root_ + "/pins/" + owner, digest + "\n", 0600);
+}
+
+Status Store::unpin(const std::string& owner) const {
+    if (!validPinOwner(owner)) return Error::make("pin \"", owner, "\": not a valid owner name");
+    std::string p = root_ + "/pins/" + owner;
+    if (::unlink(p.c_str()) < 0 && errno != ENOENT) return Error::fromErrno("remove pin ", p);
+    return {};
+}
+
+Result<std::map<std::string, std::string>> Store::pins() const {
+    std::map<std::string, std::string> out;
+    for (const auto& owner : listDir(root_ + "/pins")) {
+        if (!validPinOwner(owner)) continue;  // a pin being written
+        auto text = fs::readFile(root_ + "/pins/" + owner);
+        if (!text) continue;  // unpinned meanwhile
+        std::string d = text->substr(0, text->find('\n'));
+        if (d.rfind("sha256:", 0) != 0) return Error::make("pin ", root_, "/pins/", owner, ": not a digest");
+        out[owner] = d;
+    }
+    return out;
+}
+
 Result<PruneResult> Store::prune() const {
     TRY(init());
     ASSIGN_OR_RETURN(UniqueFd gc, gcLock(true));
     ASSIGN_OR_RETURN(auto idx, loadIndex());
     std::set<std::string> blobs, layers;
     for (const auto& [name, digest] : idx) TRY_CTX(reachable(digest, blobs, layers), "image ", name);
+    ASSIGN_OR_RETURN(auto pinned, pins());
+    for (const auto& [owner, digest] : pinned)
+        if (hasBlob(digest)) TRY_CTX(reachable(digest, blobs, layers), "pin ", owner);
     PruneResult r;
     for (const auto& hex : listDir(root_ + "/blobs/sha256")) {
         if (blobs.count("sha256:" + hex)) continue;

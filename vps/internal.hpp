@@ -14,11 +14,14 @@
 namespace berth::vps {
 
 // The template's layer dirs (topmost first), snapshots unpacked; `word` an image name or digest.
+// With `pinFor` (a VPS name) the image is pinned in the store for that VPS under the store's
+// gc lock, so `image rm` + `image prune` never take its layers from under it (see unpinTemplate).
 struct Template {
     std::string name, digest;
     std::vector<std::string> lowers;
 };
-Result<Template> resolveTemplate(const Context& ctx, const std::string& word);
+Result<Template> resolveTemplate(const Context& ctx, const std::string& word, const std::string& pinFor = "");
+Status unpinTemplate(const Context& ctx, const std::string& name);
 
 // The runtime's status of the VPS's container: "created", "running", "paused", "stopped",
 // or "" when there is no container.

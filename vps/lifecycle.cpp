@@ -12,12 +12,23 @@
 
 namespace berth::vps {
 
-Result<Template> resolveTemplate(const Context& ctx, const std::string& word) {
+Result<Template> resolveTemplate(const Context& ctx, const std::string& word, const std::string& pinFor) {
     images::Store store(images::storeRoot(ctx.global.store));
+    UniqueFd gc;
+    if (!pinFor.empty()) {
+        TRY(store.init());
+        ASSIGN_OR_RETURN(gc, store.gcLock(false));
+    }
     auto img = images::resolveImage(store, word);
     if (!img) return Error::make("template \"", word, "\": ", img.error().what());
+    if (!pinFor.empty()) TRY_CTX(store.pin(containerId(pinFor), img->record.digest), "template");
     Template t{img->record.name, img->record.digest, images::lowerDirs(store, img->manifest)};
     return t;
+}
+
+Status unpinTemplate(const Context& ctx, const std::string& name) {
+    images::Store store(images::storeRoot(ctx.global.store));
+    return store.unpin(containerId(name));
 }
 
 std::string containerState(const Context& ctx, const std::string& name, pid_t* pid) {
@@ -110,7 +121,8 @@ Status create(const Context& ctx, const CreateRequest& r) {
     c.name = r.name;
     TRY(applyChanges(c, r.settings));
     TRY(checkHostSupports(c.limits, detectHostCaps(ctx.cgroupRoot)));
-    ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, r.templateImage));
+    ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, r.templateImage, r.name));
+    ScopeGuard unpin([&] { (void)unpinTemplate(ctx, r.name); });
     ASSIGN_OR_RETURN(c.init, detectInit(t.lowers));
     c.templateName = t.name;
     c.templateDigest = t.digest;
@@ -132,6 +144,7 @@ Status create(const Context& ctx, const CreateRequest& r) {
     TRY(store.save(c));
     removeData.dismiss();
     freeIds.dismiss();
+    unpin.dismiss();
     return {};
 }
 
@@ -236,7 +249,7 @@ Status destroy(const Context& ctx, const std::string& name, bool force) {
     TRY(fs::removeAll(store.dataPath(name)));
     TRY(store.remove(name));
     TRY(store.freeRange(name));
-    return {};
+    return unpinTemplate(ctx, name);
 }
 
 }  // namespace berth::vps

@@ -26,8 +26,9 @@ std::optional<int64_t> memoryUsage(const Context& ctx, const std::string& name) 
     return used;
 }
 
-VpsStatus statusOf(const Context& ctx, const Config& c) {
+VpsStatus statusOf(const Context& ctx, const ConfigStore& store, const Config& c) {
     VpsStatus s;
+    s.mounted = isMountPoint(layoutOf(store, c.name).rootfs());
     s.name = c.name;
     s.hostname = c.hostname.empty() ? c.name : c.hostname;
     s.templateName = c.templateName;
@@ -81,7 +82,8 @@ const char* const kColumns[] = {"name", "state", "nproc", "ip", "hostname", "ram
 
 json toJson(const VpsStatus& s) {
     json j = {{"name", s.name},         {"state", s.state}, {"nproc", s.nproc},       {"ips", s.ips},
-              {"hostname", s.hostname}, {"pid", s.pid},     {"template", s.templateName}, {"onboot", s.onboot}};
+              {"hostname", s.hostname}, {"pid", s.pid},     {"template", s.templateName}, {"onboot", s.onboot},
+              {"mounted", s.mounted}};
     j["ramused"] = s.ramUsed ? json(*s.ramUsed) : json(nullptr);
     j["ramlimit"] = s.ramLimit ? json(*s.ramLimit) : json(nullptr);
     return j;
@@ -126,7 +128,7 @@ Result<std::string> formatTable(const std::vector<VpsStatus>& rows, const std::s
 Result<VpsStatus> status(const Context& ctx, const std::string& name) {
     ConfigStore store(ctx.paths);
     ASSIGN_OR_RETURN(Config c, store.load(name));
-    return statusOf(ctx, c);
+    return statusOf(ctx, store, c);
 }
 
 Result<std::vector<VpsStatus>> list(const Context& ctx, bool all) {
@@ -135,7 +137,7 @@ Result<std::vector<VpsStatus>> list(const Context& ctx, bool all) {
     std::vector<VpsStatus> out;
     for (const auto& n : names) {
         ASSIGN_OR_RETURN(Config c, store.load(n));
-        VpsStatus s = statusOf(ctx, c);
+        VpsStatus s = statusOf(ctx, store, c);
         if (all || s.state != "stopped") out.push_back(std::move(s));
     }
     return out;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "common/fs.hpp"
@@ -53,7 +54,53 @@ private:
     bool active_ = false;
 };
 
-Status createAndStart(const Context& ctx, const DataLayout& d, const std::string& id, const nlohmann::json& spec) {
+// One line of /proc/PID/cgroup's hierarchy on this host: its mount point ("" when unmounted).
+std::string hierarchyMount(const std::string& controllers) {
+    auto info = fs::readFile("/proc/self/mountinfo");
+    if (!info) return "";
+    for (const auto& line : fs::split(*info, '\n')) {
+        auto dash = line.find(" - ");
+        if (dash == std::string::npos) continue;
+        auto f = fs::split(line.substr(0, dash), ' ');
+        auto tail = fs::split(line.substr(dash + 3), ' ');
+        if (f.size() < 5 || tail.size() < 3 || f[3] != "/") continue;
+        if (controllers.empty()) {
+            if (tail[0] == "cgroup2") return f[4];
+            continue;
+        }
+        if (tail[0] != "cgroup") continue;
+        auto opts = fs::split(tail[2], ',');
+        bool all = true;
+        for (const auto& c : fs::split(controllers, ','))
+            all = all && std::find(opts.begin(), opts.end(), c) != opts.end();
+        if (all) return f[4];
+    }
+    return "";
+}
+
+// The VPS's own cgroup in every hierarchy is handed to its root (the dir and the files that
+// create and move tasks, not the limits), as LXC does for an unprivileged container: an init
+// that manages cgroups (systemd) makes its slices and scopes under it, and can never raise the
+// VPS's own limits. Done between create and start, before the init runs.
+Status delegateCgroups(pid_t pid, const IdRange& ids) {
+    ASSIGN_OR_RETURN(std::string own, fs::readFile(strCat("/proc/", pid, "/cgroup")));
+    for (const auto& line : fs::split(own, '\n')) {
+        auto a = line.find(':'), b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        std::string mnt = hierarchyMount(line.substr(a + 1, b - a - 1));
+        if (mnt.empty()) continue;
+        std::string dir = mnt + line.substr(b + 1);
+        for (const char* f : {"", "/cgroup.procs", "/tasks", "/cgroup.subtree_control", "/cgroup.threads"}) {
+            std::string p = dir + f;
+            if (::lchown(p.c_str(), ids.base, ids.base) < 0 && errno != ENOENT)
+                return Error::fromErrno("chown ", p, " to the VPS's root");
+        }
+    }
+    return {};
+}
+
+Status createAndStart(const Context& ctx, const DataLayout& d, const Config& c, const nlohmann::json& spec) {
+    std::string id = containerId(c.name);
     TRY(fs::mkdirAll(d.bundle(), 0700));
     TRY(fs::writeFileAtomic(d.bundle() + "/config.json", spec.dump(2), 0600));
     {
@@ -64,6 +111,9 @@ Status createAndStart(const Context& ctx, const DataLayout& d, const std::string
         co.consoleSocket = consoleMasterSocket(d);  // the console step's, for the pty master
         TRY(runtime::create(ctx.global, co));
     }
+    pid_t pid = 0;
+    containerState(ctx, c.name, &pid);
+    if (pid > 0) TRY(delegateCgroups(pid, c.ids));
     return runtime::start(ctx.global, id);
 }
 
@@ -75,13 +125,13 @@ Status startLocked(const Context& ctx, const ConfigStore& store, const std::stri
     TRY(cleanupStopped(ctx, store, c));
     HostCaps caps = detectHostCaps(ctx.cgroupRoot);
     TRY(ensureReachable(ctx.paths.dataDir, images::storeRoot(ctx.global.store)));
-    ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, c.templateDigest));
+    ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, c.templateDigest, name));
     StepContext sc{c, layoutOf(store, name), t.lowers};
     ASSIGN_OR_RETURN(nlohmann::json spec, buildSpec(c, sc.data.rootfs(), caps, spec::defaultSpec(false)));
     auto steps = hostSteps(c);
     ScopeGuard undo([&] { (void)cleanupStopped(ctx, store, c); });
     for (auto& s : steps) TRY_CTX(s->prepare(sc, spec), "start ", name, ": ", s->name());
-    TRY_CTX(createAndStart(ctx, sc.data, containerId(name), spec), "start ", name);
+    TRY_CTX(createAndStart(ctx, sc.data, c, spec), "start ", name);
     pid_t pid = 0;
     containerState(ctx, name, &pid);
     for (auto& s : steps) TRY_CTX(s->started(sc, pid), "start ", name, ": ", s->name());

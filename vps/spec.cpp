@@ -30,6 +30,27 @@ json deviceRules() {
     return rules;
 }
 
+// What an init that manages cgroups and expects a fresh /run (systemd) gets, as LXC's
+// lxc.mount.auto=cgroup:mixed and podman --systemd=always give it: /sys/fs/cgroup read-write
+// (a cgroup namespace: the VPS sees its own cgroup as the root, and berth hands that cgroup's
+// dirs to the VPS's root between create and start, see delegateCgroups), /run and /run/lock on
+// tmpfs (no stale pid files or sockets from the last boot).
+void systemMounts(json& mounts, const Config& c) {
+    for (auto& m : mounts)
+        if (m.value("destination", "") == "/sys/fs/cgroup") {
+            json opts = json::array();
+            for (const auto& o : m.value("options", json::array()))
+                if (o != "ro") opts.push_back(o);
+            opts.push_back("rw");
+            m["options"] = opts;
+        }
+    if (c.init.kind != "systemd") return;
+    mounts.push_back({{"destination", "/run"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                      {"options", {"nosuid", "nodev", "mode=755", "size=20%"}}});
+    mounts.push_back({{"destination", "/run/lock"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                      {"options", {"nosuid", "nodev", "noexec", "mode=1777", "size=5m"}}});
+}
+
 json idMap(const IdRange& ids) { return json::array({{{"containerID", 0}, {"hostID", ids.base}, {"size", ids.size}}}); }
 
 }  // namespace
@@ -51,6 +72,8 @@ Result<json> buildSpec(const Config& c, const std::string& rootfs, const HostCap
     p["noNewPrivileges"] = false;  // setuid programs (su, passwd) work inside
     spec["root"] = {{"path", rootfs}, {"readonly", false}};
     spec["hostname"] = c.hostname.empty() ? c.name : c.hostname;
+    if (!spec.contains("mounts")) spec["mounts"] = json::array();
+    systemMounts(spec["mounts"], c);
     json& l = spec["linux"];
     l["namespaces"] = json::array();
     for (const char* t : {"pid", "network", "ipc", "uts", "mount", "user", "cgroup"})

@@ -96,6 +96,9 @@ struct VpsStatus {
     std::string hostname, templateName;
     std::optional<int64_t> ramUsed, ramLimit;
     bool onboot = false;
+    // Its rootfs is mounted on the host: while it runs, and after an init that exited on its own
+    // (poweroff inside, a crash) until the next start, stop or destroy takes the leftovers down.
+    bool mounted = false;
 };
 Result<VpsStatus> status(const Context& ctx, const std::string& name);
 // Every VPS (all = with stopped ones), sorted by name.

@@ -55,7 +55,7 @@ teardown() {
 # The lxcfs a failed test may have left running at $BERTH_VPS_LXCFS.
 stop_test_lxcfs() {
     local pid
-    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)"
+    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)" || true  # none: an lxcfs already runs on this host
     if [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == lxcfs ]]; then
         kill "$pid"
         wait_for 100 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid"
@@ -365,11 +365,115 @@ loops_of() {
     [[ "$(jq -r .idmap.base "$BERTH_VPS_CONFIG/${VPS}1.json")" != "$(jq -r .idmap.base "$BERTH_VPS_CONFIG/${VPS}2.json")" ]]
 }
 
+# vps_state NAME: the state `vps status -j` reports.
+vps_state() {
+    "$BERTH" --root "$ROOT" --store "$STORE" vps status -j "$1" </dev/null | jq -r .state
+}
+
+vps_is_stopped() { [[ "$(vps_state "$VPS")" == stopped ]]; }
+
+# die_inside HOW: the VPS's init exits on its own — "poweroff" inside, or "crash" (SIGKILL from
+# the host) — and status says stopped, with its rootfs still mounted.
+die_inside() {
+    if [[ "$1" == poweroff ]]; then
+        rs vps exec "$VPS" busybox poweroff
+        assert_ok
+    else
+        kill -9 "$(vps_pid "$VPS")"
+    fi
+    wait_for 600 vps_is_stopped || fail "the VPS did not stop after $1: $(vps_state "$VPS")"
+    rs vps status "$VPS"
+    assert_ok
+    [[ "$output" == "VPS $VPS exist mounted stopped" ]] || { show_call; fail "status after $1"; }
+    rs vps list -H
+    [[ -z "$output" ]] || { show_call; fail "list shows a dead VPS as running"; }
+    rs vps list -a -j
+    [[ "$(jq -r '.[0] | "\(.state) \(.nproc) \(.pid) \(.mounted)"' <<<"$output")" == "stopped 0 0 true" ]] ||
+        { show_call; fail "list -a -j after $1"; }
+}
+
+# assert_taken_down: no mount of the VPS, no runtime state, no loop device for its disk.
+assert_taken_down() {
+    ! grep -q " $BERTH_VPS_DATA/$VPS/" /proc/self/mountinfo || fail "a mount is left: $(grep " $BERTH_VPS_DATA/$VPS/" /proc/self/mountinfo)"
+    [[ -z "$(root_entries)" ]] || fail "runtime state remains: $(root_entries)"
+    [[ -z "$(loops_of "$BERTH_VPS_DATA/$VPS/disk.img")" ]] || fail "loop device left: $(loops_of "$BERTH_VPS_DATA/$VPS/disk.img")"
+}
+
+@test "vps: an init that exits on its own (poweroff inside, a crash) shows stopped; stop, start and destroy take down what it left" {
+    mounts_snapshot
+    rs vps create "$VPS" --template localhost/vpsbb:v1 --ram 64M --diskspace 32M
+    assert_ok
+    rs vps start "$VPS"
+    assert_ok
+    lxcfs_pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)" || true  # none: an lxcfs already runs on this host
+    die_inside poweroff
+    [[ "$(cat "$BERTH_VPS_DATA/$VPS/disk/upper/shutdown-ran" 2>/dev/null)" == ran ]] || fail "poweroff did not run the init's shutdown"
+    rs vps stop "$VPS"
+    assert_ok
+    [[ -z "$stderr" ]] || { show_call; fail "stop of a stopped VPS warned"; }
+    assert_taken_down
+    rs vps status "$VPS"
+    [[ "$output" == "VPS $VPS exist unmounted stopped" ]] || { show_call; fail "status after stop"; }
+    if [[ -n "$lxcfs_pid" ]]; then
+        wait_for 100 bash -c "! kill -0 $lxcfs_pid 2>/dev/null" || fail "the dead VPS still holds its lxcfs $lxcfs_pid"
+    fi
+
+    # A crash, then start: the leftovers go first, the VPS boots again with its files.
+    rs vps start "$VPS"
+    assert_ok
+    die_inside crash
+    rs vps start "$VPS"
+    assert_ok
+    [[ "$(vps_state "$VPS")" == running ]]
+    [[ "$(grep -c " $BERTH_VPS_DATA/$VPS/rootfs " /proc/self/mountinfo)" == 1 ]] || fail "the rootfs is mounted twice"
+    rs vps exec "$VPS" cat /shutdown-ran
+    assert_ok
+
+    # A crash, then destroy (no --force needed: it is stopped): nothing is left.
+    die_inside crash
+    rs vps destroy "$VPS"
+    assert_ok
+    assert_taken_down
+    [[ ! -e "$BERTH_VPS_CONFIG/$VPS.json" && ! -e "$BERTH_VPS_DATA/$VPS" ]] || fail "files remain"
+    [[ "$(jq -r 'keys | length' "$BERTH_VPS_CONFIG/.idranges.json")" == 0 ]] || fail "the id range was not freed"
+    assert_no_leftovers "vps-$VPS"
+}
+
+@test "vps: a VPS pins its template: image rm and prune keep its layers (running or stopped); destroy unpins" {
+    rs vps create "$VPS" --template localhost/vpsbb:v1
+    assert_ok
+    snaps="$(ls "$STORE/snapshots" | sort)"
+    [[ -n "$snaps" ]]
+    rs image rm localhost/vpsbb:v1
+    assert_ok
+    rs image prune
+    assert_ok
+    [[ "$(ls "$STORE/snapshots" | sort)" == "$snaps" ]] || fail "prune removed a stopped VPS's template layers"
+    rs vps start "$VPS"
+    assert_ok
+    rs image prune
+    assert_ok
+    rs vps exec "$VPS" cat /run/booted
+    assert_ok
+    [[ "$output" == booted ]]
+    rs vps restart "$VPS"
+    assert_ok
+    rs vps list -H -o name,state,template
+    [[ "$output" == "$VPS"*running*localhost/vpsbb:v1 ]] || { show_call; fail "list after image rm"; }
+    rs vps destroy --force "$VPS"
+    assert_ok
+    [[ -z "$(ls -A "$STORE/pins" 2>/dev/null)" ]] || fail "pins remain: $(ls -A "$STORE/pins")"
+    rs image prune
+    assert_ok
+    [[ -z "$(ls -A "$STORE/snapshots")" ]] || fail "the template's layers outlived the last VPS: $(ls -A "$STORE/snapshots")"
+}
+
 # assert_unchanged: no config, data, id range, state or mount appeared.
 assert_nothing_made() {
     [[ -z "$(ls -A "$BERTH_VPS_CONFIG" 2>/dev/null | grep -v '^\.lock$')" || "$(ls -A "$BERTH_VPS_CONFIG" | grep -v '^\.lock$')" == ".idranges.json" && "$(jq -r 'keys | length' "$BERTH_VPS_CONFIG/.idranges.json")" == 0 ]] \
         || fail "config dir changed: $(ls -A "$BERTH_VPS_CONFIG")"
     [[ -z "$(ls -A "$BERTH_VPS_DATA" 2>/dev/null)" ]] || fail "data left: $(ls -A "$BERTH_VPS_DATA")"
+    [[ -z "$(ls -A "$STORE/pins" 2>/dev/null)" ]] || fail "template pinned: $(ls -A "$STORE/pins")"
 }
 
 @test "vps: bad input is one clear line and changes nothing" {

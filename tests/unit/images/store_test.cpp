@@ -103,6 +103,35 @@ TEST_F(StoreTest, PruneKeepsWhatNamesReach) {
     EXPECT_FALSE(fs::exists(dropSnap));
 }
 
+TEST_F(StoreTest, APinKeepsAnImageWhoseNameIsGoneUntilUnpinned) {
+    std::string m = putImage("layer-pinned");
+    ASSERT_TRUE(store_->setImage("localhost/tmpl:1", m).ok());
+    std::string snap = store_->snapshotPath(chainIds(store_->manifestOf(m).value())[0]);
+    ASSERT_TRUE(fs::mkdirAll(snap).ok());
+    ASSERT_TRUE(store_->pin("vps-web1", m).ok());
+    EXPECT_EQ(store_->pins().value().at("vps-web1"), m);
+    ASSERT_TRUE(store_->removeImage("localhost/tmpl:1").ok());
+    // The name is gone; the full digest of a pinned image still resolves, a prefix does not.
+    EXPECT_EQ(store_->resolve(m).value().digest, m);
+    EXPECT_FALSE(store_->resolve(m.substr(7, 12)).ok());
+    auto r = store_->prune();
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    EXPECT_EQ(r->blobs, 0);
+    EXPECT_EQ(r->snapshots, 0);
+    EXPECT_TRUE(fs::exists(snap));
+    // Bad owners are refused; unpinning twice is fine; then prune takes it all.
+    EXPECT_FALSE(store_->pin("../x", m).ok());
+    EXPECT_FALSE(store_->pin(".hidden", m).ok());
+    ASSERT_TRUE(store_->unpin("vps-web1").ok());
+    ASSERT_TRUE(store_->unpin("vps-web1").ok());
+    EXPECT_FALSE(store_->resolve(m).ok());
+    r = store_->prune();
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    EXPECT_EQ(r->blobs, 3);
+    EXPECT_EQ(r->snapshots, 1);
+    EXPECT_FALSE(fs::exists(snap));
+}
+
 TEST(StoreRoot, FlagThenEnvThenDefault) {
     ::unsetenv("BERTH_STORE");
     EXPECT_EQ(storeRoot(""), "/var/lib/berth");

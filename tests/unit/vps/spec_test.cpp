@@ -66,6 +66,45 @@ TEST(VpsSpec, HostnameDefaultsToTheName) {
     EXPECT_EQ(containerId("web1"), "vps-web1");
 }
 
+namespace {
+
+const nlohmann::json* mountAt(const nlohmann::json& spec, const std::string& dest) {
+    for (const auto& m : spec["mounts"])
+        if (m["destination"] == dest) return &m;
+    return nullptr;
+}
+
+bool hasOption(const nlohmann::json& m, const std::string& o) {
+    for (const auto& x : m["options"])
+        if (x == o) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST(VpsSpec, SystemdGetsItsCgroupsReadWriteAndAFreshRun) {
+    Config c = sample();
+    c.init = InitInfo{"/sbin/init", "systemd", "SIGRTMIN+4"};
+    auto s = buildSpec(c, "/r", HostCaps{}, spec::defaultSpec(false));
+    ASSERT_TRUE(s.ok()) << s.error().what();
+    const auto* cg = mountAt(*s, "/sys/fs/cgroup");
+    ASSERT_NE(cg, nullptr);
+    EXPECT_TRUE(hasOption(*cg, "rw"));
+    EXPECT_FALSE(hasOption(*cg, "ro"));
+    const auto* run = mountAt(*s, "/run");
+    ASSERT_NE(run, nullptr);
+    EXPECT_EQ((*run)["type"], "tmpfs");
+    ASSERT_NE(mountAt(*s, "/run/lock"), nullptr);
+    auto env = (*s)["process"]["env"];
+    EXPECT_NE(std::find(env.begin(), env.end(), "container=berth"), env.end());
+    EXPECT_TRUE(spec::parse(s->dump()).ok());
+    // busybox init: its cgroup is writable too, /run stays the VPS's own dir.
+    auto b = buildSpec(sample(), "/r", HostCaps{}, spec::defaultSpec(false));
+    ASSERT_TRUE(b.ok());
+    EXPECT_TRUE(hasOption(*mountAt(*b, "/sys/fs/cgroup"), "rw"));
+    EXPECT_EQ(mountAt(*b, "/run"), nullptr);
+}
+
 TEST(VpsInit, StopSignalByKind) {
     EXPECT_EQ(initFor("/sbin/init", "/bin/busybox").stopSignal, "SIGUSR2");
     EXPECT_EQ(initFor("/sbin/init", "/lib/systemd/systemd").stopSignal, "SIGRTMIN+4");

@@ -302,4 +302,21 @@ Status Socket::addDefaultRoute(int ifindex, const IpAddress& gateway) {
     return {};
 }
 
+Status Socket::deleteDefaultRoutes(int ifindex, int family) {
+    // One RTM_DELROUTE removes one matching route; a few at most exist (static, RA-learnt).
+    for (int i = 0; i < 64; i++) {
+        Message m(RTM_DELROUTE, 0);
+        m.addHeader<rtmsg>();
+        auto* rt = m.header<rtmsg>();
+        rt->rtm_family = static_cast<uint8_t>(family);
+        rt->rtm_table = RT_TABLE_MAIN;
+        rt->rtm_scope = RT_SCOPE_NOWHERE;  // any scope, type and protocol: as `ip route del`
+        m.putU32(RTA_OIF, static_cast<uint32_t>(ifindex));
+        auto st = request(m);
+        if (!st && st.error().err() == ESRCH) return {};
+        TRY_CTX(st, "remove the default route");
+    }
+    return Error(EBUSY, "remove the default routes: too many");
+}
+
 }  // namespace berth::vps::netlink

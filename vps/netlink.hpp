@@ -79,6 +79,8 @@ class Socket {
     Result<std::vector<AddressEntry>> addresses(int ifindex);
     // Default route via `gateway` (IPv4 or IPv6) out of `ifindex`.
     Status addDefaultRoute(int ifindex, const IpAddress& gateway);
+    // Every default route of `family` (AF_INET/AF_INET6) out of `ifindex` in the main table.
+    Status deleteDefaultRoutes(int ifindex, int family);
 
   private:
     explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}

@@ -222,6 +222,18 @@ Status Socket::setIpv4Conf(int ifindex, uint16_t devconf, uint32_t value) {
     return request(m);
 }
 
+Status Socket::setInet6AddrGenMode(int ifindex, uint8_t mode) {
+    Message m(RTM_NEWLINK, 0);
+    m.addHeader<ifinfomsg>();
+    m.header<ifinfomsg>()->ifi_index = ifindex;
+    size_t spec = m.beginNest(IFLA_AF_SPEC);
+    size_t inet6 = m.beginNest(AF_INET6);
+    m.putU8(IFLA_INET6_ADDR_GEN_MODE, mode);
+    m.endNest(inet6);
+    m.endNest(spec);
+    return request(m);
+}
+
 Status Socket::deleteLink(int ifindex) {
     Message m(RTM_DELLINK, 0);
     m.addHeader<ifinfomsg>();

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/ip.h>
 
 #include <algorithm>
@@ -100,6 +101,11 @@ Status configurePeer(netlink::Socket& vps, const NetworkConfig& c,
     TRY_CTX(vps.setLink(lo, true, 0, 0), "bring up lo in the VPS");
     ASSIGN_OR_RETURN(int peer, vps.linkIndex(c.peerIfName));
     TRY(keepSecondaries(vps, peer));
+    // The link-local address is berth's (the same EUI-64 one the kernel would make), added
+    // without duplicate address detection like the others: every IPv6 address is usable at once
+    // rather than "tentative" for a second after the link comes up.
+    TRY_CTX(vps.setInet6AddrGenMode(peer, IN6_ADDR_GEN_MODE_NONE), "IPv6 address generation in the VPS");
+    TRY(vps.addAddress(peer, IpPrefix{linkLocalFromMac(vpsMac(c)), 64}));
     for (const auto& a : c.addresses) TRY(vps.addAddress(peer, a));
     TRY_CTX(vps.setLink(peer, true, 0, 0), "bring up ", c.peerIfName, " in the VPS");
     for (const auto& gw : gateways) TRY(vps.addDefaultRoute(peer, gw));

@@ -35,16 +35,19 @@ Status validateCidr(const std::string& s) {
     return Error::make(msg);
 }
 
-// --gateway: one per family, of a family the VPS has an address of, inside that address's network.
+// --gateway: one per family, inside the network of one of the VPS's addresses of that family.
 Status validateGateways(const Network& n) {
     std::optional<IpAddress> gw4, gw6;
     TRY(gatewaysByFamily(n.gateways, "--gateway", gw4, gw6));
     for (const auto& gw : {gw4, gw6}) {
         if (!gw) continue;
-        bool reachable = false;
+        bool reachable = false, family = false;  // no address of its family: unused, kept
         for (const auto& ip : n.ips)
-            if (auto p = parseIpPrefix(ip); p && inNetwork(*gw, *p)) reachable = true;
-        if (!reachable)
+            if (auto p = parseIpPrefix(ip); p && p->addr.family == gw->family) {
+                family = true;
+                reachable = reachable || inNetwork(*gw, *p);
+            }
+        if (family && !reachable)
             return Error::make("--gateway ", gw->str(), ": not inside the network of any --ip of the VPS");
     }
     return {};

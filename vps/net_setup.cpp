@@ -89,6 +89,9 @@ Result<NetworkConfig> networkConfigFor(const Config& c, const HostNetworkConf& h
     nc.mtu = h.mtu;
     ASSIGN_OR_RETURN(nc.addresses, parseIpPrefixes(c.network.ips));
     TRY(gatewaysByFamily(c.network.gateways, "--gateway", nc.gateway4, nc.gateway6));
+    // A VPS gateway of a family the VPS has no address of now is kept in its config, unused.
+    if (nc.gateway4 && !insideAny(*nc.gateway4, nc.addresses)) nc.gateway4.reset();
+    if (nc.gateway6 && !insideAny(*nc.gateway6, nc.addresses)) nc.gateway6.reset();
     if (!nc.gateway4 && h.gateway4 && insideAny(*h.gateway4, nc.addresses)) nc.gateway4 = h.gateway4;
     if (!nc.gateway6 && h.gateway6 && insideAny(*h.gateway6, nc.addresses)) nc.gateway6 = h.gateway6;
     return nc;

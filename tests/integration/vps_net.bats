@@ -148,3 +148,81 @@ host_veths() { ip -n "$HOSTNS" -o link show | awk -F': ' '{ print $2 }' | cut -d
     [[ -z "$(host_veths)" ]] || fail "veths left: $(host_veths)"
     [[ -z "$(host_tables)" ]] || fail "filters left: $(host_tables)"
 }
+
+@test "vps net: set --ipadd/--ipdel/--ip live (addresses, filter, routes, /etc/hosts) or at the next start; an address another VPS has is refused" {
+    rs vps create "$A" --template localhost/vpsnet:v1 --ip "$NET4.2/24" --ip "$NET6::2/64"
+    assert_ok
+    rs vps create "$B" --template localhost/vpsnet:v1 --ip "$NET4.3/24"
+    assert_ok
+    rs vps start "$A"
+    assert_ok
+
+    # Added live: usable at once from inside (the bridge answers: the filter lets it through).
+    rs vps set "$A" --ipadd "$NET4.20/24" --ipadd "$NET6::20/64"
+    assert_ok
+    [[ "$output" == "applied now: ip" ]] || { show_call; fail "set did not say live"; }
+    in_vps "$A" sh -c "ping -c1 -W5 -I $NET4.20 $NET4.1 && ping6 -c1 -W5 -I $NET6::20 $NET6::1 && cat /etc/hosts"
+    assert_ok
+    grep -q "^$NET4.20[[:space:]]" <<<"$output" || fail "/etc/hosts lacks the new address: $output"
+    # Removed live, the first (primary) IPv4 address included: the others and the default route stay.
+    rs vps set "$A" --ipdel "$NET4.2" --ipdel "$NET6::2"
+    assert_ok
+    [[ "$output" == "applied now: ip" ]] || { show_call; fail "set did not say live"; }
+    in_vps "$A" sh -c 'ip addr show dev eth0; ip route; ip -6 route'
+    ! grep -q "inet $NET4.2/" <<<"$output" && ! grep -q "inet6 $NET6::2/" <<<"$output" || fail "removed addresses remain: $output"
+    grep -q "inet $NET4.20/24" <<<"$output" || fail "$NET4.20 went with the primary: $output"
+    grep -q "default via $NET4.1" <<<"$output" && grep -q "default via $NET6::1" <<<"$output" || fail "default routes lost: $output"
+    [[ "$(jq -c .network.ips "$BERTH_VPS_CONFIG/$A.json")" == "[\"$NET4.20/24\",\"$NET6::20/64\"]" ]] || fail "config: $(cat "$BERTH_VPS_CONFIG/$A.json")"
+    # The removed address, taken back from inside, is a spoofed one now.
+    in_vps "$A" sh -c "ip addr add $NET4.2/24 dev eth0 && ! ping -c1 -W1 -I $NET4.2 $NET4.1 && ip addr del $NET4.2/24 dev eth0 &&
+        ping -c1 -W5 $NET4.1"
+    assert_ok
+
+    # --ip replaces the list; a gateway of the VPS's own (live route change).
+    rs vps set "$A" --ip "$NET4.21/24" --gateway "$NET4.1"
+    assert_ok
+    [[ "$output" == "applied now: ip, gateway" ]] || { show_call; fail "set did not say live"; }
+    in_vps "$A" sh -c "ip -6 route; ip addr show dev eth0; ping -c1 -W5 $NET4.1"
+    assert_ok
+    ! grep -q "default via $NET6" <<<"$output" || fail "an IPv6 default route without an IPv6 address: $output"
+    grep -q "inet $NET4.21/24" <<<"$output" || fail "--ip did not replace: $output"
+
+    # An address another VPS has, or the bridge's: one line, nothing changed.
+    cp "$BERTH_VPS_CONFIG/$A.json" "$TEST_DIR/a.json"
+    rs vps set "$A" --ipadd "$NET4.3/24"
+    assert_berth_error "--ip $NET4.3: already used by VPS \"$B\""
+    cmp "$BERTH_VPS_CONFIG/$A.json" "$TEST_DIR/a.json" || fail "the config changed"
+    in_vps "$A" ip addr show dev eth0
+    ! grep -q "inet $NET4.3/" <<<"$output" || fail "the address was added: $output"
+    rs vps create "${TAG}c" --template localhost/vpsnet:v1 --ip "$NET4.21/24"
+    assert_berth_error "--ip $NET4.21: already used by VPS \"$A\""
+    rs vps create "${TAG}c" --template localhost/vpsnet:v1 --ip "$NET4.1/24"
+    assert_berth_error "--ip $NET4.1: it is the bridge's address"
+    [[ ! -e "$BERTH_VPS_CONFIG/${TAG}c.json" && ! -e "$BERTH_VPS_DATA/${TAG}c" ]] || fail "a refused create left files"
+    rs vps set "$A" --gateway 10.99.0.1
+    assert_berth_error "--gateway 10.99.0.1: not inside the network of any --ip"
+
+    # A stopped VPS: stored, applied at its next start, and set says so.
+    rs vps set "$B" --ipadd "$NET4.4/24"
+    assert_ok
+    [[ "$output" == "applied at the next start: ip" ]] || { show_call; fail "set did not say next start"; }
+    rs vps start "$B"
+    assert_ok
+    in_vps "$B" sh -c "ip addr show dev eth0; ping -c1 -W5 -I $NET4.4 $NET4.21"
+    assert_ok
+    grep -q "inet $NET4.4/24" <<<"$output" || fail "B lacks its new address: $output"
+
+    # Removing every address takes the VPS off the bridge; adding one puts it back, live.
+    rs vps set "$A" --ipdel all
+    assert_ok
+    [[ "$(host_tables | grep -c berth_bv)" -eq 1 ]] || fail "A's filter is still there: $(host_tables)"
+    rs vps set "$A" --ipadd "$NET4.22/24"
+    assert_ok
+    in_vps "$A" ping -c1 -W5 "$NET4.4"
+    assert_ok
+    rs vps stop --fast "$A"
+    assert_ok
+    rs vps stop --fast "$B"
+    assert_ok
+    [[ -z "$(host_veths)" && -z "$(host_tables)" ]] || fail "left after stop: $(host_veths) $(host_tables)"
+}

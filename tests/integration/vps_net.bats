@@ -126,6 +126,12 @@ host_veths() { ip -n "$HOSTNS" -o link show | awk -F': ' '{ print $2 }' | cut -d
         ! ping -c1 -W1 -I $NET4.99 $NET4.3 && ! ping6 -c1 -W1 -I $NET6::99 $NET6::3 && ip -6 addr show dev eth0"
     assert_ok
     grep -q "inet6 $NET6::99/64" <<<"$output" && ! grep -q tentative <<<"$output" || fail "the spoofed IPv6 address was not usable: $output"
+    # ARP claiming the spoofed address does not arrive either (B learns no neighbour for it).
+    in_vps "$A" sh -c "! arping -c1 -w1 -I eth0 -s $NET4.99 $NET4.3"
+    assert_ok
+    in_vps "$B" ip neigh show
+    ! grep -q "^$NET4.99 " <<<"$output" || fail "B learnt the spoofed address from ARP: $output"
+    grep -q "^$NET4.2 " <<<"$output" || fail "B has no neighbour entry for A at all: $output"
     [[ "$(echos "$B" | tail -1)" == "$before" ]] || fail "B received echo requests from a spoofed address"
     # A spoofed MAC: nothing arrives either.
     in_vps "$A" sh -c "ip -o link show eth0 | grep -o 'link/ether [0-9a-f:]*'"
@@ -139,6 +145,15 @@ host_veths() { ip -n "$HOSTNS" -o link show | awk -F': ' '{ print $2 }' | cut -d
     in_vps "$A" sh -c "ip link set eth0 address $mac && ping -c1 -W5 $NET4.3"
     assert_ok
     [[ "$(echos "$B" | tail -1)" -gt "$before" ]] || fail "B's echo counter did not move"
+    # Control: without A's filter the same spoofed ping does arrive (so the checks above can fail).
+    in_vps "$A" ip -o link show eth0
+    hostif="$(ip -n "$HOSTNS" -o link show | awk -F': ' -v i="${output#*@if}" '$1 == i+0 { print $2 }' | cut -d@ -f1)"
+    [[ "$hostif" == bv* ]] || fail "A's host veth not found: $output"
+    ip netns exec "$HOSTNS" nft delete table netdev "berth_$hostif"
+    before="$(echos "$B" | tail -1)"
+    in_vps "$A" sh -c "ip addr add $NET4.99/24 dev eth0 && ping -c1 -W5 -I $NET4.99 $NET4.3"
+    assert_ok
+    [[ "$(echos "$B" | tail -1)" -gt "$before" ]] || fail "without the filter the spoofed ping did not arrive either"
 
     # Stop takes the veth and the filter away.
     rs vps stop --fast "$A"

@@ -216,6 +216,16 @@ host_veths() { ip -n "$HOSTNS" -o link show | awk -F': ' '{ print $2 }' | cut -d
     [[ ! -e "$BERTH_VPS_CONFIG/${TAG}c.json" && ! -e "$BERTH_VPS_DATA/${TAG}c" ]] || fail "a refused create left files"
     rs vps set "$A" --gateway 10.99.0.1
     assert_berth_error "--gateway 10.99.0.1: not inside the network of any --ip"
+    # berth run in another network namespace than the VPS's start: one line, nothing changed.
+    rb_raw --root "$ROOT" --store "$STORE" vps set "$A" --ipadd "$NET4.30/24"
+    assert_berth_error "is not in this network namespace"
+    cmp "$BERTH_VPS_CONFIG/$A.json" "$TEST_DIR/a.json" || fail "the config changed"
+    # A bad network.conf names its file and line.
+    cp "$BERTH_VPS_CONFIG/network.conf" "$TEST_DIR/network.conf"
+    echo 'BRIDGE_ADDRESS=10.0.0.1/24' >>"$BERTH_VPS_CONFIG/network.conf"
+    rs vps create "${TAG}c" --template localhost/vpsnet:v1 --ip "$NET4.40/24"
+    assert_berth_error "network.conf:4: unknown key \"BRIDGE_ADDRESS\""
+    cp "$TEST_DIR/network.conf" "$BERTH_VPS_CONFIG/network.conf"
 
     # A stopped VPS: stored, applied at its next start, and set says so.
     rs vps set "$B" --ipadd "$NET4.4/24"

@@ -53,7 +53,7 @@ teardown() {
         n="$(basename "$f" .json)"
         timeout -k 5 60 "$TEST_DIR/berth-in-ns" --root "$ROOT" --store "$STORE" vps destroy --force "$n" </dev/null >/dev/null 2>&1
     done
-    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)"
+    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null || true)"
     [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == lxcfs ]] && kill "$pid" && wait_for 100 bash -c "! kill -0 $pid 2>/dev/null"
     grep -qF " $BERTH_VPS_LXCFS/mnt " /proc/self/mountinfo && umount -l "$BERTH_VPS_LXCFS/mnt"
     # The bridge, veths and filters go with the namespace.

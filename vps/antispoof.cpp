@@ -80,6 +80,8 @@ std::string renderAntiSpoofRules(const AntiSpoofRules& r) {
            // An advertisement for an address that is not the VPS's would take another's
            // traffic even from the VPS's own source address.
            "\t\tether type ip6 icmpv6 type nd-neighbor-advert @th,64,128 != @targets6 drop\n"
+           // RA guard: a VPS is no router on the bridge (others would route IPv6 through it).
+           "\t\tether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop\n"
            "\t\tether type ip6 ip6 saddr @addrs6 accept\n"
            // Duplicate address detection and MLD reports before an address is up use ::.
            "\t\tether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, "

@@ -187,6 +187,7 @@ TEST(VpsAntiSpoof, RulesNameTheVethMacAndAddresses) {
                      "0xfe8000000000000000b700fffe112233, 0xfd000000000000000000000000000002 }; }"),
               std::string::npos);
     EXPECT_LT(s.find("nd-neighbor-advert @th,64,128 != @targets6 drop"), s.find("ip6 saddr @addrs6 accept"));
+    EXPECT_LT(s.find("icmpv6 type { nd-router-advert, nd-redirect } drop"), s.find("ip6 saddr @addrs6 accept"));
 }
 
 TEST(VpsAntiSpoof, EmptyFamiliesAndUpdates) {

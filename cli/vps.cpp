@@ -28,6 +28,7 @@ struct SettingsFlags {
     std::string ram, swap, diskspace, diskinodes, cpus, cpulimit, pids, hostname, onboot;
     int cpuunits = 0, ioweight = 0;
     std::vector<std::string> ips, nameservers, searchdomains, userpasswd;
+    std::vector<std::string> ipadd, ipdel, gateways;
     std::map<std::string, CLI::Option*> opts;
 
     void add(CLI::App* sub) {
@@ -42,12 +43,18 @@ struct SettingsFlags {
         opts["diskinodes"] = sub->add_option("--diskinodes", diskinodes, "inode quota");
         opts["hostname"] = sub->add_option("--hostname", hostname, "host name inside (default: the VPS name)");
         opts["ip"] = sub->add_option("--ip", ips, "address in CIDR form (repeatable)")->allow_extra_args(false);
+        opts["gateway"] = sub->add_option("--gateway", gateways, "default gateway, one per family (repeatable; auto: the host's)")->allow_extra_args(false);
         opts["nameserver"] = sub->add_option("--nameserver", nameservers, "DNS server (repeatable)")->allow_extra_args(false);
         opts["searchdomain"] = sub->add_option("--searchdomain", searchdomains, "DNS search domain (repeatable)")->allow_extra_args(false);
         opts["userpasswd"] = sub->add_option("--userpasswd", userpasswd, "USER:PASSWORD (repeatable)")->allow_extra_args(false);
         opts["onboot"] = sub->add_option("--onboot", onboot, "start with `vps start --onboot`")->check(CLI::IsMember({"yes", "no"}));
     }
-    bool given(const char* k) const { return opts.at(k)->count() > 0; }
+    // set only: vzctl's address edits.
+    void addIpEdits(CLI::App* sub) {
+        opts["ipadd"] = sub->add_option("--ipadd", ipadd, "add an address (CIDR; repeatable)")->allow_extra_args(false);
+        opts["ipdel"] = sub->add_option("--ipdel", ipdel, "remove an address (or all; repeatable)")->allow_extra_args(false);
+    }
+    bool given(const char* k) const { auto it = opts.find(k); return it != opts.end() && it->second->count() > 0; }
 
     vps::Changes changes() const {
         vps::Changes c;
@@ -72,6 +79,9 @@ struct SettingsFlags {
         list("nameserver", nameservers, c.nameservers);
         list("searchdomain", searchdomains, c.searchdomains);
         list("userpasswd", userpasswd, c.userpasswd);
+        list("ipadd", ipadd, c.ipadd);
+        list("ipdel", ipdel, c.ipdel);
+        list("gateway", gateways, c.gateways);
         return c;
     }
 };
@@ -105,6 +115,7 @@ void addVpsSet(CLI::App& group, Context& ctx) {
     auto* sub = group.add_subcommand("set", "change a VPS's settings (live where the kernel allows)");
     sub->add_option("name", name, "VPS name")->required();
     flags.add(sub);
+    flags.addIpEdits(sub);
     sub->callback([&ctx] {
         ctx.action = [&ctx]() -> Result<int> {
             ASSIGN_OR_RETURN(vps::Context v, vpsContext(ctx));

@@ -3,6 +3,8 @@
 #include "common/json.hpp"
 #include "vps/guest_files.hpp"
 #include "vps/guest_users.hpp"
+#include "vps/host_net_conf.hpp"
+#include "vps/ip_prefix.hpp"
 
 #include <arpa/inet.h>
 
@@ -25,21 +27,30 @@ bool validIp(const std::string& s) {
     return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
+// A VPS address as vps/ip_prefix accepts it; its "address \"X\"..." errors become "--ip \"X\"...".
 Status validateCidr(const std::string& s) {
-    auto bad = [&](const char* why) { return Error::make("--ip \"", s, "\": ", why); };
-    size_t slash = s.find('/');
-    std::string addr = s.substr(0, slash);
-    unsigned char buf[16];
-    int max;
-    if (::inet_pton(AF_INET, addr.c_str(), buf) == 1) max = 32;
-    else if (::inet_pton(AF_INET6, addr.c_str(), buf) == 1) max = 128;
-    else return bad("not an IPv4 or IPv6 address");
-    if (slash == std::string::npos) return {};
-    std::string p = s.substr(slash + 1);
-    if (p.empty() || p.size() > 3) return bad("bad prefix length");
-    for (char c : p)
-        if (!std::isdigit(static_cast<unsigned char>(c))) return bad("bad prefix length");
-    if (std::stoi(p) > max) return bad("prefix length out of range");
+    auto p = parseIpPrefix(s);
+    if (p) return {};
+    std::string msg = p.error().message();
+    if (msg.rfind("address ", 0) == 0) msg = "--ip " + msg.substr(8);
+    return Error::make(msg);
+}
+
+// --gateway: one per family, inside the network of one of the VPS's addresses of that family.
+Status validateGateways(const Network& n) {
+    std::optional<IpAddress> gw4, gw6;
+    TRY(gatewaysByFamily(n.gateways, "--gateway", gw4, gw6));
+    for (const auto& gw : {gw4, gw6}) {
+        if (!gw) continue;
+        bool reachable = false, family = false;  // no address of its family: unused, kept
+        for (const auto& ip : n.ips)
+            if (auto p = parseIpPrefix(ip); p && p->addr.family == gw->family) {
+                family = true;
+                reachable = reachable || inNetwork(*gw, *p);
+            }
+        if (family && !reachable)
+            return Error::make("--gateway ", gw->str(), ": not inside the network of any --ip of the VPS");
+    }
     return {};
 }
 
@@ -118,7 +129,7 @@ Status validateNetwork(const Network& n) {
     std::set<std::string> seen;
     for (const auto& ip : n.ips) {
         TRY(validateCidr(ip));
-        if (!seen.insert(ip.substr(0, ip.find('/'))).second)
+        if (!seen.insert(parseIpPrefix(ip)->addr.str()).second)
             return Error::make("--ip \"", ip, "\": given twice");
     }
     for (const auto& ns : n.nameservers)
@@ -127,6 +138,7 @@ Status validateNetwork(const Network& n) {
         auto st = validateDomain(d);
         if (!st) return Error::make("--searchdomain \"", d, "\": not a domain name");
     }
+    TRY(validateGateways(n));
     return {};
 }
 
@@ -181,7 +193,8 @@ nlohmann::ordered_json toJson(const Config& c) {
         {"onboot", c.onboot},
         {"limits", limits},
         {"network",
-         {{"ips", c.network.ips}, {"nameservers", c.network.nameservers}, {"searchdomains", c.network.searchdomains}}},
+         {{"ips", c.network.ips}, {"nameservers", c.network.nameservers}, {"searchdomains", c.network.searchdomains},
+          {"gateways", c.network.gateways}}},
         {"init", {{"path", c.init.path}, {"kind", c.init.kind}, {"stopSignal", c.init.stopSignal}}},
         {"idmap", {{"base", c.ids.base}, {"size", c.ids.size}}},
     };
@@ -265,10 +278,11 @@ Status readConfig(const json& j, Config& c) {
     ASSIGN_OR_RETURN(Reader l, r.sub("limits"));
     TRY(readLimits(l, c.limits));
     ASSIGN_OR_RETURN(Reader n, r.sub("network"));
-    TRY(n.onlyKeys({"ips", "nameservers", "searchdomains"}));
+    TRY(n.onlyKeys({"ips", "nameservers", "searchdomains", "gateways"}));
     TRY(n.get("ips", c.network.ips));
     TRY(n.get("nameservers", c.network.nameservers));
     TRY(n.get("searchdomains", c.network.searchdomains));
+    TRY(n.get("gateways", c.network.gateways));
     // An older berth kept pending --userpasswd entries here: accepted, dropped, never written back.
     std::vector<std::string> oldPasswords;
     TRY(r.get("userpasswd", oldPasswords));

@@ -35,6 +35,7 @@ struct Network {
     std::vector<std::string> ips;  // CIDR, IPv4 or IPv6
     std::vector<std::string> nameservers;
     std::vector<std::string> searchdomains;
+    std::vector<std::string> gateways;  // at most one per family; none: the host's (network.conf)
 };
 
 // How the template boots: its init and the signal that init takes as "power off".

@@ -5,7 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "common/unique_fd.hpp"
 #include "namespaces/rootfs_path.hpp"
@@ -109,6 +113,156 @@ Status writeGuestNetworkFiles(const std::string& rootfsDir, const GuestNetworkFi
     }
     if (!f.nameservers.empty() || !f.searchDomains.empty())
         TRY(replaceFile(etc.get(), "resolv.conf", renderResolvConf(f), f.uid, f.gid));
+    return {};
+}
+
+}  // namespace berth::vps
+
+// ---- the template's own network configuration ----------------------------------------------
+namespace berth::vps {
+namespace {
+
+constexpr const char* kDisabled = "#berth-disabled: ";
+constexpr const char* kBlockBegin = "# --- berth: begin (written at every start and set) ---";
+constexpr const char* kBlockEnd = "# --- berth: end ---";
+
+std::vector<std::string> splitWords(const std::string& line) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i < line.size()) {
+        size_t b = line.find_first_not_of(" \t", i);
+        if (b == std::string::npos) break;
+        size_t e = line.find_first_of(" \t", b);
+        out.push_back(line.substr(b, e == std::string::npos ? std::string::npos : e - b));
+        i = e == std::string::npos ? line.size() : e;
+    }
+    return out;
+}
+
+bool stanzaKeyword(const std::string& w) {
+    return w == "iface" || w == "mapping" || w == "auto" || w.rfind("allow-", 0) == 0 ||
+           w == "source" || w == "source-directory" || w == "rename" || w == "no-auto-down" ||
+           w == "no-scripts";
+}
+
+// "auto lo eth0" → "auto lo" (and the original kept, disabled); a line naming only ifname is
+// disabled whole.
+void dropFromList(const std::vector<std::string>& w, const std::string& line,
+                  const std::string& ifname, std::string& out) {
+    std::string kept = w[0];
+    size_t n = 0;
+    for (size_t i = 1; i < w.size(); i++)
+        if (w[i] != ifname) kept += " " + w[i], n++;
+    out += kDisabled + line + "\n";
+    if (n) out += kept + "\n";
+}
+
+// Reads a regular file inside the rootfs (not through a symlink); nullopt when missing or not one.
+std::optional<std::string> readInside(const namespaces::RootDir& root, const std::string& path) {
+    auto parent = root.resolveParent(path, false);
+    if (!parent) return std::nullopt;
+    UniqueFd fd(::openat(parent->first.get(), parent->second.c_str(),
+                         O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    std::string data;
+    char buf[8192];
+    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) data.append(buf, static_cast<size_t>(n));
+    return data;
+}
+
+Status editInterfacesFile(const namespaces::RootDir& root, const std::string& path,
+                          const std::string& ifname, bool appendBlock) {
+    auto text = readInside(root, path);
+    if (!text) return {};
+    std::string edited = disableIfupdownStanzas(*text, ifname, appendBlock);
+    if (edited == *text) return {};
+    ASSIGN_OR_RETURN(auto parent, root.resolveParent(path, false));
+    struct stat st {};
+    if (::fstatat(parent.first.get(), parent.second.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return Error::fromErrno("stat ", path);
+    return replaceFile(parent.first.get(), parent.second, edited, st.st_uid, st.st_gid);
+}
+
+}  // namespace
+
+std::string renderNetworkdFile(const GuestInterface& i) {
+    std::string out =
+        "# Written by berth from the VPS's config (berth vps set --ip/--gateway/--nameserver):\n"
+        "# " + i.name + " is configured from the host, and this tells systemd-networkd the same,\n"
+        "# so that it keeps what berth set. Rewritten at every start and set.\n"
+        "[Match]\nName=" + i.name + "\n\n"
+        "[Network]\nDHCP=no\nIPv6AcceptRA=no\nLinkLocalAddressing=ipv6\nKeepConfiguration=static\n";
+    for (const auto& g : i.gateways) out += "Gateway=" + g.str() + "\n";
+    for (const auto& n : i.nameservers) out += "DNS=" + n.str() + "\n";
+    if (!i.searchDomains.empty()) {
+        out += "Domains=";
+        for (size_t k = 0; k < i.searchDomains.size(); k++) out += (k ? " " : "") + i.searchDomains[k];
+        out += "\n";
+    }
+    for (const auto& a : i.addresses)
+        out += "\n[Address]\nAddress=" + a.str() + "\nDuplicateAddressDetection=none\n";
+    return out;
+}
+
+std::string disableIfupdownStanzas(const std::string& text, const std::string& ifname,
+                                   bool appendBlock) {
+    std::string out;
+    bool inStanza = false, inBlock = false;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? text.size() : nl + 1;
+        if (line == kBlockBegin) inBlock = true;
+        if (inBlock) {
+            if (line == kBlockEnd) inBlock = false;
+            continue;
+        }
+        auto w = splitWords(line);
+        if (w.empty() || w[0][0] == '#') {
+            out += line + "\n";
+            continue;
+        }
+        if (stanzaKeyword(w[0])) {
+            inStanza = (w[0] == "iface" || w[0] == "mapping") && w.size() > 1 && w[1] == ifname;
+            bool listed = !inStanza && w[0] != "iface" && w[0] != "mapping" &&
+                          std::find(w.begin() + 1, w.end(), ifname) != w.end();
+            if (inStanza) out += kDisabled + line + "\n";
+            else if (listed) dropFromList(w, line, ifname, out);
+            else out += line + "\n";
+            continue;
+        }
+        out += (inStanza ? kDisabled : "") + line + "\n";
+    }
+    if (appendBlock)
+        out += std::string(kBlockBegin) + "\n# " + ifname +
+               " is configured from the host (berth vps set --ip); ifupdown leaves it alone.\n" +
+               "iface " + ifname + " inet manual\n" + kBlockEnd + "\n";
+    return out;
+}
+
+Status writeGuestNetworkConfig(const std::string& rootfsDir, const GuestInterface& i, uid_t uid,
+                               gid_t gid) {
+    ASSIGN_OR_RETURN(auto root, namespaces::RootDir::open(rootfsDir));
+    if (root.resolve("/etc/systemd")) {
+        ASSIGN_OR_RETURN(auto dir, root.resolve("/etc/systemd/network", namespaces::Create::Directory));
+        TRY(replaceFile(dir.get(), kNetworkdFile, renderNetworkdFile(i), uid, gid));
+    }
+    if (readInside(root, "/etc/network/interfaces")) {
+        TRY(editInterfacesFile(root, "/etc/network/interfaces", i.name, true));
+        if (auto d = root.resolve("/etc/network/interfaces.d")) {
+            UniqueFd dir(::openat(d->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            std::vector<std::string> names;
+            if (DIR* dp = dir ? ::fdopendir(::dup(dir.get())) : nullptr) {
+                while (auto* e = ::readdir(dp))
+                    if (e->d_name[0] != '.') names.push_back(e->d_name);
+                ::closedir(dp);
+            }
+            for (const auto& n : names)
+                TRY(editInterfacesFile(root, "/etc/network/interfaces.d/" + n, i.name, false));
+        }
+    }
     return {};
 }
 

@@ -34,4 +34,27 @@ std::string renderResolvConf(const GuestNetworkFiles& f);
 // Each file is replaced atomically (write a temp file, rename over).
 Status writeGuestNetworkFiles(const std::string& rootfsDir, const GuestNetworkFiles& f);
 
+// The template's own network configuration, told that berth configures the VPS's interface from
+// the host (so the guest's tools keep, rather than flush or fight, what berth set):
+//   systemd-networkd  /etc/systemd/network/10-berth-eth0.network: the same static configuration
+//                     (KeepConfiguration=static, no DHCP, no RA, no DAD), when /etc/systemd exists;
+//   ifupdown          /etc/network/interfaces (+ interfaces.d/*): the interface's stanzas commented
+//                     out ("#berth-disabled: "), and a marked block "iface eth0 inet manual"
+//                     appended, when /etc/network/interfaces exists.
+struct GuestInterface {
+    std::string name = "eth0";
+    std::vector<IpPrefix> addresses;
+    std::vector<IpAddress> gateways;
+    std::vector<IpAddress> nameservers;
+    std::vector<std::string> searchDomains;
+};
+inline constexpr const char* kNetworkdFile = "10-berth-eth0.network";
+std::string renderNetworkdFile(const GuestInterface& i);
+// interfaces(5) text with every stanza and auto/allow- mention of `ifname` disabled; with
+// `appendBlock`, berth's block (replacing an older one) at the end. Idempotent.
+std::string disableIfupdownStanzas(const std::string& text, const std::string& ifname,
+                                   bool appendBlock);
+Status writeGuestNetworkConfig(const std::string& rootfsDir, const GuestInterface& i, uid_t uid,
+                               gid_t gid);
+
 }  // namespace berth::vps

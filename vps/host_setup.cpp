@@ -1,6 +1,5 @@
 #include "vps/host_setup.hpp"
 
-#include <net/if.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,9 +8,8 @@
 #include "common/log.hpp"
 #include "vps/console.hpp"
 #include "vps/host_command.hpp"
-#include "vps/guest_files.hpp"
 #include "vps/lxcfs.hpp"
-#include "vps/network.hpp"
+#include "vps/net_setup.hpp"
 #include "vps/quota.hpp"
 
 namespace berth::vps {
@@ -108,60 +106,6 @@ public:
     Status stopped(const StepContext& c) override { return unmountRootfs(c.data); }
 };
 
-// --ip, --nameserver, --searchdomain: the VPS's veth on the host bridge ($BERTH_VPS_BRIDGE, else
-// berthbr0; made when missing) in berth's own network namespace, its addresses and routes once the
-// init runs (the netns berth runs in is the host's side: tests run berth in one they made),
-// and /etc/hostname, /etc/hosts, /etc/resolv.conf written into its rootfs.
-class NetworkStep : public HostStep {
-public:
-    const char* name() const override { return "network"; }
-    Status prepare(const StepContext& c, nlohmann::json&) override {
-        const Network& n = c.config.network;
-        if (n.ips.empty() && n.nameservers.empty()) return {};
-        GuestNetworkFiles f;
-        f.hostname = c.config.hostname.empty() ? c.config.name : c.config.hostname;
-        ASSIGN_OR_RETURN(f.addresses, parseIpPrefixes(n.ips));
-        for (const auto& ns : n.nameservers) {
-            ASSIGN_OR_RETURN(IpAddress a, parseIpAddress(ns));
-            f.nameservers.push_back(a);
-        }
-        f.searchDomains = n.searchdomains;
-        f.uid = static_cast<uid_t>(c.config.ids.base);
-        f.gid = static_cast<gid_t>(c.config.ids.base);
-        return writeGuestNetworkFiles(c.data.rootfs(), f);
-    }
-    Status started(const StepContext& c, pid_t initPid) override {
-        if (c.config.network.ips.empty()) return {};
-        ASSIGN_OR_RETURN(NetworkConfig nc, configFor(c.config));
-        TRY(validateNetworkConfig(nc));
-        auto attached = attach(nc, initPid);
-        if (!attached) return std::move(attached).error();
-        return {};
-    }
-    Status stopped(const StepContext& c) override {
-        NetworkConfig nc;
-        nc.vpsName = c.config.name;
-        nc.bridge = bridgeName();
-        // Nothing attached (no --ip, or the veth went with the VPS's netns and no rules were made).
-        if (c.config.network.ips.empty() && ::if_nametoindex(hostIfNameFor(nc.vpsName).c_str()) == 0) return {};
-        auto full = configFor(c.config);
-        return detach(full ? *full : nc);
-    }
-
-private:
-    static std::string bridgeName() {
-        const char* b = std::getenv("BERTH_VPS_BRIDGE");
-        return b && *b ? b : kDefaultBridge;
-    }
-    static Result<NetworkConfig> configFor(const Config& c) {
-        NetworkConfig nc;
-        nc.vpsName = c.name;
-        nc.bridge = bridgeName();
-        ASSIGN_OR_RETURN(nc.addresses, parseIpPrefixes(c.network.ips));
-        return nc;
-    }
-};
-
 }  // namespace
 
 Status ensureQuotaImage(const Config& c, const DataLayout& d) {
@@ -180,7 +124,7 @@ std::vector<std::unique_ptr<HostStep>> hostSteps(const Config&) {
     steps.push_back(std::make_unique<QuotaStep>());  // holds the upper dir: before the overlay
     steps.push_back(std::make_unique<RootfsStep>());
     steps.push_back(std::make_unique<LxcfsStep>());
-    steps.push_back(std::make_unique<NetworkStep>());
+    steps.push_back(makeNetworkStep());  // vps/net_setup
     steps.push_back(makeConsoleStep());  // the init's /dev/console pty and its holder (vps/console)
     return steps;
 }

@@ -23,6 +23,7 @@ struct StepContext {
     const Config& config;
     DataLayout data;
     std::vector<std::string> lowers;  // the template's layer dirs, topmost first
+    std::string configDir;            // the VPS config dir (network.conf); empty at stop/destroy
 };
 
 class HostStep {
@@ -45,7 +46,7 @@ public:
 //   2. rootfs   idmapped layers + overlay on DIR/rootfs
 //   3. lxcfs    /proc/{meminfo,cpuinfo,stat,uptime,loadavg,swaps} binds into the spec
 //   4. network  guest files into the rootfs; veth into the bridge, addresses and routes once the
-//               init runs (--ip)
+//               init runs (--ip) — vps/net_setup
 //   5. console  the init's stdio and /dev/console a pty whose master a holder process keeps
 std::vector<std::unique_ptr<HostStep>> hostSteps(const Config& c);
 

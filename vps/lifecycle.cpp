@@ -1,12 +1,15 @@
 // vps/lifecycle: create, set and destroy — the verbs that change what a VPS is.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/fs.hpp"
 #include "images/images.hpp"
 #include "images/snapshot.hpp"
 #include "vps/host_setup.hpp"
 #include "vps/internal.hpp"
 #include "vps/limits.hpp"
+#include "vps/net_setup.hpp"
 #include "vps/quota.hpp"
 #include "vps/spec.hpp"
 
@@ -99,7 +102,8 @@ Result<std::vector<std::string>> applyChanges(Config& c, const Changes& ch) {
     if (ch.ioweight) change(changed, "ioweight", l.ioweight, std::optional<int>(*ch.ioweight));
     if (ch.hostname) change(changed, "hostname", c.hostname, *ch.hostname);
     if (ch.onboot) change(changed, "onboot", c.onboot, *ch.onboot);
-    if (ch.ips) change(changed, "ip", c.network.ips, *ch.ips);
+    if (ch.ips || ch.ipadd || ch.ipdel) { ASSIGN_OR_RETURN(auto v, editIpList(c.network.ips, ch.ips, ch.ipdel, ch.ipadd)); change(changed, "ip", c.network.ips, v); }
+    if (ch.gateways) change(changed, "gateway", c.network.gateways, *ch.gateways == std::vector<std::string>{"auto"} ? std::vector<std::string>{} : *ch.gateways);
     if (ch.nameservers) change(changed, "nameserver", c.network.nameservers, *ch.nameservers);
     if (ch.searchdomains) change(changed, "searchdomain", c.network.searchdomains, *ch.searchdomains);
     if (ch.userpasswd) {  // applied by create/set, never stored
@@ -120,6 +124,7 @@ Status create(const Context& ctx, const CreateRequest& r) {
     Config c;
     c.name = r.name;
     TRY(applyChanges(c, r.settings));
+    TRY(checkAddressesFree(store, c, {}));
     TRY(checkHostSupports(c.limits, detectHostCaps(ctx.cgroupRoot)));
     ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, r.templateImage, r.name));
     ScopeGuard unpin([&] { (void)unpinTemplate(ctx, r.name); });
@@ -196,10 +201,12 @@ Result<SetReport> set(const Context& ctx, const std::string& name, const Changes
     ASSIGN_OR_RETURN(Config c, store.load(name));
     Config before = c;
     ASSIGN_OR_RETURN(auto changed, applyChanges(c, ch));
+    TRY(checkAddressesFree(store, c, before.network.ips));
     HostCaps caps = detectHostCaps(ctx.cgroupRoot);
     TRY(checkHostSupports(c.limits, caps));
     SetReport rep;
-    bool running = isUp(containerState(ctx, name));
+    pid_t pid = 0;
+    bool running = isUp(containerState(ctx, name, &pid));
     if (running && c.limits.ram && c.limits.ram != before.limits.ram) {
         auto used = memoryUsed(ctx, name);
         if (used && *c.limits.ram < *used)
@@ -207,15 +214,20 @@ Result<SetReport> set(const Context& ctx, const std::string& name, const Changes
                                " bytes)");
     }
     ASSIGN_OR_RETURN(std::optional<bool> diskLive, applyDisk(before, c, layoutOf(store, name)));
+    std::vector<std::string> netLive;
     if (running) {
+        ASSIGN_OR_RETURN(netLive, applyNetworkLive(before, c, layoutOf(store, name), ctx.paths.configDir, pid));
+        ScopeGuard undoNet([&] { (void)applyNetworkLive(c, before, layoutOf(store, name), ctx.paths.configDir, pid); });
         ASSIGN_OR_RETURN(runtime::UpdateOptions u, updateFor(containerId(name), before.limits, c.limits, caps));
         TRY_CTX(runtime::update(ctx.global, u), "set ", name);
+        undoNet.dismiss();
     }
     for (const auto& f : changed) {
+        bool net = std::find(netLive.begin(), netLive.end(), f) != netLive.end();
         if (isImmediate(f)) rep.live.push_back(f);
         else if (f == "diskspace" && diskLive) (*diskLive ? rep.live : rep.nextStart).push_back(f);
-        else if (running && isLive(f)) rep.live.push_back(f);
-        else if (running && f != "onboot") rep.nextStart.push_back(f);
+        else if (running && (isLive(f) || net)) rep.live.push_back(f);
+        else if (f != "onboot") rep.nextStart.push_back(f);
     }
     if (ch.userpasswd && !ch.userpasswd->empty()) {
         std::vector<std::string> lowers;

@@ -222,6 +222,18 @@ Status Socket::setIpv4Conf(int ifindex, uint16_t devconf, uint32_t value) {
     return request(m);
 }
 
+Status Socket::setInet6AddrGenMode(int ifindex, uint8_t mode) {
+    Message m(RTM_NEWLINK, 0);
+    m.addHeader<ifinfomsg>();
+    m.header<ifinfomsg>()->ifi_index = ifindex;
+    size_t spec = m.beginNest(IFLA_AF_SPEC);
+    size_t inet6 = m.beginNest(AF_INET6);
+    m.putU8(IFLA_INET6_ADDR_GEN_MODE, mode);
+    m.endNest(inet6);
+    m.endNest(spec);
+    return request(m);
+}
+
 Status Socket::deleteLink(int ifindex) {
     Message m(RTM_DELLINK, 0);
     m.addHeader<ifinfomsg>();
@@ -300,6 +312,23 @@ Status Socket::addDefaultRoute(int ifindex, const IpAddress& gateway) {
     m.putU32(RTA_OIF, static_cast<uint32_t>(ifindex));
     TRY_CTX(request(m), "add default route via ", gateway.str());
     return {};
+}
+
+Status Socket::deleteDefaultRoutes(int ifindex, int family) {
+    // One RTM_DELROUTE removes one matching route; a few at most exist (static, RA-learnt).
+    for (int i = 0; i < 64; i++) {
+        Message m(RTM_DELROUTE, 0);
+        m.addHeader<rtmsg>();
+        auto* rt = m.header<rtmsg>();
+        rt->rtm_family = static_cast<uint8_t>(family);
+        rt->rtm_table = RT_TABLE_MAIN;
+        rt->rtm_scope = RT_SCOPE_NOWHERE;  // any scope, type and protocol: as `ip route del`
+        m.putU32(RTA_OIF, static_cast<uint32_t>(ifindex));
+        auto st = request(m);
+        if (!st && st.error().err() == ESRCH) return {};
+        TRY_CTX(st, "remove the default route");
+    }
+    return Error(EBUSY, "remove the default routes: too many");
 }
 
 }  // namespace berth::vps::netlink

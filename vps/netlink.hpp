@@ -73,12 +73,16 @@ class Socket {
     Status deleteLink(int ifindex);
     // An IPv4 per-interface setting (IPV4_DEVCONF_*, as net.ipv4.conf.IF.*), by IFLA_INET_CONF.
     Status setIpv4Conf(int ifindex, uint16_t devconf, uint32_t value);
+    // IPv6 link-local address generation (IN6_ADDR_GEN_MODE_*), set while the link is down.
+    Status setInet6AddrGenMode(int ifindex, uint8_t mode);
     Status addAddress(int ifindex, const IpPrefix& p);
     Status deleteAddress(int ifindex, const IpPrefix& p);
     // Every address of `ifindex` (0: of every link).
     Result<std::vector<AddressEntry>> addresses(int ifindex);
     // Default route via `gateway` (IPv4 or IPv6) out of `ifindex`.
     Status addDefaultRoute(int ifindex, const IpAddress& gateway);
+    // Every default route of `family` (AF_INET/AF_INET6) out of `ifindex` in the main table.
+    Status deleteDefaultRoutes(int ifindex, int family);
 
   private:
     explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/ip.h>
 
 #include <algorithm>
@@ -38,12 +39,28 @@ Result<UniqueFd> openNetns(pid_t pid) {
     return fd;
 }
 
+// Give the bridge the configured addresses it lacks (made here, or reused with the admin's
+// BRIDGE_ADDRESSES): the VPSes' gateway.
+Status ensureBridgeAddresses(netlink::Socket& host, int br, const NetworkConfig& c) {
+    if (c.bridgeAddresses.empty()) return {};
+    ASSIGN_OR_RETURN(auto have, host.addresses(br));
+    for (const auto& a : c.bridgeAddresses) {
+        bool present = false;
+        for (const auto& h : have) present = present || h.prefix.addr == a.addr;
+        if (!present) TRY_CTX(host.addAddress(br, a), "bridge ", c.bridge);
+    }
+    return {};
+}
+
 // The bridge's index, creating it (up, with its addresses) when missing. `created` says which.
 Result<int> ensureBridge(netlink::Socket& host, const NetworkConfig& c, bool& created,
                          std::optional<ScopeGuard>& undo) {
     created = false;
     auto idx = host.linkIndex(c.bridge);
-    if (idx) return *idx;
+    if (idx) {
+        TRY(ensureBridgeAddresses(host, *idx, c));
+        return *idx;
+    }
     if (idx.error().err() != ENODEV)
         return std::move(idx.error()).context("look up bridge ", c.bridge);
     auto mac = macFor("bridge:" + c.bridge);
@@ -51,7 +68,7 @@ Result<int> ensureBridge(netlink::Socket& host, const NetworkConfig& c, bool& cr
     ASSIGN_OR_RETURN(int br, host.linkIndex(c.bridge));
     created = true;
     undo.emplace([&host, br] { (void)host.deleteLink(br); });
-    for (const auto& a : c.bridgeAddresses) TRY_CTX(host.addAddress(br, a), "bridge ", c.bridge);
+    TRY(ensureBridgeAddresses(host, br, c));
     TRY_CTX(host.setLink(br, true, 0, 0), "bring up bridge ", c.bridge);
     return br;
 }
@@ -84,8 +101,37 @@ Status configurePeer(netlink::Socket& vps, const NetworkConfig& c,
     TRY_CTX(vps.setLink(lo, true, 0, 0), "bring up lo in the VPS");
     ASSIGN_OR_RETURN(int peer, vps.linkIndex(c.peerIfName));
     TRY(keepSecondaries(vps, peer));
+    // The link-local address is berth's (the same EUI-64 one the kernel would make), added
+    // without duplicate address detection like the others: every IPv6 address is usable at once
+    // rather than "tentative" for a second after the link comes up.
+    TRY_CTX(vps.setInet6AddrGenMode(peer, IN6_ADDR_GEN_MODE_NONE), "IPv6 address generation in the VPS");
+    TRY(vps.addAddress(peer, IpPrefix{linkLocalFromMac(vpsMac(c)), 64}));
     for (const auto& a : c.addresses) TRY(vps.addAddress(peer, a));
     TRY_CTX(vps.setLink(peer, true, 0, 0), "bring up ", c.peerIfName, " in the VPS");
+    for (const auto& gw : gateways) TRY(vps.addDefaultRoute(peer, gw));
+    return {};
+}
+
+// The gateways `c` gives the VPS, the bridge's addresses looked up in this (the host's) netns.
+Result<std::vector<IpAddress>> gatewaysOf(netlink::Socket& host, const NetworkConfig& c) {
+    std::vector<netlink::AddressEntry> bridgeAddrs;
+    if (auto br = host.linkIndex(c.bridge)) {
+        ASSIGN_OR_RETURN(bridgeAddrs, host.addresses(*br));
+    }
+    for (const auto& a : c.bridgeAddresses) bridgeAddrs.push_back({0, a, true});
+    std::vector<IpAddress> out;
+    for (int family : {AF_INET, AF_INET6})
+        if (auto gw = gatewayFor(family, c, bridgeAddrs)) out.push_back(*gw);
+    return out;
+}
+
+bool contains(const std::vector<IpPrefix>& list, const IpPrefix& p) {
+    return std::find(list.begin(), list.end(), p) != list.end();
+}
+
+// The VPS's default routes become `gateways` (one per family; a family without one has none).
+Status replaceDefaultRoutes(netlink::Socket& vps, int peer, const std::vector<IpAddress>& gateways) {
+    for (int family : {AF_INET, AF_INET6}) TRY(vps.deleteDefaultRoutes(peer, family));
     for (const auto& gw : gateways) TRY(vps.addDefaultRoute(peer, gw));
     return {};
 }
@@ -148,9 +194,7 @@ Result<AttachedNetwork> attach(const NetworkConfig& c, pid_t vpsInitPid) {
     // Only now the port goes up: no frame passes before the filter is in place.
     TRY_CTX(host.setLink(hv, true, br, 0), "attach ", out.hostIfName, " to bridge ", c.bridge);
 
-    ASSIGN_OR_RETURN(auto bridgeAddrs, host.addresses(br));
-    for (int family : {AF_INET, AF_INET6})
-        if (auto gw = gatewayFor(family, c, bridgeAddrs)) out.gateways.push_back(*gw);
+    ASSIGN_OR_RETURN(out.gateways, gatewaysOf(host, c));
     ASSIGN_OR_RETURN(auto vps, netlink::Socket::openInNetns(nsFd.get()));
     TRY_CTX(configurePeer(vps, c, out.gateways), "VPS network");
 
@@ -177,44 +221,62 @@ Status detach(const NetworkConfig& c) {
     return {};
 }
 
+Status update(const NetworkConfig& now, const NetworkConfig& next, pid_t vpsInitPid) {
+    TRY(validateNetworkConfig(next));
+    std::string hv = hostIf(now);
+    ASSIGN_OR_RETURN(auto host, netlink::Socket::open());
+    auto hvIdx = host.linkIndex(hv);
+    if (!hvIdx && hvIdx.error().err() == ENODEV)
+        return Error(ENODEV, strCat("the VPS's veth ", hv,
+                                    " is not in this network namespace (run berth vps in the "
+                                    "one the VPS was started in)"))
+            .hideErrno();
+    if (!hvIdx) return std::move(hvIdx).error();
+    if (auto br = host.linkIndex(next.bridge)) TRY(ensureBridgeAddresses(host, *br, next));
+    ASSIGN_OR_RETURN(auto gateways, gatewaysOf(host, next));
+    ASSIGN_OR_RETURN(UniqueFd nsFd, openNetns(vpsInitPid));
+    ASSIGN_OR_RETURN(auto vps, netlink::Socket::openInNetns(nsFd.get()));
+    ASSIGN_OR_RETURN(int peer, vps.linkIndex(now.peerIfName));
+    TRY(keepSecondaries(vps, peer));
+    ASSIGN_OR_RETURN(auto current, vps.addresses(peer));
+    std::vector<IpPrefix> present;
+    for (const auto& e : current) present.push_back(e.prefix);
+    // now.addresses is what the filter allows. Widen it to old + new, add the new addresses,
+    // remove the dropped ones, then narrow it to the new set: no moment where a kept address is
+    // filtered, and an address the VPS added by itself is never let through.
+    std::vector<IpPrefix> widened = now.addresses;
+    for (const auto& p : next.addresses)
+        if (!contains(widened, p)) widened.push_back(p);
+    auto mac = vpsMac(now);
+    TRY(updateAntiSpoofAddresses({hv, mac, widened}));
+    std::vector<IpPrefix> added;
+    ScopeGuard undo([&] {
+        for (const auto& p : added) (void)vps.deleteAddress(peer, p);
+        (void)updateAntiSpoofAddresses({hv, mac, now.addresses});
+    });
+    for (const auto& p : next.addresses)
+        if (!contains(present, p)) {
+            TRY(vps.addAddress(peer, p));
+            added.push_back(p);
+        }
+    for (const auto& p : now.addresses)
+        if (!contains(next.addresses, p) && contains(present, p)) TRY(vps.deleteAddress(peer, p));
+    TRY_CTX(replaceDefaultRoutes(vps, peer, gateways), "VPS network");
+    undo.dismiss();
+    TRY(updateAntiSpoofAddresses({hv, mac, next.addresses}));
+    return {};
+}
+
+Result<std::vector<IpAddress>> plannedGateways(const NetworkConfig& c) {
+    ASSIGN_OR_RETURN(auto host, netlink::Socket::open());
+    return gatewaysOf(host, c);
+}
+
 Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid,
                     const std::vector<IpPrefix>& addresses) {
     NetworkConfig next = c;
     next.addresses = addresses;
-    TRY(validateNetworkConfig(next));
-    ASSIGN_OR_RETURN(UniqueFd nsFd, openNetns(vpsInitPid));
-    ASSIGN_OR_RETURN(auto vps, netlink::Socket::openInNetns(nsFd.get()));
-    ASSIGN_OR_RETURN(int peer, vps.linkIndex(c.peerIfName));
-    TRY(keepSecondaries(vps, peer));
-    ASSIGN_OR_RETURN(auto current, vps.addresses(peer));
-    auto has = [](const std::vector<IpPrefix>& list, const IpPrefix& p) {
-        return std::find(list.begin(), list.end(), p) != list.end();
-    };
-    std::vector<IpPrefix> present;
-    for (const auto& e : current) present.push_back(e.prefix);
-    // c.addresses is what the filter allows now. Widen it to old + new, add the new addresses,
-    // remove the dropped ones, then narrow it to the new set: no moment where a kept address is
-    // filtered, and an address the VPS added by itself is never let through.
-    std::vector<IpPrefix> widened = c.addresses;
-    for (const auto& p : addresses)
-        if (!has(widened, p)) widened.push_back(p);
-    std::string hv = hostIf(c);
-    TRY(updateAntiSpoofAddresses({hv, vpsMac(c), widened}));
-    std::vector<IpPrefix> added;
-    ScopeGuard undo([&] {
-        for (const auto& p : added) (void)vps.deleteAddress(peer, p);
-        (void)updateAntiSpoofAddresses({hv, vpsMac(c), c.addresses});
-    });
-    for (const auto& p : addresses)
-        if (!has(present, p)) {
-            TRY(vps.addAddress(peer, p));
-            added.push_back(p);
-        }
-    for (const auto& p : c.addresses)
-        if (!has(addresses, p) && has(present, p)) TRY(vps.deleteAddress(peer, p));
-    undo.dismiss();
-    TRY(updateAntiSpoofAddresses({hv, vpsMac(c), addresses}));
-    return {};
+    return update(c, next, vpsInitPid);
 }
 
 }  // namespace berth::vps

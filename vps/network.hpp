@@ -20,8 +20,7 @@ inline constexpr const char* kDefaultBridge = "berthbr0";
 struct NetworkConfig {
     std::string vpsName;  // names the host veth and the MAC unless given
     std::string bridge = kDefaultBridge;
-    // Given to the bridge when berth creates it (the VPSes' gateway); a reused bridge keeps its
-    // own.
+    // Given to the bridge where it lacks them (made by berth, or reused): the VPSes' gateway.
     std::vector<IpPrefix> bridgeAddresses;
     std::string hostIfName;                     // empty: hostIfNameFor(vpsName)
     std::string peerIfName = "eth0";            // the interface's name inside the VPS
@@ -48,6 +47,10 @@ std::array<uint8_t, 6> macFor(const std::string& vpsName);
 // Checks that need no kernel: names fit, addresses unique, gateways of a family the VPS has.
 Status validateNetworkConfig(const NetworkConfig& c);
 
+// The VPS's default gateways, one per family: gateway4/6, else an address of the bridge (as it
+// is in this netns, or as c.bridgeAddresses will make it) inside a VPS address's network.
+Result<std::vector<IpAddress>> plannedGateways(const NetworkConfig& c);
+
 // Wire a running VPS (its init `vpsInitPid`) to the bridge: veth pair (peer moved into
 // /proc/PID/ns/net), anti-spoofing rules, addresses, routes, lo up. On failure nothing made here
 // is left (the bridge too, when it was made here).
@@ -55,7 +58,12 @@ Result<AttachedNetwork> attach(const NetworkConfig& c, pid_t vpsInitPid);
 // Remove the VPS's veth and rules. Idempotent: what is already gone (the VPS's netns died and
 // took the veth with it) is not an error.
 Status detach(const NetworkConfig& c);
-// Live `set --ip`: `c` holds the VPS's addresses now (as attached), `addresses` the new set.
+// Live `set`: the VPS wired as `now` becomes `next` (same VPS, veth and bridge): new addresses
+// added, dropped ones removed, the filter following (widened first, narrowed last), the default
+// routes replaced by next's gateways. Run in the host netns the VPS was attached in. On failure
+// the added addresses are removed and the filter is back to now.addresses.
+Status update(const NetworkConfig& now, const NetworkConfig& next, pid_t vpsInitPid);
+// `update` with only the addresses changed: `c` holds the VPS's addresses now (as attached), `addresses` the new set.
 // New ones are added, dropped ones removed, the filter follows (widened first, narrowed last).
 // On failure the added addresses are removed and the filter is back to c.addresses.
 Status setAddresses(const NetworkConfig& c, pid_t vpsInitPid,

@@ -33,6 +33,9 @@ struct Changes {
     std::optional<std::string> hostname;
     std::optional<bool> onboot;
     std::optional<std::vector<std::string>> ips, nameservers, searchdomains, userpasswd;
+    // set only: vzctl's --ipadd/--ipdel (ADDR/PREFIX; ADDR or "all" to delete), applied after --ip;
+    // --gateway "auto" clears the VPS's own gateways (the host's apply).
+    std::optional<std::vector<std::string>> ipadd, ipdel, gateways;
 };
 
 // Apply changes to a config (validated); the names of the fields that changed.

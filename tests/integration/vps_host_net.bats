@@ -120,6 +120,22 @@ host_tables() { ip netns exec "$HOSTNS" nft list tables; }
     [[ "$(echos6 "$B")" == "$before" ]] || fail "B received IPv6 echo requests from a spoofed address"
 }
 
+@test "a neighbour advertisement for an IPv6 address that is not the VPS's does not leave it" {
+    new_vps A
+    attach vpsa "$A" 2
+    local mac
+    mac="$(in_vps "$A" ip -o link show eth0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)"
+    # Its own address: the host resolves it to A's MAC.
+    ip netns exec "$HOSTNS" busybox ping -6 -c 1 -W 2 "$NET6::2" >/dev/null 2>&1 || fail "the host cannot ping A over IPv6"
+    ip -n "$HOSTNS" -6 neigh show "$NET6::2" | grep -q "lladdr $mac" || fail "no neighbour entry for A: $(ip -n "$HOSTNS" -6 neigh)"
+    # An address A takes by itself: A answers the host's solicitation from its own link-local
+    # address, but the advertisement's target is not A's, so it is dropped and the host never
+    # learns A's MAC for it (the echo reply from that source is dropped anyway).
+    in_vps "$A" ip addr add "$NET6::77/64" dev eth0 nodad
+    ! ip netns exec "$HOSTNS" busybox ping -6 -c 1 -W 1 "$NET6::77" >/dev/null 2>&1 || fail "the host reached A's spoofed address"
+    ! ip -n "$HOSTNS" -6 neigh show "$NET6::77" | grep -q lladdr || fail "the host learnt the spoofed address: $(ip -n "$HOSTNS" -6 neigh show "$NET6::77")"
+}
+
 @test "a spoofed MAC address from one VPS does not reach the other" {
     new_vps A
     new_vps B

@@ -108,13 +108,32 @@ TEST(VpsConfig, ValidatesLimitsAndNetwork) {
     l.ram = 1024;
     EXPECT_FALSE(validateLimits(l).ok());  // too small to hold an init
     Network n;
-    n.ips = {"10.0.0.2/24", "fd00::1"};
+    n.ips = {"10.0.0.2/24", "fd00::1/64"};
     EXPECT_TRUE(validateNetwork(n).ok());
-    for (const char* bad : {"10.0.0.300/24", "10.0.0.2/33", "fd00::1/129", "host", "10.0.0.2/"}) {
+    // CIDR only (start needs the prefix), and what vps/ip_prefix refuses, with --ip's name.
+    for (const char* bad : {"10.0.0.300/24", "10.0.0.2/33", "fd00::1/129", "host", "10.0.0.2/",
+                            "fd00::1", "127.0.0.2/8"}) {
         n.ips = {bad};
         EXPECT_FALSE(validateNetwork(n).ok()) << bad;
     }
     n.ips = {"10.0.0.2/24", "10.0.0.2/16"};
+    EXPECT_FALSE(validateNetwork(n).ok());
+    n.ips = {"fd00::2/64", "fd00:0::2/48"};  // the same address written twice
+    EXPECT_FALSE(validateNetwork(n).ok());
+    auto st = validateNetwork(Network{{"127.0.0.2/8"}, {}, {}, {}});
+    EXPECT_EQ(st.error().message(), "--ip \"127.0.0.2/8\" is a loopback address");
+    // --gateway: one per family, inside a network of the VPS's addresses.
+    n = {};
+    n.ips = {"10.0.0.2/24", "fd00::2/64"};
+    n.gateways = {"10.0.0.1", "fd00::1"};
+    EXPECT_TRUE(validateNetwork(n).ok());
+    n.gateways = {"10.0.0.1", "10.0.0.254"};
+    EXPECT_FALSE(validateNetwork(n).ok());
+    n.gateways = {"10.1.0.1"};
+    st = validateNetwork(n);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().message(), "--gateway 10.1.0.1: not inside the network of any --ip of the VPS");
+    n.gateways = {"gw"};
     EXPECT_FALSE(validateNetwork(n).ok());
     n = {};
     n.nameservers = {"8.8.8.8", "not-an-ip"};

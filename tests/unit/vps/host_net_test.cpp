@@ -182,6 +182,12 @@ TEST(VpsAntiSpoof, RulesNameTheVethMacAndAddresses) {
         std::string::npos);
     EXPECT_NE(s.find("ip saddr @addrs4 accept"), std::string::npos);
     EXPECT_NE(s.find("ip6 saddr @addrs6 accept"), std::string::npos);
+    // Neighbour advertisements only for the VPS's own addresses (its link-local included).
+    EXPECT_NE(s.find("set targets6 { typeof @th,64,128; elements = { "
+                     "0xfe8000000000000000b700fffe112233, 0xfd000000000000000000000000000002 }; }"),
+              std::string::npos);
+    EXPECT_LT(s.find("nd-neighbor-advert @th,64,128 != @targets6 drop"), s.find("ip6 saddr @addrs6 accept"));
+    EXPECT_LT(s.find("icmpv6 type { nd-router-advert, nd-redirect } drop"), s.find("ip6 saddr @addrs6 accept"));
 }
 
 TEST(VpsAntiSpoof, EmptyFamiliesAndUpdates) {
@@ -191,7 +197,10 @@ TEST(VpsAntiSpoof, EmptyFamiliesAndUpdates) {
     std::string u = renderAntiSpoofAddresses(r);
     EXPECT_EQ(u,
               "flush set netdev berth_bv1 addrs4\nflush set netdev berth_bv1 addrs6\n"
-              "add element netdev berth_bv1 addrs6 { fe80::b7:ff:fe11:2233, fd00::2 }\n");
+              "flush set netdev berth_bv1 targets6\n"
+              "add element netdev berth_bv1 addrs6 { fe80::b7:ff:fe11:2233, fd00::2 }\n"
+              "add element netdev berth_bv1 targets6 { 0xfe8000000000000000b700fffe112233, "
+              "0xfd000000000000000000000000000002 }\n");
     EXPECT_EQ(renderAntiSpoofRemoval("bv1"),
               "table netdev berth_bv1 {}\ndelete table netdev berth_bv1\n");
 }

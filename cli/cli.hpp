@@ -38,6 +38,11 @@ void addEvents(CLI::App& app, Context& ctx);
 void addImage(CLI::App& app, Context& ctx);
 void addBundle(CLI::App& app, Context& ctx);
 void addVps(CLI::App& app, Context& ctx);  // the `vps` group (cli/vps.cpp)
+// Overwrite the PASS of every `--userpasswd USER:PASS` in argv (what ps and /proc/PID/cmdline
+// show) with '*'; call on argv after copying it for the parser (cli/vps.cpp).
+void hideSecretArgs(int argc, char** argv);
+// Hidden `__cli-tree`: every verb and option, for the man page test and shell completion.
+void addCliTree(CLI::App& app, Context& ctx);
 
 // Wrap a Status-returning call as an action returning exit code 0.
 inline std::function<Result<int>()> statusAction(std::function<Status()> f) {

@@ -6,13 +6,17 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/cli.hpp"
 #include "common/log.hpp"
 #include "runtime/handler.hpp"
 #include "runtime/spec/spec.hpp"
 #include "vm-shim/vm_handler.hpp"
+#include "vps/console_holder.hpp"
 
+#include "berth_version.h"  // generated at build time (cmake/version.cmake)
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
 #endif
@@ -44,10 +48,12 @@ int main(int argc, char** argv) {
     // A hook or client that closes its end early must give EPIPE, not kill berth mid-create.
     // (Every child berth starts resets SIGPIPE before its execve.)
     ::signal(SIGPIPE, SIG_IGN);
+    std::string argv0 = argc > 0 ? argv[0] : "berth";
+    // A VPS's console holder when berth-console is not installed next to berth (vps/console).
+    if (argv0.substr(argv0.rfind('/') + 1) == vps::kConsoleHolderName) return vps::consoleHolderMain(argc, argv);
     cli::Context ctx;
     // The handlers berth ships; the runtime only knows them through its registry.
     runtime::registerHandler(vm::makeHandler());
-    std::string argv0 = argc > 0 ? argv[0] : "berth";
     if (argv0.substr(argv0.rfind('/') + 1) == "berth-vm") ctx.global.handler = vm::kHandlerName;
     CLI::App app{"berth: an OCI container runtime", "berth"};
     app.require_subcommand(0, 1);
@@ -81,8 +87,14 @@ int main(int argc, char** argv) {
     cli::addImage(app, ctx);
     cli::addBundle(app, ctx);
     cli::addVps(app, ctx);
+    cli::addCliTree(app, ctx);
+    // The parser gets a copy; argv itself (what ps shows) loses any --userpasswd password.
+    std::vector<std::string> args(argv, argv + argc);
+    std::vector<const char*> argp;
+    for (const auto& a : args) argp.push_back(a.c_str());
+    cli::hideSecretArgs(argc, argv);
     try {
-        app.parse(argc, argv);
+        app.parse(argc, argp.data());
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {

@@ -1,6 +1,7 @@
 // cli/vps: `berth vps` and its verbs that change what a VPS is — create, set, destroy.
 #include "cli/vps.hpp"
 
+#include <cstring>
 #include <iostream>
 #include <map>
 
@@ -110,7 +111,7 @@ void addVpsSet(CLI::App& group, Context& ctx) {
             ASSIGN_OR_RETURN(vps::SetReport rep, vps::set(v, name, flags.changes()));
             if (!rep.live.empty()) std::cout << "applied now: " << joined(rep.live) << "\n";
             if (!rep.nextStart.empty()) std::cout << "applied at the next start: " << joined(rep.nextStart) << "\n";
-            if (!rep.pending.empty())
+            if (!rep.pending.empty())  // none today; kept for settings that land later
                 std::cout << "stored; not applied yet (guest set-up is not in this berth): "
                           << joined(rep.pending) << "\n";
             return 0;
@@ -143,6 +144,20 @@ void addLifecycle(CLI::App& group, Context& ctx) {
 
 }  // namespace vpscli
 
+void hideSecretArgs(int argc, char** argv) {
+    auto hide = [](char* userpasswd) {
+        char* colon = std::strchr(userpasswd, ':');
+        if (colon)
+            for (char* p = colon + 1; *p; p++) *p = '*';
+    };
+    static const char kFlag[] = "--userpasswd";
+    for (int i = 1; i < argc; i++) {
+        if (std::strcmp(argv[i], kFlag) == 0 && i + 1 < argc) hide(argv[i + 1]);
+        else if (std::strncmp(argv[i], kFlag, sizeof kFlag - 1) == 0 && argv[i][sizeof kFlag - 1] == '=')
+            hide(argv[i] + sizeof kFlag);
+    }
+}
+
 void addVps(CLI::App& app, Context& ctx) {
     auto* group = app.add_subcommand("vps", "persistent system containers (VPSes), vzctl-style");
     group->require_subcommand(1);
@@ -154,6 +169,7 @@ void addVps(CLI::App& app, Context& ctx) {
     vpscli::addLifecycle(*group, ctx);
     vpscli::addRun(*group, ctx);
     vpscli::addQuery(*group, ctx);
+    vpscli::addConsole(*group, ctx);
 }
 
 }  // namespace berth::cli

@@ -17,5 +17,6 @@ Result<vps::Context> vpsContext(const Context& ctx);
 void addLifecycle(CLI::App& group, Context& ctx);  // create, set, destroy (cli/vps.cpp)
 void addRun(CLI::App& group, Context& ctx);        // start, stop, restart, suspend, resume
 void addQuery(CLI::App& group, Context& ctx);      // status, list, exec, enter
+void addConsole(CLI::App& group, Context& ctx);    // console (cli/vps_console.cpp)
 
 }  // namespace berth::cli::vpscli

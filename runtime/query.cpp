@@ -1,17 +1,13 @@
 // state, list and ps: read-only views of containers.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <sstream>
 
-#include "common/unique_fd.hpp"
+#include "common/command.hpp"
 #include "runtime/container.hpp"
 #include "runtime/handler.hpp"
 
-extern char** environ;
 
 namespace berth::runtime {
 
@@ -46,31 +42,9 @@ namespace {
 
 // Run ps with the given arguments (no shell) and return its stdout.
 Result<std::string> runPs(const std::vector<std::string>& args) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, wr.get(), STDOUT_FILENO);
-    std::vector<std::string> argvS = {"ps"};
-    argvS.insert(argvS.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argvS) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid;
-    int rc = ::posix_spawnp(&pid, "ps", &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return Error(rc, "run ps");
-    wr.reset();
-    std::string out;
-    char buf[8192];
-    ssize_t n;
-    while ((n = ::read(rd.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return Error::make("ps failed (arguments: ", args.empty() ? "" : args.front(), " ...)");
-    return out;
+    std::vector<std::string> argv = {"ps"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runCommand(argv);
 }
 
 }  // namespace

@@ -4,31 +4,45 @@
 #
 #   scripts/setup.sh            build + test packages (+ hyperfine if the archive has it)
 #   scripts/setup.sh --check    only report what is missing (exit 1 if anything is)
+#   scripts/setup.sh --quickstart   only what scripts/quickstart.sh needs (build + busybox bundle)
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS=(g++ cmake ninja-build pkg-config nlohmann-json3-dev libcli11-dev libcap-dev
-    libseccomp-dev libgtest-dev libsystemd-dev libarchive-dev libcurl4-openssl-dev libssl-dev)
+    libseccomp-dev libgtest-dev libsystemd-dev libarchive-dev libcurl4-openssl-dev libssl-dev
+    libcrypt-dev)
+# libcrypt-dev: libxcrypt, the SHA-512 crypt hashes of `vps --userpasswd`.
+# zsh: the zsh completion test (tests/integration/package_docs.bats); lintian: tests/e2e/package.bats.
 # clang + libclang-rt-dev (the libFuzzer, ASan and UBSan runtimes, only a Recommends of clang):
 # the fuzz lane (scripts/fuzz.sh). nftables (nft: the VPS anti-spoofing rules) and lxcfs (the VPS
-# /proc views): vps/ at run time, and tests/integration/vps_host_*.bats.
-TEST_PKGS=(bats busybox-static podman conmon containerd runc crun uidmap iproute2 procps jq util-linux
-    debootstrap umoci skopeo docker-registry apache2-utils python3 zstd tar gzip
+# /proc views): vps/ at run time, and tests/integration/vps_host_*.bats. openssl (openssl passwd -6):
+# tests/integration/vps_userpasswd.bats checks the written hashes with it.
+TEST_PKGS=(bats busybox-static zsh podman conmon containerd runc crun uidmap iproute2 procps jq util-linux
+    debootstrap lintian umoci skopeo docker-registry apache2-utils python3 zstd tar gzip
     clang libclang-rt-dev
-    nftables lxcfs)
+    nftables lxcfs openssl)
 # The micro-VM handler (tests/vm, bench/vm.sh): QEMU, the guest kernel (installs into /boot and
 # /lib/modules only; no bootloader is touched where none is installed), mkfs.ext4 -d, cpio(1).
 VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio)
 OPTIONAL_PKGS=(hyperfine time)
+# scripts/quickstart.sh: build berth, make a busybox bundle (tests/lib/make-bundle.sh uses jq).
+QUICKSTART_PKGS=(busybox-static jq)
 
 check_only=0
+quickstart=0
 for arg in "$@"; do
     case "$arg" in
         --check) check_only=1 ;;
-        *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+        --quickstart) quickstart=1 ;;
+        *) echo "usage: $0 [--check] [--quickstart]" >&2; exit 2 ;;
     esac
 done
+if [[ $quickstart -eq 1 ]]; then
+    TEST_PKGS=("${QUICKSTART_PKGS[@]}")
+    VM_PKGS=()
+    OPTIONAL_PKGS=()
+fi
 
 # is_installed PKG: dpkg knows PKG as fully installed.
 is_installed() {
@@ -36,11 +50,11 @@ is_installed() {
 }
 
 missing=()
-for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${VM_PKGS[@]}"; do
+for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" ${VM_PKGS[@]+"${VM_PKGS[@]}"}; do
     is_installed "$pkg" || missing+=("$pkg")
 done
 missing_optional=()
-for pkg in "${OPTIONAL_PKGS[@]}"; do
+for pkg in ${OPTIONAL_PKGS[@]+"${OPTIONAL_PKGS[@]}"}; do
     is_installed "$pkg" || missing_optional+=("$pkg")
 done
 
@@ -67,7 +81,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     apt-get install "${apt_opts[@]}" "${missing[@]}" </dev/null
 fi
 # Optional packages one at a time: a missing one must not block the rest.
-for pkg in "${missing_optional[@]}"; do
+for pkg in ${missing_optional[@]+"${missing_optional[@]}"}; do
     if apt-cache show "$pkg" >/dev/null 2>&1; then
         apt-get install "${apt_opts[@]}" "$pkg" </dev/null \
             || echo "setup: optional package $pkg failed to install (continuing)" >&2

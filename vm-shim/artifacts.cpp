@@ -1,7 +1,6 @@
 #include "vm-shim/artifacts.hpp"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -16,12 +15,12 @@
 #include <set>
 #include <sstream>
 
+#include "common/command.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
 #include "vm-shim/cpio.hpp"
 
-extern char** environ;
 
 namespace berth::vm {
 namespace {
@@ -38,32 +37,10 @@ bool versionLess(const std::string& a, const std::string& b) {
     return ::strverscmp(a.c_str(), b.c_str()) < 0;
 }
 
-// Run argv with stdio on /dev/null except stderr, captured for the error message.
+// Run argv; its stderr makes the error line.
 Status runTool(const std::vector<std::string>& args) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid;
-    int rc = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return Error(rc, strCat("run ", args[0]));
-    wr.reset();
-    std::string err;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(rd.get(), buf, sizeof buf)) > 0) err.append(buf, static_cast<size_t>(n));
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return Error(EIO, strCat(args[0], " failed: ", fs::trim(err)));
+    ASSIGN_OR_RETURN(std::string out, runCommand(args));
+    (void)out;
     return {};
 }
 

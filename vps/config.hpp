@@ -29,8 +29,8 @@ struct Limits {
     std::optional<int64_t> diskinodes;
 };
 
-// Guest set-up and network fields: parsed, validated and stored; applied by vps/network and
-// the guest set-up once they land.
+// The network fields (vps/network, vps/guest_files). --userpasswd is applied at once and never
+// stored (vps/guest_users), as vzctl does.
 struct Network {
     std::vector<std::string> ips;  // CIDR, IPv4 or IPv6
     std::vector<std::string> nameservers;
@@ -59,7 +59,6 @@ struct Config {
     bool onboot = false;
     Limits limits;
     Network network;
-    std::vector<std::string> userpasswd;  // USER:PASS, applied (and cleared) by guest set-up
     InitInfo init;
     IdRange ids;
 };

@@ -1,18 +1,14 @@
-// vps/host_command: runs the host tools the VPS host side needs (nft, mkfs.ext4, resize2fs,
-// e2fsck, lxcfs) without a shell: argv as given, optional stdin text, stderr kept for the error.
+// vps/host_command: the host tools the VPS host side runs (nft, mkfs.ext4, resize2fs, e2fsck,
+// cp) go through common/command's runCommand.
 #pragma once
 
-#include <string>
-#include <vector>
-
-#include "common/error.hpp"
+#include "common/command.hpp"
 
 namespace berth::vps {
 
-// Run args (args[0] looked up in PATH); stdin gets `input`. Returns stdout. An exit status above
-// maxOkStatus (e2fsck: 1 and 2 mean "errors corrected") is an error whose message is
-// "<tool> failed: <last stderr line>".
-Result<std::string> runHostCommand(const std::vector<std::string>& args,
-                                   const std::string& input = "", int maxOkStatus = 0);
+inline Result<std::string> runHostCommand(const std::vector<std::string>& args,
+                                          const std::string& input = "", int maxOkStatus = 0) {
+    return runCommand(args, input, maxOkStatus);
+}
 
 }  // namespace berth::vps

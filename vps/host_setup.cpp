@@ -7,6 +7,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "vps/console.hpp"
 #include "vps/host_command.hpp"
 #include "vps/guest_files.hpp"
 #include "vps/lxcfs.hpp"
@@ -180,6 +181,7 @@ std::vector<std::unique_ptr<HostStep>> hostSteps(const Config&) {
     steps.push_back(std::make_unique<RootfsStep>());
     steps.push_back(std::make_unique<LxcfsStep>());
     steps.push_back(std::make_unique<NetworkStep>());
+    steps.push_back(makeConsoleStep());  // the init's /dev/console pty and its holder (vps/console)
     return steps;
 }
 

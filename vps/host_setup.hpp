@@ -46,6 +46,7 @@ public:
 //   3. lxcfs    /proc/{meminfo,cpuinfo,stat,uptime,loadavg,swaps} binds into the spec
 //   4. network  guest files into the rootfs; veth into the bridge, addresses and routes once the
 //               init runs (--ip)
+//   5. console  the init's stdio and /dev/console a pty whose master a holder process keeps
 std::vector<std::unique_ptr<HostStep>> hostSteps(const Config& c);
 
 // The VPS's disk image (--diskspace, --diskinodes) when it has a quota and no image yet.

@@ -31,4 +31,9 @@ inline DataLayout layoutOf(const ConfigStore& s, const std::string& name) { retu
 // an init that exited on its own.
 Status cleanupStopped(const Context& ctx, const ConfigStore& store, const Config& c);
 
+// --userpasswd USER:PASS entries written into the VPS's /etc/shadow (vps/userpasswd.cpp): through
+// its mounted rootfs when running, else with the rootfs (and disk) mounted for the edit.
+Status applyUserPasswords(const Config& c, const DataLayout& d, const std::vector<std::string>& lowers,
+                          const std::vector<std::string>& entries, bool running);
+
 }  // namespace berth::vps

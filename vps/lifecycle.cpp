@@ -91,9 +91,9 @@ Result<std::vector<std::string>> applyChanges(Config& c, const Changes& ch) {
     if (ch.ips) change(changed, "ip", c.network.ips, *ch.ips);
     if (ch.nameservers) change(changed, "nameserver", c.network.nameservers, *ch.nameservers);
     if (ch.searchdomains) change(changed, "searchdomain", c.network.searchdomains, *ch.searchdomains);
-    if (ch.userpasswd) {
+    if (ch.userpasswd) {  // applied by create/set, never stored
         for (const auto& up : *ch.userpasswd) TRY(validateUserPasswd(up));
-        change(changed, "userpasswd", c.userpasswd, *ch.userpasswd);
+        if (!ch.userpasswd->empty()) changed.push_back("userpasswd");
     }
     TRY(validateHostnameOption(c.hostname));
     TRY(validateLimits(c.limits));
@@ -128,6 +128,7 @@ Status create(const Context& ctx, const CreateRequest& r) {
     ScopeGuard removeData([&] { (void)fs::removeAll(d.dir); });
     TRY(prepareDataDir(d, c.ids));
     TRY_CTX(ensureQuotaImage(c, d), "--diskspace");
+    if (r.settings.userpasswd) TRY(applyUserPasswords(c, d, t.lowers, *r.settings.userpasswd, false));
     TRY(store.save(c));
     removeData.dismiss();
     freeIds.dismiss();
@@ -155,11 +156,8 @@ bool isLive(const std::string& field) {
     return false;
 }
 
-bool isPending(const std::string& field) {
-    for (const char* f : {"userpasswd"})
-        if (field == f) return true;
-    return false;
-}
+// Applied now whether the VPS runs or not.
+bool isImmediate(const std::string& field) { return field == "userpasswd"; }
 
 // --diskspace / --diskinodes on a VPS: the image grows (or, stopped, shrinks) now; a grow the
 // kernel cannot do live (no CAP_SYS_RESOURCE) is done at the next start. Which one is returned.
@@ -201,10 +199,18 @@ Result<SetReport> set(const Context& ctx, const std::string& name, const Changes
         TRY_CTX(runtime::update(ctx.global, u), "set ", name);
     }
     for (const auto& f : changed) {
-        if (isPending(f)) rep.pending.push_back(f);
+        if (isImmediate(f)) rep.live.push_back(f);
         else if (f == "diskspace" && diskLive) (*diskLive ? rep.live : rep.nextStart).push_back(f);
         else if (running && isLive(f)) rep.live.push_back(f);
         else if (running && f != "onboot") rep.nextStart.push_back(f);
+    }
+    if (ch.userpasswd && !ch.userpasswd->empty()) {
+        std::vector<std::string> lowers;
+        if (!running) {
+            ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, c.templateDigest));
+            lowers = t.lowers;
+        }
+        TRY(applyUserPasswords(c, layoutOf(store, name), lowers, *ch.userpasswd, running));
     }
     TRY(store.save(c));
     return rep;

@@ -9,6 +9,7 @@
 #include "common/log.hpp"
 #include "images/store.hpp"
 #include "runtime/spec/spec.hpp"
+#include "vps/console.hpp"
 #include "vps/host_setup.hpp"
 #include "vps/internal.hpp"
 #include "vps/limits.hpp"
@@ -60,6 +61,7 @@ Status createAndStart(const Context& ctx, const DataLayout& d, const std::string
         runtime::CreateOptions co;
         co.id = id;
         co.bundle = d.bundle();
+        co.consoleSocket = consoleMasterSocket(d);  // the console step's, for the pty master
         TRY(runtime::create(ctx.global, co));
     }
     return runtime::start(ctx.global, id);

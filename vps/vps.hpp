@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 #include "runtime/runtime.hpp"
 #include "vps/config.hpp"
 #include "vps/store.hpp"
@@ -74,6 +75,18 @@ Status destroy(const Context& ctx, const std::string& name, bool force);
 // exec: the command's exit status; enter: a root login shell (with a pty when stdin is one).
 Result<int> exec(const Context& ctx, const std::string& name, const std::vector<std::string>& args, bool tty);
 Result<int> enter(const Context& ctx, const std::string& name);
+
+// console: attach to a running VPS's /dev/console through its console holder (vps/console).
+struct ConsoleAttach {
+    UniqueFd sock;          // to the holder; live output arrives here
+    UniqueFd log, oldLog;   // the console log (and its rotated part) to replay first
+    uint64_t logSize = 0, oldLogSize = 0;
+};
+// One line when the VPS is not running, its holder is gone, or another client is attached.
+Result<ConsoleAttach> openConsole(const Context& ctx, const std::string& name);
+enum class ConsoleEnd { Detached, Closed };  // Ctrl-] or end of stdin; the VPS stopped
+// Replay the log to stdout, then relay stdin (raw when a terminal) and the console's output.
+Result<ConsoleEnd> relayConsole(ConsoleAttach& a);
 
 struct VpsStatus {
     std::string name, state;  // running, paused, stopped

@@ -7,6 +7,10 @@
 #
 # The same file runs as ctest's vm.containerd with BERTH=.../berth-vm: containerd drives the
 # micro-VM path through the same shim, and the first test checks the guest kernel answered.
+#
+# The runtime handlers are the drop-in berth ships (dist/containerd/berth.toml): containerd's CRI
+# plugin reads it (`config dump` of a config importing it), and the shim is pointed at the binary
+# its handler names (BinaryName's file name, found beside $BERTH rather than in /usr/sbin).
 
 bats_require_minimum_version 1.5.0
 
@@ -32,6 +36,22 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [ttrpc]
   address = "$CTD_DIR/containerd.sock.ttrpc"
 EOF2
+    # The shipped handlers as containerd's CRI plugin reads them (no daemon: config dump).
+    printf 'version = 2\nimports = ["%s"]\n' "$BATS_TEST_DIRNAME/../../dist/containerd/berth.toml" \
+        >"$CTD_DIR/handlers.toml"
+    containerd --config "$CTD_DIR/handlers.toml" config dump >"$CTD_DIR/handlers.dump" 2>&1 || {
+        echo "containerd config dump of the shipped drop-in failed:" >&3; cat "$CTD_DIR/handlers.dump" >&3; return 1; }
+    RUNC_BINARY="$BERTH"
+    local name
+    name="$(basename "$BERTH")"
+    if [[ "$name" == berth || "$name" == berth-vm ]]; then
+        HANDLER_BINARY="$(awk -F'"' -v h="runtimes.$name.options]" 'index($0, h) { f = 1; next } f && /BinaryName/ { print $2; exit }' \
+            "$CTD_DIR/handlers.dump")"
+        [[ "$(basename "$HANDLER_BINARY")" == "$name" ]] || {
+            echo "dist/containerd/berth.toml: handler $name has BinaryName '$HANDLER_BINARY'" >&3; return 1; }
+        RUNC_BINARY="$(dirname "$BERTH")/$(basename "$HANDLER_BINARY")"
+    fi
+    export RUNC_BINARY
     "$BATS_TEST_DIRNAME/../lib/make-bundle.sh" "$CTD_DIR/bundle" >/dev/null
     containerd --config "$CTD_DIR/config.toml" >"$CTD_DIR/containerd.log" 2>&1 &
     echo $! >"$CTD_DIR/containerd.pid"
@@ -65,7 +85,7 @@ teardown_file() {
 setup() { [[ -z "$E2E_SKIP" ]] || skip "$E2E_SKIP"; }
 
 c() { timeout -k 5 60 ctr -a "$CTD_DIR/containerd.sock" "$@"; }
-crun_() { c run --rootfs --runc-binary "$BERTH" "$@"; }
+crun_() { c run --rootfs --runc-binary "$RUNC_BINARY" "$@"; }
 
 @test "ctr run --rm: output and exit status through containerd's runc shim" {
     run -0 crun_ --rm "$CTD_DIR/bundle/rootfs" out1 /bin/echo hello-from-containerd
@@ -104,6 +124,6 @@ crun_() { c run --rootfs --runc-binary "$BERTH" "$@"; }
     local fifo="$CTD_DIR/tty-stdin"
     [[ -p "$fifo" ]] || mkfifo "$fifo"
     run -0 bash -c "(sleep 1; echo 'tty; echo tty-ok') >'$fifo' & timeout -k 5 60 script -qec \
-        \"ctr -a '$CTD_DIR/containerd.sock' run -t --rm --rootfs --runc-binary '$BERTH' '$CTD_DIR/bundle/rootfs' tty1 /bin/sh -c 'read l; eval \\\"\\\$l\\\"'\" /dev/null <'$fifo' | tr -d '\r\000'"
+        \"ctr -a '$CTD_DIR/containerd.sock' run -t --rm --rootfs --runc-binary '$RUNC_BINARY' '$CTD_DIR/bundle/rootfs' tty1 /bin/sh -c 'read l; eval \\\"\\\$l\\\"'\" /dev/null <'$fifo' | tr -d '\r\000'"
     [[ "$output" =~ /dev/pts/[0-9]+ && "$output" == *tty-ok* ]] || { echo "$output"; false; }
 }

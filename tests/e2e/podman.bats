@@ -24,6 +24,13 @@ teardown() { podman_teardown; }
     [ "$output" = "hello" ]
 }
 
+@test "podman --runtime berth, by name: the shipped drop-in's [engine.runtimes] entry" {
+    [[ "$(basename "$BERTH")" == berth ]] || skip "the by-name entry is berth's (runtime under test: $(basename "$BERTH"))"
+    RUNTIME=berth run pm run --rm "$IMAGE" echo by-name
+    expect_status 0
+    [ "$output" = "by-name" ]
+}
+
 @test "podman run: the container's exit status is propagated" {
     run pm run --rm --network none "$IMAGE" sh -c 'exit 3'
     expect_status 3

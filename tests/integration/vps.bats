@@ -269,7 +269,7 @@ loops_of() {
     [[ "${lines[1]}" == 1 ]] || { show_call; fail "cpuinfo inside: ${lines[1]} processors"; }
     host_up="$(cut -d. -f1 /proc/uptime)"
     [[ "${lines[2]}" -lt "$host_up" || "$host_up" -lt 60 ]] || fail "uptime inside is the host's: ${lines[2]}"
-    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)"
+    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null || true)"
     rs vps destroy --force "$VPS"
     assert_ok
     if [[ -n "$pid" ]]; then

@@ -93,7 +93,10 @@ EOF
 
     # Raising a hard rlimit fails on the test hosts even as root, so the default ulimits are
     # pinned below the hard limits; otherwise podman's defaults make every runtime fail.
-    cat >"$E2E_DIR/conf/containers.conf" <<EOF
+    # The runtime settings (runtime_supports_json, [engine.runtimes]) are the drop-in berth ships
+    # (dist/podman/50-berth.conf), merged in below: podman 4.3 reads only $CONTAINERS_CONF when it
+    # is set, not the drop-in directories.
+    cat >"$E2E_DIR/conf/isolation.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=4096:4096", "nproc=1000:1000"]
 log_driver = "k8s-file"
@@ -101,9 +104,6 @@ log_driver = "k8s-file"
 [engine]
 pull_policy = "never"
 cgroup_manager = "cgroupfs"
-# Runtimes listed here get `--log-format=json --log <oci-log>` and podman reads their errors
-# from that file; the runtime under test is listed so it is driven exactly like runc and crun.
-runtime_supports_json = ["$(basename "$BERTH")", "crun", "runc", "kata", "runsc", "krun"]
 events_logger = "file"
 events_logfile_path = "$E2E_DIR/run/events.log"
 tmp_dir = "$E2E_DIR/run/libpod"
@@ -114,6 +114,16 @@ image_copy_tmp_dir = "$E2E_DIR/tmp"
 [network]
 network_config_dir = "$E2E_DIR/conf/networks"
 EOF
+    toml_merge "$E2E_DIR/conf/isolation.conf" "$BERTH_PODMAN_LIB_DIR/../../dist/podman/50-berth.conf" \
+        >"$E2E_DIR/conf/containers.conf"
+    # This run's binary first in the drop-in's search list for its name (in the test's copy), so
+    # that `--runtime berth`, by name, finds it as it finds /usr/sbin/berth on an installed host.
+    sed -i "s|^$(basename "$BERTH") = \[|$(basename "$BERTH") = [\"$RUNTIME\", |" "$E2E_DIR/conf/containers.conf"
+    # The runtime under test must be one podman drives like runc and crun (--log-format=json --log).
+    grep -q "^runtime_supports_json = .*\"$(basename "$BERTH")\"" "$E2E_DIR/conf/containers.conf" || {
+        export E2E_SKIP="$(basename "$BERTH") is not in runtime_supports_json of dist/podman/50-berth.conf"
+        return 0
+    }
     cat >"$E2E_DIR/conf/storage.conf" <<EOF
 [storage]
 driver = "vfs"
@@ -128,6 +138,15 @@ EOF
 
     "$BERTH_PODMAN_LIB_DIR/make-bundle.sh" --tar "$E2E_DIR/rootfs.tar"
     pm import --change 'CMD ["/bin/sh"]' "$E2E_DIR/rootfs.tar" "$IMAGE" >/dev/null
+}
+
+# toml_merge FILE...: the files' tables merged (each table once, at its first place, with the
+# lines every file gives it), for flat containers.conf files without repeated keys.
+toml_merge() {
+    awk '
+        /^[[:space:]]*\[/ { t = $0; sub(/[[:space:]]*(#.*)?$/, "", t); if (!(t in seen)) { seen[t] = 1; order[++n] = t }; next }
+        { body[t] = body[t] $0 "\n" }
+        END { printf "%s", body[""]; for (i = 1; i <= n; i++) { print order[i]; printf "%s", body[order[i]] } }' "$@"
 }
 
 podman_teardown_file() {

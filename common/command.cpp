@@ -1,9 +1,10 @@
-// vps/host_command: fork/exec of host tools with stdin, stdout and stderr on pipes.
-#include "vps/host_command.hpp"
+// common/command: fork/exec of host tools with stdin, stdout and stderr on pipes.
+#include "common/command.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,12 +14,17 @@
 
 extern char** environ;
 
-namespace berth::vps {
+namespace berth {
 namespace {
 
-// The last non-empty line of a tool's stderr: what the user needs to read.
-std::string lastLine(const std::string& text) {
+// The line of a tool's stderr the user needs to read: its first "error..." line (procps prints
+// usage after it), else its last non-empty line (mkfs, nft, resize2fs end with the reason).
+std::string reasonLine(const std::string& text) {
     auto lines = fs::split(fs::trim(text), '\n');
+    for (const auto& line : lines) {
+        std::string l = fs::trim(line);
+        if (l.size() >= 5 && ::strncasecmp(l.c_str(), "error", 5) == 0) return l;
+    }
     for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
         std::string l = fs::trim(*it);
         if (!l.empty()) return l;
@@ -65,7 +71,7 @@ Result<UniqueFd> stdinWith(const std::string& input) {
 
 }  // namespace
 
-Result<std::string> runHostCommand(const std::vector<std::string>& args, const std::string& input,
+Result<std::string> runCommand(const std::vector<std::string>& args, const std::string& input,
                                    int maxOkStatus) {
     int pout[2], perr[2];
     ASSIGN_OR_RETURN(UniqueFd inRd, stdinWith(input));
@@ -97,8 +103,8 @@ Result<std::string> runHostCommand(const std::vector<std::string>& args, const s
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) > maxOkStatus)
         return Error(0,
-                     strCat(args[0], " failed: ", lastLine(errText.empty() ? outText : errText)));
+                     strCat(args[0], " failed: ", reasonLine(errText.empty() ? outText : errText)));
     return outText;
 }
 
-}  // namespace berth::vps
+}  // namespace berth

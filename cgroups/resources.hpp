@@ -1,5 +1,5 @@
 // cgroups/resources: the only place OCI linux.resources values become cgroup knob values
-// (resources_v1.cpp for v1 hierarchies, resources_v2.cpp for cgroup2). Pure functions from JSON
+// (v1/resources.cpp for v1 hierarchies, v2/resources.cpp for cgroup2). Pure functions from JSON
 // to (controller, file, value) writes, so they are unit-tested; docs/cgroups.md has the formulas.
 #pragma once
 

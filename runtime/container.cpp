@@ -1,12 +1,8 @@
 #include "runtime/container.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
-#include <thread>
-
 #include "common/clock.hpp"
-#include "common/crash_point.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "images/bundle.hpp"
@@ -115,42 +111,14 @@ Status destroyContainer(const state::Store& store, const state::ContainerState& 
     auto keep = [&](Status st) {
         if (!st && first.ok()) first = std::move(st);
     };
-    // Only the dir run --image made for this very container: the path is derived, not trusted.
-    auto removeImageBundle = [&] {
-        if (!s.imageBundle.empty() && s.imageBundle == imageBundleDir(store.root(), s.id))
-            keep(images::removeBundle(s.imageBundle));
-    };
-    if (!s.handler.empty()) {
-        // A handled container owns no cgroup here: its handler stops it, then the record goes.
-        if (Handler* h = findHandler(s.handler)) keep(h->destroy(s, store.dir(s.id)));
-        else keep(Error(EINVAL, strCat("container \"", s.id, "\": handler \"", s.handler, "\" is not available")));
-        keep(store.remove(s.id));
-        removeImageBundle();
-        auto hooks = spec::hooksOfConfig(s.config, "state");
-        if (hooks && !hooks->poststop.empty())
-            hooks::runAllLogging(hooks->poststop, hookStateJson(s, "stopped", 0), "poststop");
-        return first;
-    }
-    std::unique_ptr<cgroups::Manager> cg;
-    if (!s.cgroup.paths.empty() || !s.cgroup.unit.empty()) {
-        auto loaded = cgroups::loadManager(s.cgroup);
-        if (loaded) cg = std::move(*loaded);
-        else keep(std::move(loaded).error());
-    }
-    // A frozen process does not die of SIGKILL until thawed.
-    if (cg && s.saved == state::ContainerStatus::Paused) (void)cg->freeze(false);
-    if (state::processAlive(s.pid, s.pidStartTime)) {
-        ::kill(s.pid, SIGKILL);
-        // A killed init in a pid namespace takes the namespace's processes with it.
-        for (int i = 0; i < 2000 && state::processAlive(s.pid, s.pidStartTime); i++)
-            std::this_thread::sleep_for(std::chrono::microseconds(500));
-    }
-    crashPoint("delete:killed");
-    if (cg) keep(cg->destroy());
-    crashPoint("delete:cgroup-removed");
-    auto hooks = spec::hooksOfConfig(s.config, "state");
+    auto h = handlerOf(s);
+    if (h) keep((*h)->destroy({s, store.dir(s.id), store.liveStatus(s)}));
+    else keep(std::move(h).error());
     keep(store.remove(s.id));
-    removeImageBundle();
+    // Only the dir run --image made for this very container: the path is derived, not trusted.
+    if (!s.imageBundle.empty() && s.imageBundle == imageBundleDir(store.root(), s.id))
+        keep(images::removeBundle(s.imageBundle));
+    auto hooks = spec::hooksOfConfig(s.config, "state");
     if (hooks && !hooks->poststop.empty())
         hooks::runAllLogging(hooks->poststop, hookStateJson(s, "stopped", 0), "poststop");
     return first;

@@ -23,10 +23,9 @@ std::string hookStateJson(const state::ContainerState& s, const char* status, pi
 // the caller owns the state directory lock released with `lock`.
 struct Created {
     state::ContainerState st;
-    process::Launched init;
     spec::Spec spec;
     UniqueFd master;  // the pty master when berth relays the terminal itself
-    pid_t waitPid = 0;  // handled containers: the child a foreground run waits for (else st.pid)
+    pid_t waitPid = 0;  // the child a foreground run waits for (the init, or the VM's shim)
 };
 // relayTerminal: with process.terminal and no --console-socket, berth receives the pty master
 // itself (foreground run, as runc) instead of failing.
@@ -36,7 +35,8 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
 // The state record a create starts from: identity, bundle, creator, the config as given.
 Result<state::ContainerState> newRecord(const CreateOptions& o, const std::string& bundle, const spec::Spec& sp);
 
-// Kill everything left, remove the cgroup and state directory, run poststop hooks.
+// Have the handler stop what is left (the init, the cgroup; the VM), remove the state directory,
+// run poststop hooks.
 // Best effort past the first step: every step runs, the first error is returned.
 Status destroyContainer(const state::Store& store, const state::ContainerState& s);
 // Where run --image keeps the bundle of container id (outside its state dir, which create
@@ -47,11 +47,7 @@ Result<std::string> prepareImageBundle(const GlobalOptions& g, const RunOptions&
 
 Status writePidFile(const std::string& path, pid_t pid);
 
-// handler.cpp: create for a container a registered Handler runs (see runtime/handler.hpp).
-Result<Created> createWithHandler(const GlobalOptions& g, const CreateOptions& o, const std::string& bundle,
-                                  spec::Spec sp, const std::string& handler, bool withFifo,
-                                  std::optional<RelaySocket>& relay);
-// An error naming the handler when st is a handled container and `verb` has no meaning there.
-Status refuseForHandler(const state::ContainerState& st, const char* verb);
+// "cannot kill container ID: it is not running (stopped)".
+Error killNotRunning(const std::string& id);
 
 }  // namespace berth::runtime

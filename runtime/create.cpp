@@ -1,5 +1,6 @@
-// create: load and check the bundle, record the container, make its cgroup and launch its
-// init, which waits on the exec fifo. Every step is undone if a later one fails.
+// create: load and check the bundle, pick its handler, record the container, make the exec
+// fifo and have the handler launch it (runtime/namespaces_handler.cpp: the cgroup and the init,
+// which waits on the fifo). Every step is undone if a later one fails.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -8,7 +9,6 @@
 #include <climits>
 #include <cstdlib>
 
-#include "cgroups/resources.hpp"
 #include "common/clock.hpp"
 #include "common/crash_point.hpp"
 #include "common/fs.hpp"
@@ -72,17 +72,14 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     ASSIGN_OR_RETURN(std::string bundle, absoluteBundle(o.bundle));
     ASSIGN_OR_RETURN(spec::Spec sp, spec::loadFromBundle(bundle));
     TRY(checkSpec(sp));
-    ASSIGN_OR_RETURN(std::string handler, handlerFor(g, sp));
+    ASSIGN_OR_RETURN(std::string handlerName, handlerFor(g, sp));
+    Handler& h = *findHandler(handlerName);
+    TRY(h.check(sp));
     std::optional<RelaySocket> relay;
     if (relayTerminal && sp.process->terminal && o.consoleSocket.empty()) {
         ASSIGN_OR_RETURN(relay, openRelaySocket());
         if (relay->size) sp.process->consoleSize = relay->size;
     }
-    if (!handler.empty()) return createWithHandler(g, o, bundle, std::move(sp), handler, withFifo, relay);
-    // Ignored input the user should hear about (e.g. capabilities this kernel does not know).
-    for (auto& w : sp.warnings) log::warn(w);
-    for (auto& path : cgroups::unappliedResources(sp.linux->resources))
-        log::warn("config.json: ", path, ": not applied (unknown to this version of berth)");
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::Lock lock, store.createAndLock(o.id));
     ScopeGuard removeState([&] { (void)store.remove(o.id); });
@@ -90,61 +87,40 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     Created out;
     state::ContainerState& st = out.st;
     ASSIGN_OR_RETURN(st, newRecord(o, bundle, sp));
-    st.systemdCgroup = g.systemdCgroup;
-    st.noPivot = o.noPivot;
-
-    cgroups::Config cc{sp.linux->cgroupsPath, o.id, g.systemdCgroup, "", ""};
-    ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
-    // Checked before the cgroup is made or recorded: a frozen one is someone else's to thaw,
-    // and nothing of it may be removed (or killed) on the way out.
-    TRY(cg->refuseFrozen());
-    st.cgroup = cg->saved();
+    st.handler = handlerName;
     TRY(store.save(st));  // from here a crash leaves enough for `delete --force`
     crashPoint("create:state-saved");
-    ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
-    TRY(cg->create());
-    std::vector<std::string> devicePaths;
-    for (auto& d : sp.linux->devices) devicePaths.push_back(d.path);
-    TRY(cg->apply(cgroups::withDefaultDeviceRules(sp.linux->resources, devicePaths)));
-    crashPoint("create:cgroup-made");
 
-    std::string fifo;
+    HandlerRequest req;
+    req.spec = &sp;
+    req.global = &g;
+    req.options = &o;
+    req.record = &st;
+    req.bundle = bundle;
+    req.stateDir = store.dir(o.id);
+    req.consoleFd = relay ? relay->theirs.get() : -1;
+    req.save = [&] { return store.save(st); };
+    req.stateJson = [&](pid_t pid, const char* status) { return hookStateJson(st, status, pid); };
     if (withFifo) {
-        fifo = store.fifoPath(o.id);
-        TRY(makeExecFifo(fifo, sp));
+        req.fifoPath = store.fifoPath(o.id);
+        TRY(makeExecFifo(req.fifoPath, sp));
     }
-    process::LaunchConfig lc;
-    lc.spec = &sp;
-    lc.rootfs = rootfsConfigFor(sp, bundle, cg.get(), o.noPivot);
-    lc.fifoPath = fifo;
-    lc.consoleSocket = o.consoleSocket;
-    lc.consoleFd = relay ? relay->theirs.get() : -1;
-    lc.preserveFds = o.preserveFds;
-    lc.cgroup = cg.get();
-    lc.stateJson = [&](pid_t pid, const char* status) { return hookStateJson(st, status, pid); };
-    lc.onCloned = [&](pid_t pid) {
-        st.pid = pid;
-        st.pidStartTime = state::processStartTime(pid);  // the child waits for Go: still alive
-        Status saved = store.save(st);
-        crashPoint("create:cloned");
-        return saved;
-    };
-    ASSIGN_OR_RETURN(out.init, process::launchInit(lc));
+    ASSIGN_OR_RETURN(HandlerLaunched l, h.launch(req));
+    ScopeGuard undoLaunch([&] { (void)h.destroy({st, req.stateDir, state::ContainerStatus::Creating}); });
     crashPoint("create:ready");
     if (relay) {
         ASSIGN_OR_RETURN(out.master, receiveMaster(*relay));
     }
-    // The systemd driver knows its unit's cgroups only once the init joined it.
-    st.cgroup = cg->saved();
     // Without a fifo (run) the process is already executing: record it as running at once.
     st.saved = withFifo ? state::ContainerStatus::Created : state::ContainerStatus::Running;
     TRY(store.save(st));
     TRY_CTX(writePidFile(o.pidFile, st.pid), "write pid file");
     crashPoint("create:created");
-    removeCgroup.dismiss();
+    undoLaunch.dismiss();
     removeState.dismiss();
+    out.waitPid = l.waitPid;
     out.spec = std::move(sp);
-    log::debug("created container ", o.id, " with init pid ", st.pid);
+    log::debug("created container ", o.id, " (handler \"", handlerName, "\"), pid ", st.pid);
     return out;
 }
 

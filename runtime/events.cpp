@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include "runtime/container.hpp"
+#include "runtime/handler.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -20,17 +21,16 @@ Status events(const GlobalOptions& g, const EventsOptions& o, const std::functio
     auto live = store.liveStatus(st);
     if (live == state::ContainerStatus::Stopped || live == state::ContainerStatus::Creating)
         return Error::make("cannot read events of container \"", o.id, "\": it is ", state::statusName(live));
-    TRY(refuseForHandler(st, "watch events of"));
-    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
+    ASSIGN_OR_RETURN(Handler * h, handlerOf(st));
+    ASSIGN_OR_RETURN(auto monitor, h->monitor({st, store.dir(o.id), live}));
     if (o.stats) {
-        ASSIGN_OR_RETURN(cgroups::Stats s, cg->stats());
+        ASSIGN_OR_RETURN(cgroups::Stats s, monitor->stats());
         emit(statsEvent(o.id, s));
         return {};
     }
     if (o.interval.count() <= 0) return Error::make("events: --interval must be positive");
     // Without a memory controller there are no OOM events, but stats still stream.
-    std::unique_ptr<cgroups::OomNotifier> oom;
-    if (auto n = cg->oomNotifier()) oom = std::move(*n);
+    std::unique_ptr<cgroups::OomNotifier> oom = monitor->oomNotifier();
     auto intervalMs = std::chrono::duration_cast<std::chrono::milliseconds>(o.interval).count();
     auto next = std::chrono::steady_clock::now();
     for (;;) {
@@ -40,7 +40,7 @@ Status events(const GlobalOptions& g, const EventsOptions& o, const std::functio
             auto cur = store.load(o.id);
             if (!cur || cur->created != st.created || store.liveStatus(*cur) == state::ContainerStatus::Stopped)
                 return {};
-            ASSIGN_OR_RETURN(cgroups::Stats s, cg->stats());
+            ASSIGN_OR_RETURN(cgroups::Stats s, monitor->stats());
             emit(statsEvent(o.id, s));
             next = now + std::chrono::milliseconds(intervalMs);
             continue;

@@ -1,8 +1,5 @@
-// pause and resume: freeze and thaw every process of a container through its cgroup (or its
-// handler: the VM path stops the VMM).
-#include <functional>
-#include <memory>
-
+// pause and resume: freeze and thaw every process of a container through its handler (its
+// cgroup's freezer; the VM path stops the VMM).
 #include "runtime/container.hpp"
 #include "runtime/handler.hpp"
 
@@ -20,20 +17,13 @@ Status setFrozen(const GlobalOptions& g, const std::string& id, bool frozen) {
     if (!allowed)
         return Error::make("cannot ", frozen ? "pause" : "resume", " container \"", id, "\": it is ",
                            state::statusName(live));
-    std::function<Status(bool)> freeze;
-    if (!st.handler.empty()) {
-        Handler* h = findHandler(st.handler);
-        if (!h) return Error::make("container \"", id, "\": handler \"", st.handler, "\" is not available");
-        freeze = [h, &st, dir = store.dir(id)](bool f) { return h->freeze(st, dir, f); };
-    } else {
-        ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
-        freeze = [cg = std::shared_ptr<cgroups::Manager>(std::move(cg))](bool f) { return cg->freeze(f); };
-    }
-    TRY(freeze(frozen));
+    ASSIGN_OR_RETURN(Handler * h, handlerOf(st));
+    HandledContainer c{st, store.dir(id), live};
+    TRY(h->freeze(c, frozen));
     st.saved = frozen ? state::ContainerStatus::Paused : state::ContainerStatus::Running;
     Status saved = store.save(st);
     if (!saved) {
-        (void)freeze(!frozen);  // keep the record and the kernel in agreement
+        (void)h->freeze(c, !frozen);  // keep the record and the kernel in agreement
         return saved;
     }
     return {};

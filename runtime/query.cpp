@@ -32,14 +32,10 @@ Result<std::vector<nlohmann::json>> list(const GlobalOptions& g) {
 Result<std::vector<pid_t>> processes(const GlobalOptions& g, const std::string& id) {
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::ContainerState st, store.load(id));
-    if (store.liveStatus(st) == state::ContainerStatus::Stopped) return std::vector<pid_t>{};
-    if (!st.handler.empty()) {
-        Handler* h = findHandler(st.handler);
-        if (!h) return Error(EINVAL, strCat("container \"", id, "\": handler \"", st.handler, "\" is not available"));
-        return h->processes(st, store.dir(id));
-    }
-    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
-    return cg->pids();
+    auto live = store.liveStatus(st);
+    if (live == state::ContainerStatus::Stopped) return std::vector<pid_t>{};
+    ASSIGN_OR_RETURN(Handler * h, handlerOf(st));
+    return h->processes({st, store.dir(id), live});
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include "common/log.hpp"
 #include "runtime/container.hpp"
 #include "runtime/foreground.hpp"
+#include "runtime/handler.hpp"
 #include "runtime/hooks.hpp"
 
 namespace berth::runtime {
@@ -37,8 +38,7 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
 
     sigset_t forward;
     sigfillset(&forward);
-    pid_t waitPid = c.waitPid > 0 ? c.waitPid : c.st.pid;
-    ASSIGN_OR_RETURN(int code, waitForeground(waitPid, c.master ? c.master.get() : -1, forward));
+    ASSIGN_OR_RETURN(int code, waitForeground(c.waitPid, c.master ? c.master.get() : -1, forward));
     log::debug("container ", c.st.id, " exited with ", code);
     if (!o.keep) {
         // Someone may have deleted (and even re-created) the container meanwhile: destroy only
@@ -49,11 +49,10 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
             Status st = destroyContainer(store, c.st);
             if (!st) log::warn(st.error().what());
         }
-    } else if (!c.st.handler.empty()) {
-        // --keep with a handler: the workload has ended and its VMM with it; nothing to kill.
-    } else if (auto cg = cgroups::loadManager(c.st.cgroup)) {
-        // --keep leaves the record; nothing of the container may keep running.
-        for (pid_t p : (*cg)->pids().ok() ? *(*cg)->pids() : std::vector<pid_t>{}) ::kill(p, SIGKILL);
+    } else if (auto h = handlerOf(c.st)) {
+        // --keep leaves the record; nothing of the container may keep running (the VM path's
+        // workload has ended with its VMM: nothing left there).
+        (void)(*h)->kill({c.st, store.dir(c.st.id), state::ContainerStatus::Stopped}, SIGKILL, /*all=*/true);
     }
     return code;
 }

@@ -1,5 +1,5 @@
-// update: change a live container's limits — runc's flags or a linux.resources document — in
-// its cgroup, then record them in the container's saved config so later reads agree.
+// update: change a live container's limits — runc's flags or a linux.resources document — through
+// its handler (its cgroup), then record them in the container's saved config so later reads agree.
 #include <unistd.h>
 
 #include <iostream>
@@ -9,6 +9,7 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "runtime/container.hpp"
+#include "runtime/handler.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -83,9 +84,8 @@ Status update(const GlobalOptions& g, const UpdateOptions& o) {
     auto live = store.liveStatus(st);
     if (live == state::ContainerStatus::Stopped || live == state::ContainerStatus::Creating)
         return Error::make("cannot update container \"", o.id, "\": it is ", state::statusName(live));
-    TRY(refuseForHandler(st, "update"));
-    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
-    TRY(cg->apply(r));
+    ASSIGN_OR_RETURN(Handler * h, handlerOf(st));
+    TRY(h->update({st, store.dir(o.id), live}, r));
     if (st.config.is_object()) {
         json& lr = st.config["linux"]["resources"];
         if (!lr.is_object()) lr = json::object();

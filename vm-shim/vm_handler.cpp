@@ -15,8 +15,10 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/security/security.hpp"
 #include "vm-shim/artifacts.hpp"
+#include "vm-shim/exec_proxy.hpp"
 #include "vm-shim/guest_config.hpp"
 #include "vm-shim/shim.hpp"
 #include "vm-shim/vmm.hpp"
@@ -118,7 +120,34 @@ class VmHandler : public runtime::Handler {
 public:
     const char* name() const override { return kHandlerName; }
 
+    Status check(const spec::Spec& sp) override {
+        // createContainer and startContainer run in the container's namespaces — inside the
+        // guest here, where the hook's program (a path in the runtime's namespace) does not exist.
+        for (auto [hooks, phase] : {std::pair{&sp.hooks.createContainer, "createContainer"},
+                                    std::pair{&sp.hooks.startContainer, "startContainer"}})
+            if (!hooks->empty())
+                return Error(ENOTSUP, strCat("config.json: hooks.", phase, ": not supported by the \"", kHandlerName,
+                                             "\" handler (they would run inside its isolation)")).hideErrno();
+        return {};
+    }
+
     Result<runtime::HandlerLaunched> launch(const runtime::HandlerRequest& req) override {
+        ASSIGN_OR_RETURN(pid_t shim, boot(req));
+        state::ContainerState& st = *req.record;
+        st.pid = shim;
+        st.pidStartTime = state::processStartTime(shim);
+        ScopeGuard undo([&] { (void)destroy({st, req.stateDir, state::ContainerStatus::Creating}); });
+        // prestart and createRuntime run in the runtime's namespace once the VM exists and
+        // before create returns, as for a native container; a failing one fails the create.
+        const spec::Hooks& h = req.spec->hooks;
+        TRY(berth::hooks::run(h.prestart, req.stateJson(shim, "creating"), "prestart"));
+        TRY(berth::hooks::run(h.createRuntime, req.stateJson(shim, "creating"), "createRuntime"));
+        undo.dismiss();
+        return runtime::HandlerLaunched{shim};
+    }
+
+    // The boot artifacts, the rootfs for the guest, the shim and its VMM; the shim's pid.
+    Result<pid_t> boot(const runtime::HandlerRequest& req) {
         const spec::Spec& s = *req.spec;
         std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
         // What the config asks that the VM path cannot do fails before anything is made.
@@ -166,23 +195,25 @@ public:
         // for delete and for faults.
         (void)fs::writeFileAtomic(req.stateDir + "/vmm.pid",
                                   strCat(started.vmm, " ", state::processStartTime(started.vmm), "\n"), 0600);
-        return runtime::HandlerLaunched{started.shim, started.shim};
+        return started.shim;
     }
 
-    Status kill(const state::ContainerState& st, const std::string& stateDir, int sig, bool) override {
+    Status kill(const runtime::HandledContainer& c, int sig, bool) override {
+        if (c.live == state::ContainerStatus::Stopped) return {};  // nothing outlives the VM
         // The workload is inside the guest: only the shim can reach it. SIGKILL still works
         // when the shim does not answer: on the shim, whose VMM dies with it (the workload
         // with its machine).
-        Status s = signalViaShim(stateDir, sig);
+        Status s = signalViaShim(c.stateDir, sig);
         if (s || sig != SIGKILL) return s;
-        if (::kill(st.pid, SIGKILL) < 0) return Error::fromErrno("kill the vm shim ", st.pid);
+        if (::kill(c.st.pid, SIGKILL) < 0) return Error::fromErrno("kill the vm shim ", c.st.pid);
         return {};
     }
 
-    Status destroy(const state::ContainerState& st, const std::string& stateDir) override {
+    Status destroy(const runtime::HandledContainer& c) override {
         // The shim first: its VMM gets SIGKILL by PDEATHSIG. Then make sure of the VMM itself
         // (a crash between fork and the record can leave only it) before the state dir goes.
-        std::optional<VmmPid> vmm = readVmmPid(stateDir);
+        const state::ContainerState& st = c.st;
+        std::optional<VmmPid> vmm = readVmmPid(c.stateDir);
         if (st.pid > 0 && state::processAlive(st.pid, st.pidStartTime)) {
             ::kill(st.pid, SIGKILL);
             waitGone(st.pid, st.pidStartTime);
@@ -199,21 +230,29 @@ public:
 
     // The whole machine stops: SIGSTOP halts every vCPU thread of the VMM (the guest's clock
     // catches up on SIGCONT). Signals, exec requests and output wait in the channel meanwhile.
-    Status freeze(const state::ContainerState&, const std::string& stateDir, bool frozen) override {
-        std::optional<VmmPid> vmm = readVmmPid(stateDir);
+    Status freeze(const runtime::HandledContainer& c, bool frozen) override {
+        std::optional<VmmPid> vmm = readVmmPid(c.stateDir);
         if (!vmm || !state::processAlive(vmm->pid, vmm->startTime)) return Error::make("vm: the VMM is not running");
         if (::kill(vmm->pid, frozen ? SIGSTOP : SIGCONT) < 0)
             return Error::fromErrno(frozen ? "stop" : "continue", " the VMM ", vmm->pid);
         return {};
     }
 
-    Result<int> exec(const state::ContainerState& st, const std::string& stateDir, const spec::Process& p) override {
+    // Without a terminal or --detach the guest process gets berth's own stdio; otherwise a host
+    // process stands for it (vm-shim/exec_proxy).
+    Result<int> exec(const runtime::HandledContainer& c, const runtime::ExecRequest& r) override {
+        const state::ContainerState& st = c.st;
         nlohmann::json seccomp;
         if (st.config.contains("linux") && st.config["linux"].contains("seccomp")) seccomp = st.config["linux"]["seccomp"];
-        return execViaShim(stateDir, toJson(guestProcessOf(p, seccomp)));
+        std::string processJson = toJson(guestProcessOf(*r.process, seccomp));
+        auto runInGuest = [&] { return execViaShim(c.stateDir, processJson); };
+        if (!r.process->terminal && !r.options->detach) return runInGuest();
+        return execThroughProxy(r, runInGuest);
     }
 
-    Result<std::vector<pid_t>> processes(const state::ContainerState& st, const std::string& stateDir) override {
+    Result<std::vector<pid_t>> processes(const runtime::HandledContainer& c) override {
+        const state::ContainerState& st = c.st;
+        const std::string& stateDir = c.stateDir;
         // The workload's processes live in the guest kernel; on the host the container is the
         // shim and its VMM.
         std::vector<pid_t> out;

@@ -1,5 +1,5 @@
 // The cgroupfs manager for unified hosts: one directory under the cgroup2 mount, controllers
-// enabled from the root down (as runc: every available one), knobs from resources_v2.cpp,
+// enabled from the root down (as runc: every available one), knobs from v2/resources.cpp,
 // devices as an eBPF program, freeze through cgroup.freeze, kill through cgroup.kill.
 #include "cgroups/v2/manager.hpp"
 

@@ -4,12 +4,21 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
+#include <optional>
 
 #include "runtime/security/security.hpp"
+#include "runtime/spec/names.hpp"
 
 namespace berth::security {
 namespace {
+
+// The name's number (runtime/spec/names' table, the one berth has); -1 if unknown or beyond
+// what this kernel has.
+int capabilityNumber(const std::string& name) {
+    std::optional<int> v = spec::capabilityNumber(name);
+    if (!v || *v > static_cast<int>(cap_max_bits()) - 1) return -1;
+    return *v;
+}
 
 std::vector<cap_value_t> toValues(const std::vector<std::string>& names) {
     std::vector<cap_value_t> out;
@@ -59,16 +68,6 @@ Error explainRefusal(const spec::Capabilities& caps, int err) {
 }
 
 }  // namespace
-
-int capabilityNumber(const std::string& name) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    cap_value_t v;
-    if (cap_from_name(lower.c_str(), &v) < 0) return -1;
-    if (v > static_cast<cap_value_t>(cap_max_bits()) - 1) return -1;
-    return v;
-}
 
 Status dropBoundingSet(const std::vector<std::string>& bounding) {
     auto keep = toValues(bounding);

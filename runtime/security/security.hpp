@@ -17,12 +17,8 @@
 
 namespace berth::security {
 
-// RLIMIT_* name to resource number, -1 if unknown.
-int rlimitResource(const std::string& name);
 Status applyRlimits(const std::vector<spec::Rlimit>& limits);
 
-// Capability name ("CAP_SYS_ADMIN") to number, -1 if unknown or not in this kernel.
-int capabilityNumber(const std::string& name);
 // Drop every capability not in `bounding` from the bounding set.
 Status dropBoundingSet(const std::vector<std::string>& bounding);
 // Set effective/permitted/inheritable, then raise ambient (after the user switch).

@@ -10,12 +10,10 @@ namespace {
 class FakeHandler : public Handler {
 public:
     const char* name() const override { return "fake-test"; }
-    Result<HandlerLaunched> launch(const HandlerRequest&) override { return HandlerLaunched{1, 1}; }
-    Status kill(const state::ContainerState&, const std::string&, int, bool) override { return {}; }
-    Status destroy(const state::ContainerState&, const std::string&) override { return {}; }
-    Result<std::vector<pid_t>> processes(const state::ContainerState&, const std::string&) override {
-        return std::vector<pid_t>{};
-    }
+    Result<HandlerLaunched> launch(const HandlerRequest&) override { return HandlerLaunched{1}; }
+    Status kill(const HandledContainer&, int, bool) override { return {}; }
+    Status destroy(const HandledContainer&) override { return {}; }
+    Result<std::vector<pid_t>> processes(const HandledContainer&) override { return std::vector<pid_t>{}; }
 };
 
 }  // namespace
@@ -51,4 +49,39 @@ TEST(RuntimeHandler, StateRecordKeepsTheHandler) {
     auto j = state::toJson(st);
     j.erase("handler");  // records written before handlers existed
     EXPECT_EQ(state::fromJson(j)->handler, "");
+}
+
+TEST(RuntimeHandler, TheNamespacesPathIsAHandlerAndOneLookupNamesAMissingOne) {
+    Handler* native = findHandler("");
+    ASSERT_NE(native, nullptr);
+    EXPECT_EQ(native, &namespacesHandler());
+    EXPECT_EQ(findHandler("linux"), native);
+    EXPECT_STREQ(native->name(), "");
+
+    state::ContainerState st;
+    st.id = "c1";
+    EXPECT_EQ(*handlerOf(st), native);  // records written before handlers existed
+    st.handler = "gone";
+    auto h = handlerOf(st);
+    ASSERT_FALSE(h.ok());
+    EXPECT_EQ(h.error().err(), EINVAL);
+    EXPECT_EQ(h.error().message(), "container \"c1\": handler \"gone\" is not available");
+}
+
+TEST(RuntimeHandler, WhatAHandlerLacksIsRefusedInOnePlace) {
+    FakeHandler fake;
+    state::ContainerState st;
+    st.id = "c1";
+    HandledContainer c{st, "/nonexistent", state::ContainerStatus::Running};
+    auto paused = fake.freeze(c, true);
+    ASSERT_FALSE(paused.ok());
+    EXPECT_EQ(paused.error().err(), ENOTSUP);
+    EXPECT_EQ(paused.error().message(), "cannot pause container \"c1\": not supported by the \"fake-test\" handler");
+    EXPECT_EQ(fake.update(c, nlohmann::json::object()).error().message(),
+              "cannot update container \"c1\": not supported by the \"fake-test\" handler");
+    EXPECT_EQ(fake.monitor(c).error().message(),
+              "cannot watch events of container \"c1\": not supported by the \"fake-test\" handler");
+    ExecRequest r;
+    EXPECT_EQ(fake.exec(c, r).error().message(),
+              "cannot exec in container \"c1\": not supported by the \"fake-test\" handler");
 }

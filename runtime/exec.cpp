@@ -9,6 +9,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "cgroups/sub_cgroup.hpp"
 #include "runtime/container.hpp"
 #include "runtime/process/join.hpp"
 #include "runtime/process/terminal.hpp"
@@ -172,16 +173,26 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::ContainerState st, store.load(o.id));
     auto live = store.liveStatus(st);
-    if (live != state::ContainerStatus::Running && live != state::ContainerStatus::Created)
+    if (live == state::ContainerStatus::Paused && !o.ignorePaused)
+        return Error::make("cannot exec in container \"", o.id, "\": it is paused (use --ignore-paused to override)");
+    if (live != state::ContainerStatus::Running && live != state::ContainerStatus::Created &&
+        live != state::ContainerStatus::Paused)
         return Error::make("cannot exec in container \"", o.id, "\": it is ", state::statusName(live));
+    ASSIGN_OR_RETURN(auto subCgroups, cgroups::parseSubCgroupArgs(o.subCgroups));
     ASSIGN_OR_RETURN(spec::Process proc, buildProcess(o, st));
     if (!st.handler.empty()) {
         Handler* h = findHandler(st.handler);
         if (!h) return Error(EINVAL, strCat("container \"", o.id, "\": handler \"", st.handler, "\" is not available"));
+        if (!subCgroups.empty()) return Error(ENOTSUP, "exec --cgroup: not supported by this handler");
         if (!proc.terminal && !o.detach) return h->exec(st, store.dir(o.id), proc);
         return execThroughProxy(*h, o, st, store.dir(o.id), std::move(proc));
     }
-    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
+    cgroups::Saved joined = st.cgroup;
+    if (!subCgroups.empty()) {
+        ASSIGN_OR_RETURN(auto layout, cgroups::detectLayout());
+        ASSIGN_OR_RETURN(joined, cgroups::withSubCgroups(st.cgroup, subCgroups, layout));
+    }
+    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(joined));
     nlohmann::json seccomp;
     if (st.config.contains("linux") && st.config["linux"].contains("seccomp"))
         seccomp = st.config["linux"]["seccomp"];

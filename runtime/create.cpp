@@ -67,6 +67,19 @@ std::string hookStateJson(const state::ContainerState& s, const char* status, pi
     return j.dump();
 }
 
+// The init vanished during set-up. When its memory limit is why (runc would have named the
+// limit and the usage: it sets limits after the join, where the kernel refuses one below usage;
+// berth sets them before, and the kernel OOM-kills the init), say so instead.
+static Error explainSetUpDeath(Error e, const cgroups::Manager& cg) {
+    if (e.message().find("exited during set-up") == std::string::npos) return e;
+    auto s = cg.stats();
+    if (!s || (s->memory.oomKills == 0 && s->memory.usage.failcnt == 0)) return e;
+    const cgroups::MemoryEntry& m = s->memory.usage;
+    return Error(e.err(), strCat("the container process was killed during set-up: its memory limit (", m.limit,
+                                 " bytes) is below what it uses (usage ", m.usage, ", peak usage ", m.max,
+                                 " bytes, OOM kills ", s->memory.oomKills, ")"));
+}
+
 Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, bool withFifo,
                                 bool relayTerminal) {
     ASSIGN_OR_RETURN(std::string bundle, absoluteBundle(o.bundle));
@@ -98,6 +111,9 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     // Checked before the cgroup is made or recorded: a frozen one is someone else's to thaw,
     // and nothing of it may be removed (or killed) on the way out.
     TRY(cg->refuseFrozen());
+    // runc 1.1's warning (1.2 refuses): another container's (a pod's) processes share it.
+    if (auto pids = cg->pids(); pids && !pids->empty())
+        log::warn("container's cgroup is not empty: ", pids->size(), " process(es) found");
     st.cgroup = cg->saved();
     TRY(store.save(st));  // from here a crash leaves enough for `delete --force`
     crashPoint("create:state-saved");
@@ -129,7 +145,9 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
         crashPoint("create:cloned");
         return saved;
     };
-    ASSIGN_OR_RETURN(out.init, process::launchInit(lc));
+    auto launched = process::launchInit(lc);
+    if (!launched) return explainSetUpDeath(std::move(launched).error(), *cg);
+    out.init = std::move(*launched);
     crashPoint("create:ready");
     if (relay) {
         ASSIGN_OR_RETURN(out.master, receiveMaster(*relay));

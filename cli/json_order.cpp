@@ -49,6 +49,17 @@ const Order* orderFor(const std::map<std::string, Order>& table, const std::stri
     return it != table.end() ? &it->second : nullptr;
 }
 
+nlohmann::ordered_json scalar(const nlohmann::json& j) {
+    switch (j.type()) {
+        case nlohmann::json::value_t::string: return j.get<std::string>();
+        case nlohmann::json::value_t::boolean: return j.get<bool>();
+        case nlohmann::json::value_t::number_integer: return j.get<int64_t>();
+        case nlohmann::json::value_t::number_unsigned: return j.get<uint64_t>();
+        case nlohmann::json::value_t::number_float: return j.get<double>();
+        default: return nullptr;
+    }
+}
+
 nlohmann::ordered_json convert(const nlohmann::json& j, const std::map<std::string, Order>& table,
                                const std::string& path) {
     if (j.is_array()) {
@@ -56,7 +67,7 @@ nlohmann::ordered_json convert(const nlohmann::json& j, const std::map<std::stri
         for (auto& e : j) out.push_back(convert(e, table, path));
         return out;
     }
-    if (!j.is_object()) return nlohmann::ordered_json::parse(j.dump());
+    if (!j.is_object()) return scalar(j);
     auto child = [&](const std::string& k) { return path.empty() ? k : path + "." + k; };
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     if (const Order* order = orderFor(table, path))

@@ -60,8 +60,9 @@ Result<std::unique_ptr<Manager>> newManager(const Config& cfg) {
     }
     if (cfg.systemd && cfg.rootDir.empty() && systemd::isRunning())
         return systemd::newManager(cfg, std::move(layout));
+    // runc silently falls back; a user who asked for systemd should know no unit is made.
     if (cfg.systemd)
-        log::debug("cgroup: systemd is not running; placing the unit's cgroup on cgroupfs");
+        log::warn("--systemd-cgroup: systemd is not running; placing the unit's cgroup on cgroupfs (no unit is made)");
     ASSIGN_OR_RETURN(Placement placement, placementFor(cfg));
     std::map<std::string, std::string> paths;
     for (auto& h : layout.hierarchies) {

@@ -18,6 +18,9 @@ struct Context {
     // --preserve-fds of the chosen verb: those fds must be the caller's, checked before berth
     // opens anything that could take their numbers.
     int preserveFds = 0;
+    // The exit status when the action fails: 1, or 255 for exec's runtime failures (runc's
+    // fatalWithCode(err, 255), which containerd's go-runc and conmon read).
+    int failureCode = 1;
 };
 
 // Each adds one subcommand to app.

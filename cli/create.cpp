@@ -32,11 +32,15 @@ void addRun(CLI::App& app, Context& ctx) {
     sub->add_flag("--no-subreaper", o.noSubreaper, "do not become a subreaper");
     sub->add_option("--image", o.image, "make the bundle from this image (ARGS after -- replace its Cmd)");
     sub->add_option("args", o.args, "with --image: the command to run instead of the image's Cmd");
-    sub->callback([&ctx] {
+    sub->callback([&ctx, sub] {
         ctx.preserveFds = o.create.preserveFds;
-        ctx.action = [&ctx]() -> Result<int> {
+        bool bundleGiven = sub->count("--bundle") > 0;
+        ctx.action = [&ctx, bundleGiven]() -> Result<int> {
             if (!o.args.empty() && o.image.empty())
                 return Error::make("run: unexpected arguments (a command needs --image)");
+            if (!o.image.empty() && bundleGiven)
+                return Error::make("run: --image makes the container's bundle itself; -b/--bundle cannot go with it "
+                                   "(make a bundle with `berth bundle IMAGE DIR`, then run -b DIR)");
             return runtime::run(ctx.global, o);
         };
     });

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "cli/json_order.hpp"
 #include "common/units.hpp"
 
 namespace berth::cli {
@@ -19,7 +20,8 @@ void addEvents(CLI::App& app, Context& ctx) {
             if (!d) return Error(d.error()).context("--interval");
             o.interval = *d;
             TRY(runtime::events(ctx.global, o, [](const nlohmann::json& e) {
-                std::cout << e.dump() << std::endl;  // one line per event, flushed for pipes
+                // One line per event in runc's field order, flushed for pipes.
+                std::cout << inRuncOrder(e, JsonShape::Event).dump() << std::endl;
             }));
             return 0;
         };

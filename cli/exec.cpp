@@ -19,9 +19,11 @@ void addExec(CLI::App& app, Context& ctx) {
     sub->add_option("-a,--apparmor", o.apparmor, "AppArmor profile");
     sub->add_option("--preserve-fds", o.preserveFds, "pass N extra fds to the process");
     static std::string label;
-    static bool ignorePaused = false;
     sub->add_option("--process-label", label, "SELinux label (accepted; SELinux is not supported)");
-    sub->add_flag("--ignore-paused", ignorePaused, "accepted for runc compatibility");
+    sub->add_option("--cgroup", o.subCgroups,
+                    "run the process in an existing sub-cgroup: [CONTROLLER[,CONTROLLER...]:]PATH (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_flag("--ignore-paused", o.ignorePaused, "allow exec in a paused container (the process stays frozen until resume)");
     sub->prefix_command();
     sub->callback([&ctx, sub] {
         ctx.preserveFds = o.preserveFds;
@@ -29,6 +31,8 @@ void addExec(CLI::App& app, Context& ctx) {
             ASSIGN_OR_RETURN(auto idArgs, idAndRest(sub, "exec"));
             o.id = idArgs.first;
             o.args = idArgs.second;
+            // From here on a failure is exec's own, not the command line's: runc exits 255.
+            ctx.failureCode = 255;
             return runtime::exec(ctx.global, o);
         };
     });

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "cli/json_order.hpp"
 
 namespace berth::cli {
 namespace {
@@ -38,7 +39,7 @@ void addList(CLI::App& app, Context& ctx) {
             if (quiet) {
                 for (auto& c : all) std::cout << c["id"].get<std::string>() << "\n";
             } else if (format == "json") {
-                std::cout << nlohmann::json(all).dump() << "\n";
+                std::cout << inRuncOrder(nlohmann::json(all), JsonShape::State).dump() << "\n";
             } else {
                 std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
                 for (auto& c : all)

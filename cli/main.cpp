@@ -5,11 +5,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
+#include <set>
 
 #include "cli/cli.hpp"
+#include "cli/help.hpp"
 #include "common/log.hpp"
 #include "runtime/handler.hpp"
 #include "runtime/spec/spec.hpp"
@@ -31,6 +34,49 @@ std::string versionText() {
     return berth::strCat("berth version ", BERTH_VERSION, "\ncommit: ", BERTH_COMMIT, "\nspec: ",
                          berth::spec::kSpecVersion, "\nlibseccomp: ", v->major, ".", v->minor, ".",
                          v->micro);
+}
+
+// The deepest subcommand the command line chose (the app itself when none).
+const CLI::App* chosenCommand(const CLI::App& app) {
+    const CLI::App* cur = &app;
+    for (;;) {
+        auto subs = cur->get_subcommands();
+        if (subs.empty()) return cur;
+        cur = subs.front();
+    }
+}
+
+// "berth foo" or "berth image foo -h": a word where a command of a command group belongs. CLI11
+// keeps it as a left-over argument (and -h would print the group's help): runc's "No help topic"
+// error instead, with exit status 1.
+std::string unknownCommand(const CLI::App& app) {
+    const CLI::App* cmd = chosenCommand(app);
+    if (cmd->get_subcommands([](const CLI::App*) { return true; }).empty()) return "";
+    auto rest = cmd->remaining();
+    if (rest.empty() || rest.front().empty() || rest.front()[0] == '-') return "";
+    std::string path = cmd->get_name();
+    for (const CLI::App* p = cmd->get_parent(); p; p = p->get_parent()) path = p->get_name() + " " + path;
+    return berth::strCat("unknown command \"", rest.front(), "\" (see ", path, " --help)");
+}
+
+// runc's `help [COMMAND...]` (and `h`): the same as `COMMAND... --help`.
+std::vector<std::string> expandHelpCommand(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    static const std::set<std::string> withValue = {"--root", "--log", "--log-format", "--store", "--criu"};
+    for (size_t i = 0; i < args.size(); i++) {
+        if (withValue.count(args[i])) {
+            i++;
+            continue;
+        }
+        if (!args[i].empty() && args[i][0] == '-') continue;
+        if (args[i] == "help" || args[i] == "h") {
+            args.erase(args.begin() + static_cast<long>(i));
+            args.push_back("--help");
+        }
+        break;
+    }
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
+    return args;
 }
 
 void reportError(const std::string& msg) {
@@ -55,7 +101,8 @@ int main(int argc, char** argv) {
     // The handlers berth ships; the runtime only knows them through its registry.
     runtime::registerHandler(vm::makeHandler());
     if (argv0.substr(argv0.rfind('/') + 1) == "berth-vm") ctx.global.handler = vm::kHandlerName;
-    CLI::App app{"berth: an OCI container runtime", "berth"};
+    CLI::App app{"an OCI container runtime", "berth"};
+    app.formatter(cli::helpFormatter());  // subcommands made below inherit it
     app.require_subcommand(0, 1);
     std::string logPath, logFormat = "text";
     bool debug = false, showVersion = false;
@@ -89,17 +136,20 @@ int main(int argc, char** argv) {
     cli::addVps(app, ctx);
     cli::addCliTree(app, ctx);
     // The parser gets a copy; argv itself (what ps shows) loses any --userpasswd password.
-    std::vector<std::string> args(argv, argv + argc);
-    std::vector<const char*> argp;
-    for (const auto& a : args) argp.push_back(a.c_str());
+    std::vector<std::string> args = expandHelpCommand(argc, argv);
     cli::hideSecretArgs(argc, argv);
     try {
-        app.parse(argc, argp.data());
+        app.parse(args);
     } catch (const CLI::CallForHelp& e) {
+        if (std::string unknown = unknownCommand(app); !unknown.empty()) {
+            reportError(unknown);
+            return 1;
+        }
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         (void)log::configure(logPath, logFormat == "json" ? log::Format::Json : log::Format::Text, debug);
-        reportError(std::string(e.what()) + " (see berth --help)");
+        std::string unknown = unknownCommand(app);
+        reportError(unknown.empty() ? std::string(e.what()) + " (see berth --help)" : unknown);
         return 1;
     }
     if (showVersion) {
@@ -123,14 +173,20 @@ int main(int argc, char** argv) {
         reportError(st.error().what());
         return 1;
     }
-    if (!ctx.action) {
-        std::cout << app.help() << std::flush;
-        return 1;
+    if (!ctx.action) {  // `berth` alone, or a command group alone: its help, as runc
+        std::cout << chosenCommand(app)->help() << std::flush;
+        return 0;
     }
+    std::string command;
+    for (const CLI::App* c = chosenCommand(app); c->get_parent(); c = c->get_parent())
+        command = c->get_name() + (command.empty() ? "" : " " + command);
+    log::debug(command, ": starting (berth ", BERTH_VERSION, ", root ", ctx.global.root, ")");
     Result<int> r = ctx.action();
     if (!r) {
+        log::debug(command, ": failed, exit status ", ctx.failureCode);
         reportError(r.error().what());
-        return 1;
+        return ctx.failureCode;
     }
+    log::debug(command, ": done, exit status ", *r);
     return *r;
 }

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "cli/json_order.hpp"
 
 namespace berth::cli {
 
@@ -23,7 +24,7 @@ void addState(CLI::App& app, Context& ctx) {
     sub->callback([&ctx] {
         ctx.action = [&ctx]() -> Result<int> {
             ASSIGN_OR_RETURN(auto j, runtime::state(ctx.global, id));
-            printJson(j);
+            std::cout << inRuncOrder(j, JsonShape::State).dump(2) << std::endl;
             return 0;
         };
     });

@@ -69,7 +69,8 @@ void write(Level level, const std::string& msg) {
     if (gFormat == Format::Json) {
         line = strCat("{\"level\":\"", levelName(level), "\",\"msg\":\"", jsonEscape(msg),
                       "\",\"time\":\"", rfc3339Now(), "\"}\n");
-    } else if (gFd >= 0) {
+    } else if (gFd >= 0 || level == Level::Debug) {
+        // logrus's text shape, as runc's --debug lines (an error on stderr stays "berth: MSG").
         line = strCat("time=\"", rfc3339Now(), "\" level=", levelName(level), " msg=\"",
                       jsonEscape(msg), "\"\n");
     } else {

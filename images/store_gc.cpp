@@ -28,7 +28,16 @@ Result<ImageRecord> Store::resolve(const std::string& word) const {
         for (const auto& [owner, d] : pinned)
             if (d == word && hasBlob(d)) return ImageRecord{word, d};
     }
-    return Error(ENOENT, strCat("image \"", word, "\" is not in the store")).hideErrno();
+    // podman names a local image localhost/NAME:TAG (import, build, commit): a word that is the
+    // end of a stored name gets those names as a hint, not a guess made silently.
+    std::string want = word.find_first_of(":@") == std::string::npos ? word + ":latest" : word;
+    std::string hint;
+    for (const auto& [n, d] : idx)
+        if (n.size() > want.size() && n.compare(n.size() - want.size(), want.size(), want) == 0 &&
+            n[n.size() - want.size() - 1] == '/')
+            hint += (hint.empty() ? " (stored as " : ", ") + n;
+    if (!hint.empty()) hint += ")";
+    return Error(ENOENT, strCat("image \"", word, "\" is not in the store", hint)).hideErrno();
 }
 
 Status Store::reachable(const std::string& digest, std::set<std::string>& blobs,

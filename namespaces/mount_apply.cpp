@@ -73,12 +73,19 @@ Status checkProcDestination(const ApplyContext& ctx, int fd, const std::string& 
 // later in the data wins. A directory created just now keeps tmpfs's default instead.
 Result<UniqueFd> resolveFsMountpoint(const ApplyContext& ctx, const FsMount& f, std::string& data) {
     auto existing = ctx.root.resolve(f.destination, Create::Nothing, f.noSymlinks);
-    if (!existing.ok() && existing.error().err() != ENOENT) return std::move(existing).error();
-    if (!existing.ok()) return ctx.root.resolve(f.destination, Create::Directory, f.noSymlinks);
+    bool created = !existing.ok() && existing.error().err() == ENOENT;
+    if (created) existing = ctx.root.resolve(f.destination, Create::Directory, f.noSymlinks);
+    // runc's words (users grep them), with berth's reason after them.
+    if (!existing.ok() && existing.error().err() == ELOOP && f.noSymlinks)
+        return Error(ELOOP, strCat(f.fsType, " must be mounted on ordinary directory: ", existing.error().what()))
+            .hideErrno();
+    if (!existing.ok()) return std::move(existing).error();
+    if (created) return std::move(existing).value();
     struct stat st;
     if (::fstat(existing->get(), &st) < 0) return Error::fromErrno("stat ", f.destination);
     if (f.noSymlinks && !S_ISDIR(st.st_mode))
-        return Error(ENOTDIR, strCat(f.fsType, " must be mounted on an ordinary directory"));
+        return Error(ENOTDIR, strCat(f.fsType, " must be mounted on ordinary directory: ", f.destination,
+                                     " is not a directory"));
     if (f.keepMode && S_ISDIR(st.st_mode)) {
         char mode[16];
         std::snprintf(mode, sizeof mode, "mode=%04o", st.st_mode & 07777);

@@ -10,6 +10,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "cgroups/sub_cgroup.hpp"
 #include "runtime/container.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/handler.hpp"
@@ -106,8 +107,12 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::ContainerState st, store.load(o.id));
     auto live = store.liveStatus(st);
-    if (live != state::ContainerStatus::Running && live != state::ContainerStatus::Created)
+    if (live == state::ContainerStatus::Paused && !o.ignorePaused)
+        return Error::make("cannot exec in container \"", o.id, "\": it is paused (use --ignore-paused to override)");
+    if (live != state::ContainerStatus::Running && live != state::ContainerStatus::Created &&
+        live != state::ContainerStatus::Paused)
         return Error::make("cannot exec in container \"", o.id, "\": it is ", state::statusName(live));
+    TRY(cgroups::parseSubCgroupArgs(o.subCgroups));  // a bad --cgroup is refused before anything runs
     ASSIGN_OR_RETURN(spec::Process proc, buildProcess(o, st));
     ASSIGN_OR_RETURN(Handler * h, handlerOf(st));
     if (proc.terminal && o.consoleSocket.empty() && o.detach)

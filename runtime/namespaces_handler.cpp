@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cgroups/resources.hpp"
+#include "cgroups/sub_cgroup.hpp"
 #include "common/crash_point.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
@@ -47,6 +48,19 @@ Status signalInit(const state::ContainerState& st, int sig) {
     return {};
 }
 
+// The init vanished during set-up. When its memory limit is why (runc would have named the
+// limit and the usage: it sets limits after the join, where the kernel refuses one below usage;
+// berth sets them before, and the kernel OOM-kills the init), say so instead.
+Error explainSetUpDeath(Error e, const cgroups::Manager& cg) {
+    if (e.message().find("exited during set-up") == std::string::npos) return e;
+    auto s = cg.stats();
+    if (!s || (s->memory.oomKills == 0 && s->memory.usage.failcnt == 0)) return e;
+    const cgroups::MemoryEntry& m = s->memory.usage;
+    return Error(e.err(), strCat("the container process was killed during set-up: its memory limit (", m.limit,
+                                 " bytes) is below what it uses (usage ", m.usage, ", peak usage ", m.max,
+                                 " bytes, OOM kills ", s->memory.oomKills, ")"));
+}
+
 class CgroupMonitor : public Monitor {
 public:
     explicit CgroupMonitor(std::unique_ptr<cgroups::Manager> cg) : cg_(std::move(cg)) {}
@@ -82,6 +96,9 @@ public:
         // Checked before the cgroup is made or recorded: a frozen one is someone else's to thaw,
         // and nothing of it may be removed (or killed) on the way out.
         TRY(cg->refuseFrozen());
+        // runc 1.1's warning (1.2 refuses): another container's (a pod's) processes share it.
+        if (auto pids = cg->pids(); pids && !pids->empty())
+            log::warn("container's cgroup is not empty: ", pids->size(), " process(es) found");
         st.cgroup = cg->saved();
         TRY(req.save());
         ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
@@ -107,7 +124,9 @@ public:
             crashPoint("create:cloned");
             return saved;
         };
-        ASSIGN_OR_RETURN(process::Launched init, process::launchInit(lc));
+        auto launched = process::launchInit(lc);
+        if (!launched) return explainSetUpDeath(std::move(launched).error(), *cg);
+        process::Launched init = std::move(*launched);
         // The systemd driver knows its unit's cgroups only once the init joined it.
         st.cgroup = cg->saved();
         removeCgroup.dismiss();
@@ -171,7 +190,14 @@ public:
 // A process that joins the init's namespaces, cgroup and root (runtime/process/join.cpp).
 Result<int> NamespacesHandler::exec(const HandledContainer& c, const ExecRequest& r) {
     const state::ContainerState& st = c.st;
-    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(st.cgroup));
+    // exec --cgroup: the process joins existing sub-cgroups of the container's.
+    cgroups::Saved joined = st.cgroup;
+    ASSIGN_OR_RETURN(auto subCgroups, cgroups::parseSubCgroupArgs(r.options->subCgroups));
+    if (!subCgroups.empty()) {
+        ASSIGN_OR_RETURN(auto layout, cgroups::detectLayout());
+        ASSIGN_OR_RETURN(joined, cgroups::withSubCgroups(st.cgroup, subCgroups, layout));
+    }
+    ASSIGN_OR_RETURN(auto cg, cgroups::loadManager(joined));
     nlohmann::json seccomp;
     if (st.config.contains("linux") && st.config["linux"].contains("seccomp"))
         seccomp = st.config["linux"]["seccomp"];

@@ -1,4 +1,6 @@
 // state, list and ps: read-only views of containers.
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +19,20 @@ Result<nlohmann::json> state(const GlobalOptions& g, const std::string& id) {
     return state::publicJson(st, store.liveStatus(st));
 }
 
+namespace {
+
+// runc's list: the user owning the container's state directory, "#UID" when it has no name.
+std::string ownerOf(const std::string& stateDir) {
+    struct stat sb {};
+    if (::stat(stateDir.c_str(), &sb) < 0) return "";
+    struct passwd pw {}, *found = nullptr;
+    char buf[1024];
+    if (::getpwuid_r(sb.st_uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
+    return strCat("#", sb.st_uid);
+}
+
+}  // namespace
+
 Result<std::vector<nlohmann::json>> list(const GlobalOptions& g) {
     state::Store store(g.root);
     ASSIGN_OR_RETURN(auto ids, store.list());
@@ -25,6 +41,7 @@ Result<std::vector<nlohmann::json>> list(const GlobalOptions& g) {
         auto st = store.load(id);
         if (!st) continue;  // deleted meanwhile, or half-written: not a container to list
         out.push_back(state::publicJson(*st, store.liveStatus(*st)));
+        out.back()["owner"] = ownerOf(store.dir(id));
     }
     return out;
 }

@@ -70,6 +70,10 @@ struct ExecOptions {
     bool noNewPrivs = false;
     std::string apparmor;
     int preserveFds = 0;
+    // --cgroup [CTRL[,CTRL...]:]PATH: join these existing sub-cgroups (cgroups/sub_cgroup.hpp).
+    std::vector<std::string> subCgroups;
+    // --ignore-paused: exec into a paused container too (the process stays frozen until resume).
+    bool ignorePaused = false;
 };
 
 // runc update: --resources FILE|- (a linux.resources object), or the individual flags; a value

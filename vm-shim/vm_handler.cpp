@@ -242,6 +242,8 @@ public:
     // process stands for it (vm-shim/exec_proxy).
     Result<int> exec(const runtime::HandledContainer& c, const runtime::ExecRequest& r) override {
         const state::ContainerState& st = c.st;
+        if (!r.options->subCgroups.empty())
+            return Error(ENOTSUP, "exec --cgroup: not supported by the vm handler (the guest's cgroups are not the host's)");
         nlohmann::json seccomp;
         if (st.config.contains("linux") && st.config["linux"].contains("seccomp")) seccomp = st.config["linux"]["seccomp"];
         std::string processJson = toJson(guestProcessOf(*r.process, seccomp));

@@ -126,10 +126,12 @@ Status addSyscalls(scmp_filter_ctx ctx, const json& syscalls, uint32_t defAction
         for (auto& n : s["names"]) {
             if (!n.is_string()) return Error::make(p, ".names: must be an array of strings");
             std::string name = n.get<std::string>();
-            // The filter is loaded before the child hands its listener fd over the sync socket:
-            // notifying those calls would wait on an agent that has no fd yet (runc refuses
-            // "write" for the same reason).
-            if (action == SCMP_ACT_NOTIFY && (name == "write" || name == "sendmsg" || name == "close"))
+            // The filter is loaded before the child hands its listener fd over the sync socket
+            // (write, then sendmsg): notifying those calls would wait on an agent that has no fd
+            // yet (runc refuses "write" for the same reason; it fetches the fd with pidfd_getfd,
+            // so it needs no sendmsg). "close" is allowed, as runc: the child closes nothing
+            // until the agent holds the listener, and the agent answers from then on.
+            if (action == SCMP_ACT_NOTIFY && (name == "write" || name == "sendmsg"))
                 return Error::make(p, ": SCMP_ACT_NOTIFY cannot be used for \"", name,
                                    "\" (the runtime needs it after the filter is loaded)");
             int nr = seccomp_syscall_resolve_name(name.c_str());
@@ -372,7 +374,7 @@ Status sendToSeccompAgent(const SeccompFilter& filter, int listenerFd, pid_t pid
         return Error::make("linux.seccomp.listenerPath: ", path, " is too long for a unix socket");
     std::memcpy(addr.sun_path, path.c_str(), path.size());
     if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        return Error::fromErrno("seccomp agent: connect to ", path);
+        return Error::fromErrno("failed to connect with seccomp agent at ", path);  // runc's words
     // berth's own state document (hookStateJson): a parse failure only drops it from the message.
     auto state = parseJson(stateJson, "container state");
     json msg = {{"ociVersion", "1.2.0"}, {"fds", {"seccompFd"}}, {"pid", pid},

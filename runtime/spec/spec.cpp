@@ -117,6 +117,9 @@ Result<std::string> resolveRootfs(const std::string& bundle, const std::string& 
     if (!S_ISDIR(st.st_mode)) return Error::make("rootfs ", path, ": is not a directory");
     char real[PATH_MAX];
     if (!::realpath(path.c_str(), real)) return Error::fromErrno("rootfs ", path);
+    // The host's own root cannot be pivoted away from (pivot_root says only "Device or resource
+    // busy"), and a container on it would be the host.
+    if (std::string(real) == "/") return Error::make("invalid rootfs: ", path, " resolves to the host's /");
     return std::string(real);
 }
 

@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <climits>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "common/json.hpp"
 #include "runtime/state/state.hpp"
 
@@ -153,9 +155,15 @@ bool processAlive(pid_t pid, uint64_t startTime) {
     return now == startTime && !zombie;  // a zombie runs nothing: the container has stopped
 }
 
+static constexpr size_t kMaxIdLength = NAME_MAX;
+
 Status validateId(const std::string& id) {
     if (id.empty()) return Error::make("container id must not be empty");
-    if (id.size() > 1024) return Error::make("container id \"", id.substr(0, 32), "...\" is too long");
+    // The id names the state directory and the cgroup directories: past NAME_MAX their mkdir
+    // would fail late with a long path; say so up front.
+    if (id.size() > kMaxIdLength)
+        return Error::make("container id \"", id.substr(0, 32), "...\" is too long (", id.size(),
+                           " characters, at most ", kMaxIdLength, ")");
     if (id == "." || id == "..") return Error::make("invalid container id \"", id, "\"");
     for (char c : id) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -210,14 +218,19 @@ Result<ContainerState> Store::load(const std::string& id) const {
     }
     auto s = parseState(*text);
     if (!s) s.error().context("container \"", id, "\"");
+    else log::debug("state: loaded container ", id, " (saved as ", statusName(s->saved), ", pid ", s->pid, ")");
     return s;
 }
 
 Status Store::save(const ContainerState& s) const {
+    log::debug("state: saving container ", s.id, " as ", statusName(s.saved));
     return fs::writeFileAtomic(dir(s.id) + "/state.json", toJson(s).dump(), 0600);
 }
 
-Status Store::remove(const std::string& id) const { return fs::removeAll(dir(id)); }
+Status Store::remove(const std::string& id) const {
+    log::debug("state: removing ", dir(id));
+    return fs::removeAll(dir(id));
+}
 
 Result<std::vector<std::string>> Store::list() const {
     std::vector<std::string> out;

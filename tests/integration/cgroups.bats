@@ -127,3 +127,26 @@ cg_path() {
     run_fg "$ID"
     assert_ok
 }
+
+@test "create in a cgroup that already holds processes warns (as runc 1.1)" {
+    cfg '.linux.cgroupsPath = $p' --arg p "/${TAG}-shared"
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    run_d "$ID"
+    ! grep -qi 'not empty' "$TEST_DIR/$ID.log" || fail "warned for an empty cgroup" "$(cat "$TEST_DIR/$ID.log")"
+    local b
+    b="$(new_id)"
+    create_ctr "$b"
+    grep -q "container's cgroup is not empty: [0-9]* process(es) found" "$TEST_DIR/$b.log" ||
+        fail "no warning" "$(cat "$TEST_DIR/$b.log")"
+    touch "$CTL/stop"
+}
+
+@test "--systemd-cgroup without systemd warns that it uses cgroupfs" {
+    [[ ! -e /run/systemd/system ]] || skip "systemd runs here (tests/e2e/systemd.bats covers it)"
+    cfg '.linux.cgroupsPath = $p' --arg p "system.slice:${TAG}:x"
+    set_args true
+    rb --systemd-cgroup run -b "$BUNDLE" "$ID"
+    assert_ok
+    grep -q 'systemd is not running' <<<"$stderr" || fail "no warning" "$stderr"
+}

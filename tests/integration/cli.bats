@@ -132,3 +132,88 @@ setup_file() { itest_setup_file; }
     assert_ok
     grep -q -- '--console-socket' <<<"$output" || fail "$output"
 }
+
+@test "JSON output in runc's field order: state, list -f json, events" {
+    set_args sleep 100
+    run_d "$ID"
+    local want='["ociVersion","id","pid","status","bundle","rootfs","created","owner"]'
+    rb state "$ID"
+    assert_ok
+    [[ "$(jq -c keys_unsorted <<<"$output")" == "$want" ]] || fail "state: $output"
+    rb list -f json
+    assert_ok
+    [[ "$(jq -c '.[0] | keys_unsorted' <<<"$output")" == "$want" ]] || fail "list: $output"
+    # list names the state directory's owner, as runc.
+    [[ "$(jq -r '.[0].owner' <<<"$output")" == root ]] || fail "list owner: $output"
+    rb events --stats "$ID"
+    assert_ok
+    [[ "$(jq -c keys_unsorted <<<"$output")" == '["type","id","data"]' ]] || fail "events: $output"
+    [[ "$(jq -c '.data | keys_unsorted | .[0:5]' <<<"$output")" == '["cpu","cpuset","memory","pids","blkio"]' ]] ||
+        fail "events data: $output"
+    [[ "$(jq -c '.data.memory.usage | keys_unsorted' <<<"$output")" == '["limit","usage","max","failcnt"]' ]] ||
+        fail "events memory.usage: $output"
+    [[ "$(jq -c '.data.cpu.usage | keys_unsorted | .[0:2]' <<<"$output")" == '["total","percpu"]' ]] ||
+        fail "events cpu.usage: $output"
+}
+
+@test "help has runc's shape: NAME:/USAGE: sections; an unknown command is an error, exit 1" {
+    rb --help
+    assert_ok
+    [[ "${lines[0]}" == "NAME:" && "${lines[2]}" == "" && "${lines[3]}" == "USAGE:" ]] || fail "$output"
+    grep -q '^COMMANDS:$' <<<"$output" || fail "no COMMANDS: section" "$output"
+    grep -q '^GLOBAL OPTIONS:$' <<<"$output" || fail "no GLOBAL OPTIONS: section" "$output"
+    grep -qE '^   --root value +' <<<"$output" || fail "--root entry" "$output"
+    grep -qE '^   exec +' <<<"$output" || fail "exec entry" "$output"
+    rb exec -h
+    assert_ok
+    [[ "${lines[0]}" == "NAME:" ]] || fail "$output"
+    grep -qE '^   [^ ]+ exec - ' <<<"$output" || fail "exec NAME line" "$output"
+    grep -qE '^   [^ ]+ exec \[command options\] <container-id> <command>' <<<"$output" || fail "exec USAGE" "$output"
+    grep -q '^OPTIONS:$' <<<"$output" || fail "no OPTIONS: section" "$output"
+    grep -qE '^   --cgroup value +' <<<"$output" || fail "--cgroup entry" "$output"
+    grep -qE '^   --tty, -t +' <<<"$output" || fail "--tty entry" "$output"
+    rb kill --help
+    assert_ok
+    grep -qE '^   [^ ]+ kill \[command options\] <' <<<"$output" || fail "kill USAGE" "$output"
+    # runc's `help COMMAND`, and no command at all: the help, exit 0.
+    local exec_help
+    rb exec --help
+    exec_help="$output"
+    rb help exec
+    assert_ok
+    [[ "$output" == "$exec_help" ]] || fail "help exec differs from exec --help" "$output"
+    rb_raw
+    assert_ok
+    [[ "${lines[0]}" == "NAME:" ]] || fail "$output"
+    # An unknown command, alone or with -h: one error line, exit 1 (runc: "No help topic").
+    rb no-such-verb
+    assert_berth_error 'no-such-verb'
+    rb no-such-verb -h
+    assert_berth_error 'no-such-verb'
+    [[ -z "$output" ]] || fail "help printed for an unknown command" "$output"
+}
+
+@test "--debug: text lines in logrus's shape on stderr, JSON objects with --log-format json; exec logs" {
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    run_d "$ID"
+    rb --debug exec "$ID" true
+    assert_ok
+    grep -qE '^time="[^"]+" level=debug msg=".*exec' <<<"$stderr" || fail "no text debug line for exec" "$stderr"
+    ! grep -q '^berth: debug' <<<"$stderr" || fail "old debug shape" "$stderr"
+    rb --debug --log-format json exec "$ID" true
+    assert_ok
+    jq -se 'length > 0 and all(.[]; .level == "debug" and (.msg | type) == "string" and has("time"))' \
+        <<<"$stderr" >/dev/null || fail "not JSON debug lines" "$stderr"
+    local verb
+    for verb in state pause resume; do
+        rb --debug "$verb" "$ID"
+        assert_ok
+        grep -q 'level=debug' <<<"$stderr" || fail "$verb logged nothing at debug" "$stderr"
+    done
+    rb --debug kill "$ID" 0
+    assert_ok
+    grep -q 'level=debug' <<<"$stderr" || fail "kill logged nothing at debug" "$stderr"
+    rb exec "$ID" true
+    [[ -z "$stderr" ]] || fail "debug lines without --debug" "$stderr"
+}

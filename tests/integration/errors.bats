@@ -44,6 +44,14 @@ create_fails() {
     create_fails 'rootfs|no such file'
 }
 
+@test "a rootfs that resolves to / is an invalid rootfs" {
+    rm -rf "$BUNDLE/rootfs"
+    ln -s ../../../../../../.. "$BUNDLE/rootfs"
+    create_fails 'invalid rootfs'
+    cfg '.root.path = "/"'
+    create_fails 'invalid rootfs'
+}
+
 @test "missing config.json" {
     rm -f "$BUNDLE/config.json"
     create_fails 'config\.json'
@@ -101,9 +109,10 @@ create_fails() {
     for verb in state start kill delete exec ps; do
         if [[ "$verb" == exec ]]; then
             rb exec no-such-ctr true
-        else
-            rb "$verb" no-such-ctr
+            assert_berth_error_code 255 'does not exist'
+            continue
         fi
+        rb "$verb" no-such-ctr
         assert_berth_error 'does not exist'
     done
     [[ ! -e "$ROOT/no-such-ctr" ]]
@@ -130,6 +139,20 @@ create_fails() {
         [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
     done
     assert_no_leftovers "$TAG"
+}
+
+@test "an id longer than a file name is refused up front with a short line" {
+    mkdir -p "$ROOT"
+    local id
+    id="$TAG$(printf 'x%.0s' {1..300})"
+    rb create -b "$BUNDLE" "$id"
+    assert_berth_error 'too long'
+    (( ${#stderr} < 200 )) || fail "the error line is ${#stderr} characters" "$stderr"
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+    # NAME_MAX itself is fine for the check (255 characters).
+    id="$TAG$(printf 'y%.0s' $(seq 1 $((255 - ${#TAG}))))"
+    rb state "$id"
+    assert_berth_error 'does not exist'
 }
 
 @test "unwritable --root" {

@@ -124,7 +124,7 @@ start_long_running() {
     run_fg "$ID" --keep
     assert_ok
     rb exec "$ID" true
-    assert_berth_error 'stopped|not running'
+    assert_berth_error_code 255 'stopped|not running'
 
     ctl_dir
     set_args sh -c "$WAIT_STOP"
@@ -141,7 +141,7 @@ start_long_running() {
     start_long_running
     rb exec "$ID" /nonexistent
     [[ "$status" -ne 0 ]] || fail "exec /nonexistent succeeded"
-    assert_berth_error 'not found|no such file|not an executable'
+    assert_berth_error_code 255 'not found|no such file|not an executable'
     [[ "$(ctr_status "$ID")" == running ]]
 }
 
@@ -169,17 +169,26 @@ start_long_running() {
     [[ "$(cat "$TEST_DIR/out")" == exec-fd-content ]] || fail "$(cat "$TEST_DIR/out")"
 }
 
-@test "exec errors before the process runs: one error line, exit 1" {
+@test "exec errors before the process runs: one error line, exit 255 (as runc)" {
     start_long_running
     rb exec --cwd /nonexistent-dir "$ID" true
-    assert_berth_error 'nonexistent-dir'
+    assert_berth_error_code 255 'nonexistent-dir'
     rb exec "$ID" /etc/passwd
-    assert_berth_error 'permission denied|not an executable'
+    assert_berth_error_code 255 'permission denied|not an executable'
     rb exec --process "$TEST_DIR/missing.json" "$ID"
-    assert_berth_error 'missing\.json'
+    assert_berth_error_code 255 'missing\.json'
     echo '{"args": "x"}' >"$TEST_DIR/bad.json"
     rb exec --process "$TEST_DIR/bad.json" "$ID"
-    assert_berth_error 'args'
+    assert_berth_error_code 255 'args'
+    rb exec --pid-file "$TEST_DIR/no-such-dir/pid" "$ID" true
+    assert_berth_error_code 255 'no-such-dir|no such file'
+    rb exec "no-such-$TAG" true
+    assert_berth_error_code 255 'does not exist'
+    rb exec "$ID"
+    assert_berth_error_code 255 'command|args'
+    # A command line that names no container is a usage error: exit 1, as runc.
+    rb exec
+    assert_berth_error
     [[ "$(ctr_status "$ID")" == running ]]
 }
 
@@ -189,15 +198,86 @@ start_long_running() {
     bnd="$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)"
     if (( ((16#$bnd >> 24) & 1) == 0 )); then
         rb exec --cap CAP_SYS_RESOURCE "$ID" true
-        assert_berth_error 'CAP_SYS_RESOURCE|apply caps'
+        assert_berth_error_code 255 'CAP_SYS_RESOURCE|apply caps'
     else
         skip_part "this host can grant CAP_SYS_RESOURCE"
     fi
     if [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]]; then
         rb exec --apparmor berth-itest-profile "$ID" true
-        assert_berth_error 'apparmor'
+        assert_berth_error_code 255 'apparmor'
     else
         skip_part "AppArmor is enabled here"
     fi
     [[ "$(ctr_status "$ID")" == running ]]
+}
+
+# The host's cgroup paths of PID, one "controllers:path" per line (the hierarchy id dropped).
+cgroup_paths_of() { cut -d: -f2- "/proc/$1/cgroup"; }
+
+@test "exec --cgroup SUBPATH and --cgroup CTRL:SUBPATH join an existing sub-cgroup (as runc)" {
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    run_d "$ID"
+    local sub="${TAG}-sub" mem="${TAG}-mem" d pid line
+    while read -r d; do
+        mkdir "$d/$sub"
+        # A v1 cpuset cgroup takes processes only once it has cpus and mems.
+        if [[ -f "$d/cpuset.cpus" ]]; then
+            cat "$d/cpuset.cpus" >"$d/$sub/cpuset.cpus"
+            cat "$d/cpuset.mems" >"$d/$sub/cpuset.mems"
+        fi
+        [[ "$d" == /sys/fs/cgroup/memory/* ]] && mkdir "$d/$mem"
+    done < <(cgroup_dirs "$ID")
+    rb exec -d --pid-file "$TEST_DIR/a.pid" --cgroup "$sub" "$ID" sleep 1000
+    assert_ok
+    pid="$(cat "$TEST_DIR/a.pid")"
+    while read -r line; do
+        [[ "$line" == *"/$ID/$sub" ]] || fail "--cgroup $sub: $line" "$(cat "/proc/$pid/cgroup")"
+    done < <(cgroup_paths_of "$pid")
+    kill -9 "$pid"
+
+    rb exec -d --pid-file "$TEST_DIR/b.pid" --cgroup "memory:$mem" "$ID" sleep 1000
+    assert_ok
+    pid="$(cat "$TEST_DIR/b.pid")"
+    grep -q "^[0-9]*:memory:.*/$ID/$mem\$" "/proc/$pid/cgroup" || fail "memory:$mem" "$(cat "/proc/$pid/cgroup")"
+    grep -q "^[0-9]*:pids:.*/$ID\$" "/proc/$pid/cgroup" || fail "pids moved" "$(cat "/proc/$pid/cgroup")"
+    kill -9 "$pid"
+
+    # A sub-cgroup that does not exist, a path leaving the container's cgroup, an unknown
+    # controller: one error line, exit 255 (exec's failures), nothing left running.
+    rb exec --cgroup "${TAG}-missing" "$ID" true
+    assert_berth_error_code 255 "${TAG}-missing"
+    rb exec --cgroup ../.. "$ID" true
+    assert_berth_error_code 255 'cgroup'
+    rb exec --cgroup "nosuchctrl:$sub" "$ID" true
+    assert_berth_error_code 255 'nosuchctrl'
+    rb exec --cgroup "$sub" --cgroup "memory:$mem" "$ID" true
+    assert_berth_error_code 255 'controller'
+    touch "$CTL/stop"
+}
+
+@test "exec --ignore-paused runs in a paused container once it is resumed (as runc)" {
+    ctl_dir
+    set_args sh -c "$WAIT_STOP"
+    run_d "$ID"
+    rb pause "$ID"
+    assert_ok
+    rb exec "$ID" true
+    assert_berth_error_code 255 'paused'
+    local bpid rc=0 procs n0
+    procs="$(cgroup_dirs "$ID" | grep freezer)/cgroup.procs"
+    n0="$(wc -l <"$procs")"
+    env BERTH_ITEST_TAG="$TAG" timeout -k 5 60 "$BERTH" --root "$ROOT" exec --ignore-paused "$ID" \
+        sh -c 'echo ran >/ctl/exec-ran' </dev/null >"$TEST_DIR/exec.out" 2>&1 &
+    bpid=$!
+    bg_register "$bpid"
+    # The process joins the frozen cgroup and runs at resume; wait until it is there.
+    wait_for 200 sh -c "[ \$(wc -l <$procs) -gt $n0 ]" ||
+        fail "the exec'd process did not join the paused container" "$(cat "$TEST_DIR/exec.out")"
+    rb resume "$ID"
+    assert_ok
+    wait "$bpid" || rc=$?
+    [[ "$rc" -eq 0 ]] || fail "exec --ignore-paused exited $rc" "$(cat "$TEST_DIR/exec.out")"
+    [[ "$(cat "$CTL/exec-ran")" == ran ]] || fail "the process did not run"
+    touch "$CTL/stop"
 }

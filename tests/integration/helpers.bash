@@ -275,18 +275,25 @@ assert_status() {
 # assert_berth_error [REGEX]: failed with exit status 1 and exactly one stderr line, which starts
 # with "berth: " and matches REGEX (extended, case-insensitive).
 assert_berth_error() {
-    local re="${1:-}"
+    assert_berth_error_code 1 "$@"
+}
+
+# assert_berth_error_code CODE [REGEX]: the same with exit status CODE (exec's failures exit 255,
+# as runc's). Against another runtime the status is still checked when CODE is not 1.
+assert_berth_error_code() {
+    local code="$1" re="${2:-}"
     if [[ -n "${BERTH_ITEST_ANY_ERROR_FORMAT:-}" ]]; then
         # For checking the tests against another runtime (runc): any failure, REGEX anywhere.
-        if [[ "$status" -eq 0 ]] || { [[ -n "$re" ]] && ! grep -qEi -- "$re" <<<"$stderr"; }; then
+        if [[ "$status" -eq 0 ]] || { [[ "$code" -ne 1 && "$status" -ne "$code" ]]; } ||
+            { [[ -n "$re" ]] && ! grep -qEi -- "$re" <<<"$stderr"; }; then
             show_call
-            fail "expected a failure matching /$re/"; return 1
+            fail "expected a failure (status $code) matching /$re/"; return 1
         fi
         return 0
     fi
-    if [[ "$status" -ne 1 ]]; then
+    if [[ "$status" -ne "$code" ]]; then
         show_call
-        fail "expected exit status 1"; return 1
+        fail "expected exit status $code"; return 1
     fi
     if [[ "${#err_lines[@]}" -ne 1 ]]; then
         show_call

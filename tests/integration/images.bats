@@ -61,6 +61,13 @@ layout_with() {
     [[ "$output" == "hello from layer 2" ]]
     rs run --image bb:v1 "$(new_id)" -- sh -c 'id -u; pwd; echo $GREETING'
     [[ "$status" -ne 0 ]] || { show_call; fail "short name bb:v1 must not match localhost/bb:v1"; }
+    # ... but the error names what is stored.
+    assert_berth_error 'not in the store \(stored as localhost/bb:v1\)'
+    # -b with --image is refused, not ignored.
+    mkdir -p "$TEST_DIR/b-ignored"
+    rs run --image localhost/bb:v1 -b "$TEST_DIR/b-ignored" "$(new_id)"
+    assert_berth_error '--image.*-b|--bundle'
+    [[ -z "$(ls -A "$TEST_DIR/b-ignored")" ]] || fail "something was made in the -b dir"
     rs run --image localhost/bb:v1 "$(new_id)" -- sh -c 'id -u; pwd; echo $GREETING'
     assert_ok
     [[ "${lines[*]}" == "1000 /srv yes" ]] || { show_call; fail "wrong process setup"; }

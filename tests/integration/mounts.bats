@@ -225,3 +225,10 @@ EXPECTED
     [[ ",$t2," == *,ro,* && ",$t2," == *,noexec,* ]] || fail "/t2 options: $t2"
     grep -qx noexec-ok <<<"$output" || fail "exec on a noexec mount worked" "$output"
 }
+
+@test "/proc over a symlink: runc's \"must be mounted on ordinary directory\"" {
+    rm -rf "$BUNDLE/rootfs/proc"
+    ln -s /tmp "$BUNDLE/rootfs/proc"
+    rb run -b "$BUNDLE" "$ID"
+    assert_berth_error 'proc must be mounted on ordinary directory'
+}

@@ -35,7 +35,7 @@ counter() {
     rb pause "$ID"
     assert_berth_error 'paused'
     rb exec "$ID" true
-    assert_berth_error 'paused'
+    assert_berth_error_code 255 'paused'
     rb resume "$ID"
     assert_ok
     [[ "$(ctr_status "$ID")" == running ]] || fail "status after resume: $(ctr_status "$ID")"

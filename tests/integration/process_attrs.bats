@@ -61,5 +61,5 @@ EOF2
     [[ "$output" == 1 ]] || fail "affinity: $output"
     jq '.execCPUAffinity.final = "1-x"' "$TEST_DIR/p.json" >"$TEST_DIR/bad.json"
     rb exec --process "$TEST_DIR/bad.json" "$ID"
-    assert_berth_error 'execCPUAffinity.final: must be a CPU list'
+    assert_berth_error_code 255 'execCPUAffinity.final: must be a CPU list'
 }

@@ -60,7 +60,7 @@ start_agent() {
     assert_no_leftovers "$ID"
     cfg '.linux.seccomp.syscalls[0].names = ["mkdir"]'
     rb run -b "$BUNDLE" "$ID"
-    assert_berth_error 'seccomp agent: connect to .*none.sock'
+    assert_berth_error 'failed to connect with seccomp agent.*none.sock'
     assert_no_leftovers "$ID"
 }
 
@@ -82,4 +82,16 @@ start_agent() {
     run_fg "$(new_id)"
     assert_ok
     [[ "$output" == *"Operation not permitted"* ]] || fail "errno profile:" "$output"
+}
+
+@test "SCMP_ACT_NOTIFY on close is allowed (as runc): the container starts and the agent is asked" {
+    notify_profile
+    cfg '.linux.seccomp.syscalls[0].names += ["close"]'
+    start_agent
+    ctl_dir
+    set_args sh -c "mkdir /x 2>&1; $WAIT_STOP"
+    run_d "$ID"
+    wait_for 100 grep -q 'No space left on device' "$TEST_DIR/$ID.log" || fail "init:" "$(cat "$TEST_DIR/$ID.log")"
+    [[ "$(ctr_status "$ID")" == running ]] || fail "status: $(ctr_status "$ID")"
+    touch "$CTL/stop"
 }

@@ -82,6 +82,22 @@ TEST_F(StoreTest, NamesResolveByNameDigestAndPrefix) {
     EXPECT_FALSE(store_->removeImage("docker.io/library/busybox:latest").ok());
 }
 
+TEST_F(StoreTest, AShortNameMissingHintsAtTheStoredLocalhostName) {
+    std::string m = putImage("layer-b");
+    ASSERT_TRUE(store_->setImage("localhost/deb:12", m).ok());
+    auto r = store_->resolve("deb:12");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(std::string(r.error().what()).find("(stored as localhost/deb:12)"), std::string::npos)
+        << r.error().what();
+    ASSERT_TRUE(store_->setImage("localhost/tool:latest", m).ok());
+    auto t = store_->resolve("tool");
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(std::string(t.error().what()).find("localhost/tool:latest"), std::string::npos) << t.error().what();
+    auto o = store_->resolve("eb:12");  // only whole path components
+    ASSERT_FALSE(o.ok());
+    EXPECT_EQ(std::string(o.error().what()).find("stored as"), std::string::npos) << o.error().what();
+}
+
 TEST_F(StoreTest, PruneKeepsWhatNamesReach) {
     std::string keep = putImage("layer-keep");
     std::string drop = putImage("layer-drop");

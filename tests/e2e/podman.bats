@@ -144,6 +144,28 @@ teardown() { podman_teardown; }
     [ "${m[*]}" = "0 100000 65536" ]
 }
 
+@test "podman pod with a user namespace: a container joins the pod's, with its own pid namespace" {
+    # The pod's infra container makes the user namespace; a container of the pod joins it by
+    # path and gets a new pid namespace, which must be owned by that user namespace for /proc to
+    # mount ("mount proc: Operation not permitted" before berth forked after setns(user)).
+    local pod="userns-pod-$$"
+    run pm pod create --name "$pod" --network none --uidmap 0:100000:65536 --gidmap 0:100000:65536
+    expect_status 0
+    run pm run --rm --pod "$pod" "$IMAGE" sh -c 'echo $$; cat /proc/self/uid_map; readlink /proc/self/ns/user'
+    local rc=$status out=$output
+    local infra
+    infra="$(pm pod inspect "$pod" --format '{{.InfraContainerID}}')"
+    local infra_userns
+    infra_userns="$(readlink "/proc/$(pm inspect "$infra" --format '{{.State.Pid}}')/ns/user")"
+    pm pod rm -f -t 0 "$pod" >/dev/null
+    status=$rc output=$out
+    expect_status 0
+    [ "${lines[0]}" = 1 ]
+    read -r -a m <<<"${lines[1]}"
+    [ "${m[*]}" = "0 100000 65536" ]
+    [ "${lines[2]}" = "$infra_userns" ]
+}
+
 @test "podman run -v: a bind mount is shared with the host" {
     run pm run --rm --network none -v "$E2E_DIR/vol:/mnt" "$IMAGE" \
         sh -c 'echo from-container >/mnt/file'

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "cgroups/resources.hpp"
+#include "cgroups/rootless.hpp"
 #include "common/clock.hpp"
 #include "common/crash_point.hpp"
 #include "common/fs.hpp"
@@ -94,7 +95,15 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     st.noPivot = o.noPivot;
 
     cgroups::Config cc{sp.linux->cgroupsPath, o.id, g.systemdCgroup, "", ""};
+    cc.rootless = g.rootless;
     ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
+    if (cg->saved().driver == cgroups::kNoCgroupDriver) {
+        std::string limits;
+        for (auto& l : cgroups::limitsSet(sp.linux->resources)) limits += (limits.empty() ? "" : ", ") + l;
+        if (!limits.empty())
+            log::warn("rootless: no cgroup (this user may not create one), so linux.resources ", limits,
+                      " not applied");
+    }
     // Checked before the cgroup is made or recorded: a frozen one is someone else's to thaw,
     // and nothing of it may be removed (or killed) on the way out.
     TRY(cg->refuseFrozen());

@@ -31,10 +31,14 @@ Result<bool> resolveRootless(const std::string& value) {
     return ::geteuid() != 0 || inUserNamespace();
 }
 
+// runc's shouldHonorXDGRuntimeDir: not root, or root of a user namespace (rootless podman runs
+// the runtime so) unless $USER is root; the host's root keeps /run/berth.
 std::string defaultStateRoot() {
     const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-    if (::geteuid() != 0 && xdg && *xdg) return std::string(xdg) + "/berth";
-    return "/run/berth";
+    if (!xdg || !*xdg) return "/run/berth";
+    const char* user = std::getenv("USER");
+    bool honour = ::geteuid() != 0 || (inUserNamespace() && !(user && std::string(user) == "root"));
+    return honour ? std::string(xdg) + "/berth" : "/run/berth";
 }
 
 }  // namespace berth::runtime

@@ -138,7 +138,8 @@ Status removeBundle(const std::string& dir);
 // --rootless: "true", "false", or "auto" — rootless when not root, or when root of a user
 // namespace other than the host's (runc's rule).
 Result<bool> resolveRootless(const std::string& value);
-// The default --root: /run/berth, or $XDG_RUNTIME_DIR/berth for an unprivileged user (as runc).
+// The default --root: /run/berth, or $XDG_RUNTIME_DIR/berth for an unprivileged user or root of
+// a user namespace whose $USER is not root (as runc).
 std::string defaultStateRoot();
 
 // "SIGKILL", "KILL", "9" → 9.

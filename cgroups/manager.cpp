@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cgroups/placement.hpp"
+#include "cgroups/rootless.hpp"
 #include "cgroups/systemd/manager.hpp"
 #include "cgroups/v1/manager.hpp"
 #include "cgroups/v2/manager.hpp"
@@ -58,7 +59,8 @@ Result<std::unique_ptr<Manager>> newManager(const Config& cfg) {
         own = parseProcCgroup(cfg.selfCgroup);
         if (layout.hierarchies.empty()) return Error::make("cgroup: no hierarchy under ", cfg.rootDir);
     }
-    if (cfg.systemd && cfg.rootDir.empty() && systemd::isRunning())
+    // Rootless: the user's systemd instance is not driven (yet); cgroupfs rules below apply.
+    if (cfg.systemd && cfg.rootDir.empty() && !cfg.rootless && systemd::isRunning())
         return systemd::newManager(cfg, std::move(layout));
     // runc silently falls back; a user who asked for systemd should know no unit is made.
     if (cfg.systemd)
@@ -69,6 +71,10 @@ Result<std::unique_ptr<Manager>> newManager(const Config& cfg) {
         ASSIGN_OR_RETURN(std::string dir, directoryIn(h, own, placement, cfg.cgroupsPath));
         paths[h.mountPoint] = dir;
     }
+    if (cfg.rootless && !mayUseCgroupDirs(paths)) {
+        log::debug("cgroup: rootless, and this user may not create the container's cgroup: none");
+        return noCgroupManager(std::move(layout));
+    }
     if (layout.layout == Layout::Unified)
         return v2::newManager(v2Root(layout), paths.begin()->second);
     return v1::newManager(std::move(layout), std::move(paths));
@@ -77,6 +83,7 @@ Result<std::unique_ptr<Manager>> newManager(const Config& cfg) {
 Result<std::unique_ptr<Manager>> loadManager(const Saved& saved) {
     if (saved.driver == "systemd") return systemd::loadManager(saved);
     ASSIGN_OR_RETURN(HostLayout layout, detectLayout());
+    if (saved.driver == kNoCgroupDriver) return noCgroupManager(std::move(layout));
     if (layout.layout == Layout::Unified) {
         std::string root = v2Root(layout);
         auto it = saved.paths.find(root);

@@ -44,6 +44,8 @@ struct Config {
     std::string rootDir;      // cgroupfs root; "" = /sys/fs/cgroup (tests point at a fake tree)
     // For a fake root: the caller's /proc/self/cgroup text (relative paths nest under it).
     std::string selfCgroup;
+    // Rootless mode: no cgroup where this user may not make one (cgroups/rootless.hpp).
+    bool rootless = false;
 };
 
 // What the state store keeps so later commands find the same cgroup.

@@ -157,15 +157,18 @@ void addBundle(CLI::App& app, Context& ctx) {
     static bool remove = false;
     auto* sub = app.add_subcommand("bundle", "make an OCI bundle from an image (--remove: take one down)");
     sub->add_flag("--remove", remove, "unmount and remove a bundle made by berth bundle");
-    sub->add_option("args", o.args, "IMAGE DIR, or DIR with --remove")->required();
+    sub->add_option("image", o.image, "IMAGE, or DIR with --remove")->required();
+    sub->add_option("dir", o.dir, "DIR");
+    sub->add_option("command", o.args, "after --: the command to run instead of the image's Cmd");
     sub->callback([&ctx] {
         ctx.action = statusAction([&ctx]() -> Status {
             if (remove) {
-                if (o.args.size() != 1) return Error::make("bundle --remove: want exactly one DIR");
-                return runtime::removeBundle(o.args[0]);
+                if (!o.dir.empty() || !o.args.empty()) return Error::make("bundle --remove: want exactly one DIR");
+                return runtime::removeBundle(o.image);
             }
-            if (o.args.size() != 2) return Error::make("bundle: want IMAGE DIR");
-            runtime::BundleOptions bo{o.args[0], o.args[1], {}};
+            if (o.dir.empty()) return Error::make("bundle: want IMAGE DIR [-- CMD ARG...]");
+            runtime::BundleOptions bo = o;
+            bo.defaultCommandIfNone = true;
             return runtime::createBundle(ctx.global, bo);
         });
     });

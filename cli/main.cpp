@@ -112,9 +112,11 @@ int main(int argc, char** argv) {
     app.add_flag("--debug", debug, "log debug messages");
     app.add_option("--store", ctx.global.store, "image store (default $BERTH_STORE or /var/lib/berth)");
     app.add_flag("--systemd-cgroup", ctx.global.systemdCgroup, "cgroupsPath is slice:prefix:name");
-    static bool rootless = false;
+    static std::string rootless = "auto";
     static std::string criu;
-    app.add_flag("--rootless", rootless, "accepted for runc compatibility");
+    app.add_option("--rootless", rootless,
+                   "true, false or auto (not root, or root of a user namespace): without cgroup permissions, no cgroup")
+        ->capture_default_str();
     app.add_option("--criu", criu, "accepted for runc compatibility");
     app.add_flag("-v,--version", showVersion, "print the version");
     cli::addCreate(app, ctx);
@@ -173,6 +175,13 @@ int main(int argc, char** argv) {
         reportError(st.error().what());
         return 1;
     }
+    if (auto r = runtime::resolveRootless(rootless)) {
+        ctx.global.rootless = *r;
+    } else {
+        reportError(r.error().what());
+        return 1;
+    }
+    if (app.count("--root") == 0) ctx.global.root = runtime::defaultStateRoot();
     if (!ctx.action) {  // `berth` alone, or a command group alone: its help, as runc
         std::cout << chosenCommand(app)->help() << std::flush;
         return 0;

@@ -39,7 +39,8 @@ std::string readInRoot(const std::string& rootfs, const char* path) {
 Status writeConfig(const ResolvedImage& img, const BundleRequest& req, const std::string& rootfs) {
     ASSIGN_OR_RETURN(UserIds ids, resolveUser(img.config.user, readInRoot(rootfs, "etc/passwd"),
                                               readInRoot(rootfs, "etc/group")));
-    ASSIGN_OR_RETURN(nlohmann::json spec, specFromImage(img.config, req.baseSpec, ids, req.args));
+    ASSIGN_OR_RETURN(nlohmann::json spec,
+                     specFromImage(img.config, req.baseSpec, ids, req.args, req.baseCommandIfNone));
     for (auto& [k, v] : req.extraAnnotations.items()) spec["annotations"][k] = v;
     return fs::writeFileAtomic(req.dir + "/config.json", spec.dump(1, '\t') + "\n", 0644);
 }
@@ -48,7 +49,7 @@ Status writeConfig(const ResolvedImage& img, const BundleRequest& req, const std
 
 bool isImageBundle(const std::string& dir) { return fs::exists(dir + kMarker); }
 
-Status createBundle(const Store& store, const BundleRequest& req) {
+Result<BundleMade> createBundle(const Store& store, const BundleRequest& req) {
     if (req.dir.empty()) return Error::make("bundle: no directory given");
     ASSIGN_OR_RETURN(UniqueFd gc, store.gcLock(false));
     ASSIGN_OR_RETURN(ResolvedImage img, resolveImage(store, req.image));
@@ -71,7 +72,7 @@ Status createBundle(const Store& store, const BundleRequest& req) {
                          : mountOverlay(lowers, priv + "/upper", priv + "/work", rootfs);
     if (!mounted) {
         int err = mounted.error().err();
-        if (err != ENODEV && err != EINVAL && err != EOPNOTSUPP) return mounted;
+        if (err != ENODEV && err != EINVAL && err != EOPNOTSUPP) return std::move(mounted).error();
         log::debug("bundle: ", mounted.error().what(), "; copying the layers instead");
         TRY(copyLayers(lowers, rootfs));
     }
@@ -79,7 +80,7 @@ Status createBundle(const Store& store, const BundleRequest& req) {
     TRY_CTX(writeConfig(img, req, rootfs), "image ", img.record.name);
     unmount.dismiss();
     removeDir.dismiss();
-    return {};
+    return BundleMade{img.config.entrypoint.empty() && img.config.cmd.empty() && req.args.empty()};
 }
 
 Status removeBundle(const std::string& dir) {

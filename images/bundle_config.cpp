@@ -72,13 +72,15 @@ Result<UserIds> resolveUser(const std::string& user, const std::string& passwd, 
     return ids;
 }
 
-Result<json> specFromImage(const ImageConfig& cfg, json spec, const UserIds& user, const std::vector<std::string>& args) {
+Result<json> specFromImage(const ImageConfig& cfg, json spec, const UserIds& user, const std::vector<std::string>& args,
+                           bool keepBaseCommand) {
     std::vector<std::string> argv = cfg.entrypoint;
     const auto& tail = args.empty() ? cfg.cmd : args;
     argv.insert(argv.end(), tail.begin(), tail.end());
-    if (argv.empty()) return Error::make("the image has no Entrypoint or Cmd: give a command");
     json& p = spec["process"];
-    p["args"] = argv;
+    bool keep = argv.empty() && keepBaseCommand && p.contains("args") && !p["args"].empty();
+    if (argv.empty() && !keep) return Error::make("the image has no Entrypoint or Cmd: give a command");
+    if (!keep) p["args"] = argv;
     p["terminal"] = false;
     p["cwd"] = cfg.workingDir.empty() ? "/" : cfg.workingDir;
     p["user"] = {{"uid", user.uid}, {"gid", user.gid}};

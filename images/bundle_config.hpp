@@ -25,8 +25,9 @@ Result<UserIds> resolveUser(const std::string& user, const std::string& passwd, 
 
 inline constexpr const char* kStopSignalAnnotation = "org.opencontainers.image.stopSignal";
 
-// baseSpec with the image's process and annotations; args, when non-empty, replace Cmd.
+// baseSpec with the image's process and annotations; args, when non-empty, replace Cmd. No
+// Entrypoint, Cmd nor args is an error, or with keepBaseCommand the base spec's process.args.
 Result<nlohmann::json> specFromImage(const ImageConfig& cfg, nlohmann::json baseSpec, const UserIds& user,
-                                     const std::vector<std::string>& args);
+                                     const std::vector<std::string>& args, bool keepBaseCommand = false);
 
 }  // namespace berth::images

@@ -125,7 +125,9 @@ Status exportImage(const Store& store, const std::string& image, const std::stri
     TRY(exportTree(store, rec.digest, dir));
     ASSIGN_OR_RETURN(Reference ref, parseReference(rec.name));
     json desc{{"mediaType", mediaType}, {"digest", rec.digest}, {"size", text.size()}};
-    if (!ref.tag.empty()) desc["annotations"] = {{"org.opencontainers.image.ref.name", ref.tag}};
+    // The whole name, as podman save and skopeo copy oci:DIR:NAME write it: podman load reads a
+    // bare tag "12" as the image name localhost/12:latest.
+    if (!ref.tag.empty()) desc["annotations"] = {{"org.opencontainers.image.ref.name", ref.str()}};
     json index{{"schemaVersion", 2}, {"mediaType", media::kOciIndex}, {"manifests", json::array({desc})}};
     TRY(fs::writeFileAtomic(dir + "/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}\n", 0644));
     return fs::writeFileAtomic(dir + "/index.json", index.dump() + "\n", 0644);

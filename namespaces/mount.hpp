@@ -56,6 +56,9 @@ struct RootfsConfig {
     std::vector<DeviceEntry> devices;  // linux.devices (added to the default devices)
     bool userNamespace = false;        // devices are bind-mounted from the host, not mknod'ed
     bool netNamespace = true;          // without one, /sys is a bind of the host's /sys (as runc)
+    // Rootless: the runtime has no privilege on the host, so binds in a user namespace are made
+    // by the init itself (with what the user may reach), not from sources the parent opened.
+    bool unprivileged = false;
     // false: the container shares the runtime's mount namespace. Nothing is mounted or created
     // (the spec validation refuses mounts, devices, masked/readonly paths, root.readonly and
     // rootfsPropagation then): the init only chroots into the rootfs, so the host's mount table

@@ -174,7 +174,8 @@ int detachedIndex(const RootfsConfig& cfg, size_t entry) {
 
 bool bindFromDetached(const RootfsConfig& cfg, const MountEntry& m) {
     if (!isBindMount(m)) return false;
-    if (cfg.userNamespace || !m.uidMappings.empty() || !m.gidMappings.empty()) return true;
+    if (!m.uidMappings.empty() || !m.gidMappings.empty()) return true;
+    if (cfg.userNamespace && !cfg.unprivileged) return true;
     return parseMountOptions(m.options).idmap;
 }
 

@@ -7,6 +7,8 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/fs.hpp"
 
@@ -60,9 +62,65 @@ std::string formatIdMap(const std::vector<IdMap>& maps) {
     return out;
 }
 
+namespace {
+
+// Only our own id, once: what an unprivileged process may map by writing the map file itself.
+bool onlySelf(const std::vector<IdMap>& maps, uint32_t self) {
+    return maps.size() == 1 && maps[0].hostID == self && maps[0].size == 1;
+}
+
+// newuidmap/newgidmap (setuid, from shadow's uidmap package) write maps the user's
+// /etc/subuid and /etc/subgid ranges allow, as runc falls back to them.
+Status runMapTool(const char* tool, pid_t child, const std::vector<IdMap>& maps) {
+    std::vector<std::string> args = {tool, std::to_string(child)};
+    for (auto& m : maps) {
+        args.push_back(std::to_string(m.containerID));
+        args.push_back(std::to_string(m.hostID));
+        args.push_back(std::to_string(m.size));
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) return Error::fromErrno("fork for ", tool);
+    if (pid == 0) {
+        ::execvp(tool, argv.data());
+        _exit(127);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return Error::fromErrno("waitpid ", tool);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        return Error::make("rootless: mapping more than the user's own id needs ", tool,
+                           " (Debian's uidmap package)");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return Error::make("rootless: ", tool, " failed (are the ids in /etc/sub", tool[3] == 'u' ? "uid" : "gid",
+                           " for this user?)");
+    return {};
+}
+
+}  // namespace
+
 Status writeIdMapsFromParent(pid_t child, const std::vector<IdMap>& uids,
                              const std::vector<IdMap>& gids) {
     std::string base = "/proc/" + std::to_string(child);
+    if (::geteuid() != 0) {
+        // Unprivileged (rootless): our own id is ours to map, with setgroups denied first for
+        // the gid; more goes through the setuid helpers.
+        if (!uids.empty()) {
+            if (onlySelf(uids, ::geteuid())) TRY_CTX(fs::writeFile(base + "/uid_map", formatIdMap(uids)), "write uid map");
+            else TRY(runMapTool("newuidmap", child, uids));
+        }
+        if (!gids.empty()) {
+            if (onlySelf(gids, ::getegid())) {
+                TRY_CTX(fs::writeFile(base + "/setgroups", "deny"), "deny setgroups");
+                TRY_CTX(fs::writeFile(base + "/gid_map", formatIdMap(gids)), "write gid map");
+            } else {
+                TRY(runMapTool("newgidmap", child, gids));
+            }
+        }
+        return {};
+    }
     // One write each: the kernel accepts a map file exactly once.
     if (!uids.empty()) TRY_CTX(fs::writeFile(base + "/uid_map", formatIdMap(uids)), "write uid map");
     if (!gids.empty()) TRY_CTX(fs::writeFile(base + "/gid_map", formatIdMap(gids)), "write gid map");

@@ -1,6 +1,7 @@
 // image_bundle: bundles made from images (berth bundle, run --image). The images library does
 // the work; this file adds what only the runtime knows — its default spec and the state root.
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "images/bundle.hpp"
 #include "images/store.hpp"
 #include "runtime/container.hpp"
@@ -16,7 +17,12 @@ std::string imageBundleDir(const std::string& root, const std::string& id) {
 Status createBundle(const GlobalOptions& g, const BundleOptions& o) {
     images::Store store(images::storeRoot(g.store));
     images::BundleRequest req{o.image, o.dir, spec::defaultSpec(false), o.args};
-    return images::createBundle(store, req);
+    req.baseCommandIfNone = o.defaultCommandIfNone;
+    ASSIGN_OR_RETURN(images::BundleMade made, images::createBundle(store, req));
+    if (made.baseCommand && o.defaultCommandIfNone)
+        log::warn("the image ", o.image, " has no Entrypoint or Cmd: ", o.dir,
+                  "/config.json runs the default \"sh\" (give a command after --, or edit process.args)");
+    return {};
 }
 
 Status removeBundle(const std::string& dir) { return images::removeBundle(dir); }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cgroups/resources.hpp"
+#include "cgroups/rootless.hpp"
 #include "cgroups/sub_cgroup.hpp"
 #include "common/crash_point.hpp"
 #include "common/log.hpp"
@@ -92,7 +93,15 @@ public:
         st.systemdCgroup = req.global->systemdCgroup;
         st.noPivot = req.options->noPivot;
         cgroups::Config cc{sp.linux->cgroupsPath, st.id, req.global->systemdCgroup, "", ""};
+        cc.rootless = req.global->rootless;
         ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
+        if (cg->saved().driver == cgroups::kNoCgroupDriver) {
+            std::string limits;
+            for (auto& l : cgroups::limitsSet(sp.linux->resources)) limits += (limits.empty() ? "" : ", ") + l;
+            if (!limits.empty())
+                log::warn("rootless: no cgroup (this user may not create one), so linux.resources ", limits,
+                          " not applied");
+        }
         // Checked before the cgroup is made or recorded: a frozen one is someone else's to thaw,
         // and nothing of it may be removed (or killed) on the way out.
         TRY(cg->refuseFrozen());

@@ -20,6 +20,9 @@ struct GlobalOptions {
     std::string root = "/run/berth";
     std::string store;  // image store (--store; empty: $BERTH_STORE or /var/lib/berth)
     bool systemdCgroup = false;
+    // Rootless mode (runc's --rootless, resolved from auto|true|false by resolveRootless): no
+    // cgroup where the user may not make one; the state root defaults under $XDG_RUNTIME_DIR.
+    bool rootless = false;
     // Default handler for new containers (runtime/handler.hpp); "vm" when invoked as berth-vm.
     std::string handler;
 };
@@ -126,12 +129,22 @@ struct BundleOptions {
     std::string image;
     std::string dir;
     std::vector<std::string> args;
+    // No Entrypoint/Cmd and no args: keep the default spec's command, with a warning (berth
+    // bundle, as umoci); run --image refuses instead.
+    bool defaultCommandIfNone = false;
 };
 // An OCI bundle from an image: DIR/config.json (the default spec plus the image config) and
 // DIR/rootfs an overlay of the image's shared layers with a private upper dir.
 Status createBundle(const GlobalOptions& g, const BundleOptions& o);
 // Unmount and remove a bundle createBundle made.
 Status removeBundle(const std::string& dir);
+
+// --rootless: "true", "false", or "auto" — rootless when not root, or when root of a user
+// namespace other than the host's (runc's rule).
+Result<bool> resolveRootless(const std::string& value);
+// The default --root: /run/berth, or $XDG_RUNTIME_DIR/berth for an unprivileged user or root of
+// a user namespace whose $USER is not root (as runc).
+std::string defaultStateRoot();
 
 // "SIGKILL", "KILL", "9" → 9.
 Result<int> parseSignal(const std::string& s);

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,15 @@
 namespace berth::process {
 namespace {
 
+// New pid and time namespaces take only this process's children: fork the init into them. This
+// process reports the init's pid and exits; the init goes on once the parent has adopted it.
+Status forkInit(int syncFd) {
+    ASSIGN_OR_RETURN(pid_t pid, cloneProcess(0, nullptr));
+    if (pid > 0) _exit(sendMsg(syncFd, Msg::Forked, 0, std::to_string(pid)) ? 0 : 1);
+    TRY(expectMsg(syncFd, Msg::Go));
+    return {};
+}
+
 Status enterNamespaces(const ChildPlan& p) {
     for (auto& [kind, fd] : p.joins) {
         TRY(namespaces::joinNamespace(fd, *kind));
@@ -28,6 +38,8 @@ Status enterNamespaces(const ChildPlan& p) {
     }
     if (p.unshareFlags && ::unshare(p.unshareFlags) < 0)
         return Error::fromErrno("unshare namespaces 0x", std::hex, p.unshareFlags);
+    if (p.newTime) TRY(namespaces::newTimeNamespaceForChildren(*p.newTime));
+    if (p.forkAfterUnshare) TRY(forkInit(p.syncFd));
     if (p.userNamespace) {
         // Act as the namespace's root for the rootfs set-up; the process user comes at exec.
         if (::setresgid(0, 0, 0) < 0) return Error::fromErrno("setresgid 0 in the user namespace");
@@ -65,8 +77,10 @@ Status bindConsole(const std::string& slave) {
 Result<ExecArgs> setUpContainer(const ChildPlan& p, std::string& stateJson) {
     ASSIGN_OR_RETURN(auto detached, recvFdsMsg(p.syncFd, Msg::MountFds, p.detachedMounts));
     TRY(expectMsg(p.syncFd, Msg::Go));
+    if (p.dumpableUntilGo && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return Error::fromErrno("prctl PR_SET_DUMPABLE");
     // A cgroup namespace is rooted at the cgroup we are in when it is made: wait for the join.
-    bool joined = (p.unshareFlags & CLONE_NEWCGROUP) != 0;
+    // A forked init inherits the cgroup: join before the fork.
+    bool joined = (p.unshareFlags & CLONE_NEWCGROUP) != 0 || p.forkAfterUnshare;
     if (joined) TRY(expectMsg(p.syncFd, Msg::CgroupJoined));
     TRY(enterNamespaces(p));
     std::vector<int> detachedFds;

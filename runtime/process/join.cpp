@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,8 +27,36 @@ struct JoinPlan {
     int syncFd = -1;
     int consoleFd = -1;
     bool userNamespace = false;
+    // Rootless: an unprivileged parent may not setns into the pid (or time) namespace; the child
+    // joins them after the user namespace and forks into them (as runc's nsexec).
+    bool forkAfterJoin = false;
     security::SeccompFilter* seccomp = nullptr;
 };
+
+// The forked process reports its pid and exits; the forked one waits for Go (the parent's
+// adoption) before carrying on.
+Status forkIntoJoined(int syncFd) {
+    ASSIGN_OR_RETURN(pid_t pid, cloneProcess(0, nullptr));
+    if (pid > 0) _exit(sendMsg(syncFd, Msg::Forked, 0, std::to_string(pid)) ? 0 : 1);
+    return expectMsg(syncFd, Msg::Go).ok() ? Status{} : Status(Error::make("sync: no adoption by the parent"));
+}
+
+// The parent's side of that: reap the forked child, pin the new process, let it go on.
+Status adoptForked(int sock, Launched& out, const std::string& text) {
+    pid_t pid = 0;
+    try {
+        pid = static_cast<pid_t>(std::stoi(text));
+    } catch (...) {
+        return Error::make("sync: bad pid from the exec'd process");
+    }
+    ::waitpid(out.pid, nullptr, 0);
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd) return Error::fromErrno("pidfd_open the exec'd process");
+    out.pid = pid;
+    out.pidfd = std::move(pidfd);
+    out.startTime = state::processStartTime(pid);
+    return sendMsg(sock, Msg::Go);
+}
 
 Result<ExecArgs> enterContainer(const JoinPlan& p) {
     TRY(expectMsg(p.syncFd, Msg::Go));
@@ -34,6 +64,7 @@ Result<ExecArgs> enterContainer(const JoinPlan& p) {
         TRY(namespaces::joinNamespace(fd, *kind));
         ::close(fd);
     }
+    if (p.forkAfterJoin) TRY(forkIntoJoined(p.syncFd));
     // Enter the container's root whatever it was made with (pivot_root or --no-pivot chroot).
     if (::fchdir(p.rootFd) < 0) return Error::fromErrno("fchdir to the container root");
     if (::chroot(".") < 0) return Error::fromErrno("chroot into the container root");
@@ -80,14 +111,16 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
     plan.cfg = &cfg;
     std::vector<UniqueFd> fds;
     UniqueFd pidNs, timeNs;
+    bool unprivileged = ::geteuid() != 0;
     for (auto& kind : namespaces::kinds()) {
         uint64_t theirs = namespaces::namespaceInode(target, kind.procName);
         if (theirs == 0 || theirs == namespaces::namespaceInode(::getpid(), kind.procName)) continue;
         ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(
                                           strCat("/proc/", target, "/ns/", kind.procName), kind));
         std::string name = kind.specName;
-        if (name == "pid") pidNs = std::move(fd);
-        else if (name == "time") timeNs = std::move(fd);
+        if (unprivileged && (name == "pid" || name == "time")) plan.forkAfterJoin = true;
+        if (name == "pid" && !unprivileged) pidNs = std::move(fd);
+        else if (name == "time" && !unprivileged) timeNs = std::move(fd);
         else {
             plan.joins.push_back({&kind, fd.get()});
             fds.push_back(std::move(fd));
@@ -118,6 +151,8 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
         namespaces::ForChildren forChildren;  // pid and time apply to the clone only
         if (pidNs) TRY(forChildren.join(pidNs.get(), *namespaces::kindBySpecName("pid")));
         if (timeNs) TRY(forChildren.join(timeNs.get(), *namespaces::kindBySpecName("time")));
+        // The forked process is reparented to us when its parent exits: exec waits for it.
+        if (plan.forkAfterJoin) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         pid = cloneProcess(0, &pidfd);
         // The child branches off here, inside the guard's scope: its restore is the parent's
         // business (in the child it would send the process's own children out of the container).
@@ -131,9 +166,10 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
     out.pid = *pid;
     out.pidfd.reset(pidfd);
     childSock.reset();
-    ScopeGuard killChild([p = *pid] {
-        ::kill(p, SIGKILL);
-        ::waitpid(p, nullptr, 0);
+    ScopeGuard killChild([&out, first = *pid] {
+        ::kill(out.pid, SIGKILL);
+        ::waitpid(out.pid, nullptr, 0);
+        if (out.pid != first) ::waitpid(first, nullptr, WNOHANG);
     });
     out.startTime = state::processStartTime(*pid);  // before Go: it cannot have exited yet
     // execCPUAffinity.initial holds until the cgroup join (a cpuset may narrow it), then the
@@ -149,8 +185,12 @@ Result<Launched> launchInContainer(const JoinConfig& cfg) {
         TRY(joined);
     }
     TRY(sendMsg(parentSock.get(), Msg::Go));
+    if (plan.forkAfterJoin) {
+        ASSIGN_OR_RETURN(Message m, expectMsg(parentSock.get(), Msg::Forked));
+        TRY(adoptForked(parentSock.get(), out, m.text));
+    }
     TRY(expectMsg(parentSock.get(), Msg::Ready));
-    TRY(awaitSetUpEndFromParent(parentSock.get(), plan.seccomp, *pid, cfg.stateJson));
+    TRY(awaitSetUpEndFromParent(parentSock.get(), plan.seccomp, out.pid, cfg.stateJson));
     killChild.dismiss();
     return out;
 }

@@ -30,8 +30,20 @@ namespace {
 
 using namespaces::Kind;
 
+bool joinsUserNamespace(const spec::Linux& lx) {
+    auto* u = lx.findNamespace("user");
+    return u && !u->path.empty();
+}
+
+std::map<std::string, namespaces::TimeOffset> timeOffsets(const spec::Linux& lx) {
+    std::map<std::string, namespaces::TimeOffset> offs;
+    for (auto& [c, o] : lx.timeOffsets) offs[c] = {o.secs, o.nanosecs};
+    return offs;
+}
+
 // Namespaces the parent must enter for the clone to land in them: pid and time apply only to
-// children. They are restored right after the clone.
+// children. They are restored right after the clone. A new time namespace under a joined user
+// namespace is the child's to make (it must be owned by that user namespace).
 Status enterForChildren(const spec::Linux& lx, namespaces::ForChildren& fc) {
     if (auto* ns = lx.findNamespace("pid"); ns && !ns->path.empty()) {
         const Kind* k = namespaces::kindBySpecName("pid");
@@ -43,10 +55,8 @@ Status enterForChildren(const spec::Linux& lx, namespaces::ForChildren& fc) {
         if (!ns->path.empty()) {
             ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(ns->path, *k));
             TRY(fc.join(fd.get(), *k));
-        } else {
-            std::map<std::string, namespaces::TimeOffset> offs;
-            for (auto& [c, o] : lx.timeOffsets) offs[c] = {o.secs, o.nanosecs};
-            TRY(fc.newTime(offs));
+        } else if (!joinsUserNamespace(lx)) {
+            TRY(fc.newTime(timeOffsets(lx)));
         }
     }
     return {};
@@ -63,15 +73,23 @@ struct Prepared {
 
 // Decide per namespace: created by the clone, created later by unshare, or joined by setns.
 Status planNamespaces(const spec::Linux& lx, Prepared& pr) {
-    bool joinUser = false;
-    if (auto* u = lx.findNamespace("user")) joinUser = !u->path.empty();
+    bool joinUser = joinsUserNamespace(lx);
     for (auto& kind : namespaces::kinds()) {
         auto* ns = lx.findNamespace(kind.specName);
         if (!ns) continue;
         std::string name = kind.specName;
         if (name == "pid" || name == "time") {
-            // pid: a new one comes from the clone; joined ones were entered by the parent.
-            if (name == "pid" && ns->path.empty()) pr.cloneFlags |= CLONE_NEWPID;
+            // Joined ones were entered by the parent. A new pid one comes from the clone, or
+            // under a joined user namespace from the child's unshare and fork, as a new time
+            // one does there.
+            if (!ns->path.empty()) continue;
+            if (joinUser) {
+                pr.plan.forkAfterUnshare = true;
+                if (name == "pid") pr.plan.unshareFlags |= CLONE_NEWPID;
+                else pr.plan.newTime = timeOffsets(lx);
+            } else if (name == "pid") {
+                pr.cloneFlags |= CLONE_NEWPID;
+            }
             continue;
         }
         if (!ns->path.empty()) {
@@ -86,6 +104,7 @@ Status planNamespaces(const spec::Linux& lx, Prepared& pr) {
         else pr.cloneFlags |= static_cast<uint64_t>(kind.cloneFlag);
     }
     pr.plan.userNamespace = lx.findNamespace("user") != nullptr;
+    pr.plan.dumpableUntilGo = pr.plan.userNamespace && !joinUser && ::geteuid() != 0;
     return {};
 }
 
@@ -95,6 +114,7 @@ Status prepare(LaunchConfig& cfg, Prepared& pr) {
     pr.plan.rootfs = &cfg.rootfs;
     pr.plan.preserveFds = cfg.preserveFds;
     TRY(planNamespaces(*s.linux, pr));
+    cfg.rootfs.unprivileged = ::geteuid() != 0;
     // Checked before the clone, so a bad idmap leaves nothing behind.
     ASSIGN_OR_RETURN(pr.detached, namespaces::planDetachedSources(cfg.rootfs));
     pr.plan.detachedMounts = pr.detached.size();
@@ -146,8 +166,29 @@ Status sendDetachedMounts(Prepared& pr, pid_t pid) {
 // Between the clone and the end of the child's set-up: what only the parent can do, then the
 // hook round-trip, then the child's own set-up until it closes the socket (before the exec fifo;
 // at its execve for run).
-Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
+// The child forked the real init (ChildPlan::forkAfterUnshare): reap the child, adopt the init
+// (this process is a subreaper for run; with create it goes to whoever reaps orphans, as with
+// runc) and let it carry on.
+Status adoptForkedInit(LaunchConfig& cfg, Prepared& pr, Launched& out, const std::string& text) {
+    pid_t init = 0;
+    try {
+        init = static_cast<pid_t>(std::stoi(text));
+    } catch (...) {
+        return Error::make("sync: bad init pid from the container");
+    }
+    ::waitpid(out.pid, nullptr, 0);
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, init, 0)));
+    if (!pidfd) return Error::fromErrno("pidfd_open the container's init");
+    out.pid = init;
+    out.pidfd = std::move(pidfd);
+    out.startTime = state::processStartTime(init);  // it waits for Go: still alive
+    if (cfg.onCloned) TRY(cfg.onCloned(init));
+    return sendMsg(pr.parentSock.get(), Msg::Go);
+}
+
+Status driveChild(LaunchConfig& cfg, Prepared& pr, Launched& out) {
     const spec::Spec& s = *cfg.spec;
+    const pid_t& pid = out.pid;
     if (cfg.onCloned) TRY(cfg.onCloned(pid));
     auto* user = s.linux->findNamespace("user");
     if (user && user->path.empty())
@@ -170,6 +211,10 @@ Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
     for (;;) {
         ASSIGN_OR_RETURN(Message m, recvMsg(pr.parentSock.get()));
         if (m.type == Msg::Error) return Error(m.err, m.text);
+        if (m.type == Msg::Forked) {
+            TRY(adoptForkedInit(cfg, pr, out, m.text));
+            continue;
+        }
         if (m.type == Msg::Ready) {
             // The process's own set-up (caps, user, seccomp) follows: create fails on its error.
             return awaitSetUpEndFromParent(pr.parentSock.get(), pr.plan.seccomp, pid, [&] {
@@ -193,12 +238,12 @@ Status driveChild(LaunchConfig& cfg, Prepared& pr, pid_t pid) {
 
 }  // namespace
 
-Result<pid_t> cloneProcess(uint64_t flags, int* pidfd) {
+Result<pid_t> cloneProcess(uint64_t flags, int* pidfd, bool keepDumpable) {
     // Non-dumpable before the clone, so the child is too from its first instant: a process in
     // the container cannot open /proc/PID/exe (the berth binary on the host) of a berth child
     // that joined its pid namespace, and so cannot overwrite the runtime (CVE-2019-5736's
     // class). The execve of the container's program makes it dumpable again.
-    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return Error::fromErrno("prctl PR_SET_DUMPABLE");
+    if (::prctl(PR_SET_DUMPABLE, keepDumpable ? 1 : 0, 0, 0, 0) < 0) return Error::fromErrno("prctl PR_SET_DUMPABLE");
     struct clone_args args{};
     args.flags = flags | (pidfd ? CLONE_PIDFD : 0);
     args.pidfd = reinterpret_cast<uint64_t>(pidfd);
@@ -219,7 +264,7 @@ Result<Launched> launchInit(LaunchConfig& cfg) {
     {
         namespaces::ForChildren forChildren;
         TRY(enterForChildren(*s.linux, forChildren));
-        ASSIGN_OR_RETURN(pid, cloneProcess(pr.cloneFlags, &pidfd));
+        ASSIGN_OR_RETURN(pid, cloneProcess(pr.cloneFlags, &pidfd, pr.plan.dumpableUntilGo));
         if (pid == 0) {
             pr.parentSock.reset();
             initChildMain(pr.plan);
@@ -231,14 +276,15 @@ Result<Launched> launchInit(LaunchConfig& cfg) {
     pr.childSock.reset();
     pr.joinFds.clear();
     // Until ready, a failure must not leave the half-made init behind.
-    ScopeGuard killChild([pid] {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
+    ScopeGuard killChild([&out, pid] {
+        ::kill(out.pid, SIGKILL);
+        ::waitpid(out.pid, nullptr, 0);
+        if (out.pid != pid) ::waitpid(pid, nullptr, WNOHANG);
     });
     // Read now, while the child cannot have exited (it waits for Go): with `run` it may have
     // exec'd and finished by the time it reports ready.
     out.startTime = state::processStartTime(pid);
-    Status st = driveChild(cfg, pr, pid);
+    Status st = driveChild(cfg, pr, out);
     if (!st) return std::move(st).error();
     killChild.dismiss();
     return out;

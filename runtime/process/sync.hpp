@@ -26,6 +26,9 @@ enum class Msg : uint32_t {
     SeccompDone,      // parent → child: the agent has the fd; carry on
     MountFds,         // parent → child, before Go: detached mounts (SCM_RIGHTS) for the bind
                       // mounts of the mount plan's DetachedSource list, in its order
+    Forked,           // child → parent: it forked the real init into namespaces it made after
+                      // joining a user namespace (text: the init's pid); it then exits, and the
+                      // init waits for Go before carrying on
 };
 
 struct Message {

@@ -2,6 +2,7 @@
 // (version, root, mounts, annotations); sections live in process.cpp, linux.cpp, hooks.cpp.
 #include "runtime/spec/spec.hpp"
 
+#include <algorithm>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -117,9 +118,6 @@ Result<std::string> resolveRootfs(const std::string& bundle, const std::string& 
     if (!S_ISDIR(st.st_mode)) return Error::make("rootfs ", path, ": is not a directory");
     char real[PATH_MAX];
     if (!::realpath(path.c_str(), real)) return Error::fromErrno("rootfs ", path);
-    // The host's own root cannot be pivoted away from (pivot_root says only "Device or resource
-    // busy"), and a container on it would be the host.
-    if (std::string(real) == "/") return Error::make("invalid rootfs: ", path, " resolves to the host's /");
     return std::string(real);
 }
 
@@ -146,6 +144,13 @@ Result<Spec> loadFromBundle(const std::string& bundleDir) {
     if (!text.ok()) return std::move(text.error().context("config.json"));
     ASSIGN_OR_RETURN(Spec s, parse(*text, "config.json"));
     ASSIGN_OR_RETURN(s.root.path, detail::resolveRootfs(bundle, s.root.path));
+    // In a mount namespace of its own, the host's root cannot be pivoted away from (pivot_root
+    // says only "Device or resource busy"), and a container on it would be the host. Without
+    // one, "/" is the host's tree the container shares by design.
+    bool ownMountNs = s.linux && std::any_of(s.linux->namespaces.begin(), s.linux->namespaces.end(),
+                                             [](const Namespace& n) { return n.type == "mount" && n.path.empty(); });
+    if (s.root.path == "/" && ownMountNs)
+        return Error::make("invalid rootfs: ", bundle, "'s root.path resolves to the host's /");
     return s;
 }
 

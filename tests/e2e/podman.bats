@@ -16,7 +16,21 @@ load ../lib/podman
 setup_file() { podman_setup_file; }
 teardown_file() { podman_teardown_file; }
 setup() { podman_setup; }
-teardown() { podman_teardown; }
+teardown() {
+    rootless_user_cleanup
+    podman_teardown
+}
+
+# A user made by the rootless test (useradd; /etc/subuid gets its range), removed with its
+# processes and files in teardown.
+rootless_user_cleanup() {
+    [[ -n "${RL_USER:-}" ]] || return 0
+    pkill -9 -U "$RL_USER" 2>/dev/null
+    for _ in 1 2 3 4 5 6 7 8 9 10; do pgrep -U "$RL_USER" >/dev/null || break; sleep 0.1; done
+    userdel "$RL_USER" 2>/dev/null
+    sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
+    [[ -n "${RL_HOME:-}" ]] && rm -rf --one-file-system "$RL_HOME"
+}
 
 @test "podman run --rm: output reaches the terminal" {
     run pm run --rm --network none "$IMAGE" echo hello
@@ -151,6 +165,28 @@ teardown() { podman_teardown; }
     [ "${m[*]}" = "0 100000 65536" ]
 }
 
+@test "podman pod with a user namespace: a container joins the pod's, with its own pid namespace" {
+    # The pod's infra container makes the user namespace; a container of the pod joins it by
+    # path and gets a new pid namespace, which must be owned by that user namespace for /proc to
+    # mount ("mount proc: Operation not permitted" before berth forked after setns(user)).
+    local pod="userns-pod-$$"
+    run pm pod create --name "$pod" --network none --uidmap 0:100000:65536 --gidmap 0:100000:65536
+    expect_status 0
+    run pm run --rm --pod "$pod" "$IMAGE" sh -c 'echo $$; cat /proc/self/uid_map; readlink /proc/self/ns/user'
+    local rc=$status out=$output
+    local infra
+    infra="$(pm pod inspect "$pod" --format '{{.InfraContainerID}}')"
+    local infra_userns
+    infra_userns="$(readlink "/proc/$(pm inspect "$infra" --format '{{.State.Pid}}')/ns/user")"
+    pm pod rm -f -t 0 "$pod" >/dev/null
+    status=$rc output=$out
+    expect_status 0
+    [ "${lines[0]}" = 1 ]
+    read -r -a m <<<"${lines[1]}"
+    [ "${m[*]}" = "0 100000 65536" ]
+    [ "${lines[2]}" = "$infra_userns" ]
+}
+
 @test "podman run -v: a bind mount is shared with the host" {
     run pm run --rm --network none -v "$E2E_DIR/vol:/mnt" "$IMAGE" \
         sh -c 'echo from-container >/mnt/file'
@@ -244,4 +280,37 @@ EOF2
     run pm run --rm --network none --security-opt seccomp=unconfined -v "$E2E_DIR/uffd:/uffd:ro" "$IMAGE" /uffd
     expect_status 0
     [[ "$output" == "userfaultfd: ok" ]] || { echo "$output"; false; }
+}
+
+@test "rootless podman (a user made here, newuidmap from uidmap) runs a container with berth" {
+    command -v newuidmap >/dev/null || skip "newuidmap not installed (uidmap package; run scripts/setup.sh)"
+    RL_USER="bpm$$"
+    RL_HOME="$(mktemp -d /tmp/berth-e2e-rootless.XXXXXX)"
+    local home="$RL_HOME"
+    chmod 0755 "$home"
+    useradd -d "$home" -s /bin/sh "$RL_USER"
+    chown "$RL_USER" "$home"
+    install -d -o "$RL_USER" -m 0700 "$home/xdg"
+    cp "$E2E_DIR/rootfs.tar" "$home/rootfs.tar"
+    chown "$RL_USER" "$home/rootfs.tar"
+    # podman runs the runtime as root of its rootless user namespace (ids from /etc/subuid via
+    # newuidmap); berth is rootless there: no cgroup, state under XDG_RUNTIME_DIR.
+    cat >"$home/go.sh" <<EOF
+export XDG_RUNTIME_DIR=$home/xdg HOME=$home
+cd $home
+p() { timeout 120 podman --runtime '$RUNTIME' --cgroup-manager cgroupfs --events-backend file --storage-driver vfs "\$@"; }
+p import --change 'CMD ["/bin/sh"]' rootfs.tar localhost/rl:1 >/dev/null 2>&1 || exit 3
+p run --rm --network none --ulimit host localhost/rl:1 sh -c 'id -u; cat /proc/self/uid_map; echo \$\$'
+EOF
+    run runuser -u "$RL_USER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin USER="$RL_USER" sh "$home/go.sh"
+    expect_status 0
+    local uid sub
+    uid="$(id -u "$RL_USER")"
+    sub="$(awk -F: -v u="$RL_USER" '$1 == u { print $2 }' /etc/subuid)"
+    [ "${lines[0]}" = 0 ]
+    read -r -a m <<<"${lines[1]}"
+    [ "${m[*]}" = "0 $uid 1" ]
+    read -r -a m <<<"${lines[2]}"
+    [ "${m[*]}" = "1 $sub 65536" ]
+    [ "${lines[3]}" = 1 ]
 }

@@ -265,7 +265,7 @@ berth_error() {
     [[ "$(sha256sum "$STORE/blobs/sha256/$layer" | cut -d' ' -f1)" == "$layer" ]]
 }
 
-@test "podman: a podman-saved docker-archive imports and runs; berth export loads into podman" {
+@test "podman: a podman-saved docker-archive imports and runs; berth export loads into podman and skopeo by name" {
     pm import --change 'CMD ["echo","from-podman"]' "$E2E_DIR/rootfs.tar" localhost/pmbb:1 >/dev/null
     pm save --format docker-archive -o "$T/pm.tar" localhost/pmbb:1 2>/dev/null
     b image import "$T/pm.tar"
@@ -277,11 +277,19 @@ berth_error() {
     b image export localhost/pmbb:1 "$T/exported"
     ok
     pm rmi -f localhost/pmbb:1 >/dev/null
-    # As an oci-archive (podman names it after the layout's ref.name: localhost/1:latest).
+    # As an oci-archive: podman names it after the layout's ref.name, the whole name as podman
+    # save writes it (a bare tag "1" there made it localhost/1:latest).
+    [[ "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$T/exported/index.json")" == localhost/pmbb:1 ]]
     tar -C "$T/exported" -cf "$T/exported.tar" .
     pm load -q -i "$T/exported.tar" >"$T/loaded"
     grep -q "Loaded image" "$T/loaded"
-    pm image inspect "$(sed -n 's/^Loaded image.*: //p' "$T/loaded")" |
-        jq -e '.[0].Config.Cmd == ["echo","from-podman"]' >/dev/null
+    [[ "$(sed -n 's/^Loaded image.*: //p' "$T/loaded")" == localhost/pmbb:1 ]] || { cat "$T/loaded" >&2; return 1; }
+    pm image inspect localhost/pmbb:1 | jq -e '.[0].Config.Cmd == ["echo","from-podman"]' >/dev/null
     pm rmi -af >/dev/null
+    # skopeo finds it by that name (oci:DIR:NAME), and its copy imports under the same name.
+    skopeo --insecure-policy copy -q "oci:$T/exported:localhost/pmbb:1" "oci:$T/skopeo:localhost/pmbb:1"
+    STORE="$T/store2"
+    b image import "$T/skopeo"
+    ok
+    [[ "$output" == "localhost/pmbb:1 sha256:"* ]]
 }

@@ -328,7 +328,7 @@ PY
     rs image export localhost/bb:v1 "$TEST_DIR/out"
     assert_ok
     [[ -f "$TEST_DIR/out/oci-layout" ]]
-    [[ "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$TEST_DIR/out/index.json")" == "v1" ]]
+    [[ "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$TEST_DIR/out/index.json")" == "localhost/bb:v1" ]]
     for f in "$TEST_DIR"/out/blobs/sha256/*; do
         [[ "$(sha256sum "$f" | cut -d' ' -f1)" == "${f##*/}" ]]
     done
@@ -446,4 +446,28 @@ PY
     rs bundle --remove "$TEST_DIR/b"
     assert_ok
     [[ ! -e "$TEST_DIR/b" ]]
+}
+
+# Every `podman import` image has no Entrypoint/Cmd: bundle takes a command after -- as run
+# --image does, and without one makes the bundle anyway (as umoci does), saying so on stderr.
+@test "images: bundle of an image without Entrypoint/Cmd: -- CMD ARGS, else the default sh with a warning" {
+    "$LIB/make-oci-layout.sh" -t nocmd -c '{"Env":["PATH=/bin"]}' "$TEST_DIR/nocmd" "$BASE_TAR" >/dev/null
+    rs image import "$TEST_DIR/nocmd" localhost/nocmd:1
+    assert_ok
+    rs bundle localhost/nocmd:1 "$TEST_DIR/b1" -- echo hi there
+    assert_ok
+    [[ "$(jq -c .process.args "$TEST_DIR/b1/config.json")" == '["echo","hi","there"]' ]]
+    rs run -b "$TEST_DIR/b1" "$ID"
+    assert_ok
+    [[ "$output" == "hi there" ]]
+    rs bundle localhost/nocmd:1 "$TEST_DIR/b2"
+    assert_ok
+    [[ "$(jq -c .process.args "$TEST_DIR/b2/config.json")" == '["sh"]' ]]
+    grep -q "warning.*has no Entrypoint or Cmd.*b2/config.json runs the default \"sh\"" <<<"$stderr" ||
+        fail "no warning: $stderr"
+    grep -q " $TEST_DIR/b2/rootfs overlay " /proc/mounts
+    # run --image of it still wants a command.
+    rs run --image localhost/nocmd:1 "$(new_id)"
+    assert_berth_error "has no Entrypoint or Cmd: give a command"
+    for b in b1 b2; do rs bundle --remove "$TEST_DIR/$b"; assert_ok; done
 }

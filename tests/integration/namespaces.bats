@@ -296,3 +296,53 @@ no_mount_ns() {
     rb exec "$ID" cat /proc/sys/kernel/hostname
     [[ "$output" == "$(cat /proc/sys/kernel/hostname)" ]] || fail "kernel.hostname: $output"
 }
+
+# A pod's user namespace held by another process (podman pods with --userns): a container that
+# joins it by path and asks for new pid and time namespaces gets them owned by that user
+# namespace, so it can mount /proc (they came from the parent's clone, owned by the host's user
+# namespace: "mount proc: Operation not permitted"). runc forks once more after setns(user).
+@test "a user namespace joined by path with new pid and time namespaces: /proc mounts, pid 1" {
+    local holder
+    # The holder: a process in its own user namespace, mapped as a container's would be.
+    unshare --user sleep 1000 &
+    holder=$!
+    bg_register "$holder"
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [[ "$(ns_of "$holder" user)" != "$(ns_of $$ user)" ]] && break
+        sleep 0.05
+    done
+    [[ "$(ns_of "$holder" user)" != "$(ns_of $$ user)" ]] || fail "the holder has no user namespace"
+    echo "0 100000 65536" >"/proc/$holder/uid_map"
+    echo "0 100000 65536" >"/proc/$holder/gid_map"
+    chown -hR 100000:100000 "$BUNDLE/rootfs"
+    add_ns user "/proc/$holder/ns/user"
+    add_ns time
+    cfg '.linux.timeOffsets = {monotonic: {secs: 1000, nanosecs: 0}}'
+    ctl_dir
+    set_args sh -c "echo \$\$ > /ctl/self; id -u > /ctl/uid; cat /proc/self/timens_offsets > /ctl/offs;
+        touch /ctl/ready; $WAIT_STOP"
+    run_d "$ID"
+    wait_for 200 test -e "$CTL/ready" || fail "container did not start" "$(cat "$TEST_DIR/$ID.log")"
+    local pid
+    pid="$(ctr_pid "$ID")"
+    [[ "$(cat "$CTL/self")" == 1 ]] || fail "the init is pid $(cat "$CTL/self") in its namespace"
+    [[ "$(cat "$CTL/uid")" == 0 ]] || fail "id -u: $(cat "$CTL/uid")"
+    grep -Eq '^monotonic[[:space:]]+1000[[:space:]]+0$' "$CTL/offs" || fail "timens_offsets: $(cat "$CTL/offs")"
+    [[ "$(ns_of "$pid" user)" == "$(ns_of "$holder" user)" ]] || fail "the holder's user namespace was not joined"
+    for ns in pid time mnt; do
+        [[ "$(ns_of "$pid" "$ns")" != "$(ns_of $$ "$ns")" ]] || fail "$ns namespace is the host's"
+    done
+    # The state's pid is the real init (the forking child is gone), and kill/exec reach it.
+    grep -Eq '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/$pid/status" || fail "state pid $pid is not the init"
+    rb exec "$ID" sh -c 'echo $$'
+    assert_ok
+    [[ "$output" -gt 1 ]] || fail "exec: pid $output"
+    rb kill "$ID" KILL
+    assert_ok
+    wait_status "$ID" stopped
+    # run in the foreground waits for the forked init's exit status.
+    set_args sh -c 'exit 7'
+    run_fg "$(new_id)"
+    assert_status 7
+}

@@ -97,3 +97,17 @@ TEST(SpecFromImage, ArgsReplaceCmdNotEntrypoint) {
 TEST(SpecFromImage, NoCommandIsAnError) {
     EXPECT_FALSE(specFromImage(ImageConfig{}, baseSpec(), {}, {}).ok());
 }
+
+// berth bundle of an image without Entrypoint/Cmd (podman import): the base spec's command, as
+// umoci does; given args still win.
+TEST(SpecFromImage, NoCommandKeepsTheBaseCommandWhenAsked) {
+    json base = baseSpec();
+    base["process"]["args"] = json({"sh"});
+    auto s = specFromImage(ImageConfig{}, base, {}, {}, /*keepBaseCommand=*/true);
+    ASSERT_TRUE(s.ok()) << s.error().what();
+    EXPECT_EQ((*s)["process"]["args"], json({"sh"}));
+    auto t = specFromImage(ImageConfig{}, base, {}, {"echo", "hi"}, true);
+    EXPECT_EQ((*t)["process"]["args"], json({"echo", "hi"}));
+    base["process"].erase("args");
+    EXPECT_FALSE(specFromImage(ImageConfig{}, base, {}, {}, true).ok());
+}

@@ -180,3 +180,17 @@ TEST(IdMapValidation, RefusesWhatTheKernelRefuses) {
     many.pop_back();
     EXPECT_TRUE(validateIdMaps(many, "m").ok());
 }
+
+// Rootless: an unprivileged runtime cannot open_tree the sources; the init binds them itself.
+TEST(DetachedPlan, UnprivilegedUserNamespaceBindsInTheInit) {
+    RootfsConfig c;
+    c.userNamespace = true;
+    c.unprivileged = true;
+    c.mounts = {{"/sys", "none", "/sys", {"rbind", "ro"}}, {"/a", "bind", "/srv/a", {"bind"}}};
+    auto r = planDetachedSources(c);
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    EXPECT_TRUE(r->empty());
+    auto steps = planMountEntry(c, 0, {});
+    ASSERT_TRUE(steps.ok());
+    EXPECT_EQ(std::get<BindMount>((*steps)[0].op).detached, -1);
+}

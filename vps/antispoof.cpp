@@ -4,7 +4,7 @@
 #include <cctype>
 #include <cstdio>
 
-#include "vps/host_command.hpp"
+#include "common/command.hpp"
 
 namespace berth::vps {
 namespace {
@@ -108,19 +108,19 @@ std::string renderAntiSpoofRemoval(const std::string& hostIf) {
 }
 
 Status installAntiSpoof(const AntiSpoofRules& r) {
-    auto out = runHostCommand({"nft", "-f", "-"}, renderAntiSpoofRules(r));
+    auto out = runCommand({"nft", "-f", "-"}, renderAntiSpoofRules(r));
     if (!out) return std::move(out.error()).context("anti-spoofing rules for ", r.hostIf);
     return {};
 }
 
 Status updateAntiSpoofAddresses(const AntiSpoofRules& r) {
-    auto out = runHostCommand({"nft", "-f", "-"}, renderAntiSpoofAddresses(r));
+    auto out = runCommand({"nft", "-f", "-"}, renderAntiSpoofAddresses(r));
     if (!out) return std::move(out.error()).context("anti-spoofing addresses for ", r.hostIf);
     return {};
 }
 
 Status removeAntiSpoof(const std::string& hostIf) {
-    auto out = runHostCommand({"nft", "-f", "-"}, renderAntiSpoofRemoval(hostIf));
+    auto out = runCommand({"nft", "-f", "-"}, renderAntiSpoofRemoval(hostIf));
     if (!out) return std::move(out.error()).context("remove anti-spoofing rules for ", hostIf);
     return {};
 }

@@ -7,7 +7,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "vps/console.hpp"
-#include "vps/host_command.hpp"
+#include "common/command.hpp"
 #include "vps/lxcfs.hpp"
 #include "vps/net_setup.hpp"
 #include "vps/quota.hpp"
@@ -48,7 +48,7 @@ private:
     static Status moveOldUpper(const DataLayout& d) {
         auto entries = fs::listDir(d.plainUpper());
         if (!entries || entries->empty()) return {};
-        auto r = runHostCommand({"cp", "-a", d.plainUpper() + "/.", d.upper() + "/"});
+        auto r = runCommand({"cp", "-a", d.plainUpper() + "/.", d.upper() + "/"});
         if (!r) return std::move(r.error()).context("move the VPS's files onto its disk image");
         TRY(fs::removeAll(d.plainUpper()));
         return fs::removeAll(d.dir + "/work");

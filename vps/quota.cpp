@@ -18,7 +18,7 @@
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
 #include "namespaces/mountinfo.hpp"
-#include "vps/host_command.hpp"
+#include "common/command.hpp"
 
 namespace berth::vps {
 namespace {
@@ -85,7 +85,7 @@ Result<std::pair<UniqueFd, std::string>> attachLoop(int imageFd, const std::stri
 
 Status fsckImage(const std::string& image) {
     // 1 and 2: errors found and corrected (e.g. summary counters); 4 and up: not corrected.
-    auto r = runHostCommand({"e2fsck", "-f", "-p", image}, "", 2);
+    auto r = runCommand({"e2fsck", "-f", "-p", image}, "", 2);
     if (!r) return std::move(r.error()).context("check ", image);
     return {};
 }
@@ -123,7 +123,7 @@ Status growPending(int imageFd, const std::string& image) {
     ASSIGN_OR_RETURN(uint64_t fsSize, fsBytes(imageFd));
     if (fsSize + (1 << 20) > static_cast<uint64_t>(st.st_size)) return {};
     TRY(fsckImage(image));
-    auto r = runHostCommand({"resize2fs", image});
+    auto r = runCommand({"resize2fs", image});
     if (!r) return std::move(r.error()).context("grow the filesystem in ", image);
     return {};
 }
@@ -141,7 +141,7 @@ Result<ResizeMode> growMounted(const std::string& image, const std::string& dev,
     if (!loop) return Error::fromErrno("open ", dev);
     if (::ioctl(loop.get(), LOOP_SET_CAPACITY, 0) < 0)
         return Error::fromErrno("LOOP_SET_CAPACITY ", dev);
-    auto r = runHostCommand({"resize2fs", dev});
+    auto r = runCommand({"resize2fs", dev});
     if (!r) {
         restore.dismiss();
         (void)::truncate(image.c_str(), static_cast<off_t>(oldSize));
@@ -157,14 +157,14 @@ Status resizeOffline(const std::string& image, uint64_t oldSize, uint64_t newSiz
     if (newSize > oldSize) {
         if (::truncate(image.c_str(), static_cast<off_t>(newSize)) < 0)
             return Error::fromErrno("grow ", image);
-        auto r = runHostCommand({"resize2fs", image});
+        auto r = runCommand({"resize2fs", image});
         if (!r) {
             (void)::truncate(image.c_str(), static_cast<off_t>(oldSize));
             return std::move(r.error()).context("grow the filesystem in ", image);
         }
         return {};
     }
-    auto r = runHostCommand({"resize2fs", image, strCat(newSize >> 10, "K")});
+    auto r = runCommand({"resize2fs", image, strCat(newSize >> 10, "K")});
     if (!r)
         return Error(ENOSPC, strCat("cannot shrink the disk to ", mib(newSize),
                                     ": it holds more than that (", r.error().message(), ")"));
@@ -210,7 +210,7 @@ Status createQuotaImage(const std::string& image, const QuotaSpec& spec) {
     if (::ftruncate(fd.get(), static_cast<off_t>(spec.sizeBytes)) < 0)
         return Error::fromErrno("size ", image);
     fd.reset();
-    auto r = runHostCommand(mkfsArgs(image, spec));
+    auto r = runCommand(mkfsArgs(image, spec));
     if (!r) return std::move(r.error()).context("make the filesystem in ", image);
     remove.dismiss();
     return {};

@@ -5,72 +5,30 @@
 # init's shutdown actions, and bad input that changes nothing. Every test has its own config,
 # data, state and store dirs under $TEST_DIR.
 load helpers
-
-LIB="${BERTH_SOURCE_DIR:-$BATS_TEST_DIRNAME/../..}/tests/lib"
+load vps_helpers
 
 setup_file() {
     itest_setup_file
     [[ -n "$ITEST_SKIP" ]] && return 0
     # The busybox rootfs as one layer, and an inittab layer on top: busybox init runs sysinit,
     # then waits (no getty or console shell); its shutdown action leaves a marker in the VPS.
-    export BASE_TAR="$BATS_FILE_TMPDIR/base.tar"
-    tar -C "$TEMPLATE/rootfs" --numeric-owner -cf "$BASE_TAR" .
-    mkdir -p "$BATS_FILE_TMPDIR/l2/etc"
-    cat >"$BATS_FILE_TMPDIR/l2/etc/inittab" <<'TAB'
-::sysinit:/bin/sh -c 'echo booted >/run/booted'
-::shutdown:/bin/sh -c 'echo ran >/shutdown-ran'
-TAB
-    export LAYOUT="$BATS_FILE_TMPDIR/layout"
-    "$LIB/make-oci-layout.sh" -t v1 "$LAYOUT" "$BASE_TAR" "$BATS_FILE_TMPDIR/l2" >/dev/null
+    vps_busybox_layout "::sysinit:/bin/sh -c 'echo booted >/run/booted'
+::shutdown:/bin/sh -c 'echo ran >/shutdown-ran'"
+    vps_make_layout
 }
 
 setup() {
     itest_setup
-    STORE="$TEST_DIR/store"
-    export BERTH_VPS_CONFIG="$TEST_DIR/etc" BERTH_VPS_DATA="$TEST_DIR/data" BERTH_VPS_IDPOOL="1000000:4"
-    # The VPSes' lxcfs (when this host has none running) is the test's own, stopped in teardown.
-    export BERTH_VPS_LXCFS="$TEST_DIR/lxcfs"
+    vps_test_env
     VPS="${TAG}v"
     rs image import "$LAYOUT" localhost/vpsbb:v1
     assert_ok
 }
 
 teardown() {
-    local f n cg
-    for f in "$BERTH_VPS_CONFIG"/*.json; do
-        [[ -f "$f" ]] || continue
-        n="$(basename "$f" .json)"
-        timeout -k 5 60 "$BERTH" --root "$ROOT" --store "$STORE" vps destroy --force "$n" </dev/null >/dev/null 2>&1
-    done
-    while read -r cg; do
-        [[ -n "$cg" && -f "$cg/cgroup.procs" ]] && xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
-    done < <(find /sys/fs/cgroup -type d -name "vps-${TAG}*" 2>/dev/null)
-    sleep 0.05
-    find /sys/fs/cgroup -depth -type d -name "vps-${TAG}*" -exec rmdir {} \; 2>/dev/null
-    stop_test_lxcfs
+    vps_teardown
     [[ -n "${HOSTNS:-}" ]] && ip netns del "$HOSTNS" 2>/dev/null
     itest_teardown
-}
-
-# The lxcfs a failed test may have left running at $BERTH_VPS_LXCFS.
-stop_test_lxcfs() {
-    local pid
-    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)" || true  # none: an lxcfs already runs on this host
-    if [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == lxcfs ]]; then
-        kill "$pid"
-        wait_for 100 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid"
-    fi
-    grep -qF " $BERTH_VPS_LXCFS/mnt " /proc/self/mountinfo && umount -l "$BERTH_VPS_LXCFS/mnt"
-    return 0
-}
-
-# rs ARGS...: berth --root $ROOT --store $STORE ARGS.
-rs() {
-    rb_raw --root "$ROOT" --store "$STORE" "$@"
-}
-
-vps_pid() {
-    "$BERTH" --root "$ROOT" --store "$STORE" vps status -j "$1" </dev/null | jq -r .pid
 }
 
 # vps_cgroup NAME CONTROLLER: the VPS's cgroup dir in that v1 hierarchy.

@@ -5,32 +5,24 @@
 # runs on; one client at a time; a dead holder leaves the VPS running; stop and destroy leave no
 # holder, socket or pid file. Driven through tools/pty_expect.py (a tiny expect on a pty).
 load helpers
+load vps_helpers
 
-LIB="${BERTH_SOURCE_DIR:-$BATS_TEST_DIRNAME/../..}/tests/lib"
 PTY_EXPECT="$BATS_TEST_DIRNAME/tools/pty_expect.py"
 
 setup_file() {
     itest_setup_file
     [[ -n "$ITEST_SKIP" ]] && return 0
     # busybox init: a boot marker on the console, an askfirst shell on it, a shutdown marker.
-    export BASE_TAR="$BATS_FILE_TMPDIR/base.tar"
-    tar -C "$TEMPLATE/rootfs" --numeric-owner -cf "$BASE_TAR" .
-    mkdir -p "$BATS_FILE_TMPDIR/l2/etc"
-    cat >"$BATS_FILE_TMPDIR/l2/etc/inittab" <<'TAB'
-::sysinit:/bin/echo console-boot-marker
+    vps_busybox_layout '::sysinit:/bin/echo console-boot-marker
 ::askfirst:-/bin/sh
-::shutdown:/bin/echo console-shutdown-marker
-TAB
-    export LAYOUT="$BATS_FILE_TMPDIR/layout"
-    "$LIB/make-oci-layout.sh" -t v1 "$LAYOUT" "$BASE_TAR" "$BATS_FILE_TMPDIR/l2" >/dev/null
+::shutdown:/bin/echo console-shutdown-marker'
+    vps_make_layout
 }
 
 setup() {
     itest_setup
     command -v python3 >/dev/null || skip "no python3 (tools/pty_expect.py)"
-    STORE="$TEST_DIR/store"
-    export BERTH_VPS_CONFIG="$TEST_DIR/etc" BERTH_VPS_DATA="$TEST_DIR/data" BERTH_VPS_IDPOOL="1000000:4"
-    export BERTH_VPS_LXCFS="$TEST_DIR/lxcfs"
+    vps_test_env
     VPS="${TAG}c"
     DATA="$BERTH_VPS_DATA/$VPS"
     rs image import "$LAYOUT" localhost/vpscon:v1
@@ -40,16 +32,8 @@ setup() {
 }
 
 teardown() {
-    timeout -k 5 60 "$BERTH" --root "$ROOT" --store "$STORE" vps destroy --force "$VPS" </dev/null >/dev/null 2>&1
-    local pid
-    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)"
-    [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == lxcfs ]] && kill -9 "$pid"
-    grep -qF " $BERTH_VPS_LXCFS/mnt " /proc/self/mountinfo && umount -l "$BERTH_VPS_LXCFS/mnt"
+    vps_teardown
     itest_teardown
-}
-
-rs() {
-    rb_raw --root "$ROOT" --store "$STORE" "$@"
 }
 
 # console STEP...: `vps console $VPS` on a pty through pty_expect; output in $output.

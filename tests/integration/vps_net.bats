@@ -6,8 +6,7 @@
 # other, set --ip/--ipadd/--ipdel live and at the next start, an address another VPS has refused,
 # the template's own network config. Only addresses inside namespaces this test made are used.
 load helpers
-
-LIB="${BERTH_SOURCE_DIR:-$BATS_TEST_DIRNAME/../..}/tests/lib"
+load vps_helpers
 
 setup_file() {
     itest_setup_file
@@ -15,26 +14,21 @@ setup_file() {
     command -v nft >/dev/null || { export ITEST_SKIP="nft is not installed (nftables)"; return 0; }
     # busybox + an inittab that only waits; an ifupdown config that would DHCP eth0 and an
     # /etc/systemd dir, as a Debian template has: berth must disable the one and write the other.
-    export BASE_TAR="$BATS_FILE_TMPDIR/base.tar"
-    tar -C "$TEMPLATE/rootfs" --numeric-owner -cf "$BASE_TAR" .
-    mkdir -p "$BATS_FILE_TMPDIR/l2/etc/network" "$BATS_FILE_TMPDIR/l2/etc/systemd"
-    printf '::sysinit:/bin/true\n' >"$BATS_FILE_TMPDIR/l2/etc/inittab"
-    printf 'auto lo eth0\niface lo inet loopback\niface eth0 inet dhcp\n' >"$BATS_FILE_TMPDIR/l2/etc/network/interfaces"
-    export LAYOUT="$BATS_FILE_TMPDIR/layout"
-    "$LIB/make-oci-layout.sh" -t v1 "$LAYOUT" "$BASE_TAR" "$BATS_FILE_TMPDIR/l2" >/dev/null
+    vps_busybox_layout '::sysinit:/bin/true' etc/network etc/systemd
+    printf 'auto lo eth0\niface lo inet loopback\niface eth0 inet dhcp\n' >"$VPS_LAYER/etc/network/interfaces"
+    vps_make_layout
 }
 
 setup() {
     itest_setup
-    STORE="$TEST_DIR/store"
-    export BERTH_VPS_CONFIG="$TEST_DIR/etc" BERTH_VPS_DATA="$TEST_DIR/data" BERTH_VPS_IDPOOL="1000000:4"
-    export BERTH_VPS_LXCFS="$TEST_DIR/lxcfs"
+    vps_test_env
     unset BERTH_VPS_BRIDGE
     HOSTNS="${TAG}-host"
     ip netns add "$HOSTNS"
     # berth, run in the test's host namespace (mounts stay the host's: nsenter --net only).
     printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s %s "$@"\n' "$HOSTNS" "$BERTH" >"$TEST_DIR/berth-in-ns"
     chmod +x "$TEST_DIR/berth-in-ns"
+    VPS_BERTH="$TEST_DIR/berth-in-ns"
     BR=vtestbr2
     NET4=10.213.11
     NET6=fd42:213:11
@@ -47,27 +41,12 @@ setup() {
 }
 
 teardown() {
-    local f n pid
-    for f in "$BERTH_VPS_CONFIG"/*.json; do
-        [[ -f "$f" ]] || continue
-        n="$(basename "$f" .json)"
-        timeout -k 5 60 "$TEST_DIR/berth-in-ns" --root "$ROOT" --store "$STORE" vps destroy --force "$n" </dev/null >/dev/null 2>&1
-    done
-    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null || true)"
-    [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == lxcfs ]] && kill "$pid" && wait_for 100 bash -c "! kill -0 $pid 2>/dev/null"
-    grep -qF " $BERTH_VPS_LXCFS/mnt " /proc/self/mountinfo && umount -l "$BERTH_VPS_LXCFS/mnt"
+    vps_teardown
     # The bridge, veths and filters go with the namespace.
     ip netns del "$HOSTNS" 2>/dev/null
     itest_teardown
 }
 
-# rs ARGS...: berth --root $ROOT --store $STORE ARGS, in the test's host namespace.
-rs() {
-    local saved="$BERTH"
-    BERTH="$TEST_DIR/berth-in-ns"
-    rb_raw --root "$ROOT" --store "$STORE" "$@"
-    BERTH="$saved"
-}
 
 # in_vps NAME CMD...: run CMD in the VPS; its output in $output.
 in_vps() {

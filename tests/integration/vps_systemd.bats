@@ -7,6 +7,7 @@
 # work, /proc/meminfo shows --ram (lxcfs), a graceful stop runs systemd's shutdown (its stop
 # signal, SIGRTMIN+4), a second start keeps the VPS's files, and destroy leaves nothing.
 load helpers
+load vps_helpers
 
 LIB="${BERTH_SOURCE_DIR:-$BATS_TEST_DIRNAME/../..}/tests/lib"
 
@@ -42,36 +43,15 @@ setup_file() {
 
 setup() {
     itest_setup
-    STORE="$TEST_DIR/store"
-    export BERTH_VPS_CONFIG="$TEST_DIR/etc" BERTH_VPS_DATA="$TEST_DIR/data" BERTH_VPS_IDPOOL="1000000:4"
-    export BERTH_VPS_LXCFS="$TEST_DIR/lxcfs"
+    vps_test_env
     VPS="${TAG}v"
     rs image import "$SD_LAYOUT" localhost/debian:12
     assert_ok
 }
 
 teardown() {
-    local f n cg
-    for f in "$BERTH_VPS_CONFIG"/*.json; do
-        [[ -f "$f" ]] || continue
-        n="$(basename "$f" .json)"
-        timeout -k 5 60 "$BERTH" --root "$ROOT" --store "$STORE" vps destroy --force "$n" </dev/null >/dev/null 2>&1
-    done
-    # systemd makes slices and scopes under the VPS's cgroup: processes first, deepest dirs first.
-    while read -r cg; do
-        [[ -n "$cg" && -f "$cg/cgroup.procs" ]] && xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
-    done < <(find /sys/fs/cgroup -type d -path "*/vps-${TAG}*" 2>/dev/null)
-    sleep 0.05
-    find /sys/fs/cgroup -depth -type d -path "*/vps-${TAG}*" -exec rmdir {} \; 2>/dev/null
-    local pid
-    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)"
-    [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == lxcfs ]] && kill -9 "$pid"
-    grep -qF " $BERTH_VPS_LXCFS/mnt " /proc/self/mountinfo && umount -l "$BERTH_VPS_LXCFS/mnt"
+    vps_teardown
     itest_teardown
-}
-
-rs() {
-    rb_raw --root "$ROOT" --store "$STORE" "$@"
 }
 
 # boot_wait: until `systemctl is-system-running` inside says running or degraded (generous: two

@@ -4,26 +4,19 @@
 # home), on a stopped and on a running VPS; files the VPS planted as symlinks to host files are
 # replaced, never written through; the password is in no config file and not in `ps`.
 load helpers
-
-LIB="${BERTH_SOURCE_DIR:-$BATS_TEST_DIRNAME/../..}/tests/lib"
+load vps_helpers
 
 setup_file() {
     itest_setup_file
     [[ -n "$ITEST_SKIP" ]] && return 0
-    export BASE_TAR="$BATS_FILE_TMPDIR/base.tar"
-    tar -C "$TEMPLATE/rootfs" --numeric-owner -cf "$BASE_TAR" .
-    mkdir -p "$BATS_FILE_TMPDIR/l2/etc"
-    printf '::sysinit:/bin/true\n' >"$BATS_FILE_TMPDIR/l2/etc/inittab"
-    export LAYOUT="$BATS_FILE_TMPDIR/layout"
-    "$LIB/make-oci-layout.sh" -t v1 "$LAYOUT" "$BASE_TAR" "$BATS_FILE_TMPDIR/l2" >/dev/null
+    vps_busybox_layout '::sysinit:/bin/true'
+    vps_make_layout
 }
 
 setup() {
     itest_setup
     command -v openssl >/dev/null || skip "no openssl (scripts/setup.sh installs it)"
-    STORE="$TEST_DIR/store"
-    export BERTH_VPS_CONFIG="$TEST_DIR/etc" BERTH_VPS_DATA="$TEST_DIR/data" BERTH_VPS_IDPOOL="1000000:4"
-    export BERTH_VPS_LXCFS="$TEST_DIR/lxcfs"
+    vps_test_env
     VPS="${TAG}u"
     UPPER="$BERTH_VPS_DATA/$VPS/upper"
     rs image import "$LAYOUT" localhost/vpsup:v1
@@ -31,16 +24,8 @@ setup() {
 }
 
 teardown() {
-    timeout -k 5 60 "$BERTH" --root "$ROOT" --store "$STORE" vps destroy --force "$VPS" </dev/null >/dev/null 2>&1
-    local pid
-    pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)"
-    [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == lxcfs ]] && kill -9 "$pid"
-    grep -qF " $BERTH_VPS_LXCFS/mnt " /proc/self/mountinfo && umount -l "$BERTH_VPS_LXCFS/mnt"
+    vps_teardown
     itest_teardown
-}
-
-rs() {
-    rb_raw --root "$ROOT" --store "$STORE" "$@"
 }
 
 # check_hash SHADOW_TEXT USER PASS: USER's hash is SHA-512 crypt of PASS.

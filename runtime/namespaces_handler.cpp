@@ -105,13 +105,18 @@ public:
         // Checked before the cgroup is made or recorded: a frozen one is someone else's to thaw,
         // and nothing of it may be removed (or killed) on the way out.
         TRY(cg->refuseFrozen());
-        // runc 1.1's warning (1.2 refuses): another container's (a pod's) processes share it.
-        if (auto pids = cg->pids(); pids && !pids->empty())
-            log::warn("container's cgroup is not empty: ", pids->size(), " process(es) found");
         st.cgroup = cg->saved();
         TRY(req.save());
         ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
         TRY(cg->create());
+        // runc 1.1's warning (1.2 refuses): another container's (a pod's) processes share it.
+        // After create: a systemd unit that already runs fails there, with its own one line.
+        // Its processes are someone else's: a create that fails from here must not kill them
+        // (destroy empties the cgroup before it removes it), nor remove a cgroup they live in.
+        if (auto pids = cg->pids(); pids && !pids->empty()) {
+            log::warn("container's cgroup is not empty: ", pids->size(), " process(es) found");
+            removeCgroup.dismiss();
+        }
         std::vector<std::string> devicePaths;
         for (auto& d : sp.linux->devices) devicePaths.push_back(d.path);
         TRY(cg->apply(cgroups::withDefaultDeviceRules(sp.linux->resources, devicePaths)));

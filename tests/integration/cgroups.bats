@@ -139,6 +139,13 @@ cg_path() {
     create_ctr "$b"
     grep -q "container's cgroup is not empty: [0-9]* process(es) found" "$TEST_DIR/$b.log" ||
         fail "no warning" "$(cat "$TEST_DIR/$b.log")"
+    # A create that fails in the shared cgroup leaves the other container's processes alone.
+    local c
+    c="$(new_id)"
+    cfg '.mounts += [{destination: "/bad", type: "nosuchfs", source: "none"}]'
+    rb create -b "$BUNDLE" "$c"
+    [[ "$status" -ne 0 ]] || fail "create with a bad mount succeeded"
+    [[ "$(ctr_status "$ID")" == running ]] || fail "the failed create killed the other container: $(ctr_status "$ID")"
     touch "$CTL/stop"
 }
 

@@ -110,10 +110,11 @@ public:
         ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
         TRY(cg->create());
         // runc 1.1's warning (1.2 refuses): another container's (a pod's) processes share it.
-        // After create: a systemd unit that already runs fails there, with its own one line.
         // Its processes are someone else's: a create that fails from here must not kill them
         // (destroy empties the cgroup before it removes it), nor remove a cgroup they live in.
-        if (auto pids = cg->pids(); pids && !pids->empty()) {
+        // (A systemd scope that already runs is refused when the unit starts, with one line.)
+        auto pids = cg->saved().driver == "systemd" ? Result<std::vector<pid_t>>(std::vector<pid_t>{}) : cg->pids();
+        if (pids && !pids->empty()) {
             log::warn("container's cgroup is not empty: ", pids->size(), " process(es) found");
             removeCgroup.dismiss();
         }

@@ -3,7 +3,8 @@
 # (unit, root, e2e, ...) and prints ctest's summary plus every skipped test with its reason.
 # Then the sanitizer lane: an ASan+UBSan build (build-asan, compiled while the normal lane's
 # tests run) runs the unit and root labels (less
-# the soak and the 500 random kills, which repeat the same paths and run in the normal lane);
+# the soak, the random kills, the packaging scripts' and the systemd template's tests, which run
+# in the normal lane);
 # sanitizer reports go to build-asan/sanitizer-logs/, and any report fails the lane.
 # The fuzz lane, beside the sanitizer lane's tests: scripts/fuzz.sh builds the libFuzzer targets
 # with clang in build-fuzz and runs each for FUZZ_SECONDS (default 30) — "fuzz: N passed, N failed".
@@ -156,7 +157,10 @@ if [[ "$lane" != normal ]]; then
     # The sanitizer lane: unit and root. e2e and vm pass on this build too, but mostly exercise
     # podman, containerd and QEMU; run them by hand: --lane sanitizer -L 'e2e|vm' (README, Tests).
     # ctest ANDs repeated -L options: the lane's own applies only when the caller gave none.
-    san_labels=(-L '^(unit|root)$' -E '^integration\.(soak|crash_points)$')
+    # Left out there: the soak and the random kills (the same paths many times over), the
+    # packaging and quick-start scripts' tests and the systemd template's boot (time spent in
+    # dpkg, man and systemd, not in berth's code; vps.bats drives the same VPS code).
+    san_labels=(-L '^(unit|root)$' -E '^integration\.(soak|crash_points|package_docs|quickstart|vps_systemd)$')
     for arg in "$@"; do
         [[ "$arg" == -L* || "$arg" == --label-regex* ]] && san_labels=()
     done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Crash safety: berth killed with SIGKILL at each step of create, start, exec and delete (the
 # BERTH_CRASH_AT points of a --crash-points build), and at random moments of create, start and
-# delete (500 runs), leaves nothing that `delete --force` does not clean: no state dir, cgroup,
+# delete (250 runs), leaves nothing that `delete --force` does not clean: no state dir, cgroup,
 # process or mount.
 
 load helpers
@@ -62,13 +62,13 @@ crash_at() {
     assert_no_leftovers "$id"
 }
 
-@test "500 runs of create, start or delete killed at random moments: delete --force always cleans" {
+@test "250 runs of create, start or delete killed at random moments: delete --force always cleans" {
     cfg '.linux.resources.memory = {limit: 67108864}'
     set_args sleep 100
     mounts_snapshot
     local i id pid delay op
     local -A runs=([create]=0 [start]=0 [delete]=0)
-    for i in $(seq 500); do
+    for i in $(seq 250); do
         id="$(new_id)"
         op=$(printf '%s\n' create start delete | shuf -n1)
         if [[ "$op" != create ]]; then

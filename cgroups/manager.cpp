@@ -88,9 +88,9 @@ Result<std::unique_ptr<Manager>> loadManager(const Saved& saved) {
         std::string root = v2Root(layout);
         auto it = saved.paths.find(root);
         if (it == saved.paths.end()) return Error::make("cgroup: the saved state has no ", root, " path");
-        return v2::newManager(root, it->second);
+        return v2::newManager(root, it->second, saved.madeParents);
     }
-    return v1::newManager(std::move(layout), saved.paths);
+    return v1::newManager(std::move(layout), saved.paths, saved.madeParents);
 }
 
 }  // namespace berth::cgroups

@@ -53,6 +53,7 @@ struct Saved {
     std::string driver;                        // "cgroupfs" or "systemd"
     std::map<std::string, std::string> paths;  // hierarchy mount point -> container's directory
     std::string unit;                          // systemd: the scope unit's name
+    std::vector<std::string> madeParents;      // cgroupfs: ancestors create made (delete removes them)
 };
 
 // Becomes readable when the kernel OOM-kills a process of the cgroup; consume() clears that

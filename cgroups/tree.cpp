@@ -1,5 +1,7 @@
 #include "cgroups/tree.hpp"
 
+#include <algorithm>
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,6 +85,36 @@ Status removeCgroupTree(const std::string& dir) {
         if (!st && result.ok()) result = st;
     }
     return result;
+}
+
+Status makeCgroupDir(const std::string& dir, std::vector<std::string>* made) {
+    for (int attempt = 0;; attempt++) {
+        std::string cur;
+        bool lost = false;
+        for (const auto& part : fs::split(dir, '/')) {
+            if (part.empty()) continue;
+            cur += "/" + part;
+            if (::mkdir(cur.c_str(), 0755) == 0) {
+                if (cur != dir && made && std::find(made->begin(), made->end(), cur) == made->end())
+                    made->push_back(cur);
+                continue;
+            }
+            if (errno == EEXIST) continue;
+            // Another container's delete removed a parent it had made between our two mkdirs.
+            if (errno == ENOENT && attempt < 3) {
+                lost = true;
+                break;
+            }
+            return Error::fromErrno("cgroup: mkdir ", cur);
+        }
+        if (!lost) return {};
+    }
+}
+
+void removeMadeParents(const std::vector<std::string>& dirs) {
+    std::vector<std::string> sorted = dirs;
+    std::sort(sorted.begin(), sorted.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (auto& d : sorted) (void)::rmdir(d.c_str());
 }
 
 namespace {

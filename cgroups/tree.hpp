@@ -26,6 +26,15 @@ std::vector<std::string> cgroupTree(const std::string& dir);
 // leave late). Every directory is tried; the first error is returned.
 Status removeCgroupTree(const std::string& dir);
 
+// mkdir -p dir: adds to *made each ancestor of dir this call created (not dir itself), so that
+// delete removes what berth made and nothing else (e.g. the system.slice of --systemd-cgroup
+// on a host without systemd). A parent another create removes meanwhile is made again.
+Status makeCgroupDir(const std::string& dir, std::vector<std::string>* made);
+
+// rmdir each of dirs that is empty, deepest first; one still in use (another container's
+// cgroup below it, processes) stays.
+void removeMadeParents(const std::vector<std::string>& dirs);
+
 // Refuses a cgroup a process must not be placed in because it is frozen: dir, or when dir does
 // not exist yet its nearest existing ancestor below mount (a new cgroup inherits the freeze).
 // A process put there stops in D state before it can exec, and `run` would wait forever.

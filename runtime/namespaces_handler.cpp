@@ -53,7 +53,9 @@ Status signalInit(const state::ContainerState& st, int sig) {
 // limit and the usage: it sets limits after the join, where the kernel refuses one below usage;
 // berth sets them before, and the kernel OOM-kills the init), say so instead.
 Error explainSetUpDeath(Error e, const cgroups::Manager& cg) {
-    if (e.message().find("exited during set-up") == std::string::npos) return e;
+    if (e.message().find("exited during set-up") == std::string::npos &&
+        e.message().find("during its set-up") == std::string::npos)
+        return e;
     auto s = cg.stats();
     if (!s || (s->memory.oomKills == 0 && s->memory.usage.failcnt == 0)) return e;
     const cgroups::MemoryEntry& m = s->memory.usage;
@@ -109,6 +111,7 @@ public:
         TRY(req.save());
         ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
         TRY(cg->create());
+        st.cgroup = cg->saved();  // with the parents create made, for delete
         // runc 1.1's warning (1.2 refuses): another container's (a pod's) processes share it.
         // Its processes are someone else's: a create that fails from here must not kill them
         // (destroy empties the cgroup before it removes it), nor remove a cgroup they live in.

@@ -51,12 +51,12 @@ bool has(const std::vector<std::string>& v, const std::string& s) {
 
 class FsManager final : public Manager {
 public:
-    FsManager(HostLayout layout, std::map<std::string, std::string> paths)
-        : layout_(std::move(layout)), paths_(std::move(paths)) {}
+    FsManager(HostLayout layout, std::map<std::string, std::string> paths, std::vector<std::string> made)
+        : layout_(std::move(layout)), paths_(std::move(paths)), made_(std::move(made)) {}
 
     Status create() override {
         for (auto& [mount, dir] : paths_) {
-            TRY_CTX(fs::mkdirAll(dir, 0755), "cgroup");
+            TRY(makeCgroupDir(dir, &made_));
             if (isCpuset(mount)) TRY(initCpuset(mount, dir));
         }
         return {};
@@ -150,11 +150,12 @@ public:
             Status st = removeCgroupTree(dir);
             if (!st && result.ok()) result = st;
         }
+        removeMadeParents(made_);
         return result;
     }
 
     std::map<std::string, std::string> paths() const override { return paths_; }
-    Saved saved() const override { return {"cgroupfs", paths_, ""}; }
+    Saved saved() const override { return {"cgroupfs", paths_, "", made_}; }
     const HostLayout& layout() const override { return layout_; }
 
 private:
@@ -206,7 +207,7 @@ private:
         }
         if (dir.empty()) {
             if (k.optional) return {};
-            return Error::make(k.jsonPath, ": the ", k.controller,
+            return Error::make("invalid configuration: ", k.jsonPath, ": the ", k.controller,
                                " cgroup controller is not available on this host");
         }
         std::string path = dir + "/" + file;
@@ -217,7 +218,7 @@ private:
                 log::debug("cgroup: ", file, " does not exist; ", k.jsonPath, " not applied");
                 return {};
             } else {
-                return Error::make(k.jsonPath, ": this kernel has no ", file, " (", k.controller,
+                return Error::make("invalid configuration: ", k.jsonPath, ": this kernel has no ", file, " (", k.controller,
                                    " cgroup)");
             }
         }
@@ -303,12 +304,14 @@ private:
 
     HostLayout layout_;
     std::map<std::string, std::string> paths_;
+    std::vector<std::string> made_;  // ancestors create made: removed (when empty) at destroy
 };
 
 }  // namespace
 
-std::unique_ptr<Manager> newManager(HostLayout layout, std::map<std::string, std::string> paths) {
-    return std::unique_ptr<Manager>(new FsManager(std::move(layout), std::move(paths)));
+std::unique_ptr<Manager> newManager(HostLayout layout, std::map<std::string, std::string> paths,
+                                    std::vector<std::string> madeParents) {
+    return std::unique_ptr<Manager>(new FsManager(std::move(layout), std::move(paths), std::move(madeParents)));
 }
 
 }  // namespace berth::cgroups::v1

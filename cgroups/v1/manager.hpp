@@ -9,7 +9,8 @@
 
 namespace berth::cgroups::v1 {
 
-std::unique_ptr<Manager> newManager(HostLayout layout, std::map<std::string, std::string> paths);
+std::unique_ptr<Manager> newManager(HostLayout layout, std::map<std::string, std::string> paths,
+                                    std::vector<std::string> madeParents = {});
 
 // Read every v1 statistic; dirFor(controller) is the container's directory in the hierarchy
 // holding that controller ("" if not mounted), unifiedDir its cgroup2 directory on a hybrid host.

@@ -227,7 +227,7 @@ Result<std::vector<KnobWrite>> v1Knobs(const json& r) {
     if (has("network")) TRY(networkKnobs(r["network"], out));
     if (has("rdma")) TRY(rdmaKnobs(r["rdma"], w));
     if (has("unified") && !r["unified"].empty())
-        return Error::make("linux.resources.unified: needs cgroup v2, and this host's controllers are on "
+        return Error::make("invalid configuration: linux.resources.unified: needs cgroup v2, and this host's controllers are on "
                            "cgroup v1");
     return w;
 }

@@ -58,7 +58,8 @@ private:
 
 class FsManager final : public Manager {
 public:
-    FsManager(std::string root, std::string dir) : root_(std::move(root)), dir_(std::move(dir)) {
+    FsManager(std::string root, std::string dir, std::vector<std::string> made)
+        : root_(std::move(root)), dir_(std::move(dir)), made_(std::move(made)) {
         layout_.layout = Layout::Unified;
         layout_.hierarchies.push_back({root_, {}, true});
     }
@@ -66,7 +67,7 @@ public:
     Status create() override {
         if (dir_.compare(0, root_.size() + 1, root_ + "/") != 0)
             return Error::make("cgroup: ", dir_, " is not below the cgroup2 mount ", root_);
-        TRY_CTX(fs::mkdirAll(dir_, 0755), "cgroup");
+        TRY(makeCgroupDir(dir_, &made_));
         return enableControllers();
     }
 
@@ -140,13 +141,18 @@ public:
     }
 
     Status destroy() override {
-        if (!fs::exists(dir_)) return {};
+        if (!fs::exists(dir_)) {
+            removeMadeParents(made_);
+            return {};
+        }
         killAll();
-        return removeCgroupTree(dir_);
+        Status st = removeCgroupTree(dir_);
+        removeMadeParents(made_);
+        return st;
     }
 
     std::map<std::string, std::string> paths() const override { return {{root_, dir_}}; }
-    Saved saved() const override { return {"cgroupfs", {{root_, dir_}}, ""}; }
+    Saved saved() const override { return {"cgroupfs", {{root_, dir_}}, "", made_}; }
     const HostLayout& layout() const override { return layout_; }
 
 private:
@@ -207,7 +213,7 @@ private:
                 log::debug("cgroup: ", file, " does not exist; ", k.jsonPath, " not applied");
                 return {};
             } else {
-                return Error(ENOENT, strCat(k.jsonPath, ": this kernel has no ", file, " in ", dir_));
+                return Error(ENOENT, strCat("invalid configuration: ", k.jsonPath, ": this kernel has no ", file, " in ", dir_));
             }
         }
         TRY_CTX(fs::writeFile(dir_ + "/" + file, value), k.jsonPath, ": cgroup: set ", file, " to \"", value, "\"");
@@ -279,6 +285,7 @@ private:
     }
 
     std::string root_, dir_;
+    std::vector<std::string> made_;  // ancestors create made: removed (when empty) at destroy
     HostLayout layout_;
 };
 
@@ -300,9 +307,10 @@ Status addProcessBeside(const Manager& m, pid_t existing, pid_t pid) {
     return {};
 }
 
-Result<std::unique_ptr<Manager>> newManager(const std::string& root, const std::string& dir) {
+Result<std::unique_ptr<Manager>> newManager(const std::string& root, const std::string& dir,
+                                            std::vector<std::string> madeParents) {
     if (root.empty() || dir.empty()) return Error::make("cgroup: no cgroup2 directory for the container");
-    return std::unique_ptr<Manager>(new FsManager(fs::cleanPath(root), fs::cleanPath(dir)));
+    return std::unique_ptr<Manager>(new FsManager(fs::cleanPath(root), fs::cleanPath(dir), std::move(madeParents)));
 }
 
 }  // namespace berth::cgroups::v2

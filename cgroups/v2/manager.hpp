@@ -10,7 +10,9 @@
 namespace berth::cgroups::v2 {
 
 // `root` is the cgroup2 mount point (or a fake tree in tests), `dir` the container's directory.
-Result<std::unique_ptr<Manager>> newManager(const std::string& root, const std::string& dir);
+// madeParents: the ancestors of dir its create made (Saved::madeParents), removed at destroy.
+Result<std::unique_ptr<Manager>> newManager(const std::string& root, const std::string& dir,
+                                            std::vector<std::string> madeParents = {});
 
 // exec when the container's cgroup delegates controllers to cgroups below it, and so may hold
 // no process itself (EBUSY): put `pid` in the cgroup of `existing` (the container's init)

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/close_range.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -167,7 +169,7 @@ Status applyApparmor(const std::string& profile) {
     if (profile.empty()) return {};
     auto enabled = fs::readFile("/sys/module/apparmor/parameters/enabled");
     if (!enabled || fs::trim(*enabled) != "Y")
-        return Error::make("apparmor profile \"", profile, "\" requested but AppArmor is not enabled on this host");
+        return Error::make("invalid configuration: apparmor profile \"", profile, "\" requested but AppArmor is not enabled on this host");
     std::string attr = fs::exists("/proc/self/attr/apparmor/exec") ? "/proc/self/attr/apparmor/exec"
                                                                     : "/proc/self/attr/exec";
     TRY_CTX(fs::writeFileOnFs(attr, "exec " + profile, PROC_SUPER_MAGIC, "procfs"), "set apparmor profile ",
@@ -182,12 +184,48 @@ Status forwardSeccompListenerFromParent(int syncFd, const security::SeccompFilte
     return sendMsg(syncFd, Msg::SeccompDone);
 }
 
+namespace {
+
+// The socket hung up before SetUpDone: did the set-up kill the process? Its pidfd becomes
+// readable a moment after the kernel closed its files, so wait a little for it; a process
+// still alive (a profile that denies the write of SetUpDone) is left to go on.
+Status checkDiedInSetUp(pid_t pid, bool filtered) {
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (pidfd) {
+        struct pollfd p{pidfd.get(), POLLIN, 0};
+        int r;
+        while ((r = ::poll(&p, 1, 1000)) < 0 && errno == EINTR) {}
+        if (r == 0) return {};
+    } else if (errno != ESRCH) {
+        return {};
+    }
+    siginfo_t info{};
+    // Only a child of ours tells how it died (a forked init is a grandchild: ECHILD).
+    bool known = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                 info.si_pid == pid;
+    if (known && info.si_code == CLD_EXITED) return {};  // exited by itself after its execve
+    const char* sig = known ? ::sigabbrev_np(info.si_status) : nullptr;
+    return Error::make("the container process was killed", sig ? strCat(" by SIG", sig) : std::string(),
+                       " during its set-up, before execve",
+                       filtered ? " (the seccomp filter is loaded by then: it must allow what the runtime still "
+                                  "does after loading it: prctl, capset, setgroups, setresuid/gid, write, close, "
+                                  "openat, execve)"
+                                : "");
+}
+
+}  // namespace
+
 Status awaitSetUpEndFromParent(int syncFd, const security::SeccompFilter* filter, pid_t pid,
                                const std::function<std::string()>& stateJson) {
+    bool done = false;
     for (;;) {
         ASSIGN_OR_RETURN(std::optional<Message> m, recvMsgOrEof(syncFd));
-        if (!m) return {};
+        if (!m) return done ? Status{} : checkDiedInSetUp(pid, filter != nullptr);
         if (m->type == Msg::Error) return Error(m->err, m->text);
+        if (m->type == Msg::SetUpDone) {
+            done = true;
+            continue;
+        }
         if (m->type != Msg::SeccompFd || !filter)
             return Error::make("sync: unexpected message from the container process");
         TRY(forwardSeccompListenerFromParent(syncFd, *filter, pid, stateJson ? stateJson() : "{}"));
@@ -207,7 +245,9 @@ Status finalizeProcess(const ProcessPlan& plan) {
     // fds and signals first: after the filter is loaded as little as possible may run (as runc).
     TRY(prepareFds(plan.preserveFds));
     resetSignals();
-    return applyIdentity(plan);
+    TRY(applyIdentity(plan));
+    if (plan.syncFd >= 0) (void)sendMsg(plan.syncFd, Msg::SetUpDone);  // the filter may deny it
+    return {};
 }
 
 Error execProcess(const ExecArgs& a) {

@@ -45,7 +45,9 @@ Status prepareBeforeReady(const spec::Process& p, std::optional<unsigned long> p
 Status forwardSeccompListenerFromParent(int syncFd, const security::SeccompFilter& filter, pid_t pid,
                                         const std::string& stateJson);
 // Parent side after Ready: serve a seccomp listener hand-over, fail on the child's Error, return
-// at EOF (the child closed the socket: its set-up is over, or it died).
+// at EOF (the child closed the socket: its set-up is over). An EOF before SetUpDone from a
+// process killed by a signal fails with one line naming the signal (e.g. a seccomp filter that
+// kills a syscall the runtime still makes after loading it: SIGSYS).
 Status awaitSetUpEndFromParent(int syncFd, const security::SeccompFilter* filter, pid_t pid,
                                const std::function<std::string()>& stateJson);
 // The process's own attributes, in runc's order: fds marked close-on-exec, signals reset,

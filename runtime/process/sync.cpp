@@ -21,6 +21,8 @@ Status writeAll(int fd, const void* data, size_t n) {
         ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR) continue;
+            // The peer is gone (and with it whatever it would have said).
+            if (errno == EPIPE || errno == ECONNRESET) return Error(errno, "the container process exited during set-up");
             return Error::fromErrno("sync: send");
         }
         p += w;
@@ -36,6 +38,8 @@ Result<bool> readAll(int fd, void* data, size_t n) {
         ssize_t r = ::read(fd, p + got, n - got);
         if (r < 0) {
             if (errno == EINTR) continue;
+            // The peer hung up with our last message unread: a hang-up like any other.
+            if (errno == ECONNRESET) return false;
             return Error::fromErrno("sync: read");
         }
         if (r == 0) return false;

@@ -29,6 +29,9 @@ enum class Msg : uint32_t {
     Forked,           // child → parent: it forked the real init into namespaces it made after
                       // joining a user namespace (text: the init's pid); it then exits, and the
                       // init waits for Go before carrying on
+    SetUpDone,        // child → parent: its own set-up (finalizeProcess) is over. Best effort:
+                      // a seccomp profile may deny the write; an EOF without it from a process
+                      // killed by a signal means the set-up killed it (the filter, mostly)
 };
 
 struct Message {

@@ -291,7 +291,7 @@ Result<int> loadWithFlags(scmp_filter_ctx ctx, bool notify, unsigned extraFlags,
     if (attr(ctx, SCMP_FLTATR_CTL_SSB)) flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
     long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
     if (rc < 0 && errno == EINVAL && (extraFlags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV))
-        return Error::make("seccomp: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported by this kernel (needs 5.19)");
+        return Error::make("invalid configuration: seccomp: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported by this kernel (needs 5.19)");
     if (rc < 0) return Error::fromErrno("seccomp: load filter");
     return notify ? static_cast<int>(rc) : -1;
 }

@@ -52,6 +52,7 @@ nlohmann::json toJson(const ContainerState& s) {
             {"cgroupDriver", s.cgroup.driver},
             {"cgroupPaths", s.cgroup.paths},
             {"cgroupUnit", s.cgroup.unit},
+            {"cgroupParentsMade", s.cgroup.madeParents},
             {"systemdCgroup", s.systemdCgroup},
             {"noPivot", s.noPivot},
             {"imageBundle", s.imageBundle},
@@ -103,6 +104,7 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
         s.cgroup.driver = j.value("cgroupDriver", "cgroupfs");
         s.cgroup.paths = j.value("cgroupPaths", std::map<std::string, std::string>{});
         s.cgroup.unit = j.value("cgroupUnit", "");
+        s.cgroup.madeParents = j.value("cgroupParentsMade", std::vector<std::string>{});
         s.systemdCgroup = j.value("systemdCgroup", false);
         s.noPivot = j.value("noPivot", false);
         s.imageBundle = j.value("imageBundle", "");

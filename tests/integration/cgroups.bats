@@ -156,4 +156,24 @@ cg_path() {
     rb --systemd-cgroup run -b "$BUNDLE" "$ID"
     assert_ok
     grep -q 'systemd is not running' <<<"$stderr" || fail "no warning" "$stderr"
+    # The slice's directory berth made for it goes with the container (runc refuses the flag).
+    local slice="bt${BASHPID}x.slice"
+    cfg '.linux.cgroupsPath = $p' --arg p "$slice:${TAG}:x"
+    rb --systemd-cgroup run -b "$BUNDLE" "$ID"
+    assert_ok
+    [[ -z "$(cgroup_dirs "$slice")" ]] || fail "left behind:" "$(cgroup_dirs "$slice")"
+}
+
+@test "cgroupfs: delete removes the parent cgroups create made, and only those" {
+    local top="bt${BASHPID}p"
+    # One hierarchy has the parent already (someone else's): it stays.
+    mkdir "/sys/fs/cgroup/pids/$top"
+    cfg '.linux.cgroupsPath = $p' --arg p "/$top/a/$ID"
+    set_args true
+    rb run -b "$BUNDLE" "$ID"
+    assert_ok
+    local left
+    left="$(cgroup_dirs "$top")"
+    rmdir "/sys/fs/cgroup/pids/$top" || fail "the parent berth did not make is gone, or not empty"
+    [[ "$left" == "/sys/fs/cgroup/pids/$top" ]] || fail "left behind (or removed):" "$left"
 }

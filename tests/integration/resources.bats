@@ -138,12 +138,12 @@ block_dev() {
     else
         cfg '.linux.resources.network = {classID: 1048577}'
         rb run -d -b "$BUNDLE" "$ID"
-        assert_berth_error 'linux.resources.network.classID: the net_cls cgroup controller is not available'
+        assert_berth_error 'invalid configuration: linux.resources.network.classID: the net_cls cgroup controller is not available'
         assert_no_leftovers "$ID"
     fi
     cfg 'del(.linux.resources.network) | .linux.resources.unified = {"memory.high": "1000000"}'
     rb run -d -b "$BUNDLE" "$ID"
-    assert_berth_error 'linux.resources.unified: needs cgroup v2'
+    assert_berth_error '^berth: invalid configuration: linux.resources.unified: needs cgroup v2'
     assert_no_leftovers "$ID"
     cfg 'del(.linux.resources.unified) | .linux.resources.memory = {swappiness: 101}'
     rb run -d -b "$BUNDLE" "$ID"
@@ -152,6 +152,18 @@ block_dev() {
     cfg '.linux.resources.memory = {limit: "64m"}'
     rb run -d -b "$BUNDLE" "$ID"
     assert_berth_error 'linux.resources.memory.limit: must be an integer'
+    assert_no_leftovers "$ID"
+}
+
+@test "a memory limit below what the init needs for its set-up fails create naming limit and usage, nothing left" {
+    # runc sets limits after the join and the kernel refuses one below usage ("unable to set
+    # memory limit to 4096 (current usage: ...)"); berth sets them before, so the kernel
+    # OOM-kills the init: the line names the limit and the usage all the same.
+    cfg '.linux.resources.memory = {limit: 4096}'
+    set_args true
+    mounts_snapshot
+    rb create -b "$BUNDLE" "$ID"
+    assert_berth_error 'killed during set-up: its memory limit \(4096 bytes\) is below what it uses \(usage [0-9]+'
     assert_no_leftovers "$ID"
 }
 

@@ -83,7 +83,17 @@ fails_cleanly() {
     [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]] || skip "AppArmor is enabled here"
     set_args true
     cfg '.process.apparmorProfile = "berth-itest-profile"'
-    fails_cleanly 'apparmor'
+    fails_cleanly 'invalid configuration: apparmor profile'
+}
+
+@test "a seccomp filter that kills the set-up fails create and run with one line naming the signal, nothing left" {
+    set_args true
+    # SCMP_ACT_KILL: the first syscall after the filter's load is fatal (SIGSYS). SCMP_ACT_ERRNO:
+    # every later step fails and even exit_group is denied (glibc's _exit then faults: SIGSEGV).
+    cfg '.linux.seccomp = {defaultAction: "SCMP_ACT_KILL", architectures: ["SCMP_ARCH_X86_64"], syscalls: []}'
+    fails_cleanly 'killed by SIGSYS during its set-up.*seccomp filter'
+    cfg '.linux.seccomp.defaultAction = "SCMP_ACT_ERRNO"'
+    fails_cleanly 'killed by SIG[A-Z]+ during its set-up'
 }
 
 @test "startContainer hooks run under the container's seccomp filter: a denied syscall fails start" {

@@ -92,3 +92,19 @@ TEST(Sync, FdsTravelInOrderInChunksBeforeTheNextMessage) {
     ASSERT_TRUE(sendMsg(a.get(), Msg::Go).ok());
     EXPECT_FALSE(recvFdsMsg(b.get(), Msg::MountFds, 1).ok());
 }
+
+// A child that dies with a parent's message unread resets the connection (ECONNRESET on the
+// parent's read, EPIPE on its next send): both read as the process's exit, not as a socket error.
+TEST(Sync, PeerThatDiesWithUnreadDataIsAnExitNotASocketError) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    UniqueFd a(sv[0]), b(sv[1]);
+    ASSERT_TRUE(sendMsg(a.get(), Msg::CgroupJoined).ok());  // never read by b
+    b.reset();
+    auto dead = recvMsg(a.get());
+    ASSERT_FALSE(dead.ok());
+    EXPECT_EQ(dead.error().message(), "the container process exited during set-up");
+    auto sent = sendMsg(a.get(), Msg::Go);
+    ASSERT_FALSE(sent.ok());
+    EXPECT_EQ(sent.error().message(), "the container process exited during set-up");
+}

@@ -34,11 +34,11 @@ class Env:
         self.gateway = e.get("CRI_SUBNET", "10.87.1.0/24").rsplit(".", 1)[0] + ".1"
 
 
-def pod_config(env, name):
+def pod_config(env, name, pid_mode):
     uid = uuid.uuid4().hex
     log_dir = os.path.join(env.log_dir, f"berth-cri_{name}_{uid}")
     os.makedirs(log_dir, exist_ok=True)
-    ns = pb.NamespaceOption(network=pb.POD, pid=pb.CONTAINER, ipc=pb.POD)
+    ns = pb.NamespaceOption(network=pb.POD, pid=pid_mode, ipc=pb.POD)
     return pb.PodSandboxConfig(
         metadata=pb.PodSandboxMetadata(name=name, uid=uid, namespace="berth-cri", attempt=0),
         hostname=name,
@@ -53,8 +53,8 @@ def pod_config(env, name):
     )
 
 
-def container_config(env, name, cmd, resources=None, mounts=(), image=None):
-    ns = pb.NamespaceOption(network=pb.POD, pid=pb.CONTAINER, ipc=pb.POD)
+def container_config(env, name, cmd, resources=None, mounts=(), image=None, pid_mode=pb.CONTAINER):
+    ns = pb.NamespaceOption(network=pb.POD, pid=pid_mode, ipc=pb.POD)
     return pb.ContainerConfig(
         metadata=pb.ContainerMetadata(name=name, attempt=0),
         image=pb.ImageSpec(image=image or env.busybox),
@@ -105,8 +105,8 @@ def http_get(url):
         return ""
 
 
-def start_pod(cli, env, handler, name):
-    cfg = pod_config(env, name)
+def start_pod(cli, env, handler, name, pid_mode=pb.CONTAINER):
+    cfg = pod_config(env, name, pid_mode)
     pod_id = cli.run_pod(cfg, handler)
     return pod_id, cfg
 
@@ -122,7 +122,8 @@ def pod_part(cli, env, handler):
     check(img.id and env.busybox in img.repo_tags, "ImageStatus finds the busybox image", img)
     check(any(env.busybox in i.repo_tags for i in cli.list_images()), "ListImages lists it")
 
-    pod_id, pod_cfg = start_pod(cli, env, handler, "web")
+    # shareProcessNamespace: the pod's containers join the sandbox's PID namespace (pause is PID 1).
+    pod_id, pod_cfg = start_pod(cli, env, handler, "web", pb.POD)
     fp = Footprint(env, handler)
     try:
         check_pod(cli, env, handler, pod_id, pod_cfg, fp)
@@ -147,14 +148,14 @@ def check_pod(cli, env, handler, pod_id, pod_cfg, fp):
     check(ip.startswith(env.gateway.rsplit(".", 1)[0] + "."), "the pod IP is in the CNI bridge's subnet", ip)
     check([p.id for p in cli.list_pods(pod_id)] == [pod_id], "ListPodSandbox finds it by id")
 
-    res = pb.LinuxContainerResources(cpu_period=100000, cpu_quota=50000, cpu_shares=256,
-                                     memory_limit_in_bytes=256 * MiB)
+    res = pb.LinuxContainerResources(cpu_period=100000, cpu_quota=50000, cpu_shares=256, cpuset_cpus="0",
+                                     oom_score_adj=500, memory_limit_in_bytes=256 * MiB)
     web = run_container(cli, pod_id, pod_cfg, container_config(env, "web", [
         "sh", "-c", "mkdir -p /tmp/www && echo berth-cri-page >/tmp/www/index.html && "
-        "echo web-started && exec httpd -f -p 8080 -h /tmp/www"], res))
+        "echo web-started && exec httpd -f -p 8080 -h /tmp/www"], res, pid_mode=pb.POD))
     client = run_container(cli, pod_id, pod_cfg, container_config(env, "client", [
         "sh", "-c", "until wget -q -O - http://127.0.0.1:8080/; do sleep 0.2; done; echo fetched >&2; "
-        "exec sleep 100000"]))
+        "exec sleep 100000"], pid_mode=pb.POD))
     fp.add_containers(cli, [web, client])
     for c in (web, client):
         wait_for("container running", lambda c=c: state_of(cli, c) == pb.CONTAINER_RUNNING)
@@ -197,9 +198,15 @@ def check_exec(cli, env, web, client):
     out2, _, _ = exec_sync(cli, client, "cat /dev/shm/x; hostname")
     check(out2.split() == ["shm-from-web", out.strip()] and out.strip() == "web",
           "the pod's containers share /dev/shm (ipc) and the hostname (uts)", (out, out2))
-    out, _, _ = exec_sync(cli, client, "cat /etc/resolv.conf; grep -c web /etc/hosts; cat /etc/hostname")
-    check(f"nameserver {env.gateway}" in out and "search berth-cri.test" in out,
-          "the pod's /etc/resolv.conf, /etc/hosts and /etc/hostname", out)
+    out, _, _ = exec_sync(cli, client, "cat /etc/resolv.conf; echo ==; cat /etc/hostname; echo ==; "
+                          "grep -c localhost /etc/hosts; grep -E ' /etc/(hosts|hostname|resolv.conf) ' /proc/self/mountinfo")
+    resolv, hostname, hosts = out.split("==\n")
+    check(f"nameserver {env.gateway}" in resolv and "search berth-cri.test" in resolv and "options ndots:5" in resolv
+          and hostname == "web\n" and hosts.count("\n") == 4,
+          "the pod's /etc/resolv.conf (its DNS config), /etc/hostname and /etc/hosts, bind-mounted", out)
+    out, _, _ = exec_sync(cli, client, "cat /proc/1/cmdline; echo; pidof httpd")
+    check(out.split("\n")[0] == "/pause\0" and out.split("\n")[1].strip().isdigit(),
+          "a shared PID namespace: pause is PID 1, the client sees web's httpd", out)
 
 
 MEM_LIMIT = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"
@@ -208,15 +215,19 @@ MEM_LIMIT = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat 
 def check_limits(cli, web):
     out, _, _ = exec_sync(cli, web, MEM_LIMIT)
     check(out.strip() == str(256 * MiB), "CreateContainer's memory limit is the container's", out)
-    res = pb.LinuxContainerResources(cpu_period=100000, cpu_quota=50000, cpu_shares=256,
-                                     memory_limit_in_bytes=64 * MiB)
+    res = pb.LinuxContainerResources(cpu_period=100000, cpu_quota=50000, cpu_shares=256, cpuset_cpus="0",
+                                     oom_score_adj=500, memory_limit_in_bytes=64 * MiB)
     cli.update(web, res)
     out, _, _ = exec_sync(cli, web, MEM_LIMIT)
     check(out.strip() == str(64 * MiB), "UpdateContainerResources: the container sees the new memory limit", out)
     pid = verbose_info(cli.container_status(web, verbose=True)).get("pid", 0)
-    knobs = cgroup_knobs(pid, {"cpu": ["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"]})
-    check(knobs == {"cpu.shares": "256", "cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000"},
-          "cpu shares, quota and period reach the container's cgroup", knobs)
+    knobs = cgroup_knobs(pid, {"cpu": ["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"],
+                               "cpuset": ["cpuset.cpus"]})
+    check(knobs == {"cpu.shares": "256", "cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000",
+                    "cpuset.cpus": "0"}, "cpu shares, quota, period and cpuset reach the container's cgroups", knobs)
+    with open(f"/proc/{pid}/oom_score_adj") as f:
+        adj = f.read().strip()
+    check(adj == "500", "oom_score_adj reaches the container's process", adj)
 
 
 def cgroup_knobs(pid, wanted):

@@ -11,14 +11,16 @@
 #       Prints the environment (also in DIR/env, for `source`): CRI_DIR, CRI_ENDPOINT, ...
 #   scripts/cri-setup.sh stop DIR
 #       removes every pod (through CRI), stops containerd and its shims, and removes what start
-#       made: containers left in the runtimes' roots, mounts under DIR (the pods' network
-#       namespaces among them: netns_mounts_under_state_dir), the bridge, the cgroups under CRI_CGROUP_PARENT, DIR.
+#       made: containers left in the runtimes' roots (/run/bcri-XXXXXX), mounts under DIR (the
+#       pods' network namespaces among them: netns_mounts_under_state_dir), the bridge, the
+#       cgroups under CRI_CGROUP_PARENT, DIR.
 #
 # Nothing outside DIR is configured: not the machine's containerd (/run/containerd/containerd.sock,
 # /var/lib/containerd), not /etc/cni, not /opt/containerd. What containerd 1.6 itself puts in
-# shared places, by design, and stop removes: the shims' sockets (/run/containerd/s/, named by a hash of DIR's socket), libcni's result cache
-# (/var/lib/cni/results/<network>-*). The bridge (bcri-XXXXXX) gets the first free 10.87.N.1/24:
-# pod addresses live only in the pods' network namespaces; no NAT, no firewall rule.
+# shared places, by design, and stop removes: the shims' sockets (/run/containerd/s/, named by a
+# hash of DIR's socket), libcni's result cache (/var/lib/cni/results/<network>-*). The bridge
+# (bcri-XXXXXX) gets the first free 10.87.N.1/24: pod addresses live only in the pods' network
+# namespaces; no NAT, no firewall rule.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -75,13 +77,15 @@ EOF
             berth) binary="$berth" ;;
             berth-vm) binary="$vm" ;;
         esac
-        # Root: each runtime's state under DIR, never the shim's default /run/containerd/runc.
+        # Root: each runtime's state in a dir of this set-up's own, never the shim's default
+        # /run/containerd/runc. Not under DIR: a unix socket path holds 107 bytes, and berth-vm
+        # binds ROOT/k8s.io/<64-hex id>/vm.sock.
         cat >>"$dir/config.toml" <<EOF
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.$handler]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.$handler.options]
         BinaryName = "$binary"
-        Root = "$dir/runtime-root/$handler"
+        Root = "$CRI_RUNTIME_ROOT/$handler"
 EOF
     done
     cat >>"$dir/config.toml" <<EOF
@@ -162,7 +166,7 @@ start() {
     export CRI_BRIDGE="bcri-$suffix" CRI_NETWORK="berth-cri-$suffix"
     export CRI_SUBNET="$(free_subnet).0/24"
     export CRI_CGROUP_PARENT="/berth-cri-$suffix"
-    export CRI_LOG_DIR="$dir/pod-logs"
+    export CRI_LOG_DIR="$dir/pod-logs" CRI_RUNTIME_ROOT="/run/bcri-$suffix"
     export CRI_BUSYBOX_IMAGE="localhost/berth-cri/busybox:latest"
     export CRI_PAUSE_IMAGE="localhost/berth-cri/pause:1.0"
     export CRI_BERTH="$berth"
@@ -170,12 +174,12 @@ start() {
     [[ -d /var/lib/cni ]] && had_cni_cache=1
     {
         for v in CRI_DIR CRI_ENDPOINT CRI_BRIDGE CRI_NETWORK CRI_SUBNET CRI_CGROUP_PARENT CRI_LOG_DIR \
-            CRI_BUSYBOX_IMAGE CRI_PAUSE_IMAGE CRI_BERTH; do
+            CRI_RUNTIME_ROOT CRI_BUSYBOX_IMAGE CRI_PAUSE_IMAGE CRI_BERTH; do
             printf '%s=%q\n' "$v" "${!v}"
         done
         printf 'CRI_HAD_CNI_CACHE=%s\n' "$had_cni_cache"
     } >"$dir/env"
-    mkdir -p "$dir/root" "$dir/state" "$dir/opt" "$CRI_LOG_DIR" "$dir/runtime-root" "$dir/images"
+    mkdir -p "$dir/root" "$dir/state" "$dir/opt" "$CRI_LOG_DIR" "$CRI_RUNTIME_ROOT" "$dir/images"
     write_containerd_config "$dir" "$berth"
     write_cni_config "$dir"
     "$repo/tests/tools/cri/make-images.sh" "$dir/images" "$pause"
@@ -218,7 +222,7 @@ stop() {
     kill_pids_matching "-address $dir/containerd.sock"
     local handler root id binary
     for handler in runc berth berth-vm; do
-        root="$dir/runtime-root/$handler/k8s.io"
+        root="${CRI_RUNTIME_ROOT:-$dir/runtime-root}/$handler/k8s.io"
         [[ -d "$root" ]] || continue
         binary=runc
         [[ "$handler" != runc ]] && binary="$(dirname "$CRI_BERTH")/$handler"
@@ -239,6 +243,7 @@ stop() {
     if [[ "${CRI_HAD_CNI_CACHE:-1}" == 0 ]]; then
         rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
     fi
+    [[ -n "${CRI_RUNTIME_ROOT:-}" ]] && rm -rf "$CRI_RUNTIME_ROOT"
     rm -rf "$dir"
 }
 

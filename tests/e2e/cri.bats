@@ -112,7 +112,7 @@ cfg = pb.PodSandboxConfig(metadata=meta, hostname="left", log_directory=os.envir
 print(cli.run_pod(cfg, "berth"))
 EOF
     run -0 "$CRI_SETUP" stop "$dir"
-    [[ ! -e "$dir" ]]
+    [[ ! -e "$dir" && ! -e "$CRI_RUNTIME_ROOT" ]]
     ! kill -0 "$pid" 2>/dev/null
     ! pgrep -f -- "-address $dir/containerd.sock"
     ! ip link show "$CRI_BRIDGE" 2>/dev/null

@@ -85,7 +85,7 @@ class Footprint:
 
     def state_dirs(self, ident):
         d = self.env.dir
-        return [os.path.join(d, "runtime-root", self.handler, "k8s.io", ident),
+        return [os.path.join(self.env.runtime_root, self.handler, "k8s.io", ident),
                 os.path.join(d, "state/io.containerd.runtime.v2.task/k8s.io", ident),
                 os.path.join(d, "root/io.containerd.grpc.v1.cri/sandboxes", ident),
                 os.path.join(d, "state/io.containerd.grpc.v1.cri/sandboxes", ident),

@@ -31,6 +31,7 @@ class Env:
         self.busybox = e.get("CRI_BUSYBOX_IMAGE", "localhost/berth-cri/busybox:latest")
         self.cgroup_parent = e.get("CRI_CGROUP_PARENT", "/berth-cri")
         self.log_dir = e.get("CRI_LOG_DIR", os.path.join(self.dir, "pod-logs"))
+        self.runtime_root = e["CRI_RUNTIME_ROOT"]
         self.gateway = e.get("CRI_SUBNET", "10.87.1.0/24").rsplit(".", 1)[0] + ".1"
 
 
@@ -153,9 +154,13 @@ def check_pod(cli, env, handler, pod_id, pod_cfg, fp):
     web = run_container(cli, pod_id, pod_cfg, container_config(env, "web", [
         "sh", "-c", "mkdir -p /tmp/www && echo berth-cri-page >/tmp/www/index.html && "
         "echo web-started && exec httpd -f -p 8080 -h /tmp/www"], res, pid_mode=pb.POD))
-    client = run_container(cli, pod_id, pod_cfg, container_config(env, "client", [
+    client_cfg = container_config(env, "client", [
         "sh", "-c", "until wget -q -O - http://127.0.0.1:8080/; do sleep 0.2; done; echo fetched >&2; "
-        "exec sleep 100000"], pid_mode=pb.POD))
+        "exec sleep 100000"], pid_mode=pb.POD)
+    # a restricted container: runAsUser, readOnlyRootFilesystem, allowPrivilegeEscalation: false
+    sc = client_cfg.linux.security_context
+    sc.run_as_user.value, sc.readonly_rootfs, sc.no_new_privs = 1000, True, True
+    client = run_container(cli, pod_id, pod_cfg, client_cfg)
     fp.add_containers(cli, [web, client])
     for c in (web, client):
         wait_for("container running", lambda c=c: state_of(cli, c) == pb.CONTAINER_RUNNING)
@@ -175,7 +180,7 @@ def check_pod(cli, env, handler, pod_id, pod_cfg, fp):
     check_exec(cli, env, web, client)
     check_limits(cli, web)
     check_stats(cli, web)
-    check_quitter(cli, env, pod_id, pod_cfg, fp)
+    check_exits(cli, env, pod_id, pod_cfg, fp)
 
     url = cli.exec_url(client, ["true"])
     check(url.startswith("http://127.0.0.1:"), "Exec returns a streaming URL on loopback", url)
@@ -191,6 +196,9 @@ def check_exec(cli, env, web, client):
     check((out, err, code) == ("to-stdout\n", "to-stderr\n", 0), "ExecSync: stdout, stderr, exit code 0",
           (out, err, code))
     check(exec_sync(cli, client, "exit 1")[2] == 1, "ExecSync: exit code 1")
+    out, err, _ = exec_sync(cli, client, "id -u; grep -E '^(NoNewPrivs|CapEff)' /proc/self/status; touch /x")
+    check(out.split() == ["1000", "CapEff:", "0000000000000000", "NoNewPrivs:", "1"] and "Read-only" in err,
+          "runAsUser 1000, no capabilities, no_new_privs, a read-only rootfs", (out, err))
     check(exec_sync(cli, client, "kill -9 $$")[2] == 137, "ExecSync: exit code 137 after a SIGKILL")
     out, _, code = exec_sync(cli, client, "wget -q -O - http://127.0.0.1:8080/")
     check(code == 0 and out.strip() == "berth-cri-page", "ExecSync: wget over localhost", (out, code))
@@ -254,7 +262,7 @@ def check_stats(cli, web):
           f"cpu {cpu} ns, working set {mem} B")
 
 
-def check_quitter(cli, env, pod_id, pod_cfg, fp):
+def check_exits(cli, env, pod_id, pod_cfg, fp):
     quit_id = run_container(cli, pod_id, pod_cfg, container_config(env, "quitter", [
         "sh", "-c", "echo going; echo oops >&2; exit 3"]))
     fp.add_containers(cli, [quit_id])
@@ -269,6 +277,17 @@ def check_quitter(cli, env, pod_id, pod_cfg, fp):
           "its CRI log holds both streams", lines)
     cli.remove(quit_id)
     check(quit_id not in [c.id for c in cli.list_containers(pod_id)], "RemoveContainer: it is gone")
+    tty_cfg = container_config(env, "tty", ["sh", "-c", "tty; echo tty-done"])
+    tty_cfg.tty = True  # the shim passes --console-socket; the log holds the terminal's output
+    tty_id = run_container(cli, pod_id, pod_cfg, tty_cfg)
+    fp.add_containers(cli, [tty_id])
+    st = wait_for("tty container exited", lambda: (lambda s: s if s.state == pb.CONTAINER_EXITED else None)(
+        cli.container_status(tty_id).status))
+    lines = wait_for("tty log", lambda: (lambda ls: ls if len(ls) >= 2 else None)(
+        read_log(os.path.join(pod_cfg.log_directory, "tty/0.log"))), timeout=10)
+    check(st.exit_code == 0 and st.reason == "Completed" and re.search(r" stdout F /dev/pts/\d+\r?$", lines[0])
+          and re.search(r" stdout F tty-done\r?$", lines[1]), "a tty container: exit 0, Completed, its terminal logged",
+          (st.exit_code, st.reason, lines))
 
 
 def errors_part(cli, env, handler):

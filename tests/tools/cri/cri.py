@@ -7,7 +7,7 @@ handler. Run with Debian's /usr/bin/python3 (python3-grpcio, python3-grpc-tools)
   cri.py exec CONTAINER CMD...            ExecSync: the command's stdout/stderr, its exit code
   cri.py cleanup                          stop and remove every pod
   cri.py scenario --handler H [--part pod|errors|all]   the suite's checks, one line each
-  cri.py bench --handler H [-n 20] [--parallel 20]      pod start latency (JSON)
+  cri.py bench --handler H[,H...] [-n 20] [--parallel 20]  pod start latency (JSON)
 
 The endpoint defaults to $CRI_ENDPOINT; scenario and bench read the rest of the environment
 scripts/cri-setup.sh prints (CRI_DIR, CRI_BUSYBOX_IMAGE, CRI_CGROUP_PARENT, CRI_LOG_DIR, ...)."""
@@ -72,7 +72,7 @@ def cmd_scenario(cli, args):
 def cmd_bench(cli, args):
     import cri_bench
 
-    print_json(cri_bench.run(cli, args.handler, args.n, args.parallel))
+    print_json(cri_bench.run(cli, args.handler.split(","), args.n, args.parallel))
 
 
 def parse_args(argv):
@@ -89,7 +89,7 @@ def parse_args(argv):
     s.add_argument("--handler", default="runc")
     s.add_argument("--part", choices=("pod", "errors", "all"), default="all")
     b = sub.add_parser("bench")
-    b.add_argument("--handler", default="runc")
+    b.add_argument("--handler", default="runc,berth", help="handlers, comma-separated")
     b.add_argument("-n", type=int, default=20)
     b.add_argument("--parallel", type=int, default=20)
     args = p.parse_args(argv)

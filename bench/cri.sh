@@ -41,13 +41,13 @@ set -a
 # shellcheck disable=SC1090
 source "$env_file"
 set +a
-cri_dir="$CRI_DIR"
+cri_dir="${CRI_DIR:?}"
 
 cpuacct=/sys/fs/cgroup/cpuacct
 [[ -d "$cpuacct" ]] || cpuacct=/sys/fs/cgroup/cpu,cpuacct
 if [[ -f "$cpuacct/cpuacct.usage" ]]; then
     mkdir -p "$cpuacct$CRI_CGROUP_PARENT/containerd"
-    echo "$(cat "$CRI_DIR/containerd.pid")" >"$cpuacct$CRI_CGROUP_PARENT/containerd/cgroup.procs"
+    cat "$CRI_DIR/containerd.pid" >"$cpuacct$CRI_CGROUP_PARENT/containerd/cgroup.procs"
     export CRI_CPUACCT="$cpuacct$CRI_CGROUP_PARENT"
 else
     echo "bench/cri.sh: no cgroup v1 cpuacct hierarchy: CPU per pod not measured" >&2

@@ -129,8 +129,8 @@ EOF
 
 # wait_containerd DIR: until containerd answers on its socket (up to 30 s).
 wait_containerd() {
-    local dir="$1" i
-    for i in $(seq 300); do
+    local dir="$1"
+    for _ in $(seq 300); do
         ctr -a "$dir/containerd.sock" version >/dev/null 2>&1 && return 0
         kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null || break
         sleep 0.1
@@ -164,7 +164,8 @@ start() {
     # Everything a stop needs, first: a failure below is cleaned up by `stop DIR`.
     export CRI_DIR="$dir" CRI_ENDPOINT="unix://$dir/containerd.sock"
     export CRI_BRIDGE="bcri-$suffix" CRI_NETWORK="berth-cri-$suffix"
-    export CRI_SUBNET="$(free_subnet).0/24"
+    CRI_SUBNET="$(free_subnet).0/24"
+    export CRI_SUBNET
     export CRI_CGROUP_PARENT="/berth-cri-$suffix"
     export CRI_LOG_DIR="$dir/pod-logs" CRI_RUNTIME_ROOT="/run/bcri-$suffix"
     export CRI_BUSYBOX_IMAGE="localhost/berth-cri/busybox:latest"
@@ -198,7 +199,7 @@ start() {
 kill_pids_matching() {
     local pid
     for pid in $(pgrep -f -- "$1" || true); do
-        [[ "$pid" != "$$" ]] && kill -KILL "$pid" 2>/dev/null || true
+        if [[ "$pid" != "$$" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
     done
 }
 
@@ -214,8 +215,7 @@ stop() {
         timeout -k 5 120 "$PY" "$client" --endpoint "$CRI_ENDPOINT" cleanup >&2 ||
             echo "cri-setup: removing the pods through CRI failed; removing what is left by hand" >&2
         kill -TERM "$pid" 2>/dev/null || true
-        local i
-        for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     fi
     # Shims (and their children) that outlived containerd: found by this containerd's socket.
@@ -226,7 +226,9 @@ stop() {
         [[ -d "$root" ]] || continue
         binary=runc
         [[ "$handler" != runc ]] && binary="$(dirname "$CRI_BERTH")/$handler"
-        for id in $(ls "$root"); do
+        for id in "$root"/*; do
+            [[ -e "$id" ]] || continue
+            id="$(basename "$id")"
             "$binary" --root "$root" kill --all "$id" KILL >/dev/null 2>&1 || true
             "$binary" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
         done
@@ -236,9 +238,9 @@ stop() {
         while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
     ip link show "$CRI_BRIDGE" >/dev/null 2>&1 && ip link del "$CRI_BRIDGE"
     local cg
-    for cg in $(find /sys/fs/cgroup -maxdepth 6 -type d -name "${CRI_CGROUP_PARENT#/}" 2>/dev/null); do
+    while IFS= read -r cg; do
         find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
-    done
+    done < <(find /sys/fs/cgroup -maxdepth 6 -type d -name "${CRI_CGROUP_PARENT#/}" 2>/dev/null)
     rm -f /var/lib/cni/results/"$CRI_NETWORK"-* 2>/dev/null || true
     if [[ "${CRI_HAD_CNI_CACHE:-1}" == 0 ]]; then
         rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true

@@ -113,10 +113,10 @@ print(cli.run_pod(cfg, "berth"))
 EOF
     run -0 "$CRI_SETUP" stop "$dir"
     [[ ! -e "$dir" && ! -e "$CRI_RUNTIME_ROOT" ]]
-    ! kill -0 "$pid" 2>/dev/null
-    ! pgrep -f -- "-address $dir/containerd.sock"
-    ! ip link show "$CRI_BRIDGE" 2>/dev/null
-    ! grep -q "$dir" /proc/self/mountinfo
+    [[ ! -e "/proc/$pid" ]] || { echo "containerd $pid still runs"; false; }
+    run -1 pgrep -f -- "-address $dir/containerd.sock"
+    [[ ! -e "/sys/class/net/$CRI_BRIDGE" ]]
+    run -1 grep -F "$dir" /proc/self/mountinfo
     [[ -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "${CRI_CGROUP_PARENT#/}" 2>/dev/null)" ]]
-    ! ls /var/lib/cni/results/"$CRI_NETWORK"-* 2>/dev/null
+    [[ -z "$(compgen -G "/var/lib/cni/results/$CRI_NETWORK-*")" ]]
 }

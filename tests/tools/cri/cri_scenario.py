@@ -14,7 +14,7 @@ import re
 import urllib.request
 import uuid
 
-from cri_check import Failure, check, ok, wait_for  # noqa: F401
+from cri_check import Failure, check, wait_for
 from cri_footprint import Footprint
 from criclient import CriError, pb
 

@@ -70,11 +70,13 @@ class Footprint:
         self.pod_id = pod_id
         self._record(pod_id, json.loads(resp.info.get("info", "{}")))
 
-    def add_containers(self, cli, ids):
+    def add_containers(self, cli, ids, running=True):
+        """Records IDS; RUNNING ones (long-lived) also have their cgroup checked: an exiting
+        task shows the root cgroup in /proc/PID/cgroup."""
         for ident in ids:
             info = json.loads(cli.container_status(ident, verbose=True).info.get("info", "{}"))
             pid, path = self._record(ident, info)
-            if pid and path and self.pids.get(pid) is not None:
+            if running and pid and path and self.pids.get(pid) is not None:
                 try:
                     with open(f"/proc/{pid}/cgroup") as f:
                         mem = [x for x in f.read().splitlines() if ":memory:" in x]

@@ -265,7 +265,7 @@ def check_stats(cli, web):
 def check_exits(cli, env, pod_id, pod_cfg, fp):
     quit_id = run_container(cli, pod_id, pod_cfg, container_config(env, "quitter", [
         "sh", "-c", "echo going; echo oops >&2; exit 3"]))
-    fp.add_containers(cli, [quit_id])
+    fp.add_containers(cli, [quit_id], running=False)
     st = wait_for("quitter exited", lambda: (lambda s: s if s.state == pb.CONTAINER_EXITED else None)(
         cli.container_status(quit_id).status))
     check(st.exit_code == 3 and st.reason == "Error" and st.finished_at > 0 and st.started_at > 0,
@@ -277,10 +277,19 @@ def check_exits(cli, env, pod_id, pod_cfg, fp):
           "its CRI log holds both streams", lines)
     cli.remove(quit_id)
     check(quit_id not in [c.id for c in cli.list_containers(pod_id)], "RemoveContainer: it is gone")
+    # a 64 MB shell variable under a 16 MiB limit
+    hog_cmd = ["sh", "-c", "x=$(head -c 64000000 /dev/zero | tr '\\0' a); echo survived"]
+    hog_cfg = container_config(env, "hog", hog_cmd, pb.LinuxContainerResources(memory_limit_in_bytes=16 * MiB))
+    hog_id = run_container(cli, pod_id, pod_cfg, hog_cfg)
+    fp.add_containers(cli, [hog_id], running=False)
+    st = wait_for("the 16 MiB container exited", lambda: (lambda s: s if s.state == pb.CONTAINER_EXITED else None)(
+        cli.container_status(hog_id).status), timeout=60)
+    check(st.reason == "OOMKilled" and st.exit_code != 0, "ContainerStatus: reason OOMKilled past the memory limit",
+          f"exit {st.exit_code} reason {st.reason!r}")
     tty_cfg = container_config(env, "tty", ["sh", "-c", "tty; echo tty-done"])
     tty_cfg.tty = True  # the shim passes --console-socket; the log holds the terminal's output
     tty_id = run_container(cli, pod_id, pod_cfg, tty_cfg)
-    fp.add_containers(cli, [tty_id])
+    fp.add_containers(cli, [tty_id], running=False)
     st = wait_for("tty container exited", lambda: (lambda s: s if s.state == pb.CONTAINER_EXITED else None)(
         cli.container_status(tty_id).status))
     lines = wait_for("tty log", lambda: (lambda ls: ls if len(ls) >= 2 else None)(
@@ -307,7 +316,7 @@ def errors_part(cli, env, handler):
             f.write("a file, mounted over a directory\n")
         mount = pb.Mount(container_path="/bin", host_path=src)
         bad = cli.create(pod_id, container_config(env, "badmount", ["true"], mounts=[mount]), pod_cfg)
-        fp.add_containers(cli, [bad])
+        fp.add_containers(cli, [bad], running=False)
         err = expect_error(lambda: cli.start(bad))
         check(src in err.details and "/bin" in err.details and "not a directory" in err.details.lower(),
               "StartContainer with a file mounted on a directory: an error naming the mount", err.details)

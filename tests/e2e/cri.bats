@@ -86,6 +86,14 @@ scenario() {
     scenario berth-vm pod
 }
 
+@test "runc: a hostNetwork/hostPID/hostIPC pod runs in the node's namespaces" {
+    scenario runc host
+}
+
+@test "berth: a hostNetwork/hostPID/hostIPC pod runs in the node's namespaces" {
+    scenario berth host
+}
+
 @test "runc: a missing image and a bad mount fail with a CRI error naming them; nothing left" {
     scenario runc errors
 }

@@ -6,7 +6,7 @@ handler. Run with Debian's /usr/bin/python3 (python3-grpcio, python3-grpc-tools)
   cri.py [--endpoint unix:///PATH] version | status | images | pods | containers
   cri.py exec CONTAINER CMD...            ExecSync: the command's stdout/stderr, its exit code
   cri.py cleanup                          stop and remove every pod
-  cri.py scenario --handler H [--part pod|errors|all]   the suite's checks, one line each
+  cri.py scenario --handler H [--part pod|host|errors|all]   the suite's checks, one line each
   cri.py bench --handler H[,H...] [-n 20] [--parallel 20]  pod start latency (JSON)
 
 The endpoint defaults to $CRI_ENDPOINT; scenario and bench read the rest of the environment
@@ -87,7 +87,7 @@ def parse_args(argv):
     e.add_argument("cmd", nargs="+")
     s = sub.add_parser("scenario")
     s.add_argument("--handler", default="runc")
-    s.add_argument("--part", choices=("pod", "errors", "all"), default="all")
+    s.add_argument("--part", choices=("pod", "host", "errors", "all"), default="all")
     b = sub.add_parser("bench")
     b.add_argument("--handler", default="runc,berth", help="handlers, comma-separated")
     b.add_argument("-n", type=int, default=20)

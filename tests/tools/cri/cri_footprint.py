@@ -51,6 +51,7 @@ class Footprint:
         self.env, self.handler = env, handler
         self.ids, self.pids, self.cgroups, self.netns = [], {}, [], ""
         self.pod_id = ""
+        self.host_network = False  # a hostNetwork pod has no network namespace of its own
 
     def _record(self, ident, info):
         self.ids.append(ident)
@@ -105,7 +106,8 @@ class Footprint:
             mounts = [x for x in f.read().splitlines()
                       if any(i in x for i in self.ids) or (self.netns and self.netns in x)]
         check(not mounts, "no mount of the pod is left (rootfs, shm, netns)", mounts)
-        check(self.netns and not os.path.exists(self.netns), "the pod's network namespace is gone", self.netns)
+        if not self.host_network:
+            check(self.netns and not os.path.exists(self.netns), "the pod's network namespace is gone", self.netns)
         left = [p for path in self.cgroups for p in cgroup_dirs(path) if os.path.exists(p)]
         check(self.cgroups and not left, f"no cgroup of the pod's {len(self.cgroups)} is left", left)
         parent = pod_cfg.linux.cgroup_parent

@@ -6,6 +6,7 @@ runs a part per test and the same parts on runc prove the checks test Kubernetes
           fetching it over the pod IP; ExecSync exit codes and streams; the CRI log format; a
           container exiting 3; UpdateContainerResources; ContainerStats; Exec/Attach URLs; then
           StopPodSandbox + RemovePodSandbox leave no process, mount, cgroup, netns or state dir
+  host    a hostNetwork/hostPID/hostIPC pod: its container in the node's namespaces
   errors  a missing image and a bad mount: a CRI error naming the problem, nothing left behind"""
 
 import json
@@ -299,6 +300,41 @@ def check_exits(cli, env, pod_id, pod_cfg, fp):
           (st.exit_code, st.reason, lines))
 
 
+def host_part(cli, env, handler):
+    """hostNetwork, hostPID and hostIPC, as kube-proxy's and CNI daemons' pods run: the spec leaves
+    those namespaces out and the containers run in the node's."""
+    cfg = pod_config(env, "node", pb.NODE)
+    cfg.hostname = ""  # the kubelet sends none for a hostNetwork pod
+    ns = cfg.linux.security_context.namespace_options
+    ns.network, ns.ipc = pb.NODE, pb.NODE
+    pod_id = cli.run_pod(cfg, handler)
+    fp = Footprint(env, handler)
+    fp.host_network = True
+    try:
+        ps = cli.pod_status(pod_id).status
+        check(ps.state == pb.SANDBOX_READY and not ps.network.ip, "RunPodSandbox: a hostNetwork pod, no pod IP",
+              ps.network.ip)
+        ctr = container_config(env, "node", ["sleep", "100000"], pid_mode=pb.NODE)
+        cns = ctr.linux.security_context.namespace_options
+        cns.network, cns.ipc = pb.NODE, pb.NODE
+        ctr_id = run_container(cli, pod_id, cfg, ctr)
+        fp.add_containers(cli, [ctr_id])
+        pid = verbose_info(cli.container_status(ctr_id, verbose=True)).get("pid", 0)
+        kinds = ("net", "pid", "ipc", "uts", "mnt")
+        same = {k: os.readlink(f"/proc/{pid}/ns/{k}") == os.readlink(f"/proc/self/ns/{k}") for k in kinds}
+        check(same == {"net": True, "pid": True, "ipc": True, "uts": True, "mnt": False},
+              "the container is in the node's net, pid, ipc and uts namespaces, in a mount namespace of its own",
+              same)
+        out, _, code = exec_sync(cli, ctr_id, f"hostname; test -d /proc/{os.getpid()} && echo host-pids")
+        check(code == 0 and out.split() == [os.uname().nodename, "host-pids"],
+              "ExecSync sees the node's hostname and processes (this client's PID)", out)
+    finally:
+        fp.add_pod(cli, pod_id)
+        cli.stop_pod(pod_id)
+        cli.remove_pod(pod_id)
+    fp.check_gone(cli, cfg)
+
+
 def errors_part(cli, env, handler):
     """A missing image and a bad mount fail with an error naming the problem; nothing stays."""
     pod_id, pod_cfg = start_pod(cli, env, handler, "bad")
@@ -346,6 +382,8 @@ def run(cli, handler, part):
     try:
         if part in ("pod", "all"):
             pod_part(cli, env, handler)
+        if part in ("host", "all"):
+            host_part(cli, env, handler)
         if part in ("errors", "all"):
             errors_part(cli, env, handler)
     except (Failure, CriError) as err:

@@ -86,11 +86,11 @@ scenario() {
     scenario berth-vm pod
 }
 
-@test "runc: a hostNetwork/hostPID/hostIPC pod runs in the node's namespaces" {
+@test "runc: a privileged hostNetwork/hostPID/hostIPC pod runs in the node's namespaces" {
     scenario runc host
 }
 
-@test "berth: a hostNetwork/hostPID/hostIPC pod runs in the node's namespaces" {
+@test "berth: a privileged hostNetwork/hostPID/hostIPC pod runs in the node's namespaces" {
     scenario berth host
 }
 

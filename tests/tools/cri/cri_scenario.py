@@ -6,7 +6,7 @@ runs a part per test and the same parts on runc prove the checks test Kubernetes
           fetching it over the pod IP; ExecSync exit codes and streams; the CRI log format; a
           container exiting 3; UpdateContainerResources; ContainerStats; Exec/Attach URLs; then
           StopPodSandbox + RemovePodSandbox leave no process, mount, cgroup, netns or state dir
-  host    a hostNetwork/hostPID/hostIPC pod: its container in the node's namespaces
+  host    a privileged hostNetwork/hostPID/hostIPC pod: its container in the node's namespaces
   errors  a missing image and a bad mount: a CRI error naming the problem, nothing left behind"""
 
 import json
@@ -301,12 +301,13 @@ def check_exits(cli, env, pod_id, pod_cfg, fp):
 
 
 def host_part(cli, env, handler):
-    """hostNetwork, hostPID and hostIPC, as kube-proxy's and CNI daemons' pods run: the spec leaves
-    those namespaces out and the containers run in the node's."""
+    """A privileged pod with hostNetwork, hostPID and hostIPC, as kube-proxy's and CNI daemons'
+    pods run: the spec leaves those namespaces out and the containers run in the node's."""
     cfg = pod_config(env, "node", pb.NODE)
     cfg.hostname = ""  # the kubelet sends none for a hostNetwork pod
     ns = cfg.linux.security_context.namespace_options
     ns.network, ns.ipc = pb.NODE, pb.NODE
+    cfg.linux.security_context.privileged = True
     pod_id = cli.run_pod(cfg, handler)
     fp = Footprint(env, handler)
     fp.host_network = True
@@ -317,6 +318,7 @@ def host_part(cli, env, handler):
         ctr = container_config(env, "node", ["sleep", "100000"], pid_mode=pb.NODE)
         cns = ctr.linux.security_context.namespace_options
         cns.network, cns.ipc = pb.NODE, pb.NODE
+        ctr.linux.security_context.privileged = True
         ctr_id = run_container(cli, pod_id, cfg, ctr)
         fp.add_containers(cli, [ctr_id])
         pid = verbose_info(cli.container_status(ctr_id, verbose=True)).get("pid", 0)
@@ -328,6 +330,13 @@ def host_part(cli, env, handler):
         out, _, code = exec_sync(cli, ctr_id, f"hostname; test -d /proc/{os.getpid()} && echo host-pids")
         check(code == 0 and out.split() == [os.uname().nodename, "host-pids"],
               "ExecSync sees the node's hostname and processes (this client's PID)", out)
+        out, _, _ = exec_sync(cli, ctr_id, "grep CapEff /proc/self/status; grep ' /sys ' /proc/self/mountinfo; "
+                              "test -c /dev/kmsg && echo host-devices")
+        with open("/proc/self/status") as f:
+            mine = [x for x in f.read().splitlines() if x.startswith("CapEff")]
+        lines = out.splitlines()
+        check(lines[0].split() == mine[0].split() and " rw," in lines[1] and lines[2] == "host-devices",
+              "privileged: every capability the node has, /sys read-write, the host's devices", out)
     finally:
         fp.add_pod(cli, pod_id)
         cli.stop_pod(pod_id)

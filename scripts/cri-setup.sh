@@ -19,8 +19,8 @@
 # /var/lib/containerd), not /etc/cni, not /opt/containerd. What containerd 1.6 itself puts in
 # shared places, by design, and stop removes: the shims' sockets (/run/containerd/s/, named by a
 # hash of DIR's socket), libcni's result cache (/var/lib/cni/results/<network>-*). The bridge
-# (bcri-XXXXXX) gets the first free 10.87.N.1/24: pod addresses live only in the pods' network
-# namespaces; no NAT, no firewall rule.
+# (bcri-XXXXXX, made here) gets the first free 10.87.N.1/24: pod addresses live only in the pods'
+# network namespaces; no NAT, no firewall rule, no sysctl of the host changed.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -112,7 +112,7 @@ write_cni_config() {
     {
       "type": "bridge",
       "bridge": "$CRI_BRIDGE",
-      "isGateway": true,
+      "isGateway": false,
       "ipMasq": false,
       "hairpinMode": true,
       "ipam": {
@@ -183,6 +183,11 @@ start() {
     mkdir -p "$dir/root" "$dir/state" "$dir/opt" "$CRI_LOG_DIR" "$CRI_RUNTIME_ROOT" "$dir/images"
     write_containerd_config "$dir" "$berth"
     write_cni_config "$dir"
+    # The bridge and its gateway address are made here rather than by the bridge plugin: with
+    # isGateway the plugin would also turn on the host's net.ipv4.ip_forward.
+    ip link add "$CRI_BRIDGE" type bridge || die "ip link add $CRI_BRIDGE type bridge failed"
+    ip addr add "${CRI_SUBNET%.0/24}.1/24" dev "$CRI_BRIDGE"
+    ip link set "$CRI_BRIDGE" up
     "$repo/tests/tools/cri/make-images.sh" "$dir/images" "$pause"
     setsid containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 </dev/null &
     echo $! >"$dir/containerd.pid"

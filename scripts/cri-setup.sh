@@ -9,11 +9,13 @@
 #       PATH and PATH's berth-vm), a CNI bridge network, imports the busybox and pause images
 #       (tests/tools/cri/make-images.sh) and starts containerd on DIR/containerd.sock.
 #       Prints the environment (also in DIR/env, for `source`): CRI_DIR, CRI_ENDPOINT, ...
-#   scripts/cri-setup.sh stop DIR
+#   scripts/cri-setup.sh stop [--if-stale] DIR
 #       removes every pod (through CRI), stops containerd and its shims, and removes what start
 #       made: containers left in the runtimes' roots (/run/bcri-XXXXXX), mounts under DIR (the
 #       pods' network namespaces among them: netns_mounts_under_state_dir), the bridge, the
 #       cgroups under CRI_CGROUP_PARENT, DIR.
+#       --if-stale: only when the process that ran `start` (a bats file, bench/cri.sh) is gone
+#       (scripts/test.sh cleans up after an interrupted run so).
 #
 # Nothing outside DIR is configured: not the machine's containerd (/run/containerd/containerd.sock,
 # /var/lib/containerd), not /etc/cni, not /opt/containerd. What containerd 1.6 itself puts in
@@ -30,7 +32,7 @@ PY=/usr/bin/python3   # Debian's python3-grpcio is installed for the system inte
 die() { echo "cri-setup: $*" >&2; exit 1; }
 
 usage() {
-    echo "usage: $0 start [--dir DIR] [--berth PATH] [--pause PATH] | $0 stop DIR" >&2
+    echo "usage: $0 start [--dir DIR] [--berth PATH] [--pause PATH] | $0 stop [--if-stale] DIR" >&2
     exit 2
 }
 
@@ -179,6 +181,8 @@ start() {
             printf '%s=%q\n' "$v" "${!v}"
         done
         printf 'CRI_HAD_CNI_CACHE=%s\n' "$had_cni_cache"
+        # Who started this set-up (a bats file, bench/cri.sh): `stop --if-stale` spares it while it lives.
+        printf 'CRI_OWNER_PID=%s\n' "$PPID"
     } >"$dir/env"
     mkdir -p "$dir/root" "$dir/state" "$dir/opt" "$CRI_LOG_DIR" "$CRI_RUNTIME_ROOT" "$dir/images"
     write_containerd_config "$dir" "$berth"
@@ -209,11 +213,16 @@ kill_pids_matching() {
 }
 
 stop() {
+    local if_stale=0
+    if [[ "${1:-}" == --if-stale ]]; then if_stale=1; shift; fi
     local dir="${1:-}"
     [[ -n "$dir" && -f "$dir/env" ]] || die "stop: $dir is not a directory made by '$0 start'"
     dir="$(cd "$dir" && pwd)"
     # shellcheck disable=SC1091
     source "$dir/env"
+    if [[ $if_stale -eq 1 && -n "${CRI_OWNER_PID:-}" ]] && kill -0 "$CRI_OWNER_PID" 2>/dev/null; then
+        return 0
+    fi
     local pid=""
     [[ -f "$dir/containerd.pid" ]] && pid="$(cat "$dir/containerd.pid")"
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
@@ -256,6 +265,6 @@ stop() {
 
 case "${1:-}" in
     start) shift; start "$@" ;;
-    stop) shift; [[ $# -eq 1 ]] || usage; stop "$1" ;;
+    stop) shift; [[ $# -ge 1 && $# -le 2 ]] || usage; stop "$@" ;;
     *) usage ;;
 esac

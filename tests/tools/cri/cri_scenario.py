@@ -3,9 +3,10 @@ one runtime handler. Each check prints "ok - WHAT" or raises Failure("WHAT: why"
 runs a part per test and the same parts on runc prove the checks test Kubernetes behaviour.
 
   pod     a pod with a web server (busybox httpd) and a client fetching it over localhost, the host
-          fetching it over the pod IP; ExecSync exit codes and streams; the CRI log format; a
-          container exiting 3; UpdateContainerResources; ContainerStats; Exec/Attach URLs; then
-          StopPodSandbox + RemovePodSandbox leave no process, mount, cgroup, netns or state dir
+          fetching it over the pod IP; shared namespaces; ExecSync exit codes and streams; the CRI
+          log format; short-lived containers exiting 3, OOM-killed, on a tty; resources, their
+          update and ContainerStats; Exec/Attach URLs; then StopPodSandbox + RemovePodSandbox
+          leave no process, mount, cgroup, netns or state dir
   host    a privileged hostNetwork/hostPID/hostIPC pod: its container in the node's namespaces
   errors  a missing image and a bad mount: a CRI error naming the problem, nothing left behind"""
 
@@ -114,7 +115,7 @@ def start_pod(cli, env, handler, name, pid_mode=pb.CONTAINER):
 
 
 def pod_part(cli, env, handler):
-    """The two-container pod and everything a kubelet asks of it."""
+    """The pod (two long-running containers, then short-lived ones) and what a kubelet asks of it."""
     v = cli.version()
     check(v.runtime_name == "containerd" and v.runtime_api_version, "Version names containerd and a CRI version",
           f"{v.runtime_name} {v.runtime_api_version}")

@@ -159,9 +159,11 @@ def check_pod(cli, env, handler, pod_id, pod_cfg, fp):
     client_cfg = container_config(env, "client", [
         "sh", "-c", "until wget -q -O - http://127.0.0.1:8080/; do sleep 0.2; done; echo fetched >&2; "
         "exec sleep 100000"], pid_mode=pb.POD)
-    # a restricted container: runAsUser, readOnlyRootFilesystem, allowPrivilegeEscalation: false
+    # a restricted container: runAsUser, readOnlyRootFilesystem, allowPrivilegeEscalation: false,
+    # seccompProfile RuntimeDefault (containerd's default profile, loaded by the runtime)
     sc = client_cfg.linux.security_context
     sc.run_as_user.value, sc.readonly_rootfs, sc.no_new_privs = 1000, True, True
+    sc.seccomp.profile_type = pb.SecurityProfile.RuntimeDefault
     client = run_container(cli, pod_id, pod_cfg, client_cfg)
     fp.add_containers(cli, [web, client])
     for c in (web, client):
@@ -198,9 +200,13 @@ def check_exec(cli, env, web, client):
     check((out, err, code) == ("to-stdout\n", "to-stderr\n", 0), "ExecSync: stdout, stderr, exit code 0",
           (out, err, code))
     check(exec_sync(cli, client, "exit 1")[2] == 1, "ExecSync: exit code 1")
-    out, err, _ = exec_sync(cli, client, "id -u; grep -E '^(NoNewPrivs|CapEff)' /proc/self/status; touch /x")
-    check(out.split() == ["1000", "CapEff:", "0000000000000000", "NoNewPrivs:", "1"] and "Read-only" in err,
-          "runAsUser 1000, no capabilities, no_new_privs, a read-only rootfs", (out, err))
+    out, err, _ = exec_sync(cli, client, "id -u; grep -E '^(NoNewPrivs|CapEff|Seccomp):' /proc/self/status; touch /x")
+    check(out.split() == ["1000", "CapEff:", "0000000000000000", "NoNewPrivs:", "1", "Seccomp:", "2"]
+          and "Read-only" in err, "runAsUser 1000, no capabilities, no_new_privs, seccomp RuntimeDefault, "
+          "a read-only rootfs", (out, err))
+    _, err, code = exec_sync(cli, client, "unshare -U true")
+    check(code != 0 and "Operation not permitted" in err,
+          "the default seccomp profile refuses unshare(CLONE_NEWUSER) (an unconfined container may)", err)
     check(exec_sync(cli, client, "kill -9 $$")[2] == 137, "ExecSync: exit code 137 after a SIGKILL")
     out, _, code = exec_sync(cli, client, "wget -q -O - http://127.0.0.1:8080/")
     check(code == 0 and out.strip() == "berth-cri-page", "ExecSync: wget over localhost", (out, code))

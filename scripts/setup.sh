@@ -5,6 +5,7 @@
 #   scripts/setup.sh            build + test packages (+ hyperfine if the archive has it)
 #   scripts/setup.sh --check    only report what is missing (exit 1 if anything is)
 #   scripts/setup.sh --quickstart   only what scripts/quickstart.sh needs (build + busybox bundle)
+#   scripts/setup.sh --cri          only what scripts/cri-setup.sh and tests/tools/cri need
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -26,22 +27,35 @@ TEST_PKGS=(bats busybox-static zsh podman conmon containerd runc crun uidmap ipr
 # /lib/modules only; no bootloader is touched where none is installed), mkfs.ext4 -d, cpio(1).
 VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio)
 OPTIONAL_PKGS=(hyperfine time)
+# Kubernetes through containerd's CRI plugin (scripts/cri-setup.sh, tests/e2e/cri.bats, bench/cri.sh):
+# the CNI plugins (bridge, host-local, loopback) and the Python CRI client's gRPC (tests/tools/cri).
+CRI_PKGS=(containerd containernetworking-plugins python3-grpcio python3-grpc-tools busybox-static
+    jq iproute2 util-linux)
 # scripts/quickstart.sh: build berth, make a busybox bundle (tests/lib/make-bundle.sh uses jq).
 QUICKSTART_PKGS=(busybox-static jq)
 
 check_only=0
 quickstart=0
+cri=0
 for arg in "$@"; do
     case "$arg" in
         --check) check_only=1 ;;
         --quickstart) quickstart=1 ;;
-        *) echo "usage: $0 [--check] [--quickstart]" >&2; exit 2 ;;
+        --cri) cri=1 ;;
+        *) echo "usage: $0 [--check] [--quickstart | --cri]" >&2; exit 2 ;;
     esac
 done
 if [[ $quickstart -eq 1 ]]; then
     TEST_PKGS=("${QUICKSTART_PKGS[@]}")
     VM_PKGS=()
     OPTIONAL_PKGS=()
+elif [[ $cri -eq 1 ]]; then
+    BUILD_PKGS=()
+    TEST_PKGS=("${CRI_PKGS[@]}")
+    VM_PKGS=()
+    OPTIONAL_PKGS=()
+else
+    TEST_PKGS+=("${CRI_PKGS[@]}")
 fi
 
 # is_installed PKG: dpkg knows PKG as fully installed.
@@ -50,7 +64,7 @@ is_installed() {
 }
 
 missing=()
-for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" ${VM_PKGS[@]+"${VM_PKGS[@]}"}; do
+for pkg in ${BUILD_PKGS[@]+"${BUILD_PKGS[@]}"} "${TEST_PKGS[@]}" ${VM_PKGS[@]+"${VM_PKGS[@]}"}; do
     is_installed "$pkg" || missing+=("$pkg")
 done
 missing_optional=()

@@ -70,6 +70,13 @@ stop_ctest() {
         ./tests/lib/podman-e2e-cleanup.sh --if-stale "$dir"
         [[ -d "$dir" ]] || echo "test: cleaned up after an interrupted podman e2e run: $dir"
     done
+    # The same for the CRI suite: its containerd runs in a session of its own (setsid) and
+    # outlives an interrupted bats; --if-stale spares set-ups whose starter still lives.
+    for dir in /tmp/berth-cri.*; do
+        [[ -f "$dir/env" ]] || continue
+        ./scripts/cri-setup.sh stop --if-stale "$dir" || true
+        [[ -d "$dir" ]] || echo "test: cleaned up after an interrupted CRI run: $dir"
+    done
 }
 trap 'stop_ctest; exit 130' INT TERM
 trap 'stop_ctest' EXIT

@@ -50,6 +50,12 @@ struct QemuConfig {
     std::string rootfsImage;      // empty: the rootfs travels in the initramfs
     bool rootfsReadonly = false;
     std::string consoleLog;       // the guest's serial console (kernel and agent messages)
+    // virtio-net NICs backed by tap fds (opened by the host in the container's netns; no vhost).
+    struct Nic {
+        int tapFd = -1;
+        std::string mac;
+    };
+    std::vector<Nic> nics;
 };
 std::vector<std::string> qemuArgv(const QemuConfig& c);
 

@@ -20,6 +20,7 @@
 #include "vm-shim/artifacts.hpp"
 #include "vm-shim/exec_proxy.hpp"
 #include "vm-shim/guest_config.hpp"
+#include "vm-shim/network.hpp"
 #include "vm-shim/shim.hpp"
 #include "vm-shim/vmm.hpp"
 
@@ -116,6 +117,13 @@ void waitGone(pid_t pid, uint64_t startTime) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
+// The NICs for the guest to configure and for QEMU (the taps stay open in `net` until the
+// shim has its copies).
+void addNics(const NetWiring& net, GuestProcess& guest, QemuConfig& q) {
+    guest.nics = net.nics;
+    for (size_t i = 0; i < net.nics.size(); i++) q.nics.push_back({net.taps[i].get(), net.nics[i].mac});
+}
+
 class VmHandler : public runtime::Handler {
 public:
     const char* name() const override { return kHandlerName; }
@@ -184,10 +192,15 @@ public:
             q.initrd = req.stateDir + "/initrd.cpio";
             TRY_CTX(makeRootfsInitrd(art.initramfs, rootfs, q.initrd), "vm: rootfs initramfs");
         }
+        ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
+        ScopeGuard unwire([&] { unwireNetwork(req.stateDir); });
+        if (!net.warning.empty()) log::warn(net.warning);
+        addNics(net, guest, q);
         c.guestConfigJson = toJson(guest);
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
                    rootfsModeName(mode), " (", rootfsBytes, " bytes)");
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
+        unwire.dismiss();  // the VM owns the taps now; delete removes the filters
         // The container's pid is the shim: it is the VMM's host side (QEMU is its child, killed
         // with it by PDEATHSIG) and exits with the workload's status — killed-by-signal as
         // 128+sig — so conmon and containerd's shim, which reap the pid-file pid as subreapers,
@@ -225,6 +238,7 @@ public:
                 waitGone(vmm->pid, vmm->startTime);
             }
         }
+        unwireNetwork(c.stateDir);
         return {};
     }
 

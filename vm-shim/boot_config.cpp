@@ -119,4 +119,9 @@ std::vector<std::string> qemuArgv(const QemuConfig& c) {
     return a;
 }
 
+bool initrdFits(uint64_t bytes, uint64_t memMiB) {
+    uint64_t below = std::min<uint64_t>(memMiB, 2048) << 20;
+    return bytes + (1 << 20) < below;
+}
+
 }  // namespace berth::vm

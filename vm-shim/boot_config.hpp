@@ -59,4 +59,9 @@ struct QemuConfig {
 };
 std::vector<std::string> qemuArgv(const QemuConfig& c);
 
+// Whether QEMU loads an initrd of `bytes` for a guest of `memMiB`: x86 QEMU refuses ("initrd is
+// too large") one that does not fit under min(RAM, the kernel's initrd_addr_max of 2 GiB) less
+// its ACPI tables; a MiB of margin.
+bool initrdFits(uint64_t bytes, uint64_t memMiB);
+
 }  // namespace berth::vm

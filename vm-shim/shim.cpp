@@ -23,6 +23,7 @@
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
+#include "vm-shim/boot_failure.hpp"
 #include "vm-shim/protocol.hpp"
 #include "vm-shim/vmm.hpp"
 
@@ -96,16 +97,10 @@ bool Shim::reportReady(const std::string& msg) {
 }
 
 std::string Shim::lastWords() const {
-    // What the guest or QEMU said last: the most useful part of a failed boot.
-    std::string out;
-    for (auto* f : {"/vmm.log", "/console.log"}) {
-        auto t = fs::readFile(c_.stateDir + f);
-        if (!t || fs::trim(*t).empty()) continue;
-        std::string s = fs::trim(*t);
-        if (s.size() > 300) s = "..." + s.substr(s.size() - 300);
-        out += strCat(" [", f + 1, ": ", s, "]");
-    }
-    return out;
+    // Why the guest or QEMU stopped: the most useful part of a failed boot.
+    auto console = fs::readFile(c_.stateDir + "/console.log");
+    auto vmm = fs::readFile(c_.stateDir + "/vmm.log");
+    return bootFailureReason(console ? *console : "", vmm ? *vmm : "");
 }
 
 Status Shim::listenControl() {

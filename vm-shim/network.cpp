@@ -149,6 +149,14 @@ Result<std::vector<GuestNic>> nicsFromIp(const nlohmann::json& addrs, const nloh
     return out;
 }
 
+Status checkNetwork(const spec::Spec& s) {
+    const spec::Namespace* ns = s.linux ? s.linux->findNamespace("network") : nullptr;
+    if (!ns || ns->path.empty()) return {};
+    auto fd = namespaces::openNamespace(ns->path, *namespaces::kindBySpecName("network"));
+    if (!fd) return Error(fd.error()).context("vm");
+    return {};
+}
+
 Result<NetWiring> wireNetwork(const spec::Spec& s, const std::string& stateDir) {
     NetWiring w;
     const spec::Namespace* ns = s.linux ? s.linux->findNamespace("network") : nullptr;

@@ -29,6 +29,10 @@ struct NetWiring {
     std::string warning;         // why the VM gets no NIC (host network, an empty netns)
 };
 
+// The spec's network namespace path, when it names one, is a network namespace: checked before
+// anything is made.
+Status checkNetwork(const spec::Spec& s);
+
 // For the spec's network namespace: nothing (and a warning) without a path or without an
 // interface to mirror; else the taps, the tc filters, and <stateDir>/net.json recording what was
 // made. On error nothing made is left.

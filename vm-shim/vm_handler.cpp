@@ -197,6 +197,7 @@ public:
         bool forcedMode = false;
         ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes, forcedMode));
         TRY(checkSeccompForGuest(s.linux->seccomp));
+        TRY(checkNetwork(s));
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot()));
         AccelChoice accel = chooseAccel(art);
         if (accel.accel == Accel::Tcg)

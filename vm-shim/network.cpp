@@ -104,6 +104,13 @@ Status wireInNetns(const std::string& netns, const std::string& stateDir, NetWir
     ASSIGN_OR_RETURN(nlohmann::json routes, ipJson({"ip", "-j", "-4", "route", "show"}));
     ASSIGN_OR_RETURN(nlohmann::json routes6, ipJson({"ip", "-j", "-6", "route", "show"}, true));
     for (auto& r : routes6) routes.push_back(r);
+    // One VM per netns until pods share one (the interface's ingress can redirect to one tap).
+    for (auto& link : addrs)
+        if (link.is_object() && link.value("ifname", "").rfind("berth-tap", 0) == 0) {
+            w.warning = strCat("vm: network namespace ", netns, " is already mirrored into another VM (",
+                               link.value("ifname", ""), "): this VM gets no network interface, only lo");
+            return {};
+        }
     ASSIGN_OR_RETURN(w.nics, nicsFromIp(addrs, routes));
     if (w.nics.empty()) return {};
     nlohmann::json links = nlohmann::json::array();
@@ -174,7 +181,7 @@ Result<NetWiring> wireNetwork(const spec::Spec& s, const std::string& stateDir) 
         unwireNetwork(stateDir);
         return Error(st.error()).context(strCat("vm: network namespace ", ns->path));
     }
-    if (w.nics.empty())
+    if (w.nics.empty() && w.warning.empty())
         w.warning = strCat("vm: network namespace ", ns->path,
                            " has no interface with an address to mirror: the VM gets no network interface, only lo");
     return w;

@@ -83,10 +83,14 @@ qemu_floor() {
 }
 
 declare -A FIRST EXIT
-for what in floor block initramfs nic; do
+MODES=(floor block initramfs nic)
+for what in "${MODES[@]}"; do
     : >"$TMP/$what.first"
     : >"$TMP/$what.exit"
-    for ((i = 0; i < N; i++)); do
+done
+# Interleaved (one run of each mode per round), so a change in the host's load hits every mode.
+for ((i = 0; i < N; i++)); do
+    for what in "${MODES[@]}"; do
         case "$what" in
             floor) r="$(timed qemu_floor)" ;;
             nic) r="$(timed berth_run initramfs "$TMP/netns")" ;;
@@ -95,6 +99,8 @@ for what in floor block initramfs nic; do
         echo "${r% *}" >>"$TMP/$what.first"
         echo "${r#* }" >>"$TMP/$what.exit"
     done
+done
+for what in "${MODES[@]}"; do
     FIRST[$what]="$(median <"$TMP/$what.first")"
     EXIT[$what]="$(median <"$TMP/$what.exit")"
 done

@@ -12,9 +12,12 @@ constexpr size_t kMaxReason = 240;
 
 bool isTraceLine(const std::string& l) {
     // "  ? do_syscall_64+0x5b/0xc0", "RIP: 0010:...", "RAX: ...", "<TASK>", "Code: 48 89 ..."
-    static const std::regex frame(R"(^\s*(\? )?[A-Za-z0-9_.$]+\+0x[0-9a-f]+/0x[0-9a-f]+( \[[^\]]*\])?\s*$)");
-    static const std::regex reg(R"(^\s*(RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|Code):)");
-    static const std::regex misc(R"(^\s*(</?TASK>|</?IRQ>|Call Trace:|Modules linked in|Hardware name:|CPU: \d|Kernel Offset|---\[ end))");
+    static const std::regex frame(
+        R"(^\s*(\? )?[A-Za-z0-9_.$]+\+0x[0-9a-f]+/0x[0-9a-f]+( \[[^\]]*\])?\s*$)");
+    static const std::regex reg(
+        R"(^\s*(RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|Code):)");
+    static const std::regex misc(
+        R"(^\s*(</?TASK>|</?IRQ>|Call Trace:|Modules linked in|Hardware name:|CPU: \d|Kernel Offset|---\[ end))");
     return std::regex_search(l, frame) || std::regex_search(l, reg) || std::regex_search(l, misc);
 }
 
@@ -31,8 +34,13 @@ std::string consoleReason(const std::string& console) {
         if (!t.empty()) lines.push_back(t);
     }
     // Most telling first; within a kind, the last occurrence (the agent's final word).
-    static const std::vector<std::string> kinds = {"berth-agent: ", "Kernel panic - not syncing", "Out of memory",
-                                                   "Initramfs unpacking failed", "BUG: ", "Oops", "general protection fault"};
+    static const std::vector<std::string> kinds = {"berth-agent: ",
+                                                   "Kernel panic - not syncing",
+                                                   "Out of memory",
+                                                   "Initramfs unpacking failed",
+                                                   "BUG: ",
+                                                   "Oops",
+                                                   "general protection fault"};
     for (auto& k : kinds)
         for (auto it = lines.rbegin(); it != lines.rend(); ++it)
             if (it->find(k) != std::string::npos) return clip(*it);

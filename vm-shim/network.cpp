@@ -33,7 +33,8 @@ bool hasGlobalAddress(const nlohmann::json& link) {
 std::vector<GuestRoute> routesVia(const nlohmann::json& routes, const std::string& dev) {
     std::vector<GuestRoute> out;
     for (auto& r : routes) {
-        if (!r.is_object() || r.value("dev", "") != dev || r.value("protocol", "") == "kernel") continue;
+        if (!r.is_object() || r.value("dev", "") != dev || r.value("protocol", "") == "kernel")
+            continue;
         if (r.contains("type")) continue;  // unreachable, blackhole, multicast...
         std::string dst = r.value("dst", "");
         if (dst.empty() || dst.rfind("fe80:", 0) == 0 || dst.rfind("ff00:", 0) == 0) continue;
@@ -49,7 +50,8 @@ Status inNetns(const std::string& path, const std::function<Status()>& fn) {
     ASSIGN_OR_RETURN(UniqueFd target, namespaces::openNamespace(path, *net));
     UniqueFd back(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!back) return Error::fromErrno("open /proc/thread-self/ns/net");
-    if (::setns(target.get(), CLONE_NEWNET) < 0) return Error::fromErrno("setns to the network namespace ", path);
+    if (::setns(target.get(), CLONE_NEWNET) < 0)
+        return Error::fromErrno("setns to the network namespace ", path);
     Status st = fn();
     if (::setns(back.get(), CLONE_NEWNET) < 0) {
         // Staying in the container's netns would put the shim and QEMU there: never go on.
@@ -72,7 +74,8 @@ Result<UniqueFd> openTap(const std::string& name, int mtu) {
     UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!sock) return Error::fromErrno("socket");
     ifr.ifr_mtu = mtu;
-    if (::ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0) return Error::fromErrno("set the MTU of ", name, " to ", mtu);
+    if (::ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0)
+        return Error::fromErrno("set the MTU of ", name, " to ", mtu);
     if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) < 0) return Error::fromErrno("flags of ", name);
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
     if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) < 0) return Error::fromErrno("set ", name, " up");
@@ -84,7 +87,10 @@ std::string mirrorCommands(const std::string& dev, const std::string& tap) {
     std::string out;
     for (auto [from, to] : {std::pair{dev, tap}, std::pair{tap, dev}}) {
         out += strCat("qdisc add dev ", from, " ingress\n");
-        out += strCat("filter add dev ", from, " parent ffff: protocol all u32 match u8 0 0 action mirred egress redirect dev ", to, "\n");
+        out +=
+            strCat("filter add dev ", from,
+                   " parent ffff: protocol all u32 match u8 0 0 action mirred egress redirect dev ",
+                   to, "\n");
     }
     return out;
 }
@@ -107,16 +113,19 @@ Status wireInNetns(const std::string& netns, const std::string& stateDir, NetWir
     // One VM per netns until pods share one (the interface's ingress can redirect to one tap).
     for (auto& link : addrs)
         if (link.is_object() && link.value("ifname", "").rfind("berth-tap", 0) == 0) {
-            w.warning = strCat("vm: network namespace ", netns, " is already mirrored into another VM (",
-                               link.value("ifname", ""), "): this VM gets no network interface, only lo");
+            w.warning =
+                strCat("vm: network namespace ", netns, " is already mirrored into another VM (",
+                       link.value("ifname", ""), "): this VM gets no network interface, only lo");
             return {};
         }
     ASSIGN_OR_RETURN(w.nics, nicsFromIp(addrs, routes));
     if (w.nics.empty()) return {};
     nlohmann::json links = nlohmann::json::array();
-    for (size_t i = 0; i < w.nics.size(); i++) links.push_back({{"dev", w.nics[i].name}, {"tap", tapName(i)}});
+    for (size_t i = 0; i < w.nics.size(); i++)
+        links.push_back({{"dev", w.nics[i].name}, {"tap", tapName(i)}});
     // Recorded before anything is made, so a delete after a crash here still finds it.
-    TRY(fs::writeFileAtomic(stateDir + kRecord, nlohmann::json{{"netns", netns}, {"links", links}}.dump(), 0600));
+    TRY(fs::writeFileAtomic(stateDir + kRecord,
+                            nlohmann::json{{"netns", netns}, {"links", links}}.dump(), 0600));
     std::string tc;
     for (size_t i = 0; i < w.nics.size(); i++) {
         ASSIGN_OR_RETURN(UniqueFd tap, openTap(tapName(i), w.nics[i].mtu));
@@ -130,15 +139,19 @@ Status wireInNetns(const std::string& netns, const std::string& stateDir, NetWir
 
 }  // namespace
 
-std::string tapName(size_t i) { return strCat("berth-tap", i); }
+std::string tapName(size_t i) {
+    return strCat("berth-tap", i);
+}
 
-Result<std::vector<GuestNic>> nicsFromIp(const nlohmann::json& addrs, const nlohmann::json& routes) {
+Result<std::vector<GuestNic>> nicsFromIp(const nlohmann::json& addrs,
+                                         const nlohmann::json& routes) {
     if (!addrs.is_array() || !routes.is_array()) return Error(EINVAL, "ip -j: expected arrays");
     std::vector<GuestNic> out;
     try {
         for (auto& link : addrs) {
             std::string name = link.value("ifname", "");
-            if (link.value("link_type", "") != "ether" || name.rfind("berth-tap", 0) == 0 || !hasGlobalAddress(link))
+            if (link.value("link_type", "") != "ether" || name.rfind("berth-tap", 0) == 0 ||
+                !hasGlobalAddress(link))
                 continue;
             GuestNic nic;
             nic.name = name;
@@ -146,7 +159,8 @@ Result<std::vector<GuestNic>> nicsFromIp(const nlohmann::json& addrs, const nloh
             nic.mtu = link.value("mtu", 1500);
             for (auto& a : link.value("addr_info", nlohmann::json::array()))
                 if (a.value("scope", "") == "global")
-                    nic.addresses.push_back(strCat(a.value("local", ""), "/", a.value("prefixlen", 0)));
+                    nic.addresses.push_back(
+                        strCat(a.value("local", ""), "/", a.value("prefixlen", 0)));
             nic.routes = routesVia(routes, name);
             out.push_back(std::move(nic));
         }
@@ -168,11 +182,15 @@ Result<NetWiring> wireNetwork(const spec::Spec& s, const std::string& stateDir) 
     NetWiring w;
     const spec::Namespace* ns = s.linux ? s.linux->findNamespace("network") : nullptr;
     if (!ns) {
-        w.warning = "vm: the container shares the host's network namespace, which a VM cannot: it gets no network interface, only lo";
+        w.warning =
+            "vm: the container shares the host's network namespace, which a VM cannot: it gets no "
+            "network interface, only lo";
         return w;
     }
     if (ns->path.empty()) {
-        w.warning = "vm: a new network namespace has no interface to mirror: the VM gets no network interface, only lo";
+        w.warning =
+            "vm: a new network namespace has no interface to mirror: the VM gets no network "
+            "interface, only lo";
         return w;
     }
     Status st = inNetns(ns->path, [&] { return wireInNetns(ns->path, stateDir, w); });
@@ -183,7 +201,8 @@ Result<NetWiring> wireNetwork(const spec::Spec& s, const std::string& stateDir) 
     }
     if (w.nics.empty() && w.warning.empty())
         w.warning = strCat("vm: network namespace ", ns->path,
-                           " has no interface with an address to mirror: the VM gets no network interface, only lo");
+                           " has no interface with an address to mirror: the VM gets no network "
+                           "interface, only lo");
     return w;
 }
 
@@ -199,7 +218,8 @@ void unwireNetwork(const std::string& stateDir) {
                 std::string dev = l.value("dev", ""), tap = l.value("tap", "");
                 if (!dev.empty()) (void)runCommand({"tc", "qdisc", "del", "dev", dev, "ingress"});
                 // Normally gone with QEMU's fd; only a VMM still alive would keep it.
-                if (!tap.empty() && ::if_nametoindex(tap.c_str()) > 0) (void)runCommand({"ip", "link", "del", tap});
+                if (!tap.empty() && ::if_nametoindex(tap.c_str()) > 0)
+                    (void)runCommand({"ip", "link", "del", tap});
             }
             return {};
         });

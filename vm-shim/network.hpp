@@ -3,10 +3,9 @@
 // two, and what the guest must configure to be that interface (MAC, addresses, routes, MTU).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"

@@ -83,14 +83,16 @@ Result<std::string> linkByMac(const std::string& mac) {
     return Error(ENODEV, strCat("no network interface with MAC ", mac));
 }
 
-Status addAddress(int sock4, int sock6, const std::string& dev, int& v4count, const std::string& text) {
+Status addAddress(int sock4, int sock6, const std::string& dev, int& v4count,
+                  const std::string& text) {
     ASSIGN_OR_RETURN(Prefix p, parsePrefix(text));
     if (p.family == AF_INET6) {
         In6Ifreq r = {};
         std::memcpy(&r.addr, p.bytes, 16);
         r.prefixlen = static_cast<uint32_t>(p.len);
         r.ifindex = static_cast<int>(::if_nametoindex(dev.c_str()));
-        if (sock6 < 0 || ::ioctl(sock6, SIOCSIFADDR, &r) < 0) return Error::fromErrno("add ", text, " to ", dev);
+        if (sock6 < 0 || ::ioctl(sock6, SIOCSIFADDR, &r) < 0)
+            return Error::fromErrno("add ", text, " to ", dev);
         return {};
     }
     // A second IPv4 address goes on an alias label (dev:1), as ioctls know one per label.
@@ -103,17 +105,23 @@ Status addAddress(int sock4, int sock6, const std::string& dev, int& v4count, co
     if (::ioctl(sock4, SIOCSIFADDR, &ifr) < 0) return Error::fromErrno("add ", text, " to ", dev);
     sa = v4mask(p.len);
     std::memcpy(&ifr.ifr_netmask, &sa, sizeof sa);
-    if (::ioctl(sock4, SIOCSIFNETMASK, &ifr) < 0) return Error::fromErrno("netmask of ", text, " on ", dev);
+    if (::ioctl(sock4, SIOCSIFNETMASK, &ifr) < 0)
+        return Error::fromErrno("netmask of ", text, " on ", dev);
     return {};
 }
 
 Status addRoute(int sock4, int sock6, const std::string& dev, const GuestRoute& r) {
-    ASSIGN_OR_RETURN(Prefix dst, parsePrefix(r.dst == "default" ? (r.gateway.find(':') == std::string::npos ? "0.0.0.0/0" : "::/0") : r.dst));
+    ASSIGN_OR_RETURN(
+        Prefix dst,
+        parsePrefix(r.dst == "default"
+                        ? (r.gateway.find(':') == std::string::npos ? "0.0.0.0/0" : "::/0")
+                        : r.dst));
     Prefix gw;
     if (!r.gateway.empty()) {
         ASSIGN_OR_RETURN(gw, parsePrefix(r.gateway));
     }
-    std::string what = strCat("route ", r.dst, r.gateway.empty() ? "" : " via " + r.gateway, " dev ", dev);
+    std::string what =
+        strCat("route ", r.dst, r.gateway.empty() ? "" : " via " + r.gateway, " dev ", dev);
     if (dst.family == AF_INET6) {
         struct in6_rtmsg m = {};
         std::memcpy(&m.rtmsg_dst, dst.bytes, 16);
@@ -148,13 +156,15 @@ Status configureNic(int sock4, int sock6, const GuestNic& nic) {
     if (dev != nic.name && nic.name.size() < IFNAMSIZ) {  // still down: it can be renamed
         dev.copy(ifr.ifr_name, IFNAMSIZ - 1);
         nic.name.copy(ifr.ifr_newname, IFNAMSIZ - 1);
-        if (::ioctl(sock4, SIOCSIFNAME, &ifr) < 0) return Error::fromErrno("rename ", dev, " to ", nic.name);
+        if (::ioctl(sock4, SIOCSIFNAME, &ifr) < 0)
+            return Error::fromErrno("rename ", dev, " to ", nic.name);
         dev = nic.name;
     }
     ifr = {};
     dev.copy(ifr.ifr_name, IFNAMSIZ - 1);
     ifr.ifr_mtu = nic.mtu;
-    if (::ioctl(sock4, SIOCSIFMTU, &ifr) < 0) return Error::fromErrno("set the MTU of ", dev, " to ", nic.mtu);
+    if (::ioctl(sock4, SIOCSIFMTU, &ifr) < 0)
+        return Error::fromErrno("set the MTU of ", dev, " to ", nic.mtu);
     // The address is the host's, already checked there: no duplicate detection delay.
     (void)fs::writeFile("/proc/sys/net/ipv6/conf/" + dev + "/accept_dad", "0");
     TRY(setFlagsUp(sock4, dev));
@@ -174,7 +184,8 @@ Status configureNetwork(const std::vector<GuestNic>& nics) {
     if (!sock4) return Error::fromErrno("socket");
     UniqueFd sock6(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));  // none without IPv6
     TRY(setFlagsUp(sock4.get(), "lo"));
-    for (auto& nic : nics) TRY_CTX(configureNic(sock4.get(), sock6.get(), nic), "network interface ", nic.name);
+    for (auto& nic : nics)
+        TRY_CTX(configureNic(sock4.get(), sock6.get(), nic), "network interface ", nic.name);
     return {};
 }
 

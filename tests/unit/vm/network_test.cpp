@@ -1,3 +1,5 @@
+#include "vm-shim/network.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -5,7 +7,6 @@
 #include "vm-shim/boot_config.hpp"
 #include "vm-shim/boot_failure.hpp"
 #include "vm-shim/guest_config.hpp"
-#include "vm-shim/network.hpp"
 
 using namespace berth;
 using namespace berth::vm;
@@ -46,13 +47,15 @@ TEST(VmNetwork, MirrorsEthernetLinksWithAGlobalAddress) {
     EXPECT_EQ(n.mtu, 1450);
     EXPECT_EQ(n.addresses, (std::vector<std::string>{"10.88.0.5/16", "fd00::5/64"}));
     // The kernel's connected routes come back by themselves in the guest; the rest is copied.
-    std::vector<GuestRoute> want = {{"default", "10.88.0.1"}, {"10.7.0.0/24", "10.88.0.9"}, {"default", "fd00::1"}};
+    std::vector<GuestRoute> want = {
+        {"default", "10.88.0.1"}, {"10.7.0.0/24", "10.88.0.9"}, {"default", "fd00::1"}};
     EXPECT_EQ(n.routes, want);
 }
 
 TEST(VmNetwork, NothingToMirrorInAnEmptyNetns) {
-    auto nics = nicsFromIp(nlohmann::json::parse(R"([{"ifname":"lo","link_type":"loopback","addr_info":[]}])"),
-                           nlohmann::json::array());
+    auto nics = nicsFromIp(
+        nlohmann::json::parse(R"([{"ifname":"lo","link_type":"loopback","addr_info":[]}])"),
+        nlohmann::json::array());
     ASSERT_TRUE(nics.ok());
     EXPECT_TRUE(nics->empty());
     EXPECT_FALSE(nicsFromIp(nlohmann::json::object(), nlohmann::json::array()).ok());
@@ -89,7 +92,7 @@ TEST(VmNetwork, QemuGetsAVirtioNetDevicePerTapFdWithoutVhost) {
 TEST(VmRootfs, InitrdLimitFollowsGuestRam) {
     EXPECT_TRUE(initrdFits(40 << 20, 256));
     EXPECT_FALSE(initrdFits(400ull << 20, 258));
-    EXPECT_FALSE(initrdFits(255ull << 20, 256));  // QEMU wants room below it
+    EXPECT_FALSE(initrdFits(255ull << 20, 256));    // QEMU wants room below it
     EXPECT_FALSE(initrdFits(2100ull << 20, 8192));  // initrd_addr_max caps it at 2 GiB
 }
 
@@ -106,11 +109,15 @@ TEST(VmBootFailure, ThePanicNotTheTraceTail) {
         "[    1.100006]  ? do_syscall_64+0x5b/0xc0\n"
         "[    1.100007]  entry_SYSCALL_64_after_hwframe+0x21/0x200\n"
         "[    1.100008]  </TASK>\n";
-    EXPECT_EQ(bootFailureReason(console, ""), " [console.log: Kernel panic - not syncing: System is deadlocked on memory]");
-    EXPECT_EQ(bootFailureReason("berth-agent: no virtio-serial port named berth.agent\nreboot: Power down\n", ""),
+    EXPECT_EQ(bootFailureReason(console, ""),
+              " [console.log: Kernel panic - not syncing: System is deadlocked on memory]");
+    EXPECT_EQ(bootFailureReason(
+                  "berth-agent: no virtio-serial port named berth.agent\nreboot: Power down\n", ""),
               " [console.log: berth-agent: no virtio-serial port named berth.agent]");
-    EXPECT_EQ(bootFailureReason("", "qemu-system-x86_64: initrd is too large, cannot support.\nabort\n"),
-              " [vmm.log: qemu-system-x86_64: initrd is too large, cannot support.]");
-    EXPECT_EQ(bootFailureReason("[ 0.1] a line\n[ 0.2]  foo+0x1/0x2\n", ""), " [console.log: a line]");
+    EXPECT_EQ(
+        bootFailureReason("", "qemu-system-x86_64: initrd is too large, cannot support.\nabort\n"),
+        " [vmm.log: qemu-system-x86_64: initrd is too large, cannot support.]");
+    EXPECT_EQ(bootFailureReason("[ 0.1] a line\n[ 0.2]  foo+0x1/0x2\n", ""),
+              " [console.log: a line]");
     EXPECT_EQ(bootFailureReason("", ""), "");
 }

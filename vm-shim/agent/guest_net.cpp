@@ -150,17 +150,34 @@ Status addRoute(int sock4, int sock6, const std::string& dev, const GuestRoute& 
     return {};
 }
 
-Status configureNic(int sock4, int sock6, const GuestNic& nic) {
-    ASSIGN_OR_RETURN(std::string dev, linkByMac(nic.mac));
+Status renameLink(int sock, const std::string& from, const std::string& to) {
     struct ifreq ifr = {};
-    if (dev != nic.name && nic.name.size() < IFNAMSIZ) {  // still down: it can be renamed
-        dev.copy(ifr.ifr_name, IFNAMSIZ - 1);
-        nic.name.copy(ifr.ifr_newname, IFNAMSIZ - 1);
-        if (::ioctl(sock4, SIOCSIFNAME, &ifr) < 0)
-            return Error::fromErrno("rename ", dev, " to ", nic.name);
-        dev = nic.name;
+    from.copy(ifr.ifr_name, IFNAMSIZ - 1);
+    to.copy(ifr.ifr_newname, IFNAMSIZ - 1);
+    if (::ioctl(sock, SIOCSIFNAME, &ifr) < 0) return Error::fromErrno("rename ", from, " to ", to);
+    return {};
+}
+
+// Each NIC (found by MAC) under the host side's name. Through a temporary name first: the
+// guest's probe order need not be the host's, so a wanted name can still be another NIC's.
+Result<std::vector<std::string>> nameNics(int sock, const std::vector<GuestNic>& nics) {
+    std::vector<std::string> devs;
+    for (size_t i = 0; i < nics.size(); i++) {
+        ASSIGN_OR_RETURN(std::string dev, linkByMac(nics[i].mac));
+        std::string tmp = strCat("berthnic", i);
+        TRY(renameLink(sock, dev, tmp));  // still down: it can be renamed
+        devs.push_back(tmp);
     }
-    ifr = {};
+    for (size_t i = 0; i < nics.size(); i++) {
+        if (nics[i].name.empty() || nics[i].name.size() >= IFNAMSIZ) continue;
+        TRY(renameLink(sock, devs[i], nics[i].name));
+        devs[i] = nics[i].name;
+    }
+    return devs;
+}
+
+Status configureNic(int sock4, int sock6, const GuestNic& nic, const std::string& dev) {
+    struct ifreq ifr = {};
     dev.copy(ifr.ifr_name, IFNAMSIZ - 1);
     ifr.ifr_mtu = nic.mtu;
     if (::ioctl(sock4, SIOCSIFMTU, &ifr) < 0)
@@ -184,8 +201,10 @@ Status configureNetwork(const std::vector<GuestNic>& nics) {
     if (!sock4) return Error::fromErrno("socket");
     UniqueFd sock6(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));  // none without IPv6
     TRY(setFlagsUp(sock4.get(), "lo"));
-    for (auto& nic : nics)
-        TRY_CTX(configureNic(sock4.get(), sock6.get(), nic), "network interface ", nic.name);
+    ASSIGN_OR_RETURN(auto devs, nameNics(sock4.get(), nics));
+    for (size_t i = 0; i < nics.size(); i++)
+        TRY_CTX(configureNic(sock4.get(), sock6.get(), nics[i], devs[i]), "network interface ",
+                nics[i].name);
     return {};
 }
 

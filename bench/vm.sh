@@ -1,7 +1,8 @@
 #!/bin/bash
 # Micro-VM path benchmark: `berth run` of a vm-handled busybox container against QEMU started
 # directly with the same kernel and initramfs (the floor: boot to /init and power off, no berth),
-# in the same run; both rootfs sharing modes; the VMM's RSS. See bench/README.md.
+# in the same run; both rootfs sharing modes; with a NIC mirrored from a network namespace (a
+# veth the script makes in a netns of its own; no traffic); the VMM's RSS. See bench/README.md.
 #
 #   sudo bench/vm.sh [-n N] [--berth PATH]
 #
@@ -30,6 +31,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 TMP="$(mktemp -d /tmp/berth-vmbench.XXXXXX)"
 cleanup() {
     for d in "$TMP"/root/*/; do [[ -d "$d" ]] && "$BERTH" --root "$TMP/root" delete -f "$(basename "$d")" >/dev/null 2>&1; done
+    umount "$TMP/netns" 2>/dev/null || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -48,10 +50,18 @@ timed() {
     echo "$(((t1 - t0) / 1000)) $(((t2 - t0) / 1000))"
 }
 
+# A network namespace like podman's (a veth eth0 with an address and a default route) for the
+# NIC runs: berth mirrors eth0 into the VM (a tap, tc filters) and the agent configures it.
+touch "$TMP/netns"
+unshare --net="$TMP/netns" sh -c 'ip link set lo up && ip link add eth0 type veth peer name peer0 &&
+    ip addr add 10.250.0.5/24 dev eth0 && ip link set eth0 up && ip route add default via 10.250.0.1'
+
+# berth_run MODE [NETNS]: a VM run with that rootfs mode, in NETNS (else a new, empty netns).
 berth_run() {
-    local mode="$1" id="b$RANDOM$RANDOM"
-    jq --arg m "$mode" '.annotations["org.berth.vm.rootfs"] = $m' "$TMP/bundle/config.json" >"$TMP/c" &&
-        mv "$TMP/c" "$TMP/bundle/config.json"
+    local mode="$1" netns="${2:-}" id="b$RANDOM$RANDOM"
+    jq --arg m "$mode" --arg ns "$netns" '.annotations["org.berth.vm.rootfs"] = $m
+        | .linux.namespaces |= map(if .type == "network" then (if $ns == "" then del(.path) else .path = $ns end) else . end)' \
+        "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
     "$BERTH" --root "$TMP/root" run -b "$TMP/bundle" "$id" </dev/null
 }
 
@@ -73,23 +83,30 @@ qemu_floor() {
 }
 
 declare -A FIRST EXIT
-for what in floor block initramfs; do
+MODES=(floor block initramfs nic)
+for what in "${MODES[@]}"; do
     : >"$TMP/$what.first"
     : >"$TMP/$what.exit"
-    for ((i = 0; i < N; i++)); do
+done
+# Interleaved (one run of each mode per round), so a change in the host's load hits every mode.
+for ((i = 0; i < N; i++)); do
+    for what in "${MODES[@]}"; do
         case "$what" in
             floor) r="$(timed qemu_floor)" ;;
+            nic) r="$(timed berth_run initramfs "$TMP/netns")" ;;
             *) r="$(timed berth_run "$what")" ;;
         esac
         echo "${r% *}" >>"$TMP/$what.first"
         echo "${r#* }" >>"$TMP/$what.exit"
     done
+done
+for what in "${MODES[@]}"; do
     FIRST[$what]="$(median <"$TMP/$what.first")"
     EXIT[$what]="$(median <"$TMP/$what.exit")"
 done
 
 # Native berth for scale.
-jq 'del(.annotations)' "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
+jq 'del(.annotations) | .linux.namespaces |= map(if .type == "network" then del(.path) else . end)' "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
 : >"$TMP/native"
 for ((i = 0; i < N; i++)); do
     r="$(timed "$BERTH" --root "$TMP/root" run -b "$TMP/bundle" "n$i$RANDOM" </dev/null)"
@@ -113,5 +130,6 @@ printf '%-34s %12s %10s %16s\n' "" "first output" "exit" "exit vs floor"
 printf '%-34s %12s %10s %16s\n' "qemu direct (floor, probe boot)" "${FIRST[floor]}" "${EXIT[floor]}" "1.00"
 printf '%-34s %12s %10s %16s\n' "berth run, rootfs ext4 virtio-blk" "${FIRST[block]}" "${EXIT[block]}" "$(ratio "${EXIT[block]}" "${EXIT[floor]}")"
 printf '%-34s %12s %10s %16s\n' "berth run, rootfs in initramfs" "${FIRST[initramfs]}" "${EXIT[initramfs]}" "$(ratio "${EXIT[initramfs]}" "${EXIT[floor]}")"
+printf '%-34s %12s %10s %16s\n' "berth run, initramfs + NIC (tap)" "${FIRST[nic]}" "${EXIT[nic]}" "$(ratio "${EXIT[nic]}" "${EXIT[floor]}")"
 printf '%-34s %12s %10s\n' "berth run, native (namespaces)" "-" "$(median <"$TMP/native")"
 echo "VMM (qemu) VmRSS: $((VMM_RSS / 1024)) MiB, shim VmRSS: $((SHIM_RSS / 1024)) MiB (guest RAM 256 MiB)"

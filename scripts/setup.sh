@@ -24,8 +24,9 @@ TEST_PKGS=(bats busybox-static zsh podman conmon containerd runc crun uidmap ipr
     clang libclang-rt-dev
     nftables lxcfs openssl)
 # The micro-VM handler (tests/vm, bench/vm.sh): QEMU, the guest kernel (installs into /boot and
-# /lib/modules only; no bootloader is touched where none is installed), mkfs.ext4 -d, cpio(1).
-VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio)
+# /lib/modules only; no bootloader is touched where none is installed), mkfs.ext4 -d, cpio(1);
+# curl: tests/vm/podman.bats fetches pages from the guest (busybox-static's wget crashes here).
+VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio curl)
 OPTIONAL_PKGS=(hyperfine time)
 # Kubernetes through containerd's CRI plugin (scripts/cri-setup.sh, tests/e2e/cri.bats, bench/cri.sh):
 # the CNI plugins (bridge, host-local, loopback) and the Python CRI client's gRPC (tests/tools/cri).

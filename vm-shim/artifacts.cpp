@@ -62,7 +62,7 @@ uint64_t treeBytes(const std::string& dir) {
 }  // namespace
 
 const std::vector<std::string>& guestModules() {
-    static const std::vector<std::string> m = {"virtio_mmio", "virtio_blk", "virtio_console"};
+    static const std::vector<std::string> m = {"virtio_mmio", "virtio_blk", "virtio_console", "virtio_net"};
     return m;
 }
 

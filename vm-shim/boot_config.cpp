@@ -84,6 +84,14 @@ std::string optEscape(const std::string& s) {
     }
     return out;
 }
+// One virtio-net-device (virtio-mmio) per tap fd, with the MAC the guest must answer ARP with.
+void appendNicArgs(std::vector<std::string>& a, const QemuConfig& c) {
+    for (size_t i = 0; i < c.nics.size(); i++) {
+        a.insert(a.end(), {"-netdev", strCat("tap,id=net", i, ",fd=", c.nics[i].tapFd, ",vhost=off"), "-device",
+                           strCat("virtio-net-device,netdev=net", i, ",mac=", c.nics[i].mac)});
+    }
+}
+
 }  // namespace
 
 std::vector<std::string> qemuArgv(const QemuConfig& c) {
@@ -107,7 +115,13 @@ std::vector<std::string> qemuArgv(const QemuConfig& c) {
         if (c.rootfsReadonly) drive += ",readonly=on";
         a.insert(a.end(), {"-drive", drive, "-device", "virtio-blk-device,drive=rootfs"});
     }
+    appendNicArgs(a, c);
     return a;
+}
+
+bool initrdFits(uint64_t bytes, uint64_t memMiB) {
+    uint64_t below = std::min<uint64_t>(memMiB, 2048) << 20;
+    return bytes + (1 << 20) < below;
 }
 
 }  // namespace berth::vm

@@ -50,7 +50,18 @@ struct QemuConfig {
     std::string rootfsImage;      // empty: the rootfs travels in the initramfs
     bool rootfsReadonly = false;
     std::string consoleLog;       // the guest's serial console (kernel and agent messages)
+    // virtio-net NICs backed by tap fds (opened by the host in the container's netns; no vhost).
+    struct Nic {
+        int tapFd = -1;
+        std::string mac;
+    };
+    std::vector<Nic> nics;
 };
 std::vector<std::string> qemuArgv(const QemuConfig& c);
+
+// Whether QEMU loads an initrd of `bytes` for a guest of `memMiB`: x86 QEMU refuses ("initrd is
+// too large") one that does not fit under min(RAM, the kernel's initrd_addr_max of 2 GiB) less
+// its ACPI tables; a MiB of margin.
+bool initrdFits(uint64_t bytes, uint64_t memMiB);
 
 }  // namespace berth::vm

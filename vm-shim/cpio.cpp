@@ -36,14 +36,20 @@ std::string archiveName(const std::string& path) {
 
 void Writer::add(const std::string& path, uint32_t mode, const std::string& data, uint32_t uid,
                  uint32_t gid, uint32_t rmajor, uint32_t rminor) {
+    addEntry(path, mode, data, uid, gid, rmajor, rminor, 0, 0);
+}
+
+void Writer::addEntry(const std::string& path, uint32_t mode, const std::string& data, uint32_t uid, uint32_t gid,
+                      uint32_t rmajor, uint32_t rminor, uint32_t ino, uint32_t nlink) {
     std::string name = archiveName(path);
     bool trailer = name == "TRAILER!!!";
+    if (!trailer) entries_++;
     out_ += kMagic;
-    hex8(out_, trailer ? 0 : ino_++);
+    hex8(out_, trailer ? 0 : ino ? ino : ino_++);
     hex8(out_, mode);
     hex8(out_, uid);
     hex8(out_, gid);
-    hex8(out_, S_ISDIR(mode) ? 2 : 1);  // nlink
+    hex8(out_, nlink ? nlink : S_ISDIR(mode) ? 2 : 1);
     hex8(out_, 0);                      // mtime: 0 keeps the archive reproducible (cache keys)
     hex8(out_, static_cast<uint32_t>(data.size()));
     hex8(out_, 0);  // devmajor
@@ -85,8 +91,7 @@ Status Writer::addTree(const std::string& hostDir, const std::string& prefix) {
             add(dst, mode, "", st.st_uid, st.st_gid);
             TRY(addTree(src, dst));
         } else if (S_ISREG(st.st_mode)) {
-            ASSIGN_OR_RETURN(std::string data, fs::readFile(src));
-            add(dst, mode, data, st.st_uid, st.st_gid);
+            TRY(addRegularFromHost(src, dst, st));
         } else if (S_ISLNK(st.st_mode)) {
             std::vector<char> buf(static_cast<size_t>(st.st_size) + 1);
             ssize_t n2 = ::readlink(src.c_str(), buf.data(), buf.size());
@@ -94,6 +99,24 @@ Status Writer::addTree(const std::string& hostDir, const std::string& prefix) {
             add(dst, mode, std::string(buf.data(), static_cast<size_t>(n2)), st.st_uid, st.st_gid);
         }
     }
+    return {};
+}
+
+Status Writer::addRegularFromHost(const std::string& src, const std::string& dst, const struct stat& st) {
+    auto mode = static_cast<uint32_t>(st.st_mode);
+    if (st.st_nlink < 2) {
+        ASSIGN_OR_RETURN(std::string data, fs::readFile(src));
+        add(dst, mode, data, st.st_uid, st.st_gid);
+        return {};
+    }
+    auto nlink = static_cast<uint32_t>(st.st_nlink);
+    auto [it, first] = hardLinks_.try_emplace({st.st_dev, st.st_ino}, ino_);
+    if (!first) {
+        addEntry(dst, mode, "", st.st_uid, st.st_gid, 0, 0, it->second, nlink);
+        return {};
+    }
+    ASSIGN_OR_RETURN(std::string data, fs::readFile(src));
+    addEntry(dst, mode, data, st.st_uid, st.st_gid, 0, 0, ino_++, nlink);
     return {};
 }
 
@@ -117,6 +140,7 @@ Result<std::vector<Entry>> parse(const std::string& a) {
         if (off + 110 > a.size()) return Error(EINVAL, strCat("cpio: truncated header at offset ", off));
         if (a.compare(off, 6, kMagic) != 0) return Error(EINVAL, strCat("cpio: bad magic at offset ", off));
         Entry e;
+        ASSIGN_OR_RETURN(e.ino, field(0));
         ASSIGN_OR_RETURN(e.mode, field(1));
         ASSIGN_OR_RETURN(e.uid, field(2));
         ASSIGN_OR_RETURN(e.gid, field(3));

@@ -15,6 +15,21 @@
 
 namespace berth::vm {
 
+// A NIC the guest configures as its twin on the host side is (the netns's veth, whose traffic
+// the host mirrors to the VM's tap): the same name, MAC, MTU, addresses and routes.
+struct GuestRoute {
+    std::string dst;      // "default", "10.1.0.0/16", "fd00::/64", "10.1.2.3" (a host)
+    std::string gateway;  // empty: on the link
+    bool operator==(const GuestRoute&) const = default;
+};
+struct GuestNic {
+    std::string name;  // eth0
+    std::string mac;   // 0a:58:0a:58:00:05
+    int mtu = 1500;
+    std::vector<std::string> addresses;  // "10.88.0.5/16", "fd00::5/64"
+    std::vector<GuestRoute> routes;
+};
+
 struct GuestProcess {
     spec::Process process;   // terminal and consoleSize included
     nlohmann::json seccomp;  // linux.seccomp; null when none
@@ -26,6 +41,7 @@ struct GuestProcess {
     bool readonlyRoot = false;
     // mkfs.ext4 adds lost+found; the guest removes it when the bundle's rootfs had none.
     bool dropLostFound = false;
+    std::vector<GuestNic> nics;  // configured before the workload starts; lo is always up
 };
 
 std::string toJson(const GuestProcess& p);

@@ -21,6 +21,16 @@ namespace berth::vm {
 namespace {
 
 constexpr int kAgentFdInVmm = 3;
+constexpr int kFirstTapFdInVmm = 4;  // the NICs' tap fds follow the agent channel
+
+// In the forked VMM, before exec: `fds` moved to first, first+1, ... — each copied above them
+// all first, so no dup2 overwrites one not placed yet. The rest is closed.
+void placeFdsInChild(const std::vector<int>& fds, int first) {
+    std::vector<int> high;
+    for (int fd : fds) high.push_back(::fcntl(fd, F_DUPFD, first + static_cast<int>(fds.size()) + 16));
+    for (size_t i = 0; i < high.size(); i++) ::dup2(high[i], first + static_cast<int>(i));
+    ::syscall(SYS_close_range, first + static_cast<unsigned>(fds.size()), ~0u, 0);
+}
 
 class Qemu : public Vmm {
 public:
@@ -29,6 +39,12 @@ public:
     Result<pid_t> start(const QemuConfig& c, int agentFd, const std::string& vmmLog) override {
         QemuConfig cfg = c;
         cfg.agentFd = agentFd >= 0 ? kAgentFdInVmm : -1;
+        UniqueFd noAgent(agentFd >= 0 ? -1 : ::open("/dev/null", O_RDONLY | O_CLOEXEC));  // holds fd 3's place
+        std::vector<int> placed = {agentFd >= 0 ? agentFd : noAgent.get()};
+        for (size_t i = 0; i < cfg.nics.size(); i++) {
+            placed.push_back(cfg.nics[i].tapFd);
+            cfg.nics[i].tapFd = kFirstTapFdInVmm + static_cast<int>(i);
+        }
         auto args = qemuArgv(cfg);
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
@@ -50,8 +66,7 @@ public:
             ::dup2(devnull, 0);
             ::dup2(log.get(), 1);
             ::dup2(log.get(), 2);
-            if (agentFd >= 0) ::dup2(agentFd, kAgentFdInVmm);
-            ::syscall(SYS_close_range, agentFd >= 0 ? kAgentFdInVmm + 1 : 3, ~0u, 0);
+            placeFdsInChild(placed, kAgentFdInVmm);
             ::execvp(argv[0], argv.data());
             std::string msg = strCat("exec ", argv[0], ": ", std::strerror(errno), "\n");
             (void)!::write(2, msg.data(), msg.size());

@@ -23,6 +23,7 @@
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
+#include "vm-shim/boot_failure.hpp"
 #include "vm-shim/protocol.hpp"
 #include "vm-shim/vmm.hpp"
 
@@ -31,6 +32,7 @@ namespace {
 
 constexpr int kReadyFd = 3;
 constexpr int kConsoleFd = 4;  // ShimConfig::consoleFd in the shim
+constexpr int kFirstTapFd = 5;  // ShimConfig::qemu.nics[i].tapFd in the shim
 constexpr int kBootTimeoutMs = 90000;  // TCG on two busy cores; a KVM boot takes ~0.2 s
 
 using Clock = std::chrono::steady_clock;
@@ -95,16 +97,10 @@ bool Shim::reportReady(const std::string& msg) {
 }
 
 std::string Shim::lastWords() const {
-    // What the guest or QEMU said last: the most useful part of a failed boot.
-    std::string out;
-    for (auto* f : {"/vmm.log", "/console.log"}) {
-        auto t = fs::readFile(c_.stateDir + f);
-        if (!t || fs::trim(*t).empty()) continue;
-        std::string s = fs::trim(*t);
-        if (s.size() > 300) s = "..." + s.substr(s.size() - 300);
-        out += strCat(" [", f + 1, ": ", s, "]");
-    }
-    return out;
+    // Why the guest or QEMU stopped: the most useful part of a failed boot.
+    auto console = fs::readFile(c_.stateDir + "/console.log");
+    auto vmm = fs::readFile(c_.stateDir + "/vmm.log");
+    return bootFailureReason(console ? *console : "", vmm ? *vmm : "");
 }
 
 Status Shim::listenControl() {
@@ -150,6 +146,9 @@ Status Shim::boot() {
     UniqueFd theirs(sv[1]);
     ASSIGN_OR_RETURN(vmm_, makeQemu()->start(c_.qemu, theirs.get(), c_.stateDir + "/vmm.log"));
     theirs.reset();
+    // QEMU holds the taps now: when it goes, they go (a tap without TUNSETPERSIST dies with its
+    // last fd), whatever happens to the shim.
+    for (auto& n : c_.qemu.nics) ::close(n.tapFd);
     ::fcntl(agent_.get(), F_SETFL, O_NONBLOCK);
     auto deadline = Clock::now() + std::chrono::milliseconds(kBootTimeoutMs);
     while (!prepared_) {
@@ -379,6 +378,25 @@ void Shim::run() {
     finish();
 }
 
+// In the forked shim: the ready pipe at kReadyFd, the console at kConsoleFd, the taps from
+// kFirstTapFd — each first copied above all of them, so none is overwritten before it is moved —
+// and nothing else of berth's (c's fds are renumbered to the shim's).
+void placeShimFds(ShimConfig& c, int readyFd) {
+    constexpr int kAbove = 64;
+    int ready = ::fcntl(readyFd, F_DUPFD, kAbove);
+    int console = c.consoleFd >= 0 ? ::fcntl(c.consoleFd, F_DUPFD, kAbove) : -1;
+    std::vector<int> taps;
+    for (auto& n : c.qemu.nics) taps.push_back(::fcntl(n.tapFd, F_DUPFD, kAbove));
+    ::dup2(ready, kReadyFd);
+    if (console >= 0) ::dup2(console, kConsoleFd);
+    if (console < 0) ::close(kConsoleFd);
+    for (size_t i = 0; i < taps.size(); i++) {
+        c.qemu.nics[i].tapFd = kFirstTapFd + static_cast<int>(i);
+        ::dup2(taps[i], c.qemu.nics[i].tapFd);
+    }
+    ::syscall(SYS_close_range, kFirstTapFd + static_cast<unsigned>(taps.size()), ~0u, 0);
+}
+
 }  // namespace
 
 std::string controlSocketPath(const std::string& stateDir) { return stateDir + "/vm.sock"; }
@@ -394,13 +412,9 @@ Result<ShimStarted> startShim(const ShimConfig& c) {
         // file, so a shim holding it would block every later berth call on this container).
         ::setsid();
         ::prctl(PR_SET_NAME, "berth-vm-shim");  // what ps shows for the container's pid
-        // Above the fds we place, so neither is overwritten before it is moved.
-        int ready = ::fcntl(wr.get(), F_DUPFD, 10);
-        int console = c.consoleFd >= 0 ? ::fcntl(c.consoleFd, F_DUPFD, 10) : -1;
-        ::dup2(ready, kReadyFd);
-        if (console >= 0) ::dup2(console, kConsoleFd);
-        ::syscall(SYS_close_range, console >= 0 ? kConsoleFd + 1 : kReadyFd + 1, ~0u, 0);
-        Shim(c).run();
+        ShimConfig mine = c;
+        placeShimFds(mine, wr.get());
+        Shim(mine).run();
     }
     wr.reset();
     std::string msg;

@@ -20,6 +20,7 @@
 #include "vm-shim/artifacts.hpp"
 #include "vm-shim/exec_proxy.hpp"
 #include "vm-shim/guest_config.hpp"
+#include "vm-shim/network.hpp"
 #include "vm-shim/shim.hpp"
 #include "vm-shim/vmm.hpp"
 
@@ -62,19 +63,24 @@ Status checkSeccompForGuest(const nlohmann::json& seccomp) {
     return {};
 }
 
-// The bytes of the regular files under dir — each inode once (busybox's applets are hundreds of
-// hard links to one binary), symlinks not followed — counting stops past `limit`.
+// The bytes of the regular files under dir — each inode once (the cpio stores hard links once
+// too), symlinks not followed — counting stops past `limit`. A tree that cannot be walked to
+// the end counts as over the limit: a guess that is too small could pick a form that cannot boot.
 uint64_t treeBytesUpTo(const std::string& dir, uint64_t limit) {
     namespace stdfs = std::filesystem;
     uint64_t total = 0;
     std::set<std::pair<dev_t, ino_t>> linked;
     std::error_code ec;
-    for (stdfs::recursive_directory_iterator it(dir, stdfs::directory_options::skip_permission_denied, ec), end;
-         !ec && it != end && total <= limit; it.increment(ec)) {
+    stdfs::recursive_directory_iterator it(dir, stdfs::directory_options::skip_permission_denied, ec), end;
+    for (; !ec && it != end && total <= limit; it.increment(ec)) {
         struct stat sb;
         if (::lstat(it->path().c_str(), &sb) < 0 || !S_ISREG(sb.st_mode)) continue;
         if (sb.st_nlink > 1 && !linked.insert({sb.st_dev, sb.st_ino}).second) continue;
         total += static_cast<uint64_t>(sb.st_size);
+    }
+    if (ec && total <= limit) {
+        log::debug("vm: walking ", dir, ": ", ec.message(), ": sized as over ", limit, " bytes");
+        return limit == UINT64_MAX ? total : limit + 1;
     }
     return total;
 }
@@ -82,9 +88,10 @@ uint64_t treeBytesUpTo(const std::string& dir, uint64_t limit) {
 // The annotation's choice; "auto" (or none) is decided by the rootfs's size: measured for the
 // initramfs (tmpfs-like, it stays in guest RAM) against one image write plus lazy reads for the
 // disk — the initramfs wins for small trees (bench/vm.sh), the disk for the rest.
-Result<RootfsMode> rootfsModeFor(const spec::Spec& s, const std::string& rootfs, uint64_t& bytes) {
+Result<RootfsMode> rootfsModeFor(const spec::Spec& s, const std::string& rootfs, uint64_t& bytes, bool& forced) {
     auto it = s.annotations.find(kRootfsAnnotation);
     std::string v = it == s.annotations.end() ? "auto" : it->second;
+    forced = v != "auto";
     if (v == "block") return RootfsMode::Block;
     uint64_t limit = kInitramfsMaxMiB << 20;
     if (v == "initramfs") limit = UINT64_MAX;
@@ -92,6 +99,34 @@ Result<RootfsMode> rootfsModeFor(const spec::Spec& s, const std::string& rootfs,
         return Error(EINVAL, strCat("annotation ", kRootfsAnnotation, "=\"", v, "\": expected auto, block or initramfs")).hideErrno();
     bytes = treeBytesUpTo(rootfs, limit);
     return bytes <= limit ? RootfsMode::Initramfs : RootfsMode::Block;
+}
+
+// The rootfs copy for the guest in `mode`. An initramfs QEMU would refuse ("initrd is too
+// large") is never booted: "auto" takes the disk instead, a forced initramfs fails here.
+Result<RootfsMode> stageRootfs(RootfsMode mode, bool forced, const std::string& rootfs, uint64_t rootfsBytes,
+                               const BootArtifacts& art, const std::string& stateDir, GuestProcess& guest,
+                               QemuConfig& q) {
+    if (mode == RootfsMode::Initramfs) {
+        // The unpacked tree lives in guest RAM: on top of the limit, not taken from it.
+        q.res.memMiB += (rootfsBytes + (1 << 20) - 1) >> 20;
+        q.initrd = stateDir + "/initrd.cpio";
+        TRY_CTX(makeRootfsInitrd(art.initramfs, rootfs, q.initrd), "vm: rootfs initramfs");
+        struct stat sb = {};
+        (void)::stat(q.initrd.c_str(), &sb);
+        auto size = static_cast<uint64_t>(sb.st_size);
+        if (initrdFits(size, q.res.memMiB)) return mode;
+        ::unlink(q.initrd.c_str());
+        q.res.memMiB -= (rootfsBytes + (1 << 20) - 1) >> 20;
+        if (forced)
+            return Error(EFBIG, strCat("vm: ", kRootfsAnnotation, "=initramfs: the initramfs (", size >> 20,
+                                       " MiB) is over QEMU's initrd limit for ", q.res.memMiB, " MiB of guest RAM")).hideErrno();
+        log::debug("vm: the initramfs (", size, " bytes) would not boot: the rootfs goes on a disk image");
+    }
+    q.initrd = art.initramfs;
+    q.rootfsImage = stateDir + "/rootfs.ext4";
+    guest.dropLostFound = !fs::exists(rootfs + "/lost+found");
+    TRY_CTX(makeRootfsImage(rootfs, q.rootfsImage), "vm: rootfs image");
+    return RootfsMode::Block;
 }
 
 struct VmmPid {
@@ -114,6 +149,13 @@ std::optional<VmmPid> readVmmPid(const std::string& stateDir) {
 void waitGone(pid_t pid, uint64_t startTime) {
     for (int i = 0; i < 400 && state::processAlive(pid, startTime); i++)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+// The NICs for the guest to configure and for QEMU (the taps stay open in `net` until the
+// shim has its copies).
+void addNics(const NetWiring& net, GuestProcess& guest, QemuConfig& q) {
+    guest.nics = net.nics;
+    for (size_t i = 0; i < net.nics.size(); i++) q.nics.push_back({net.taps[i].get(), net.nics[i].mac});
 }
 
 class VmHandler : public runtime::Handler {
@@ -152,8 +194,10 @@ public:
         std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
         // What the config asks that the VM path cannot do fails before anything is made.
         uint64_t rootfsBytes = 0;
-        ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes));
+        bool forcedMode = false;
+        ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes, forcedMode));
         TRY(checkSeccompForGuest(s.linux->seccomp));
+        TRY(checkNetwork(s));
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot()));
         AccelChoice accel = chooseAccel(art);
         if (accel.accel == Accel::Tcg)
@@ -170,24 +214,19 @@ public:
         QemuConfig& q = c.qemu;
         q.accel = accel.accel;
         q.kernel = art.kernel.image;
-        q.cmdline = kernelCmdline({mode, false, log::debugEnabled()});
         ASSIGN_OR_RETURN(q.res, resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
         q.consoleLog = req.stateDir + "/console.log";
-        if (mode == RootfsMode::Block) {
-            q.initrd = art.initramfs;
-            q.rootfsImage = req.stateDir + "/rootfs.ext4";
-            guest.dropLostFound = !fs::exists(rootfs + "/lost+found");
-            TRY_CTX(makeRootfsImage(rootfs, q.rootfsImage), "vm: rootfs image");
-        } else {
-            // The unpacked tree lives in guest RAM: on top of the limit, not taken from it.
-            q.res.memMiB += (rootfsBytes + (1 << 20) - 1) >> 20;
-            q.initrd = req.stateDir + "/initrd.cpio";
-            TRY_CTX(makeRootfsInitrd(art.initramfs, rootfs, q.initrd), "vm: rootfs initramfs");
-        }
+        ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
+        q.cmdline = kernelCmdline({mode, false, log::debugEnabled()});
+        ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
+        ScopeGuard unwire([&] { unwireNetwork(req.stateDir); });
+        if (!net.warning.empty()) log::warn(net.warning);
+        addNics(net, guest, q);
         c.guestConfigJson = toJson(guest);
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
                    rootfsModeName(mode), " (", rootfsBytes, " bytes)");
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
+        unwire.dismiss();  // the VM owns the taps now; delete removes the filters
         // The container's pid is the shim: it is the VMM's host side (QEMU is its child, killed
         // with it by PDEATHSIG) and exits with the workload's status — killed-by-signal as
         // 128+sig — so conmon and containerd's shim, which reap the pid-file pid as subreapers,
@@ -225,6 +264,7 @@ public:
                 waitGone(vmm->pid, vmm->startTime);
             }
         }
+        unwireNetwork(c.stateDir);
         return {};
     }
 

@@ -18,7 +18,22 @@ setup() {
     itest_setup
     cfg '.annotations["run.oci.handler"] = "vm"'
 }
-teardown() { itest_teardown; }
+teardown() {
+    local ns
+    for ns in "$TEST_DIR"/netns-*; do
+        [[ -e "$ns" ]] && umount "$ns" 2>/dev/null
+    done
+    itest_teardown
+}
+
+# make_netns NAME ADDR: a network namespace bound at $TEST_DIR/netns-NAME with a veth eth0 holding
+# ADDR, up (its peer stays inside): something to mirror, and never one of the host's interfaces.
+make_netns() {
+    local ns="$TEST_DIR/netns-$1"
+    touch "$ns"
+    unshare --net="$ns" sh -c "ip link set lo up && ip link add eth0 type veth peer name peer0 &&
+        ip addr add $2 dev eth0 && ip link set eth0 up"
+}
 
 # wait_file FILE REGEX: until FILE has a line matching REGEX (up to 120 s: the guest boots).
 wait_file() {
@@ -236,11 +251,17 @@ bg_run() {
     assert_no_leftovers "$ID"
 }
 
-@test "vm: the rootfs mode by default — the initramfs for a small tree (its size added to RAM), a disk image past 32 MiB" {
+@test "vm: the rootfs mode by default — the initramfs for a small tree (hard links stored once, its size added to RAM), a disk image past 32 MiB" {
     set_args sh -c 'echo ready; exec sleep 1000'
+    # 300 hard links to busybox (as in registry images): one copy in the cpio, not 300 (a 600 MB
+    # initrd QEMU refused with "initrd is too large" — issue 15).
+    local i
+    for ((i = 0; i < 300; i++)); do ln "$BUNDLE/rootfs/bin/busybox" "$BUNDLE/rootfs/bin/hl$i"; done
     run_d "$ID"
     wait_file "$TEST_DIR/$ID.log" '^ready$'
     [[ -f "$ROOT/$ID/initrd.cpio" && ! -e "$ROOT/$ID/rootfs.ext4" ]] || fail "small tree: $(ls "$ROOT/$ID")"
+    (( $(stat -c %s "$ROOT/$ID/initrd.cpio") < 64 << 20 )) || fail "initrd: $(stat -c %s "$ROOT/$ID/initrd.cpio") bytes"
+    rm -f "$BUNDLE"/rootfs/bin/hl*
     rb delete -f "$ID"
     assert_ok
     truncate -s 40M "$BUNDLE/rootfs/big"  # sparse: the apparent size decides
@@ -365,4 +386,41 @@ PY
     rb delete -f "$ID"
     assert_ok
     assert_no_leftovers "$ID"
+}
+
+@test "vm: host network (no network namespace in the spec) — one warning line, the guest has lo only" {
+    cfg 'del(.linux.namespaces[] | select(.type == "network"))'
+    set_args sh -c 'ls /sys/class/net; cat /sys/class/net/lo/operstate'
+    run_fg "$ID"
+    assert_ok
+    [[ "$output" == $'lo\nunknown' ]] || fail "interfaces: $output"
+    [[ "$(grep -c "shares the host's network namespace.*gets no network interface, only lo" <<<"$stderr")" == 1 ]] ||
+        fail "warning: $stderr"
+}
+
+@test "vm: a netns path that is not a netns, or a VMM failing once the tap is made, leaves no tap, filter, QEMU or state dir" {
+    touch "$TEST_DIR/not-a-netns"
+    cfg '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' --arg p "$TEST_DIR/not-a-netns"
+    run_fg "$ID"
+    assert_berth_error "^berth: vm: network namespace path $TEST_DIR/not-a-netns is not a namespace file$"
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+    make_netns a 10.199.0.5/24
+    cfg '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' --arg p "$TEST_DIR/netns-a"
+    # A QEMU that fails at once, after berth made the tap and the filters for it.
+    mkdir -p "$TEST_DIR/bin"
+    printf '#!/bin/sh\necho "qemu-system-x86_64: fake VMM failure" >&2\nexit 1\n' >"$TEST_DIR/bin/qemu-system-x86_64"
+    chmod +x "$TEST_DIR/bin/qemu-system-x86_64"
+    mounts_snapshot
+    PATH="$TEST_DIR/bin:$PATH" BERTH_VM_ACCEL=tcg run_fg "$(new_id)"
+    assert_status 1
+    # The TCG warning, then the one error line.
+    [[ "$(grep -v '^berth: warning: ' <<<"$stderr")" == \
+        "berth: vm: the VM stopped while booting [vmm.log: qemu-system-x86_64: fake VMM failure]: Input/output error" ]] ||
+        fail "stderr: $stderr"
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+    local links qdiscs
+    links="$(nsenter --net="$TEST_DIR/netns-a" ip -o link show)"
+    qdiscs="$(nsenter --net="$TEST_DIR/netns-a" tc qdisc show)"
+    ! grep -q berth-tap <<<"$links" || fail "tap left: $links"
+    ! grep -q ingress <<<"$qdiscs" || fail "filters left: $qdiscs"
 }

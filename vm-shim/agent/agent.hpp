@@ -21,6 +21,8 @@ Result<std::string> findAgentPort(int timeoutMs);
 std::string kernelParam(const std::string& name);
 Status mountRootfs(const std::string& mode);
 Status prepareRootfs(const GuestProcess& p);
+// guest_net.cpp: lo up, and the NICs as the host's netns has them.
+Status configureNetwork(const std::vector<GuestNic>& nics);
 
 // workload.cpp: run the process in the rootfs and relay it over the channel until it exits.
 // Returns the exit code (128+N when killed by signal N).

@@ -56,6 +56,10 @@ Result<int> serve(int port) {
     ASSIGN_OR_RETURN(proto::Frame cfg, expect(port, dec, proto::Type::Config));
     if (cfg.type == proto::Type::Signal) return Error(ECANCELED, "killed before the config arrived");
     ASSIGN_OR_RETURN(GuestProcess p, guestProcessFromJson(cfg.payload));
+    if (Status st = configureNetwork(p.nics); !st) {
+        (void)proto::writeFrame(port, proto::Type::Failed, st.error().what());
+        return 127;
+    }
     if (Status st = prepareRootfs(p); !st) {
         (void)proto::writeFrame(port, proto::Type::Failed, st.error().what());
         return 127;

@@ -102,6 +102,34 @@ TEST(VmCpio, AddTreeCopiesADirectory) {
     (void)fs::removeAll(dir);
 }
 
+// Regression (issue 15, part 6): every hard link carried a copy of the file, so an image with
+// busybox's hundreds of links made an initramfs over QEMU's initrd limit.
+TEST(VmCpio, AddTreeStoresHardLinkedDataOnce) {
+    char tmpl[] = "/tmp/berth-cpio-links.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    std::string dir = tmpl;
+    std::string big(100000, 'x');
+    ASSERT_TRUE(fs::writeFileAtomic(dir + "/a", big, 0755).ok());
+    ASSERT_EQ(::link((dir + "/a").c_str(), (dir + "/b").c_str()), 0);
+    ASSERT_EQ(::link((dir + "/a").c_str(), (dir + "/c").c_str()), 0);
+    cpio::Writer w;
+    ASSERT_TRUE(w.addTree(dir, "r").ok());
+    std::string archive = w.finish();
+    EXPECT_LT(archive.size(), 2 * big.size());
+    auto e = cpio::parse(archive);
+    ASSERT_TRUE(e.ok());
+    ASSERT_EQ(e->size(), 3u);
+    EXPECT_EQ((*e)[0].data, big);  // the first name carries the data, the kernel links the rest
+    for (size_t i = 0; i < 3; i++) {
+        EXPECT_EQ((*e)[i].nlink, 3u);
+        EXPECT_EQ((*e)[i].ino, (*e)[0].ino);
+        if (i) {
+            EXPECT_TRUE((*e)[i].data.empty());
+        }
+    }
+    (void)fs::removeAll(dir);
+}
+
 TEST(VmCpio, ParseRefusesTruncationAndBadMagic) {
     std::string a = sample().finish();
     EXPECT_FALSE(cpio::parse(a.substr(0, a.size() / 2)).ok());

@@ -11,7 +11,8 @@ std::string toJson(const GuestProcess& p) {
                         {"maskedPaths", p.maskedPaths},
                         {"readonlyPaths", p.readonlyPaths},
                         {"readonlyRoot", p.readonlyRoot},
-                        {"dropLostFound", p.dropLostFound}};
+                        {"dropLostFound", p.dropLostFound},
+                        {"mounts", toJson(p.mounts)}};
     return j.dump();
 }
 
@@ -29,6 +30,7 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.readonlyPaths = j.value("readonlyPaths", std::vector<std::string>{});
         p.readonlyRoot = j.value("readonlyRoot", false);
         p.dropLostFound = j.value("dropLostFound", false);
+        ASSIGN_OR_RETURN(p.mounts, guestMountsFromJson(j.value("mounts", nlohmann::json())));
         return p;
     } catch (const std::exception& e) {
         return Error(EINVAL, strCat("guest config: ", e.what()));

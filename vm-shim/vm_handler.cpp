@@ -154,7 +154,8 @@ public:
         uint64_t rootfsBytes = 0;
         ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes));
         TRY(checkSeccompForGuest(s.linux->seccomp));
-        ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot()));
+        ASSIGN_OR_RETURN(SharePlan shares, planShares(s.mounts));
+        ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot(), !shares.shares.empty()));
         AccelChoice accel = chooseAccel(art);
         if (accel.accel == Accel::Tcg)
             log::warn("vm: running under TCG, which is emulation, not hardware isolation (", accel.reason, ")");
@@ -167,10 +168,12 @@ public:
         c.consoleFd = req.consoleFd;
         c.consoleSize = s.process->consoleSize;
         GuestProcess guest = guestProcessFor(s);
+        guest.mounts = shares.mounts;
         QemuConfig& q = c.qemu;
         q.accel = accel.accel;
         q.kernel = art.kernel.image;
-        q.cmdline = kernelCmdline({mode, false, log::debugEnabled()});
+        q.shares = shares.shares;
+        q.cmdline = kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty()});
         ASSIGN_OR_RETURN(q.res, resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
         q.consoleLog = req.stateDir + "/console.log";
         if (mode == RootfsMode::Block) {

@@ -22,6 +22,10 @@ std::string kernelParam(const std::string& name);
 Status mountRootfs(const std::string& mode);
 Status prepareRootfs(const GuestProcess& p);
 
+// shares.cpp: the spec's bind mounts over 9p, and the module lists loaded only when used.
+Status mountShares(const std::vector<GuestMount>& mounts, const std::string& rootfs);
+Status loadOptionalModules();
+
 // workload.cpp: run the process in the rootfs and relay it over the channel until it exits.
 // Returns the exit code (128+N when killed by signal N).
 Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p);

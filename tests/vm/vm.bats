@@ -366,3 +366,11 @@ PY
     assert_ok
     assert_no_leftovers "$ID"
 }
+
+@test "vm: a bind mount of a missing host path — one error line, nothing left (no VMM, socket or state dir)" {
+    cfg '.mounts += [{destination: "/data", type: "bind", source: $src, options: ["rbind"]}]' --arg src "$TEST_DIR/no-such-dir"
+    run_fg "$ID"
+    assert_berth_error "bind mount source $TEST_DIR/no-such-dir \\(for /data\\): No such file or directory\$"
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+    ! pgrep -f -- "$TEST_DIR/no-such-dir" >/dev/null || fail "a process naming the share is left"
+}

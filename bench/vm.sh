@@ -1,7 +1,8 @@
 #!/bin/bash
 # Micro-VM path benchmark: `berth run` of a vm-handled busybox container against QEMU started
 # directly with the same kernel and initramfs (the floor: boot to /init and power off, no berth),
-# in the same run; both rootfs sharing modes; the VMM's RSS. See bench/README.md.
+# in the same run; both rootfs sharing modes; a bind-mounted host directory (virtio-9p, which
+# boots the generic kernel) and that kernel's own floor; the VMM's RSS. See bench/README.md.
 #
 #   sudo bench/vm.sh [-n N] [--berth PATH]
 #
@@ -88,6 +89,49 @@ for what in floor block initramfs; do
     EXIT[$what]="$(median <"$TMP/$what.exit")"
 done
 
+# Shares (bind mounts over virtio-9p) boot the generic kernel: its floor without and with the 9p
+# modules loaded and a 9p device present, and berth run with a bind-mounted host directory.
+mkdir -p "$TMP/shared"
+berth_run_shared() {
+    local mode="$1" id="s$RANDOM$RANDOM"
+    jq --arg m "$mode" --arg src "$TMP/shared" '.annotations["org.berth.vm.rootfs"] = $m |
+        .mounts = [.mounts[] | select(.destination != "/data")] + [{destination: "/data", type: "bind", source: $src, options: ["rbind"]}]' \
+        "$TMP/bundle/config.json" >"$TMP/shared.json"
+    mkdir -p "$TMP/sb" && ln -sfn "$TMP/bundle/rootfs" "$TMP/sb/rootfs" && cp "$TMP/shared.json" "$TMP/sb/config.json"
+    "$BERTH" --root "$TMP/root" run -b "$TMP/sb" "$id" </dev/null
+}
+berth_run_shared initramfs >/dev/null 2>&1 || true  # builds the generic kernel's initramfs
+GKDIR="$(ls -d "${BERTH_VM_KERNELS:-/var/cache/berth/vm/kernels}"/*/ 2>/dev/null | sort -V | tail -1)"
+GKVER="$(basename "${GKDIR:-none}")"
+GINITRAMFS="$(ls -t /var/cache/berth/vm/"$GKVER"-*/initramfs.cpio 2>/dev/null | head -1)"
+qemu_floor_generic() {
+    local shares=("$@")
+    qemu-system-x86_64 -M microvm "${ACCEL[@]}" -nodefaults -no-user-config -nographic -no-reboot -m 256M -smp 1 \
+        -kernel "$GKDIR/vmlinux" -initrd "$GINITRAMFS" -append "$CMDLINE${shares:+ berth.shares=1}" -serial stdio \
+        ${shares:+-fsdev local,id=fs0,path=$TMP/shared,security_model=passthrough -device virtio-9p-device,fsdev=fs0,mount_tag=b0} </dev/null
+}
+SHARE_ROWS=()
+if [[ -n "$GINITRAMFS" ]]; then
+    for what in gfloor gfloor9p sinitramfs sblock; do
+        : >"$TMP/$what.first"
+        : >"$TMP/$what.exit"
+        for ((i = 0; i < N; i++)); do
+            case "$what" in
+                gfloor) r="$(timed qemu_floor_generic)" ;;
+                gfloor9p) r="$(timed qemu_floor_generic 9p)" ;;
+                sinitramfs) r="$(timed berth_run_shared initramfs)" ;;
+                sblock) r="$(timed berth_run_shared block)" ;;
+            esac
+            echo "${r% *}" >>"$TMP/$what.first"
+            echo "${r#* }" >>"$TMP/$what.exit"
+        done
+        FIRST[$what]="$(median <"$TMP/$what.first")"
+        EXIT[$what]="$(median <"$TMP/$what.exit")"
+    done
+    SHARE_ROWS=(gfloor "qemu direct, generic kernel (floor)" gfloor9p "  + 9p modules and a 9p device"
+        sinitramfs "berth run, initramfs + shared dir" sblock "berth run, ext4 disk + shared dir")
+fi
+
 # Native berth for scale.
 jq 'del(.annotations)' "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
 : >"$TMP/native"
@@ -113,5 +157,10 @@ printf '%-34s %12s %10s %16s\n' "" "first output" "exit" "exit vs floor"
 printf '%-34s %12s %10s %16s\n' "qemu direct (floor, probe boot)" "${FIRST[floor]}" "${EXIT[floor]}" "1.00"
 printf '%-34s %12s %10s %16s\n' "berth run, rootfs ext4 virtio-blk" "${FIRST[block]}" "${EXIT[block]}" "$(ratio "${EXIT[block]}" "${EXIT[floor]}")"
 printf '%-34s %12s %10s %16s\n' "berth run, rootfs in initramfs" "${FIRST[initramfs]}" "${EXIT[initramfs]}" "$(ratio "${EXIT[initramfs]}" "${EXIT[floor]}")"
+for ((j = 0; j < ${#SHARE_ROWS[@]}; j += 2)); do
+    w="${SHARE_ROWS[j]}"
+    printf '%-34s %12s %10s %16s\n' "${SHARE_ROWS[j + 1]}" "${FIRST[$w]}" "${EXIT[$w]}" "$(ratio "${EXIT[$w]}" "${EXIT[floor]}")"
+done
+[[ -n "$GINITRAMFS" ]] || echo "(no generic kernel in the VM cache: shares not measured; run scripts/setup.sh)"
 printf '%-34s %12s %10s\n' "berth run, native (namespaces)" "-" "$(median <"$TMP/native")"
 echo "VMM (qemu) VmRSS: $((VMM_RSS / 1024)) MiB, shim VmRSS: $((SHIM_RSS / 1024)) MiB (guest RAM 256 MiB)"

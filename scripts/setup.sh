@@ -32,7 +32,7 @@ VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio xz-utils kmod)
 # without the guest unpacking it, see docs/vm.md) and the modules the guest loads are extracted
 # into $VM_KERNELS_DIR/<version>/{vmlinux,modules/}, where berth looks for them.
 VM_KERNELS_DIR="${BERTH_VM_KERNELS:-/var/cache/berth/vm/kernels}"
-VM_GUEST_MODULES=(virtio_mmio virtio_blk virtio_console virtio_net ext4 9pnet_virtio 9p overlay)
+VM_GUEST_MODULES=(virtio_mmio virtio_blk virtio_console virtio_net crc32c_generic ext4 9pnet_virtio 9p overlay)
 OPTIONAL_PKGS=(hyperfine time)
 # scripts/quickstart.sh: build berth, make a busybox bundle (tests/lib/make-bundle.sh uses jq).
 QUICKSTART_PKGS=(busybox-static jq)
@@ -62,11 +62,13 @@ vm_generic_kernel() {
     abi="${abi%-cloud-amd64}"
     [[ -n "$abi" ]] || return 0
     dest="$VM_KERNELS_DIR/$abi-amd64"
-    [[ -f "$dest/vmlinux" && -f "$dest/modules/modules.dep" ]] && return 0
+    # modules.wanted: a list that grew since the extraction extracts again.
+    [[ -f "$dest/vmlinux" && -f "$dest/modules/modules.dep" &&
+        "$(cat "$dest/modules.wanted" 2>/dev/null)" == "${VM_GUEST_MODULES[*]}" ]] && return 0
     if [[ "${1:-}" == --check ]]; then echo "setup: missing: the VM's generic kernel in $dest"; return 1; fi
     echo "setup: extracting linux-image-$abi-amd64 into $dest (not installed)"
     tmp="$(mktemp -d)"
-    chmod 755 "$tmp"  # apt-get download runs as _apt
+    chown _apt "$tmp" 2>/dev/null || true  # apt-get download writes there as _apt
     (cd "$tmp" && apt-get download -q "linux-image-$abi-amd64" </dev/null)
     deb="$(ls "$tmp"/linux-image-*.deb)"
     dpkg-deb -x "$deb" "$tmp/x"
@@ -89,6 +91,7 @@ vm_generic_kernel() {
         done
     done
     cp "$tmp/x/boot/config-$abi-amd64" "$dest.new/config"
+    echo "${VM_GUEST_MODULES[*]}" >"$dest.new/modules.wanted"
     rm -rf "$tmp" "$dest"
     mv "$dest.new" "$dest"
 }

@@ -67,7 +67,9 @@ const std::vector<std::string>& guestModules() {
 }
 
 const std::vector<std::string>& blockModules() {
-    static const std::vector<std::string> m = {"ext4"};
+    // ext4 looks up crc32c through the crypto API (metadata_csum; ENOENT at mount without it),
+    // and there is no modprobe in the guest to load it on request.
+    static const std::vector<std::string> m = {"crc32c_generic", "ext4"};
     return m;
 }
 
@@ -220,7 +222,11 @@ Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool sha
     ASSIGN_OR_RETURN(std::string agentPath, findAgent());
     ASSIGN_OR_RETURN(std::string agent, fs::readFile(agentPath));
     char key[17];
-    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(fnv1a(agent)));
+    // The module lists are part of what is built: a new list must not reuse an old initramfs.
+    std::string lists;
+    for (auto* group : {&guestModules(), &blockModules(), &shareModules()})
+        for (auto& m : *group) lists += m + "\n";
+    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(fnv1a(lists, fnv1a(agent))));
     a.cacheDir = cacheRoot + "/" + a.kernel.version + "-" + key;
     a.initramfs = a.cacheDir + "/initramfs.cpio";
     if (fs::exists(a.initramfs)) return a;

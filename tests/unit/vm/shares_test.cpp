@@ -126,12 +126,12 @@ TEST(VmShares, InitramfsListsTheOnDemandModuleGroupsWithoutBuiltinsOrRepeats) {
         "kernel/virtio_ring.ko:\nkernel/virtio.ko:\nkernel/virtio_mmio.ko: kernel/virtio.ko kernel/virtio_ring.ko\n"
         "kernel/virtio_blk.ko: kernel/virtio.ko kernel/virtio_ring.ko\n"
         "kernel/virtio_console.ko: kernel/virtio.ko kernel/virtio_ring.ko\n"
-        "kernel/crc16.ko:\nkernel/ext4.ko: kernel/crc16.ko\nkernel/9pnet.ko:\nkernel/netfs.ko:\n"
+        "kernel/crc16.ko:\nkernel/crc32c_generic.ko:\nkernel/ext4.ko: kernel/crc16.ko\nkernel/9pnet.ko:\nkernel/netfs.ko:\n"
         "kernel/9pnet_virtio.ko: kernel/9pnet.ko kernel/virtio.ko kernel/virtio_ring.ko\n"
         "kernel/9p.ko: kernel/9pnet.ko kernel/netfs.ko\n";
     ASSERT_TRUE(fs::mkdirAll(t.dir + "/kernel").ok());
     ASSERT_TRUE(fs::writeFileAtomic(t.dir + "/modules.dep", dep).ok());
-    for (auto* m : {"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "virtio_console", "crc16", "ext4", "9pnet",
+    for (auto* m : {"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "virtio_console", "crc16", "crc32c_generic", "ext4", "9pnet",
                     "netfs", "9pnet_virtio", "9p"})
         ASSERT_TRUE(fs::writeFileAtomic(t.dir + "/kernel/" + m + ".ko", m).ok());
     ASSERT_TRUE(fs::writeFileAtomic(t.dir + "/agent", "agent").ok());
@@ -149,7 +149,7 @@ TEST(VmShares, InitramfsListsTheOnDemandModuleGroupsWithoutBuiltinsOrRepeats) {
         return out;
     };
     auto f = files();
-    EXPECT_EQ(f["lib/modules/load-block"], "crc16.ko\next4.ko\n");
+    EXPECT_EQ(f["lib/modules/load-block"], "crc32c_generic.ko\ncrc16.ko\next4.ko\n");
     EXPECT_EQ(f["lib/modules/load-shares"], "9pnet.ko\n9pnet_virtio.ko\nnetfs.ko\n9p.ko\n");
     EXPECT_EQ(f["lib/modules/9p.ko"], "9p");
     // The cloud kernel: ext4 built in (no list entry), no 9p at all (no list: the agent refuses shares).

@@ -1,6 +1,7 @@
-// vm-shim/artifacts: what a VM boots from — the host's cloud kernel, an initramfs holding
-// berth-agent and that kernel's virtio modules (built once, cached by kernel version + agent
-// hash), and the per-container copy of the rootfs (an ext4 disk image or an extra cpio).
+// vm-shim/artifacts: what a VM boots from — the host's cloud kernel (or, for bind mounts, the
+// generic kernel setup.sh extracts), an initramfs holding berth-agent and that kernel's modules
+// (built once, cached by kernel version + agent and module-list hash), and the per-container
+// copy of the rootfs (an ext4 disk image or an extra cpio).
 #pragma once
 
 #include <cstdint>

@@ -28,17 +28,18 @@ bool isBindMount(const spec::Mount& m) {
     return m.type == "bind" || hasOption(m, "bind") || hasOption(m, "rbind");
 }
 
-Result<SharePlan> planShares(const std::vector<spec::Mount>& mounts) {
+Result<SharePlan> planShares(const std::vector<spec::Mount>& mounts, const std::string& bundle) {
     SharePlan plan;
     for (const auto& m : mounts) {
         if (!isBindMount(m) || guestProvides(m.destination)) continue;
         struct stat st;
-        if (m.source.empty() || ::stat(m.source.c_str(), &st) < 0)
+        std::string source = m.source.empty() || m.source[0] == '/' ? m.source : fs::joinPath(bundle, m.source);
+        if (source.empty() || ::stat(source.c_str(), &st) < 0)
             return Error::fromErrno("bind mount source ", m.source, " (for ", m.destination, ")");
         GuestMount g;
         g.destination = fs::cleanPath(m.destination);
         g.readonly = hasOption(m, "ro");
-        std::string dir = fs::cleanPath(m.source);
+        std::string dir = fs::cleanPath(source);
         if (S_ISREG(st.st_mode)) {
             g.file = dir.substr(dir.rfind('/') + 1);
             dir = dir.substr(0, dir.rfind('/'));
@@ -75,7 +76,7 @@ Result<std::vector<GuestMount>> guestMountsFromJson(const nlohmann::json& j) {
         GuestMount m{e.value("tag", std::string()), e.value("file", std::string()),
                      e.value("destination", std::string()), e.value("readonly", false)};
         // The file name is joined to the share's mount point: no way out of it.
-        if (m.tag.empty() || m.destination.empty() || m.destination[0] != '/' ||
+        if (m.tag.empty() || m.destination.empty() || fs::cleanPath(m.destination) != m.destination ||
             m.file.find('/') != std::string::npos || m.file == "." || m.file == "..")
             return Error(EINVAL, strCat("guest config: bad mount ", e.dump()));
         out.push_back(m);

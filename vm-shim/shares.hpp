@@ -38,8 +38,9 @@ struct SharePlan {
 bool isBindMount(const spec::Mount& m);
 // The spec's bind mounts as shares, in spec order. Destinations the guest provides itself
 // (/proc, /sys, /dev and below) are left out. A source that does not exist (or is neither a
-// directory nor a regular file) is an error naming it and its destination.
-Result<SharePlan> planShares(const std::vector<spec::Mount>& mounts);
+// directory nor a regular file) is an error naming it and its destination. A relative source
+// is relative to the bundle, as runc reads it.
+Result<SharePlan> planShares(const std::vector<spec::Mount>& mounts, const std::string& bundle = "/");
 
 nlohmann::json toJson(const std::vector<GuestMount>& mounts);
 Result<std::vector<GuestMount>> guestMountsFromJson(const nlohmann::json& j);

@@ -154,7 +154,7 @@ public:
         uint64_t rootfsBytes = 0;
         ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes));
         TRY(checkSeccompForGuest(s.linux->seccomp));
-        ASSIGN_OR_RETURN(SharePlan shares, planShares(s.mounts));
+        ASSIGN_OR_RETURN(SharePlan shares, planShares(s.mounts, req.record->bundle));
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot(), !shares.shares.empty()));
         AccelChoice accel = chooseAccel(art);
         if (accel.accel == Accel::Tcg)

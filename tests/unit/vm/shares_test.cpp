@@ -87,6 +87,10 @@ TEST(VmShares, AShareIsWritableWhenAnyBindOfItIsAndMissingSourcesAreErrors) {
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
     EXPECT_FALSE(planShares({bindOf(fifo, "/f")}).ok());
     EXPECT_TRUE(planShares({})->shares.empty());
+    // A relative source is the bundle's.
+    auto rel = planShares({bindOf("a", "/a")}, t.dir);
+    ASSERT_TRUE(rel.ok());
+    EXPECT_EQ(rel->shares[0].hostDir, t.dir);
 }
 
 TEST(VmShares, QemuArgsAndKernelFlag) {
@@ -116,7 +120,8 @@ TEST(VmShares, GuestConfigCarriesMountsAndRefusesEscapes) {
     EXPECT_TRUE(back->mounts[0].readonly);
     EXPECT_EQ(back->mounts[1].destination, "/data");
     for (auto* bad : {R"([{"tag":"b0","file":"../x","destination":"/d"}])", R"([{"tag":"b0","file":"..","destination":"/d"}])",
-                      R"([{"tag":"","destination":"/d"}])", R"([{"tag":"b0","destination":"d"}])", R"({"tag":"b0"})"})
+                      R"([{"tag":"","destination":"/d"}])", R"([{"tag":"b0","destination":"d"}])", R"({"tag":"b0"})",
+                      R"([{"tag":"b0","destination":"/../../x"}])", R"([{"tag":"b0","destination":"/a/"}])"})
         EXPECT_FALSE(guestMountsFromJson(nlohmann::json::parse(bad)).ok()) << bad;
 }
 

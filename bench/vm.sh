@@ -2,7 +2,9 @@
 # Micro-VM path benchmark: `berth run` of a vm-handled busybox container against QEMU started
 # directly with the same kernel and initramfs (the floor: boot to /init and power off, no berth),
 # in the same run; both rootfs sharing modes; with a NIC mirrored from a network namespace (a
-# veth the script makes in a netns of its own; no traffic); the VMM's RSS. See bench/README.md.
+# veth the script makes in a netns of its own; no traffic); a bind-mounted host directory
+# (virtio-9p, which boots the generic kernel) and that kernel's own floor; the VMM's RSS.
+# See bench/README.md.
 #
 #   sudo bench/vm.sh [-n N] [--berth PATH]
 #
@@ -105,6 +107,57 @@ for what in "${MODES[@]}"; do
     EXIT[$what]="$(median <"$TMP/$what.exit")"
 done
 
+# Shares (bind mounts over virtio-9p) boot the generic kernel: its floor without and with the 9p
+# modules loaded and a 9p device present, and berth run with a bind-mounted host directory.
+mkdir -p "$TMP/shared"
+berth_run_shared() {
+    local mode="$1" id="s$RANDOM$RANDOM"
+    jq --arg m "$mode" --arg src "$TMP/shared" '.annotations["org.berth.vm.rootfs"] = $m |
+        .mounts = [.mounts[] | select(.destination != "/data")] + [{destination: "/data", type: "bind", source: $src, options: ["rbind"]}]' \
+        "$TMP/bundle/config.json" >"$TMP/shared.json"
+    mkdir -p "$TMP/sb" && ln -sfn "$TMP/bundle/rootfs" "$TMP/sb/rootfs" && cp "$TMP/shared.json" "$TMP/sb/config.json"
+    "$BERTH" --root "$TMP/root" run -b "$TMP/sb" "$id" </dev/null
+}
+berth_run_shared initramfs >/dev/null 2>&1 || true  # builds the generic kernel's initramfs
+GKDIR="$(ls -d "${BERTH_VM_KERNELS:-/var/cache/berth/vm/kernels}"/*/ 2>/dev/null | sort -V | tail -1)"
+GKVER="$(basename "${GKDIR:-none}")"
+GINITRAMFS="$(ls -t /var/cache/berth/vm/"$GKVER"-*/initramfs.cpio 2>/dev/null | head -1)"
+qemu_floor_generic() {
+    local shares=("$@")
+    qemu-system-x86_64 -M microvm "${ACCEL[@]}" -nodefaults -no-user-config -nographic -no-reboot -m 256M -smp 1 \
+        -kernel "$GKDIR/vmlinux" -initrd "$GINITRAMFS" -append "$CMDLINE${shares:+ berth.shares=1}" -serial stdio \
+        ${shares:+-fsdev local,id=fs0,path=$TMP/shared,security_model=passthrough -device virtio-9p-device,fsdev=fs0,mount_tag=b0} </dev/null
+}
+SHARE_ROWS=()
+if [[ -n "$GINITRAMFS" ]]; then
+    # Round-robin (one run of each per round), with the cloud floor and the cloud initramfs run
+    # again in the same rounds: on a loaded host, load drifts between rows measured one after
+    # the other, and these ratios should not carry that drift.
+    SHARE_WHAT=(cfloor gfloor gfloor9p cinitramfs sinitramfs sblock)
+    for what in "${SHARE_WHAT[@]}"; do : >"$TMP/$what.first"; : >"$TMP/$what.exit"; done
+    for ((i = 0; i < N; i++)); do
+        for what in "${SHARE_WHAT[@]}"; do
+            case "$what" in
+                cfloor) r="$(timed qemu_floor)" ;;
+                gfloor) r="$(timed qemu_floor_generic)" ;;
+                gfloor9p) r="$(timed qemu_floor_generic 9p)" ;;
+                cinitramfs) r="$(timed berth_run initramfs)" ;;
+                sinitramfs) r="$(timed berth_run_shared initramfs)" ;;
+                sblock) r="$(timed berth_run_shared block)" ;;
+            esac
+            echo "${r% *}" >>"$TMP/$what.first"
+            echo "${r#* }" >>"$TMP/$what.exit"
+        done
+    done
+    for what in "${SHARE_WHAT[@]}"; do
+        FIRST[$what]="$(median <"$TMP/$what.first")"
+        EXIT[$what]="$(median <"$TMP/$what.exit")"
+    done
+    SHARE_ROWS=(cfloor "qemu direct, cloud kernel (floor)" gfloor "qemu direct, generic kernel"
+        gfloor9p "  + 9p modules and a 9p device" cinitramfs "berth run, initramfs (cloud)"
+        sinitramfs "berth run, initramfs + shared dir" sblock "berth run, ext4 disk + shared dir")
+fi
+
 # Native berth for scale.
 jq 'del(.annotations) | .linux.namespaces |= map(if .type == "network" then del(.path) else . end)' "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
 : >"$TMP/native"
@@ -131,5 +184,11 @@ printf '%-34s %12s %10s %16s\n' "qemu direct (floor, probe boot)" "${FIRST[floor
 printf '%-34s %12s %10s %16s\n' "berth run, rootfs ext4 virtio-blk" "${FIRST[block]}" "${EXIT[block]}" "$(ratio "${EXIT[block]}" "${EXIT[floor]}")"
 printf '%-34s %12s %10s %16s\n' "berth run, rootfs in initramfs" "${FIRST[initramfs]}" "${EXIT[initramfs]}" "$(ratio "${EXIT[initramfs]}" "${EXIT[floor]}")"
 printf '%-34s %12s %10s %16s\n' "berth run, initramfs + NIC (tap)" "${FIRST[nic]}" "${EXIT[nic]}" "$(ratio "${EXIT[nic]}" "${EXIT[floor]}")"
+[[ ${#SHARE_ROWS[@]} -eq 0 ]] || echo "shares (round-robin, ratios against this block's cloud floor):"
+for ((j = 0; j < ${#SHARE_ROWS[@]}; j += 2)); do
+    w="${SHARE_ROWS[j]}"
+    printf '%-34s %12s %10s %16s\n' "${SHARE_ROWS[j + 1]}" "${FIRST[$w]}" "${EXIT[$w]}" "$(ratio "${EXIT[$w]}" "${EXIT[cfloor]}")"
+done
+[[ -n "$GINITRAMFS" ]] || echo "(no generic kernel in the VM cache: shares not measured; run scripts/setup.sh)"
 printf '%-34s %12s %10s\n' "berth run, native (namespaces)" "-" "$(median <"$TMP/native")"
 echo "VMM (qemu) VmRSS: $((VMM_RSS / 1024)) MiB, shim VmRSS: $((SHIM_RSS / 1024)) MiB (guest RAM 256 MiB)"

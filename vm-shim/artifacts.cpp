@@ -66,6 +66,18 @@ const std::vector<std::string>& guestModules() {
     return m;
 }
 
+const std::vector<std::string>& blockModules() {
+    // ext4 looks up crc32c through the crypto API (metadata_csum; ENOENT at mount without it),
+    // and there is no modprobe in the guest to load it on request.
+    static const std::vector<std::string> m = {"crc32c_generic", "ext4"};
+    return m;
+}
+
+const std::vector<std::string>& shareModules() {
+    static const std::vector<std::string> m = {"9pnet_virtio", "9p"};
+    return m;
+}
+
 Result<std::vector<std::string>> moduleLoadOrder(const std::string& modulesDep,
                                                  const std::vector<std::string>& wanted) {
     std::map<std::string, std::pair<std::string, std::vector<std::string>>> mods;  // name → path, deps
@@ -95,7 +107,32 @@ Result<std::vector<std::string>> moduleLoadOrder(const std::string& modulesDep,
     return order;
 }
 
-Result<Kernel> findKernel() {
+std::string sharesKernelsDir() {
+    const char* d = std::getenv("BERTH_VM_KERNELS");
+    return d && *d ? d : "/var/cache/berth/vm/kernels";
+}
+
+namespace {
+Result<Kernel> findSharesKernel() {
+    Kernel k;
+    std::string dir = sharesKernelsDir();
+    auto names = fs::listDir(dir);
+    if (names)
+        for (auto& n : *names)
+            if (fs::exists(dir + "/" + n + "/vmlinux") && fs::exists(dir + "/" + n + "/modules/modules.dep") &&
+                (k.version.empty() || versionLess(k.version, n)))
+                k.version = n;
+    if (k.version.empty())
+        return Error(ENOENT, strCat("bind mounts in a VM need the generic kernel (9p) in ", dir,
+                                    ": run scripts/setup.sh")).hideErrno();
+    k.image = dir + "/" + k.version + "/vmlinux";
+    k.modulesDir = dir + "/" + k.version + "/modules";
+    return k;
+}
+}  // namespace
+
+Result<Kernel> findKernel(bool shares) {
+    if (shares) return findSharesKernel();
     Kernel k;
     if (const char* v = std::getenv("BERTH_VM_KERNEL_VERSION"); v && *v) {
         k.version = v;
@@ -132,15 +169,9 @@ uint64_t fnv1a(const std::string& data, uint64_t h) {
     return h;
 }
 
-Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBinary) {
-    ASSIGN_OR_RETURN(std::string dep, fs::readFile(k.modulesDir + "/modules.dep"));
-    ASSIGN_OR_RETURN(auto order, moduleLoadOrder(dep, guestModules()));
-    ASSIGN_OR_RETURN(std::string agent, fs::readFile(agentBinary));
-    cpio::Writer w;
-    for (auto* d : {"dev", "proc", "sys", "rootfs", "lib", "lib/modules"}) w.addDirectory(d);
-    // The kernel opens /dev/console for init's stdio before devtmpfs is mounted.
-    w.addCharDevice("dev/console", 5, 1, 0600);
-    w.addFile("init", agent, 0755);
+namespace {
+// The .ko files of `order` into lib/modules/; their names, one a line, as the agent loads them.
+Result<std::string> addModules(cpio::Writer& w, const Kernel& k, const std::vector<std::string>& order) {
     std::string list;
     for (auto& rel : order) {
         // Debian 12 ships these uncompressed; a .ko.xz would need unpacking here first.
@@ -151,17 +182,51 @@ Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBina
         w.addFile("lib/modules/" + base, ko, 0644);
         list += base + "\n";
     }
+    return list;
+}
+
+// A list of modules loaded on demand, without what `base` already loads; modules built into
+// this kernel (not in modules.dep: ext4 in the cloud kernel) are left out.
+Status addModuleGroup(cpio::Writer& w, const Kernel& k, const std::string& dep, const std::vector<std::string>& base,
+                      const std::vector<std::string>& wanted, const std::string& listName) {
+    std::vector<std::string> present;
+    for (auto& m : wanted)
+        if (dep.find("/" + m + ".ko:") != std::string::npos) present.push_back(m);
+    ASSIGN_OR_RETURN(auto order, moduleLoadOrder(dep, present));
+    std::erase_if(order, [&](const std::string& p) { return std::find(base.begin(), base.end(), p) != base.end(); });
+    ASSIGN_OR_RETURN(std::string list, addModules(w, k, order));
+    w.addFile("lib/modules/" + listName, list, 0644);
+    return {};
+}
+}  // namespace
+
+Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBinary) {
+    ASSIGN_OR_RETURN(std::string dep, fs::readFile(k.modulesDir + "/modules.dep"));
+    ASSIGN_OR_RETURN(auto order, moduleLoadOrder(dep, guestModules()));
+    ASSIGN_OR_RETURN(std::string agent, fs::readFile(agentBinary));
+    cpio::Writer w;
+    for (auto* d : {"dev", "proc", "sys", "rootfs", "lib", "lib/modules"}) w.addDirectory(d);
+    // The kernel opens /dev/console for init's stdio before devtmpfs is mounted.
+    w.addCharDevice("dev/console", 5, 1, 0600);
+    w.addFile("init", agent, 0755);
+    ASSIGN_OR_RETURN(std::string list, addModules(w, k, order));
     w.addFile("lib/modules/load", list, 0644);
+    TRY(addModuleGroup(w, k, dep, order, blockModules(), "load-block"));
+    if (dep.find("/9p.ko:") != std::string::npos) TRY(addModuleGroup(w, k, dep, order, shareModules(), "load-shares"));
     return w.finish();
 }
 
-Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot) {
+Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool shares) {
     BootArtifacts a;
-    ASSIGN_OR_RETURN(a.kernel, findKernel());
+    ASSIGN_OR_RETURN(a.kernel, findKernel(shares));
     ASSIGN_OR_RETURN(std::string agentPath, findAgent());
     ASSIGN_OR_RETURN(std::string agent, fs::readFile(agentPath));
     char key[17];
-    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(fnv1a(agent)));
+    // The module lists are part of what is built: a new list must not reuse an old initramfs.
+    std::string lists;
+    for (auto* group : {&guestModules(), &blockModules(), &shareModules()})
+        for (auto& m : *group) lists += m + "\n";
+    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(fnv1a(lists, fnv1a(agent))));
     a.cacheDir = cacheRoot + "/" + a.kernel.version + "-" + key;
     a.initramfs = a.cacheDir + "/initramfs.cpio";
     if (fs::exists(a.initramfs)) return a;

@@ -70,6 +70,7 @@ std::string kernelCmdline(const CmdlineOptions& o) {
     c += " tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000";
     c += o.debug ? " loglevel=7" : " quiet loglevel=1";
     c += strCat(" berth.rootfs=", rootfsModeName(o.rootfs));
+    if (o.shares) c += " berth.shares=1";
     if (o.probe) c += " berth.probe=1";
     return c;
 }
@@ -116,6 +117,18 @@ std::vector<std::string> qemuArgv(const QemuConfig& c) {
         a.insert(a.end(), {"-drive", drive, "-device", "virtio-blk-device,drive=rootfs"});
     }
     appendNicArgs(a, c);
+    auto shares = shareArgs(c.shares);
+    a.insert(a.end(), shares.begin(), shares.end());
+    return a;
+}
+
+std::vector<std::string> shareArgs(const std::vector<Share>& shares) {
+    std::vector<std::string> a;
+    for (const auto& s : shares) {
+        std::string fsdev = strCat("local,id=fs", s.tag, ",path=", optEscape(s.hostDir), ",security_model=passthrough");
+        if (s.readonly) fsdev += ",readonly=on";
+        a.insert(a.end(), {"-fsdev", fsdev, "-device", strCat("virtio-9p-device,fsdev=fs", s.tag, ",mount_tag=", s.tag)});
+    }
     return a;
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "vm-shim/shares.hpp"
 
 namespace berth::vm {
 
@@ -35,6 +36,7 @@ struct CmdlineOptions {
     RootfsMode rootfs = RootfsMode::Block;
     bool probe = false;   // boot only to prove the accelerator works, then power off
     bool debug = false;   // kernel messages on the console
+    bool shares = false;  // the guest loads the 9p modules (berth.shares=1)
 };
 std::string kernelCmdline(const CmdlineOptions& o);
 
@@ -56,8 +58,12 @@ struct QemuConfig {
         std::string mac;
     };
     std::vector<Nic> nics;
+    std::vector<Share> shares;    // host directories exported over virtio-9p
 };
 std::vector<std::string> qemuArgv(const QemuConfig& c);
+// -fsdev local (passthrough: QEMU runs as root and files keep the guest's owners on the host)
+// + virtio-9p-device (virtio-mmio) per share; readonly=on when every bind of it is ro.
+std::vector<std::string> shareArgs(const std::vector<Share>& shares);
 
 // Whether QEMU loads an initrd of `bytes` for a guest of `memMiB`: x86 QEMU refuses ("initrd is
 // too large") one that does not fit under min(RAM, the kernel's initrd_addr_max of 2 GiB) less

@@ -41,7 +41,8 @@ std::string toJson(const GuestProcess& p) {
                         {"readonlyPaths", p.readonlyPaths},
                         {"readonlyRoot", p.readonlyRoot},
                         {"dropLostFound", p.dropLostFound},
-                        {"nics", nicsToJson(p.nics)}};
+                        {"nics", nicsToJson(p.nics)},
+                        {"mounts", toJson(p.mounts)}};
     return j.dump();
 }
 
@@ -60,6 +61,7 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.readonlyRoot = j.value("readonlyRoot", false);
         p.dropLostFound = j.value("dropLostFound", false);
         p.nics = nicsFromJson(j.value("nics", nlohmann::json()));
+        ASSIGN_OR_RETURN(p.mounts, guestMountsFromJson(j.value("mounts", nlohmann::json())));
         return p;
     } catch (const std::exception& e) {
         return Error(EINVAL, strCat("guest config: ", e.what()));

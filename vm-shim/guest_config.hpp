@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "runtime/spec/spec.hpp"
+#include "vm-shim/shares.hpp"
 
 namespace berth::vm {
 
@@ -42,6 +43,8 @@ struct GuestProcess {
     // mkfs.ext4 adds lost+found; the guest removes it when the bundle's rootfs had none.
     bool dropLostFound = false;
     std::vector<GuestNic> nics;  // configured before the workload starts; lo is always up
+    // The spec's bind mounts, from the 9p shares (vm-shim/shares).
+    std::vector<GuestMount> mounts;
 };
 
 std::string toJson(const GuestProcess& p);

@@ -198,7 +198,8 @@ public:
         ASSIGN_OR_RETURN(RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes, forcedMode));
         TRY(checkSeccompForGuest(s.linux->seccomp));
         TRY(checkNetwork(s));
-        ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot()));
+        ASSIGN_OR_RETURN(SharePlan shares, planShares(s.mounts, req.record->bundle));
+        ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot(), !shares.shares.empty()));
         AccelChoice accel = chooseAccel(art);
         if (accel.accel == Accel::Tcg)
             log::warn("vm: running under TCG, which is emulation, not hardware isolation (", accel.reason, ")");
@@ -211,13 +212,15 @@ public:
         c.consoleFd = req.consoleFd;
         c.consoleSize = s.process->consoleSize;
         GuestProcess guest = guestProcessFor(s);
+        guest.mounts = shares.mounts;
         QemuConfig& q = c.qemu;
         q.accel = accel.accel;
         q.kernel = art.kernel.image;
+        q.shares = shares.shares;
         ASSIGN_OR_RETURN(q.res, resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
         q.consoleLog = req.stateDir + "/console.log";
         ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
-        q.cmdline = kernelCmdline({mode, false, log::debugEnabled()});
+        q.cmdline = kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty()});
         ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
         ScopeGuard unwire([&] { unwireNetwork(req.stateDir); });
         if (!net.warning.empty()) log::warn(net.warning);

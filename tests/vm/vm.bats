@@ -288,6 +288,26 @@ bg_run() {
     [[ "$(cat "$TEST_DIR/out")" == $'line-from-stdin\n/bin/busybox\nRead-only file system' ]] || fail "stdout: $(cat "$TEST_DIR/out")"
 }
 
+@test "vm: bind mounts over 9p with the rootfs on an ext4 disk — a dir written both ways, a ro file over a symlink, a destination made in the guest" {
+    # A spec with binds boots the generic kernel, whose ext4 is a module (with crc32c).
+    mkdir -p "$TEST_DIR/share" "$TEST_DIR/conf"
+    echo host-file >"$TEST_DIR/share/in"
+    echo "nameserver 192.0.2.53" >"$TEST_DIR/conf/resolv.conf"
+    ln -sfn ../run/nowhere/resolv.conf "$BUNDLE/rootfs/etc/resolv.conf"
+    cfg '.annotations["org.berth.vm.rootfs"] = "block" | .mounts += [
+        {destination: "/new/data", type: "bind", source: ($t + "/share"), options: ["rbind", "rw"]},
+        {destination: "/etc/resolv.conf", type: "bind", source: ($t + "/conf/resolv.conf"), options: ["bind", "ro"]}]' \
+        --arg t "$TEST_DIR"
+    set_args sh -c 'cat /new/data/in; echo guest-file >/new/data/out; cat /etc/resolv.conf
+        (echo x >>/etc/resolv.conf) 2>&1 | grep -o "Read-only file system"; touch /x 2>&1 | grep -o "Read-only file system"'
+    run_fg "$ID"
+    assert_ok
+    [[ "${lines[*]}" == "host-file nameserver 192.0.2.53 Read-only file system Read-only file system" ]] || fail "stdout: ${lines[*]}"
+    [ "$(cat "$TEST_DIR/share/out")" = guest-file ] || fail "the guest's write is not on the host"
+    [ "$(cat "$TEST_DIR/conf/resolv.conf")" = "nameserver 192.0.2.53" ] || fail "the ro file changed"
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+}
+
 @test "vm: an unknown handler is refused before anything starts" {
     cfg '.annotations["run.oci.handler"] = "nosuch"'
     run_fg "$ID"
@@ -423,4 +443,12 @@ PY
     qdiscs="$(nsenter --net="$TEST_DIR/netns-a" tc qdisc show)"
     ! grep -q berth-tap <<<"$links" || fail "tap left: $links"
     ! grep -q ingress <<<"$qdiscs" || fail "filters left: $qdiscs"
+}
+
+@test "vm: a bind mount of a missing host path — one error line, nothing left (no VMM, socket or state dir)" {
+    cfg '.mounts += [{destination: "/data", type: "bind", source: $src, options: ["rbind"]}]' --arg src "$TEST_DIR/no-such-dir"
+    run_fg "$ID"
+    assert_berth_error "bind mount source $TEST_DIR/no-such-dir \\(for /data\\): No such file or directory\$"
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+    ! pgrep -f -- "$TEST_DIR/no-such-dir" >/dev/null || fail "a process naming the share is left"
 }

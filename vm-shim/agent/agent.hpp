@@ -24,6 +24,10 @@ Status prepareRootfs(const GuestProcess& p);
 // guest_net.cpp: lo up, and the NICs as the host's netns has them.
 Status configureNetwork(const std::vector<GuestNic>& nics);
 
+// shares.cpp: the spec's bind mounts over 9p, and the module lists loaded only when used.
+Status mountShares(const std::vector<GuestMount>& mounts, const std::string& rootfs);
+Status loadOptionalModules();
+
 // workload.cpp: run the process in the rootfs and relay it over the channel until it exits.
 // Returns the exit code (128+N when killed by signal N).
 Result<int> runWorkload(int port, proto::Decoder& dec, const GuestProcess& p);

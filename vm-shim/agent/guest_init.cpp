@@ -101,6 +101,7 @@ Status prepareRootfs(const GuestProcess& p) {
     if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) < 0)
         return Error::fromErrno("sethostname ", p.hostname);
     if (p.dropLostFound) ::rmdir((r + "/lost+found").c_str());
+    TRY(mountShares(p.mounts, r));
     if (p.readonlyRoot && ::mount(nullptr, r.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0) {
         if (errno != EINVAL) return Error::fromErrno("remount the rootfs read-only");
         // EINVAL: the initramfs's /rootfs is a directory, not a mount of its own. A bind mount of

@@ -79,7 +79,9 @@ Result<int> serve(int port) {
 
 int main() {
     if (Status st = mountEarly(); !st) say(st.error().what());
-    if (Status st = loadModules("/lib/modules/load"); !st) {
+    Status modules = loadModules("/lib/modules/load");
+    if (modules) modules = loadOptionalModules();
+    if (Status st = modules; !st) {
         say(st.error().what());
         powerOff();
     }

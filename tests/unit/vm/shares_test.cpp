@@ -131,12 +131,13 @@ TEST(VmShares, InitramfsListsTheOnDemandModuleGroupsWithoutBuiltinsOrRepeats) {
         "kernel/virtio_ring.ko:\nkernel/virtio.ko:\nkernel/virtio_mmio.ko: kernel/virtio.ko kernel/virtio_ring.ko\n"
         "kernel/virtio_blk.ko: kernel/virtio.ko kernel/virtio_ring.ko\n"
         "kernel/virtio_console.ko: kernel/virtio.ko kernel/virtio_ring.ko\n"
+        "kernel/virtio_net.ko: kernel/virtio.ko kernel/virtio_ring.ko\n"
         "kernel/crc16.ko:\nkernel/crc32c_generic.ko:\nkernel/ext4.ko: kernel/crc16.ko\nkernel/9pnet.ko:\nkernel/netfs.ko:\n"
         "kernel/9pnet_virtio.ko: kernel/9pnet.ko kernel/virtio.ko kernel/virtio_ring.ko\n"
         "kernel/9p.ko: kernel/9pnet.ko kernel/netfs.ko\n";
     ASSERT_TRUE(fs::mkdirAll(t.dir + "/kernel").ok());
     ASSERT_TRUE(fs::writeFileAtomic(t.dir + "/modules.dep", dep).ok());
-    for (auto* m : {"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "virtio_console", "crc16", "crc32c_generic", "ext4", "9pnet",
+    for (auto* m : {"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "virtio_console", "virtio_net", "crc16", "crc32c_generic", "ext4", "9pnet",
                     "netfs", "9pnet_virtio", "9p"})
         ASSERT_TRUE(fs::writeFileAtomic(t.dir + "/kernel/" + m + ".ko", m).ok());
     ASSERT_TRUE(fs::writeFileAtomic(t.dir + "/agent", "agent").ok());

@@ -5,7 +5,8 @@
 # tests run) runs the unit and root labels (less
 # the soak, the random kills, the packaging scripts' and the systemd template's tests, which run
 # in the normal lane);
-# sanitizer reports go to build-asan/sanitizer-logs/, and any report fails the lane.
+# sanitizer reports go to build-asan/sanitizer-logs/, and any report fails the lane. In a full
+# run (no CTEST_ARGs) its unit tests run beside the normal lane's tests, once build-asan is built.
 # The fuzz lane, beside the sanitizer lane's tests: scripts/fuzz.sh builds the libFuzzer targets
 # with clang in build-fuzz and runs each for FUZZ_SECONDS (default 30) — "fuzz: N passed, N failed".
 # Run as root (a user with sudo: it re-runs itself through sudo); needs no stdin. Exits non-zero

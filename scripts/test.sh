@@ -5,7 +5,8 @@
 # tests run) runs the unit and root labels (less
 # the soak, the random kills, the packaging scripts' and the systemd template's tests, which run
 # in the normal lane);
-# sanitizer reports go to build-asan/sanitizer-logs/, and any report fails the lane.
+# sanitizer reports go to build-asan/sanitizer-logs/, and any report fails the lane. In a full
+# run (no CTEST_ARGs) its unit tests run beside the normal lane's tests, once build-asan is built.
 # The fuzz lane, beside the sanitizer lane's tests: scripts/fuzz.sh builds the libFuzzer targets
 # with clang in build-fuzz and runs each for FUZZ_SECONDS (default 30) — "fuzz: N passed, N failed".
 # Run as root (a user with sudo: it re-runs itself through sudo); needs no stdin. Exits non-zero
@@ -138,6 +139,40 @@ run_fuzz() {
     ./scripts/fuzz.sh --seconds "$fuzz_seconds" --builddir "${FUZZ_BUILD_DIR:-build-fuzz}"
 }
 
+# The sanitizer lane's labels: unit and root. e2e and vm pass on this build too, but mostly
+# exercise podman, containerd and QEMU; run them by hand: --lane sanitizer -L 'e2e|vm' (README,
+# Tests). ctest ANDs repeated -L options: the lane's own applies only when the caller gave none.
+# Left out there: the soak and the random kills (the same paths many times over), the
+# packaging and quick-start scripts' tests and the systemd template's boot (time spent in
+# dpkg, man and systemd, not in berth's code; vps.bats drives the same VPS code).
+san_root_exclude='^integration\.(soak|crash_points|package_docs|quickstart|vps_systemd)$'
+san_labels=(-L '^(unit|root)$' -E "$san_root_exclude")
+for arg in "$@"; do
+    [[ "$arg" == -L* || "$arg" == --label-regex* ]] && san_labels=()
+done
+san_logs="$asan_build_dir/sanitizer-logs"
+
+# With both lanes and no CTEST_ARGs, the sanitizer lane's unit tests run as soon as its build
+# is done, beside the normal lane's tests, two at a time: they are gtest cases of one binary
+# that need no root and touch no host-wide state (mkdtemp dirs, parsed text, their own
+# process), so nothing the root/e2e/vm suites compare (mounts, cgroups, tagged processes,
+# links, lxcfs, podman/containerd state) can see them, and they cannot see those suites.
+# ~30 s of ASan start-ups off the serial path. SAN_UNIT_BESIDE=0 runs them in the lane, serially.
+san_unit_beside=0
+if [[ "$lane" == all && $# -eq 0 && "${SAN_UNIT_BESIDE:-1}" != 0 ]]; then
+    san_unit_beside=1
+fi
+# san_unit_early: (in the background job, after the sanitizer build) the lane's unit tests;
+# their output goes to unit.log, their status to unit.status.
+san_unit_early() {
+    rm -rf "$san_logs"
+    mkdir -p "$san_logs"
+    local rc=0
+    ctest --test-dir "$asan_build_dir" --output-on-failure -L '^unit$' -j2 \
+        >"$asan_build_dir/unit.log" 2>&1 || rc=$?
+    echo "$rc" >"$asan_build_dir/unit.status"
+}
+
 status=0
 asan_build_pid=""
 if [[ "$lane" != sanitizer ]]; then
@@ -153,7 +188,12 @@ if [[ "$lane" != sanitizer ]]; then
         # more than on the CPU, so the sanitizer build runs meanwhile (niced; its output goes to
         # a log, shown if it fails) — several minutes off the whole run on two cores.
         mkdir -p "$asan_build_dir"
-        (renice -n 10 -p "$BASHPID" >/dev/null; build_asan) >"$asan_build_dir/build.log" 2>&1 </dev/null &
+        rm -f "$asan_build_dir/unit.status"
+        (
+            renice -n 10 -p "$BASHPID" >/dev/null
+            build_asan >"$asan_build_dir/build.log" 2>&1 || exit $?
+            [[ $san_unit_beside == 0 ]] || san_unit_early
+        ) </dev/null &
         asan_build_pid=$!
     fi
     run_ctest "$build_dir" "$@" || status=$?
@@ -161,16 +201,8 @@ if [[ "$lane" != sanitizer ]]; then
 fi
 
 if [[ "$lane" != normal ]]; then
-    # The sanitizer lane: unit and root. e2e and vm pass on this build too, but mostly exercise
-    # podman, containerd and QEMU; run them by hand: --lane sanitizer -L 'e2e|vm' (README, Tests).
-    # ctest ANDs repeated -L options: the lane's own applies only when the caller gave none.
-    # Left out there: the soak and the random kills (the same paths many times over), the
-    # packaging and quick-start scripts' tests and the systemd template's boot (time spent in
-    # dpkg, man and systemd, not in berth's code; vps.bats drives the same VPS code).
-    san_labels=(-L '^(unit|root)$' -E '^integration\.(soak|crash_points|package_docs|quickstart|vps_systemd)$')
-    for arg in "$@"; do
-        [[ "$arg" == -L* || "$arg" == --label-regex* ]] && san_labels=()
-    done
+    # The sanitizer lane (its labels are chosen above; the unit tests may have run already).
+    [[ $san_unit_beside == 0 ]] || san_labels=(-L '^root$' -E "$san_root_exclude")
     echo
     echo "== sanitizer lane (ASan+UBSan): $asan_build_dir, ctest ${san_labels[*]} $* =="
     if [[ -n "$asan_build_pid" ]]; then
@@ -193,10 +225,16 @@ if [[ "$lane" != normal ]]; then
         (renice -n 10 -p "$BASHPID" >/dev/null; echo; run_fuzz) >"$fuzz_log" 2>&1 </dev/null &
         fuzz_pid=$!
     fi
-    san_logs="$asan_build_dir/sanitizer-logs"
-    rm -rf "$san_logs"
-    mkdir -p "$san_logs"
     san_status=0
+    if [[ $san_unit_beside == 1 ]]; then
+        # The unit tests ran beside the normal lane (above); their reports stay in $san_logs.
+        echo "(unit tests: run beside the normal lane's tests, two at a time: $asan_build_dir/unit.log)"
+        cat "$asan_build_dir/unit.log"
+        [[ "$(cat "$asan_build_dir/unit.status" 2>/dev/null)" == 0 ]] || san_status=1
+    else
+        rm -rf "$san_logs"
+        mkdir -p "$san_logs"
+    fi
     run_ctest "$asan_build_dir" "${san_labels[@]}" "$@" || san_status=$?
     list_skipped "$asan_build_dir"
     reports=("$san_logs"/*)

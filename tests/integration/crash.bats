@@ -28,9 +28,10 @@ EOF
 }
 
 kill_hook() {
-    local p
-    for p in /proc/[0-9]*; do
-        tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qx "BERTH_ITEST_HOOK=$TAG" && kill -9 "${p#/proc/}" 2>/dev/null
+    local files=(/proc/[0-9]*/environ) f
+    for f in $(grep -lsxzF -- "BERTH_ITEST_HOOK=$TAG" "${files[@]}"); do
+        f="${f#/proc/}"
+        kill -9 "${f%/environ}" 2>/dev/null
     done
     return 0
 }

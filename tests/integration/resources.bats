@@ -358,8 +358,11 @@ block_dev() {
     # berth itself killed while a createRuntime hook holds it: delete --force still cleans.
     local id2
     id2="$(new_id)"
-    cfg '.hooks.createRuntime = [{path: "/bin/sleep", args: ["sleep", "30"]}]'
-    env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" create -b "$BUNDLE" "$id2" >/dev/null 2>&1 &
+    # The hook carries the tag, so teardown kills it (untagged, it outlived the test holding
+    # bats' fd 3: the file waited out its 30 s); berth gets no fd 3 either.
+    cfg '.hooks.createRuntime = [{path: "/bin/sleep", args: ["sleep", "30"], env: [("BERTH_ITEST_TAG=" + $tag)]}]' \
+        --arg tag "$TAG"
+    env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" create -b "$BUNDLE" "$id2" >/dev/null 2>&1 3>&- &
     local pid=$!
     bg_register $pid
     wait_for 200 has_cgroup "$id2" || fail "no cgroup made"

@@ -54,11 +54,15 @@ vps_teardown() {
         n="$(basename "$f" .json)"
         timeout -k 5 60 "${VPS_BERTH:-$BERTH}" --root "$ROOT" --store "$STORE" vps destroy --force "$n" </dev/null >/dev/null 2>&1
     done
+    local left=0
     while read -r cg; do
+        [[ -n "$cg" ]] && left=1
         [[ -n "$cg" && -f "$cg/cgroup.procs" ]] && xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
     done < <(find /sys/fs/cgroup -type d -path "*/vps-${TAG}*" 2>/dev/null)
-    sleep 0.05
-    find /sys/fs/cgroup -depth -type d -path "*/vps-${TAG}*" -exec rmdir {} \; 2>/dev/null
+    if [[ $left == 1 ]]; then
+        sleep 0.05
+        find /sys/fs/cgroup -depth -type d -path "*/vps-${TAG}*" -exec rmdir {} \; 2>/dev/null
+    fi
     stop_test_lxcfs
     return 0
 }

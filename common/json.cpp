@@ -52,13 +52,13 @@ std::string shortJsonError(const std::string& raw) {
 
 namespace {
 
-template <typename Json>
-Result<Json> parseCapped(std::string_view text, std::string_view what, size_t maxDepth) {
+template <typename Json, typename... Callback>
+Result<Json> parseCapped(std::string_view text, std::string_view what, size_t maxDepth, Callback... cb) {
     if (jsonNestingDepth(text, maxDepth) > maxDepth)
         return Error(EINVAL, strCat(what, ": JSON nested deeper than ", maxDepth, " levels"))
             .hideErrno();
     try {
-        return Json::parse(text.begin(), text.end());
+        return Json::parse(text.begin(), text.end(), cb...);
     } catch (const nlohmann::json::exception& e) {
         return Error(EINVAL, strCat(what, ": invalid JSON: ", shortJsonError(e.what())))
             .hideErrno();
@@ -69,6 +69,24 @@ Result<Json> parseCapped(std::string_view text, std::string_view what, size_t ma
 
 Result<nlohmann::json> parseJson(std::string_view text, std::string_view what, size_t maxDepth) {
     return parseCapped<nlohmann::json>(text, what, maxDepth);
+}
+
+Result<nlohmann::json> parseJsonSkipping(std::string_view text, std::string_view what,
+                                         std::string_view skipKey, size_t maxDepth) {
+    // Dropping the key at depth 1 alone would still build every value inside it and throw each
+    // away; refusing every event below it builds nothing (the lexer still reads it all).
+    bool skipping = false;
+    auto keep = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        if (depth == 1 && event == nlohmann::json::parse_event_t::key) {
+            skipping = parsed.is_string() && parsed.get_ref<const std::string&>() == skipKey;
+            return !skipping;
+        }
+        if (depth == 1 && event == nlohmann::json::parse_event_t::object_end) skipping = false;
+        return !(skipping && depth >= 1 &&
+                 event != nlohmann::json::parse_event_t::object_end);
+    };
+    return parseCapped<nlohmann::json>(text, what, maxDepth,
+                                       nlohmann::json::parser_callback_t(keep));
 }
 
 Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what,

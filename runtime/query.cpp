@@ -15,7 +15,7 @@ namespace berth::runtime {
 
 Result<nlohmann::json> state(const GlobalOptions& g, const std::string& id) {
     state::Store store(g.root);
-    ASSIGN_OR_RETURN(state::ContainerState st, store.load(id));
+    ASSIGN_OR_RETURN(state::ContainerState st, store.loadSummary(id));
     return state::publicJson(st, store.liveStatus(st));
 }
 
@@ -38,7 +38,7 @@ Result<std::vector<nlohmann::json>> list(const GlobalOptions& g) {
     ASSIGN_OR_RETURN(auto ids, store.list());
     std::vector<nlohmann::json> out;
     for (auto& id : ids) {
-        auto st = store.load(id);
+        auto st = store.loadSummary(id);
         if (!st) continue;  // deleted meanwhile, or half-written: not a container to list
         out.push_back(state::publicJson(*st, store.liveStatus(*st)));
         out.back()["owner"] = ownerOf(store.dir(id));

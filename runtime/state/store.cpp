@@ -121,6 +121,12 @@ Result<ContainerState> parseState(const std::string& text) {
     return fromJson(*j);
 }
 
+Result<ContainerState> parseStateSummary(const std::string& text) {
+    auto j = parseJsonSkipping(text, "corrupt state.json", "config", kMaxJsonDepth + kJsonWrapperDepth);
+    if (!j) return std::move(j).error();
+    return fromJson(*j);
+}
+
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live) {
     nlohmann::json j = {{"ociVersion", "1.2.0"},
                         {"id", s.id},
@@ -208,18 +214,29 @@ Result<Lock> Store::lock(const std::string& id) {
     return lockDir(dir(id), id);
 }
 
-Result<ContainerState> Store::load(const std::string& id) const {
+namespace {
+
+Result<ContainerState> loadFrom(const Store& store, const std::string& id,
+                                Result<ContainerState> (*parse)(const std::string&)) {
     TRY(validateId(id));
-    auto text = fs::readFile(dir(id) + "/state.json");
+    auto text = fs::readFile(store.dir(id) + "/state.json");
     if (!text) {
         if (text.error().err() == ENOENT)
             return Error(ENOENT, strCat("container \"", id, "\" does not exist")).hideErrno();
         return std::move(text).error();
     }
-    auto s = parseState(*text);
+    auto s = parse(*text);
     if (!s) s.error().context("container \"", id, "\"");
     else log::debug("state: loaded container ", id, " (saved as ", statusName(s->saved), ", pid ", s->pid, ")");
     return s;
+}
+
+}  // namespace
+
+Result<ContainerState> Store::load(const std::string& id) const { return loadFrom(*this, id, parseState); }
+
+Result<ContainerState> Store::loadSummary(const std::string& id) const {
+    return loadFrom(*this, id, parseStateSummary);
 }
 
 Status Store::save(const ContainerState& s) const {

@@ -120,3 +120,31 @@ TEST(Json, NoOtherParserCallsInTheTree) {
         << "parse JSON with berth::parseJson (common/json.hpp), not nlohmann directly:"
         << list.str();
 }
+
+// state and list read state.json without its config.json copy (bench/README.md: most of the
+// cost of `list`): the skipped member is still checked, and nothing else changes.
+TEST(Json, SkippingLeavesOutOneTopLevelMemberOnly) {
+    const std::string doc =
+        R"({"a":1,"config":{"x":[1,{"y":"z"}],"config":2},"b":{"config":3},"c":[{"config":4}],"z":"config"})";
+    auto full = parseJson(doc, "t");
+    ASSERT_TRUE(full.ok());
+    auto r = parseJsonSkipping(doc, "t", "config");
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    nlohmann::json expected = *full;
+    expected.erase("config");
+    EXPECT_EQ(*r, expected);
+    // Last member, and a scalar value.
+    auto last = parseJsonSkipping(R"({"a":[1],"config":{"k":[{}]}})", "t", "config");
+    ASSERT_TRUE(last.ok());
+    EXPECT_EQ(last->dump(), R"({"a":[1]})");
+    auto scalar = parseJsonSkipping(R"({"config":"s","a":2})", "t", "config");
+    ASSERT_TRUE(scalar.ok());
+    EXPECT_EQ(scalar->dump(), R"({"a":2})");
+    // Bad JSON or too deep inside the skipped member fails as parseJson does.
+    auto bad = parseJsonSkipping(R"({"config":{"x":[1,}},"a":1})", "t", "config");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().what().find("t: invalid JSON"), std::string::npos) << bad.error().what();
+    auto deep = parseJsonSkipping("{\"config\":" + nested(600) + "}", "t", "config");
+    ASSERT_FALSE(deep.ok());
+    EXPECT_NE(deep.error().what().find("deeper than"), std::string::npos) << deep.error().what();
+}

@@ -121,6 +121,16 @@ void addVerbs(CLI::App& app, berth::cli::Context& ctx, const std::vector<std::st
         }
         break;
     }
+    // `berth --version` (podman and containerd ask it often): no verb is needed to answer.
+    bool version = false, help = false;
+    for (const std::string& a : args) {
+        version = version || a == "-v" || a == "--version";
+        help = help || a == "-h" || a == "--help";
+    }
+    if (version && !help && std::none_of(args.begin(), args.end(), [](const std::string& a) {
+            return !a.empty() && a[0] != '-';
+        }))
+        return;
     AddVerb last = nullptr;
     for (const auto& [name, add] : kVerbs) {
         if (add != last) add(app, ctx);

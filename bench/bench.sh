@@ -4,6 +4,7 @@
 #
 #   sudo bench/bench.sh [-n N] [-w WARMUP] [-c CONTAINERS] [--berth PATH]
 #                       [--runtimes "berth runc crun"] [--only "run cycle exec state list"]
+#                       [--disk-state]
 #
 # The berth binary is --berth PATH, else $BERTH, else build/cli/berth. When it is missing the
 # script says so and still measures runc and crun.
@@ -15,12 +16,13 @@ SRC_DIR="$PWD"
 N=50
 WARMUP=3
 CONTAINERS=100
+DISK_STATE=0
 BENCHES="run cycle exec state list"
 BERTH="${BERTH:-$SRC_DIR/build/cli/berth}"
 RUNTIMES="berth runc crun"
 
 usage() {
-    sed -n '2,11p' "$0" >&2
+    sed -n '2,12p' "$0" >&2
     exit 2
 }
 
@@ -182,6 +184,7 @@ while [[ $# -gt 0 ]]; do
         -w) WARMUP="$2"; shift ;;
         -c) CONTAINERS="$2"; shift ;;
         --only) BENCHES="$2"; shift ;;
+        --disk-state) DISK_STATE=1 ;;
         --berth) BERTH="$2"; shift ;;
         --runtimes) RUNTIMES="$2"; shift ;;
         -h | --help) usage ;;
@@ -205,7 +208,15 @@ done
 WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)"
 STATE_BASE="$(mktemp -d /run/berth-bench.XXXXXX)"
 export STATE_BASE
-trap 'rm -rf "$WORK" "$STATE_BASE"' EXIT
+trap 'umount "$STATE_BASE" 2>/dev/null || true; rm -rf "$WORK" "$STATE_BASE"' EXIT
+# Every runtime keeps its state under /run, a tmpfs on most hosts, where berth's fsync of its
+# state record is free. Where /run is on a disk (this project's VMs), each fsync waits for the
+# disk: unless --disk-state, the roots go on a tmpfs of their own, the same for every runtime.
+STATE_FS="$(stat -f -c %T /run)"
+if [[ "$STATE_FS" != tmpfs && "$DISK_STATE" == 0 ]]; then
+    mount -t tmpfs -o mode=0711 berth-bench "$STATE_BASE"
+    STATE_FS="tmpfs (mounted by the bench: /run is $STATE_FS here)"
+fi
 mkfifo "$WORK/sleep.fifo"
 cc -O2 -o "$WORK/rusage" "$SRC_DIR/bench/rusage.c"
 "$SRC_DIR/tests/lib/make-bundle.sh" "$WORK/bundle" /bin/true
@@ -270,6 +281,7 @@ echo
 echo "## berth bench — $(date -u '+%Y-%m-%d %H:%M UTC'), host $(hostname), kernel $(uname -r)," \
     "$(nproc) CPUs; N=$N (+$WARMUP warm-up)"
 echo "- load average before the run: $LOAD_BEFORE (other work on the host skews every figure)"
+echo "- state roots on: $STATE_FS"
 for v in "${versions[@]}"; do echo "- $v"; done
 [[ " ${measured[*]} " == *" crun "* ]] &&
     echo "- crun runs in a private mount namespace with /sys/fs/cgroup/unified unmounted"

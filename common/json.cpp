@@ -56,8 +56,9 @@ std::string shortJsonError(const std::string& raw) {
 namespace {
 
 template <typename Json, typename... Callback>
-Result<Json> parseCapped(std::string_view text, std::string_view what, size_t maxDepth, Callback... cb) {
-    if (jsonNestingDepth(text, maxDepth) > maxDepth)
+Result<Json> parseCapped(std::string_view text, std::string_view what, size_t maxDepth, bool depthChecked,
+                         Callback... cb) {
+    if (!depthChecked && jsonNestingDepth(text, maxDepth) > maxDepth)
         return Error(EINVAL, strCat(what, ": JSON nested deeper than ", maxDepth, " levels"))
             .hideErrno();
     try {
@@ -71,7 +72,7 @@ Result<Json> parseCapped(std::string_view text, std::string_view what, size_t ma
 }  // namespace
 
 Result<nlohmann::json> parseJson(std::string_view text, std::string_view what, size_t maxDepth) {
-    return parseCapped<nlohmann::json>(text, what, maxDepth);
+    return parseCapped<nlohmann::json>(text, what, maxDepth, false);
 }
 
 namespace {
@@ -151,12 +152,13 @@ Result<nlohmann::json> parseJsonSkipping(std::string_view text, std::string_view
         }
         return !skipping || event == nlohmann::json::parse_event_t::object_end;
     };
-    return parseCapped<nlohmann::json>(text, what, maxDepth, nlohmann::json::parser_callback_t(keep));
+    // The depth of the whole text was checked above: the shortened one is not scanned again.
+    return parseCapped<nlohmann::json>(text, what, maxDepth, true, nlohmann::json::parser_callback_t(keep));
 }
 
 Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what,
                                                 size_t maxDepth) {
-    return parseCapped<nlohmann::ordered_json>(text, what, maxDepth);
+    return parseCapped<nlohmann::ordered_json>(text, what, maxDepth, false);
 }
 
 }  // namespace berth

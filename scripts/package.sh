@@ -121,13 +121,16 @@ License: berth-project
 EOF
 install_file 0644 "$stage/copyright" usr/share/doc/berth/copyright
 
-# Depends: what the binary links (libc6, libseccomp2, libcap2, libsystemd0, libarchive13,
-# libcurl4, libssl3 ...), from dpkg-shlibdeps. It wants a debian/control to read.
+# Depends: what the binary links (libc6, libseccomp2, libcap2), from dpkg-shlibdeps (it wants a
+# debian/control to read), plus the two libraries berth dlopens for runtime features rather than
+# image ones: libsystemd0 (--systemd-cgroup, podman's default on systemd hosts) and libcrypt1
+# (vps --userpasswd). Linked, they were loaded by every berth start (bench/README.md).
 mkdir -p "$stage/src/debian"
 printf 'Source: berth\n\nPackage: berth\nArchitecture: any\n' >"$stage/src/debian/control"
 depends="$(cd "$stage/src" && dpkg-shlibdeps -O -e"$root/usr/sbin/berth" 2>"$stage/shlibdeps.err" |
     sed -n 's/^shlibs:Depends=//p')" || { cat "$stage/shlibdeps.err" >&2; die "dpkg-shlibdeps failed"; }
 [[ -n "$depends" ]] || { cat "$stage/shlibdeps.err" >&2; die "dpkg-shlibdeps found no dependencies"; }
+depends="$depends, libsystemd0, libcrypt1"
 
 install -d "$root/DEBIAN"
 size="$(du -sk --apparent-size "$root" | cut -f1)"

@@ -116,11 +116,17 @@ done
 WORK="$(mktemp -d /tmp/berth-many.XXXXXX)"
 STATE_BASE="$(mktemp -d /run/berth-many.XXXXXX)"
 export STATE_BASE
-trap 'rm -rf "$WORK" "$STATE_BASE"' EXIT
+trap 'umount "$STATE_BASE" 2>/dev/null || true; rm -rf "$WORK" "$STATE_BASE"' EXIT
+# As bench.sh: the state roots on a tmpfs when /run is a disk (a disk fsync per state write).
+STATE_FS="$(stat -f -c %T /run)"
+if [[ "$STATE_FS" != tmpfs ]]; then
+    mount -t tmpfs -o mode=0711 berth-many "$STATE_BASE"
+    STATE_FS="tmpfs (mounted by the bench: /run is $STATE_FS here)"
+fi
 "$SRC_DIR/tests/lib/make-bundle.sh" "$WORK/bundle" sleep 100000
 
 echo "## berth many — $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs; N=$N, P=$P"
-echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg); state roots on: $STATE_FS"
 echo
 echo "| runtime | start N one by one (s) | failures (start / delete) | runtime processes left (count / Pss KiB) | MemAvailable drop per container (KiB, noisy) | Slab per container (KiB) | delete N (s) | start N, P at a time (s) | failures |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -43,6 +43,8 @@ struct ContainerState {
 nlohmann::json toJson(const ContainerState& s);
 Result<ContainerState> fromJson(const nlohmann::json& j);
 // The text of a state.json to the record (what Store::load does after reading the file).
+// The text Store::save writes: toJson(s), with the config member last.
+std::string stateText(const ContainerState& s);
 Result<ContainerState> parseState(const std::string& text);
 // The same without the config.json copy (`config` stays null): what state and list show. The
 // config is most of the record; skipping it makes `list` of many containers several times

@@ -37,7 +37,10 @@ static Result<ContainerStatus> statusFromName(const std::string& n) {
     return Error::make("unknown status ", shown);
 }
 
-nlohmann::json toJson(const ContainerState& s) {
+namespace {
+
+// Every field but the config.json copy.
+nlohmann::json toJsonWithoutConfig(const ContainerState& s) {
     return {{"id", s.id},
             {"pid", s.pid},
             {"pidStartTime", s.pidStartTime},
@@ -55,8 +58,26 @@ nlohmann::json toJson(const ContainerState& s) {
             {"systemdCgroup", s.systemdCgroup},
             {"noPivot", s.noPivot},
             {"imageBundle", s.imageBundle},
-            {"handler", s.handler},
-            {"config", s.config}};
+            {"handler", s.handler}};
+}
+
+}  // namespace
+
+nlohmann::json toJson(const ContainerState& s) {
+    nlohmann::json j = toJsonWithoutConfig(s);
+    j["config"] = s.config;
+    return j;
+}
+
+// toJson(s).dump() without copying the config's tree into the record first (a create saves the
+// record three times). The config comes last in the text; readers look members up by name.
+std::string stateText(const ContainerState& s) {
+    std::string text = toJsonWithoutConfig(s).dump();
+    text.pop_back();  // the object's '}'
+    text += ",\"config\":";
+    text += s.config.dump();
+    text += '}';
+    return text;
 }
 
 // A number of the record: a JSON integer that fits T. nlohmann's get<int>() would cast a float
@@ -241,7 +262,7 @@ Result<ContainerState> Store::loadSummary(const std::string& id) const {
 
 Status Store::save(const ContainerState& s) const {
     log::debug("state: saving container ", s.id, " as ", statusName(s.saved));
-    return fs::writeFileAtomic(dir(s.id) + "/state.json", toJson(s).dump(), 0600);
+    return fs::writeFileAtomic(dir(s.id) + "/state.json", stateText(s), 0600);
 }
 
 Status Store::remove(const std::string& id) const {

@@ -222,3 +222,16 @@ TEST(StateStore, SummaryIsTheRecordWithoutItsConfig) {
     EXPECT_EQ(toJson(*sum), toJson(withoutConfig));
     EXPECT_FALSE(parseStateSummary(text.substr(0, text.size() / 2)).ok());
 }
+
+// Store::save writes stateText: the same record as toJson, whatever the member order.
+TEST(StateStore, StateTextIsTheRecord) {
+    ContainerState s = sample("txt");
+    s.config = nlohmann::json::parse(R"({"ociVersion":"1.2.0","process":{"args":["sh","-c","a\"b"]}})");
+    std::string text = stateText(s);
+    EXPECT_EQ(nlohmann::json::parse(text), toJson(s));
+    auto back = parseState(text);
+    ASSERT_TRUE(back.ok()) << back.error().what();
+    EXPECT_EQ(toJson(*back), toJson(s));
+    s.config = nullptr;
+    EXPECT_EQ(nlohmann::json::parse(stateText(s)), toJson(s));
+}

@@ -2,7 +2,9 @@
 # Side-by-side runtime benchmark: berth, runc and crun measured in the same run, on the same
 # busybox bundle. See bench/README.md for what is measured and how to read the output.
 #
-#   sudo bench/bench.sh [-n N] [-w WARMUP] [--berth PATH] [--runtimes "berth runc crun"]
+#   sudo bench/bench.sh [-n N] [-w WARMUP] [-c CONTAINERS] [--berth PATH]
+#                       [--runtimes "berth runc crun"] [--only "run cycle exec state list"]
+#                       [--disk-state]
 #
 # The berth binary is --berth PATH, else $BERTH, else build/cli/berth. When it is missing the
 # script says so and still measures runc and crun.
@@ -13,11 +15,14 @@ SRC_DIR="$PWD"
 
 N=50
 WARMUP=3
+CONTAINERS=100
+DISK_STATE=0
+BENCHES="run cycle exec state list"
 BERTH="${BERTH:-$SRC_DIR/build/cli/berth}"
 RUNTIMES="berth runc crun"
 
 usage() {
-    sed -n '2,8p' "$0" >&2
+    sed -n '2,12p' "$0" >&2
     exit 2
 }
 
@@ -47,7 +52,7 @@ wait_exit() {
     done
 }
 
-# measure NAME BIN WORKDIR: runs both benchmarks for one runtime; results in WORKDIR/NAME.*.txt
+# measure NAME BIN WORKDIR: runs the chosen benchmarks for one runtime; results in WORKDIR/NAME.*.txt
 measure() {
     local name="$1" bin="$2" work="$3"
     # State roots live on tmpfs under /run, where each runtime keeps them by default
@@ -60,6 +65,26 @@ measure() {
     # shellcheck disable=SC2064 # expand now: the paths are fixed for this runtime
     trap "cleanup_root '$bin' '$root'" EXIT
 
+    [[ " $BENCHES " == *" run "* ]] && { measure_run || return 1; }
+    [[ " $BENCHES " == *" cycle "* ]] && { measure_cycle || return 1; }
+    [[ " $BENCHES " == *" exec "* ]] && { measure_exec || return 1; }
+    if [[ " $BENCHES " == *" state "* || " $BENCHES " == *" list "* ]]; then
+        measure_many || return 1
+    fi
+    return 0
+}
+
+# op KIND ARGS...: one timed invocation of the runtime (KIND names the result file); the
+# warm-up ops (i < WARMUP) go to a file of their own. Uses name/bin/root/work/i of measure.
+op() {
+    local kind="$1" suffix=""
+    shift
+    ((i < WARMUP)) && suffix=".warm"
+    "$rusage" "$work/$name.$kind$suffix.txt" "$bin" --root "$root" "$@" </dev/null >/dev/null 2>>"$err" ||
+        { echo "bench: $name $kind failed" >&2; tail -n 5 "$err" >&2; return 1; }
+}
+
+measure_run() {
     for ((i = 0; i < total; i++)); do
         suffix=""
         ((i < WARMUP)) && suffix=".warm"
@@ -71,7 +96,9 @@ measure() {
             return 1
         fi
     done
+}
 
+measure_cycle() {
     for ((i = 0; i < total; i++)); do
         suffix=""
         ((i < WARMUP)) && suffix=".warm"
@@ -95,6 +122,40 @@ measure() {
             >"$work/$name.cycle.txt"
 }
 
+# (c) exec of /bin/true into one running container (a busybox `sleep`), N times.
+measure_exec() {
+    local id="bench-$name-$$-exec"
+    i=$WARMUP
+    "$bin" --root "$root" run -d -b "$work/bundle-sleep" "$id" </dev/null >/dev/null 2>>"$err" ||
+        { echo "bench: $name run -d failed" >&2; tail -n 5 "$err" >&2; return 1; }
+    for ((i = 0; i < total; i++)); do
+        op exec exec "$id" /bin/true || return 1
+    done
+    "$bin" --root "$root" delete --force "$id" >/dev/null 2>>"$err" || true
+}
+
+# (d) state of one container and list, with CONTAINERS created containers under the root (their
+# inits wait for start: no CPU), N times each; then all are force-deleted (not timed).
+measure_many() {
+    local j id
+    echo "bench: $name: creating $CONTAINERS containers for state/list..." >&2
+    for ((j = 0; j < CONTAINERS; j++)); do
+        "$bin" --root "$root" create -b "$work/bundle-sleep" "bench-$name-$$-many-$j" \
+            </dev/null >/dev/null 2>>"$err" ||
+            { echo "bench: $name create $j failed" >&2; tail -n 5 "$err" >&2; return 1; }
+    done
+    id="bench-$name-$$-many-$((CONTAINERS / 2))"
+    if [[ " $BENCHES " == *" state "* ]]; then
+        for ((i = 0; i < total; i++)); do op state state "$id" || return 1; done
+    fi
+    if [[ " $BENCHES " == *" list "* ]]; then
+        for ((i = 0; i < total; i++)); do op list list || return 1; done
+    fi
+    for ((j = 0; j < CONTAINERS; j++)); do
+        "$bin" --root "$root" delete --force "bench-$name-$$-many-$j" >/dev/null 2>>"$err" || true
+    done
+}
+
 # cleanup_root BIN ROOT: force-deletes whatever a runtime left under its --root.
 cleanup_root() {
     local bin="$1" root="$2" dir
@@ -105,9 +166,11 @@ cleanup_root() {
 }
 
 if [[ "${1:-}" == "--measure" ]]; then
-    # Internal: bench.sh --measure NAME BIN WORKDIR N WARMUP
+    # Internal: bench.sh --measure NAME BIN WORKDIR N WARMUP CONTAINERS BENCHES
     N="$5"
     WARMUP="$6"
+    CONTAINERS="$7"
+    BENCHES="$8"
     measure "$2" "$3" "$4"
     exit
 fi
@@ -119,6 +182,9 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         -n) N="$2"; shift ;;
         -w) WARMUP="$2"; shift ;;
+        -c) CONTAINERS="$2"; shift ;;
+        --only) BENCHES="$2"; shift ;;
+        --disk-state) DISK_STATE=1 ;;
         --berth) BERTH="$2"; shift ;;
         --runtimes) RUNTIMES="$2"; shift ;;
         -h | --help) usage ;;
@@ -126,7 +192,11 @@ while [[ $# -gt 0 ]]; do
     esac
     shift
 done
-[[ "$N" =~ ^[1-9][0-9]*$ && "$WARMUP" =~ ^[0-9]+$ ]] || { echo "bench: bad -n/-w" >&2; exit 2; }
+[[ "$N" =~ ^[1-9][0-9]*$ && "$WARMUP" =~ ^[0-9]+$ && "$CONTAINERS" =~ ^[1-9][0-9]*$ ]] ||
+    { echo "bench: bad -n/-w/-c" >&2; exit 2; }
+for b in $BENCHES; do
+    [[ " run cycle exec state list " == *" $b "* ]] || { echo "bench: unknown benchmark $b" >&2; exit 2; }
+done
 if [[ $(id -u) -ne 0 ]]; then
     echo "bench: must run as root" >&2
     exit 1
@@ -138,10 +208,19 @@ done
 WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)"
 STATE_BASE="$(mktemp -d /run/berth-bench.XXXXXX)"
 export STATE_BASE
-trap 'rm -rf "$WORK" "$STATE_BASE"' EXIT
+trap 'umount "$STATE_BASE" 2>/dev/null || true; rm -rf "$WORK" "$STATE_BASE"' EXIT
+# Every runtime keeps its state under /run, a tmpfs on most hosts, where berth's fsync of its
+# state record is free. Where /run is on a disk (this project's VMs), each fsync waits for the
+# disk: unless --disk-state, the roots go on a tmpfs of their own, the same for every runtime.
+STATE_FS="$(stat -f -c %T /run)"
+if [[ "$STATE_FS" != tmpfs && "$DISK_STATE" == 0 ]]; then
+    mount -t tmpfs -o mode=0711 berth-bench "$STATE_BASE"
+    STATE_FS="tmpfs (mounted by the bench: /run is $STATE_FS here)"
+fi
 mkfifo "$WORK/sleep.fifo"
 cc -O2 -o "$WORK/rusage" "$SRC_DIR/bench/rusage.c"
 "$SRC_DIR/tests/lib/make-bundle.sh" "$WORK/bundle" /bin/true
+"$SRC_DIR/tests/lib/make-bundle.sh" "$WORK/bundle-sleep" sleep 100000
 
 # runtime_bin NAME: the binary to measure, or nothing when unavailable (with the reason on fd 2).
 runtime_bin() {
@@ -175,9 +254,11 @@ for name in $RUNTIMES; do
         # namespace for the whole loop, so no wrapper cost lands in crun's figures.
         unshare -m --propagation private sh -c \
             'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
-            "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$N" "$WARMUP" || continue
+            "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$N" "$WARMUP" "$CONTAINERS" \
+            "$BENCHES" || continue
     else
-        "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$N" "$WARMUP" || continue
+        "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$N" "$WARMUP" "$CONTAINERS" \
+            "$BENCHES" || continue
     fi
     measured+=("$name")
     versions+=("$name: $(version_of "$bin")")
@@ -200,16 +281,19 @@ echo
 echo "## berth bench — $(date -u '+%Y-%m-%d %H:%M UTC'), host $(hostname), kernel $(uname -r)," \
     "$(nproc) CPUs; N=$N (+$WARMUP warm-up)"
 echo "- load average before the run: $LOAD_BEFORE (other work on the host skews every figure)"
+echo "- state roots on: $STATE_FS"
 for v in "${versions[@]}"; do echo "- $v"; done
 [[ " ${measured[*]} " == *" crun "* ]] &&
     echo "- crun runs in a private mount namespace with /sys/fs/cgroup/unified unmounted"
-for bench in run cycle; do
+for bench in $BENCHES; do
     echo
-    if [[ "$bench" == run ]]; then
-        echo "### (a) \`run\` of /bin/true (one op = one \`run\` invocation)"
-    else
-        echo "### (b) create + start + (wait for exit) + delete (one op = the three invocations)"
-    fi
+    case "$bench" in
+        run) echo "### (a) \`run\` of /bin/true (one op = one \`run\` invocation)" ;;
+        cycle) echo "### (b) create + start + (wait for exit) + delete (one op = the three invocations)" ;;
+        exec) echo "### (c) \`exec\` of /bin/true into a running container (one op = one \`exec\`)" ;;
+        state) echo "### (d) \`state\` of one container, $CONTAINERS created containers under the root" ;;
+        list) echo "### (e) \`list\` with $CONTAINERS created containers under the root" ;;
+    esac
     echo
     echo "| runtime | median wall ms | p90 wall ms | CPU ms/op (user+sys) | peak RSS MiB |"
     echo "|---|---:|---:|---:|---:|"

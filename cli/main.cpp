@@ -79,6 +79,65 @@ std::vector<std::string> expandHelpCommand(int argc, char** argv) {
     return args;
 }
 
+using AddVerb = void (*)(CLI::App&, berth::cli::Context&);
+
+// Every verb, in --help's order. Several functions add two verbs (addRun adds run; addPause
+// adds pause and resume): each appears once per name.
+const std::pair<const char*, AddVerb> kVerbs[] = {
+    {"create", berth::cli::addCreate},   {"start", berth::cli::addStart},
+    {"run", berth::cli::addRun},         {"state", berth::cli::addState},
+    {"kill", berth::cli::addKill},       {"delete", berth::cli::addDelete},
+    {"list", berth::cli::addList},       {"ps", berth::cli::addPs},
+    {"exec", berth::cli::addExec},       {"spec", berth::cli::addSpec},
+    {"features", berth::cli::addFeatures}, {"pause", berth::cli::addPause},
+    {"resume", berth::cli::addPause},    {"update", berth::cli::addUpdate},
+    {"events", berth::cli::addEvents},   {"image", berth::cli::addImage},
+    {"bundle", berth::cli::addBundle},   {"vps", berth::cli::addVps},
+    {"__cli-tree", berth::cli::addCliTree},
+};
+
+// Adds the subcommands to app. Building CLI11's tree of every verb (the vps and image groups
+// hold most of its ~400 options) was two thirds of the instructions of a `berth state` (2.8 of
+// 4.3 million, callgrind, bench/README.md): when args (last-first, as the parser takes them)
+// name a known verb, only that verb is added. Anything else — no verb, --help alone, a word
+// that is no verb — gets the whole tree, so help and "unknown command" read as before.
+void addVerbs(CLI::App& app, berth::cli::Context& ctx, const std::vector<std::string>& args) {
+    static const std::set<std::string> withValue = {"--root", "--log", "--log-format", "--store",
+                                                    "--criu", "--rootless"};
+    for (size_t i = args.size(); i-- > 0;) {
+        const std::string& a = args[i];
+        if (withValue.count(a)) {
+            if (i-- == 0) break;
+            continue;
+        }
+        if (!a.empty() && a[0] == '-') continue;
+        for (const auto& [name, add] : kVerbs) {
+            if (a != name) continue;
+            // __cli-tree prints every verb: it needs them all.
+            if (a != "__cli-tree") {
+                add(app, ctx);
+                return;
+            }
+        }
+        break;
+    }
+    // `berth --version` (podman and containerd ask it often): no verb is needed to answer.
+    bool version = false, help = false;
+    for (const std::string& a : args) {
+        version = version || a == "-v" || a == "--version";
+        help = help || a == "-h" || a == "--help";
+    }
+    if (version && !help && std::none_of(args.begin(), args.end(), [](const std::string& a) {
+            return !a.empty() && a[0] != '-';
+        }))
+        return;
+    AddVerb last = nullptr;
+    for (const auto& [name, add] : kVerbs) {
+        if (add != last) add(app, ctx);
+        last = add;
+    }
+}
+
 void reportError(const std::string& msg) {
     // The log (podman reads it) gets the line in the requested format; a human gets stderr.
     if (berth::log::fd() >= 0) berth::log::error(msg);
@@ -119,26 +178,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--criu", criu, "accepted for runc compatibility");
     app.add_flag("-v,--version", showVersion, "print the version");
-    cli::addCreate(app, ctx);
-    cli::addStart(app, ctx);
-    cli::addRun(app, ctx);
-    cli::addState(app, ctx);
-    cli::addKill(app, ctx);
-    cli::addDelete(app, ctx);
-    cli::addList(app, ctx);
-    cli::addPs(app, ctx);
-    cli::addExec(app, ctx);
-    cli::addSpec(app, ctx);
-    cli::addFeatures(app, ctx);
-    cli::addPause(app, ctx);
-    cli::addUpdate(app, ctx);
-    cli::addEvents(app, ctx);
-    cli::addImage(app, ctx);
-    cli::addBundle(app, ctx);
-    cli::addVps(app, ctx);
-    cli::addCliTree(app, ctx);
     // The parser gets a copy; argv itself (what ps shows) loses any --userpasswd password.
     std::vector<std::string> args = expandHelpCommand(argc, argv);
+    addVerbs(app, ctx, args);
     cli::hideSecretArgs(argc, argv);
     try {
         app.parse(args);

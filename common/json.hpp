@@ -35,6 +35,12 @@ inline constexpr size_t kJsonWrapperDepth = 8;
 // "config.json: invalid JSON: <reason> (line 1, column 2)".
 Result<nlohmann::json> parseJson(std::string_view text, std::string_view what,
                                  size_t maxDepth = kMaxJsonDepth);
+// parseJson, except that the top-level member `skipKey` is left out of the result and its value
+// is only checked for depth, matching brackets and closed strings (not token by token): nothing
+// is built for it. For state.json, whose "config" (the whole config.json) is most of the text and
+// which `state` and `list` do not need; loads that use the config parse it all.
+Result<nlohmann::json> parseJsonSkipping(std::string_view text, std::string_view what,
+                                         std::string_view skipKey, size_t maxDepth = kMaxJsonDepth);
 Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what,
                                                 size_t maxDepth = kMaxJsonDepth);
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "common/command.hpp"
@@ -15,20 +16,24 @@ namespace berth::runtime {
 
 Result<nlohmann::json> state(const GlobalOptions& g, const std::string& id) {
     state::Store store(g.root);
-    ASSIGN_OR_RETURN(state::ContainerState st, store.load(id));
+    ASSIGN_OR_RETURN(state::ContainerState st, store.loadSummary(id));
     return state::publicJson(st, store.liveStatus(st));
 }
 
 namespace {
 
 // runc's list: the user owning the container's state directory, "#UID" when it has no name.
-std::string ownerOf(const std::string& stateDir) {
+// names caches the lookups: each reads /etc/passwd (open, read, close) for one list.
+std::string ownerOf(const std::string& stateDir, std::map<uid_t, std::string>& names) {
     struct stat sb {};
     if (::stat(stateDir.c_str(), &sb) < 0) return "";
+    if (auto it = names.find(sb.st_uid); it != names.end()) return it->second;
     struct passwd pw {}, *found = nullptr;
     char buf[1024];
-    if (::getpwuid_r(sb.st_uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
-    return strCat("#", sb.st_uid);
+    std::string name = ::getpwuid_r(sb.st_uid, &pw, buf, sizeof buf, &found) == 0 && found
+                           ? std::string(found->pw_name)
+                           : strCat("#", sb.st_uid);
+    return names[sb.st_uid] = name;
 }
 
 }  // namespace
@@ -37,11 +42,12 @@ Result<std::vector<nlohmann::json>> list(const GlobalOptions& g) {
     state::Store store(g.root);
     ASSIGN_OR_RETURN(auto ids, store.list());
     std::vector<nlohmann::json> out;
+    std::map<uid_t, std::string> names;
     for (auto& id : ids) {
-        auto st = store.load(id);
+        auto st = store.loadSummary(id);
         if (!st) continue;  // deleted meanwhile, or half-written: not a container to list
         out.push_back(state::publicJson(*st, store.liveStatus(*st)));
-        out.back()["owner"] = ownerOf(store.dir(id));
+        out.back()["owner"] = ownerOf(store.dir(id), names);
     }
     return out;
 }

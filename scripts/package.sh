@@ -11,7 +11,12 @@
 # libraries the image store dlopens (libarchive, libcurl, libcrypto: images/dynlib.cpp), and QEMU
 # and the guest kernel for the micro-VM path.
 #
-#   scripts/package.sh [--builddir DIR] [--out DIR]       (default: build, and DIR/package)
+#   scripts/package.sh [--builddir DIR] [--out DIR] [--debug-info]   (default: build, DIR/package)
+#
+# --debug-info also writes berth's debug info (zlib-compressed, ~60 MB) to
+# OUT/berth_<version>_<arch>.debug, and the packaged binary names it in its .gnu_debuglink (gdb
+# finds it in /usr/lib/debug/usr/sbin/ or next to the binary). Off by default: it costs ~6 s of CPU, and the tests build the
+# package every run. The packaged binary is stripped either way.
 #
 # Prints the path of the .deb. Needs dpkg-dev and binutils (strip); no root (fakeroot-free: the
 # archive's owners are set by dpkg-deb --root-owner-group).
@@ -21,11 +26,13 @@ cd "$(dirname "$0")/.."
 src="$PWD"
 build_dir="${BUILD_DIR:-build}"
 out=""
+debug_info=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --builddir) build_dir="$2"; shift ;;
         --out) out="$2"; shift ;;
-        -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+        --debug-info) debug_info=1 ;;
+        -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "package: unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -39,7 +46,7 @@ die() { echo "package: $*" >&2; exit 1; }
 [[ -f "$build_dir/CMakeCache.txt" ]] || die "no build tree in $build_dir (run scripts/build.sh first)"
 grep -q '^BERTH_SANITIZE:STRING=.\+' "$build_dir/CMakeCache.txt" &&
     die "$build_dir is a sanitizer build; package a plain one"
-for tool in dpkg-deb dpkg-shlibdeps strip gzip; do
+for tool in dpkg-deb dpkg-shlibdeps strip objcopy gzip; do
     command -v "$tool" >/dev/null || die "$tool is missing (apt-get install dpkg-dev binutils)"
 done
 cmake --build "$build_dir" --target berth berth_man >/dev/null ||
@@ -63,6 +70,11 @@ install_file() { install -D -m "$1" "$2" "$root/$3"; }
 install -d "$root/usr/sbin" "$root/usr/libexec/berth"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note -o "$root/usr/sbin/berth" "$berth"
 chmod 0755 "$root/usr/sbin/berth"
+if ((debug_info)); then
+    objcopy --only-keep-debug --compress-debug-sections=zlib "$berth" "$out/$name.debug"
+    chmod 0644 "$out/$name.debug"
+    objcopy --add-gnu-debuglink="$out/$name.debug" "$root/usr/sbin/berth"
+fi
 ln -s berth "$root/usr/sbin/berth-vm"
 strip --remove-section=.comment -o "$root/usr/libexec/berth/berth-agent" "$build_dir/vm-shim/berth-agent"
 chmod 0755 "$root/usr/libexec/berth/berth-agent"
@@ -109,13 +121,16 @@ License: berth-project
 EOF
 install_file 0644 "$stage/copyright" usr/share/doc/berth/copyright
 
-# Depends: what the binary links (libc6, libseccomp2, libcap2, libsystemd0, libarchive13,
-# libcurl4, libssl3 ...), from dpkg-shlibdeps. It wants a debian/control to read.
+# Depends: what the binary links (libc6, libseccomp2, libcap2), from dpkg-shlibdeps (it wants a
+# debian/control to read), plus the two libraries berth dlopens for runtime features rather than
+# image ones: libsystemd0 (--systemd-cgroup, podman's default on systemd hosts) and libcrypt1
+# (vps --userpasswd). Linked, they were loaded by every berth start (bench/README.md).
 mkdir -p "$stage/src/debian"
 printf 'Source: berth\n\nPackage: berth\nArchitecture: any\n' >"$stage/src/debian/control"
 depends="$(cd "$stage/src" && dpkg-shlibdeps -O -e"$root/usr/sbin/berth" 2>"$stage/shlibdeps.err" |
     sed -n 's/^shlibs:Depends=//p')" || { cat "$stage/shlibdeps.err" >&2; die "dpkg-shlibdeps failed"; }
 [[ -n "$depends" ]] || { cat "$stage/shlibdeps.err" >&2; die "dpkg-shlibdeps found no dependencies"; }
+depends="$depends, libsystemd0, libcrypt1"
 
 install -d "$root/DEBIAN"
 size="$(du -sk --apparent-size "$root" | cut -f1)"

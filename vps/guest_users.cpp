@@ -2,6 +2,7 @@
 #include "vps/guest_users.hpp"
 
 #include <crypt.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -174,13 +175,30 @@ Result<UserPassword> parseUserPassword(const std::string& s) {
     return up;
 }
 
+// libcrypt is dlopened here, its only user: linked, every berth start loaded and relocated it.
+struct CryptApi {
+    decltype(&::crypt_gensalt_rn) gensalt = nullptr;
+    decltype(&::crypt_r) crypt = nullptr;
+};
+
+Result<CryptApi> loadCrypt() {
+    void* h = ::dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) return Error::make("--userpasswd: cannot load libcrypt.so.1: ", ::dlerror());
+    CryptApi api;
+    api.gensalt = reinterpret_cast<decltype(api.gensalt)>(::dlsym(h, "crypt_gensalt_rn"));
+    api.crypt = reinterpret_cast<decltype(api.crypt)>(::dlsym(h, "crypt_r"));
+    if (!api.gensalt || !api.crypt) return Error::make("--userpasswd: libcrypt.so.1 lacks crypt_gensalt_rn or crypt_r");
+    return api;
+}
+
 Result<std::string> hashPassword(const std::string& password) {
+    ASSIGN_OR_RETURN(CryptApi api, loadCrypt());
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-    if (!::crypt_gensalt_rn("$6$", 0, nullptr, 0, salt, sizeof salt))
+    if (!api.gensalt("$6$", 0, nullptr, 0, salt, sizeof salt))
         return Error::fromErrno("crypt_gensalt_rn($6$)");
     auto data = std::make_unique<struct crypt_data>();
     std::memset(data.get(), 0, sizeof *data);
-    const char* h = ::crypt_r(password.c_str(), salt, data.get());
+    const char* h = api.crypt(password.c_str(), salt, data.get());
     if (!h || h[0] == '*') return Error::fromErrno("crypt_r (SHA-512)");
     std::string out = h;
     ::explicit_bzero(data.get(), sizeof *data);

@@ -43,7 +43,13 @@ struct ContainerState {
 nlohmann::json toJson(const ContainerState& s);
 Result<ContainerState> fromJson(const nlohmann::json& j);
 // The text of a state.json to the record (what Store::load does after reading the file).
+// The text Store::save writes: toJson(s), with the config member last.
+std::string stateText(const ContainerState& s);
 Result<ContainerState> parseState(const std::string& text);
+// The same without the config.json copy (`config` stays null): what state and list show. The
+// config is most of the record; skipping it makes `list` of many containers several times
+// cheaper (bench/README.md).
+Result<ContainerState> parseStateSummary(const std::string& text);
 // The JSON `berth state` prints (runc's shape) with the live status.
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live);
 
@@ -80,6 +86,8 @@ public:
     // Lock an existing container (fails with "does not exist").
     Result<Lock> lock(const std::string& id);
     Result<ContainerState> load(const std::string& id) const;
+    // load without the record's config.json copy (parseStateSummary): for read-only views.
+    Result<ContainerState> loadSummary(const std::string& id) const;
     Status save(const ContainerState& s) const;
     Status remove(const std::string& id) const;
     Result<std::vector<std::string>> list() const;

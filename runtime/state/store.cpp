@@ -37,7 +37,10 @@ static Result<ContainerStatus> statusFromName(const std::string& n) {
     return Error::make("unknown status ", shown);
 }
 
-nlohmann::json toJson(const ContainerState& s) {
+namespace {
+
+// Every field but the config.json copy.
+nlohmann::json toJsonWithoutConfig(const ContainerState& s) {
     return {{"id", s.id},
             {"pid", s.pid},
             {"pidStartTime", s.pidStartTime},
@@ -56,8 +59,26 @@ nlohmann::json toJson(const ContainerState& s) {
             {"systemdCgroup", s.systemdCgroup},
             {"noPivot", s.noPivot},
             {"imageBundle", s.imageBundle},
-            {"handler", s.handler},
-            {"config", s.config}};
+            {"handler", s.handler}};
+}
+
+}  // namespace
+
+nlohmann::json toJson(const ContainerState& s) {
+    nlohmann::json j = toJsonWithoutConfig(s);
+    j["config"] = s.config;
+    return j;
+}
+
+// toJson(s).dump() without copying the config's tree into the record first (a create saves the
+// record three times). The config comes last in the text; readers look members up by name.
+std::string stateText(const ContainerState& s) {
+    std::string text = toJsonWithoutConfig(s).dump();
+    text.pop_back();  // the object's '}'
+    text += ",\"config\":";
+    text += s.config.dump();
+    text += '}';
+    return text;
 }
 
 // A number of the record: a JSON integer that fits T. nlohmann's get<int>() would cast a float
@@ -119,6 +140,12 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
 Result<ContainerState> parseState(const std::string& text) {
     // The record holds the config.json it was made from one level down.
     auto j = parseJson(text, "corrupt state.json", kMaxJsonDepth + kJsonWrapperDepth);
+    if (!j) return std::move(j).error();
+    return fromJson(*j);
+}
+
+Result<ContainerState> parseStateSummary(const std::string& text) {
+    auto j = parseJsonSkipping(text, "corrupt state.json", "config", kMaxJsonDepth + kJsonWrapperDepth);
     if (!j) return std::move(j).error();
     return fromJson(*j);
 }
@@ -210,23 +237,34 @@ Result<Lock> Store::lock(const std::string& id) {
     return lockDir(dir(id), id);
 }
 
-Result<ContainerState> Store::load(const std::string& id) const {
+namespace {
+
+Result<ContainerState> loadFrom(const Store& store, const std::string& id,
+                                Result<ContainerState> (*parse)(const std::string&)) {
     TRY(validateId(id));
-    auto text = fs::readFile(dir(id) + "/state.json");
+    auto text = fs::readFile(store.dir(id) + "/state.json");
     if (!text) {
         if (text.error().err() == ENOENT)
             return Error(ENOENT, strCat("container \"", id, "\" does not exist")).hideErrno();
         return std::move(text).error();
     }
-    auto s = parseState(*text);
+    auto s = parse(*text);
     if (!s) s.error().context("container \"", id, "\"");
     else log::debug("state: loaded container ", id, " (saved as ", statusName(s->saved), ", pid ", s->pid, ")");
     return s;
 }
 
+}  // namespace
+
+Result<ContainerState> Store::load(const std::string& id) const { return loadFrom(*this, id, parseState); }
+
+Result<ContainerState> Store::loadSummary(const std::string& id) const {
+    return loadFrom(*this, id, parseStateSummary);
+}
+
 Status Store::save(const ContainerState& s) const {
     log::debug("state: saving container ", s.id, " as ", statusName(s.saved));
-    return fs::writeFileAtomic(dir(s.id) + "/state.json", toJson(s).dump(), 0600);
+    return fs::writeFileAtomic(dir(s.id) + "/state.json", stateText(s), 0600);
 }
 
 Status Store::remove(const std::string& id) const {

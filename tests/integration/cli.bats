@@ -217,3 +217,38 @@ setup_file() { itest_setup_file; }
     rb exec "$ID" true
     [[ -z "$stderr" ]] || fail "debug lines without --debug" "$stderr"
 }
+
+@test "container verbs load neither libsystemd nor its crypto and compression libraries" {
+    [[ "$("$BERTH" --version 2>/dev/null)" == berth* ]] || skip "berth's own start-up (BERTH is another runtime)"
+    # libsystemd is dlopened by the systemd cgroup driver only (tests/e2e/systemd.bats uses it):
+    # linked, it and libgcrypt, libgpg-error, liblzma, libzstd and liblz4 were loaded and
+    # relocated by every berth start.
+    set_args true
+    local verb loaded
+    for verb in "run -b $BUNDLE $ID" "list" "state $ID"; do
+        # shellcheck disable=SC2086 # the verb's words
+        LD_DEBUG=files rb $verb
+        loaded="$(grep -oE 'file=[^ ]+' <<<"$stderr" | sort -u | tr '\n' ' ')"
+        [[ -n "$loaded" ]] || fail "LD_DEBUG=files showed nothing for $verb" "$stderr"
+        ! grep -qE 'libsystemd|libgcrypt|liblzma|libzstd|liblz4|libcurl|libarchive|libcrypto' <<<"$loaded" ||
+            fail "berth $verb loaded: $loaded"
+    done
+}
+
+@test "a global option's value that is also a verb's name is not taken for the verb" {
+    # berth builds only the chosen verb's parser: the verb is the first word that is neither an
+    # option nor a global option's value.
+    mkdir -p "$TEST_DIR/run"
+    cd "$TEST_DIR"
+    rb_raw --root run --log-format json state no-such-ctr
+    assert_berth_error 'no-such-ctr'
+    rb_raw --log-format text --root run list -q
+    assert_ok
+    [[ -z "$output" ]] || fail "list of an empty root printed" "$output"
+    rb_raw --help
+    assert_ok
+    local verb
+    for verb in create start run state kill delete list ps exec spec features pause resume update events image bundle vps; do
+        grep -qE "^   $verb( |$)" <<<"$output" || fail "--help does not list $verb" "$output"
+    done
+}

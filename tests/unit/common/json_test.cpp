@@ -120,3 +120,40 @@ TEST(Json, NoOtherParserCallsInTheTree) {
         << "parse JSON with berth::parseJson (common/json.hpp), not nlohmann directly:"
         << list.str();
 }
+
+// state and list read state.json without its config.json copy (bench/README.md: most of the
+// cost of `list`): the skipped member is still checked, and nothing else changes.
+TEST(Json, SkippingLeavesOutOneTopLevelMemberOnly) {
+    const std::string doc =
+        R"({"a":1,"config":{"x":[1,{"y":"z"}],"config":2},"b":{"config":3},"c":[{"config":4}],"z":"config"})";
+    auto full = parseJson(doc, "t");
+    ASSERT_TRUE(full.ok());
+    auto r = parseJsonSkipping(doc, "t", "config");
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    nlohmann::json expected = *full;
+    expected.erase("config");
+    EXPECT_EQ(*r, expected);
+    // Last member, and a scalar value.
+    auto last = parseJsonSkipping(R"({"a":[1],"config":{"k":[{}]}})", "t", "config");
+    ASSERT_TRUE(last.ok());
+    EXPECT_EQ(last->dump(), R"({"a":[1]})");
+    auto scalar = parseJsonSkipping(R"({"config":"s","a":2})", "t", "config");
+    ASSERT_TRUE(scalar.ok());
+    EXPECT_EQ(scalar->dump(), R"({"a":2})");
+    // Inside the skipped member only brackets, strings and depth are checked: unmatched
+    // brackets or an open string fail as parseJson does, and so does bad JSON outside it.
+    for (const char* bad : {R"({"config":{"x":[1},"a":1})", R"({"config":{"x":"1},"a":1})",
+                            R"({"config":{"x":1}},"a":1})", R"({"config":{"x":1},"a":})",
+                            R"({"config" {"x":1}})", R"({"config":{"x":1})"}) {
+        auto r2 = parseJsonSkipping(bad, "t", "config");
+        ASSERT_FALSE(r2.ok()) << bad;
+        EXPECT_NE(r2.error().what().find("t: invalid JSON"), std::string::npos) << r2.error().what();
+    }
+    // A key with escapes, spaces around the colon, a string value "config": all as parseJson.
+    auto esc = parseJsonSkipping(R"({"con\u0066ig" : [1,2] , "a":"config","b" : {"config" :1}})", "t", "config");
+    ASSERT_TRUE(esc.ok()) << esc.error().what();
+    EXPECT_EQ(esc->dump(), R"({"a":"config","b":{"config":1}})");
+    auto deep = parseJsonSkipping("{\"config\":" + nested(600) + "}", "t", "config");
+    ASSERT_FALSE(deep.ok());
+    EXPECT_NE(deep.error().what().find("deeper than"), std::string::npos) << deep.error().what();
+}

@@ -204,3 +204,34 @@ TEST(StateStore, DeepNestingLoadsUpToTheConfigCapAndIsRefusedBeyond) {
     ASSERT_FALSE(deep.ok());
     EXPECT_EQ(deep.error().what(), "corrupt state.json: JSON nested deeper than 520 levels");
 }
+
+// state and list load the record without its config (Store::loadSummary): every other field
+// reads the same as a full load.
+TEST(StateStore, SummaryIsTheRecordWithoutItsConfig) {
+    ContainerState s = sample("sum");
+    s.config = nlohmann::json::parse(R"({"ociVersion":"1.2.0","process":{"args":["sh"]},"annotations":{"a":"b"}})");
+    std::string text = toJson(s).dump();
+    auto full = parseState(text);
+    auto sum = parseStateSummary(text);
+    ASSERT_TRUE(full.ok());
+    ASSERT_TRUE(sum.ok()) << sum.error().what();
+    EXPECT_TRUE(sum->config.is_null());
+    EXPECT_EQ(full->config, s.config);
+    ContainerState withoutConfig = *full;
+    withoutConfig.config = nullptr;
+    EXPECT_EQ(toJson(*sum), toJson(withoutConfig));
+    EXPECT_FALSE(parseStateSummary(text.substr(0, text.size() / 2)).ok());
+}
+
+// Store::save writes stateText: the same record as toJson, whatever the member order.
+TEST(StateStore, StateTextIsTheRecord) {
+    ContainerState s = sample("txt");
+    s.config = nlohmann::json::parse(R"({"ociVersion":"1.2.0","process":{"args":["sh","-c","a\"b"]}})");
+    std::string text = stateText(s);
+    EXPECT_EQ(nlohmann::json::parse(text), toJson(s));
+    auto back = parseState(text);
+    ASSERT_TRUE(back.ok()) << back.error().what();
+    EXPECT_EQ(toJson(*back), toJson(s));
+    s.config = nullptr;
+    EXPECT_EQ(nlohmann::json::parse(stateText(s)), toJson(s));
+}

@@ -101,30 +101,55 @@ Status runMapTool(const char* tool, pid_t child, const std::vector<IdMap>& maps)
 
 }  // namespace
 
+bool operator==(const IdMap& a, const IdMap& b) {
+    return a.containerID == b.containerID && a.hostID == b.hostID && a.size == b.size;
+}
+
+std::vector<IdMapWrite> planIdMapWrites(const std::vector<IdMap>& uids,
+                                        const std::vector<IdMap>& gids, uid_t euid, gid_t egid) {
+    using How = IdMapWrite::How;
+    std::vector<IdMapWrite> out;
+    if (euid == 0) {
+        // One write each: the kernel accepts a map file exactly once.
+        if (!uids.empty()) out.push_back({How::File, "uid_map", formatIdMap(uids), {}});
+        if (!gids.empty()) out.push_back({How::File, "gid_map", formatIdMap(gids), {}});
+        return out;
+    }
+    // Unprivileged (rootless): our own id is ours to map, with setgroups denied first for the
+    // gid; more goes through the setuid helpers.
+    if (!uids.empty()) {
+        if (onlySelf(uids, euid)) out.push_back({How::File, "uid_map", formatIdMap(uids), {}});
+        else out.push_back({How::Tool, "newuidmap", "", uids});
+    }
+    if (!gids.empty()) {
+        if (onlySelf(gids, egid)) {
+            out.push_back({How::File, "setgroups", "deny", {}});
+            out.push_back({How::File, "gid_map", formatIdMap(gids), {}});
+        } else {
+            out.push_back({How::Tool, "newgidmap", "", gids});
+        }
+    }
+    return out;
+}
+
+Status applyIdMapWritesFromParent(pid_t child, const std::vector<IdMapWrite>& writes) {
+    std::string base = "/proc/" + std::to_string(child) + "/";
+    for (auto& w : writes) {
+        if (w.how == IdMapWrite::How::Tool) {
+            TRY(runMapTool(w.target.c_str(), child, w.maps));
+            continue;
+        }
+        const char* what = w.target == "uid_map"   ? "write uid map"
+                           : w.target == "gid_map" ? "write gid map"
+                                                   : "deny setgroups";
+        TRY_CTX(fs::writeFile(base + w.target, w.text), what);
+    }
+    return {};
+}
+
 Status writeIdMapsFromParent(pid_t child, const std::vector<IdMap>& uids,
                              const std::vector<IdMap>& gids) {
-    std::string base = "/proc/" + std::to_string(child);
-    if (::geteuid() != 0) {
-        // Unprivileged (rootless): our own id is ours to map, with setgroups denied first for
-        // the gid; more goes through the setuid helpers.
-        if (!uids.empty()) {
-            if (onlySelf(uids, ::geteuid())) TRY_CTX(fs::writeFile(base + "/uid_map", formatIdMap(uids)), "write uid map");
-            else TRY(runMapTool("newuidmap", child, uids));
-        }
-        if (!gids.empty()) {
-            if (onlySelf(gids, ::getegid())) {
-                TRY_CTX(fs::writeFile(base + "/setgroups", "deny"), "deny setgroups");
-                TRY_CTX(fs::writeFile(base + "/gid_map", formatIdMap(gids)), "write gid map");
-            } else {
-                TRY(runMapTool("newgidmap", child, gids));
-            }
-        }
-        return {};
-    }
-    // One write each: the kernel accepts a map file exactly once.
-    if (!uids.empty()) TRY_CTX(fs::writeFile(base + "/uid_map", formatIdMap(uids)), "write uid map");
-    if (!gids.empty()) TRY_CTX(fs::writeFile(base + "/gid_map", formatIdMap(gids)), "write gid map");
-    return {};
+    return applyIdMapWritesFromParent(child, planIdMapWrites(uids, gids, ::geteuid(), ::getegid()));
 }
 
 Status newTimeNamespaceForChildren(const std::map<std::string, TimeOffset>& offsets) {

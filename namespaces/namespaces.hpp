@@ -32,6 +32,25 @@ struct IdMap {
     uint32_t containerID = 0, hostID = 0, size = 0;
 };
 std::string formatIdMap(const std::vector<IdMap>& maps);
+
+// One step of writing a child's id maps from the parent: a file under /proc/PID (uid_map,
+// setgroups, gid_map) written directly, or a setuid helper (newuidmap/newgidmap) run on it.
+struct IdMapWrite {
+    enum class How { File, Tool };
+    How how = How::File;
+    std::string target;         // "uid_map", "setgroups", "gid_map"; or "newuidmap", "newgidmap"
+    std::string text;           // How::File: what is written (once: the kernel takes one write)
+    std::vector<IdMap> maps;    // How::Tool: the ranges passed to the helper
+    bool operator==(const IdMapWrite&) const = default;
+};
+bool operator==(const IdMap& a, const IdMap& b);
+// Who writes what, in order, for a writer with effective ids euid/egid (pure). Root writes both
+// files itself; unprivileged (rootless) only its own id, once — setgroups denied before the gid
+// map — and anything more through newuidmap/newgidmap, as runc falls back to them.
+std::vector<IdMapWrite> planIdMapWrites(const std::vector<IdMap>& uids,
+                                        const std::vector<IdMap>& gids, uid_t euid, gid_t egid);
+Status applyIdMapWritesFromParent(pid_t child, const std::vector<IdMapWrite>& writes);
+// planIdMapWrites for this process's ids, applied.
 Status writeIdMapsFromParent(pid_t child, const std::vector<IdMap>& uids,
                              const std::vector<IdMap>& gids);
 

@@ -31,25 +31,62 @@ Status forkInit(int syncFd) {
     return {};
 }
 
-Status enterNamespaces(const ChildPlan& p) {
+Status joinNamespaces(const ChildPlan& p) {
     for (auto& [kind, fd] : p.joins) {
         TRY(namespaces::joinNamespace(fd, *kind));
         ::close(fd);
     }
-    if (p.unshareFlags && ::unshare(p.unshareFlags) < 0)
-        return Error::fromErrno("unshare namespaces 0x", std::hex, p.unshareFlags);
-    if (p.newTime) TRY(namespaces::newTimeNamespaceForChildren(*p.newTime));
-    if (p.forkAfterUnshare) TRY(forkInit(p.syncFd));
-    if (p.userNamespace) {
-        // Act as the namespace's root for the rootfs set-up; the process user comes at exec.
-        if (::setresgid(0, 0, 0) < 0) return Error::fromErrno("setresgid 0 in the user namespace");
-        if (::setresuid(0, 0, 0) < 0) return Error::fromErrno("setresuid 0 in the user namespace");
-    }
-    const spec::Spec& s = *p.spec;
+    return {};
+}
+
+Status setNames(const spec::Spec& s) {
     if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
         return Error::fromErrno("sethostname ", s.hostname);
     if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
         return Error::fromErrno("setdomainname ", s.domainname);
+    return {};
+}
+
+// One step of the plan's child side (ChildStep).
+Status runChildStep(ChildStep step, const ChildPlan& p, std::vector<UniqueFd>& detached) {
+    const LaunchPlan& lp = p.launch;
+    switch (step) {
+    case ChildStep::RecvMountFds: {
+        ASSIGN_OR_RETURN(detached, recvFdsMsg(p.syncFd, Msg::MountFds, p.detachedMounts));
+        return {};
+    }
+    case ChildStep::AwaitGo:
+        TRY(expectMsg(p.syncFd, Msg::Go));
+        return {};
+    case ChildStep::DropDumpable:
+        if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return Error::fromErrno("prctl PR_SET_DUMPABLE");
+        return {};
+    case ChildStep::AwaitCgroupJoined:
+        TRY(expectMsg(p.syncFd, Msg::CgroupJoined));
+        return {};
+    case ChildStep::JoinNamespaces:
+        return joinNamespaces(p);
+    case ChildStep::Unshare:
+        if (::unshare(lp.unshareFlags) < 0)
+            return Error::fromErrno("unshare namespaces 0x", std::hex, lp.unshareFlags);
+        return {};
+    case ChildStep::NewTimeNamespace:
+        return namespaces::newTimeNamespaceForChildren(*lp.childNewTime);
+    case ChildStep::ForkInit:
+        return forkInit(p.syncFd);
+    case ChildStep::BecomeRoot:
+        // Act as the namespace's root for the rootfs set-up; the process user comes at exec.
+        if (::setresgid(0, 0, 0) < 0) return Error::fromErrno("setresgid 0 in the user namespace");
+        if (::setresuid(0, 0, 0) < 0) return Error::fromErrno("setresuid 0 in the user namespace");
+        return {};
+    case ChildStep::SetHostname:
+        return setNames(*p.spec);
+    case ChildStep::PrepareRootfs: {
+        std::vector<int> fds;
+        for (auto& d : detached) fds.push_back(d.get());
+        return namespaces::prepareRootfsInChild(*p.rootfs, fds);
+    }
+    }
     return {};
 }
 
@@ -75,18 +112,8 @@ Status bindConsole(const std::string& slave) {
 
 // Everything up to "ready" (the container is built); returns the execve's arguments.
 Result<ExecArgs> setUpContainer(const ChildPlan& p, std::string& stateJson) {
-    ASSIGN_OR_RETURN(auto detached, recvFdsMsg(p.syncFd, Msg::MountFds, p.detachedMounts));
-    TRY(expectMsg(p.syncFd, Msg::Go));
-    if (p.dumpableUntilGo && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return Error::fromErrno("prctl PR_SET_DUMPABLE");
-    // A cgroup namespace is rooted at the cgroup we are in when it is made: wait for the join.
-    // A forked init inherits the cgroup: join before the fork.
-    bool joined = (p.unshareFlags & CLONE_NEWCGROUP) != 0 || p.forkAfterUnshare;
-    if (joined) TRY(expectMsg(p.syncFd, Msg::CgroupJoined));
-    TRY(enterNamespaces(p));
-    std::vector<int> detachedFds;
-    for (auto& d : detached) detachedFds.push_back(d.get());
-    TRY(namespaces::prepareRootfsInChild(*p.rootfs, detachedFds));
-    if (!joined) TRY(expectMsg(p.syncFd, Msg::CgroupJoined));
+    std::vector<UniqueFd> detached;  // MountFds, kept open until the rootfs is set up
+    for (ChildStep step : p.launch.childSteps) TRY(runChildStep(step, p, detached));
     const spec::Spec& s = *p.spec;
     if (p.hasRuntimeHooks) {
         TRY(sendMsg(p.syncFd, Msg::RunHooks));

@@ -31,81 +31,32 @@ namespace {
 
 using namespaces::Kind;
 
-bool joinsUserNamespace(const spec::Linux& lx) {
-    auto* u = lx.findNamespace("user");
-    return u && !u->path.empty();
-}
-
-std::map<std::string, namespaces::TimeOffset> timeOffsets(const spec::Linux& lx) {
-    std::map<std::string, namespaces::TimeOffset> offs;
-    for (auto& [c, o] : lx.timeOffsets) offs[c] = {o.secs, o.nanosecs};
-    return offs;
-}
-
-// Namespaces the parent must enter for the clone to land in them: pid and time apply only to
-// children. They are restored right after the clone. A new time namespace under a joined user
-// namespace is the child's to make (it must be owned by that user namespace).
-Status enterForChildren(const spec::Linux& lx, namespaces::ForChildren& fc) {
-    if (auto* ns = lx.findNamespace("pid"); ns && !ns->path.empty()) {
-        const Kind* k = namespaces::kindBySpecName("pid");
-        ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(ns->path, *k));
-        TRY(fc.join(fd.get(), *k));
+// Joined pid and time namespaces, or a new time one, entered for the clone only (restored when
+// fc goes away).
+Status enterForChildren(const LaunchPlan& lp, namespaces::ForChildren& fc) {
+    for (auto& j : lp.enterForChildren) {
+        ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(j.path, *j.kind));
+        TRY(fc.join(fd.get(), *j.kind));
     }
-    if (auto* ns = lx.findNamespace("time")) {
-        const Kind* k = namespaces::kindBySpecName("time");
-        if (!ns->path.empty()) {
-            ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(ns->path, *k));
-            TRY(fc.join(fd.get(), *k));
-        } else if (!joinsUserNamespace(lx)) {
-            TRY(fc.newTime(timeOffsets(lx)));
-        }
-    }
+    if (lp.newTimeForChildren) TRY(fc.newTime(*lp.newTimeForChildren));
     return {};
 }
 
 struct Prepared {
     ChildPlan plan;
-    uint64_t cloneFlags = 0;
     std::vector<UniqueFd> joinFds;
     UniqueFd parentSock, childSock, fifo, console;
     security::SeccompFilter seccomp;
     std::vector<namespaces::DetachedSource> detached;  // bind sources the parent opens
 };
 
-// Decide per namespace: created by the clone, created later by unshare, or joined by setns.
-Status planNamespaces(const spec::Linux& lx, Prepared& pr) {
-    bool joinUser = joinsUserNamespace(lx);
-    for (auto& kind : namespaces::kinds()) {
-        auto* ns = lx.findNamespace(kind.specName);
-        if (!ns) continue;
-        std::string name = kind.specName;
-        if (name == "pid" || name == "time") {
-            // Joined ones were entered by the parent. A new pid one comes from the clone, or
-            // under a joined user namespace from the child's unshare and fork, as a new time
-            // one does there.
-            if (!ns->path.empty()) continue;
-            if (joinUser) {
-                pr.plan.forkAfterUnshare = true;
-                if (name == "pid") pr.plan.unshareFlags |= CLONE_NEWPID;
-                else pr.plan.newTime = timeOffsets(lx);
-            } else if (name == "pid") {
-                pr.cloneFlags |= CLONE_NEWPID;
-            }
-            continue;
-        }
-        if (!ns->path.empty()) {
-            ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(ns->path, kind));
-            pr.plan.joins.push_back({&kind, fd.get()});
-            pr.joinFds.push_back(std::move(fd));
-            continue;
-        }
-        // The cgroup namespace must be rooted at the container's cgroup, which the parent joins
-        // after the clone; with a joined user namespace, new ones must be owned by it.
-        if (name == "cgroup" || joinUser) pr.plan.unshareFlags |= kind.cloneFlag;
-        else pr.cloneFlags |= static_cast<uint64_t>(kind.cloneFlag);
+// The child's setns targets, opened by the parent so a bad path fails before the clone.
+Status openJoins(Prepared& pr) {
+    for (auto& j : pr.plan.launch.joins) {
+        ASSIGN_OR_RETURN(UniqueFd fd, namespaces::openNamespace(j.path, *j.kind));
+        pr.plan.joins.push_back({j.kind, fd.get()});
+        pr.joinFds.push_back(std::move(fd));
     }
-    pr.plan.userNamespace = lx.findNamespace("user") != nullptr;
-    pr.plan.dumpableUntilGo = pr.plan.userNamespace && !joinUser && ::geteuid() != 0;
     return {};
 }
 
@@ -114,11 +65,13 @@ Status prepare(LaunchConfig& cfg, Prepared& pr) {
     pr.plan.spec = cfg.spec;
     pr.plan.rootfs = &cfg.rootfs;
     pr.plan.preserveFds = cfg.preserveFds;
-    TRY(planNamespaces(*s.linux, pr));
     cfg.rootfs.unprivileged = ::geteuid() != 0;
     // Checked before the clone, so a bad idmap leaves nothing behind.
     ASSIGN_OR_RETURN(pr.detached, namespaces::planDetachedSources(cfg.rootfs));
     pr.plan.detachedMounts = pr.detached.size();
+    HostFacts host{::geteuid(), ::getegid(), pr.detached.size()};
+    ASSIGN_OR_RETURN(pr.plan.launch, planLaunch(s, host));
+    TRY(openJoins(pr));
     ASSIGN_OR_RETURN(pr.plan.personality, security::personalityFor(s.linux->personality));
     const spec::Hooks& h = s.hooks;
     pr.plan.hasRuntimeHooks = !h.prestart.empty() || !h.createRuntime.empty() ||
@@ -147,12 +100,6 @@ Status prepare(LaunchConfig& cfg, Prepared& pr) {
     ASSIGN_OR_RETURN(pr.seccomp, security::SeccompFilter::compile(s.linux->seccomp));
     pr.plan.seccomp = pr.seccomp.empty() ? nullptr : &pr.seccomp;
     return {};
-}
-
-std::vector<namespaces::IdMap> toIdMaps(const std::vector<spec::IdMapping>& m) {
-    std::vector<namespaces::IdMap> out;
-    for (auto& x : m) out.push_back({x.containerID, x.hostID, x.size});
-    return out;
 }
 
 // Bind sources opened with host root's rights in the init's fresh mount namespace, for it to
@@ -187,28 +134,40 @@ Status adoptForkedInit(LaunchConfig& cfg, Prepared& pr, Launched& out, const std
     return sendMsg(pr.parentSock.get(), Msg::Go);
 }
 
-Status driveChild(LaunchConfig& cfg, Prepared& pr, Launched& out) {
+// The parent's steps of the plan (ParentStep), in order.
+Status runParentStep(ParentStep step, LaunchConfig& cfg, Prepared& pr, pid_t pid) {
     const spec::Spec& s = *cfg.spec;
-    const pid_t& pid = out.pid;
-    if (cfg.onCloned) TRY(cfg.onCloned(pid));
-    auto* user = s.linux->findNamespace("user");
-    if (user && user->path.empty())
-        TRY(namespaces::writeIdMapsFromParent(pid, toIdMaps(s.linux->uidMappings),
-                                              toIdMaps(s.linux->gidMappings)));
-    if (s.process->oomScoreAdj)
+    switch (step) {
+    case ParentStep::RecordPid:
+        return cfg.onCloned ? cfg.onCloned(pid) : Status{};
+    case ParentStep::WriteIdMaps:
+        return namespaces::applyIdMapWritesFromParent(pid, pr.plan.launch.idMapWrites);
+    case ParentStep::SetOomScoreAdj:
         TRY_CTX(fs::writeFile(strCat("/proc/", pid, "/oom_score_adj"),
                               std::to_string(*s.process->oomScoreAdj)),
                 "set oom_score_adj");
-    if (!pr.detached.empty()) TRY(sendDetachedMounts(pr, pid));
-    TRY(sendMsg(pr.parentSock.get(), Msg::Go));
-    // Joining v1 cgroups waits for an RCU grace period (milliseconds); the child builds its
-    // rootfs meanwhile and waits for CgroupJoined only before its cgroup namespace or exec.
-    if (cfg.cgroup) TRY(cfg.cgroup->addProcess(pid));
-    if (!sendMsg(pr.parentSock.get(), Msg::CgroupJoined)) {
-        // The child failed meanwhile and hung up: its own error says why.
-        ASSIGN_OR_RETURN(Message m, recvMsg(pr.parentSock.get()));
-        return Error(m.err, m.text);
+        return {};
+    case ParentStep::SendMountFds:
+        return sendDetachedMounts(pr, pid);
+    case ParentStep::SendGo:
+        return sendMsg(pr.parentSock.get(), Msg::Go);
+    case ParentStep::JoinCgroup:
+        return cfg.cgroup ? cfg.cgroup->addProcess(pid) : Status{};
+    case ParentStep::SendCgroupJoined:
+        if (!sendMsg(pr.parentSock.get(), Msg::CgroupJoined)) {
+            // The child failed meanwhile and hung up: its own error says why.
+            ASSIGN_OR_RETURN(Message m, recvMsg(pr.parentSock.get()));
+            return Error(m.err, m.text);
+        }
+        return {};
     }
+    return {};
+}
+
+Status driveChild(LaunchConfig& cfg, Prepared& pr, Launched& out) {
+    const spec::Spec& s = *cfg.spec;
+    const pid_t& pid = out.pid;
+    for (ParentStep step : pr.plan.launch.parentSteps) TRY(runParentStep(step, cfg, pr, pid));
     for (;;) {
         ASSIGN_OR_RETURN(Message m, recvMsg(pr.parentSock.get()));
         if (m.type == Msg::Error) return Error(m.err, m.text);
@@ -273,8 +232,9 @@ Result<Launched> launchInit(LaunchConfig& cfg) {
     pid_t pid;
     {
         namespaces::ForChildren forChildren;
-        TRY(enterForChildren(*s.linux, forChildren));
-        ASSIGN_OR_RETURN(pid, cloneProcess(pr.cloneFlags, &pidfd, pr.plan.dumpableUntilGo));
+        TRY(enterForChildren(pr.plan.launch, forChildren));
+        ASSIGN_OR_RETURN(pid, cloneProcess(pr.plan.launch.cloneFlags, &pidfd,
+                                           pr.plan.launch.dumpableUntilGo));
         if (pid == 0) {
             pr.parentSock.reset();
             initChildMain(pr.plan);

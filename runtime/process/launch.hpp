@@ -15,6 +15,7 @@
 #include "common/unique_fd.hpp"
 #include "namespaces/mount.hpp"
 #include "namespaces/namespaces.hpp"
+#include "runtime/process/launch_plan.hpp"
 #include "runtime/security/security.hpp"
 #include "runtime/spec/spec.hpp"
 
@@ -46,17 +47,8 @@ struct Launched {
 struct ChildPlan {
     const spec::Spec* spec = nullptr;
     const namespaces::RootfsConfig* rootfs = nullptr;
-    std::vector<std::pair<const namespaces::Kind*, int>> joins;  // setns in the child, in order
-    int unshareFlags = 0;  // namespaces created after the parent's go (cgroup: after cgroup join)
-    bool userNamespace = false;  // new or joined: become root in it
-    // A joined user namespace with a new pid or time namespace: those must be owned by the
-    // joined user namespace (else /proc cannot be mounted), so the child unshares them after
-    // the setns and forks the real init into them (runc's extra fork).
-    bool forkAfterUnshare = false;
-    // Rootless: an unprivileged parent can write the id maps (or have newuidmap write them) only
-    // of a dumpable child; it turns non-dumpable at Go, before anything else can run near it.
-    bool dumpableUntilGo = false;
-    std::optional<std::map<std::string, namespaces::TimeOffset>> newTime;  // made by the child
+    LaunchPlan launch;  // namespaces, id maps and sync steps (launch_plan.hpp)
+    std::vector<std::pair<const namespaces::Kind*, int>> joins;  // launch.joins, opened
     bool hasRuntimeHooks = false;
     int syncFd = -1;
     int fifoFd = -1;     // O_PATH of the exec fifo, -1 for run
@@ -75,7 +67,7 @@ Result<Launched> launchInit(LaunchConfig& cfg);
 [[noreturn]] void initChildMain(const ChildPlan& plan);
 
 // Raw clone3 (fork-like, no CLONE_VM); returns 0 in the child, which is not dumpable unless
-// keepDumpable (see ChildPlan::dumpableUntilGo).
+// keepDumpable (see LaunchPlan::dumpableUntilGo).
 Result<pid_t> cloneProcess(uint64_t flags, int* pidfd, bool keepDumpable = false);
 
 }  // namespace berth::process

@@ -16,7 +16,7 @@
 #include "common/log.hpp"
 #include "runtime/handler.hpp"
 #include "runtime/spec/spec.hpp"
-#include "vm-shim/vm_handler.hpp"
+#include "vm/vm_handler.hpp"
 #include "vps/console_holder.hpp"
 
 #include "berth_version.h"  // generated at build time (cmake/version.cmake)
@@ -32,7 +32,7 @@ namespace {
 std::string versionText() {
     const struct scmp_version* v = seccomp_version();
     return berth::strCat("berth version ", BERTH_VERSION, "\ncommit: ", BERTH_COMMIT, "\nspec: ",
-                         berth::spec::kSpecVersion, "\nlibseccomp: ", v->major, ".", v->minor, ".",
+                         berth::runtime::spec::kSpecVersion, "\nlibseccomp: ", v->major, ".", v->minor, ".",
                          v->micro);
 }
 

@@ -23,7 +23,7 @@ void addState(CLI::App& app, Context& ctx) {
     sub->add_option("id", id, "container id")->required();
     sub->callback([&ctx] {
         ctx.action = [&ctx]() -> Result<int> {
-            ASSIGN_OR_RETURN(auto j, runtime::state(ctx.global, id));
+            ASSIGN_OR_RETURN(auto j, runtime::queryState(ctx.global, id));
             std::cout << inRuncOrder(j, JsonShape::State).dump(2) << std::endl;
             return 0;
         };

@@ -6,7 +6,6 @@
 #include <map>
 
 namespace berth::cli {
-namespace vpscli {
 
 GroupOptions& groupOptions() {
     static GroupOptions o;
@@ -147,13 +146,12 @@ void addVpsDestroy(CLI::App& group, Context& ctx) {
 
 }  // namespace
 
-void addLifecycle(CLI::App& group, Context& ctx) {
+void addVpsLifecycle(CLI::App& group, Context& ctx) {
     addVpsCreate(group, ctx);
     addVpsSet(group, ctx);
     addVpsDestroy(group, ctx);
 }
 
-}  // namespace vpscli
 
 void hideSecretArgs(int argc, char** argv) {
     auto hide = [](char* userpasswd) {
@@ -172,15 +170,15 @@ void hideSecretArgs(int argc, char** argv) {
 void addVps(CLI::App& app, Context& ctx) {
     auto* group = app.add_subcommand("vps", "persistent system containers (VPSes), vzctl-style");
     group->require_subcommand(1);
-    auto& o = vpscli::groupOptions();
+    auto& o = groupOptions();
     group->add_option("--config-dir", o.configDir, "VPS configs (default $BERTH_VPS_CONFIG or /etc/berth/vps)");
     group->add_option("--data-dir", o.dataDir, "VPS data (default $BERTH_VPS_DATA or /var/lib/berth/vps)");
     group->add_option("--id-pool", o.idPool,
                       "START:COUNT ranges of 65536 ids (default $BERTH_VPS_IDPOOL or 1000000:1000)");
-    vpscli::addLifecycle(*group, ctx);
-    vpscli::addRun(*group, ctx);
-    vpscli::addQuery(*group, ctx);
-    vpscli::addConsole(*group, ctx);
+    addVpsLifecycle(*group, ctx);
+    addVpsRun(*group, ctx);
+    addVpsQuery(*group, ctx);
+    addVpsConsole(*group, ctx);
 }
 
 }  // namespace berth::cli

@@ -5,7 +5,7 @@
 #include "cli/cli.hpp"
 #include "vps/vps.hpp"
 
-namespace berth::cli::vpscli {
+namespace berth::cli {
 
 struct GroupOptions {
     std::string configDir, dataDir, idPool;
@@ -14,9 +14,9 @@ GroupOptions& groupOptions();
 // The vps::Context for an action: the global options plus the resolved VPS paths.
 Result<vps::Context> vpsContext(const Context& ctx);
 
-void addLifecycle(CLI::App& group, Context& ctx);  // create, set, destroy (cli/vps.cpp)
-void addRun(CLI::App& group, Context& ctx);        // start, stop, restart, suspend, resume
-void addQuery(CLI::App& group, Context& ctx);      // status, list, exec, enter
-void addConsole(CLI::App& group, Context& ctx);    // console (cli/vps_console.cpp)
+void addVpsLifecycle(CLI::App& group, Context& ctx);  // create, set, destroy (cli/vps.cpp)
+void addVpsRun(CLI::App& group, Context& ctx);        // start, stop, restart, suspend, resume
+void addVpsQuery(CLI::App& group, Context& ctx);      // status, list, exec, enter
+void addVpsConsole(CLI::App& group, Context& ctx);    // console (cli/vps_console.cpp)
 
-}  // namespace berth::cli::vpscli
+}  // namespace berth::cli

@@ -5,9 +5,9 @@
 
 #include "cli/vps.hpp"
 
-namespace berth::cli::vpscli {
+namespace berth::cli {
 
-void addConsole(CLI::App& group, Context& ctx) {
+void addVpsConsole(CLI::App& group, Context& ctx) {
     static std::string name;
     auto* sub = group.add_subcommand(
         "console", "attach to a VPS's console (its log since boot, then live; Ctrl-] detaches)");
@@ -29,4 +29,4 @@ void addConsole(CLI::App& group, Context& ctx) {
     });
 }
 
-}  // namespace berth::cli::vpscli
+}  // namespace berth::cli

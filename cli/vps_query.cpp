@@ -3,7 +3,7 @@
 
 #include "cli/vps.hpp"
 
-namespace berth::cli::vpscli {
+namespace berth::cli {
 namespace {
 
 void addVpsStatus(CLI::App& group, Context& ctx) {
@@ -84,11 +84,11 @@ void addVpsEnter(CLI::App& group, Context& ctx) {
 
 }  // namespace
 
-void addQuery(CLI::App& group, Context& ctx) {
+void addVpsQuery(CLI::App& group, Context& ctx) {
     addVpsStatus(group, ctx);
     addVpsList(group, ctx);
     addVpsExec(group, ctx);
     addVpsEnter(group, ctx);
 }
 
-}  // namespace berth::cli::vpscli
+}  // namespace berth::cli

@@ -5,7 +5,7 @@
 #include "cli/vps.hpp"
 #include "common/units.hpp"
 
-namespace berth::cli::vpscli {
+namespace berth::cli {
 namespace {
 
 struct StopFlags {
@@ -104,7 +104,7 @@ void addVpsRestart(CLI::App& group, Context& ctx) {
 
 }  // namespace
 
-void addRun(CLI::App& group, Context& ctx) {
+void addVpsRun(CLI::App& group, Context& ctx) {
     addVpsStart(group, ctx);
     addVpsStop(group, ctx);
     addVpsRestart(group, ctx);
@@ -112,4 +112,4 @@ void addRun(CLI::App& group, Context& ctx) {
     simple(group, ctx, "resume", "thaw a suspended VPS", &vps::resume);
 }
 
-}  // namespace berth::cli::vpscli
+}  // namespace berth::cli

@@ -118,7 +118,7 @@ Status exportImage(const Store& store, const std::string& image, const std::stri
     std::string mediaType;
     try {
         if (auto doc = parseJson(text, rec.digest))
-            mediaType = doc->value("mediaType", kind == DocKind::Index ? media::kOciIndex : media::kOciManifest);
+            mediaType = doc->value("mediaType", kind == DocKind::Index ? kMediaOciIndex : kMediaOciManifest);
     } catch (const json::exception&) {
     }
     TRY(fs::mkdirAll(dir + "/blobs/sha256", 0755));
@@ -128,7 +128,7 @@ Status exportImage(const Store& store, const std::string& image, const std::stri
     // The whole name, as podman save and skopeo copy oci:DIR:NAME write it: podman load reads a
     // bare tag "12" as the image name localhost/12:latest.
     if (!ref.tag.empty()) desc["annotations"] = {{"org.opencontainers.image.ref.name", ref.str()}};
-    json index{{"schemaVersion", 2}, {"mediaType", media::kOciIndex}, {"manifests", json::array({desc})}};
+    json index{{"schemaVersion", 2}, {"mediaType", kMediaOciIndex}, {"manifests", json::array({desc})}};
     TRY(fs::writeFileAtomic(dir + "/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}\n", 0644));
     return fs::writeFileAtomic(dir + "/index.json", index.dump() + "\n", 0644);
 }

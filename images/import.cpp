@@ -163,10 +163,10 @@ std::string layerMediaType(const std::string& path) {
     unsigned char magic[4] = {};
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd && ::read(fd.get(), magic, 4) == 4) {
-        if (magic[0] == 0x1f && magic[1] == 0x8b) return media::kOciLayerGzip;
-        if (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) return media::kOciLayerZstd;
+        if (magic[0] == 0x1f && magic[1] == 0x8b) return kMediaOciLayerGzip;
+        if (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) return kMediaOciLayerZstd;
     }
-    return media::kOciLayerTar;
+    return kMediaOciLayerTar;
 }
 
 // docker-archive: manifest.json [{Config, RepoTags, Layers}] beside the files it names. Each
@@ -187,8 +187,8 @@ Result<std::vector<ImageRecord>> importDockerArchive(const Store& store, BlobTra
             ASSIGN_OR_RETURN(std::string cfgText, fs::readFile(cfgPath));
             ASSIGN_OR_RETURN(ImageConfig cfg, parseImageConfig(cfgText));
             ASSIGN_OR_RETURN(std::string cfgDigest, ingestBytes(store, tx, cfgText));
-            json m{{"schemaVersion", 2}, {"mediaType", media::kOciManifest},
-                   {"config", {{"mediaType", media::kOciConfig}, {"digest", cfgDigest}, {"size", cfgText.size()}}},
+            json m{{"schemaVersion", 2}, {"mediaType", kMediaOciManifest},
+                   {"config", {{"mediaType", kMediaOciConfig}, {"digest", cfgDigest}, {"size", cfgText.size()}}},
                    {"layers", json::array()}};
             for (const auto& l : entry.at("Layers")) {
                 ASSIGN_OR_RETURN(std::string lp, file(l.get<std::string>()));

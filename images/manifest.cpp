@@ -61,8 +61,8 @@ std::vector<std::string> stringList(const json& j, const char* key) {
 Result<DocKind> documentKind(const std::string& text, const std::string& contentType) {
     ASSIGN_OR_RETURN(json j, parseJson(text, "manifest"));
     std::string mt = j.value("mediaType", contentType);
-    if (mt == media::kOciIndex || mt == media::kDockerList) return DocKind::Index;
-    if (mt == media::kOciManifest || mt == media::kDockerManifest) return DocKind::Manifest;
+    if (mt == kMediaOciIndex || mt == kMediaDockerList) return DocKind::Index;
+    if (mt == kMediaOciManifest || mt == kMediaDockerManifest) return DocKind::Manifest;
     if (j.contains("manifests")) return DocKind::Index;
     if (j.contains("layers")) return DocKind::Manifest;
     return Error::make("unsupported manifest media type \"", mt, "\"");
@@ -71,7 +71,7 @@ Result<DocKind> documentKind(const std::string& text, const std::string& content
 Result<Manifest> parseManifest(const std::string& text) {
     ASSIGN_OR_RETURN(json j, parseJson(text, "manifest"));
     Manifest m;
-    m.mediaType = j.value("mediaType", media::kOciManifest);
+    m.mediaType = j.value("mediaType", kMediaOciManifest);
     if (!j.contains("config")) return Error::make("manifest: no config");
     ASSIGN_OR_RETURN(m.config, parseDescriptor(j["config"], "manifest config"));
     if (!j.contains("layers") || !j["layers"].is_array()) return Error::make("manifest: no layers array");
@@ -87,7 +87,7 @@ Result<Manifest> parseManifest(const std::string& text) {
 Result<Index> parseIndex(const std::string& text) {
     ASSIGN_OR_RETURN(json j, parseJson(text, "index"));
     Index idx;
-    idx.mediaType = j.value("mediaType", media::kOciIndex);
+    idx.mediaType = j.value("mediaType", kMediaOciIndex);
     if (!j.contains("manifests") || !j["manifests"].is_array()) return Error::make("index: no manifests array");
     for (const auto& m : j["manifests"]) {
         ASSIGN_OR_RETURN(Descriptor d, parseDescriptor(m, "index entry"));
@@ -127,8 +127,8 @@ std::vector<std::string> chainIds(const Manifest& m) {
 }
 
 bool isLayerMediaType(const std::string& mt) {
-    return mt == media::kOciLayerTar || mt == media::kOciLayerGzip || mt == media::kOciLayerZstd ||
-           mt == media::kDockerLayerGzip || mt == "application/vnd.docker.image.rootfs.diff.tar" ||
+    return mt == kMediaOciLayerTar || mt == kMediaOciLayerGzip || mt == kMediaOciLayerZstd ||
+           mt == kMediaDockerLayerGzip || mt == "application/vnd.docker.image.rootfs.diff.tar" ||
            mt == "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
 }
 

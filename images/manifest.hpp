@@ -14,18 +14,17 @@
 
 namespace berth::images {
 
-namespace media {
-inline constexpr const char* kOciIndex = "application/vnd.oci.image.index.v1+json";
-inline constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
-inline constexpr const char* kOciConfig = "application/vnd.oci.image.config.v1+json";
-inline constexpr const char* kOciLayerTar = "application/vnd.oci.image.layer.v1.tar";
-inline constexpr const char* kOciLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
-inline constexpr const char* kOciLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
-inline constexpr const char* kDockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
-inline constexpr const char* kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
-inline constexpr const char* kDockerConfig = "application/vnd.docker.container.image.v1+json";
-inline constexpr const char* kDockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-}  // namespace media
+// Media types (manifest, config and layer descriptors).
+inline constexpr const char* kMediaOciIndex = "application/vnd.oci.image.index.v1+json";
+inline constexpr const char* kMediaOciManifest = "application/vnd.oci.image.manifest.v1+json";
+inline constexpr const char* kMediaOciConfig = "application/vnd.oci.image.config.v1+json";
+inline constexpr const char* kMediaOciLayerTar = "application/vnd.oci.image.layer.v1.tar";
+inline constexpr const char* kMediaOciLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+inline constexpr const char* kMediaOciLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
+inline constexpr const char* kMediaDockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr const char* kMediaDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr const char* kMediaDockerConfig = "application/vnd.docker.container.image.v1+json";
+inline constexpr const char* kMediaDockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 struct Platform {
     std::string os = "linux";

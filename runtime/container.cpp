@@ -7,7 +7,7 @@
 #include "common/log.hpp"
 #include "images/bundle.hpp"
 #include "runtime/handler.hpp"
-#include "runtime/hooks.hpp"
+#include "runtime/hooks/hooks.hpp"
 
 namespace berth::runtime {
 namespace {

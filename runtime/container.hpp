@@ -8,7 +8,7 @@
 #include "cgroups/manager.hpp"
 #include "namespaces/mount.hpp"
 #include "runtime/foreground.hpp"
-#include "runtime/process/launch.hpp"
+#include "runtime/launch/launch.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/spec/spec.hpp"
 #include "runtime/state/state.hpp"

@@ -1,8 +1,8 @@
 // runtime/handler: the seam between a lifecycle operation and where a container runs — in
-// namespaces on this kernel (runtime/namespaces_handler.cpp) or in a micro-VM (vm-shim/). Each
+// namespaces on this kernel (runtime/namespaces_handler.cpp) or in a micro-VM (vm/). Each
 // operation (create.cpp, kill.cpp, ...) is written once and calls its container's Handler;
 // crun's custom handlers are the model. The CLI registers the VM one, so runtime/ never
-// includes vm-shim/.
+// includes vm/.
 #pragma once
 
 #include <sys/types.h>

@@ -15,7 +15,7 @@
 #include "common/unique_fd.hpp"
 #include "runtime/container.hpp"
 #include "runtime/handler.hpp"
-#include "runtime/process/join.hpp"
+#include "runtime/launch/join.hpp"
 #include "runtime/security/security.hpp"
 
 namespace berth::runtime {
@@ -126,7 +126,7 @@ public:
         TRY(cg->apply(cgroups::withDefaultDeviceRules(sp.linux->resources, devicePaths)));
         crashPoint("create:cgroup-made");
 
-        process::LaunchConfig lc;
+        launch::LaunchConfig lc;
         lc.spec = &sp;
         lc.rootfs = rootfsConfigFor(sp, req.bundle, cg.get(), req.options->noPivot);
         lc.fifoPath = req.fifoPath;
@@ -142,9 +142,9 @@ public:
             crashPoint("create:cloned");
             return saved;
         };
-        auto launched = process::launchInit(lc);
+        auto launched = launch::launchInit(lc);
         if (!launched) return explainSetUpDeath(std::move(launched).error(), *cg);
-        process::Launched init = std::move(*launched);
+        launch::Launched init = std::move(*launched);
         // The systemd driver knows its unit's cgroups only once the init joined it.
         st.cgroup = cg->saved();
         removeCgroup.dismiss();
@@ -205,7 +205,7 @@ public:
     }
 };
 
-// A process that joins the init's namespaces, cgroup and root (runtime/process/join.cpp).
+// A process that joins the init's namespaces, cgroup and root (runtime/launch/join.cpp).
 Result<int> NamespacesHandler::exec(const HandledContainer& c, const ExecRequest& r) {
     const state::ContainerState& st = c.st;
     // exec --cgroup: the process joins existing sub-cgroups of the container's.
@@ -224,7 +224,7 @@ Result<int> NamespacesHandler::exec(const HandledContainer& c, const ExecRequest
     sigfillset(&all);
     ::sigprocmask(SIG_BLOCK, &all, &old);
     ScopeGuard restoreMask([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
-    process::JoinConfig jc;
+    launch::JoinConfig jc;
     jc.consoleFd = r.relay ? r.relay->theirs.get() : -1;
     jc.containerPid = st.pid;
     jc.process = r.process;
@@ -236,7 +236,7 @@ Result<int> NamespacesHandler::exec(const HandledContainer& c, const ExecRequest
     if (st.config.contains("linux") && st.config["linux"].contains("personality")) {
         ASSIGN_OR_RETURN(jc.personality, security::personalityFor(st.config["linux"]["personality"]));
     }
-    ASSIGN_OR_RETURN(process::Launched l, process::launchInContainer(jc));
+    ASSIGN_OR_RETURN(launch::Launched l, launch::launchInContainer(jc));
     return superviseExec(l.pid, r);
 }
 

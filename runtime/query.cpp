@@ -14,7 +14,7 @@
 
 namespace berth::runtime {
 
-Result<nlohmann::json> state(const GlobalOptions& g, const std::string& id) {
+Result<nlohmann::json> queryState(const GlobalOptions& g, const std::string& id) {
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::ContainerState st, store.loadSummary(id));
     return state::publicJson(st, store.liveStatus(st));

@@ -8,7 +8,7 @@
 #include "runtime/container.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/handler.hpp"
-#include "runtime/hooks.hpp"
+#include "runtime/hooks/hooks.hpp"
 
 namespace berth::runtime {
 

@@ -102,7 +102,7 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o);
 // Freeze / thaw every process of a running container (v1 freezer); status becomes "paused".
 Status pause(const GlobalOptions& g, const std::string& id);
 Status resume(const GlobalOptions& g, const std::string& id);
-Result<nlohmann::json> state(const GlobalOptions& g, const std::string& id);
+Result<nlohmann::json> queryState(const GlobalOptions& g, const std::string& id);
 Status kill(const GlobalOptions& g, const KillOptions& o);
 Status remove(const GlobalOptions& g, const DeleteOptions& o);
 // The state JSON of every container under --root (runc's `list -f json` objects).

@@ -9,7 +9,7 @@
 #include "common/crash_point.hpp"
 #include "common/log.hpp"
 #include "runtime/container.hpp"
-#include "runtime/hooks.hpp"
+#include "runtime/hooks/hooks.hpp"
 
 namespace berth::runtime {
 namespace {

@@ -76,7 +76,7 @@ if ((debug_info)); then
     objcopy --add-gnu-debuglink="$out/$name.debug" "$root/usr/sbin/berth"
 fi
 ln -s berth "$root/usr/sbin/berth-vm"
-strip --remove-section=.comment -o "$root/usr/libexec/berth/berth-agent" "$build_dir/vm-shim/berth-agent"
+strip --remove-section=.comment -o "$root/usr/libexec/berth/berth-agent" "$build_dir/vm/berth-agent"
 chmod 0755 "$root/usr/libexec/berth/berth-agent"
 
 # Man pages, completions, the unit, the client snippets, docs.

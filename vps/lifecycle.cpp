@@ -35,7 +35,7 @@ Status unpinTemplate(const Context& ctx, const std::string& name) {
 }
 
 std::string containerState(const Context& ctx, const std::string& name, pid_t* pid) {
-    auto st = runtime::state(ctx.global, containerId(name));
+    auto st = runtime::queryState(ctx.global, containerId(name));
     if (!st) return "";
     if (pid) *pid = st->value("pid", 0);
     return st->value("status", "");

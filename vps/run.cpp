@@ -127,7 +127,7 @@ Status startLocked(const Context& ctx, const ConfigStore& store, const std::stri
     TRY(ensureReachable(ctx.paths.dataDir, images::storeRoot(ctx.global.store)));
     ASSIGN_OR_RETURN(Template t, resolveTemplate(ctx, c.templateDigest, name));
     StepContext sc{c, layoutOf(store, name), t.lowers, store.paths().configDir};
-    ASSIGN_OR_RETURN(nlohmann::json spec, buildSpec(c, sc.data.rootfs(), caps, spec::defaultSpec(false)));
+    ASSIGN_OR_RETURN(nlohmann::json spec, buildSpec(c, sc.data.rootfs(), caps, runtime::spec::defaultSpec(false)));
     auto steps = hostSteps(c);
     ScopeGuard undo([&] { (void)cleanupStopped(ctx, store, c); });
     for (auto& s : steps) TRY_CTX(s->prepare(sc, spec), "start ", name, ": ", s->name());

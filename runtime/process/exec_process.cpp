@@ -19,7 +19,7 @@
 #include "runtime/process/sync.hpp"
 #include "runtime/process/terminal.hpp"
 
-namespace berth::process {
+namespace berth::runtime::process {
 namespace {
 
 std::string envValue(const std::vector<std::string>& env, const std::string& key) {
@@ -262,4 +262,4 @@ Error finalizeAndExec(const ProcessPlan& plan, const std::string& exePath) {
     return execProcess(a);
 }
 
-}  // namespace berth::process
+}  // namespace berth::runtime::process

@@ -11,7 +11,7 @@
 #include "runtime/security/security.hpp"
 #include "runtime/spec/spec.hpp"
 
-namespace berth::process {
+namespace berth::runtime::process {
 
 struct ProcessPlan {
     const spec::Process* process = nullptr;
@@ -66,4 +66,4 @@ void closeFdsExcept(std::vector<int> keep, int preserve);
 // AppArmor: set the profile for the next exec. A profile on a host without AppArmor is an error.
 Status applyApparmor(const std::string& profile);
 
-}  // namespace berth::process
+}  // namespace berth::runtime::process

@@ -7,7 +7,7 @@
 
 #include "common/fd_passing.hpp"
 
-namespace berth::process {
+namespace berth::runtime::process {
 namespace {
 struct Header {
     uint32_t type;
@@ -118,4 +118,4 @@ Result<std::vector<UniqueFd>> recvFdsMsg(int sock, Msg type, size_t count) {
     return out;
 }
 
-}  // namespace berth::process
+}  // namespace berth::runtime::process

@@ -10,7 +10,7 @@
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
 
-namespace berth::process {
+namespace berth::runtime::process {
 
 enum class Msg : uint32_t {
     Go = 1,           // parent → child: id maps written, cgroup joined; carry on
@@ -54,4 +54,4 @@ Result<Message> expectMsg(int fd, Msg want);
 Status sendFdsMsg(int sock, Msg type, const std::vector<int>& fds);
 Result<std::vector<UniqueFd>> recvFdsMsg(int sock, Msg type, size_t count);
 
-}  // namespace berth::process
+}  // namespace berth::runtime::process

@@ -12,7 +12,7 @@
 
 #include "common/fd_passing.hpp"
 
-namespace berth::process {
+namespace berth::runtime::process {
 
 Result<UniqueFd> connectConsoleSocket(const std::string& path) {
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -60,4 +60,4 @@ Status setupRawTerminalInChild(int consoleSocket, const std::optional<spec::Cons
     return {};
 }
 
-}  // namespace berth::process
+}  // namespace berth::runtime::process

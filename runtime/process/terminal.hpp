@@ -9,7 +9,7 @@
 #include "common/unique_fd.hpp"
 #include "runtime/spec/spec.hpp"
 
-namespace berth::process {
+namespace berth::runtime::process {
 
 // Connect to the console socket (a unix stream socket path), in the runtime's namespace.
 Result<UniqueFd> connectConsoleSocket(const std::string& path);
@@ -21,4 +21,4 @@ Result<std::string> setupTerminalInChild(int consoleSocket, const std::optional<
 // CR/LF — and this one must not do it twice).
 Status setupRawTerminalInChild(int consoleSocket, const std::optional<spec::ConsoleSize>& size);
 
-}  // namespace berth::process
+}  // namespace berth::runtime::process

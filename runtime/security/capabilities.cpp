@@ -9,7 +9,7 @@
 #include "runtime/security/security.hpp"
 #include "runtime/spec/names.hpp"
 
-namespace berth::security {
+namespace berth::runtime::security {
 namespace {
 
 // The name's number (runtime/spec/names' table, the one berth has); -1 if unknown or beyond
@@ -123,4 +123,4 @@ Status setNoNewPrivileges() {
     return {};
 }
 
-}  // namespace berth::security
+}  // namespace berth::runtime::security

@@ -12,7 +12,7 @@
 #include "runtime/security/security.hpp"
 #include "runtime/spec/names.hpp"
 
-namespace berth::security {
+namespace berth::runtime::security {
 namespace {
 // <linux/sched/types.h> clashes with glibc's sched_param; this is its struct sched_attr (v1).
 struct SchedAttr {
@@ -86,4 +86,4 @@ Status setCpuAffinity(pid_t pid, const std::string& list) {
     return {};
 }
 
-}  // namespace berth::security
+}  // namespace berth::runtime::security

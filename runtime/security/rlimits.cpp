@@ -5,7 +5,7 @@
 #include "runtime/security/security.hpp"
 #include "runtime/spec/names.hpp"
 
-namespace berth::security {
+namespace berth::runtime::security {
 
 Status applyRlimits(const std::vector<spec::Rlimit>& limits) {
     for (auto& l : limits) {
@@ -18,4 +18,4 @@ Status applyRlimits(const std::vector<spec::Rlimit>& limits) {
     return {};
 }
 
-}  // namespace berth::security
+}  // namespace berth::runtime::security

@@ -23,7 +23,7 @@
 #include "common/log.hpp"
 #include "runtime/security/security.hpp"
 
-namespace berth::security {
+namespace berth::runtime::security {
 namespace {
 using nlohmann::json;
 
@@ -360,9 +360,9 @@ Status SeccompFilter::load() {
     return {};
 }
 
-}  // namespace berth::security
+}  // namespace berth::runtime::security
 
-namespace berth::security {
+namespace berth::runtime::security {
 
 Status sendToSeccompAgent(const SeccompFilter& filter, int listenerFd, pid_t pid, const std::string& stateJson) {
     const std::string& path = filter.listenerPath();
@@ -383,4 +383,4 @@ Status sendToSeccompAgent(const SeccompFilter& filter, int listenerFd, pid_t pid
     return {};
 }
 
-}  // namespace berth::security
+}  // namespace berth::runtime::security

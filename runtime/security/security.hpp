@@ -15,7 +15,7 @@
 #include "common/unique_fd.hpp"
 #include "runtime/spec/spec.hpp"
 
-namespace berth::security {
+namespace berth::runtime::security {
 
 Status applyRlimits(const std::vector<spec::Rlimit>& limits);
 
@@ -87,4 +87,4 @@ private:
 Status sendToSeccompAgent(const SeccompFilter& filter, int listenerFd, pid_t pid,
                           const std::string& stateJson);
 
-}  // namespace berth::security
+}  // namespace berth::runtime::security

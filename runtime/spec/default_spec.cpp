@@ -7,7 +7,7 @@
 
 #include "runtime/spec/spec.hpp"
 
-namespace berth::spec {
+namespace berth::runtime::spec {
 
 namespace {
 
@@ -138,4 +138,4 @@ std::string defaultSpecText(bool rootless) {
     return buildDefault(rootless).dump(1, '\t');
 }
 
-}  // namespace berth::spec
+}  // namespace berth::runtime::spec

@@ -4,7 +4,7 @@
 
 #include "runtime/spec/sections.hpp"
 
-namespace berth::spec::detail {
+namespace berth::runtime::spec::detail {
 
 namespace {
 
@@ -58,9 +58,9 @@ Status parseHooksAt(const Ctx& c, const json& v, const std::string& path, Hooks&
     return {};
 }
 
-}  // namespace berth::spec::detail
+}  // namespace berth::runtime::spec::detail
 
-namespace berth::spec {
+namespace berth::runtime::spec {
 
 Result<Hooks> parseHooks(const nlohmann::json& j, const std::string& what) {
     Hooks h;
@@ -93,4 +93,4 @@ nlohmann::json hooksToJson(const Hooks& h) {
     return j;
 }
 
-}  // namespace berth::spec
+}  // namespace berth::runtime::spec

@@ -5,7 +5,7 @@
 
 #include "runtime/spec/sections.hpp"
 
-namespace berth::spec::detail {
+namespace berth::runtime::spec::detail {
 
 namespace {
 
@@ -150,4 +150,4 @@ Result<Linux> parseLinuxAt(const Ctx& c, const json& v, const std::string& path)
     return l;
 }
 
-}  // namespace berth::spec::detail
+}  // namespace berth::runtime::spec::detail

@@ -7,7 +7,7 @@
 #include <array>
 #include <utility>
 
-namespace berth::spec {
+namespace berth::runtime::spec {
 
 namespace {
 
@@ -131,4 +131,4 @@ std::optional<int> ioPriorityClass(std::string_view name) {
     return lookup(kIoClasses, name);
 }
 
-}  // namespace berth::spec
+}  // namespace berth::runtime::spec

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-namespace berth::spec {
+namespace berth::runtime::spec {
 
 // "CAP_SYS_ADMIN" -> 21. Exact, case-sensitive match, as runc does. nullopt when unknown.
 std::optional<int> capabilityNumber(std::string_view name);
@@ -18,4 +18,4 @@ std::optional<unsigned> schedulerFlag(std::string_view name);
 // "IOPRIO_CLASS_BE" -> 2.
 std::optional<int> ioPriorityClass(std::string_view name);
 
-}  // namespace berth::spec
+}  // namespace berth::runtime::spec

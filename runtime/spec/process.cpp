@@ -6,7 +6,7 @@
 #include "runtime/spec/names.hpp"
 #include "runtime/spec/sections.hpp"
 
-namespace berth::spec::detail {
+namespace berth::runtime::spec::detail {
 
 namespace {
 
@@ -237,9 +237,9 @@ Result<Process> parseProcessAt(const Ctx& outer, const json& v, const std::strin
     return p;
 }
 
-}  // namespace berth::spec::detail
+}  // namespace berth::runtime::spec::detail
 
-namespace berth::spec {
+namespace berth::runtime::spec {
 
 Result<Process> parseProcess(const std::string& text, const std::string& what) {
     ASSIGN_OR_RETURN(detail::json j, detail::parseJsonText(text, what));
@@ -249,4 +249,4 @@ Result<Process> parseProcess(const std::string& text, const std::string& what) {
     return detail::parseProcessAt(c, j, "");
 }
 
-}  // namespace berth::spec
+}  // namespace berth::runtime::spec

@@ -2,7 +2,7 @@
 // it with the same parseProcess (so host and guest read one process the same way).
 #include "runtime/spec/spec.hpp"
 
-namespace berth::spec {
+namespace berth::runtime::spec {
 
 nlohmann::json processToJson(const Process& p) {
     nlohmann::json j;
@@ -55,4 +55,4 @@ nlohmann::json processToJson(const Process& p) {
     return j;
 }
 
-}  // namespace berth::spec
+}  // namespace berth::runtime::spec

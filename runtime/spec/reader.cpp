@@ -2,7 +2,7 @@
 // JSON path. The messages here are the vocabulary every section parser shares.
 #include "runtime/spec/reader.hpp"
 
-namespace berth::spec::detail {
+namespace berth::runtime::spec::detail {
 
 std::string at(const std::string& path, std::string_view key) {
     if (path.empty()) return std::string(key);
@@ -127,4 +127,4 @@ bool isAbsolute(const std::string& p) {
     return !p.empty() && p.front() == '/';
 }
 
-}  // namespace berth::spec::detail
+}  // namespace berth::runtime::spec::detail

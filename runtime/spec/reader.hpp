@@ -15,7 +15,7 @@
 
 #include "common/error.hpp"
 
-namespace berth::spec::detail {
+namespace berth::runtime::spec::detail {
 
 using nlohmann::json;
 
@@ -130,4 +130,4 @@ Status requireInt(const Ctx& c, const json& obj, std::string_view key, const std
 
 bool isAbsolute(const std::string& p);
 
-}  // namespace berth::spec::detail
+}  // namespace berth::runtime::spec::detail

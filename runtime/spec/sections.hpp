@@ -7,7 +7,7 @@
 #include "runtime/spec/reader.hpp"
 #include "runtime/spec/spec.hpp"
 
-namespace berth::spec::detail {
+namespace berth::runtime::spec::detail {
 
 // Text to JSON; a syntax error becomes "<what>: invalid JSON: <reason> at line L, column C".
 Result<json> parseJsonText(const std::string& text, const std::string& what);
@@ -24,4 +24,4 @@ Status parseHooksAt(const Ctx& c, const json& v, const std::string& path, Hooks&
 // a namespace the config does not ask for, and sysctls that would leak into the host.
 Status validateSpec(const Ctx& c, const Spec& s);
 
-}  // namespace berth::spec::detail
+}  // namespace berth::runtime::spec::detail

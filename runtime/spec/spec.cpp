@@ -14,7 +14,7 @@
 #include "common/json.hpp"
 #include "runtime/spec/sections.hpp"
 
-namespace berth::spec::detail {
+namespace berth::runtime::spec::detail {
 
 namespace {
 
@@ -125,9 +125,9 @@ Result<std::string> resolveRootfs(const std::string& bundle, const std::string& 
 
 Result<json> parseJsonText(const std::string& text, const std::string& what) { return parseJson(text, what); }
 
-}  // namespace berth::spec::detail
+}  // namespace berth::runtime::spec::detail
 
-namespace berth::spec {
+namespace berth::runtime::spec {
 
 Result<Spec> parse(const std::string& text, const std::string& what) {
     ASSIGN_OR_RETURN(detail::json j, detail::parseJsonText(text, what));
@@ -154,4 +154,4 @@ Result<Spec> loadFromBundle(const std::string& bundleDir) {
     return s;
 }
 
-}  // namespace berth::spec
+}  // namespace berth::runtime::spec

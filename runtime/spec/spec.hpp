@@ -14,7 +14,7 @@
 
 #include "common/error.hpp"
 
-namespace berth::spec {
+namespace berth::runtime::spec {
 
 struct Root {
     std::string path;
@@ -206,4 +206,4 @@ std::string defaultSpecText(bool rootless);
 // The OCI runtime-spec version berth implements.
 inline constexpr const char* kSpecVersion = "1.2.0";
 
-}  // namespace berth::spec
+}  // namespace berth::runtime::spec

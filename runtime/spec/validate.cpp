@@ -5,7 +5,7 @@
 
 #include "runtime/spec/sections.hpp"
 
-namespace berth::spec::detail {
+namespace berth::runtime::spec::detail {
 
 namespace {
 
@@ -136,4 +136,4 @@ Status validateSpec(const Ctx& c, const Spec& s) {
     return {};
 }
 
-}  // namespace berth::spec::detail
+}  // namespace berth::runtime::spec::detail

@@ -15,7 +15,7 @@
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
 
-namespace berth::state {
+namespace berth::runtime::state {
 
 enum class ContainerStatus { Creating, Created, Running, Paused, Stopped };
 const char* statusName(ContainerStatus s);
@@ -100,4 +100,4 @@ private:
     std::string root_;
 };
 
-}  // namespace berth::state
+}  // namespace berth::runtime::state

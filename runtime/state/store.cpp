@@ -14,7 +14,7 @@
 #include "common/json.hpp"
 #include "runtime/state/state.hpp"
 
-namespace berth::state {
+namespace berth::runtime::state {
 
 const char* statusName(ContainerStatus s) {
     switch (s) {
@@ -302,4 +302,4 @@ ContainerStatus Store::liveStatus(const ContainerState& s) const {
     return ContainerStatus::Running;
 }
 
-}  // namespace berth::state
+}  // namespace berth::runtime::state

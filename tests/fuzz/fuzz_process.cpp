@@ -1,4 +1,4 @@
-// tests/fuzz/fuzz_process: the `exec --process FILE` JSON through spec::parseProcess.
+// tests/fuzz/fuzz_process: the `exec --process FILE` JSON through runtime::spec::parseProcess.
 #include <cstddef>
 #include <cstdint>
 
@@ -8,7 +8,7 @@
 using namespace berth;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    auto p = spec::parseProcess(fuzz::bytes(data, size), "process.json");
+    auto p = runtime::spec::parseProcess(fuzz::bytes(data, size), "process.json");
     if (!p) fuzz::checkOneLine(p.error());
     return 0;
 }

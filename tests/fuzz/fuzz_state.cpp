@@ -1,4 +1,4 @@
-// tests/fuzz/fuzz_state: a state.json under --root through state::parseState (what Store::load
+// tests/fuzz/fuzz_state: a state.json under --root through runtime::state::parseState (what Store::load
 // does after reading it), then what the lifecycle verbs do with a loaded record: the hooks of the
 // saved config (start, delete), the JSON `state` prints, the record written back (save).
 #include <cstddef>
@@ -11,16 +11,16 @@
 using namespace berth;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    auto st = state::parseState(fuzz::bytes(data, size));
+    auto st = runtime::state::parseState(fuzz::bytes(data, size));
     if (!st) {
         fuzz::checkOneLine(st.error());
         return 0;
     }
-    auto hooks = spec::hooksOfConfig(st->config, "state");
+    auto hooks = runtime::spec::hooksOfConfig(st->config, "state");
     if (!hooks) fuzz::checkOneLine(hooks.error());
-    (void)state::publicJson(*st, st->saved).dump();
+    (void)runtime::state::publicJson(*st, st->saved).dump();
     // What save writes, load reads back.
-    auto again = state::parseState(state::toJson(*st).dump());
+    auto again = runtime::state::parseState(runtime::state::toJson(*st).dump());
     if (!again) fuzz::broken("a saved record loads", again.error().what());
     return 0;
 }

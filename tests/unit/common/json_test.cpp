@@ -94,7 +94,7 @@ TEST(Json, NoOtherParserCallsInTheTree) {
     std::vector<std::string> offenders;
     size_t scanned = 0;
     for (const char* dir : {"cli", "common", "runtime", "namespaces", "cgroups", "images",
-                            "vm-shim", "vps", "tests/fuzz"}) {
+                            "vm", "vps", "tests/fuzz"}) {
         if (!fs::exists(root / dir)) continue;
         for (const auto& e : fs::recursive_directory_iterator(root / dir)) {
             auto ext = e.path().extension();

@@ -24,7 +24,7 @@ std::string indexJson() {
 }  // namespace
 
 TEST(Manifest, ParsesOciAndDockerSchema2) {
-    for (const char* mt : {media::kOciManifest, media::kDockerManifest}) {
+    for (const char* mt : {kMediaOciManifest, kMediaDockerManifest}) {
         auto m = parseManifest(manifestJson(mt));
         ASSERT_TRUE(m.ok()) << m.error().what();
         EXPECT_EQ(m->mediaType, mt);
@@ -39,10 +39,10 @@ TEST(Manifest, RejectsBadDocuments) {
     EXPECT_FALSE(parseManifest("not json").ok());
     EXPECT_FALSE(parseManifest("[]").ok());
     EXPECT_FALSE(parseManifest(R"({"layers":[]})").ok());
-    std::string badDigest = manifestJson(media::kOciManifest);
+    std::string badDigest = manifestJson(kMediaOciManifest);
     badDigest.replace(badDigest.find(D('1')), 71, "sha256:1234");
     EXPECT_FALSE(parseManifest(badDigest).ok());
-    std::string foreign = manifestJson(media::kOciManifest);
+    std::string foreign = manifestJson(kMediaOciManifest);
     foreign.replace(foreign.find("application/vnd.oci.image.layer.v1.tar+gzip"), 43, "application/x-unknown-blob-type-12345678901");
     EXPECT_FALSE(parseManifest(foreign).ok());
 }

@@ -2,7 +2,7 @@
 # The map cannot drift (ctest: unit.layout, label unit). Fails when
 #  1. an #include goes against the dependency direction
 #       cli → vps → runtime → {namespaces, cgroups, images} → common
-#     with vm-shim/ reached only through the runtime's Handler seam (cli/main.cpp registers it);
+#     with vm/ reached only through the runtime's Handler seam (cli/main.cpp registers it);
 #  2. README.md's Layout section names a folder that does not exist;
 #  3. docs/README.md links a document that does not exist.
 # Usage: check_layout.sh [SOURCE_DIR]   (default: the repository this script is in)
@@ -23,17 +23,24 @@ declare -A allowed=(
     [runtime/spec/]="common/ runtime/spec/"
     # berth_state: state.hpp names cgroups::Saved, a plain struct (no cgroups code is linked).
     [runtime/state/]="common/ runtime/spec/ runtime/state/ cgroups/manager.hpp"
+    # What the guest agent links (berth_process, berth_security, berth_hooks) stays off the host-only
+    # parts: no namespaces/, cgroups/, launch or lifecycle code.
+    [runtime/security/]="common/ runtime/spec/ runtime/security/"
+    [runtime/process/]="common/ runtime/spec/ runtime/security/ runtime/process/"
+    [runtime/hooks/]="common/ runtime/spec/ runtime/hooks/"
     [runtime/]="common/ namespaces/ cgroups/ images/ runtime/"
-    # vm-shim's host side implements runtime::Handler: the seam's headers and what a process
+    # vm's host side implements runtime::Handler: the seam's headers and what a process
     # in a container needs (spec, state, hooks, terminals, security), not the runtime's insides.
-    [vm-shim/]="common/ namespaces/ vm-shim/ runtime/handler.hpp runtime/runtime.hpp runtime/foreground.hpp runtime/hooks.hpp runtime/spec/ runtime/state/ runtime/security/ runtime/process/terminal.hpp"
+    [vm/]="common/ namespaces/ vm/ runtime/handler.hpp runtime/runtime.hpp runtime/foreground.hpp runtime/hooks/hooks.hpp runtime/spec/ runtime/state/ runtime/security/ runtime/process/terminal.hpp"
     # The guest agent (static, the VM's /init) shares with the host only berth_process (the
     # last steps of a container process), berth_spec, namespaces/ and the wire format.
-    [vm-shim/agent/]="common/ namespaces/ runtime/spec/ runtime/security/ runtime/process/exec_process.hpp runtime/process/terminal.hpp runtime/process/sync.hpp vm-shim/agent/ vm-shim/protocol.hpp vm-shim/guest_config.hpp vm-shim/cpio.hpp vm-shim/boot_config.hpp"
+    [vm/agent/]="common/ namespaces/ runtime/spec/ runtime/security/ runtime/process/exec_process.hpp runtime/process/terminal.hpp runtime/process/sync.hpp vm/agent/ vm/wire/"
+    # The wire format: what host and guest agree on, nothing of either side.
+    [vm/wire/]="common/ runtime/spec/ vm/wire/"
     [vps/]="common/ namespaces/ cgroups/ images/ runtime/ vps/"
-    # cli/ sees vm-shim/ only to register its handler (cli/main.cpp, below).
+    # cli/ sees vm/ only to register its handler (cli/main.cpp, below).
     [cli/]="common/ images/ runtime/ vps/ cli/"
-    [cli/main.cpp]="common/ images/ runtime/ vps/ cli/ vm-shim/vm_handler.hpp"
+    [cli/main.cpp]="common/ images/ runtime/ vps/ cli/ vm/vm_handler.hpp"
 )
 
 ruleFor() {
@@ -44,7 +51,7 @@ ruleFor() {
     printf '%s' "$best"
 }
 
-ours='^(common|namespaces|cgroups|images|runtime|vm-shim|vps|cli)/'
+ours='^(common|namespaces|cgroups|images|runtime|vm|vps|cli)/'
 declare -A ruleOf=()
 while IFS=: read -r file line inc; do
     [[ "$inc" =~ $ours ]] || continue
@@ -60,8 +67,31 @@ while IFS=: read -r file line inc; do
     ((ok)) || fail "$file:$line includes $inc, against the dependency direction (rule for $rule)"
 done < <(grep -rnoE --include='*.cpp' --include='*.hpp' --include='*.h' \
               '^[[:space:]]*#[[:space:]]*include[[:space:]]+"[^"]+"' \
-              common namespaces cgroups images runtime vm-shim vps cli |
+              common namespaces cgroups images runtime vm vps cli |
          sed -E 's/^([^:]+):([0-9]+):.*"([^"]+)"$/\1:\2:\3/')
+
+# 4. folder = namespace: a file under MODULE/SUB/ declares berth::MODULE::SUB (common/: berth),
+#    optionally plus one sub-namespace of its own (spec::detail, wire::proto, cgroups::fields).
+#    Also accepted: an ancestor module's namespace (cgroups/v1/resources.cpp defines what
+#    cgroups/resources.hpp declares) and a header's block of forward declarations.
+nsDecls() {  # NAME<TAB>fwd|def for each namespace block opened at column 0
+    awk '/^namespace [A-Za-z0-9_:]+ *\{/ { if (open) print ns "\tdef"; ns = $2; open = 1; fwd = 1; next }
+         open && /^\}/ { print ns "\t" (fwd ? "fwd" : "def"); open = 0; next }
+         open && !/^(class|struct) [A-Za-z0-9_]+;$/ && !/^[[:space:]]*$/ && !/^[[:space:]]*\/\// { fwd = 0 }
+         END { if (open) print ns "\tdef" }' "$1"
+}
+while IFS= read -r file; do
+    dir="$(dirname "$file")"
+    want="berth::${dir//\//::}"
+    [[ "$dir" == common* ]] && want="berth${dir#common}" && want="${want//\//::}"
+    want="${want//-/_}"
+    while IFS=$'\t' read -r ns kind; do
+        [[ "$kind" == fwd ]] && continue
+        [[ "$ns" == "$want" || "$ns" =~ ^${want}::[a-z0-9_]+$ ]] && continue
+        [[ "$ns" == berth::* && "$want" == "$ns"::* ]] && continue
+        fail "$file declares namespace $ns, but its folder says $want"
+    done < <(nsDecls "$file")
+done < <(find common namespaces cgroups images runtime vm vps cli \( -name '*.cpp' -o -name '*.hpp' \) | sort)
 
 # README.md's Layout: the code block after "## Layout". A line starting at column 0 names a
 # top-level folder; "name/" words on its description lines name sub-folders of it.

@@ -24,7 +24,7 @@ TEST(RuntimeHandler, AnnotationWinsOverTheDefaultAndUnknownNamesAreRefused) {
     EXPECT_EQ(findHandler("nosuch"), nullptr);
 
     GlobalOptions g;
-    spec::Spec s;
+    runtime::spec::Spec s;
     EXPECT_EQ(*handlerFor(g, s), "");  // the built-in namespaces path
     g.handler = "fake-test";            // e.g. set from argv[0]
     EXPECT_EQ(*handlerFor(g, s), "fake-test");
@@ -37,18 +37,18 @@ TEST(RuntimeHandler, AnnotationWinsOverTheDefaultAndUnknownNamesAreRefused) {
 }
 
 TEST(RuntimeHandler, StateRecordKeepsTheHandler) {
-    state::ContainerState st;
+    runtime::state::ContainerState st;
     st.id = "c1";
     st.bundle = "/b";
     st.rootfs = "rootfs";
     st.created = "2026-01-01T00:00:00Z";
     st.handler = "vm";
-    auto back = state::fromJson(state::toJson(st));
+    auto back = runtime::state::fromJson(runtime::state::toJson(st));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(back->handler, "vm");
-    auto j = state::toJson(st);
+    auto j = runtime::state::toJson(st);
     j.erase("handler");  // records written before handlers existed
-    EXPECT_EQ(state::fromJson(j)->handler, "");
+    EXPECT_EQ(runtime::state::fromJson(j)->handler, "");
 }
 
 TEST(RuntimeHandler, TheNamespacesPathIsAHandlerAndOneLookupNamesAMissingOne) {
@@ -58,7 +58,7 @@ TEST(RuntimeHandler, TheNamespacesPathIsAHandlerAndOneLookupNamesAMissingOne) {
     EXPECT_EQ(findHandler("linux"), native);
     EXPECT_STREQ(native->name(), "");
 
-    state::ContainerState st;
+    runtime::state::ContainerState st;
     st.id = "c1";
     EXPECT_EQ(*handlerOf(st), native);  // records written before handlers existed
     st.handler = "gone";
@@ -70,9 +70,9 @@ TEST(RuntimeHandler, TheNamespacesPathIsAHandlerAndOneLookupNamesAMissingOne) {
 
 TEST(RuntimeHandler, WhatAHandlerLacksIsRefusedInOnePlace) {
     FakeHandler fake;
-    state::ContainerState st;
+    runtime::state::ContainerState st;
     st.id = "c1";
-    HandledContainer c{st, "/nonexistent", state::ContainerStatus::Running};
+    HandledContainer c{st, "/nonexistent", runtime::state::ContainerStatus::Running};
     auto paused = fake.freeze(c, true);
     ASSERT_FALSE(paused.ok());
     EXPECT_EQ(paused.error().err(), ENOTSUP);

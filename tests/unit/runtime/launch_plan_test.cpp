@@ -1,4 +1,4 @@
-// The init's launch as data (runtime/process/launch_plan): which namespaces are made by the
+// The init's launch as data (runtime/launch/launch_plan): which namespaces are made by the
 // clone, joined by the child, entered by the parent for its children or made after a joined user
 // namespace; who writes the id maps; the sync steps on each side.
 #include <gtest/gtest.h>
@@ -7,29 +7,29 @@
 
 #include <algorithm>
 
-#include "runtime/process/launch_plan.hpp"
+#include "runtime/launch/launch_plan.hpp"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
 
 using namespace berth;
-using namespace berth::process;
+using namespace berth::runtime::launch;
 using How = namespaces::IdMapWrite::How;
 using C = ChildStep;
 using P = ParentStep;
 
 namespace {
 
-spec::Spec specWith(std::vector<spec::Namespace> ns) {
-    spec::Spec s;
+runtime::spec::Spec specWith(std::vector<runtime::spec::Namespace> ns) {
+    runtime::spec::Spec s;
     s.process.emplace();
     s.linux.emplace();
     s.linux->namespaces = std::move(ns);
     return s;
 }
 
-void mapRoot(spec::Spec& s, uint32_t host = 100000, uint32_t size = 65536) {
+void mapRoot(runtime::spec::Spec& s, uint32_t host = 100000, uint32_t size = 65536) {
     s.linux->uidMappings = {{0, host, size}};
     s.linux->gidMappings = {{0, host, size}};
 }
@@ -229,6 +229,6 @@ TEST(LaunchPlan, ErrorsJoiningAndAskingANewUserNamespaceDuplicatesUnknownAndNoMa
     ASSERT_FALSE(p.ok());
     EXPECT_NE(p.error().message().find("requires linux.uidMappings and linux.gidMappings"), std::string::npos);
 
-    spec::Spec none;
+    runtime::spec::Spec none;
     EXPECT_FALSE(planLaunch(none, root()).ok());
 }

@@ -8,25 +8,25 @@
 using namespace berth;
 
 TEST(ProcessAttrs, PersonalityDomains) {
-    EXPECT_FALSE(security::personalityFor(nlohmann::json())->has_value());
-    EXPECT_EQ(**security::personalityFor({{"domain", "LINUX"}}), static_cast<unsigned long>(PER_LINUX));
-    EXPECT_EQ(**security::personalityFor({{"domain", "LINUX32"}, {"flags", nlohmann::json::array()}}),
+    EXPECT_FALSE(runtime::security::personalityFor(nlohmann::json())->has_value());
+    EXPECT_EQ(**runtime::security::personalityFor({{"domain", "LINUX"}}), static_cast<unsigned long>(PER_LINUX));
+    EXPECT_EQ(**runtime::security::personalityFor({{"domain", "LINUX32"}, {"flags", nlohmann::json::array()}}),
               static_cast<unsigned long>(PER_LINUX32));
-    auto bad = security::personalityFor({{"domain", "BSD"}});
+    auto bad = runtime::security::personalityFor({{"domain", "BSD"}});
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(bad.error().what(), "linux.personality.domain: must be LINUX or LINUX32, got \"BSD\"");
-    EXPECT_FALSE(security::personalityFor({{"domain", "LINUX"}, {"flags", {"ADDR_NO_RANDOMIZE"}}}).ok());
-    EXPECT_FALSE(security::personalityFor(nlohmann::json::array()).ok());
+    EXPECT_FALSE(runtime::security::personalityFor({{"domain", "LINUX"}, {"flags", {"ADDR_NO_RANDOMIZE"}}}).ok());
+    EXPECT_FALSE(runtime::security::personalityFor(nlohmann::json::array()).ok());
 }
 
 TEST(ProcessAttrs, ExecCpuAffinityIsParsedAndChecked) {
-    auto p = spec::parseProcess(R"({"args":["sh"],"cwd":"/","execCPUAffinity":{"initial":"0-3,7","final":"1"}})", "p.json");
+    auto p = runtime::spec::parseProcess(R"({"args":["sh"],"cwd":"/","execCPUAffinity":{"initial":"0-3,7","final":"1"}})", "p.json");
     ASSERT_TRUE(p.ok()) << p.error().what();
     ASSERT_TRUE(p->execCPUAffinity.has_value());
     EXPECT_EQ(p->execCPUAffinity->initial, "0-3,7");
     EXPECT_EQ(p->execCPUAffinity->final, "1");
     for (const char* bad : {"\"3-1\"", "\"1,\"", "\"a\"", "\"1--2\"", "\"99999\"", "5"}) {
-        auto q = spec::parseProcess(std::string(R"({"args":["sh"],"cwd":"/","execCPUAffinity":{"final":)") + bad + "}}",
+        auto q = runtime::spec::parseProcess(std::string(R"({"args":["sh"],"cwd":"/","execCPUAffinity":{"final":)") + bad + "}}",
                                     "p.json");
         EXPECT_FALSE(q.ok()) << bad;
     }

@@ -6,7 +6,7 @@
 #include "runtime/state/state.hpp"
 
 using namespace berth;
-using namespace berth::state;
+using namespace berth::runtime::state;
 
 namespace {
 struct TempRoot {

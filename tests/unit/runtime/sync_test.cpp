@@ -5,7 +5,7 @@
 #include "runtime/process/sync.hpp"
 
 using namespace berth;
-using namespace berth::process;
+using namespace berth::runtime::process;
 
 TEST(Sync, MessagesRoundTripAndErrorsCarryErrno) {
     int sv[2];

@@ -41,7 +41,7 @@ class Bundle : public ::testing::Test {
 }  // namespace
 
 TEST_F(Bundle, MissingConfigNamesThePathAndErrno) {
-    auto r = spec::loadFromBundle(dir_);
+    auto r = runtime::spec::loadFromBundle(dir_);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().err(), ENOENT);
     EXPECT_EQ(r.error().what(),
@@ -49,7 +49,7 @@ TEST_F(Bundle, MissingConfigNamesThePathAndErrno) {
 }
 
 TEST_F(Bundle, MissingBundleDirectory) {
-    auto r = spec::loadFromBundle(dir_ + "/nope");
+    auto r = runtime::spec::loadFromBundle(dir_ + "/nope");
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().err(), ENOENT);
     EXPECT_EQ(r.error().message(), "config.json: open " + dir_ + "/nope/config.json");
@@ -58,7 +58,7 @@ TEST_F(Bundle, MissingBundleDirectory) {
 TEST_F(Bundle, RelativeRootIsResolvedAgainstTheBundle) {
     mkdir("rootfs");
     writeConfig("rootfs");
-    auto r = spec::loadFromBundle(dir_);
+    auto r = runtime::spec::loadFromBundle(dir_);
     ASSERT_TRUE(r.ok()) << r.error().what();
     EXPECT_EQ(r->root.path, dir_ + "/rootfs");
     EXPECT_EQ(r->ociVersion, "1.0.2-dev");
@@ -71,7 +71,7 @@ TEST_F(Bundle, RelativeRootWithDotsIsCleaned) {
     std::string text = kConfig;
     text.replace(text.find("%ROOT%"), 6, "./../images/alpine/");
     ASSERT_TRUE(fs::writeFileAtomic(bundle + "/config.json", text).ok());
-    auto r = spec::loadFromBundle(bundle + "/");
+    auto r = runtime::spec::loadFromBundle(bundle + "/");
     ASSERT_TRUE(r.ok()) << r.error().what();
     EXPECT_EQ(r->root.path, dir_ + "/images/alpine");
 }
@@ -79,7 +79,7 @@ TEST_F(Bundle, RelativeRootWithDotsIsCleaned) {
 TEST_F(Bundle, AbsoluteRootIsKept) {
     mkdir("elsewhere/root");
     writeConfig(dir_ + "/elsewhere/root");
-    auto r = spec::loadFromBundle(dir_);
+    auto r = runtime::spec::loadFromBundle(dir_);
     ASSERT_TRUE(r.ok()) << r.error().what();
     EXPECT_EQ(r->root.path, dir_ + "/elsewhere/root");
 }
@@ -88,7 +88,7 @@ TEST_F(Bundle, SymlinkedRootBecomesItsTarget) {
     mkdir("real-root");
     ASSERT_EQ(::symlink("real-root", (dir_ + "/rootfs").c_str()), 0);
     writeConfig("rootfs");
-    auto r = spec::loadFromBundle(dir_);
+    auto r = runtime::spec::loadFromBundle(dir_);
     ASSERT_TRUE(r.ok()) << r.error().what();
     EXPECT_EQ(r->root.path, dir_ + "/real-root");
 }
@@ -99,7 +99,7 @@ TEST_F(Bundle, RelativeBundlePathIsMadeAbsolute) {
     char cwd[PATH_MAX];
     ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
     ASSERT_EQ(::chdir(dir_.c_str()), 0);
-    auto r = spec::loadFromBundle(".");
+    auto r = runtime::spec::loadFromBundle(".");
     ASSERT_EQ(::chdir(cwd), 0);
     ASSERT_TRUE(r.ok()) << r.error().what();
     EXPECT_EQ(r->root.path, dir_ + "/rootfs");
@@ -107,7 +107,7 @@ TEST_F(Bundle, RelativeBundlePathIsMadeAbsolute) {
 
 TEST_F(Bundle, MissingRootfs) {
     writeConfig("rootfs");
-    auto r = spec::loadFromBundle(dir_);
+    auto r = runtime::spec::loadFromBundle(dir_);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().what(), "rootfs " + dir_ + "/rootfs: does not exist");
 }
@@ -115,7 +115,7 @@ TEST_F(Bundle, MissingRootfs) {
 TEST_F(Bundle, RootfsThatIsAFile) {
     ASSERT_TRUE(fs::writeFileAtomic(dir_ + "/rootfs", "not a dir").ok());
     writeConfig("rootfs");
-    auto r = spec::loadFromBundle(dir_);
+    auto r = runtime::spec::loadFromBundle(dir_);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().what(), "rootfs " + dir_ + "/rootfs: is not a directory");
 }
@@ -123,7 +123,7 @@ TEST_F(Bundle, RootfsThatIsAFile) {
 TEST_F(Bundle, InvalidConfigIsReportedAsConfigJson) {
     mkdir("rootfs");
     ASSERT_TRUE(fs::writeFileAtomic(dir_ + "/config.json", R"({"ociVersion": "3.0.0"})").ok());
-    auto r = spec::loadFromBundle(dir_);
+    auto r = runtime::spec::loadFromBundle(dir_);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().what(),
               "config.json: ociVersion: unsupported version \"3.0.0\" (berth supports 1.0 to 1.2)");

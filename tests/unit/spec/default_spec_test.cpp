@@ -379,7 +379,7 @@ const std::string kRuncRootlessSpec = R"RUNC({
 // What berth must write: runc's document with berth's ociVersion and the caller's ids mapped.
 std::string expectedText(const std::string& runc, bool rootless) {
     ordered_json j = ordered_json::parse(runc);
-    j["ociVersion"] = spec::kSpecVersion;
+    j["ociVersion"] = runtime::spec::kSpecVersion;
     if (rootless) {
         j["linux"]["uidMappings"][0]["hostID"] = ::geteuid();
         j["linux"]["gidMappings"][0]["hostID"] = ::getegid();
@@ -396,14 +396,14 @@ TEST(DefaultSpec, DumpFormatIsRuncs) {
 }
 
 TEST(DefaultSpec, MatchesRuncSpec) {
-    EXPECT_EQ(spec::defaultSpecText(false), expectedText(kRuncSpec, false));
-    EXPECT_EQ(spec::defaultSpec(false), json::parse(expectedText(kRuncSpec, false)));
-    EXPECT_EQ(spec::defaultSpec(false)["ociVersion"], "1.2.0");
+    EXPECT_EQ(runtime::spec::defaultSpecText(false), expectedText(kRuncSpec, false));
+    EXPECT_EQ(runtime::spec::defaultSpec(false), json::parse(expectedText(kRuncSpec, false)));
+    EXPECT_EQ(runtime::spec::defaultSpec(false)["ociVersion"], "1.2.0");
 }
 
 TEST(DefaultSpec, MatchesRuncSpecRootless) {
-    EXPECT_EQ(spec::defaultSpecText(true), expectedText(kRuncRootlessSpec, true));
-    json j = spec::defaultSpec(true);
+    EXPECT_EQ(runtime::spec::defaultSpecText(true), expectedText(kRuncRootlessSpec, true));
+    json j = runtime::spec::defaultSpec(true);
     EXPECT_EQ(j, json::parse(expectedText(kRuncRootlessSpec, true)));
     EXPECT_FALSE(j["linux"].contains("resources"));
     EXPECT_EQ(j["linux"]["namespaces"].back()["type"], "user");
@@ -413,7 +413,7 @@ TEST(DefaultSpec, KeyByKeyAgainstRunc) {
     // A failing byte comparison above is hard to read; this names the first differing key.
     for (bool rootless : {false, true}) {
         json want = json::parse(expectedText(rootless ? kRuncRootlessSpec : kRuncSpec, rootless));
-        json got = spec::defaultSpec(rootless);
+        json got = runtime::spec::defaultSpec(rootless);
         json diff = json::diff(want, got);
         EXPECT_TRUE(diff.empty()) << (rootless ? "rootless: " : "") << diff.dump();
     }
@@ -421,7 +421,7 @@ TEST(DefaultSpec, KeyByKeyAgainstRunc) {
 
 TEST(DefaultSpec, BothDefaultsPassOurOwnValidation) {
     for (bool rootless : {false, true}) {
-        auto r = spec::parse(spec::defaultSpecText(rootless));
+        auto r = runtime::spec::parse(runtime::spec::defaultSpecText(rootless));
         ASSERT_TRUE(r.ok()) << r.error().what();
         EXPECT_TRUE(r->warnings.empty());
         EXPECT_EQ(r->process->args, (std::vector<std::string>{"sh"}));
@@ -445,6 +445,6 @@ TEST(DefaultSpec, MatchesInstalledRunc) {
         if (rc != 0 || !text.ok()) GTEST_SKIP() << "runc is not installed or failed to run";
         if (json::parse(*text).value("ociVersion", "") != "1.0.2-dev")
             GTEST_SKIP() << "installed runc is not 1.1.x";
-        EXPECT_EQ(spec::defaultSpecText(rootless), expectedText(*text, rootless));
+        EXPECT_EQ(runtime::spec::defaultSpecText(rootless), expectedText(*text, rootless));
     }
 }

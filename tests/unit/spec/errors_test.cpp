@@ -23,7 +23,7 @@ void PrintTo(const BadCase& c, std::ostream* os) {
 }
 
 json applyCase(const BadCase& c) {
-    json j = json::parse(spec::testing::kFullConfig);
+    json j = json::parse(runtime::spec::testing::kFullConfig);
     json::json_pointer ptr(c.pointer);
     if (c.value) {
         j[ptr] = json::parse(c.value);
@@ -41,7 +41,7 @@ class SpecErrors : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(SpecErrors, RefusedWithOneLineNamingThePath) {
     const BadCase& c = GetParam();
-    auto r = spec::parse(applyCase(c).dump());
+    auto r = runtime::spec::parse(applyCase(c).dump());
     ASSERT_FALSE(r.ok()) << "accepted";
     EXPECT_EQ(r.error().what(), c.error);
     EXPECT_EQ(r.error().what().find('\n'), std::string::npos);
@@ -255,7 +255,7 @@ INSTANTIATE_TEST_SUITE_P(Linux, SpecErrors, ::testing::ValuesIn(kLinux));
 INSTANTIATE_TEST_SUITE_P(CrossField, SpecErrors, ::testing::ValuesIn(kCrossField));
 
 std::string parseError(const std::string& text) {
-    auto r = spec::parse(text);
+    auto r = runtime::spec::parse(text);
     return r.ok() ? "<accepted>" : r.error().what();
 }
 
@@ -285,7 +285,7 @@ TEST(SpecErrorsText, TopLevelMustBeAnObject) {
 }
 
 TEST(SpecErrorsText, WhatNamesTheSource) {
-    auto r = spec::parse("{}", "/run/bundle/config.json");
+    auto r = runtime::spec::parse("{}", "/run/bundle/config.json");
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().what(), "/run/bundle/config.json: ociVersion: is required");
 }
@@ -309,7 +309,7 @@ TEST(SpecErrorsText, NewUserNamespaceWithoutAnyMappings) {
 // device nodes in the rootfs) is refused, one setting at a time; with none of it the config is
 // accepted (the spec: an absent namespace type is inherited).
 TEST(SpecErrorsText, NoMountNamespaceRefusesWhatWouldMountOnTheHost) {
-    json j = json::parse(spec::testing::kFullConfig);
+    json j = json::parse(runtime::spec::testing::kFullConfig);
     auto& nss = j["linux"]["namespaces"];
     for (size_t i = 0; i < nss.size(); i++)
         if (nss[i]["type"] == "mount") nss.erase(i--);
@@ -337,7 +337,7 @@ TEST(SpecErrorsText, DeepNestingIsOneLine) {
     EXPECT_EQ(parseError("{\"ociVersion\": \"1.0.0\", \"x\": " + deep + "}"),
               "config.json: JSON nested deeper than 512 levels");
     EXPECT_EQ(parseError(std::string(100000, '{')), "config.json: JSON nested deeper than 512 levels");
-    auto process = spec::parseProcess("{\"args\": " + deep + "}", "process.json");
+    auto process = runtime::spec::parseProcess("{\"args\": " + deep + "}", "process.json");
     ASSERT_FALSE(process.ok());
     EXPECT_EQ(process.error().what(), "process.json: JSON nested deeper than 512 levels");
 }

@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace berth::spec::testing {
+namespace berth::runtime::spec::testing {
 
 inline const std::string kFullConfig = R"({
   "ociVersion": "1.2.0",
@@ -82,4 +82,4 @@ inline const std::string kFullConfig = R"({
   }
 })";
 
-}  // namespace berth::spec::testing
+}  // namespace berth::runtime::spec::testing

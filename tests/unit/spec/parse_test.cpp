@@ -1,4 +1,4 @@
-// The happy path of spec::parse: every modelled field lands with the right value, unknown
+// The happy path of runtime::spec::parse: every modelled field lands with the right value, unknown
 // fields are ignored, null counts as absent, and the accepted-with-a-warning inputs.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -14,23 +14,23 @@ using nlohmann::json;
 
 namespace {
 
-spec::Spec parseOk(const std::string& text) {
-    auto r = spec::parse(text);
+runtime::spec::Spec parseOk(const std::string& text) {
+    auto r = runtime::spec::parse(text);
     if (!r.ok()) ADD_FAILURE() << r.error().what();
-    return r.ok() ? std::move(r).value() : spec::Spec{};
+    return r.ok() ? std::move(r).value() : runtime::spec::Spec{};
 }
 
 json fullJson() {
-    return json::parse(spec::testing::kFullConfig);
+    return json::parse(runtime::spec::testing::kFullConfig);
 }
 
 }  // namespace
 
 TEST(SpecParse, FullConfigProcess) {
-    spec::Spec s = parseOk(spec::testing::kFullConfig);
+    runtime::spec::Spec s = parseOk(runtime::spec::testing::kFullConfig);
     EXPECT_EQ(s.ociVersion, "1.2.0");
     ASSERT_TRUE(s.process.has_value());
-    const spec::Process& p = *s.process;
+    const runtime::spec::Process& p = *s.process;
     EXPECT_FALSE(p.terminal);
     ASSERT_TRUE(p.consoleSize);
     EXPECT_EQ(p.consoleSize->height, 24u);
@@ -68,7 +68,7 @@ TEST(SpecParse, FullConfigProcess) {
 }
 
 TEST(SpecParse, FullConfigTopLevel) {
-    spec::Spec s = parseOk(spec::testing::kFullConfig);
+    runtime::spec::Spec s = parseOk(runtime::spec::testing::kFullConfig);
     EXPECT_EQ(s.root.path, "rootfs");  // parse() leaves it as written; loadFromBundle resolves
     EXPECT_TRUE(s.root.readonly);
     EXPECT_EQ(s.hostname, "box");
@@ -95,9 +95,9 @@ TEST(SpecParse, FullConfigTopLevel) {
 }
 
 TEST(SpecParse, FullConfigLinux) {
-    spec::Spec s = parseOk(spec::testing::kFullConfig);
+    runtime::spec::Spec s = parseOk(runtime::spec::testing::kFullConfig);
     ASSERT_TRUE(s.linux);
-    const spec::Linux& l = *s.linux;
+    const runtime::spec::Linux& l = *s.linux;
     ASSERT_EQ(l.namespaces.size(), 8u);
     EXPECT_EQ(l.namespaces[1].type, "network");
     EXPECT_EQ(l.namespaces[1].path, "/var/run/netns/test");
@@ -132,7 +132,7 @@ TEST(SpecParse, FullConfigLinux) {
 }
 
 TEST(SpecParse, MinimalConfigHasDefaults) {
-    spec::Spec s = parseOk(R"({"ociVersion": "1.0.0", "root": {"path": "/r"}})");
+    runtime::spec::Spec s = parseOk(R"({"ociVersion": "1.0.0", "root": {"path": "/r"}})");
     EXPECT_FALSE(s.process);
     EXPECT_FALSE(s.linux);
     EXPECT_FALSE(s.root.readonly);
@@ -141,7 +141,7 @@ TEST(SpecParse, MinimalConfigHasDefaults) {
 }
 
 TEST(SpecParse, ProcessDefaultsWhenOptionalFieldsAreAbsent) {
-    spec::Spec s = parseOk(
+    runtime::spec::Spec s = parseOk(
         R"({"ociVersion": "1.0.0", "root": {"path": "r"},
             "process": {"args": ["/bin/true"], "cwd": "/"}})");
     ASSERT_TRUE(s.process);
@@ -157,7 +157,7 @@ TEST(SpecParse, AcceptsEverySupportedVersion) {
          {"1.0.0", "1.0.1", "1.0.2-dev", "1.1.0", "1.1.0-rc.1", "1.2.0", "1.2.1", "1.3.0"}) {
         json j = fullJson();
         j["ociVersion"] = v;
-        auto r = spec::parse(j.dump());
+        auto r = runtime::spec::parse(j.dump());
         EXPECT_TRUE(r.ok()) << v << ": " << (r.ok() ? "" : r.error().what());
         if (r.ok()) {
             EXPECT_EQ(r->ociVersion, v);
@@ -178,11 +178,11 @@ TEST(SpecParse, UnknownFieldsAreIgnoredEverywhere) {
     j["linux"]["namespaces"][0]["flags"] = "x";
     j["linux"]["devices"][0]["unknown"] = nullptr;
     j["windows"] = {{"layerFolders", json::array()}};
-    spec::Spec plain = parseOk(spec::testing::kFullConfig);
-    spec::Spec extra = parseOk(j.dump());
+    runtime::spec::Spec plain = parseOk(runtime::spec::testing::kFullConfig);
+    runtime::spec::Spec extra = parseOk(j.dump());
     EXPECT_EQ(extra.process->args, plain.process->args);
     EXPECT_EQ(extra.mounts.size(), plain.mounts.size());
-    EXPECT_EQ(spec::hooksToJson(extra.hooks), spec::hooksToJson(plain.hooks));
+    EXPECT_EQ(runtime::spec::hooksToJson(extra.hooks), runtime::spec::hooksToJson(plain.hooks));
     EXPECT_EQ(extra.linux->namespaces.size(), plain.linux->namespaces.size());
     EXPECT_TRUE(extra.warnings.empty());
 }
@@ -194,7 +194,7 @@ TEST(SpecParse, NullMeansAbsent) {
     j["linux"]["resources"] = nullptr;
     j["linux"]["seccomp"] = nullptr;
     j["linux"]["devices"] = nullptr;
-    spec::Spec s = parseOk(j.dump());
+    runtime::spec::Spec s = parseOk(j.dump());
     EXPECT_FALSE(s.process);
     EXPECT_TRUE(s.hooks.empty());
     EXPECT_TRUE(s.linux->resources.is_null());
@@ -203,7 +203,7 @@ TEST(SpecParse, NullMeansAbsent) {
 }
 
 TEST(SpecParse, RawSectionsAreNullWhenAbsent) {
-    spec::Spec s = parseOk(R"({"ociVersion": "1.2.0", "root": {"path": "r"}, "linux": {}})");
+    runtime::spec::Spec s = parseOk(R"({"ociVersion": "1.2.0", "root": {"path": "r"}, "linux": {}})");
     ASSERT_TRUE(s.linux);
     EXPECT_TRUE(s.linux->resources.is_null());
     EXPECT_TRUE(s.linux->seccomp.is_null());
@@ -214,7 +214,7 @@ TEST(SpecParse, RawSectionsAreNullWhenAbsent) {
 TEST(SpecParse, UnknownCapabilitiesAreDroppedWithAWarning) {
     json j = fullJson();
     j["process"]["capabilities"]["bounding"] = {"CAP_KILL", "CAP_TELEPORT", "cap_chown"};
-    spec::Spec s = parseOk(j.dump());
+    runtime::spec::Spec s = parseOk(j.dump());
     EXPECT_EQ(s.process->capabilities->bounding, (std::vector<std::string>{"CAP_KILL"}));
     ASSERT_EQ(s.warnings.size(), 2u);
     EXPECT_EQ(s.warnings[0],
@@ -229,7 +229,7 @@ TEST(SpecParse, UnknownCapabilitiesAreDroppedWithAWarning) {
 TEST(SpecParse, RelativeMountDestinationIsTakenFromRootWithAWarning) {
     json j = fullJson();
     j["mounts"][1]["destination"] = "data/x";
-    spec::Spec s = parseOk(j.dump());
+    runtime::spec::Spec s = parseOk(j.dump());
     EXPECT_EQ(s.mounts[1].destination, "/data/x");
     ASSERT_EQ(s.warnings.size(), 1u);
     EXPECT_EQ(s.warnings[0],
@@ -241,7 +241,7 @@ TEST(SpecParse, MountIdMappingsAreKept) {
     json j = fullJson();
     j["mounts"][1]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
     j["mounts"][1]["gidMappings"] = {{{"containerID", 1}, {"hostID", 2000}, {"size", 10}}};
-    spec::Spec s = parseOk(j.dump());
+    runtime::spec::Spec s = parseOk(j.dump());
     ASSERT_EQ(s.mounts[1].uidMappings.size(), 1u);
     EXPECT_EQ(s.mounts[1].uidMappings[0].hostID, 1000u);
     EXPECT_EQ(s.mounts[1].uidMappings[0].size, 1u);
@@ -256,7 +256,7 @@ TEST(SpecParse, JoinedUserNamespaceNeedsNoMappings) {
     j["linux"].erase("uidMappings");
     j["linux"].erase("gidMappings");
     j["linux"]["namespaces"][5]["path"] = "/proc/1234/ns/user";
-    spec::Spec s = parseOk(j.dump());
+    runtime::spec::Spec s = parseOk(j.dump());
     EXPECT_TRUE(s.linux->uidMappings.empty());
     // containerd and CRI-O repeat the mappings next to the path; runc tolerates that.
     parseOk(fullJson().dump());
@@ -268,7 +268,7 @@ TEST(SpecParse, JoinedUserNamespaceNeedsNoMappings) {
 TEST(SpecParse, SysctlWithSlashSeparatorsIsJudgedByItsDottedName) {
     json j = fullJson();
     j["linux"]["sysctl"] = {{"net/ipv4/conf/eth0.100/rp_filter", "1"}, {"kernel/shmmni", "64"}};
-    spec::Spec s = parseOk(j.dump());
+    runtime::spec::Spec s = parseOk(j.dump());
     EXPECT_EQ(s.linux->sysctl.count("net/ipv4/conf/eth0.100/rp_filter"), 1u);
 }
 
@@ -276,20 +276,20 @@ TEST(SpecParse, DeviceNumbersAndNegativeTimeOffsets) {
     json j = fullJson();
     j["linux"]["devices"][0]["major"] = -1;  // int64 in the spec: a wildcard in cgroup rules
     j["linux"]["timeOffsets"]["monotonic"]["secs"] = -9223372036854775807LL;
-    spec::Spec s = parseOk(j.dump());
+    runtime::spec::Spec s = parseOk(j.dump());
     EXPECT_EQ(s.linux->devices[0].major, -1);
     EXPECT_EQ(s.linux->timeOffsets.at("monotonic").secs, -9223372036854775807LL);
 }
 
 TEST(SpecNames, TablesMatchTheKernelNumbers) {
-    EXPECT_EQ(spec::capabilityNumber("CAP_CHOWN"), 0);
-    EXPECT_EQ(spec::capabilityNumber("CAP_SYS_ADMIN"), 21);
-    EXPECT_EQ(spec::capabilityNumber("CAP_CHECKPOINT_RESTORE"), 40);
-    EXPECT_FALSE(spec::capabilityNumber("CAP_SYS_ADMIN "));
-    EXPECT_EQ(spec::rlimitResource("RLIMIT_NOFILE"), RLIMIT_NOFILE);
-    EXPECT_EQ(spec::rlimitResource("RLIMIT_RTTIME"), RLIMIT_RTTIME);
-    EXPECT_FALSE(spec::rlimitResource("RLIMIT_NOPE"));
-    EXPECT_EQ(spec::schedulerPolicy("SCHED_DEADLINE"), 6);
-    EXPECT_EQ(spec::schedulerFlag("SCHED_FLAG_RESET_ON_FORK"), 1u);
-    EXPECT_EQ(spec::ioPriorityClass("IOPRIO_CLASS_IDLE"), 3);
+    EXPECT_EQ(runtime::spec::capabilityNumber("CAP_CHOWN"), 0);
+    EXPECT_EQ(runtime::spec::capabilityNumber("CAP_SYS_ADMIN"), 21);
+    EXPECT_EQ(runtime::spec::capabilityNumber("CAP_CHECKPOINT_RESTORE"), 40);
+    EXPECT_FALSE(runtime::spec::capabilityNumber("CAP_SYS_ADMIN "));
+    EXPECT_EQ(runtime::spec::rlimitResource("RLIMIT_NOFILE"), RLIMIT_NOFILE);
+    EXPECT_EQ(runtime::spec::rlimitResource("RLIMIT_RTTIME"), RLIMIT_RTTIME);
+    EXPECT_FALSE(runtime::spec::rlimitResource("RLIMIT_NOPE"));
+    EXPECT_EQ(runtime::spec::schedulerPolicy("SCHED_DEADLINE"), 6);
+    EXPECT_EQ(runtime::spec::schedulerFlag("SCHED_FLAG_RESET_ON_FORK"), 1u);
+    EXPECT_EQ(runtime::spec::ioPriorityClass("IOPRIO_CLASS_IDLE"), 3);
 }

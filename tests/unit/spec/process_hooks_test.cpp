@@ -10,14 +10,14 @@ using nlohmann::json;
 namespace {
 
 std::string processError(const std::string& text) {
-    auto r = spec::parseProcess(text);
+    auto r = runtime::spec::parseProcess(text);
     return r.ok() ? "<accepted>" : r.error().what();
 }
 
 }  // namespace
 
 TEST(SpecProcess, StandaloneProcessParses) {
-    auto r = spec::parseProcess(R"({
+    auto r = runtime::spec::parseProcess(R"({
         "terminal": true,
         "user": {"uid": 33, "gid": 33, "additionalGids": [4]},
         "args": ["/bin/ps", "aux"],
@@ -46,9 +46,9 @@ TEST(SpecProcess, StandaloneProcessParses) {
 }
 
 TEST(SpecProcess, ProcessSectionOfAConfigParsesStandaloneToo) {
-    json full = json::parse(spec::testing::kFullConfig);
-    auto fromConfig = spec::parse(full.dump());
-    auto standalone = spec::parseProcess(full["process"].dump());
+    json full = json::parse(runtime::spec::testing::kFullConfig);
+    auto fromConfig = runtime::spec::parse(full.dump());
+    auto standalone = runtime::spec::parseProcess(full["process"].dump());
     ASSERT_TRUE(fromConfig.ok());
     ASSERT_TRUE(standalone.ok()) << standalone.error().what();
     EXPECT_EQ(standalone->args, fromConfig->process->args);
@@ -75,13 +75,13 @@ TEST(SpecProcess, ErrorsNamePathsWithinTheProcessFile) {
 }
 
 TEST(SpecProcess, WhatNamesTheFile) {
-    auto r = spec::parseProcess(R"({"args": []})", "/tmp/p.json");
+    auto r = runtime::spec::parseProcess(R"({"args": []})", "/tmp/p.json");
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().what(), "/tmp/p.json: args: must be a non-empty array of strings");
 }
 
 TEST(SpecProcess, UnknownCapabilitiesWarnWithTheFileName) {
-    auto r = spec::parseProcess(
+    auto r = runtime::spec::parseProcess(
         R"({"args": ["sh"], "cwd": "/", "capabilities": {"ambient": ["CAP_NOPE", "CAP_BPF"]}})");
     ASSERT_TRUE(r.ok()) << r.error().what();
     EXPECT_EQ(r->capabilities->ambient, (std::vector<std::string>{"CAP_BPF"}));
@@ -91,14 +91,14 @@ TEST(SpecProcess, UnknownCapabilitiesWarnWithTheFileName) {
 }
 
 TEST(SpecHooks, RoundTripThroughJson) {
-    auto s = spec::parse(spec::testing::kFullConfig);
+    auto s = runtime::spec::parse(runtime::spec::testing::kFullConfig);
     ASSERT_TRUE(s.ok()) << s.error().what();
-    json saved = spec::hooksToJson(s->hooks);
+    json saved = runtime::spec::hooksToJson(s->hooks);
     // The serialised form is the spec's own hooks object, so it can be read by anyone.
-    EXPECT_EQ(saved, json::parse(spec::testing::kFullConfig)["hooks"]);
-    auto back = spec::parseHooks(json::parse(saved.dump()), "state.json");
+    EXPECT_EQ(saved, json::parse(runtime::spec::testing::kFullConfig)["hooks"]);
+    auto back = runtime::spec::parseHooks(json::parse(saved.dump()), "state.json");
     ASSERT_TRUE(back.ok()) << back.error().what();
-    EXPECT_EQ(spec::hooksToJson(*back), saved);
+    EXPECT_EQ(runtime::spec::hooksToJson(*back), saved);
     ASSERT_EQ(back->prestart.size(), 1u);
     EXPECT_EQ(back->prestart[0].path, "/usr/bin/hook");
     EXPECT_EQ(back->prestart[0].args, s->hooks.prestart[0].args);
@@ -110,54 +110,54 @@ TEST(SpecHooks, RoundTripThroughJson) {
 }
 
 TEST(SpecHooks, EveryEventKindSurvivesTheRoundTrip) {
-    spec::Hooks h;
+    runtime::spec::Hooks h;
     h.prestart.push_back({"/a", {}, {}, std::nullopt});
     h.createRuntime.push_back({"/b", {"b"}, {}, 1});
     h.createContainer.push_back({"/c", {}, {"X=1"}, std::nullopt});
     h.startContainer.push_back({"/d", {}, {}, 2});
     h.poststart.push_back({"/e", {"e", "1"}, {}, std::nullopt});
     h.poststop.push_back({"/f", {}, {}, 3});
-    json j = spec::hooksToJson(h);
+    json j = runtime::spec::hooksToJson(h);
     EXPECT_EQ(j.size(), 6u);
-    auto back = spec::parseHooks(j, "state.json");
+    auto back = runtime::spec::parseHooks(j, "state.json");
     ASSERT_TRUE(back.ok()) << back.error().what();
     EXPECT_EQ(back->createContainer[0].env, (std::vector<std::string>{"X=1"}));
     EXPECT_EQ(back->startContainer[0].timeout, std::optional<int>(2));
     EXPECT_EQ(back->poststart[0].args, (std::vector<std::string>{"e", "1"}));
-    EXPECT_EQ(spec::hooksToJson(*back), j);
+    EXPECT_EQ(runtime::spec::hooksToJson(*back), j);
 }
 
 TEST(SpecHooks, EmptyHooksAndNull) {
-    EXPECT_EQ(spec::hooksToJson(spec::Hooks{}), json::object());
-    auto fromNull = spec::parseHooks(json(nullptr), "state.json");
+    EXPECT_EQ(runtime::spec::hooksToJson(runtime::spec::Hooks{}), json::object());
+    auto fromNull = runtime::spec::parseHooks(json(nullptr), "state.json");
     ASSERT_TRUE(fromNull.ok());
     EXPECT_TRUE(fromNull->empty());
-    auto fromEmpty = spec::parseHooks(json::object(), "state.json");
+    auto fromEmpty = runtime::spec::parseHooks(json::object(), "state.json");
     ASSERT_TRUE(fromEmpty.ok());
     EXPECT_TRUE(fromEmpty->empty());
 }
 
 TEST(SpecHooks, ErrorsUseTheGivenName) {
-    auto r = spec::parseHooks(json::parse(R"({"poststop": [{"path": "rel"}]})"), "state.json");
+    auto r = runtime::spec::parseHooks(json::parse(R"({"poststop": [{"path": "rel"}]})"), "state.json");
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().what(),
               "state.json: poststop[0].path: must be an absolute path, got \"rel\"");
-    auto notObject = spec::parseHooks(json::array(), "state.json");
+    auto notObject = runtime::spec::parseHooks(json::array(), "state.json");
     ASSERT_FALSE(notObject.ok());
     EXPECT_EQ(notObject.error().what(), "state.json: must be an object, got an array");
 }
 
 TEST(SpecProcess, ProcessToJsonReadsBackAsTheSameProcess) {
-    json full = json::parse(spec::testing::kFullConfig);
-    auto first = spec::parseProcess(full["process"].dump());
+    json full = json::parse(runtime::spec::testing::kFullConfig);
+    auto first = runtime::spec::parseProcess(full["process"].dump());
     ASSERT_TRUE(first.ok()) << first.error().what();
-    first->consoleSize = spec::ConsoleSize{33, 111};
-    first->execCPUAffinity = spec::CpuAffinity{"0", "0-1"};
-    first->ioPriority = spec::IoPriority{"IOPRIO_CLASS_BE", 3};
-    json once = spec::processToJson(*first);
-    auto second = spec::parseProcess(once.dump());
+    first->consoleSize = runtime::spec::ConsoleSize{33, 111};
+    first->execCPUAffinity = runtime::spec::CpuAffinity{"0", "0-1"};
+    first->ioPriority = runtime::spec::IoPriority{"IOPRIO_CLASS_BE", 3};
+    json once = runtime::spec::processToJson(*first);
+    auto second = runtime::spec::parseProcess(once.dump());
     ASSERT_TRUE(second.ok()) << second.error().what() << "\n" << once.dump(2);
-    EXPECT_EQ(spec::processToJson(*second), once);
+    EXPECT_EQ(runtime::spec::processToJson(*second), once);
     EXPECT_EQ(second->args, first->args);
     EXPECT_EQ(second->user.umask, first->user.umask);
     EXPECT_EQ(second->capabilities->ambient, first->capabilities->ambient);
@@ -171,19 +171,19 @@ TEST(SpecProcess, ProcessToJsonReadsBackAsTheSameProcess) {
 // Found by tests/fuzz/fuzz_state: a state.json without "config" (or with a non-object one) made
 // start and delete throw out of json::value() instead of reading no hooks or refusing.
 TEST(SpecHooks, HooksOfASavedConfigNeverThrow) {
-    auto none = spec::hooksOfConfig(json(nullptr), "state");
+    auto none = runtime::spec::hooksOfConfig(json(nullptr), "state");
     ASSERT_TRUE(none.ok());
     EXPECT_TRUE(none->empty());
-    auto noHooks = spec::hooksOfConfig(json::parse(R"({"ociVersion": "1.0.0", "hooks": null})"), "state");
+    auto noHooks = runtime::spec::hooksOfConfig(json::parse(R"({"ociVersion": "1.0.0", "hooks": null})"), "state");
     ASSERT_TRUE(noHooks.ok());
     EXPECT_TRUE(noHooks->empty());
     for (const json& bad : {json(1), json("x"), json::array(), json(true)}) {
-        auto r = spec::hooksOfConfig(bad, "state");
+        auto r = runtime::spec::hooksOfConfig(bad, "state");
         ASSERT_FALSE(r.ok()) << bad.dump();
         EXPECT_EQ(r.error().what().rfind("state: config: must be an object, got ", 0), 0u)
             << r.error().what();
     }
-    auto some = spec::hooksOfConfig(
+    auto some = runtime::spec::hooksOfConfig(
         json::parse(R"({"hooks": {"poststop": [{"path": "/bin/true", "timeout": 2}]}})"), "state");
     ASSERT_TRUE(some.ok());
     ASSERT_EQ(some->poststop.size(), 1u);

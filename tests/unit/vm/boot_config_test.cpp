@@ -2,67 +2,67 @@
 
 #include <algorithm>
 
-#include "vm-shim/artifacts.hpp"
-#include "vm-shim/boot_config.hpp"
-#include "vm-shim/guest_config.hpp"
+#include "vm/artifacts.hpp"
+#include "vm/wire/boot_config.hpp"
+#include "vm/wire/guest_config.hpp"
 
 using namespace berth;
 using namespace berth::vm;
 
 TEST(VmResources, DefaultsWithoutLimits) {
-    auto r = resourcesFor(nullptr, 8);
+    auto r = wire::resourcesFor(nullptr, 8);
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r->memMiB, kDefaultGuestMiB);
+    EXPECT_EQ(r->memMiB, wire::kDefaultGuestMiB);
     EXPECT_EQ(r->vcpus, 1u);
 }
 
 TEST(VmResources, MemoryLimitPlusOverheadWithAFloor) {
-    auto r = resourcesFor(nlohmann::json{{"memory", {{"limit", 256ll << 20}}}}, 2);
+    auto r = wire::resourcesFor(nlohmann::json{{"memory", {{"limit", 256ll << 20}}}}, 2);
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r->memMiB, 256 + kGuestOverheadMiB);
-    r = resourcesFor(nlohmann::json{{"memory", {{"limit", 16ll << 20}}}}, 2);
-    EXPECT_EQ(r->memMiB, kMinGuestMiB);
-    r = resourcesFor(nlohmann::json{{"memory", {{"limit", (100ll << 20) + 1}}}}, 2);  // rounds up
-    EXPECT_EQ(r->memMiB, 101 + kGuestOverheadMiB);
-    r = resourcesFor(nlohmann::json{{"memory", {{"limit", -1}}}}, 2);  // unlimited
-    EXPECT_EQ(r->memMiB, kDefaultGuestMiB);
+    EXPECT_EQ(r->memMiB, 256 + wire::kGuestOverheadMiB);
+    r = wire::resourcesFor(nlohmann::json{{"memory", {{"limit", 16ll << 20}}}}, 2);
+    EXPECT_EQ(r->memMiB, wire::kMinGuestMiB);
+    r = wire::resourcesFor(nlohmann::json{{"memory", {{"limit", (100ll << 20) + 1}}}}, 2);  // rounds up
+    EXPECT_EQ(r->memMiB, 101 + wire::kGuestOverheadMiB);
+    r = wire::resourcesFor(nlohmann::json{{"memory", {{"limit", -1}}}}, 2);  // unlimited
+    EXPECT_EQ(r->memMiB, wire::kDefaultGuestMiB);
 }
 
 TEST(VmResources, CpuQuotaRoundsUpAndIsCapped) {
-    auto r = resourcesFor(nlohmann::json{{"cpu", {{"quota", 150000}, {"period", 100000}}}}, 8);
+    auto r = wire::resourcesFor(nlohmann::json{{"cpu", {{"quota", 150000}, {"period", 100000}}}}, 8);
     EXPECT_EQ(r->vcpus, 2u);
-    r = resourcesFor(nlohmann::json{{"cpu", {{"quota", 800000}, {"period", 100000}}}}, 2);
+    r = wire::resourcesFor(nlohmann::json{{"cpu", {{"quota", 800000}, {"period", 100000}}}}, 2);
     EXPECT_EQ(r->vcpus, 2u);
-    r = resourcesFor(nlohmann::json{{"cpu", {{"cpus", "0-2,5"}}}}, 8);
+    r = wire::resourcesFor(nlohmann::json{{"cpu", {{"cpus", "0-2,5"}}}}, 8);
     EXPECT_EQ(r->vcpus, 4u);
-    r = resourcesFor(nlohmann::json{{"cpu", {{"quota", -1}, {"cpus", "1"}}}}, 8);
+    r = wire::resourcesFor(nlohmann::json{{"cpu", {{"quota", -1}, {"cpus", "1"}}}}, 8);
     EXPECT_EQ(r->vcpus, 1u);
 }
 
 TEST(VmResources, BadCpuListIsAnError) {
-    EXPECT_FALSE(countCpus("3-1").ok());
-    EXPECT_FALSE(countCpus("a").ok());
-    EXPECT_FALSE(countCpus("1-x").ok());
-    EXPECT_EQ(*countCpus("0,2,4-5"), 4u);
-    EXPECT_FALSE(resourcesFor(nlohmann::json{{"cpu", {{"cpus", "2-"}}}}, 8).ok());
+    EXPECT_FALSE(wire::countCpus("3-1").ok());
+    EXPECT_FALSE(wire::countCpus("a").ok());
+    EXPECT_FALSE(wire::countCpus("1-x").ok());
+    EXPECT_EQ(*wire::countCpus("0,2,4-5"), 4u);
+    EXPECT_FALSE(wire::resourcesFor(nlohmann::json{{"cpu", {{"cpus", "2-"}}}}, 8).ok());
 }
 
 TEST(VmKernelCmdline, NamesRootfsModeAndConsole) {
-    std::string c = kernelCmdline({RootfsMode::Block, false, false});
+    std::string c = wire::kernelCmdline({wire::RootfsMode::Block, false, false});
     EXPECT_NE(c.find("console=ttyS0"), std::string::npos);
     EXPECT_NE(c.find("panic=-1"), std::string::npos);
     EXPECT_NE(c.find("berth.rootfs=block"), std::string::npos);
     EXPECT_NE(c.find(" quiet"), std::string::npos);
     EXPECT_NE(c.find("tsc_early_khz="), std::string::npos);
     EXPECT_EQ(c.find("berth.probe"), std::string::npos);
-    c = kernelCmdline({RootfsMode::Initramfs, true, true});
+    c = wire::kernelCmdline({wire::RootfsMode::Initramfs, true, true});
     EXPECT_NE(c.find("berth.rootfs=initramfs"), std::string::npos);
     EXPECT_NE(c.find("berth.probe=1"), std::string::npos);
     EXPECT_EQ(c.find(" quiet"), std::string::npos);
 }
 
 TEST(VmQemuArgv, MicrovmWithDevicesAndEscapedPaths) {
-    QemuConfig q;
+    wire::QemuConfig q;
     q.kernel = "/boot/vmlinuz";
     q.initrd = "/c/initramfs.cpio";
     q.cmdline = "console=ttyS0";
@@ -71,7 +71,7 @@ TEST(VmQemuArgv, MicrovmWithDevicesAndEscapedPaths) {
     q.rootfsImage = "/run/a,b/rootfs.ext4";
     q.rootfsReadonly = true;
     q.consoleLog = "/run/x/console.log";
-    auto a = qemuArgv(q);
+    auto a = wire::qemuArgv(q);
     auto has = [&](const std::string& s) { return std::find(a.begin(), a.end(), s) != a.end(); };
     EXPECT_EQ(a[0], "qemu-system-x86_64");
     EXPECT_TRUE(has("microvm"));
@@ -83,9 +83,9 @@ TEST(VmQemuArgv, MicrovmWithDevicesAndEscapedPaths) {
     EXPECT_TRUE(has("id=rootfs,if=none,format=raw,file=/run/a,,b/rootfs.ext4,readonly=on"));
     EXPECT_TRUE(has("file:/run/x/console.log"));
     EXPECT_FALSE(has("-cpu"));
-    q.accel = Accel::Kvm;
+    q.accel = wire::Accel::Kvm;
     q.rootfsImage.clear();
-    a = qemuArgv(q);
+    a = wire::qemuArgv(q);
     EXPECT_TRUE(has("kvm"));
     EXPECT_TRUE(has("host"));
     EXPECT_FALSE(has("virtio-blk-device,drive=rootfs"));
@@ -108,7 +108,7 @@ TEST(VmModules, LoadOrderPutsDependenciesFirstOnce) {
 }
 
 TEST(VmGuestConfig, RoundTripsAndRefusesGarbage) {
-    GuestProcess p;
+    wire::GuestProcess p;
     p.process.args = {"sh", "-c", "echo hi"};
     p.process.env = {"A=b"};
     p.process.cwd = "/tmp";
@@ -116,16 +116,16 @@ TEST(VmGuestConfig, RoundTripsAndRefusesGarbage) {
     p.process.user.gid = 1000;
     p.process.user.additionalGids = {5};
     p.process.rlimits = {{"RLIMIT_NOFILE", 2048, 1024}};
-    p.process.capabilities = spec::Capabilities{{"CAP_CHOWN"}, {"CAP_CHOWN"}, {}, {"CAP_CHOWN"}, {}};
+    p.process.capabilities = runtime::spec::Capabilities{{"CAP_CHOWN"}, {"CAP_CHOWN"}, {}, {"CAP_CHOWN"}, {}};
     p.process.noNewPrivileges = true;
     p.process.terminal = true;
-    p.process.consoleSize = spec::ConsoleSize{33, 111};
+    p.process.consoleSize = runtime::spec::ConsoleSize{33, 111};
     p.seccomp = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", nlohmann::json::array()}};
     p.readonlyRoot = true;
     p.hostname = "h";
     p.maskedPaths = {"/proc/kcore"};
     p.readonlyPaths = {"/proc/sys"};
-    auto back = guestProcessFromJson(toJson(p));
+    auto back = wire::guestProcessFromJson(wire::toJson(p));
     ASSERT_TRUE(back.ok()) << back.error().what();
     EXPECT_EQ(back->process.args, p.process.args);
     EXPECT_EQ(back->process.cwd, "/tmp");
@@ -141,11 +141,11 @@ TEST(VmGuestConfig, RoundTripsAndRefusesGarbage) {
     EXPECT_EQ(back->hostname, "h");
     EXPECT_EQ(back->maskedPaths, p.maskedPaths);
     EXPECT_EQ(back->readonlyPaths, p.readonlyPaths);
-    EXPECT_FALSE(guestProcessFromJson("{").ok());
-    EXPECT_FALSE(guestProcessFromJson("{}").ok());
+    EXPECT_FALSE(wire::guestProcessFromJson("{").ok());
+    EXPECT_FALSE(wire::guestProcessFromJson("{}").ok());
     // The process is read by the same parser as config.json, with its errors.
-    auto bad = guestProcessFromJson(R"({"process":{"args":[],"cwd":"/"}})");
+    auto bad = wire::guestProcessFromJson(R"({"process":{"args":[],"cwd":"/"}})");
     ASSERT_FALSE(bad.ok());
     EXPECT_NE(bad.error().message().find("args"), std::string::npos) << bad.error().what();
-    EXPECT_FALSE(guestProcessFromJson(R"({"process":{"args":["sh"],"cwd":"/"},"seccomp":"x"})").ok());
+    EXPECT_FALSE(wire::guestProcessFromJson(R"({"process":{"args":["sh"],"cwd":"/"},"seccomp":"x"})").ok());
 }

@@ -6,15 +6,15 @@
 #include <cstdlib>
 
 #include "common/fs.hpp"
-#include "vm-shim/cpio.hpp"
+#include "vm/wire/cpio.hpp"
 
 using namespace berth;
 using namespace berth::vm;
 
 namespace {
 
-cpio::Writer sample() {
-    cpio::Writer w;
+wire::cpio::Writer sample() {
+    wire::cpio::Writer w;
     w.addDirectory("dev");
     w.addCharDevice("dev/console", 5, 1, 0600);
     w.addDirectory("/lib", 0700);
@@ -38,7 +38,7 @@ std::string shell(const std::string& cmd) {
 }  // namespace
 
 TEST(VmCpio, ParsesBackWhatItWrites) {
-    auto e = cpio::parse(sample().finish());
+    auto e = wire::cpio::parse(sample().finish());
     ASSERT_TRUE(e.ok()) << e.error().what();
     ASSERT_EQ(e->size(), 6u);
     EXPECT_EQ((*e)[1].name, "dev/console");
@@ -89,10 +89,10 @@ TEST(VmCpio, AddTreeCopiesADirectory) {
     ASSERT_TRUE(fs::mkdirAll(dir + "/bin").ok());
     ASSERT_TRUE(fs::writeFileAtomic(dir + "/bin/tool", "#!/bin/sh\n", 0755).ok());
     ASSERT_EQ(::symlink("tool", (dir + "/bin/alias").c_str()), 0);
-    cpio::Writer w;
+    wire::cpio::Writer w;
     w.addDirectory("rootfs");
     ASSERT_TRUE(w.addTree(dir, "rootfs").ok());
-    auto e = cpio::parse(w.finish());
+    auto e = wire::cpio::parse(w.finish());
     ASSERT_TRUE(e.ok());
     ASSERT_EQ(e->size(), 4u);
     EXPECT_EQ((*e)[1].name, "rootfs/bin");
@@ -112,11 +112,11 @@ TEST(VmCpio, AddTreeStoresHardLinkedDataOnce) {
     ASSERT_TRUE(fs::writeFileAtomic(dir + "/a", big, 0755).ok());
     ASSERT_EQ(::link((dir + "/a").c_str(), (dir + "/b").c_str()), 0);
     ASSERT_EQ(::link((dir + "/a").c_str(), (dir + "/c").c_str()), 0);
-    cpio::Writer w;
+    wire::cpio::Writer w;
     ASSERT_TRUE(w.addTree(dir, "r").ok());
     std::string archive = w.finish();
     EXPECT_LT(archive.size(), 2 * big.size());
-    auto e = cpio::parse(archive);
+    auto e = wire::cpio::parse(archive);
     ASSERT_TRUE(e.ok());
     ASSERT_EQ(e->size(), 3u);
     EXPECT_EQ((*e)[0].data, big);  // the first name carries the data, the kernel links the rest
@@ -132,8 +132,8 @@ TEST(VmCpio, AddTreeStoresHardLinkedDataOnce) {
 
 TEST(VmCpio, ParseRefusesTruncationAndBadMagic) {
     std::string a = sample().finish();
-    EXPECT_FALSE(cpio::parse(a.substr(0, a.size() / 2)).ok());
+    EXPECT_FALSE(wire::cpio::parse(a.substr(0, a.size() / 2)).ok());
     std::string bad = a;
     bad[0] = '1';
-    EXPECT_FALSE(cpio::parse(bad).ok());
+    EXPECT_FALSE(wire::cpio::parse(bad).ok());
 }

@@ -1,12 +1,12 @@
-#include "vm-shim/network.hpp"
+#include "vm/network.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "vm-shim/boot_config.hpp"
-#include "vm-shim/boot_failure.hpp"
-#include "vm-shim/guest_config.hpp"
+#include "vm/wire/boot_config.hpp"
+#include "vm/wire/boot_failure.hpp"
+#include "vm/wire/guest_config.hpp"
 
 using namespace berth;
 using namespace berth::vm;
@@ -41,13 +41,13 @@ TEST(VmNetwork, MirrorsEthernetLinksWithAGlobalAddress) {
     auto nics = nicsFromIp(nlohmann::json::parse(kAddrs), nlohmann::json::parse(kRoutes));
     ASSERT_TRUE(nics.ok()) << nics.error().what();
     ASSERT_EQ(nics->size(), 1u);  // not lo, not a link-local-only peer, not our own tap
-    const GuestNic& n = (*nics)[0];
+    const wire::GuestNic& n = (*nics)[0];
     EXPECT_EQ(n.name, "eth0");
     EXPECT_EQ(n.mac, "82:70:98:09:23:dc");
     EXPECT_EQ(n.mtu, 1450);
     EXPECT_EQ(n.addresses, (std::vector<std::string>{"10.88.0.5/16", "fd00::5/64"}));
     // The kernel's connected routes come back by themselves in the guest; the rest is copied.
-    std::vector<GuestRoute> want = {
+    std::vector<wire::GuestRoute> want = {
         {"default", "10.88.0.1"}, {"10.7.0.0/24", "10.88.0.9"}, {"default", "fd00::1"}};
     EXPECT_EQ(n.routes, want);
 }
@@ -62,11 +62,11 @@ TEST(VmNetwork, NothingToMirrorInAnEmptyNetns) {
 }
 
 TEST(VmNetwork, NicsTravelInTheGuestConfig) {
-    GuestProcess p;
+    wire::GuestProcess p;
     p.process.args = {"sh"};
     p.process.cwd = "/";
     p.nics = {{"eth0", "82:70:98:09:23:dc", 1450, {"10.88.0.5/16"}, {{"default", "10.88.0.1"}}}};
-    auto back = guestProcessFromJson(toJson(p));
+    auto back = wire::guestProcessFromJson(wire::toJson(p));
     ASSERT_TRUE(back.ok()) << back.error().what();
     ASSERT_EQ(back->nics.size(), 1u);
     EXPECT_EQ(back->nics[0].mac, "82:70:98:09:23:dc");
@@ -75,25 +75,25 @@ TEST(VmNetwork, NicsTravelInTheGuestConfig) {
 }
 
 TEST(VmNetwork, QemuGetsAVirtioNetDevicePerTapFdWithoutVhost) {
-    QemuConfig c;
+    wire::QemuConfig c;
     c.nics = {{7, "82:70:98:09:23:dc"}};
-    auto a = qemuArgv(c);
+    auto a = wire::qemuArgv(c);
     auto at = std::find(a.begin(), a.end(), "-netdev");
     ASSERT_NE(at, a.end());
     EXPECT_EQ(at[1], "tap,id=net0,fd=7,vhost=off");
     EXPECT_EQ(at[2], "-device");
     EXPECT_EQ(at[3], "virtio-net-device,netdev=net0,mac=82:70:98:09:23:dc");
     c.nics.clear();
-    a = qemuArgv(c);
+    a = wire::qemuArgv(c);
     EXPECT_EQ(std::find(a.begin(), a.end(), "-netdev"), a.end());
 }
 
 // Regression (issue 15, part 6): the automatic mode picked an initramfs QEMU then refused.
 TEST(VmRootfs, InitrdLimitFollowsGuestRam) {
-    EXPECT_TRUE(initrdFits(40 << 20, 256));
-    EXPECT_FALSE(initrdFits(400ull << 20, 258));
-    EXPECT_FALSE(initrdFits(255ull << 20, 256));    // QEMU wants room below it
-    EXPECT_FALSE(initrdFits(2100ull << 20, 8192));  // initrd_addr_max caps it at 2 GiB
+    EXPECT_TRUE(wire::initrdFits(40 << 20, 256));
+    EXPECT_FALSE(wire::initrdFits(400ull << 20, 258));
+    EXPECT_FALSE(wire::initrdFits(255ull << 20, 256));    // QEMU wants room below it
+    EXPECT_FALSE(wire::initrdFits(2100ull << 20, 8192));  // initrd_addr_max caps it at 2 GiB
 }
 
 // Regression (issue 15, part 6): the boot error carried the last line of a stack trace.
@@ -109,15 +109,15 @@ TEST(VmBootFailure, ThePanicNotTheTraceTail) {
         "[    1.100006]  ? do_syscall_64+0x5b/0xc0\n"
         "[    1.100007]  entry_SYSCALL_64_after_hwframe+0x21/0x200\n"
         "[    1.100008]  </TASK>\n";
-    EXPECT_EQ(bootFailureReason(console, ""),
+    EXPECT_EQ(wire::bootFailureReason(console, ""),
               " [console.log: Kernel panic - not syncing: System is deadlocked on memory]");
-    EXPECT_EQ(bootFailureReason(
+    EXPECT_EQ(wire::bootFailureReason(
                   "berth-agent: no virtio-serial port named berth.agent\nreboot: Power down\n", ""),
               " [console.log: berth-agent: no virtio-serial port named berth.agent]");
     EXPECT_EQ(
-        bootFailureReason("", "qemu-system-x86_64: initrd is too large, cannot support.\nabort\n"),
+        wire::bootFailureReason("", "qemu-system-x86_64: initrd is too large, cannot support.\nabort\n"),
         " [vmm.log: qemu-system-x86_64: initrd is too large, cannot support.]");
-    EXPECT_EQ(bootFailureReason("[ 0.1] a line\n[ 0.2]  foo+0x1/0x2\n", ""),
+    EXPECT_EQ(wire::bootFailureReason("[ 0.1] a line\n[ 0.2]  foo+0x1/0x2\n", ""),
               " [console.log: a line]");
-    EXPECT_EQ(bootFailureReason("", ""), "");
+    EXPECT_EQ(wire::bootFailureReason("", ""), "");
 }

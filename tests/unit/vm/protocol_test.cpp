@@ -3,16 +3,16 @@
 #include <unistd.h>
 
 #include "common/unique_fd.hpp"
-#include "vm-shim/protocol.hpp"
+#include "vm/wire/protocol.hpp"
 
 using namespace berth;
 using namespace berth::vm;
 
 TEST(VmProtocol, RoundTripsFramesFedByteByByte) {
-    std::string stream = proto::encode(proto::Type::Stdout, "hello") + proto::encodeInt(proto::Type::Exit, 137) +
-                         proto::encode(proto::Type::Start);
-    proto::Decoder d;
-    std::vector<proto::Frame> got;
+    std::string stream = wire::proto::encode(wire::proto::Type::Stdout, "hello") + wire::proto::encodeInt(wire::proto::Type::Exit, 137) +
+                         wire::proto::encode(wire::proto::Type::Start);
+    wire::proto::Decoder d;
+    std::vector<wire::proto::Frame> got;
     for (char c : stream) {
         d.feed(&c, 1);
         auto f = d.next();
@@ -20,54 +20,54 @@ TEST(VmProtocol, RoundTripsFramesFedByteByByte) {
         if (*f) got.push_back(**f);
     }
     ASSERT_EQ(got.size(), 3u);
-    EXPECT_EQ(got[0].type, proto::Type::Stdout);
+    EXPECT_EQ(got[0].type, wire::proto::Type::Stdout);
     EXPECT_EQ(got[0].payload, "hello");
-    EXPECT_EQ(*proto::decodeInt(got[1]), 137);
+    EXPECT_EQ(*wire::proto::decodeInt(got[1]), 137);
     EXPECT_TRUE(got[2].payload.empty());
     EXPECT_EQ(d.pending(), 0u);
 }
 
 TEST(VmProtocol, NegativeIntsSurvive) {
-    proto::Decoder d;
-    std::string s = proto::encodeInt(proto::Type::Signal, -5);
+    wire::proto::Decoder d;
+    std::string s = wire::proto::encodeInt(wire::proto::Type::Signal, -5);
     d.feed(s.data(), s.size());
     auto f = d.next();
     ASSERT_TRUE(f.ok() && *f);
-    EXPECT_EQ(*proto::decodeInt(**f), -5);
+    EXPECT_EQ(*wire::proto::decodeInt(**f), -5);
 }
 
 TEST(VmProtocol, RefusesBadMagicAndStaysBroken) {
-    proto::Decoder d;
-    std::string s = proto::encode(proto::Type::Stdout, "x");
+    wire::proto::Decoder d;
+    std::string s = wire::proto::encode(wire::proto::Type::Stdout, "x");
     s[0] = 'X';
     d.feed(s.data(), s.size());
     auto f = d.next();
     ASSERT_FALSE(f.ok());
     EXPECT_EQ(f.error().err(), EPROTO);
-    std::string good = proto::encode(proto::Type::Stdout, "y");
+    std::string good = wire::proto::encode(wire::proto::Type::Stdout, "y");
     d.feed(good.data(), good.size());
     EXPECT_FALSE(d.next().ok());  // no resynchronising a length-prefixed stream
 }
 
 TEST(VmProtocol, ResizeCarriesRowsAndColumns) {
-    proto::Frame f{proto::Type::Resize, proto::sizePayload(33, 111)};
-    auto size = proto::decodeSize(f);
+    wire::proto::Frame f{wire::proto::Type::Resize, wire::proto::sizePayload(33, 111)};
+    auto size = wire::proto::decodeSize(f);
     ASSERT_TRUE(size.ok());
     EXPECT_EQ(size->first, 33);
     EXPECT_EQ(size->second, 111);
-    EXPECT_FALSE(proto::decodeSize({proto::Type::Resize, "1234"}).ok());
-    EXPECT_FALSE(proto::decodeSize({proto::Type::Resize, proto::intPayload(0) + proto::intPayload(80)}).ok());
-    EXPECT_FALSE(proto::decodeSize({proto::Type::Resize, proto::intPayload(70000) + proto::intPayload(80)}).ok());
+    EXPECT_FALSE(wire::proto::decodeSize({wire::proto::Type::Resize, "1234"}).ok());
+    EXPECT_FALSE(wire::proto::decodeSize({wire::proto::Type::Resize, wire::proto::intPayload(0) + wire::proto::intPayload(80)}).ok());
+    EXPECT_FALSE(wire::proto::decodeSize({wire::proto::Type::Resize, wire::proto::intPayload(70000) + wire::proto::intPayload(80)}).ok());
 }
 
 TEST(VmProtocol, RefusesUnknownTypeAndOversizedLength) {
-    proto::Decoder d1;
-    std::string s = proto::encode(proto::Type::Stdout, "x");
+    wire::proto::Decoder d1;
+    std::string s = wire::proto::encode(wire::proto::Type::Stdout, "x");
     s[1] = 16;  // one past the last type (ExecStdin)
     d1.feed(s.data(), s.size());
     EXPECT_FALSE(d1.next().ok());
 
-    proto::Decoder d2;
+    wire::proto::Decoder d2;
     std::string big = {'B', 6, '\xff', '\xff', '\xff', '\x7f'};  // header only: refused before the body
     d2.feed(big.data(), big.size());
     auto f = d2.next();
@@ -76,40 +76,40 @@ TEST(VmProtocol, RefusesUnknownTypeAndOversizedLength) {
 }
 
 TEST(VmProtocol, TruncatedFrameWaitsThenReportsAtEof) {
-    std::string s = proto::encode(proto::Type::Stdout, "0123456789");
+    std::string s = wire::proto::encode(wire::proto::Type::Stdout, "0123456789");
     int sv[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     UniqueFd a(sv[0]), b(sv[1]);
     ASSERT_EQ(::write(b.get(), s.data(), 8), 8);
     b.reset();
-    proto::Decoder d;
-    auto f = proto::readFrame(a.get(), d);
+    wire::proto::Decoder d;
+    auto f = wire::proto::readFrame(a.get(), d);
     ASSERT_FALSE(f.ok());
     EXPECT_NE(f.error().message().find("middle of a frame"), std::string::npos);
 }
 
 TEST(VmProtocol, IntFrameWithWrongSizeIsRefused) {
-    proto::Frame f{proto::Type::Exit, "abc"};
-    EXPECT_FALSE(proto::decodeInt(f).ok());
+    wire::proto::Frame f{wire::proto::Type::Exit, "abc"};
+    EXPECT_FALSE(wire::proto::decodeInt(f).ok());
 }
 
 TEST(VmProtocol, WriteThenReadOverASocket) {
     int sv[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     UniqueFd a(sv[0]), b(sv[1]);
-    ASSERT_TRUE(proto::writeFrame(b.get(), proto::Type::Config, "{\"args\":[\"sh\"]}").ok());
-    proto::Decoder d;
-    auto f = proto::readFrame(a.get(), d);
+    ASSERT_TRUE(wire::proto::writeFrame(b.get(), wire::proto::Type::Config, "{\"args\":[\"sh\"]}").ok());
+    wire::proto::Decoder d;
+    auto f = wire::proto::readFrame(a.get(), d);
     ASSERT_TRUE(f.ok());
-    EXPECT_EQ(f->type, proto::Type::Config);
+    EXPECT_EQ(f->type, wire::proto::Type::Config);
     EXPECT_EQ(f->payload, "{\"args\":[\"sh\"]}");
 }
 
 TEST(VmProtocol, ExecFramesCarryTheirIdFirst) {
-    proto::Frame f{proto::Type::ExecOutput, proto::intPayload(7) + '\x02' + "data"};
-    auto idp = proto::splitExecId(f);
+    wire::proto::Frame f{wire::proto::Type::ExecOutput, wire::proto::intPayload(7) + '\x02' + "data"};
+    auto idp = wire::proto::splitExecId(f);
     ASSERT_TRUE(idp.ok());
     EXPECT_EQ(idp->first, 7);
     EXPECT_EQ(idp->second, std::string("\x02") + "data");
-    EXPECT_FALSE(proto::splitExecId(proto::Frame{proto::Type::ExecExit, "ab"}).ok());
+    EXPECT_FALSE(wire::proto::splitExecId(wire::proto::Frame{wire::proto::Type::ExecExit, "ab"}).ok());
 }

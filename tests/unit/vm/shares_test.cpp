@@ -10,11 +10,11 @@
 #include <string>
 
 #include "common/fs.hpp"
-#include "vm-shim/artifacts.hpp"
-#include "vm-shim/boot_config.hpp"
-#include "vm-shim/cpio.hpp"
-#include "vm-shim/guest_config.hpp"
-#include "vm-shim/shares.hpp"
+#include "vm/artifacts.hpp"
+#include "vm/wire/boot_config.hpp"
+#include "vm/wire/cpio.hpp"
+#include "vm/wire/guest_config.hpp"
+#include "vm/wire/shares.hpp"
 
 using namespace berth;
 using namespace berth::vm;
@@ -30,8 +30,8 @@ struct TempTree {
     ~TempTree() { (void)std::system(("rm -rf " + dir).c_str()); }
 };
 
-spec::Mount bindOf(const std::string& src, const std::string& dst, std::vector<std::string> opts = {"rbind"}) {
-    spec::Mount m;
+runtime::spec::Mount bindOf(const std::string& src, const std::string& dst, std::vector<std::string> opts = {"rbind"}) {
+    runtime::spec::Mount m;
     m.source = src;
     m.destination = dst;
     m.type = "bind";
@@ -46,11 +46,11 @@ TEST(VmShares, DirectoriesAndFilesShareTheirDirectoryOnceInSpecOrder) {
     ASSERT_TRUE(fs::mkdirAll(t.dir + "/data").ok());
     ASSERT_TRUE(fs::mkdirAll(t.dir + "/userdata").ok());
     for (auto* f : {"hosts", "resolv.conf"}) ASSERT_TRUE(fs::writeFileAtomic(t.dir + "/userdata/" + f, "x\n").ok());
-    spec::Mount proc;
+    runtime::spec::Mount proc;
     proc.destination = "/proc";
     proc.type = "proc";
     proc.source = "proc";
-    auto plan = planShares({proc, bindOf(t.dir + "/data", "/data/"), bindOf(t.dir + "/userdata/hosts", "/etc/hosts", {"rbind", "ro"}),
+    auto plan = wire::planShares({proc, bindOf(t.dir + "/data", "/data/"), bindOf(t.dir + "/userdata/hosts", "/etc/hosts", {"rbind", "ro"}),
                             bindOf(t.dir + "/userdata/resolv.conf", "/etc/resolv.conf", {"bind", "ro"}),
                             bindOf(t.dir + "/data", "/shm", {"rbind"}), bindOf("/dev/shm", "/dev/shm")});
     ASSERT_TRUE(plan.ok()) << plan.error().what();
@@ -74,46 +74,46 @@ TEST(VmShares, AShareIsWritableWhenAnyBindOfItIsAndMissingSourcesAreErrors) {
     TempTree t;
     ASSERT_TRUE(fs::writeFileAtomic(t.dir + "/a", "").ok());
     ASSERT_TRUE(fs::writeFileAtomic(t.dir + "/b", "").ok());
-    auto plan = planShares({bindOf(t.dir + "/a", "/a", {"ro"}), bindOf(t.dir + "/b", "/b", {"rw", "bind"})});
+    auto plan = wire::planShares({bindOf(t.dir + "/a", "/a", {"ro"}), bindOf(t.dir + "/b", "/b", {"rw", "bind"})});
     ASSERT_TRUE(plan.ok());
     ASSERT_EQ(plan->shares.size(), 1u);
     EXPECT_FALSE(plan->shares[0].readonly);
     EXPECT_TRUE(plan->mounts[0].readonly);  // the guest still makes /a read-only
-    auto bad = planShares({bindOf(t.dir + "/missing", "/data")});
+    auto bad = wire::planShares({bindOf(t.dir + "/missing", "/data")});
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(std::string(bad.error().what()),
               "bind mount source " + t.dir + "/missing (for /data): No such file or directory");
     auto fifo = t.dir + "/fifo";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    EXPECT_FALSE(planShares({bindOf(fifo, "/f")}).ok());
-    EXPECT_TRUE(planShares({})->shares.empty());
+    EXPECT_FALSE(wire::planShares({bindOf(fifo, "/f")}).ok());
+    EXPECT_TRUE(wire::planShares({})->shares.empty());
     // A relative source is the bundle's.
-    auto rel = planShares({bindOf("a", "/a")}, t.dir);
+    auto rel = wire::planShares({bindOf("a", "/a")}, t.dir);
     ASSERT_TRUE(rel.ok());
     EXPECT_EQ(rel->shares[0].hostDir, t.dir);
 }
 
 TEST(VmShares, QemuArgsAndKernelFlag) {
-    QemuConfig c;
+    wire::QemuConfig c;
     c.kernel = "/k";
     c.initrd = "/i";
     c.shares = {{"b0", "/srv/a,b", false}, {"b1", "/etc/x", true}};
-    auto a = qemuArgv(c);
+    auto a = wire::qemuArgv(c);
     auto at = [&](const std::string& s) { return std::find(a.begin(), a.end(), s) != a.end(); };
     EXPECT_TRUE(at("local,id=fsb0,path=/srv/a,,b,security_model=passthrough"));
     EXPECT_TRUE(at("local,id=fsb1,path=/etc/x,security_model=passthrough,readonly=on"));
     EXPECT_TRUE(at("virtio-9p-device,fsdev=fsb1,mount_tag=b1"));
-    EXPECT_TRUE(shareArgs({}).empty());
-    EXPECT_NE(kernelCmdline({RootfsMode::Block, false, false, true}).find(" berth.shares=1"), std::string::npos);
-    EXPECT_EQ(kernelCmdline({}).find("berth.shares"), std::string::npos);
+    EXPECT_TRUE(wire::shareArgs({}).empty());
+    EXPECT_NE(wire::kernelCmdline({wire::RootfsMode::Block, false, false, true}).find(" berth.shares=1"), std::string::npos);
+    EXPECT_EQ(wire::kernelCmdline({}).find("berth.shares"), std::string::npos);
 }
 
 TEST(VmShares, GuestConfigCarriesMountsAndRefusesEscapes) {
-    GuestProcess p;
+    wire::GuestProcess p;
     p.process.args = {"sh"};
     p.process.cwd = "/";
     p.mounts = {{"b0", "hosts", "/etc/hosts", true}, {"b1", "", "/data", false}};
-    auto back = guestProcessFromJson(toJson(p));
+    auto back = wire::guestProcessFromJson(wire::toJson(p));
     ASSERT_TRUE(back.ok()) << back.error().what();
     ASSERT_EQ(back->mounts.size(), 2u);
     EXPECT_EQ(back->mounts[0].file, "hosts");
@@ -122,7 +122,7 @@ TEST(VmShares, GuestConfigCarriesMountsAndRefusesEscapes) {
     for (auto* bad : {R"([{"tag":"b0","file":"../x","destination":"/d"}])", R"([{"tag":"b0","file":"..","destination":"/d"}])",
                       R"([{"tag":"","destination":"/d"}])", R"([{"tag":"b0","destination":"d"}])", R"({"tag":"b0"})",
                       R"([{"tag":"b0","destination":"/../../x"}])", R"([{"tag":"b0","destination":"/a/"}])"})
-        EXPECT_FALSE(guestMountsFromJson(nlohmann::json::parse(bad)).ok()) << bad;
+        EXPECT_FALSE(wire::guestMountsFromJson(nlohmann::json::parse(bad)).ok()) << bad;
 }
 
 TEST(VmShares, InitramfsListsTheOnDemandModuleGroupsWithoutBuiltinsOrRepeats) {
@@ -147,10 +147,10 @@ TEST(VmShares, InitramfsListsTheOnDemandModuleGroupsWithoutBuiltinsOrRepeats) {
         auto data = buildInitramfs(k, t.dir + "/agent");
         EXPECT_TRUE(data.ok());
         if (!data.ok()) return out;
-        auto entries = cpio::parse(*data);
+        auto entries = wire::cpio::parse(*data);
         EXPECT_TRUE(entries.ok());
         if (!entries.ok()) return out;
-        std::vector<cpio::Entry> list = std::move(*entries);
+        std::vector<wire::cpio::Entry> list = std::move(*entries);
         for (auto& e : list) out[e.name] = e.data;
         return out;
     };

@@ -30,7 +30,7 @@ Config sample() {
 
 TEST(VpsSpec, IsASystemContainerPreset) {
     HostCaps caps{"0-1", false, false};
-    auto s = buildSpec(sample(), "/var/lib/berth/vps/web1/rootfs", caps, spec::defaultSpec(false));
+    auto s = buildSpec(sample(), "/var/lib/berth/vps/web1/rootfs", caps, runtime::spec::defaultSpec(false));
     ASSERT_TRUE(s.ok()) << s.error().what();
     const auto& j = *s;
     EXPECT_EQ(j["process"]["args"], nlohmann::json::array({"/sbin/init"}));
@@ -54,14 +54,14 @@ TEST(VpsSpec, IsASystemContainerPreset) {
     EXPECT_EQ(std::find(caps_.begin(), caps_.end(), "CAP_SYS_MODULE"), caps_.end());
     EXPECT_FALSE(j["process"].contains("rlimits"));
     // The runtime's own parser accepts it.
-    auto parsed = spec::parse(j.dump());
+    auto parsed = runtime::spec::parse(j.dump());
     EXPECT_TRUE(parsed.ok()) << parsed.error().what();
 }
 
 TEST(VpsSpec, HostnameDefaultsToTheName) {
     Config c = sample();
     c.hostname = "box.example.org";
-    auto s = buildSpec(c, "/r", HostCaps{}, spec::defaultSpec(false));
+    auto s = buildSpec(c, "/r", HostCaps{}, runtime::spec::defaultSpec(false));
     EXPECT_EQ((*s)["hostname"], "box.example.org");
     EXPECT_EQ(containerId("web1"), "vps-web1");
 }
@@ -85,7 +85,7 @@ bool hasOption(const nlohmann::json& m, const std::string& o) {
 TEST(VpsSpec, SystemdGetsItsCgroupsReadWriteAndAFreshRun) {
     Config c = sample();
     c.init = InitInfo{"/sbin/init", "systemd", "SIGRTMIN+4"};
-    auto s = buildSpec(c, "/r", HostCaps{}, spec::defaultSpec(false));
+    auto s = buildSpec(c, "/r", HostCaps{}, runtime::spec::defaultSpec(false));
     ASSERT_TRUE(s.ok()) << s.error().what();
     const auto* cg = mountAt(*s, "/sys/fs/cgroup");
     ASSERT_NE(cg, nullptr);
@@ -97,9 +97,9 @@ TEST(VpsSpec, SystemdGetsItsCgroupsReadWriteAndAFreshRun) {
     ASSERT_NE(mountAt(*s, "/run/lock"), nullptr);
     auto env = (*s)["process"]["env"];
     EXPECT_NE(std::find(env.begin(), env.end(), "container=berth"), env.end());
-    EXPECT_TRUE(spec::parse(s->dump()).ok());
+    EXPECT_TRUE(runtime::spec::parse(s->dump()).ok());
     // busybox init: its cgroup is writable too, /run stays the VPS's own dir.
-    auto b = buildSpec(sample(), "/r", HostCaps{}, spec::defaultSpec(false));
+    auto b = buildSpec(sample(), "/r", HostCaps{}, runtime::spec::defaultSpec(false));
     ASSERT_TRUE(b.ok());
     EXPECT_TRUE(hasOption(*mountAt(*b, "/sys/fs/cgroup"), "rw"));
     EXPECT_EQ(mountAt(*b, "/run"), nullptr);

@@ -1,0 +1,35 @@
+// vm/agent: berth-agent, the guest's /init — boots the guest far enough to find the agent
+// channel and the rootfs, then runs one workload for the host and powers the guest off.
+#pragma once
+
+#include <string>
+
+#include "common/error.hpp"
+#include "vm/wire/guest_config.hpp"
+#include "vm/wire/protocol.hpp"
+
+namespace berth::vm::agent {
+
+// Messages go to the kernel console (the host keeps it in console.log).
+void say(const std::string& msg);
+[[noreturn]] void powerOff();
+
+// guest_init.cpp: PID 1's duties before any workload.
+Status mountEarly();
+Status loadModules(const std::string& listFile);
+Result<std::string> findAgentPort(int timeoutMs);
+std::string kernelParam(const std::string& name);
+Status mountRootfs(const std::string& mode);
+Status prepareRootfs(const wire::GuestProcess& p);
+// guest_net.cpp: lo up, and the NICs as the host's netns has them.
+Status configureNetwork(const std::vector<wire::GuestNic>& nics);
+
+// shares.cpp: the spec's bind mounts over 9p, and the module lists loaded only when used.
+Status mountShares(const std::vector<wire::GuestMount>& mounts, const std::string& rootfs);
+Status loadOptionalModules();
+
+// workload.cpp: run the process in the rootfs and relay it over the channel until it exits.
+// Returns the exit code (128+N when killed by signal N).
+Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestProcess& p);
+
+}  // namespace berth::vm::agent

@@ -1,0 +1,73 @@
+// The guest side of the spec's bind mounts: each 9p share (vm/wire/shares) mounted once outside
+// the rootfs, then its directory — or one file of it, for a file bind such as /etc/hosts —
+// bind-mounted onto the destination in the rootfs, read-only where the spec says ro.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "common/fs.hpp"
+#include "common/unique_fd.hpp"
+#include "vm/agent/agent.hpp"
+
+namespace berth::vm::agent {
+namespace {
+
+constexpr const char* kSharesDir = "/run/berth/shares";
+// cache=none (the default) so each side sees the other's writes at once; a 512 KiB msize for
+// fewer round trips per read and write.
+constexpr const char* k9pOptions = "trans=virtio,version=9p2000.L,msize=524288,cache=none";
+
+Status mountShare(const std::string& tag, std::set<std::string>& mounted) {
+    if (!mounted.insert(tag).second) return {};
+    std::string at = strCat(kSharesDir, "/", tag);
+    TRY(fs::mkdirAll(at, 0700));
+    if (::mount(tag.c_str(), at.c_str(), "9p", MS_NOSUID | MS_NODEV, k9pOptions) < 0)
+        return Error::fromErrno("mount the 9p share ", tag, " on ", at);
+    return {};
+}
+
+// The rootfs is the guest's own copy: a symlink at the destination (Debian's resolv.conf) is
+// replaced by the file or directory the bind needs rather than followed out of the rootfs.
+Status makeDestination(const std::string& dst, bool file) {
+    struct stat st;
+    if (::lstat(dst.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && ::unlink(dst.c_str()) < 0)
+        return Error::fromErrno("remove the symlink ", dst);
+    TRY(fs::mkdirAll(dst.substr(0, dst.rfind('/')), 0755));
+    if (!file) return fs::mkdirAll(dst, 0755);
+    if (::lstat(dst.c_str(), &st) == 0) return {};
+    UniqueFd fd(::open(dst.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) return Error::fromErrno("create ", dst);
+    return {};
+}
+
+}  // namespace
+
+Status mountShares(const std::vector<wire::GuestMount>& mounts, const std::string& rootfs) {
+    std::set<std::string> mounted;
+    for (const auto& m : mounts) {
+        TRY(mountShare(m.tag, mounted));
+        std::string src = strCat(kSharesDir, "/", m.tag, m.file.empty() ? "" : "/" + m.file);
+        std::string dst = rootfs + m.destination;
+        TRY_CTX(makeDestination(dst, !m.file.empty()), "bind mount ", m.destination);
+        if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            return Error::fromErrno("bind mount ", m.destination, " from share ", m.tag);
+        if (m.readonly && ::mount(nullptr, dst.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0)
+            return Error::fromErrno("make ", m.destination, " read-only");
+    }
+    return {};
+}
+
+Status loadOptionalModules() {
+    if (kernelParam("berth.rootfs") == "block" && fs::exists("/lib/modules/load-block"))
+        TRY(loadModules("/lib/modules/load-block"));
+    if (kernelParam("berth.shares") == "1") {
+        if (!fs::exists("/lib/modules/load-shares")) return Error(ENOTSUP, "this guest kernel has no 9p modules");
+        TRY(loadModules("/lib/modules/load-shares"));
+    }
+    return {};
+}
+
+}  // namespace berth::vm::agent

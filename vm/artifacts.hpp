@@ -1,0 +1,61 @@
+// vm/artifacts: what a VM boots from — the host's cloud kernel (or, for bind mounts, the
+// generic kernel setup.sh extracts), an initramfs holding berth-agent and that kernel's modules
+// (built once, cached by kernel version + agent and module-list hash), and the per-container
+// copy of the rootfs (an ext4 disk image or an extra cpio).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace berth::vm {
+
+struct Kernel {
+    std::string version;     // 6.1.0-56-cloud-amd64
+    std::string image;       // /boot/vmlinuz-<version>
+    std::string modulesDir;  // /lib/modules/<version>
+};
+// Without shares: $BERTH_VM_KERNEL_VERSION, else the newest *-cloud-amd64 with both a vmlinuz
+// and modules. With shares (the spec has bind mounts): the generic kernel, which builds 9p as
+// modules, as scripts/setup.sh extracts it — <kernels dir>/<version>/vmlinux (decompressed: it
+// boots by its PVH entry without the guest unpacking xz) and modules/ (see docs/vm.md).
+Result<Kernel> findKernel(bool shares = false);
+// $BERTH_VM_KERNELS, else /var/cache/berth/vm/kernels.
+std::string sharesKernelsDir();
+
+// The modules the guest needs (virtio-mmio transport, block, console), as module names.
+const std::vector<std::string>& guestModules();
+// Loaded only when used: ext4 for a rootfs disk (built into the cloud kernel, a module in the
+// generic one), 9p for shares. Each goes to its own list in the initramfs (load-block,
+// load-shares), which the agent reads when the kernel command line says so.
+const std::vector<std::string>& blockModules();
+const std::vector<std::string>& shareModules();
+// modules.dep text → the .ko paths (relative to the modules dir) of `wanted` and everything they
+// depend on, dependencies first, each once. Unknown modules are an error.
+Result<std::vector<std::string>> moduleLoadOrder(const std::string& modulesDep,
+                                                 const std::vector<std::string>& wanted);
+
+// berth-agent: $BERTH_VM_AGENT, else beside the running berth (installed) or in the build tree.
+Result<std::string> findAgent();
+
+uint64_t fnv1a(const std::string& data, uint64_t seed = 14695981039346656037ull);
+
+struct BootArtifacts {
+    Kernel kernel;
+    std::string initramfs;  // <cache>/<version>-<agent hash>/initramfs.cpio
+    std::string cacheDir;
+};
+// Builds the initramfs on first use (under a lock, written atomically), else reuses it.
+Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool shares = false);
+// The initramfs contents for a kernel (agent as /init, modules, their load order).
+Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBinary);
+
+// The rootfs as a raw ext4 image (mkfs.ext4 -d, no journal: the image is thrown away on delete).
+Status makeRootfsImage(const std::string& rootfs, const std::string& image);
+// The boot initramfs followed by a second cpio archive with the rootfs under /rootfs (the
+// kernel unpacks concatenated archives in order).
+Status makeRootfsInitrd(const std::string& bootInitramfs, const std::string& rootfs, const std::string& out);
+
+}  // namespace berth::vm

@@ -1,0 +1,84 @@
+// The host process that stands for an exec'd guest process. With a terminal its stdio is a raw
+// pty whose master goes to --console-socket, or to berth to relay (foreground, as runc);
+// detached, the child's pid is the pid-file pid conmon and containerd's shim reap once berth
+// is gone.
+#include "vm/exec_proxy.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "common/log.hpp"
+#include "common/unique_fd.hpp"
+#include "runtime/process/terminal.hpp"
+
+namespace berth::vm {
+namespace {
+
+// In the child: the pty as stdio. An error's text goes to the parent over syncFd.
+[[noreturn]] void failInChild(int syncFd, const Error& e) {
+    std::string msg = e.what();
+    (void)!::write(syncFd, msg.data(), msg.size());
+    ::_exit(255);
+}
+
+void setUpTerminalInChild(const runtime::ExecRequest& r, int syncFd) {
+    UniqueFd sock;
+    if (r.relay) {
+        sock = std::move(r.relay->theirs);
+    } else if (auto s = runtime::process::connectConsoleSocket(r.options->consoleSocket)) {
+        sock = std::move(*s);
+    } else {
+        failInChild(syncFd, s.error());
+    }
+    if (Status t = runtime::process::setupRawTerminalInChild(sock.get(), r.process->consoleSize); !t) failInChild(syncFd, t.error());
+}
+
+}  // namespace
+
+Result<int> execThroughProxy(const runtime::ExecRequest& r, const std::function<Result<int>()>& runInGuest) {
+    sigset_t all, old;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, &old);
+    ScopeGuard restoreMask([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
+    // The child says when its pty master is on its way (or why not): conmon expects it to have
+    // arrived at the console socket by the time `exec -d` returns.
+    int sync[2];
+    if (::pipe2(sync, O_CLOEXEC) < 0) return Error::fromErrno("pipe for the exec proxy");
+    UniqueFd syncRd(sync[0]), syncWr(sync[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) return Error::fromErrno("fork the exec proxy");
+    if (pid == 0) {
+        syncRd.reset();
+        ::setsid();
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        if (r.process->terminal) setUpTerminalInChild(r, syncWr.get());
+        syncWr.reset();  // EOF with nothing said: ready
+        auto code = runInGuest();
+        if (!code) {
+            log::error(code.error().what());
+            ::_exit(255);
+        }
+        ::_exit(*code & 0xff);
+    }
+    syncWr.reset();
+    std::string failure;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(syncRd.get(), buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        failure.append(buf, static_cast<size_t>(n));
+    }
+    if (!failure.empty()) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return Error::make(failure);
+    }
+    return runtime::superviseExec(pid, r);
+}
+
+}  // namespace berth::vm

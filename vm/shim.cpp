@@ -1,0 +1,478 @@
+#include "vm/shim.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "common/fd_passing.hpp"
+#include "common/fs.hpp"
+#include "common/unique_fd.hpp"
+#include "runtime/process/terminal.hpp"
+#include "vm/wire/boot_failure.hpp"
+#include "vm/wire/protocol.hpp"
+#include "vm/vmm.hpp"
+
+namespace berth::vm {
+namespace {
+
+constexpr int kReadyFd = 3;
+constexpr int kConsoleFd = 4;  // ShimConfig::consoleFd in the shim
+constexpr int kFirstTapFd = 5;  // ShimConfig::qemu.nics[i].tapFd in the shim
+constexpr int kBootTimeoutMs = 90000;  // TCG on two busy cores; a KVM boot takes ~0.2 s
+
+using Clock = std::chrono::steady_clock;
+
+void writeAll(int fd, const std::string& s) {
+    for (size_t off = 0; off < s.size();) {
+        ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // the reader left: output is dropped, the workload keeps running
+        off += static_cast<size_t>(n);
+    }
+}
+
+class Shim {
+public:
+    explicit Shim(const ShimConfig& c) : c_(c) {}
+    [[noreturn]] void run();
+
+private:
+    Status boot();
+    Status listenControl();
+    Status setupTerminal();
+    void sendWindowSize();
+    // One round of the event loop: frames, signals, control requests, stdin. Returns false
+    // when the VM is gone.
+    bool step(int timeoutMs);
+    void onFrame(const wire::proto::Frame& f);
+    void forwardSignal(int sig);
+    void acceptControl();
+    void tryStart();
+    [[noreturn]] void finish();
+    bool reportReady(const std::string& msg);
+    std::string lastWords() const;
+
+    ShimConfig c_;
+    bool configSent_ = false;
+    UniqueFd agent_, sfd_, ctl_;
+    wire::proto::Decoder dec_;
+    pid_t vmm_ = -1;
+    int vmmStatus_ = 0;
+    bool vmmGone_ = false, ready_ = false, prepared_ = false, started_ = false, stdinOpen_ = true;
+    int code_ = -1;
+    std::string failure_;
+    // `berth exec` clients: the connection gets the exit code; their stdin is relayed to the
+    // process (until EOF), its output goes to their stdout and stderr.
+    struct ExecClient {
+        UniqueFd conn, in, out, err;
+    };
+    std::map<int32_t, ExecClient> execs_;
+    int32_t nextExecId_ = 1;
+    void startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err);
+    void onExecFrame(const wire::proto::Frame& f);
+    void relayExecStdin(int32_t id, ExecClient& e);
+};
+
+// False when berth is no longer there to hear it (killed mid-create): nobody would ever
+// record, start or delete this VM, so it must not outlive the create that made it.
+bool Shim::reportReady(const std::string& msg) {
+    bool ok = ::write(kReadyFd, msg.data(), msg.size()) == static_cast<ssize_t>(msg.size());
+    ::close(kReadyFd);
+    return ok;
+}
+
+std::string Shim::lastWords() const {
+    // Why the guest or QEMU stopped: the most useful part of a failed boot.
+    auto console = fs::readFile(c_.stateDir + "/console.log");
+    auto vmm = fs::readFile(c_.stateDir + "/vmm.log");
+    return wire::bootFailureReason(console ? *console : "", vmm ? *vmm : "");
+}
+
+Status Shim::listenControl() {
+    std::string path = controlSocketPath(c_.stateDir);
+    struct sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return Error(ENAMETOOLONG, "control socket path " + path);
+    path.copy(addr.sun_path, path.size());
+    ctl_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!ctl_) return Error::fromErrno("socket");
+    ::unlink(path.c_str());
+    if (::bind(ctl_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(ctl_.get(), 8) < 0)
+        return Error::fromErrno("listen on ", path);
+    return {};
+}
+
+// Like a native container's init: a pty from the host's devpts, the master sent to the console
+// socket, the slave our stdio and controlling terminal — raw, as the guest's pty does the line
+// discipline.
+Status Shim::setupTerminal() {
+    UniqueFd sock;
+    if (c_.consoleFd >= 0) {
+        sock.reset(kConsoleFd);
+    } else {
+        ASSIGN_OR_RETURN(sock, runtime::process::connectConsoleSocket(c_.consoleSocket));
+    }
+    return runtime::process::setupRawTerminalInChild(sock.get(), c_.consoleSize);
+}
+
+// The host pty's size (set by whoever holds the master) for the guest's.
+void Shim::sendWindowSize() {
+    struct winsize ws;
+    if (!c_.terminal || ::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col) return;
+    (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Resize, wire::proto::sizePayload(ws.ws_row, ws.ws_col));
+}
+
+Status Shim::boot() {
+    if (c_.terminal) TRY_CTX(setupTerminal(), "terminal");
+    TRY(listenControl());
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return Error::fromErrno("socketpair");
+    agent_.reset(sv[0]);
+    UniqueFd theirs(sv[1]);
+    ASSIGN_OR_RETURN(vmm_, makeQemu()->start(c_.qemu, theirs.get(), c_.stateDir + "/vmm.log"));
+    theirs.reset();
+    // QEMU holds the taps now: when it goes, they go (a tap without TUNSETPERSIST dies with its
+    // last fd), whatever happens to the shim.
+    for (auto& n : c_.qemu.nics) ::close(n.tapFd);
+    ::fcntl(agent_.get(), F_SETFL, O_NONBLOCK);
+    auto deadline = Clock::now() + std::chrono::milliseconds(kBootTimeoutMs);
+    while (!prepared_) {
+        if (!step(100)) return Error(EIO, "the VM stopped while booting" + lastWords());
+        if (!failure_.empty()) return Error(EIO, "the guest agent failed: " + failure_);
+        if (code_ >= 0) return Error(ECANCELED, "killed while booting");
+        if (Clock::now() > deadline) return Error(ETIMEDOUT, "the guest did not boot in time" + lastWords());
+        if (ready_ && !configSent_) {
+            TRY(wire::proto::writeFrame(agent_.get(), wire::proto::Type::Config, c_.guestConfigJson));
+            configSent_ = true;
+        }
+    }
+    return {};
+}
+
+void Shim::forwardSignal(int sig) {
+    if (code_ < 0) (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Signal, wire::proto::intPayload(sig));
+}
+
+void Shim::startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err) {
+    if (!started_ || code_ >= 0) return;  // conn closes: the client reports the container stopped
+    int32_t id = nextExecId_++;
+    if (!wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecStart, wire::proto::intPayload(id) + processJson)) return;
+    execs_[id] = ExecClient{std::move(conn), std::move(in), std::move(out), std::move(err)};
+}
+
+void Shim::relayExecStdin(int32_t id, ExecClient& e) {
+    char buf[16384];
+    ssize_t n = ::read(e.in.get(), buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    std::string payload = wire::proto::intPayload(id);
+    if (n > 0) payload.append(buf, static_cast<size_t>(n));
+    else e.in.reset();  // EOF (or a pty whose master went away): the process sees EOF too
+    (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecStdin, payload);
+}
+
+void Shim::onExecFrame(const wire::proto::Frame& f) {
+    auto idp = wire::proto::splitExecId(f);
+    if (!idp) return;
+    auto it = execs_.find(idp->first);
+    if (it == execs_.end()) return;
+    const std::string& rest = idp->second;
+    if (f.type == wire::proto::Type::ExecOutput && !rest.empty()) {
+        writeAll(rest[0] == 2 ? it->second.err.get() : it->second.out.get(), rest.substr(1));
+    } else if (f.type == wire::proto::Type::ExecExit && rest.size() == 4) {
+        (void)::send(it->second.conn.get(), rest.data(), 4, MSG_NOSIGNAL);
+        execs_.erase(it);
+    }
+}
+
+// A request on the control socket: 4 bytes = a signal for the workload; "X" + process JSON
+// with the client's stdin, stdout and stderr passed as SCM_RIGHTS = an exec.
+void Shim::acceptControl() {
+    UniqueFd conn(::accept4(ctl_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) return;
+    struct pollfd p = {conn.get(), POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0) return;
+    std::string buf(1 << 16, '\0');
+    alignas(struct cmsghdr) char ctrl[CMSG_SPACE(3 * sizeof(int))];
+    struct iovec iov = {buf.data(), buf.size()};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    ssize_t n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
+    if (n <= 0) return;
+    UniqueFd fds[3];
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) && i < 3; i++) {
+                int fd;
+                std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+                fds[i].reset(fd);
+            }
+    if (buf[0] == 'X' && fds[0] && fds[1] && fds[2])
+        return startExec(std::move(conn), buf.substr(1, static_cast<size_t>(n) - 1), std::move(fds[0]),
+                         std::move(fds[1]), std::move(fds[2]));
+    int32_t sig = 0;
+    if (n != sizeof sig) return;
+    std::memcpy(&sig, buf.data(), sizeof sig);
+    if (sig <= 0 || sig >= 65) return;
+    forwardSignal(sig);
+    (void)::send(conn.get(), "k", 1, MSG_NOSIGNAL);
+}
+
+void Shim::onFrame(const wire::proto::Frame& f) {
+    switch (f.type) {
+        case wire::proto::Type::Ready: ready_ = true; break;
+        case wire::proto::Type::Prepared: prepared_ = true; break;
+        case wire::proto::Type::Stdout: writeAll(STDOUT_FILENO, f.payload); break;
+        case wire::proto::Type::Stderr: writeAll(STDERR_FILENO, f.payload); break;
+        case wire::proto::Type::Failed:
+            failure_ = f.payload;
+            if (started_) writeAll(STDERR_FILENO, "berth: vm: " + f.payload + "\n");
+            break;
+        case wire::proto::Type::ExecOutput:
+        case wire::proto::Type::ExecExit: onExecFrame(f); break;
+        case wire::proto::Type::Exit:
+            if (auto c = wire::proto::decodeInt(f)) code_ = *c;
+            (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Exit, wire::proto::intPayload(code_));  // ack
+            break;
+        default: break;
+    }
+}
+
+void Shim::tryStart() {
+    if (started_ || code_ >= 0) return;
+    if (!c_.fifoPath.empty()) {
+        // `berth start` opening the fifo for reading is the go signal, as with a native init.
+        UniqueFd fifo(::open(c_.fifoPath.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+        if (!fifo) return;
+        writeAll(fifo.get(), "0");
+    }
+    started_ = true;
+    sendWindowSize();  // what it is now: the master's holder may have resized since create
+    (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Start);
+}
+
+bool Shim::step(int timeoutMs) {
+    bool wantStdin = started_ && stdinOpen_ && code_ < 0;
+    std::vector<struct pollfd> fds = {{agent_.get(), POLLIN, 0},
+                                      {sfd_.get(), POLLIN, 0},
+                                      {ctl_ ? ctl_.get() : -1, POLLIN, 0},
+                                      {wantStdin ? STDIN_FILENO : -1, POLLIN, 0}};
+    std::vector<int32_t> execIds;
+    for (auto& [id, e] : execs_) {
+        fds.push_back({e.in ? e.in.get() : -1, POLLIN, 0});
+        execIds.push_back(id);
+    }
+    int r = ::poll(fds.data(), fds.size(), timeoutMs);
+    if (r < 0 && errno != EINTR) return false;
+    if (r <= 0) return !vmmGone_;
+    if (fds[0].revents) {
+        char buf[65536];
+        ssize_t n = ::read(agent_.get(), buf, sizeof buf);
+        if (n > 0) {
+            dec_.feed(buf, static_cast<size_t>(n));
+            for (;;) {
+                auto f = dec_.next();
+                if (!f) {  // a corrupt channel: nothing more from this guest can be trusted
+                    failure_ = f.error().what();
+                    ::kill(vmm_, SIGKILL);
+                    break;
+                }
+                if (!*f) break;
+                onFrame(**f);
+            }
+        } else if (n == 0) {
+            agent_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));  // VMM closed it: wait for SIGCHLD
+        }
+    }
+    if (fds[1].revents) {
+        struct signalfd_siginfo si;
+        while (::read(sfd_.get(), &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo == SIGWINCH && c_.terminal) {  // the master was resized
+                if (started_) sendWindowSize();
+                continue;
+            }
+            if (si.ssi_signo != SIGCHLD) {
+                forwardSignal(static_cast<int>(si.ssi_signo));
+                continue;
+            }
+            if (::waitpid(vmm_, &vmmStatus_, WNOHANG) == vmm_) vmmGone_ = true;
+        }
+    }
+    if (fds[2].revents) acceptControl();
+    if (fds[3].revents) {
+        char buf[16384];
+        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        if (n > 0) (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Stdin, std::string(buf, static_cast<size_t>(n)));
+        else if (n == 0 || errno != EINTR) {
+            stdinOpen_ = false;
+            (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Stdin);
+        }
+    }
+    for (size_t i = 0; i < execIds.size(); i++) {
+        auto it = execs_.find(execIds[i]);  // an exit frame above may have ended it
+        if (fds[4 + i].revents && it != execs_.end() && it->second.in) relayExecStdin(it->first, it->second);
+    }
+    return !vmmGone_;
+}
+
+void Shim::finish() {
+    // The agent powers off after our ack; give it a moment, then make sure.
+    auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (!vmmGone_ && Clock::now() < deadline) step(100);
+    if (!vmmGone_) {
+        ::kill(vmm_, SIGKILL);
+        ::waitpid(vmm_, &vmmStatus_, 0);
+    }
+    ::unlink(controlSocketPath(c_.stateDir).c_str());
+    int code = code_;
+    if (code < 0) {
+        // The VMM ended without the agent's word: killed (e.g. `delete -f`) or crashed.
+        code = WIFSIGNALED(vmmStatus_) ? 128 + WTERMSIG(vmmStatus_) : 255;
+        writeAll(STDERR_FILENO, strCat("berth: vm: the VM stopped before the workload exited", lastWords(), "\n"));
+    }
+    ::_exit(code);
+}
+
+void Shim::run() {
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    sfd_.reset(::signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK));
+    Status st = sfd_ ? boot() : Status(Error::fromErrno("signalfd"));
+    if (!st) {
+        if (vmm_ > 0 && !vmmGone_) {
+            ::kill(vmm_, SIGKILL);
+            ::waitpid(vmm_, nullptr, 0);
+        }
+        ::unlink(controlSocketPath(c_.stateDir).c_str());
+        (void)reportReady(strCat("error ", st.error().err(), " ", st.error().what()));
+        ::_exit(1);
+    }
+    if (!reportReady(strCat("ok ", vmm_))) {
+        ::kill(vmm_, SIGKILL);
+        ::waitpid(vmm_, nullptr, 0);
+        ::unlink(controlSocketPath(c_.stateDir).c_str());
+        ::_exit(1);
+    }
+    while (code_ < 0 && !vmmGone_) {
+        tryStart();
+        step(started_ ? -1 : 20);
+    }
+    finish();
+}
+
+// In the forked shim: the ready pipe at kReadyFd, the console at kConsoleFd, the taps from
+// kFirstTapFd — each first copied above all of them, so none is overwritten before it is moved —
+// and nothing else of berth's (c's fds are renumbered to the shim's).
+void placeShimFds(ShimConfig& c, int readyFd) {
+    constexpr int kAbove = 64;
+    int ready = ::fcntl(readyFd, F_DUPFD, kAbove);
+    int console = c.consoleFd >= 0 ? ::fcntl(c.consoleFd, F_DUPFD, kAbove) : -1;
+    std::vector<int> taps;
+    for (auto& n : c.qemu.nics) taps.push_back(::fcntl(n.tapFd, F_DUPFD, kAbove));
+    ::dup2(ready, kReadyFd);
+    if (console >= 0) ::dup2(console, kConsoleFd);
+    if (console < 0) ::close(kConsoleFd);
+    for (size_t i = 0; i < taps.size(); i++) {
+        c.qemu.nics[i].tapFd = kFirstTapFd + static_cast<int>(i);
+        ::dup2(taps[i], c.qemu.nics[i].tapFd);
+    }
+    ::syscall(SYS_close_range, kFirstTapFd + static_cast<unsigned>(taps.size()), ~0u, 0);
+}
+
+}  // namespace
+
+std::string controlSocketPath(const std::string& stateDir) { return stateDir + "/vm.sock"; }
+
+Result<ShimStarted> startShim(const ShimConfig& c) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
+    UniqueFd rd(p[0]), wr(p[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) return Error::fromErrno("fork the vm shim");
+    if (pid == 0) {
+        // Nothing of berth's may stay open here: the state lock above all (flock is per open
+        // file, so a shim holding it would block every later berth call on this container).
+        ::setsid();
+        ::prctl(PR_SET_NAME, "berth-vm-shim");  // what ps shows for the container's pid
+        ShimConfig mine = c;
+        placeShimFds(mine, wr.get());
+        Shim(mine).run();
+    }
+    wr.reset();
+    std::string msg;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(rd.get(), buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        msg.append(buf, static_cast<size_t>(n));
+    }
+    if (msg.rfind("ok ", 0) == 0) return ShimStarted{pid, static_cast<pid_t>(std::atoi(msg.c_str() + 3))};
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (msg.rfind("error ", 0) == 0) {
+        int err = std::atoi(msg.c_str() + 6);
+        std::string text = msg.substr(msg.find(' ', 6) + 1);
+        return Error(err, "vm: " + text).hideErrno();
+    }
+    return Error(EIO, "vm: the shim died while starting the VM");
+}
+
+namespace {
+
+Result<UniqueFd> connectShim(const std::string& stateDir) {
+    std::string path = controlSocketPath(stateDir);
+    struct sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return Error(ENAMETOOLONG, "control socket path " + path);
+    path.copy(addr.sun_path, path.size());
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!s) return Error::fromErrno("socket");
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        return Error::fromErrno("connect to the vm shim at ", path);
+    return s;
+}
+
+}  // namespace
+
+Result<int> execViaShim(const std::string& stateDir, const std::string& processJson) {
+    ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
+    std::string payload = "X" + processJson;
+    TRY(sendFds(s.get(), {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}, payload, "the exec request to the vm shim"));
+    int32_t code;
+    ssize_t n;
+    while ((n = ::recv(s.get(), &code, sizeof code, 0)) < 0 && errno == EINTR) {}
+    if (n != sizeof code) return Error(ECHILD, "exec in the VM: the container stopped before the process exited");
+    return code;
+}
+
+Status signalViaShim(const std::string& stateDir, int sig) {
+    ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
+    int32_t v = sig;
+    if (::send(s.get(), &v, sizeof v, MSG_NOSIGNAL) != sizeof v) return Error::fromErrno("send to the vm shim");
+    struct pollfd p = {s.get(), POLLIN, 0};
+    char ack;
+    if (::poll(&p, 1, 5000) <= 0 || ::recv(s.get(), &ack, 1, 0) != 1)
+        return Error(ETIMEDOUT, "the vm shim did not acknowledge the signal");
+    return {};
+}
+
+}  // namespace berth::vm

@@ -1,0 +1,315 @@
+#include "vm/vm_handler.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <utility>
+#include <thread>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/hooks/hooks.hpp"
+#include "runtime/security/security.hpp"
+#include "vm/artifacts.hpp"
+#include "vm/exec_proxy.hpp"
+#include "vm/wire/guest_config.hpp"
+#include "vm/network.hpp"
+#include "vm/shim.hpp"
+#include "vm/vmm.hpp"
+
+namespace berth::vm {
+namespace {
+
+std::string cacheRoot() {
+    const char* c = std::getenv("BERTH_VM_CACHE");
+    return c && *c ? c : "/var/cache/berth/vm";
+}
+
+// What the guest needs of a process (the workload's or an exec'd one's): the process as the
+// runtime built it and the container's seccomp profile. No LSM profile is loaded in the guest,
+// so apparmorProfile and selinuxLabel are dropped there (as runc does on a host without the LSM).
+wire::GuestProcess guestProcessOf(const runtime::spec::Process& p, const nlohmann::json& seccomp) {
+    wire::GuestProcess g;
+    g.process = p;
+    g.process.apparmorProfile.clear();
+    g.process.selinuxLabel.clear();
+    g.process.warnings.clear();
+    g.seccomp = seccomp;
+    return g;
+}
+
+wire::GuestProcess guestProcessFor(const runtime::spec::Spec& s) {
+    wire::GuestProcess g = guestProcessOf(*s.process, s.linux->seccomp);
+    g.hostname = s.hostname;
+    g.maskedPaths = s.linux->maskedPaths;
+    g.readonlyPaths = s.linux->readonlyPaths;
+    g.readonlyRoot = s.root.readonly;
+    return g;
+}
+
+// The profile must compile here (the guest compiles the same JSON for the same architecture);
+// a notify listener would have to be reached from the guest, which the VM path cannot do.
+Status checkSeccompForGuest(const nlohmann::json& seccomp) {
+    ASSIGN_OR_RETURN(auto filter, runtime::security::SeccompFilter::compile(seccomp));
+    if (filter.notifies())
+        return Error(ENOTSUP, "linux.seccomp: SCMP_ACT_NOTIFY is not supported by the \"vm\" handler").hideErrno();
+    return {};
+}
+
+// The bytes of the regular files under dir — each inode once (the cpio stores hard links once
+// too), symlinks not followed — counting stops past `limit`. A tree that cannot be walked to
+// the end counts as over the limit: a guess that is too small could pick a form that cannot boot.
+uint64_t treeBytesUpTo(const std::string& dir, uint64_t limit) {
+    namespace stdfs = std::filesystem;
+    uint64_t total = 0;
+    std::set<std::pair<dev_t, ino_t>> linked;
+    std::error_code ec;
+    stdfs::recursive_directory_iterator it(dir, stdfs::directory_options::skip_permission_denied, ec), end;
+    for (; !ec && it != end && total <= limit; it.increment(ec)) {
+        struct stat sb;
+        if (::lstat(it->path().c_str(), &sb) < 0 || !S_ISREG(sb.st_mode)) continue;
+        if (sb.st_nlink > 1 && !linked.insert({sb.st_dev, sb.st_ino}).second) continue;
+        total += static_cast<uint64_t>(sb.st_size);
+    }
+    if (ec && total <= limit) {
+        log::debug("vm: walking ", dir, ": ", ec.message(), ": sized as over ", limit, " bytes");
+        return limit == UINT64_MAX ? total : limit + 1;
+    }
+    return total;
+}
+
+// The annotation's choice; "auto" (or none) is decided by the rootfs's size: measured for the
+// initramfs (tmpfs-like, it stays in guest RAM) against one image write plus lazy reads for the
+// disk — the initramfs wins for small trees (bench/vm.sh), the disk for the rest.
+Result<wire::RootfsMode> rootfsModeFor(const runtime::spec::Spec& s, const std::string& rootfs, uint64_t& bytes, bool& forced) {
+    auto it = s.annotations.find(kRootfsAnnotation);
+    std::string v = it == s.annotations.end() ? "auto" : it->second;
+    forced = v != "auto";
+    if (v == "block") return wire::RootfsMode::Block;
+    uint64_t limit = kInitramfsMaxMiB << 20;
+    if (v == "initramfs") limit = UINT64_MAX;
+    else if (v != "auto")
+        return Error(EINVAL, strCat("annotation ", kRootfsAnnotation, "=\"", v, "\": expected auto, block or initramfs")).hideErrno();
+    bytes = treeBytesUpTo(rootfs, limit);
+    return bytes <= limit ? wire::RootfsMode::Initramfs : wire::RootfsMode::Block;
+}
+
+// The rootfs copy for the guest in `mode`. An initramfs QEMU would refuse ("initrd is too
+// large") is never booted: "auto" takes the disk instead, a forced initramfs fails here.
+Result<wire::RootfsMode> stageRootfs(wire::RootfsMode mode, bool forced, const std::string& rootfs, uint64_t rootfsBytes,
+                               const BootArtifacts& art, const std::string& stateDir, wire::GuestProcess& guest,
+                               wire::QemuConfig& q) {
+    if (mode == wire::RootfsMode::Initramfs) {
+        // The unpacked tree lives in guest RAM: on top of the limit, not taken from it.
+        q.res.memMiB += (rootfsBytes + (1 << 20) - 1) >> 20;
+        q.initrd = stateDir + "/initrd.cpio";
+        TRY_CTX(makeRootfsInitrd(art.initramfs, rootfs, q.initrd), "vm: rootfs initramfs");
+        struct stat sb = {};
+        (void)::stat(q.initrd.c_str(), &sb);
+        auto size = static_cast<uint64_t>(sb.st_size);
+        if (wire::initrdFits(size, q.res.memMiB)) return mode;
+        ::unlink(q.initrd.c_str());
+        q.res.memMiB -= (rootfsBytes + (1 << 20) - 1) >> 20;
+        if (forced)
+            return Error(EFBIG, strCat("vm: ", kRootfsAnnotation, "=initramfs: the initramfs (", size >> 20,
+                                       " MiB) is over QEMU's initrd limit for ", q.res.memMiB, " MiB of guest RAM")).hideErrno();
+        log::debug("vm: the initramfs (", size, " bytes) would not boot: the rootfs goes on a disk image");
+    }
+    q.initrd = art.initramfs;
+    q.rootfsImage = stateDir + "/rootfs.ext4";
+    guest.dropLostFound = !fs::exists(rootfs + "/lost+found");
+    TRY_CTX(makeRootfsImage(rootfs, q.rootfsImage), "vm: rootfs image");
+    return wire::RootfsMode::Block;
+}
+
+struct VmmPid {
+    pid_t pid;
+    uint64_t startTime;
+};
+
+// The VMM's pid and start time, as launch recorded them in the state dir.
+std::optional<VmmPid> readVmmPid(const std::string& stateDir) {
+    auto text = fs::readFile(stateDir + "/vmm.pid");
+    if (!text) return std::nullopt;
+    auto parts = fs::split(fs::trim(*text), ' ');
+    if (parts.size() != 2) return std::nullopt;
+    pid_t pid = static_cast<pid_t>(std::atol(parts[0].c_str()));
+    if (pid <= 0) return std::nullopt;
+    return VmmPid{pid, std::strtoull(parts[1].c_str(), nullptr, 10)};
+}
+
+// Wait (up to 2 s) until the process that had startTime is gone.
+void waitGone(pid_t pid, uint64_t startTime) {
+    for (int i = 0; i < 400 && runtime::state::processAlive(pid, startTime); i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+// The NICs for the guest to configure and for QEMU (the taps stay open in `net` until the
+// shim has its copies).
+void addNics(const NetWiring& net, wire::GuestProcess& guest, wire::QemuConfig& q) {
+    guest.nics = net.nics;
+    for (size_t i = 0; i < net.nics.size(); i++) q.nics.push_back({net.taps[i].get(), net.nics[i].mac});
+}
+
+class VmHandler : public runtime::Handler {
+public:
+    const char* name() const override { return kHandlerName; }
+
+    Status check(const runtime::spec::Spec& sp) override {
+        // createContainer and startContainer run in the container's namespaces — inside the
+        // guest here, where the hook's program (a path in the runtime's namespace) does not exist.
+        for (auto [hooks, phase] : {std::pair{&sp.hooks.createContainer, "createContainer"},
+                                    std::pair{&sp.hooks.startContainer, "startContainer"}})
+            if (!hooks->empty())
+                return Error(ENOTSUP, strCat("config.json: hooks.", phase, ": not supported by the \"", kHandlerName,
+                                             "\" handler (they would run inside its isolation)")).hideErrno();
+        return {};
+    }
+
+    Result<runtime::HandlerLaunched> launch(const runtime::HandlerRequest& req) override {
+        ASSIGN_OR_RETURN(pid_t shim, boot(req));
+        runtime::state::ContainerState& st = *req.record;
+        st.pid = shim;
+        st.pidStartTime = runtime::state::processStartTime(shim);
+        ScopeGuard undo([&] { (void)destroy({st, req.stateDir, runtime::state::ContainerStatus::Creating}); });
+        // prestart and createRuntime run in the runtime's namespace once the VM exists and
+        // before create returns, as for a native container; a failing one fails the create.
+        const runtime::spec::Hooks& h = req.spec->hooks;
+        TRY(berth::runtime::hooks::run(h.prestart, req.stateJson(shim, "creating"), "prestart"));
+        TRY(berth::runtime::hooks::run(h.createRuntime, req.stateJson(shim, "creating"), "createRuntime"));
+        undo.dismiss();
+        return runtime::HandlerLaunched{shim};
+    }
+
+    // The boot artifacts, the rootfs for the guest, the shim and its VMM; the shim's pid.
+    Result<pid_t> boot(const runtime::HandlerRequest& req) {
+        const runtime::spec::Spec& s = *req.spec;
+        std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
+        // What the config asks that the VM path cannot do fails before anything is made.
+        uint64_t rootfsBytes = 0;
+        bool forcedMode = false;
+        ASSIGN_OR_RETURN(wire::RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes, forcedMode));
+        TRY(checkSeccompForGuest(s.linux->seccomp));
+        TRY(checkNetwork(s));
+        ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
+        ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot(), !shares.shares.empty()));
+        AccelChoice accel = chooseAccel(art);
+        if (accel.accel == wire::Accel::Tcg)
+            log::warn("vm: running under TCG, which is emulation, not hardware isolation (", accel.reason, ")");
+
+        ShimConfig c;
+        c.stateDir = req.stateDir;
+        c.fifoPath = req.fifoPath;
+        c.terminal = s.process->terminal;
+        c.consoleSocket = req.options->consoleSocket;
+        c.consoleFd = req.consoleFd;
+        c.consoleSize = s.process->consoleSize;
+        wire::GuestProcess guest = guestProcessFor(s);
+        guest.mounts = shares.mounts;
+        wire::QemuConfig& q = c.qemu;
+        q.accel = accel.accel;
+        q.kernel = art.kernel.image;
+        q.shares = shares.shares;
+        ASSIGN_OR_RETURN(q.res, wire::resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
+        q.consoleLog = req.stateDir + "/console.log";
+        ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
+        q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty()});
+        ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
+        ScopeGuard unwire([&] { unwireNetwork(req.stateDir); });
+        if (!net.warning.empty()) log::warn(net.warning);
+        addNics(net, guest, q);
+        c.guestConfigJson = wire::toJson(guest);
+        log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
+                   rootfsModeName(mode), " (", rootfsBytes, " bytes)");
+        ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
+        unwire.dismiss();  // the VM owns the taps now; delete removes the filters
+        // The container's pid is the shim: it is the VMM's host side (QEMU is its child, killed
+        // with it by PDEATHSIG) and exits with the workload's status — killed-by-signal as
+        // 128+sig — so conmon and containerd's shim, which reap the pid-file pid as subreapers,
+        // see the workload's exit, not QEMU's 0 after a poweroff. The VMM's own pid is kept
+        // for delete and for faults.
+        (void)fs::writeFileAtomic(req.stateDir + "/vmm.pid",
+                                  strCat(started.vmm, " ", runtime::state::processStartTime(started.vmm), "\n"), 0600);
+        return started.shim;
+    }
+
+    Status kill(const runtime::HandledContainer& c, int sig, bool) override {
+        if (c.live == runtime::state::ContainerStatus::Stopped) return {};  // nothing outlives the VM
+        // The workload is inside the guest: only the shim can reach it. SIGKILL still works
+        // when the shim does not answer: on the shim, whose VMM dies with it (the workload
+        // with its machine).
+        Status s = signalViaShim(c.stateDir, sig);
+        if (s || sig != SIGKILL) return s;
+        if (::kill(c.st.pid, SIGKILL) < 0) return Error::fromErrno("kill the vm shim ", c.st.pid);
+        return {};
+    }
+
+    Status destroy(const runtime::HandledContainer& c) override {
+        // The shim first: its VMM gets SIGKILL by PDEATHSIG. Then make sure of the VMM itself
+        // (a crash between fork and the record can leave only it) before the state dir goes.
+        const runtime::state::ContainerState& st = c.st;
+        std::optional<VmmPid> vmm = readVmmPid(c.stateDir);
+        if (st.pid > 0 && runtime::state::processAlive(st.pid, st.pidStartTime)) {
+            ::kill(st.pid, SIGKILL);
+            waitGone(st.pid, st.pidStartTime);
+        }
+        if (vmm) {
+            waitGone(vmm->pid, vmm->startTime);
+            if (runtime::state::processAlive(vmm->pid, vmm->startTime)) {
+                ::kill(vmm->pid, SIGKILL);
+                waitGone(vmm->pid, vmm->startTime);
+            }
+        }
+        unwireNetwork(c.stateDir);
+        return {};
+    }
+
+    // The whole machine stops: SIGSTOP halts every vCPU thread of the VMM (the guest's clock
+    // catches up on SIGCONT). Signals, exec requests and output wait in the channel meanwhile.
+    Status freeze(const runtime::HandledContainer& c, bool frozen) override {
+        std::optional<VmmPid> vmm = readVmmPid(c.stateDir);
+        if (!vmm || !runtime::state::processAlive(vmm->pid, vmm->startTime)) return Error::make("vm: the VMM is not running");
+        if (::kill(vmm->pid, frozen ? SIGSTOP : SIGCONT) < 0)
+            return Error::fromErrno(frozen ? "stop" : "continue", " the VMM ", vmm->pid);
+        return {};
+    }
+
+    // Without a terminal or --detach the guest process gets berth's own stdio; otherwise a host
+    // process stands for it (vm/exec_proxy).
+    Result<int> exec(const runtime::HandledContainer& c, const runtime::ExecRequest& r) override {
+        const runtime::state::ContainerState& st = c.st;
+        if (!r.options->subCgroups.empty())
+            return Error(ENOTSUP, "exec --cgroup: not supported by the vm handler (the guest's cgroups are not the host's)");
+        nlohmann::json seccomp;
+        if (st.config.contains("linux") && st.config["linux"].contains("seccomp")) seccomp = st.config["linux"]["seccomp"];
+        std::string processJson = wire::toJson(guestProcessOf(*r.process, seccomp));
+        auto runInGuest = [&] { return execViaShim(c.stateDir, processJson); };
+        if (!r.process->terminal && !r.options->detach) return runInGuest();
+        return execThroughProxy(r, runInGuest);
+    }
+
+    Result<std::vector<pid_t>> processes(const runtime::HandledContainer& c) override {
+        const runtime::state::ContainerState& st = c.st;
+        const std::string& stateDir = c.stateDir;
+        // The workload's processes live in the guest kernel; on the host the container is the
+        // shim and its VMM.
+        std::vector<pid_t> out;
+        if (st.pid > 0 && runtime::state::processAlive(st.pid, st.pidStartTime)) out.push_back(st.pid);
+        if (auto vmm = readVmmPid(stateDir); vmm && runtime::state::processAlive(vmm->pid, vmm->startTime))
+            out.push_back(vmm->pid);
+        return out;
+    }
+};
+
+}  // namespace
+
+std::shared_ptr<runtime::Handler> makeHandler() { return std::make_shared<VmHandler>(); }
+
+}  // namespace berth::vm

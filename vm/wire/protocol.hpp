@@ -1,0 +1,75 @@
+// vm/wire/protocol: the agent channel's wire format, shared by the host shim and the guest agent —
+// length-prefixed typed frames over a byte stream (virtio-serial port), and a decoder that
+// refuses bad or oversized frames instead of trusting the other side.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace berth::vm::wire::proto {
+
+// Frame: magic 'B' (1 byte), type (1 byte), payload length (4 bytes, little endian), payload.
+enum class Type : uint8_t {
+    Ready = 1,    // guest → host: booted, rootfs mounted; payload: agent version text
+    Config = 2,   // host → guest: the process to run (JSON, see vm/wire/guest_config.hpp)
+    Prepared = 3, // guest → host: config applied, waiting for Start
+    Start = 4,    // host → guest: exec the workload now
+    Stdin = 5,    // host → guest: bytes for the workload's stdin; empty payload = EOF
+    Stdout = 6,   // guest → host
+    Stderr = 7,   // guest → host
+    Signal = 8,   // host → guest: payload 4 bytes LE signal number, for the workload
+    Exit = 9,     // guest → host: payload 4 bytes LE exit code (128+N for signal N)
+    Failed = 10,  // guest → host: the workload could not be started; payload: error text
+    ExecStart = 11,   // host → guest: 4-byte LE exec id + the process (guest config JSON)
+    ExecOutput = 12,  // guest → host: 4-byte LE exec id, 1 byte stream (1 stdout, 2 stderr), data
+    ExecExit = 13,    // guest → host: 4-byte LE exec id + 4-byte LE exit code
+    Resize = 14,      // host → guest: 4-byte LE rows + 4-byte LE columns, for the workload's pty
+    ExecStdin = 15,   // host → guest: 4-byte LE exec id + bytes for its stdin; no bytes = EOF
+};
+constexpr uint8_t kMagic = 'B';
+constexpr size_t kHeaderSize = 6;
+// Bigger frames are refused: both sides chunk their output well below this.
+constexpr uint32_t kMaxPayload = 1 << 20;
+constexpr size_t kChunk = 32 * 1024;
+
+struct Frame {
+    Type type;
+    std::string payload;
+};
+
+std::string encode(Type type, const std::string& payload = {});
+std::string intPayload(int32_t value);  // 4 bytes, little endian
+std::string encodeInt(Type type, int32_t value);
+Result<int32_t> decodeInt(const Frame& f);
+// A Resize frame's payload, and its {rows, columns} (both 1..65535).
+std::string sizePayload(uint16_t rows, uint16_t cols);
+Result<std::pair<uint16_t, uint16_t>> decodeSize(const Frame& f);
+// The leading 4-byte id of the Exec* frames, and what follows it.
+Result<std::pair<int32_t, std::string>> splitExecId(const Frame& f);
+const char* typeName(Type t);
+
+// Accumulates bytes from the stream and yields whole frames. A bad header poisons the decoder
+// (there is no way to resynchronise a length-prefixed stream): every later next() fails too.
+class Decoder {
+public:
+    void feed(const char* data, size_t n) { buf_.append(data, n); }
+    // A frame when one is complete, nullopt when more bytes are needed, an Error when the stream
+    // is corrupt (bad magic, unknown type, oversized length).
+    Result<std::optional<Frame>> next();
+    // Bytes received but not yet part of a whole frame (non-zero at EOF = truncated frame).
+    size_t pending() const { return buf_.size(); }
+
+private:
+    std::string buf_;
+    std::optional<Error> broken_;
+};
+
+// Blocking helpers for fds: write a whole frame; read until one frame is whole (EOF → error).
+Status writeFrame(int fd, Type type, const std::string& payload = {});
+Result<Frame> readFrame(int fd, Decoder& dec);
+
+}  // namespace berth::vm::wire::proto

@@ -12,6 +12,9 @@
 namespace berth::fs {
 
 Result<std::string> readFile(const std::string& path);
+// Everything fd yields until EOF (or a read error: what came before it), EINTR retried: the
+// report a child writes on a close-on-exec pipe before it execs or exits.
+std::string readUntilEof(int fd);
 // Write to path.tmp, fsync, rename over path: readers see the old or the new file, never a mix.
 Status writeFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
 // Plain write (O_WRONLY|O_TRUNC), as used for cgroup and /proc knobs.

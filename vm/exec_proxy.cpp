@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
@@ -65,14 +66,7 @@ Result<int> execThroughProxy(const runtime::ExecRequest& r, const std::function<
         ::_exit(*code & 0xff);
     }
     syncWr.reset();
-    std::string failure;
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(syncRd.get(), buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        failure.append(buf, static_cast<size_t>(n));
-    }
+    std::string failure = fs::readUntilEof(syncRd.get());
     if (!failure.empty()) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);

@@ -21,6 +21,7 @@
 
 #include "common/fd_passing.hpp"
 #include "common/fs.hpp"
+#include "common/unix_socket.hpp"
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
 #include "vm/wire/boot_failure.hpp"
@@ -105,14 +106,15 @@ std::string Shim::lastWords() const {
 
 Status Shim::listenControl() {
     std::string path = controlSocketPath(c_.stateDir);
-    struct sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return Error(ENAMETOOLONG, "control socket path " + path);
-    path.copy(addr.sun_path, path.size());
+    // Bound through the state dir's fd: a containerd runtime root makes the path itself longer
+    // than sun_path.
+    UniqueFd dir(::open(c_.stateDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return Error::fromErrno("open ", c_.stateDir);
+    UnixAddress a = unixAddressAt(dir.get(), kControlSocketName);
     ctl_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!ctl_) return Error::fromErrno("socket");
     ::unlink(path.c_str());
-    if (::bind(ctl_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(ctl_.get(), 8) < 0)
+    if (::bind(ctl_.get(), reinterpret_cast<const sockaddr*>(&a.addr), a.len) < 0 || ::listen(ctl_.get(), 8) < 0)
         return Error::fromErrno("listen on ", path);
     return {};
 }
@@ -399,7 +401,7 @@ void placeShimFds(ShimConfig& c, int readyFd) {
 
 }  // namespace
 
-std::string controlSocketPath(const std::string& stateDir) { return stateDir + "/vm.sock"; }
+std::string controlSocketPath(const std::string& stateDir) { return stateDir + "/" + kControlSocketName; }
 
 Result<ShimStarted> startShim(const ShimConfig& c) {
     int p[2];
@@ -417,14 +419,7 @@ Result<ShimStarted> startShim(const ShimConfig& c) {
         Shim(mine).run();
     }
     wr.reset();
-    std::string msg;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(rd.get(), buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        msg.append(buf, static_cast<size_t>(n));
-    }
+    std::string msg = fs::readUntilEof(rd.get());
     if (msg.rfind("ok ", 0) == 0) return ShimStarted{pid, static_cast<pid_t>(std::atoi(msg.c_str() + 3))};
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
@@ -439,16 +434,7 @@ Result<ShimStarted> startShim(const ShimConfig& c) {
 namespace {
 
 Result<UniqueFd> connectShim(const std::string& stateDir) {
-    std::string path = controlSocketPath(stateDir);
-    struct sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return Error(ENAMETOOLONG, "control socket path " + path);
-    path.copy(addr.sun_path, path.size());
-    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-    if (!s) return Error::fromErrno("socket");
-    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        return Error::fromErrno("connect to the vm shim at ", path);
-    return s;
+    return connectUnixAt(stateDir, kControlSocketName, SOCK_SEQPACKET);
 }
 
 }  // namespace

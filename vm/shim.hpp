@@ -42,6 +42,7 @@ Status signalViaShim(const std::string& stateDir, int sig);
 // Run a process in the VM (guest config JSON) with our stdout/stderr; its exit code.
 Result<int> execViaShim(const std::string& stateDir, const std::string& processJson);
 
+inline constexpr const char* kControlSocketName = "vm.sock";
 std::string controlSocketPath(const std::string& stateDir);
 
 }  // namespace berth::vm

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <map>
 
+#include "common/unix_socket.hpp"
 #include "common/fd_passing.hpp"
 #include "common/fs.hpp"
 
@@ -39,16 +40,13 @@ Result<UniqueFd> bindIn(int dirFd, const char* name, int type, std::string* path
     UniqueFd s(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
     if (!s) return Error::fromErrno("socket");
     ::unlinkat(dirFd, name, 0);
-    struct sockaddr_un addr {};
-    addr.sun_family = AF_UNIX;
-    std::string p = strCat("/proc/self/fd/", dirFd, "/", name);
-    std::strncpy(addr.sun_path, p.c_str(), sizeof addr.sun_path - 1);
+    UnixAddress a = unixAddressAt(dirFd, name);
     mode_t old = ::umask(0177);
-    int r = ::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int r = ::bind(s.get(), reinterpret_cast<const sockaddr*>(&a.addr), a.len);
     ::umask(old);
     if (r < 0) return Error::fromErrno("bind ", name);
     if (::listen(s.get(), 4) < 0) return Error::fromErrno("listen ", name);
-    if (path) *path = p;
+    if (path) *path = a.addr.sun_path;
     return s;
 }
 

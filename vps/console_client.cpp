@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/unix_socket.hpp"
 #include "common/fd_passing.hpp"
 #include "vps/console.hpp"
 #include "vps/internal.hpp"
@@ -103,11 +104,8 @@ Result<ConsoleAttach> openConsole(const Context& ctx, const std::string& name) {
     ConsoleAttach a;
     a.sock.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!a.sock) return Error::fromErrno("socket");
-    struct sockaddr_un addr {};
-    addr.sun_family = AF_UNIX;
-    std::string p = strCat("/proc/self/fd/", dirFd.get(), "/", kConsoleSocket);
-    std::strncpy(addr.sun_path, p.c_str(), sizeof addr.sun_path - 1);
-    if (::connect(a.sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    UnixAddress addr = unixAddressAt(dirFd.get(), kConsoleSocket);
+    if (::connect(a.sock.get(), reinterpret_cast<const sockaddr*>(&addr.addr), addr.len) < 0)
         return Error::make("VPS \"", name,
                            "\" runs, but its console is gone (its console holder exited); it comes "
                            "back at the next start")

@@ -92,8 +92,14 @@ fails_cleanly() {
     # every later step fails and even exit_group is denied (glibc's _exit then faults: SIGSEGV).
     cfg '.linux.seccomp = {defaultAction: "SCMP_ACT_KILL", architectures: ["SCMP_ARCH_X86_64"], syscalls: []}'
     fails_cleanly 'killed by SIGSYS during its set-up.*seccomp filter'
-    cfg '.linux.seccomp.defaultAction = "SCMP_ACT_ERRNO"'
-    fails_cleanly 'killed by SIG[A-Z]+ during its set-up'
+    if ldd "$BERTH" 2>/dev/null | grep -q libasan; then
+        # Under ASan the child's runtime cannot die when exit_group itself is denied: it retries
+        # its death forever. The normal lane's build checks this part.
+        skip_part "SCMP_ACT_ERRNO for every syscall: a sanitizer build cannot exit under it"
+    else
+        cfg '.linux.seccomp.defaultAction = "SCMP_ACT_ERRNO"'
+        fails_cleanly 'killed by SIG[A-Z]+ during its set-up'
+    fi
 }
 
 @test "startContainer hooks run under the container's seccomp filter: a denied syscall fails start" {

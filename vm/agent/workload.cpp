@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 #include "namespaces/mount.hpp"
 #include "runtime/process/exec_process.hpp"
@@ -156,13 +157,7 @@ Result<Pipes> makePipes(const wire::GuestProcess& g) {
 }
 
 // Whatever the child wrote on the failure pipe before exec (empty when exec succeeded).
-std::string readFailure(int fd) {
-    std::string msg;
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
-    return msg;
-}
+std::string readFailure(int fd) { return fs::readUntilEof(fd); }
 
 int exitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 

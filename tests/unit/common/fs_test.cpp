@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "common/fs.hpp"
+#include "common/unique_fd.hpp"
 
 using namespace berth;
 
@@ -59,4 +60,16 @@ TEST(Fs, WriteFileOnFsChecksTheFilesystem) {
     ASSERT_EQ(::symlink(f.c_str(), (dir + "/link").c_str()), 0);
     EXPECT_FALSE(fs::writeFileOnFs(dir + "/link", "1", TMPFS_MAGIC, "tmpfs").ok());
     (void)fs::removeAll(dir);
+}
+
+TEST(Fs, ReadUntilEofTakesEverythingAWriterSaidBeforeClosing) {
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    UniqueFd rd(p[0]), wr(p[1]);
+    std::string big(10000, 'x');  // more than one read's worth
+    ASSERT_EQ(::write(wr.get(), big.data(), big.size()), static_cast<ssize_t>(big.size()));
+    wr.reset();
+    EXPECT_EQ(fs::readUntilEof(rd.get()), big);
+    EXPECT_EQ(fs::readUntilEof(rd.get()), "");  // at EOF already
+    EXPECT_EQ(fs::readUntilEof(-1), "");         // a read error: nothing
 }

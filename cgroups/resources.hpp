@@ -27,6 +27,16 @@ struct KnobWrite {
 
 // v1 knob writes for a linux.resources object, in the order they must be applied.
 // Refuses values v1 cannot express (with the JSON path in the message).
+// Where the v1 and v2 translations collect their writes.
+struct KnobList {
+    std::vector<KnobWrite>& w;
+    KnobWrite& add(const char* ctrl, std::string file, std::string value, std::string path, bool optional = false,
+                   std::string fallback = "") {
+        w.push_back({ctrl, std::move(file), std::move(value), optional, std::move(fallback), std::move(path)});
+        return w.back();
+    }
+};
+
 Result<std::vector<KnobWrite>> v1Knobs(const nlohmann::json& resources);
 // cgroup2 knob writes (runc/crun's conversions of v1-style values, then `unified`).
 Result<std::vector<KnobWrite>> v2Knobs(const nlohmann::json& resources);

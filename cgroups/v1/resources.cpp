@@ -9,13 +9,7 @@ namespace {
 using nlohmann::json;
 using fields::optInt;
 
-struct Out {
-    std::vector<KnobWrite>& w;
-    void add(const char* ctrl, std::string file, std::string value, std::string path, bool opt = false,
-             std::string fallback = "") {
-        w.push_back({ctrl, std::move(file), std::move(value), opt, std::move(fallback), std::move(path)});
-    }
-};
+using Out = KnobList;
 
 Status memoryKnobs(const json& m, Out out) {
     const std::string p = "linux.resources.memory";

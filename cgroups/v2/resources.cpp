@@ -13,14 +13,7 @@ namespace {
 using nlohmann::json;
 using fields::optInt;
 
-struct Out {
-    std::vector<KnobWrite>& w;
-    KnobWrite& add(const char* ctrl, std::string file, std::string value, std::string path,
-                   bool optional = false) {
-        w.push_back({ctrl, std::move(file), std::move(value), optional, "", std::move(path)});
-        return w.back();
-    }
-};
+using Out = KnobList;
 
 bool has(const json& obj, const char* key) { return obj.contains(key) && !obj[key].is_null(); }
 

@@ -247,16 +247,23 @@ rb() {
 
 # rb_raw ARGS...: like rb but without --root (global flags are the caller's).
 rb_raw() {
+    capture "berth $*" env BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$BERTH" "$@"
+}
+
+# capture LABEL CMD...: runs CMD with stdin from /dev/null; sets status, output, stderr, lines,
+# err_lines, and LAST_CMD=LABEL (what show_call prints).
+capture() {
+    local label="$1"
+    shift
     CALL_SEQ=$((CALL_SEQ + 1))
     local out="$TEST_DIR/call.$CALL_SEQ.out" err="$TEST_DIR/call.$CALL_SEQ.err"
     status=0
-    env BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$BERTH" "$@" \
-        </dev/null >"$out" 2>"$err" || status=$?
+    "$@" </dev/null >"$out" 2>"$err" || status=$?
     output="$(cat "$out")"
     stderr="$(cat "$err")"
     mapfile -t lines <"$out"
     mapfile -t err_lines <"$err"
-    LAST_CMD="berth $*"
+    LAST_CMD="$label"
 }
 
 show_call() {

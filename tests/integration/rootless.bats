@@ -47,17 +47,8 @@ as_user() {
     local cmd="$1"
     shift
     [[ "$cmd" == berth ]] && cmd="$BERTH"
-    CALL_SEQ=$((CALL_SEQ + 1))
-    local out="$TEST_DIR/call.$CALL_SEQ.out" err="$TEST_DIR/call.$CALL_SEQ.err"
-    status=0
-    (cd "$RB" && runuser -u "$RUSER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$TEST_DIR/home" \
-        XDG_RUNTIME_DIR="$XDG" BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$cmd" "$@") \
-        </dev/null >"$out" 2>"$err" || status=$?
-    output="$(cat "$out")"
-    stderr="$(cat "$err")"
-    mapfile -t lines <"$out"
-    mapfile -t err_lines <"$err"
-    LAST_CMD="(as $RUSER) $cmd $*"
+    capture "(as $RUSER) $cmd $*" env -C "$RB" runuser -u "$RUSER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        HOME="$TEST_DIR/home" XDG_RUNTIME_DIR="$XDG" BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$cmd" "$@"
 }
 
 # user_spec: berth spec --rootless in the user's bundle dir, the template's rootfs as root.

@@ -53,6 +53,19 @@ stat_of() {
     [[ "$(jq -c 'sort' <<<"$output")" =~ ^\[1,[0-9]+\]$ ]] || fail "ps --format json: $output"
     rb ps "$ID" -o pid,comm
     assert_berth_error 'options for the host.s ps do not apply'
+    # A malformed request (not JSON) straight to the shim's socket: the agent answers with an
+    # error under the request's id, and keeps serving.
+    local reply
+    reply="$(python3 - "$ROOT/$ID/vm.sock" 2>&1 <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.send(b"Q\x20{not json")
+s.settimeout(60)
+print(s.recv(65536).decode())
+PY
+)"
+    grep -q '^{"error":".*ps-request' <<<"$reply" || fail "reply to a malformed request:" "$reply"
 
     # events --stats: the guest cgroup's usage and limits in runc's JSON.
     local v

@@ -90,13 +90,16 @@ Result<std::vector<pid_t>> containerPids() {
 }  // namespace
 
 void answerOps(int port, const wire::proto::Frame& f) {
-    auto req = wire::parseOpsPayload(f);
-    if (!req) {
-        say("refused a request: " + req.error().message());
+    auto id = wire::proto::splitExecId(f);
+    if (!id) {  // no id to answer under: the host's request times out
+        say("refused a request: " + id.error().message());
         return;
     }
+    auto req = wire::parseOpsPayload(f);
     Result<nlohmann::json> body = Error(ENOENT, "the container has no cgroup in the guest");
-    if (f.type == wire::proto::Type::PsRequest) {
+    if (!req) {
+        body = req.error();
+    } else if (f.type == wire::proto::Type::PsRequest) {
         auto pids = containerPids();
         body = pids ? guestPs(*pids) : Result<nlohmann::json>(pids.error());
     } else if (guestCgroup().manager && f.type == wire::proto::Type::StatsRequest) {
@@ -105,7 +108,7 @@ void answerOps(int port, const wire::proto::Frame& f) {
         body = guestUpdate(req->second);
     }
     nlohmann::json reply = body ? *body : nlohmann::json{{"error", body.error().what()}};
-    (void)wire::proto::writeFrame(port, wire::proto::Type::OpsReply, wire::opsPayload(req->first, reply));
+    (void)wire::proto::writeFrame(port, wire::proto::Type::OpsReply, wire::opsPayload(id->first, reply));
 }
 
 }  // namespace berth::vm::agent

@@ -2,9 +2,15 @@
 // /proc parsing, the `ps -ef` table, the guest's limits and the memory ceiling.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include "cgroups/stats.hpp"
+#include "vm/shim.hpp"
 #include "vm/wire/boot_config.hpp"
 #include "vm/wire/guest_config.hpp"
 #include "vm/wire/guest_ops.hpp"
@@ -176,4 +182,48 @@ TEST(CgroupStatsJson, RoundTripsWhatToJsonWrites) {
     auto empty = cgroups::statsFromJson(json::object());
     ASSERT_TRUE(empty.ok());
     EXPECT_EQ(empty->memory.usage.usage, 0u);
+}
+
+// askAgent's side of the control socket, against a stand-in for the shim: the request's shape,
+// a reply, an error reply, and a shim that closes without answering (the container stopped).
+TEST(VmGuestOps, AskAgentOverTheControlSocket) {
+    char tmpl[] = "/tmp/berth-askagent-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    std::string dir = tmpl, path = dir + "/" + vm::kControlSocketName;
+    int l = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    ASSERT_GE(l, 0);
+    struct sockaddr_un a = {};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(l, 4), 0);
+    std::vector<std::string> replies = {R"({"processes":[]})", R"({"error":"memory limit too big"})", ""};
+    std::vector<std::string> got;
+    std::thread shim([&] {
+        for (auto& r : replies) {
+            int c = ::accept(l, nullptr, nullptr);
+            if (c < 0) return;
+            char buf[4096];
+            ssize_t n = ::recv(c, buf, sizeof buf, 0);
+            got.emplace_back(buf, n > 0 ? static_cast<size_t>(n) : 0);
+            if (!r.empty()) (void)::send(c, r.data(), r.size(), MSG_NOSIGNAL);
+            ::close(c);
+        }
+    });
+    auto ok = vm::askAgent(dir, wire::proto::Type::PsRequest, json{{"container", "c1"}});
+    auto refused = vm::askAgent(dir, wire::proto::Type::UpdateRequest, json{{"container", "c1"}});
+    auto gone = vm::askAgent(dir, wire::proto::Type::StatsRequest, json{{"container", "c1"}});
+    shim.join();
+    ::close(l);
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got[0], std::string("Q") + char(32) + R"({"container":"c1"})");
+    EXPECT_EQ(got[1][1], char(34));
+    ASSERT_TRUE(ok.ok()) << ok.error().what();
+    EXPECT_TRUE((*ok)["processes"].is_array());
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().what(), "memory limit too big");
+    ASSERT_FALSE(gone.ok());
+    EXPECT_NE(gone.error().what().find("stopped"), std::string::npos) << gone.error().what();
 }

@@ -43,6 +43,7 @@ std::string toJson(const GuestProcess& p) {
                         {"dropLostFound", p.dropLostFound},
                         {"nics", nicsToJson(p.nics)},
                         {"mounts", toJson(p.mounts)}};
+    if (!p.resources.is_null()) j["resources"] = p.resources;
     return j.dump();
 }
 
@@ -62,6 +63,7 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.dropLostFound = j.value("dropLostFound", false);
         p.nics = nicsFromJson(j.value("nics", nlohmann::json()));
         ASSIGN_OR_RETURN(p.mounts, guestMountsFromJson(j.value("mounts", nlohmann::json())));
+        p.resources = j.value("resources", nlohmann::json());
         return p;
     } catch (const std::exception& e) {
         return Error(EINVAL, strCat("guest config: ", e.what()));

@@ -45,6 +45,9 @@ struct GuestProcess {
     std::vector<GuestNic> nics;  // configured before the workload starts; lo is always up
     // The spec's bind mounts, from the 9p shares (vm/wire/shares).
     std::vector<GuestMount> mounts;
+    // The limits of the container's cgroup in the guest (linux.resources as the guest applies
+    // them: vm/wire/guest_ops.hpp guestResources); null: none.
+    nlohmann::json resources;
 };
 
 std::string toJson(const GuestProcess& p);

@@ -21,6 +21,7 @@
 #include "vm/exec_proxy.hpp"
 #include "vm/wire/guest_config.hpp"
 #include "vm/network.hpp"
+#include "vm/pod.hpp"
 #include "vm/shim.hpp"
 #include "vm/vmm.hpp"
 
@@ -192,6 +193,8 @@ public:
     Result<pid_t> boot(const runtime::HandlerRequest& req) {
         const runtime::spec::Spec& s = *req.spec;
         std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
+        ASSIGN_OR_RETURN(PodInfo pod, podRoleOf(s.annotations));
+        if (pod.role == PodRole::Member) return bootMember(req, pod.sandboxId, rootfs);
         // What the config asks that the VM path cannot do fails before anything is made.
         uint64_t rootfsBytes = 0;
         bool forcedMode = false;
@@ -199,6 +202,10 @@ public:
         TRY(checkSeccompForGuest(s.linux->seccomp));
         TRY(checkNetwork(s));
         ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
+        // A pod sandbox exports its pod directory, where its members' rootfs will appear.
+        bool sandbox = pod.role == PodRole::Sandbox;
+        if (sandbox && ::mkdir(podDir(req.stateDir).c_str(), 0700) < 0) return Error::fromErrno("vm: make ", podDir(req.stateDir));
+        if (sandbox) shares.shares.push_back(podShare(req.stateDir));
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot(), !shares.shares.empty()));
         AccelChoice accel = chooseAccel(art);
         if (accel.accel == wire::Accel::Tcg)
@@ -240,6 +247,33 @@ public:
         return started.shim;
     }
 
+    // A pod member: no VM of its own. Its rootfs and bind sources are bind-mounted under the
+    // sandbox's pod directory (QEMU's 9p export sees them with no hotplug) and its shim relays
+    // through the sandbox's shim to the agent, which runs it beside the sandbox.
+    Result<pid_t> bootMember(const runtime::HandlerRequest& req, const std::string& sandboxId, const std::string& rootfs) {
+        const runtime::spec::Spec& s = *req.spec;
+        ASSIGN_OR_RETURN(std::string sandboxDir, sandboxStateDirFor(req.stateDir, req.record->id, sandboxId, kHandlerName));
+        TRY(checkSeccompForGuest(s.linux->seccomp));
+        ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
+        TRY(stageMember(sandboxDir, req.record->id, rootfs, shares.shares));
+        ScopeGuard unstage([&] { unstageMember(sandboxDir, req.record->id); });
+        ShimConfig c;
+        c.stateDir = req.stateDir;
+        c.fifoPath = req.fifoPath;
+        c.terminal = s.process->terminal;
+        c.consoleSocket = req.options->consoleSocket;
+        c.consoleFd = req.consoleFd;
+        c.consoleSize = s.process->consoleSize;
+        c.sandboxStateDir = sandboxDir;
+        wire::GuestProcess guest = guestProcessFor(s);
+        guest.mounts = shares.mounts;
+        guest.member = req.record->id;
+        c.guestConfigJson = wire::toJson(guest);
+        ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
+        unstage.dismiss();
+        return started.shim;
+    }
+
     Status kill(const runtime::HandledContainer& c, int sig, bool) override {
         if (c.live == runtime::state::ContainerStatus::Stopped) return {};  // nothing outlives the VM
         // The workload is inside the guest: only the shim can reach it. SIGKILL still works
@@ -268,6 +302,11 @@ public:
             }
         }
         unwireNetwork(c.stateDir);
+        // A sandbox's members stopped with its VM (their shims exit 137); a member's own mounts
+        // go with it. Both before the state dir is removed.
+        if (auto pod = podRoleOf(c.st.annotations); pod && pod->role == PodRole::Sandbox) unstagePod(c.stateDir);
+        else if (pod && pod->role == PodRole::Member)
+            unstageMember(std::filesystem::path(c.stateDir).parent_path().string() + "/" + pod->sandboxId, c.st.id);
         return {};
     }
 

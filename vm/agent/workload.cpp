@@ -285,6 +285,8 @@ Status handleHostFrames(int port, wire::proto::Decoder& dec, Pipes& io, pid_t pi
             }
             struct winsize ws = {size->first, size->second, 0, 0};
             ::ioctl(io.outR.get(), TIOCSWINSZ, &ws);
+        } else if (f->type == wire::proto::Type::Member) {
+            podFromHost(port, *f);
         }
     }
 }
@@ -319,6 +321,8 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
             fds.push_back({e.out ? e.out.get() : -1, POLLIN, 0});
             fds.push_back({e.err ? e.err.get() : -1, POLLIN, 0});
         }
+        size_t podBase = fds.size();
+        podPollFds(fds);  // pod members' supervisors (vm/agent/containers.cpp)
         int r = ::poll(fds.data(), fds.size(), code < 0 ? -1 : 200);
         if (r < 0 && errno != EINTR) return Error::fromErrno("poll");
         if (r == 0) break;
@@ -341,6 +345,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
             if (fds[5 + 2 * i].revents) relayExecPipe(port, execs[i].id, execs[i].err, 2);
         }
         finishExecs(port, execs);
+        podOnPoll(port, fds.data() + podBase, fds.size() - podBase);
         if (fds[0].revents & (POLLHUP | POLLERR) && !(fds[0].revents & POLLIN))
             return Error(EPIPE, "agent channel closed");
         if (fds[0].revents & POLLIN) {

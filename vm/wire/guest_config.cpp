@@ -42,7 +42,8 @@ std::string toJson(const GuestProcess& p) {
                         {"readonlyRoot", p.readonlyRoot},
                         {"dropLostFound", p.dropLostFound},
                         {"nics", nicsToJson(p.nics)},
-                        {"mounts", toJson(p.mounts)}};
+                        {"mounts", toJson(p.mounts)},
+                        {"member", p.member}};
     return j.dump();
 }
 
@@ -62,6 +63,9 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.dropLostFound = j.value("dropLostFound", false);
         p.nics = nicsFromJson(j.value("nics", nlohmann::json()));
         ASSIGN_OR_RETURN(p.mounts, guestMountsFromJson(j.value("mounts", nlohmann::json())));
+        p.member = j.value("member", std::string());
+        if (p.member.find('/') != std::string::npos || p.member == "." || p.member == "..")
+            return Error(EINVAL, strCat("guest config: member \"", p.member, "\" is not a directory name"));
         return p;
     } catch (const std::exception& e) {
         return Error(EINVAL, strCat("guest config: ", e.what()));

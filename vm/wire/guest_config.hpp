@@ -45,6 +45,9 @@ struct GuestProcess {
     std::vector<GuestNic> nics;  // configured before the workload starts; lo is always up
     // The spec's bind mounts, from the 9p shares (vm/wire/shares).
     std::vector<GuestMount> mounts;
+    // A pod member: its directory in the sandbox's pod share (the rootfs at <member>/rootfs, its
+    // binds' sources at <member>/<tag>); empty for the VM's own container.
+    std::string member;
 };
 
 std::string toJson(const GuestProcess& p);

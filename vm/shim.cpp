@@ -377,7 +377,8 @@ void Shim::finish() {
         // The VMM ended without the agent's word: killed (e.g. `delete -f`) or crashed. A pod
         // member stops with its sandbox's VM as if killed (Kata stops a pod's containers so).
         code = member() ? 128 + SIGKILL : WIFSIGNALED(vmmStatus_) ? 128 + WTERMSIG(vmmStatus_) : 255;
-        writeAll(STDERR_FILENO, strCat("berth: vm: the VM stopped before the workload exited", lastWords(), "\n"));
+        writeAll(STDERR_FILENO, strCat("berth: vm: ", member() ? "the sandbox's VM" : "the VM", " stopped before the workload exited",
+                                       lastWords(), "\n"));
     }
     ::_exit(code);
 }

@@ -2,6 +2,7 @@
 // version the host checks in Ready.
 #include <gtest/gtest.h>
 
+#include "vm/pod.hpp"
 #include "vm/wire/guest_config.hpp"
 #include "vm/wire/protocol.hpp"
 
@@ -83,4 +84,25 @@ TEST(VmPodProtocol, MemberFieldOfTheGuestConfigRoundTrips) {
     back = vm::wire::guestProcessFromJson(vm::wire::toJson(p));
     ASSERT_TRUE(back.ok());
     EXPECT_TRUE(back->member.empty());
+}
+
+TEST(VmPodRole, CriAndCriOAnnotations) {
+    auto none = vm::podRoleOf({{"run.oci.handler", "vm"}});
+    ASSERT_TRUE(none.ok());
+    EXPECT_EQ(none->role, vm::PodRole::None);
+    auto sb = vm::podRoleOf({{"io.kubernetes.cri.container-type", "sandbox"}, {"io.kubernetes.cri.sandbox-id", "abc"}});
+    ASSERT_TRUE(sb.ok());
+    EXPECT_EQ(sb->role, vm::PodRole::Sandbox);
+    auto m = vm::podRoleOf({{"io.kubernetes.cri.container-type", "container"}, {"io.kubernetes.cri.sandbox-id", "abc"}});
+    ASSERT_TRUE(m.ok());
+    EXPECT_EQ(m->role, vm::PodRole::Member);
+    EXPECT_EQ(m->sandboxId, "abc");
+    auto crio = vm::podRoleOf({{"io.kubernetes.cri-o.ContainerType", "container"}, {"io.kubernetes.cri-o.SandboxID", "def"}});
+    ASSERT_TRUE(crio.ok());
+    EXPECT_EQ(crio->role, vm::PodRole::Member);
+    EXPECT_EQ(crio->sandboxId, "def");
+    EXPECT_FALSE(vm::podRoleOf({{"io.kubernetes.cri.container-type", "container"}}).ok());
+    auto bad = vm::podRoleOf({{"io.kubernetes.cri.container-type", "container"}, {"io.kubernetes.cri.sandbox-id", "../x"}});
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message().find("../x"), std::string::npos);
 }

@@ -268,6 +268,8 @@ public:
         wire::GuestProcess guest = guestProcessFor(s);
         guest.mounts = shares.mounts;
         guest.member = req.record->id;
+        for (const auto& ns : s.linux->namespaces)
+            if (ns.type == "pid" && !ns.path.empty()) guest.sandboxPidNs = true;
         guest.hostname.clear();  // the UTS namespace is the sandbox's (CRI gives both one name)
         c.guestConfigJson = wire::toJson(guest);
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));

@@ -40,6 +40,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
 // containers.cpp: pod members (Member frames), each served by a child of PID 1 that runs
 // runWorkload for it; PID 1's workload loop polls their sockets.
 inline constexpr const char* kPodDir = "/run/berth/pod";  // the sandbox's 9p pod share
+void podSetSandboxWorkload(pid_t pid);
 void podFromHost(int port, const wire::proto::Frame& f);
 void podPollFds(std::vector<struct pollfd>& fds);
 void podOnPoll(int port, const struct pollfd* fds, size_t n);

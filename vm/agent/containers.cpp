@@ -34,6 +34,21 @@ struct Member {
 };
 std::map<int32_t, Member> members;  // PID 1's table
 std::vector<int32_t> polled;        // the slots podPollFds added, in order
+pid_t sandboxWorkload = -1;          // the VM's own container's process (the pause)
+constexpr const char* kPodShm = "/run/berth/pod-shm";
+
+// The sandbox's /dev/shm (a tmpfs in PID 1's mount namespace), or a tmpfs of the pod's when the
+// sandbox has none: what every member mounts on its /dev/shm, as a pod shares IPC.
+Status makePodShm() {
+    static bool made = false;
+    if (made) return {};
+    TRY(fs::mkdirAll(kPodShm, 0700));
+    bool bound = fs::exists("/rootfs/dev/shm") && ::mount("/rootfs/dev/shm", kPodShm, nullptr, MS_BIND, nullptr) == 0;
+    if (!bound && ::mount("shm", kPodShm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") < 0)
+        return Error::fromErrno("mount the pod's /dev/shm");
+    made = true;
+    return {};
+}
 
 Status mountPodShare() {
     static bool mounted = false;
@@ -61,7 +76,15 @@ Status enterMemberRootfs(const wire::GuestProcess& p) {
     std::string src = strCat(kPodDir, "/", p.member, "/rootfs");
     if (::mount(src.c_str(), "/rootfs", nullptr, MS_BIND | MS_REC, nullptr) < 0)
         return Error::fromErrno("bind mount the member's rootfs ", src);
-    return prepareRootfs(p);
+    TRY(prepareRootfs(p));
+    if (fs::exists("/rootfs/dev/shm") && ::mount(kPodShm, "/rootfs/dev/shm", nullptr, MS_BIND, nullptr) < 0)
+        return Error::fromErrno("bind mount the pod's /dev/shm");
+    if (p.sandboxPidNs) {  // our children (the member's process) go into the sandbox's
+        std::string ns = strCat("/proc/", sandboxWorkload, "/ns/pid");
+        UniqueFd fd(::open(ns.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd || ::setns(fd.get(), CLONE_NEWPID) < 0) return Error::fromErrno("join the sandbox's PID namespace");
+    }
+    return {};
 }
 
 void exitAcked(int sock, proto::Decoder& dec, int code) {
@@ -109,6 +132,7 @@ void exitAcked(int sock, proto::Decoder& dec, int code) {
 // socket (and the console on 0-2).
 Status spawnMember(int32_t slot) {
     TRY(mountPodShare());
+    TRY(makePodShm());
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return Error::fromErrno("socketpair");
     UniqueFd ours(sv[0]), theirs(sv[1]);
@@ -134,6 +158,8 @@ void refuse(int port, int32_t slot, const std::string& msg) {
 }
 
 }  // namespace
+
+void podSetSandboxWorkload(pid_t pid) { sandboxWorkload = pid; }
 
 void podFromHost(int port, const proto::Frame& f) {
     auto m = proto::splitMember(f);

@@ -169,7 +169,9 @@ Result<pid_t> spawnProcess(const wire::GuestProcess& p, pid_t workload, Pipes& i
     pid_t pid;
     if (workload == 0) {
         // clone without a stack behaves as fork; the child is PID 1 of its namespace.
-        pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+        // (a pod member sharing the sandbox's PID namespace: its supervisor joined it already)
+        unsigned long flags = p.sandboxPidNs ? 0 : CLONE_NEWPID;
+        pid = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     } else {
         // Our children go into the workload's PID namespace for this one fork, then back to ours.
         std::string ns = "/proc/" + std::to_string(workload) + "/ns/pid";
@@ -303,6 +305,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
     if (!sfd) return Error::fromErrno("signalfd");
     std::string failure;
     ASSIGN_OR_RETURN(pid_t pid, spawnProcess(p, 0, io, failure));
+    podSetSandboxWorkload(pid);  // what pod members join (vm/agent/containers.cpp)
     if (!failure.empty()) (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, failure);
     Execs execs;
 

@@ -43,7 +43,8 @@ std::string toJson(const GuestProcess& p) {
                         {"dropLostFound", p.dropLostFound},
                         {"nics", nicsToJson(p.nics)},
                         {"mounts", toJson(p.mounts)},
-                        {"member", p.member}};
+                        {"member", p.member},
+                        {"sandboxPidNs", p.sandboxPidNs}};
     return j.dump();
 }
 
@@ -64,6 +65,7 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.nics = nicsFromJson(j.value("nics", nlohmann::json()));
         ASSIGN_OR_RETURN(p.mounts, guestMountsFromJson(j.value("mounts", nlohmann::json())));
         p.member = j.value("member", std::string());
+        p.sandboxPidNs = j.value("sandboxPidNs", false);
         if (p.member.find('/') != std::string::npos || p.member == "." || p.member == "..")
             return Error(EINVAL, strCat("guest config: member \"", p.member, "\" is not a directory name"));
         return p;

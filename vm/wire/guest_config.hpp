@@ -48,6 +48,9 @@ struct GuestProcess {
     // A pod member: its directory in the sandbox's pod share (the rootfs at <member>/rootfs, its
     // binds' sources at <member>/<tag>); empty for the VM's own container.
     std::string member;
+    // A member whose spec names its PID namespace by path (CRI's shareProcessNamespace): it
+    // joins the sandbox's PID namespace instead of being PID 1 of its own.
+    bool sandboxPidNs = false;
 };
 
 std::string toJson(const GuestProcess& p);

@@ -54,7 +54,13 @@ qemu_count() {
     pod_bundle client container sh -c 'for i in $(seq 100); do wget -q -O- http://127.0.0.1:8080/ && exit 7; sleep 0.1; done; exit 1'
     pod_bundle idle container sleep 1000
 
-    vm run -d -b "$TEST_DIR/sb" "$SB"
+    # A member of a sandbox that is created but not started: refused, nothing left of it.
+    vm create -b "$TEST_DIR/sb" "$SB"
+    assert_ok
+    vm create -b "$TEST_DIR/web" web
+    assert_berth_error "its sandbox \"$SB\" is not running \(created\)"
+    [[ "$(root_entries)" == "$SB" && -z "$(ls -A "$ROOT/$SB/pod")" ]] || fail "left: $(root_entries) $(ls -A "$ROOT/$SB/pod")"
+    vm start "$SB"
     assert_ok
     vm run -d -b "$TEST_DIR/web" web
     assert_ok
@@ -67,12 +73,16 @@ qemu_count() {
     [[ "$output" == "pod-ok" ]] || fail "client output: $output"
 
     # exec in a member: its own PID namespace (httpd is its PID 1) and rootfs, its exit code.
-    vm exec web sh -c 'cat /proc/1/cmdline | tr "\0" " "; cat /www/index.html; exit 4'
+    vm exec web sh -c 'cat /proc/1/cmdline | tr "\0" " "; cat /www/index.html; echo shm-ok >/dev/shm/from-web; exit 4'
     assert_status 4
     [[ "$output" == "httpd -f -p 8080 -h /www pod-ok" ]] || fail "exec output: $output"
     [[ "$(qemu_count)" == 1 ]] || fail "QEMU processes: $(qemu_count), expected 1"
 
     # A member whose sandbox is deleted under it stops as if killed (137), as Kata stops them.
+    # This one names its PID namespace by path (CRI's shareProcessNamespace): it joins the
+    # sandbox's, where the sandbox's sleep is PID 1.
+    CFG_FILE="$TEST_DIR/idle/config.json" cfg '.linux.namespaces |= map(if .type == "pid" then .path = $p else . end)' \
+        --arg p "/proc/$(ctr_pid "$SB")/ns/pid"
     ( rc=0; env BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$BERTH_VM" --root "$ROOT" run -b "$TEST_DIR/idle" idle \
         </dev/null >/dev/null 2>"$TEST_DIR/idle.err" || rc=$?; echo "$rc" >"$TEST_DIR/idle.rc" ) &
     bg_register $!
@@ -84,9 +94,10 @@ qemu_count() {
     assert_ok
     wait_status web stopped
     [[ "$(ctr_status "$SB")" == running && "$(ctr_status idle)" == running ]] || fail "sandbox $(ctr_status "$SB"), idle $(ctr_status idle)"
-    vm exec idle sh -c 'echo alive'
+    # The pod shares IPC (/dev/shm) and, for idle, the PID namespace.
+    vm exec idle sh -c 'cat /proc/1/cmdline | tr "\0" " "; pidof sleep | wc -w; cat /dev/shm/from-web'
     assert_ok
-    [[ "$output" == alive ]] || fail "exec in idle: $output"
+    [[ "$output" == "sleep 1000 2"*"shm-ok" ]] || fail "exec in idle: $output"
     vm exec web true
     assert_berth_error_code 255 'container "web".*stopped'
     vm delete web

@@ -316,6 +316,9 @@ public:
     // The whole machine stops: SIGSTOP halts every vCPU thread of the VMM (the guest's clock
     // catches up on SIGCONT). Signals, exec requests and output wait in the channel meanwhile.
     Status freeze(const runtime::HandledContainer& c, bool frozen) override {
+        if (auto pod = podRoleOf(c.st.annotations); pod && pod->role == PodRole::Member)
+            return Error(ENOTSUP, strCat("vm: cannot ", frozen ? "pause" : "resume", " container \"", c.st.id,
+                                         "\": a pod member shares its sandbox's VM (pause the sandbox)")).hideErrno();
         std::optional<VmmPid> vmm = readVmmPid(c.stateDir);
         if (!vmm || !runtime::state::processAlive(vmm->pid, vmm->startTime)) return Error::make("vm: the VMM is not running");
         if (::kill(vmm->pid, frozen ? SIGSTOP : SIGCONT) < 0)

@@ -130,6 +130,20 @@ Result<wire::RootfsMode> stageRootfs(wire::RootfsMode mode, bool forced, const s
     return wire::RootfsMode::Block;
 }
 
+// A file bound onto a directory of the rootfs fails in the guest with only the share's tag to
+// name; caught here, the error names the host file as on the namespaces path.
+Status checkFileBindTargets(const std::vector<runtime::spec::Mount>& mounts, const std::string& bundle, const std::string& rootfs) {
+    for (const auto& m : mounts) {
+        if (!wire::isBindMount(m) || m.source.empty()) continue;
+        std::string src = m.source[0] == '/' ? m.source : fs::joinPath(bundle, m.source);
+        struct stat from, to;
+        if (::stat(src.c_str(), &from) < 0 || !S_ISREG(from.st_mode)) continue;
+        if (::lstat(fs::joinPath(rootfs, m.destination).c_str(), &to) == 0 && S_ISDIR(to.st_mode))
+            return Error(ENOTDIR, strCat("vm: bind mount ", m.source, " on ", m.destination, ": a file onto a directory"));
+    }
+    return {};
+}
+
 struct VmmPid {
     pid_t pid;
     uint64_t startTime;
@@ -202,6 +216,7 @@ public:
         TRY(checkSeccompForGuest(s.linux->seccomp));
         TRY(checkNetwork(s));
         ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
+        TRY(checkFileBindTargets(s.mounts, req.record->bundle, rootfs));
         // A pod sandbox exports its pod directory, where its members' rootfs will appear.
         bool sandbox = pod.role == PodRole::Sandbox;
         if (sandbox && ::mkdir(podDir(req.stateDir).c_str(), 0700) < 0) return Error::fromErrno("vm: make ", podDir(req.stateDir));
@@ -255,6 +270,7 @@ public:
         ASSIGN_OR_RETURN(std::string sandboxDir, sandboxStateDirFor(req.stateDir, req.record->id, sandboxId, kHandlerName));
         TRY(checkSeccompForGuest(s.linux->seccomp));
         ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
+        TRY(checkFileBindTargets(s.mounts, req.record->bundle, rootfs));
         TRY(stageMember(sandboxDir, req.record->id, rootfs, shares.shares));
         ScopeGuard unstage([&] { unstageMember(sandboxDir, req.record->id); });
         ShimConfig c;

@@ -118,8 +118,10 @@ Result<UniqueFd> joinSandbox(const std::string& sandboxStateDir) {
 
 void PodMux::add(UniqueFd conn) {
     ::fcntl(conn.get(), F_SETFL, O_NONBLOCK);
-    if (!proto::writeFrame(conn.get(), proto::Type::Ready, proto::readyPayload())) return;
-    conns_[next_++].fd = std::move(conn);
+    Conn& c = conns_[next_++];
+    c.fd = std::move(conn);
+    c.out = proto::encode(proto::Type::Ready, proto::readyPayload());
+    flush(c);
 }
 
 void PodMux::fromAgent(const proto::Frame& f) {
@@ -127,13 +129,32 @@ void PodMux::fromAgent(const proto::Frame& f) {
     if (!m) return log::debug("vm: ", m.error().what());
     auto it = conns_.find(m->first);
     if (it == conns_.end()) return;  // a member that has gone
-    (void)proto::writeFrame(it->second.fd.get(), m->second.type, m->second.payload);
+    Conn& c = it->second;
+    proto::Type t = m->second.type;
+    bool output = t == proto::Type::Stdout || t == proto::Type::Stderr || t == proto::Type::ExecOutput;
+    if (output && c.out.size() > kMaxQueued) {
+        if (!c.dropping) log::debug("vm: pod member ", it->first, " does not read its output: dropping it");
+        c.dropping = true;
+        return;
+    }
+    c.dropping = false;
+    c.out += proto::encode(t, m->second.payload);
+    flush(c);
+}
+
+void PodMux::flush(Conn& c) {
+    while (!c.out.empty()) {
+        ssize_t n = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // full (POLLOUT later) or gone (EOF on the read side ends it)
+        c.out.erase(0, static_cast<size_t>(n));
+    }
 }
 
 void PodMux::pollFds(std::vector<struct pollfd>& fds) {
     polled_.clear();
     for (auto& [slot, c] : conns_) {
-        fds.push_back({c.fd.get(), POLLIN, 0});
+        fds.push_back({c.fd.get(), static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
         polled_.push_back(slot);
     }
 }
@@ -143,6 +164,8 @@ void PodMux::onPoll(int agentFd, const struct pollfd* fds, size_t n) {
         if (!fds[i].revents) continue;
         auto it = conns_.find(polled_[i]);
         if (it == conns_.end()) continue;
+        if (fds[i].revents & POLLOUT) flush(it->second);
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
         char buf[65536];
         ssize_t r = ::read(it->second.fd.get(), buf, sizeof buf);
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;

@@ -56,7 +56,7 @@ class PodMux {
 public:
     // A member's channel; it gets the Ready frame at once (the agent is up).
     void add(UniqueFd conn);
-    // A Member frame from the agent to its member's channel.
+    // A Member frame from the agent to its member's channel (queued; sent as it drains).
     void fromAgent(const wire::proto::Frame& f);
     void pollFds(std::vector<struct pollfd>& fds);
     // fds: what pollFds added, with revents. A channel at EOF (the member shim is gone) becomes
@@ -64,10 +64,17 @@ public:
     void onPoll(int agentFd, const struct pollfd* fds, size_t n);
 
 private:
+    // What the agent sent a member waits in `out` until its channel takes it: a member whose
+    // shim stops reading (its stdout reader stalled) must not stall the pod. Past kMaxQueued,
+    // that member's output frames are dropped (its control frames never are).
+    static constexpr size_t kMaxQueued = 16 << 20;
     struct Conn {
         UniqueFd fd;
         wire::proto::Decoder dec;
+        std::string out;
+        bool dropping = false;
     };
+    void flush(Conn& c);
     std::map<int32_t, Conn> conns_;
     std::vector<int32_t> polled_;
     int32_t next_ = 1;

@@ -1,6 +1,8 @@
 // Pods over the agent channel: a member's frames inside Member envelopes, and the protocol
 // version the host checks in Ready.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "vm/pod.hpp"
 #include "vm/wire/guest_config.hpp"
@@ -105,4 +107,93 @@ TEST(VmPodRole, CriAndCriOAnnotations) {
     auto bad = vm::podRoleOf({{"io.kubernetes.cri.container-type", "container"}, {"io.kubernetes.cri.sandbox-id", "../x"}});
     ASSERT_FALSE(bad.ok());
     EXPECT_NE(bad.error().message().find("../x"), std::string::npos);
+}
+
+namespace {
+
+// A stream socketpair, non-blocking on our side.
+std::pair<UniqueFd, UniqueFd> streamPair() {
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    return {UniqueFd(sv[0]), UniqueFd(sv[1])};
+}
+
+proto::Frame readOne(int fd) {
+    proto::Decoder d;
+    auto f = proto::readFrame(fd, d);
+    EXPECT_TRUE(f.ok());
+    return f ? *f : proto::Frame{proto::Type::Failed, "read failed"};
+}
+
+// One round of the sandbox shim's loop for the mux: poll, then onPoll.
+void pumpOnce(vm::PodMux& mux, int agentFd, int timeoutMs = 1000) {
+    std::vector<struct pollfd> fds;
+    mux.pollFds(fds);
+    ASSERT_GE(::poll(fds.data(), fds.size(), timeoutMs), 0);
+    mux.onPoll(agentFd, fds.data(), fds.size());
+}
+
+}  // namespace
+
+TEST(VmPodMux, RelaysAMembersFramesBothWaysAndDropsItWhenItGoes) {
+    auto [agentOurs, agentTheirs] = streamPair();
+    vm::PodMux mux;
+    auto [m1Shim, m1Mux] = streamPair();
+    auto [m2Shim, m2Mux] = streamPair();
+    mux.add(std::move(m1Mux));  // slot 1
+    mux.add(std::move(m2Mux));  // slot 2
+    // each member shim hears Ready with this build's version
+    EXPECT_EQ(readOne(m1Shim.get()).payload, proto::readyPayload());
+    EXPECT_EQ(readOne(m2Shim.get()).payload, proto::readyPayload());
+
+    // member 2's frame reaches the agent in an envelope with slot 2
+    ASSERT_TRUE(proto::writeFrame(m2Shim.get(), proto::Type::Signal, proto::intPayload(15)).ok());
+    pumpOnce(mux, agentOurs.get());
+    auto env = proto::splitMember(readOne(agentTheirs.get()));
+    ASSERT_TRUE(env.ok());
+    EXPECT_EQ(env->first, 2);
+    EXPECT_EQ(env->second.type, proto::Type::Signal);
+    EXPECT_EQ(*proto::decodeInt(env->second), 15);
+
+    // the agent's frame for slot 1 reaches member 1 unwrapped; one for an unknown slot is dropped
+    mux.fromAgent(decodeOne(proto::encodeMember(9, proto::Type::Stdout, "nobody")));
+    mux.fromAgent(decodeOne(proto::encodeMember(1, proto::Type::Stdout, "hello")));
+    auto out = readOne(m1Shim.get());
+    EXPECT_EQ(out.type, proto::Type::Stdout);
+    EXPECT_EQ(out.payload, "hello");
+
+    // member 1's shim goes: the agent is told to drop slot 1
+    m1Shim.reset();
+    pumpOnce(mux, agentOurs.get());
+    auto drop = proto::splitMember(readOne(agentTheirs.get()));
+    ASSERT_TRUE(drop.ok());
+    EXPECT_EQ(drop->first, 1);
+    EXPECT_EQ(drop->second.type, proto::Type::Drop);
+}
+
+TEST(VmPodMux, AMemberThatDoesNotReadDoesNotStallThePod) {
+    auto [agentOurs, agentTheirs] = streamPair();
+    vm::PodMux mux;
+    auto [slowShim, slowMux] = streamPair();
+    mux.add(std::move(slowMux));
+    std::string chunk(proto::kChunk, 'x');
+    // far more than a socket buffer: fromAgent must return each time (queued, then dropped)
+    for (int i = 0; i < 1200; i++) mux.fromAgent(decodeOne(proto::encodeMember(1, proto::Type::Stdout, chunk)));
+    // control frames still get through once it reads again
+    mux.fromAgent(decodeOne(proto::encodeMember(1, proto::Type::Exit, proto::intPayload(0))));
+    proto::Decoder d;
+    bool sawExit = false;
+    for (int round = 0; round < 10000 && !sawExit; round++) {
+        pumpOnce(mux, agentOurs.get(), 0);
+        char buf[65536];
+        ssize_t n;
+        while ((n = ::recv(slowShim.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0) d.feed(buf, static_cast<size_t>(n));
+        for (;;) {
+            auto f = d.next();
+            ASSERT_TRUE(f.ok());
+            if (!*f) break;
+            if ((*f)->type == proto::Type::Exit) sawExit = true;
+        }
+    }
+    EXPECT_TRUE(sawExit);
 }

@@ -60,11 +60,14 @@ Status mountPodShare() {
     return {};
 }
 
-// In the supervisor: the next frame of type `want`, or a Signal (killed before it started).
-Result<proto::Frame> expectFrame(int sock, proto::Decoder& dec, proto::Type want) {
+// In the supervisor: the next frame of type `want`, or a Signal (killed before it started); a
+// Resize meanwhile sets the size the terminal starts with (p).
+Result<proto::Frame> expectFrame(int sock, proto::Decoder& dec, proto::Type want, wire::GuestProcess* p = nullptr) {
     for (;;) {
         ASSIGN_OR_RETURN(proto::Frame f, proto::readFrame(sock, dec));
         if (f.type == want || f.type == proto::Type::Signal) return f;
+        if (f.type == proto::Type::Resize && p)
+            if (auto size = proto::decodeSize(f)) p->process.consoleSize = runtime::spec::ConsoleSize{size->first, size->second};
     }
 }
 
@@ -113,7 +116,7 @@ void exitAcked(int sock, proto::Decoder& dec, int code) {
         ::_exit(127);
     }
     if (!proto::writeFrame(sock, proto::Type::Prepared)) ::_exit(1);
-    auto start = expectFrame(sock, dec, proto::Type::Start);
+    auto start = expectFrame(sock, dec, proto::Type::Start, &*p);
     if (!start) ::_exit(1);
     int code;
     if (start->type == proto::Type::Signal) {

@@ -25,6 +25,7 @@
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
 #include "common/json.hpp"
+#include "vm/pod.hpp"
 #include "vm/wire/boot_failure.hpp"
 #include "vm/wire/guest_ops.hpp"
 #include "vm/wire/protocol.hpp"
@@ -57,6 +58,7 @@ public:
 
 private:
     Status boot();
+    Status startVmm();
     Status listenControl();
     Status setupTerminal();
     void sendWindowSize();
@@ -86,6 +88,8 @@ private:
         UniqueFd conn, in, out, err;
     };
     std::map<int32_t, ExecClient> execs_;
+    PodMux pod_;  // a sandbox's members (vm/pod.hpp)
+    bool member() const { return !c_.sandboxStateDir.empty(); }
     int32_t nextExecId_ = 1;
     void startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err);
     void onExecFrame(const wire::proto::Frame& f);
@@ -107,8 +111,9 @@ bool Shim::reportReady(const std::string& msg) {
 
 std::string Shim::lastWords() const {
     // Why the guest or QEMU stopped: the most useful part of a failed boot.
-    auto console = fs::readFile(c_.stateDir + "/console.log");
-    auto vmm = fs::readFile(c_.stateDir + "/vmm.log");
+    const std::string& dir = member() ? c_.sandboxStateDir : c_.stateDir;  // a member's is its sandbox's VM
+    auto console = fs::readFile(dir + "/console.log");
+    auto vmm = fs::readFile(dir + "/vmm.log");
     return wire::bootFailureReason(console ? *console : "", vmm ? *vmm : "");
 }
 
@@ -121,6 +126,7 @@ Status Shim::listenControl() {
     UnixAddress a = unixAddressAt(dir.get(), kControlSocketName);
     ctl_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!ctl_) return Error::fromErrno("socket");
+    // A pod member's socket takes signals and execs for it; its frames go to the sandbox's.
     ::unlink(path.c_str());
     if (::bind(ctl_.get(), reinterpret_cast<const sockaddr*>(&a.addr), a.len) < 0 || ::listen(ctl_.get(), 8) < 0)
         return Error::fromErrno("listen on ", path);
@@ -147,9 +153,8 @@ void Shim::sendWindowSize() {
     (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Resize, wire::proto::sizePayload(ws.ws_row, ws.ws_col));
 }
 
-Status Shim::boot() {
-    if (c_.terminal) TRY_CTX(setupTerminal(), "terminal");
-    TRY(listenControl());
+// The VMM with its end of the agent channel; ours is agent_.
+Status Shim::startVmm() {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return Error::fromErrno("socketpair");
     agent_.reset(sv[0]);
@@ -159,10 +164,22 @@ Status Shim::boot() {
     // QEMU holds the taps now: when it goes, they go (a tap without TUNSETPERSIST dies with its
     // last fd), whatever happens to the shim.
     for (auto& n : c_.qemu.nics) ::close(n.tapFd);
+    return {};
+}
+
+Status Shim::boot() {
+    if (c_.terminal) TRY_CTX(setupTerminal(), "terminal");
+    TRY(listenControl());
+    if (member()) {
+        ASSIGN_OR_RETURN(agent_, joinSandbox(c_.sandboxStateDir));
+    } else {
+        TRY(startVmm());
+    }
     ::fcntl(agent_.get(), F_SETFL, O_NONBLOCK);
     auto deadline = Clock::now() + std::chrono::milliseconds(kBootTimeoutMs);
     while (!prepared_) {
-        if (!step(100)) return Error(EIO, "the VM stopped while booting" + lastWords());
+        if (!step(100)) return Error(EIO, (member() ? "the sandbox's VM stopped" : "the VM stopped while booting") + lastWords());
+        if (!failure_.empty() && !ready_) return Error(EPROTO, failure_).hideErrno();  // Ready refused
         if (!failure_.empty()) return Error(EIO, "the guest agent failed: " + failure_);
         if (code_ >= 0) return Error(ECANCELED, "killed while booting");
         if (Clock::now() > deadline) return Error(ETIMEDOUT, "the guest did not boot in time" + lastWords());
@@ -258,6 +275,10 @@ void Shim::acceptControl() {
                 std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
                 fds[i].reset(fd);
             }
+    if (buf[0] == 'M' && fds[0] && !member()) {  // a pod member joins (vm/pod.hpp)
+        if (started_ && code_ < 0) pod_.add(std::move(fds[0]));
+        return;  // else its channel closes: the member's create fails
+    }
     if (buf[0] == 'X' && fds[0] && fds[1] && fds[2])
         return startExec(std::move(conn), buf.substr(1, static_cast<size_t>(n) - 1), std::move(fds[0]),
                          std::move(fds[1]), std::move(fds[2]));
@@ -272,7 +293,11 @@ void Shim::acceptControl() {
 
 void Shim::onFrame(const wire::proto::Frame& f) {
     switch (f.type) {
-        case wire::proto::Type::Ready: ready_ = true; break;
+        case wire::proto::Type::Ready:
+            if (Status st = wire::proto::checkReady(f.payload); !st) failure_ = st.error().message();
+            else ready_ = true;
+            break;
+        case wire::proto::Type::Member: pod_.fromAgent(f); break;
         case wire::proto::Type::Prepared: prepared_ = true; break;
         case wire::proto::Type::Stdout: writeAll(STDOUT_FILENO, f.payload); break;
         case wire::proto::Type::Stderr: writeAll(STDERR_FILENO, f.payload); break;
@@ -315,6 +340,8 @@ bool Shim::step(int timeoutMs) {
         fds.push_back({e.in ? e.in.get() : -1, POLLIN, 0});
         execIds.push_back(id);
     }
+    size_t podBase = fds.size();
+    pod_.pollFds(fds);
     int r = ::poll(fds.data(), fds.size(), timeoutMs);
     if (r < 0 && errno != EINTR) return false;
     if (r <= 0) return !vmmGone_;
@@ -327,7 +354,8 @@ bool Shim::step(int timeoutMs) {
                 auto f = dec_.next();
                 if (!f) {  // a corrupt channel: nothing more from this guest can be trusted
                     failure_ = f.error().what();
-                    ::kill(vmm_, SIGKILL);
+                    if (vmm_ > 0) ::kill(vmm_, SIGKILL);
+                    else vmmGone_ = true;  // a member: its channel is what it had of the VM
                     break;
                 }
                 if (!*f) break;
@@ -335,6 +363,7 @@ bool Shim::step(int timeoutMs) {
             }
         } else if (n == 0) {
             agent_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));  // VMM closed it: wait for SIGCHLD
+            if (member()) vmmGone_ = true;  // the sandbox's shim closed it: the VM is gone
         }
     }
     if (fds[1].revents) {
@@ -348,7 +377,7 @@ bool Shim::step(int timeoutMs) {
                 forwardSignal(static_cast<int>(si.ssi_signo));
                 continue;
             }
-            if (::waitpid(vmm_, &vmmStatus_, WNOHANG) == vmm_) vmmGone_ = true;
+            if (vmm_ > 0 && ::waitpid(vmm_, &vmmStatus_, WNOHANG) == vmm_) vmmGone_ = true;
         }
     }
     if (fds[2].revents) acceptControl();
@@ -365,23 +394,26 @@ bool Shim::step(int timeoutMs) {
         auto it = execs_.find(execIds[i]);  // an exit frame above may have ended it
         if (fds[4 + i].revents && it != execs_.end() && it->second.in) relayExecStdin(it->first, it->second);
     }
+    pod_.onPoll(agent_.get(), fds.data() + podBase, fds.size() - podBase);
     return !vmmGone_;
 }
 
 void Shim::finish() {
     // The agent powers off after our ack; give it a moment, then make sure.
     auto deadline = Clock::now() + std::chrono::seconds(5);
-    while (!vmmGone_ && Clock::now() < deadline) step(100);
-    if (!vmmGone_) {
+    while (!member() && !vmmGone_ && Clock::now() < deadline) step(100);
+    if (!vmmGone_ && vmm_ > 0) {
         ::kill(vmm_, SIGKILL);
         ::waitpid(vmm_, &vmmStatus_, 0);
     }
     ::unlink(controlSocketPath(c_.stateDir).c_str());
     int code = code_;
     if (code < 0) {
-        // The VMM ended without the agent's word: killed (e.g. `delete -f`) or crashed.
-        code = WIFSIGNALED(vmmStatus_) ? 128 + WTERMSIG(vmmStatus_) : 255;
-        writeAll(STDERR_FILENO, strCat("berth: vm: the VM stopped before the workload exited", lastWords(), "\n"));
+        // The VMM ended without the agent's word: killed (e.g. `delete -f`) or crashed. A pod
+        // member stops with its sandbox's VM as if killed (Kata stops a pod's containers so).
+        code = member() ? 128 + SIGKILL : WIFSIGNALED(vmmStatus_) ? 128 + WTERMSIG(vmmStatus_) : 255;
+        writeAll(STDERR_FILENO, strCat("berth: vm: ", member() ? "the sandbox's VM" : "the VM", " stopped before the workload exited",
+                                       lastWords(), "\n"));
     }
     ::_exit(code);
 }
@@ -402,8 +434,10 @@ void Shim::run() {
         ::_exit(1);
     }
     if (!reportReady(strCat("ok ", vmm_))) {
-        ::kill(vmm_, SIGKILL);
-        ::waitpid(vmm_, nullptr, 0);
+        if (vmm_ > 0) {
+            ::kill(vmm_, SIGKILL);
+            ::waitpid(vmm_, nullptr, 0);
+        }
         ::unlink(controlSocketPath(c_.stateDir).c_str());
         ::_exit(1);
     }

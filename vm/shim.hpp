@@ -26,11 +26,14 @@ struct ShimConfig {
     std::string consoleSocket;
     int consoleFd = -1;
     std::optional<runtime::spec::ConsoleSize> consoleSize;
+    // A pod member: no VM of its own — its frames go through the shim of the sandbox whose
+    // state dir this is (vm/pod.hpp), which relays them to the agent.
+    std::string sandboxStateDir;
 };
 
 struct ShimStarted {
     pid_t shim = 0;  // our child; exits with the workload's exit code
-    pid_t vmm = 0;   // the VMM, the shim's child
+    pid_t vmm = 0;   // the VMM, the shim's child (-1 for a pod member)
 };
 
 // Fork the shim and wait until the guest has applied the config (or failed: the error carries

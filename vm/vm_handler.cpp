@@ -23,6 +23,7 @@
 #include "vm/wire/guest_config.hpp"
 #include "vm/wire/guest_ops.hpp"
 #include "vm/network.hpp"
+#include "vm/pod.hpp"
 #include "vm/shim.hpp"
 #include "vm/vmm.hpp"
 
@@ -131,6 +132,20 @@ Result<wire::RootfsMode> stageRootfs(wire::RootfsMode mode, bool forced, const s
     return wire::RootfsMode::Block;
 }
 
+// A file bound onto a directory of the rootfs fails in the guest with only the share's tag to
+// name; caught here, the error names the host file as on the namespaces path.
+Status checkFileBindTargets(const std::vector<runtime::spec::Mount>& mounts, const std::string& bundle, const std::string& rootfs) {
+    for (const auto& m : mounts) {
+        if (!wire::isBindMount(m) || m.source.empty()) continue;
+        std::string src = m.source[0] == '/' ? m.source : fs::joinPath(bundle, m.source);
+        struct stat from, to;
+        if (::stat(src.c_str(), &from) < 0 || !S_ISREG(from.st_mode)) continue;
+        if (::lstat(fs::joinPath(rootfs, m.destination).c_str(), &to) == 0 && S_ISDIR(to.st_mode))
+            return Error(ENOTDIR, strCat("vm: bind mount ", m.source, " on ", m.destination, ": a file onto a directory"));
+    }
+    return {};
+}
+
 struct VmmPid {
     pid_t pid;
     uint64_t startTime;
@@ -194,6 +209,8 @@ public:
     Result<pid_t> boot(const runtime::HandlerRequest& req) {
         const runtime::spec::Spec& s = *req.spec;
         std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
+        ASSIGN_OR_RETURN(PodInfo pod, podRoleOf(s.annotations));
+        if (pod.role == PodRole::Member) return bootMember(req, pod.sandboxId, rootfs);
         // What the config asks that the VM path cannot do fails before anything is made.
         uint64_t rootfsBytes = 0;
         bool forcedMode = false;
@@ -201,6 +218,11 @@ public:
         TRY(checkSeccompForGuest(s.linux->seccomp));
         TRY(checkNetwork(s));
         ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
+        TRY(checkFileBindTargets(s.mounts, req.record->bundle, rootfs));
+        // A pod sandbox exports its pod directory, where its members' rootfs will appear.
+        bool sandbox = pod.role == PodRole::Sandbox;
+        if (sandbox && ::mkdir(podDir(req.stateDir).c_str(), 0700) < 0) return Error::fromErrno("vm: make ", podDir(req.stateDir));
+        if (sandbox) shares.shares.push_back(podShare(req.stateDir));
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot(), !shares.shares.empty()));
         AccelChoice accel = chooseAccel(art);
         if (accel.accel == wire::Accel::Tcg)
@@ -243,6 +265,37 @@ public:
         return started.shim;
     }
 
+    // A pod member: no VM of its own. Its rootfs and bind sources are bind-mounted under the
+    // sandbox's pod directory (QEMU's 9p export sees them with no hotplug) and its shim relays
+    // through the sandbox's shim to the agent, which runs it beside the sandbox.
+    Result<pid_t> bootMember(const runtime::HandlerRequest& req, const std::string& sandboxId, const std::string& rootfs) {
+        const runtime::spec::Spec& s = *req.spec;
+        ASSIGN_OR_RETURN(std::string sandboxDir, sandboxStateDirFor(req.stateDir, req.record->id, sandboxId, kHandlerName));
+        TRY(checkSeccompForGuest(s.linux->seccomp));
+        ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
+        TRY(checkFileBindTargets(s.mounts, req.record->bundle, rootfs));
+        TRY(stageMember(sandboxDir, req.record->id, rootfs, shares.shares));
+        ScopeGuard unstage([&] { unstageMember(sandboxDir, req.record->id); });
+        ShimConfig c;
+        c.stateDir = req.stateDir;
+        c.fifoPath = req.fifoPath;
+        c.terminal = s.process->terminal;
+        c.consoleSocket = req.options->consoleSocket;
+        c.consoleFd = req.consoleFd;
+        c.consoleSize = s.process->consoleSize;
+        c.sandboxStateDir = sandboxDir;
+        wire::GuestProcess guest = guestProcessFor(s);
+        guest.mounts = shares.mounts;
+        guest.member = req.record->id;
+        for (const auto& ns : s.linux->namespaces)
+            if (ns.type == "pid" && !ns.path.empty()) guest.sandboxPidNs = true;
+        guest.hostname.clear();  // the UTS namespace is the sandbox's (CRI gives both one name)
+        c.guestConfigJson = wire::toJson(guest);
+        ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
+        unstage.dismiss();
+        return started.shim;
+    }
+
     Status kill(const runtime::HandledContainer& c, int sig, bool) override {
         if (c.live == runtime::state::ContainerStatus::Stopped) return {};  // nothing outlives the VM
         // The workload is inside the guest: only the shim can reach it. SIGKILL still works
@@ -271,12 +324,20 @@ public:
             }
         }
         unwireNetwork(c.stateDir);
+        // A sandbox's members stopped with its VM (their shims exit 137); a member's own mounts
+        // go with it. Both before the state dir is removed.
+        if (auto pod = podRoleOf(c.st.annotations); pod && pod->role == PodRole::Sandbox) unstagePod(c.stateDir);
+        else if (pod && pod->role == PodRole::Member)
+            unstageMember(std::filesystem::path(c.stateDir).parent_path().string() + "/" + pod->sandboxId, c.st.id);
         return {};
     }
 
     // The whole machine stops: SIGSTOP halts every vCPU thread of the VMM (the guest's clock
     // catches up on SIGCONT). Signals, exec requests and output wait in the channel meanwhile.
     Status freeze(const runtime::HandledContainer& c, bool frozen) override {
+        if (auto pod = podRoleOf(c.st.annotations); pod && pod->role == PodRole::Member)
+            return Error(ENOTSUP, strCat("vm: cannot ", frozen ? "pause" : "resume", " container \"", c.st.id,
+                                         "\": a pod member shares its sandbox's VM (pause the sandbox)")).hideErrno();
         std::optional<VmmPid> vmm = readVmmPid(c.stateDir);
         if (!vmm || !runtime::state::processAlive(vmm->pid, vmm->startTime)) return Error::make("vm: the VMM is not running");
         if (::kill(vmm->pid, frozen ? SIGSTOP : SIGCONT) < 0)

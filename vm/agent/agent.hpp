@@ -2,7 +2,10 @@
 // channel and the rootfs, then runs one workload for the host and powers the guest off.
 #pragma once
 
+#include <poll.h>
+
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "vm/wire/guest_config.hpp"
@@ -25,11 +28,21 @@ Status prepareRootfs(const wire::GuestProcess& p);
 Status configureNetwork(const std::vector<wire::GuestNic>& nics);
 
 // shares.cpp: the spec's bind mounts over 9p, and the module lists loaded only when used.
-Status mountShares(const std::vector<wire::GuestMount>& mounts, const std::string& rootfs);
+// sharesDir empty: the 9p shares under /run/berth/shares; else (a pod member) a directory that
+// holds the shares' contents already (its directory in the pod share).
+Status mountShares(const std::vector<wire::GuestMount>& mounts, const std::string& rootfs, const std::string& sharesDir = "");
 Status loadOptionalModules();
 
 // workload.cpp: run the process in the rootfs and relay it over the channel until it exits.
 // Returns the exit code (128+N when killed by signal N).
 Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestProcess& p);
+
+// containers.cpp: pod members (Member frames), each served by a child of PID 1 that runs
+// runWorkload for it; PID 1's workload loop polls their sockets.
+inline constexpr const char* kPodDir = "/run/berth/pod";  // the sandbox's 9p pod share
+void podSetSandboxWorkload(pid_t pid);
+void podFromHost(int port, const wire::proto::Frame& f);
+void podPollFds(std::vector<struct pollfd>& fds);
+void podOnPoll(int port, const struct pollfd* fds, size_t n);
 
 }  // namespace berth::vm::agent

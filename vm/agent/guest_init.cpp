@@ -101,9 +101,11 @@ Status prepareRootfs(const wire::GuestProcess& p) {
     if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) < 0)
         return Error::fromErrno("sethostname ", p.hostname);
     if (p.dropLostFound) ::rmdir((r + "/lost+found").c_str());
-    TRY(mountShares(p.mounts, r));
-    if (p.readonlyRoot && ::mount(nullptr, r.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0) {
-        if (errno != EINVAL) return Error::fromErrno("remount the rootfs read-only");
+    TRY(mountShares(p.mounts, r, p.member.empty() ? "" : strCat(kPodDir, "/", p.member)));
+    // A pod member's root is a bind mount of the shared 9p tree: only the bind may become
+    // read-only (a remount of the superblock would be every member's).
+    if (p.readonlyRoot && (!p.member.empty() || ::mount(nullptr, r.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0)) {
+        if (p.member.empty() && errno != EINVAL) return Error::fromErrno("remount the rootfs read-only");
         // EINVAL: the initramfs's /rootfs is a directory, not a mount of its own. A bind mount of
         // it onto itself (with what is mounted below) is, and that one can be made read-only.
         if (::mount(r.c_str(), r.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0 ||

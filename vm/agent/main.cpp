@@ -54,7 +54,7 @@ void finish(int port, wire::proto::Decoder& dec, int code) {
 
 Result<int> serve(int port) {
     wire::proto::Decoder dec;
-    TRY(wire::proto::writeFrame(port, wire::proto::Type::Ready, "berth-agent 1"));
+    TRY(wire::proto::writeFrame(port, wire::proto::Type::Ready, wire::proto::readyPayload()));
     ASSIGN_OR_RETURN(wire::proto::Frame cfg, expect(port, dec, wire::proto::Type::Config));
     if (cfg.type == wire::proto::Type::Signal) return Error(ECANCELED, "killed before the config arrived");
     ASSIGN_OR_RETURN(wire::GuestProcess p, wire::guestProcessFromJson(cfg.payload));

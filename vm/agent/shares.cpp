@@ -45,11 +45,11 @@ Status makeDestination(const std::string& dst, bool file) {
 
 }  // namespace
 
-Status mountShares(const std::vector<wire::GuestMount>& mounts, const std::string& rootfs) {
+Status mountShares(const std::vector<wire::GuestMount>& mounts, const std::string& rootfs, const std::string& sharesDir) {
     std::set<std::string> mounted;
     for (const auto& m : mounts) {
-        TRY(mountShare(m.tag, mounted));
-        std::string src = strCat(kSharesDir, "/", m.tag, m.file.empty() ? "" : "/" + m.file);
+        if (sharesDir.empty()) TRY(mountShare(m.tag, mounted));
+        std::string src = strCat(sharesDir.empty() ? kSharesDir : sharesDir, "/", m.tag, m.file.empty() ? "" : "/" + m.file);
         std::string dst = rootfs + m.destination;
         TRY_CTX(makeDestination(dst, !m.file.empty()), "bind mount ", m.destination);
         if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)

@@ -172,7 +172,9 @@ Result<pid_t> spawnProcess(const wire::GuestProcess& p, pid_t workload, Pipes& i
     pid_t pid;
     if (workload == 0) {
         // clone without a stack behaves as fork; the child is PID 1 of its namespace.
-        pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+        // (a pod member sharing the sandbox's PID namespace: its supervisor joined it already)
+        unsigned long flags = p.sandboxPidNs ? 0 : CLONE_NEWPID;
+        pid = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     } else {
         // Our children go into the workload's PID namespace for this one fork, then back to ours.
         std::string ns = "/proc/" + std::to_string(workload) + "/ns/pid";
@@ -290,6 +292,8 @@ Status handleHostFrames(int port, wire::proto::Decoder& dec, Pipes& io, pid_t pi
             }
             struct winsize ws = {size->first, size->second, 0, 0};
             ::ioctl(io.outR.get(), TIOCSWINSZ, &ws);
+        } else if (f->type == wire::proto::Type::Member) {
+            podFromHost(port, *f);
         }
     }
 }
@@ -306,6 +310,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
     if (!sfd) return Error::fromErrno("signalfd");
     std::string failure;
     ASSIGN_OR_RETURN(pid_t pid, spawnProcess(p, 0, io, failure));
+    podSetSandboxWorkload(pid);  // what pod members join (vm/agent/containers.cpp)
     if (!failure.empty()) (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, failure);
     Execs execs;
 
@@ -324,6 +329,8 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
             fds.push_back({e.out ? e.out.get() : -1, POLLIN, 0});
             fds.push_back({e.err ? e.err.get() : -1, POLLIN, 0});
         }
+        size_t podBase = fds.size();
+        podPollFds(fds);  // pod members' supervisors (vm/agent/containers.cpp)
         int r = ::poll(fds.data(), fds.size(), code < 0 ? -1 : 200);
         if (r < 0 && errno != EINTR) return Error::fromErrno("poll");
         if (r == 0) break;
@@ -346,6 +353,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
             if (fds[5 + 2 * i].revents) relayExecPipe(port, execs[i].id, execs[i].err, 2);
         }
         finishExecs(port, execs);
+        podOnPoll(port, fds.data() + podBase, fds.size() - podBase);
         if (fds[0].revents & (POLLHUP | POLLERR) && !(fds[0].revents & POLLIN))
             return Error(EPIPE, "agent channel closed");
         if (fds[0].revents & POLLIN) {

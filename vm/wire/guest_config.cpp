@@ -42,7 +42,9 @@ std::string toJson(const GuestProcess& p) {
                         {"readonlyRoot", p.readonlyRoot},
                         {"dropLostFound", p.dropLostFound},
                         {"nics", nicsToJson(p.nics)},
-                        {"mounts", toJson(p.mounts)}};
+                        {"mounts", toJson(p.mounts)},
+                        {"member", p.member},
+                        {"sandboxPidNs", p.sandboxPidNs}};
     if (!p.resources.is_null()) j["resources"] = p.resources;
     return j.dump();
 }
@@ -64,6 +66,10 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.nics = nicsFromJson(j.value("nics", nlohmann::json()));
         ASSIGN_OR_RETURN(p.mounts, guestMountsFromJson(j.value("mounts", nlohmann::json())));
         p.resources = j.value("resources", nlohmann::json());
+        p.member = j.value("member", std::string());
+        p.sandboxPidNs = j.value("sandboxPidNs", false);
+        if (p.member.find('/') != std::string::npos || p.member == "." || p.member == "..")
+            return Error(EINVAL, strCat("guest config: member \"", p.member, "\" is not a directory name"));
         return p;
     } catch (const std::exception& e) {
         return Error(EINVAL, strCat("guest config: ", e.what()));

@@ -48,6 +48,12 @@ struct GuestProcess {
     // The limits of the container's cgroup in the guest (linux.resources as the guest applies
     // them: vm/wire/guest_ops.hpp guestResources); null: none.
     nlohmann::json resources;
+    // A pod member: its directory in the sandbox's pod share (the rootfs at <member>/rootfs, its
+    // binds' sources at <member>/<tag>); empty for the VM's own container.
+    std::string member;
+    // A member whose spec names its PID namespace by path (CRI's shareProcessNamespace): it
+    // joins the sandbox's PID namespace instead of being PID 1 of its own.
+    bool sandboxPidNs = false;
 };
 
 std::string toJson(const GuestProcess& p);

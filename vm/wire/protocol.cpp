@@ -6,7 +6,7 @@
 namespace berth::vm::wire::proto {
 namespace {
 
-bool knownType(uint8_t t) { return (t >= 1 && t <= 15) || (t >= 32 && t <= 35); }
+bool knownType(uint8_t t) { return (t >= 1 && t <= 17) || (t >= 32 && t <= 35); }
 
 void putLe32(std::string& out, uint32_t v) {
     for (int i = 0; i < 4; i++) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -41,6 +41,8 @@ const char* typeName(Type t) {
         case Type::StatsRequest: return "stats-request";
         case Type::UpdateRequest: return "update-request";
         case Type::OpsReply: return "ops-reply";
+        case Type::Member: return "member";
+        case Type::Drop: return "drop";
     }
     return "unknown";
 }
@@ -85,6 +87,39 @@ Result<std::pair<int32_t, std::string>> splitExecId(const Frame& f) {
     if (f.payload.size() < 4)
         return Error(EPROTO, strCat("agent channel: ", typeName(f.type), " frame without an exec id"));
     return std::make_pair(static_cast<int32_t>(getLe32(f.payload.data())), f.payload.substr(4));
+}
+
+std::string readyPayload() { return strCat("berth-agent ", kProtocolVersion); }
+
+Status checkReady(const std::string& payload) {
+    if (payload == readyPayload()) return {};
+    std::string theirs = payload.substr(0, 64);
+    for (char& c : theirs)
+        if (c < 0x20 || c > 0x7e) c = '?';
+    return Error(EPROTO, strCat("the guest agent speaks protocol \"", theirs, "\", this berth speaks \"", readyPayload(),
+                                "\" (an agent from another build)")).hideErrno();
+}
+
+std::string memberPayload(int32_t slot, Type inner, const std::string& payload) {
+    std::string p = intPayload(slot);
+    p.push_back(static_cast<char>(inner));
+    return p + payload;
+}
+
+std::string encodeMember(int32_t slot, Type inner, const std::string& payload) {
+    return encode(Type::Member, memberPayload(slot, inner, payload));
+}
+
+Result<std::pair<int32_t, Frame>> splitMember(const Frame& f) {
+    if (f.type != Type::Member || f.payload.size() < 5)
+        return Error(EPROTO, strCat("agent channel: a ", typeName(f.type), " frame of ", f.payload.size(),
+                                    " bytes is not a member frame"));
+    auto slot = static_cast<int32_t>(getLe32(f.payload.data()));
+    auto inner = static_cast<uint8_t>(f.payload[4]);
+    if (slot < 1) return Error(EPROTO, strCat("agent channel: member slot ", slot, " (want 1 or more)"));
+    if (!knownType(inner) || inner == static_cast<uint8_t>(Type::Member))
+        return Error(EPROTO, strCat("agent channel: member frame of inner type ", int(inner)));
+    return std::make_pair(slot, Frame{static_cast<Type>(inner), f.payload.substr(5)});
 }
 
 Result<std::optional<Frame>> Decoder::next() {

@@ -29,6 +29,10 @@ enum class Type : uint8_t {
     ExecExit = 13,    // guest → host: 4-byte LE exec id + 4-byte LE exit code
     Resize = 14,      // host → guest: 4-byte LE rows + 4-byte LE columns, for the workload's pty
     ExecStdin = 15,   // host → guest: 4-byte LE exec id + bytes for its stdin; no bytes = EOF
+    // Pods (several containers in one VM). Frames 1–15 without an envelope are the VM's own
+    // container's (the sandbox's, slot 0); a pod member's frames travel inside Member.
+    Member = 16,      // both ways: 4-byte LE member slot (≥ 1) + 1 byte inner type + inner payload
+    Drop = 17,        // host → guest, inside Member: the member's host side is gone — kill it, forget it
     // 32–47: a container's processes, limits and usage in the guest (vm/wire/guest_ops.hpp).
     // Requests: 4-byte LE request id + JSON {"container": id, ...}; the answer is one OpsReply.
     PsRequest = 32,      // host → guest: the container's processes
@@ -38,6 +42,11 @@ enum class Type : uint8_t {
 };
 // The frame types of the ops requests (PsRequest .. UpdateRequest).
 constexpr bool isOpsRequest(Type t) { return t >= Type::PsRequest && t <= Type::UpdateRequest; }
+// What Ready carries; the host refuses any other text (an agent from another build).
+constexpr int kProtocolVersion = 2;
+std::string readyPayload();
+// An error naming both versions when `payload` is not readyPayload().
+Status checkReady(const std::string& payload);
 constexpr uint8_t kMagic = 'B';
 constexpr size_t kHeaderSize = 6;
 // Bigger frames are refused: both sides chunk their output well below this.
@@ -59,6 +68,12 @@ Result<std::pair<uint16_t, uint16_t>> decodeSize(const Frame& f);
 // The leading 4-byte id of the Exec* frames, and what follows it.
 Result<std::pair<int32_t, std::string>> splitExecId(const Frame& f);
 const char* typeName(Type t);
+
+// A pod member's frame inside a Member frame, and back. The slot is the sandbox shim's number
+// for the member (1, 2, ...); the inner frame is any frame of the one-container protocol.
+std::string memberPayload(int32_t slot, Type inner, const std::string& payload = {});
+std::string encodeMember(int32_t slot, Type inner, const std::string& payload = {});
+Result<std::pair<int32_t, Frame>> splitMember(const Frame& f);
 
 // Accumulates bytes from the stream and yields whole frames. A bad header poisons the decoder
 // (there is no way to resynchronise a length-prefixed stream): every later next() fails too.

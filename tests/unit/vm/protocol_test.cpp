@@ -63,7 +63,7 @@ TEST(VmProtocol, ResizeCarriesRowsAndColumns) {
 TEST(VmProtocol, RefusesUnknownTypeAndOversizedLength) {
     wire::proto::Decoder d1;
     std::string s = wire::proto::encode(wire::proto::Type::Stdout, "x");
-    s[1] = 16;  // one past the last type (ExecStdin)
+    s[1] = 18;  // one past the last type (Drop)
     d1.feed(s.data(), s.size());
     EXPECT_FALSE(d1.next().ok());
 

@@ -1,0 +1,134 @@
+#!/usr/bin/env bats
+# Pods on the micro-VM handler (ctest label vm): a CRI sandbox container owns the VM, and the
+# containers annotated as its members run inside that VM (vm/pod.hpp, vm/agent/containers.cpp).
+# One boot for the whole pod: every check of a running pod is in the first test.
+
+load ../integration/helpers
+
+setup_file() {
+    itest_setup_file
+    [[ -n "$ITEST_SKIP" ]] && return 0
+    command -v qemu-system-x86_64 >/dev/null || { export ITEST_SKIP="qemu-system-x86 is not installed"; return 0; }
+    ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || { export ITEST_SKIP="linux-image-cloud-amd64 is not installed"; return 0; }
+    ls -d "${BERTH_VM_KERNELS:-/var/cache/berth/vm/kernels}"/*/ >/dev/null 2>&1 ||
+        { export ITEST_SKIP="no generic guest kernel with 9p (run scripts/setup.sh)"; return 0; }
+    export BERTH_TIMEOUT=180  # a TCG boot on two busy cores
+}
+
+setup() {
+    itest_setup
+    BERTH_VM="$(dirname "$BERTH")/berth-vm"
+    SB="${TAG}-sb"
+}
+teardown() { itest_teardown; }
+
+# pod_bundle NAME TYPE ARGS...: $TEST_DIR/NAME, a copy of the busybox bundle running ARGS, with
+# the CRI annotations of a sandbox (TYPE sandbox) or of a member of $SB (TYPE container).
+pod_bundle() {
+    local name="$1" type="$2"
+    shift 2
+    cp -a "$TEMPLATE" "$TEST_DIR/$name"
+    CFG_FILE="$TEST_DIR/$name/config.json" cfg '.process.env += ["BERTH_ITEST_TAG=" + $tag] | .process.args = $ARGS.positional |
+        .annotations = {"io.kubernetes.cri.container-type": $type, "io.kubernetes.cri.sandbox-id": $sb}' \
+        --arg tag "$TAG" --arg type "$type" --arg sb "$SB" --args -- "$@"
+}
+
+# vm ARGS...: berth-vm --root $ROOT ARGS (status, output, stderr as rb sets them).
+vm() {
+    capture "berth-vm $*" env BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$BERTH_VM" --root "$ROOT" "$@"
+}
+
+qemu_count() {
+    local n=0 p
+    for p in $(tagged_pids); do
+        [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == qemu-system* ]] && n=$((n + 1))
+    done
+    echo "$n"
+}
+
+@test "vm pod: sandbox and members in ONE VM — localhost between members, exec, exit codes, kill, delete" {
+    mounts_snapshot
+    pod_bundle sb sandbox sleep 1000
+    pod_bundle web container httpd -f -p 8080 -h /www
+    mkdir "$TEST_DIR/web/rootfs/www" && echo pod-ok >"$TEST_DIR/web/rootfs/www/index.html"
+    pod_bundle client container sh -c 'for i in $(seq 100); do wget -q -O- http://127.0.0.1:8080/ && exit 7; sleep 0.1; done; exit 1'
+    pod_bundle idle container sleep 1000
+
+    # A member of a sandbox that is created but not started: refused, nothing left of it.
+    vm create -b "$TEST_DIR/sb" "$SB"
+    assert_ok
+    vm create -b "$TEST_DIR/web" web
+    assert_berth_error "its sandbox \"$SB\" is not running \(created\)"
+    [[ "$(root_entries)" == "$SB" && -z "$(ls -A "$ROOT/$SB/pod")" ]] || fail "left: $(root_entries) $(ls -A "$ROOT/$SB/pod")"
+    vm start "$SB"
+    assert_ok
+    vm run -d -b "$TEST_DIR/web" web
+    assert_ok
+    [[ "$(qemu_count)" == 1 ]] || fail "QEMU processes: $(qemu_count), expected 1"
+
+    # A member reaches a server in another member over localhost (the sandbox's network), and
+    # its exit code is the member's own.
+    vm run -b "$TEST_DIR/client" client
+    assert_status 7
+    [[ "$output" == "pod-ok" ]] || fail "client output: $output"
+
+    # exec in a member: its own PID namespace (httpd is its PID 1) and rootfs, its exit code.
+    vm exec web sh -c 'cat /proc/1/cmdline | tr "\0" " "; cat /www/index.html; echo shm-ok >/dev/shm/from-web; exit 4'
+    assert_status 4
+    [[ "$output" == "httpd -f -p 8080 -h /www pod-ok" ]] || fail "exec output: $output"
+    [[ "$(qemu_count)" == 1 ]] || fail "QEMU processes: $(qemu_count), expected 1"
+
+    # A member whose sandbox is deleted under it stops as if killed (137), as Kata stops them.
+    # This one names its PID namespace by path (CRI's shareProcessNamespace): it joins the
+    # sandbox's, where the sandbox's sleep is PID 1.
+    CFG_FILE="$TEST_DIR/idle/config.json" cfg '.linux.namespaces |= map(if .type == "pid" then .path = $p else . end)' \
+        --arg p "/proc/$(ctr_pid "$SB")/ns/pid"
+    ( rc=0; env BERTH_ITEST_TAG="$TAG" timeout -k 5 "$BERTH_TIMEOUT" "$BERTH_VM" --root "$ROOT" run -b "$TEST_DIR/idle" idle \
+        </dev/null >/dev/null 2>"$TEST_DIR/idle.err" || rc=$?; echo "$rc" >"$TEST_DIR/idle.rc" ) &
+    bg_register $!
+    wait_status idle running
+
+    # Killing a member leaves the sandbox and the other members running; an exec in the
+    # stopped member is one clear line.
+    vm kill web KILL
+    assert_ok
+    wait_status web stopped
+    [[ "$(ctr_status "$SB")" == running && "$(ctr_status idle)" == running ]] || fail "sandbox $(ctr_status "$SB"), idle $(ctr_status idle)"
+    # The pod shares IPC (/dev/shm) and, for idle, the PID namespace.
+    vm exec idle sh -c 'cat /proc/1/cmdline | tr "\0" " "; pidof sleep | wc -w; cat /dev/shm/from-web'
+    assert_ok
+    [[ "$output" == "sleep 1000 2"*"shm-ok" ]] || fail "exec in idle: $output"
+    vm exec web true
+    assert_berth_error_code 255 'container "web".*stopped'
+    vm delete web
+    assert_ok
+    [[ ! -e "$ROOT/$SB/pod/web" ]] || fail "the deleted member's pod dir remains: $(ls -la "$ROOT/$SB/pod/web")"
+
+    # Deleting the sandbox stops the VM and its members, and leaves nothing.
+    vm delete -f "$SB"
+    assert_ok
+    wait_for 200 test -s "$TEST_DIR/idle.rc" || fail "the member did not stop with its sandbox"
+    [[ "$(cat "$TEST_DIR/idle.rc")" == 137 ]] || fail "member exit: $(cat "$TEST_DIR/idle.rc") $(cat "$TEST_DIR/idle.err")"
+    # (both were foreground runs: gone with their ends, as runc's)
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+    assert_no_leftovers "$SB"
+}
+
+@test "vm pod: a member whose sandbox does not exist or is not a VM fails in one line and leaves nothing" {
+    mounts_snapshot
+    pod_bundle m container true
+    vm create -b "$TEST_DIR/m" m
+    assert_berth_error 'container "m": its sandbox "'"$SB"'" does not exist'
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+
+    # A sandbox on the namespaces path: its members cannot join a VM it does not have.
+    pod_bundle sb sandbox sleep 100
+    rb run -d -b "$TEST_DIR/sb" "$SB"
+    assert_ok
+    vm create -b "$TEST_DIR/m" m
+    assert_berth_error "its sandbox \"$SB\" does not run in a VM \\(handler \"namespaces\"\\)"
+    [[ "$(root_entries)" == "$SB" ]] || fail "left under --root: $(root_entries)"
+    rb delete -f "$SB"
+    assert_ok
+    assert_no_leftovers m
+}

@@ -7,6 +7,8 @@ an interactive shell on a tty with stdin open (kubectl run -it), started with hu
 import json
 import os
 import re
+import subprocess
+import sys
 
 from cri_check import check, ok, wait_for
 from cri_stream import PROTOCOL, Stream, exit_code
@@ -23,6 +25,7 @@ def check_kubectl(cli, env, pod_id, pod_cfg, fp, web):
     import cri_scenario as sc  # the scenario imports this module: the helpers are read at run time
 
     check_exec_streams(cli, web)
+    check_cli_stream(web)
     cfg = sc.container_config(env, "console", ["sh"], pb.LinuxContainerResources(
         hugepage_limits=[pb.HugepageLimit(page_size="2MB", limit=HUGEPAGE_LIMIT)]))
     cfg.tty, cfg.stdin = True, True
@@ -65,6 +68,16 @@ def check_exec_streams(cli, ctr):
     check(any(re.fullmatch(r"/dev/pts/\d+", x) for x in lines) and "33 77" in lines and "got:over-tty" in lines
           and status.get("status") == "Success", "Exec stream with a tty: a pty, the resize (77x33), stdin",
           (out, status))
+
+
+def check_cli_stream(ctr):
+    """The client's own kubectl-exec: cri.py exec --stream -i."""
+    client = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cri.py")
+    res = subprocess.run([sys.executable, client, "exec", "--stream", "-i", ctr, "sh", "-c",
+                          "read l; echo out:$l; echo err:$l >&2; exit 4"], input=b"typed\n", capture_output=True,
+                         timeout=60, check=False)
+    check((res.returncode, res.stdout, res.stderr) == (4, b"out:typed\n", b"err:typed\n"),
+          "cri.py exec --stream -i: stdin in, stdout and stderr out, the exit code", res)
 
 
 def check_attach_and_log_rotation(cli, log, console):

@@ -88,3 +88,50 @@ def exit_code(status):
             if cause.get("reason") == "ExitCode":
                 return int(cause.get("message", "-1"))
     return None
+
+
+def _forward_stdin(stream, src):
+    """Sends what SRC (a binary file) gives, chunk by chunk, until its EOF (v4 cannot pass the EOF on)."""
+    import threading
+
+    def pump():
+        try:
+            for chunk in iter(lambda: src.read1(4096), b""):
+                stream.send(chunk)
+        except (OSError, websocket.WebSocketException):
+            pass
+
+    threading.Thread(target=pump, daemon=True).start()
+
+
+def _copy_out(stream, out, err):
+    """Writes what arrives on stdout/stderr as it comes, until the server closes; returns the status."""
+    while not stream.closed:
+        try:
+            opcode, data = stream.ws.recv_data()
+        except websocket.WebSocketTimeoutException:
+            continue
+        except websocket.WebSocketConnectionClosedException:
+            break
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            break
+        if data and data[0] in (STDOUT, STDERR):
+            dst = out if data[0] == STDOUT else err
+            dst.write(data[1:])
+            dst.flush()
+        elif data and data[0] == STATUS:
+            stream.got[STATUS] += data[1:]
+    return json.loads(stream.got[STATUS] or b"{}")
+
+
+def run_interactive(url, stdin, out, err):
+    """cri.py exec --stream / attach: copies STDIN (a binary file, or None) in and the output out;
+    returns the exit code from the status (1 when the status carries none, as for an attach)."""
+    with Stream(url, timeout=3600) as s:
+        if stdin is not None:
+            _forward_stdin(s, stdin)
+        status = _copy_out(s, out, err)
+    code = exit_code(status)
+    if code is None and status.get("message"):
+        err.write(f"cri: {status['message']}\n".encode())
+    return 1 if code is None else code

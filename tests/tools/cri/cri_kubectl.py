@@ -26,7 +26,9 @@ def check_kubectl(cli, env, pod_id, pod_cfg, fp, web):
 
     check_exec_streams(cli, web)
     check_cli_stream(web)
+    check_probe_timeout(cli, web)
     cfg = sc.container_config(env, "console", ["sh"], pb.LinuxContainerResources(
+        memory_limit_in_bytes=64 * MiB, memory_swap_limit_in_bytes=128 * MiB, cpuset_cpus="0", cpuset_mems="0",
         hugepage_limits=[pb.HugepageLimit(page_size="2MB", limit=HUGEPAGE_LIMIT)]))
     cfg.tty, cfg.stdin = True, True
     console = sc.run_container(cli, pod_id, pod_cfg, cfg)
@@ -34,7 +36,11 @@ def check_kubectl(cli, env, pod_id, pod_cfg, fp, web):
     wait_for("console running", lambda: sc.state_of(cli, console) == pb.CONTAINER_RUNNING)
     check_attach_and_log_rotation(cli, os.path.join(pod_cfg.log_directory, "console/0.log"), console)
     check_hugepages(cli, env, console)
+    check_swap_and_mems(cli, console)
     check_filters(cli, pod_id, web, console)
+    stats = {st.attributes.id: st for st in cli.list_stats(pod_id)}
+    check(web in stats and console in stats and all(stats[c].memory.working_set_bytes.value > 0 for c in (web, console)),
+          "ListContainerStats of the pod: its running containers, with memory in use", sorted(stats))
     img = cli.image_status("localhost/berth-cri/no-such-image:latest")
     check(not img.id, "ImageStatus of a missing image: no image and no error (the kubelet then pulls)", img)
 
@@ -78,6 +84,40 @@ def check_cli_stream(ctr):
                          timeout=60, check=False)
     check((res.returncode, res.stdout, res.stderr) == (4, b"out:typed\n", b"err:typed\n"),
           "cri.py exec --stream -i: stdin in, stdout and stderr out, the exit code", res)
+
+
+def check_probe_timeout(cli, ctr):
+    """An exec probe that outlives its timeout (the kubelet's ExecSync with timeout_seconds): the call
+    fails naming the timeout, and the probe's process does not stay behind in the container."""
+    import time
+
+    from criclient import CriError
+
+    t0 = time.monotonic()
+    try:
+        cli.exec_sync(ctr, ["sh", "-c", "exec sleep 4711"], timeout=1)
+        err = None
+    except CriError as e:
+        err = e
+    took = time.monotonic() - t0
+    check(err is not None and "timeout" in err.details, "ExecSync past its timeout: an error naming the timeout",
+          err and err.details)
+    left = wait_for("the probe's process gone", lambda: (lambda out: out if "4711" not in out else None)(
+        cli.exec_sync(ctr, ["ps", "-o", "args"], timeout=10).stdout.decode()), timeout=20)
+    check("4711" not in left, f"the timed-out probe's process is killed (the call returned after {took:.1f} s)", left)
+
+
+def check_swap_and_mems(cli, ctr):
+    """memory_swap_limit_in_bytes (containerd passes it where memory.memsw.* exists) and cpuset_mems."""
+    import cri_scenario as sc
+
+    pid = sc.verbose_info(cli.container_status(ctr, verbose=True)).get("pid", 0)
+    knobs = sc.cgroup_knobs(pid, {"memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"],
+                                  "cpuset": ["cpuset.cpus", "cpuset.mems"]})
+    want = {"memory.limit_in_bytes": str(64 * MiB), "cpuset.cpus": "0", "cpuset.mems": "0"}
+    if os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"):
+        want["memory.memsw.limit_in_bytes"] = str(128 * MiB)
+    check(knobs == want, "memory + swap limit (memory.memsw) and cpuset mems reach the container's cgroups", knobs)
 
 
 def check_attach_and_log_rotation(cli, log, console):

@@ -131,6 +131,10 @@ class Client:
     def stats(self, ctr_id):
         return self.call("ContainerStats", pb.ContainerStatsRequest(container_id=ctr_id)).stats
 
+    def list_stats(self, pod_id=""):
+        req = pb.ListContainerStatsRequest(filter=pb.ContainerStatsFilter(pod_sandbox_id=pod_id))
+        return self.call("ListContainerStats", req).stats
+
     def image_status(self, image):
         return self.call("ImageStatus", pb.ImageStatusRequest(image=pb.ImageSpec(image=image))).image
 

@@ -413,7 +413,7 @@ EOF
         systemd-run -q --unit=containerd -p Delegate=yes -p KillMode=process \
             --setenv=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
             /usr/local/bin/containerd --config /bundles/cri/config.toml
-        for i in $(seq 100); do ctr -a /bundles/cri/containerd.sock version >/dev/null 2>&1 && break; sleep 0.1; done
+        for i in $(seq 300); do ctr -a /bundles/cri/containerd.sock version >/dev/null 2>&1 && break; sleep 0.1; done
         for i in busybox pause; do
             ctr -a /bundles/cri/containerd.sock -n k8s.io images import --base-name localhost/berth-cri/$i \
                 /bundles/cri/images/$i.tar >/dev/null || exit 1

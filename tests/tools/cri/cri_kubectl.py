@@ -64,7 +64,7 @@ def check_exec_streams(cli, ctr):
           "Exec stream: stdin reaches the process; exit 0 as Success", (out, err, status))
 
     # The resize travels apart from stdin (channel 4 -> the shim's pty): wait for it to land.
-    script = ("read x; i=0; while [ \"$(stty size)\" != '33 77' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+    script = ("read x; i=0; while [ \"$(stty size)\" != '33 77' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
               "tty; stty size; echo got:$x")
     with Stream(cli.exec_url(ctr, ["sh", "-c", script], stdin=True, tty=True)) as s:
         s.resize(77, 33)

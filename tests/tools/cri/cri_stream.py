@@ -23,7 +23,7 @@ PROTOCOL = "v4.channel.k8s.io"
 class Stream:
     """One Exec or Attach session: what arrived on each channel, and whether the server closed."""
 
-    def __init__(self, url, timeout=30):
+    def __init__(self, url, timeout=60):
         if not url.startswith("http://"):
             raise Failure(f"streaming URL: expected http://..., got {url!r}")
         self.timeout = timeout

@@ -382,7 +382,7 @@ scope_file() {
 cri_inside_start() {
     export CRI_INSIDE_SKIP=""
     local f pause dir="$SD_DIR/bundles/cri"
-    pause="$(dirname "$BERTH")/../tests/tools/berth-pause"
+    pause="${BERTH_BUILD_DIR:-$(dirname "$BERTH")/..}/tests/tools/berth-pause"
     for f in "${CRI_BINARIES[@]}" /usr/lib/cni/bridge "$pause"; do
         [[ -e "$f" ]] || { CRI_INSIDE_SKIP="$f not found (scripts/setup.sh --cri; the berth-pause target)"; return 0; }
     done

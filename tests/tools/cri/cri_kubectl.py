@@ -1,8 +1,9 @@
 """The pod scenario's checks of what kubectl and the kubelet ask beyond the basic calls: Exec and
-Attach streams opened as kubectl opens them (cri_stream.py), the kubelet's log rotation
-(ReopenContainerLog), ListContainers/ListPodSandbox filters, ImageStatus of a missing image, and
-hugepage limits. They run on the scenario's pod, with one more container of their own: `console`,
-an interactive shell on a tty with stdin open (kubectl run -it), started with hugepage_limits."""
+Attach streams opened as kubectl opens them (cri_stream.py, and `cri.py exec --stream`), an exec
+probe past its timeout, the kubelet's log rotation (ReopenContainerLog), ListContainers/
+ListPodSandbox filters, ListContainerStats, ImageStatus of a missing image, memory+swap and
+cpuset mems, hugepage limits. They run on the scenario's pod, with one more container of their
+own: `console`, an interactive shell on a tty with stdin open (kubectl run -it)."""
 
 import json
 import os
@@ -16,7 +17,8 @@ from criclient import pb
 
 MiB = 1 << 20
 HUGEPAGE_LIMIT = 4 * MiB
-# What containerd 1.6 logs when it drops hugepage_limits (tolerate_missing_hugetlb_controller).
+# What containerd 1.6 logs, for every container it creates, where it finds no hugetlb controller
+# (and drops hugepage_limits: tolerate_missing_hugetlb_controller).
 HUGETLB_SKIPPED = "hugetlb cgroup controller is absent. skipping huge pages limits"
 
 

@@ -43,6 +43,10 @@ def check_kubectl(cli, env, pod_id, pod_cfg, fp, web):
     stats = {st.attributes.id: st for st in cli.list_stats(pod_id)}
     check(web in stats and console in stats and all(stats[c].memory.working_set_bytes.value > 0 for c in (web, console)),
           "ListContainerStats of the pod: its running containers, with memory in use", sorted(stats))
+    with open("/proc/keys") as f:
+        keys = f.read()
+    check(f"_ses.{web}" in keys and f"_ses.{console}" in keys, "each container has a session keyring of its own "
+          "(_ses.ID, as runc makes it): the node's keyrings are not namespaced")
     img = cli.image_status("localhost/berth-cri/no-such-image:latest")
     check(not img.id, "ImageStatus of a missing image: no image and no error (the kubelet then pulls)", img)
 

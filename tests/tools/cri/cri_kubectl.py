@@ -179,6 +179,11 @@ def check_hugepages(cli, env, ctr):
     except FileNotFoundError:
         value = None  # hugetlb not enabled for the cgroup: no limit either
     if limits:
+        if os.path.isdir("/sys/fs/cgroup/hugetlb"):  # a v1 hugetlb hierarchy
+            import cri_scenario as sc
+
+            knob = "hugetlb.2MB.limit_in_bytes"
+            value = sc.cgroup_knobs(info.get("pid", 0), {"hugetlb": [knob]}).get(knob)
         check(limits == [{"pageSize": "2MB", "limit": HUGEPAGE_LIMIT}] and value == str(HUGEPAGE_LIMIT),
               f"hugepage_limits reach the container's {knob}", (limits, value))
         return

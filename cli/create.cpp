@@ -8,8 +8,8 @@ static void addCreateFlags(CLI::App* sub, runtime::CreateOptions& o) {
     sub->add_option("--console-socket", o.consoleSocket, "unix socket that receives the pty master");
     sub->add_option("--pid-file", o.pidFile, "file to write the init's pid to");
     sub->add_flag("--no-pivot", o.noPivot, "use MS_MOVE+chroot instead of pivot_root");
-    static bool noNewKeyring = false;
-    sub->add_flag("--no-new-keyring", noNewKeyring, "accepted for runc compatibility (no session keyring is made)");
+    sub->add_flag("--no-new-keyring", o.noNewKeyring,
+                  "do not give the container a session keyring of its own (it keeps the caller's)");
     sub->add_option("--preserve-fds", o.preserveFds, "pass N extra fds (3..3+N-1) to the container");
 }
 

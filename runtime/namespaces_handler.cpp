@@ -94,6 +94,7 @@ public:
         state::ContainerState& st = *req.record;
         st.systemdCgroup = req.global->systemdCgroup;
         st.noPivot = req.options->noPivot;
+        st.noNewKeyring = req.options->noNewKeyring;
         cgroups::Config cc{sp.linux->cgroupsPath, st.id, req.global->systemdCgroup, "", ""};
         cc.rootless = req.global->rootless;
         ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
@@ -130,6 +131,7 @@ public:
         lc.spec = &sp;
         lc.rootfs = rootfsConfigFor(sp, req.bundle, cg.get(), req.options->noPivot);
         lc.fifoPath = req.fifoPath;
+        if (!req.options->noNewKeyring) lc.keyringId = st.id;
         lc.consoleSocket = req.options->consoleSocket;
         lc.consoleFd = req.consoleFd;
         lc.preserveFds = req.options->preserveFds;
@@ -232,6 +234,7 @@ Result<int> NamespacesHandler::exec(const HandledContainer& c, const ExecRequest
     jc.consoleSocket = r.options->consoleSocket;
     jc.preserveFds = r.options->preserveFds;
     jc.cgroup = cg.get();
+    if (!st.noNewKeyring) jc.keyringId = st.id;
     jc.stateJson = [&st, live = c.live] { return state::publicJson(st, live).dump(); };
     if (st.config.contains("linux") && st.config["linux"].contains("personality")) {
         ASSIGN_OR_RETURN(jc.personality, security::personalityFor(st.config["linux"]["personality"]));

@@ -33,6 +33,7 @@ struct CreateOptions {
     std::string consoleSocket;
     std::string pidFile;
     bool noPivot = false;
+    bool noNewKeyring = false;  // keep the caller's session keyring (runc's --no-new-keyring)
     int preserveFds = 0;
     std::string imageBundle;  // set by run --image: recorded so delete removes the bundle
 };

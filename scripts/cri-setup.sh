@@ -64,6 +64,11 @@ state = "$dir/state"
   sandbox_image = "$CRI_PAUSE_IMAGE"
   # No CAP_SYS_RESOURCE on these hosts: a negative oom_score_adj would be refused.
   restrict_oom_score_adj = true
+  # hugepage_limits go to the runtime where containerd finds the hugetlb controller (its check:
+  # cgroup2's cgroup.controllers on a unified host, /sys/fs/cgroup/hugetlb otherwise); where it
+  # does not (a hybrid host with hugetlb on cgroup2), it drops them with a warning in its log.
+  disable_hugetlb_controller = false
+  tolerate_missing_hugetlb_controller = true
   # The streaming server (Exec/Attach URLs) on loopback, on a port the kernel picks.
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"

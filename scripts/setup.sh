@@ -37,8 +37,9 @@ VM_KERNELS_DIR="${BERTH_VM_KERNELS:-/var/cache/berth/vm/kernels}"
 VM_GUEST_MODULES=(virtio_mmio virtio_blk virtio_console virtio_net crc32c_generic ext4 9pnet_virtio 9p overlay)
 OPTIONAL_PKGS=(hyperfine time)
 # Kubernetes through containerd's CRI plugin (scripts/cri-setup.sh, tests/e2e/cri.bats, bench/cri.sh):
-# the CNI plugins (bridge, host-local, loopback) and the Python CRI client's gRPC (tests/tools/cri).
-CRI_PKGS=(containerd containernetworking-plugins python3-grpcio python3-grpc-tools busybox-static
+# the CNI plugins (bridge, host-local, loopback), the Python CRI client's gRPC and WebSocket (the
+# Exec/Attach streams) (tests/tools/cri).
+CRI_PKGS=(containerd containernetworking-plugins python3-grpcio python3-grpc-tools python3-websocket busybox-static
     jq iproute2 util-linux)
 # scripts/quickstart.sh: build berth, make a busybox bundle (tests/lib/make-bundle.sh uses jq).
 QUICKSTART_PKGS=(busybox-static jq)

@@ -115,6 +115,7 @@ Status bindConsole(const std::string& slave) {
 Result<ExecArgs> setUpContainer(const ChildPlan& p, std::string& stateJson) {
     std::vector<UniqueFd> detached;  // MountFds, kept open until the rootfs is set up
     for (ChildStep step : p.launch.childSteps) TRY(runChildStep(step, p, detached));
+    if (!p.keyringId.empty()) TRY(security::joinNewSessionKeyring(p.keyringId, p.keyringUserNamespace));
     const spec::Spec& s = *p.spec;
     if (p.hasRuntimeHooks) {
         TRY(sendMsg(p.syncFd, Msg::RunHooks));

@@ -66,6 +66,7 @@ Result<ExecArgs> enterContainer(const JoinPlan& p) {
         ::close(fd);
     }
     if (p.forkAfterJoin) TRY(forkIntoJoined(p.syncFd));
+    if (!p.cfg->keyringId.empty()) TRY(security::joinContainerKeyring(p.cfg->keyringId));
     // Enter the container's root whatever it was made with (pivot_root or --no-pivot chroot).
     if (::fchdir(p.rootFd) < 0) return Error::fromErrno("fchdir to the container root");
     if (::chroot(".") < 0) return Error::fromErrno("chroot into the container root");

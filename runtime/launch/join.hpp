@@ -20,6 +20,7 @@ struct JoinConfig {
     cgroups::Manager* cgroup = nullptr;
     std::optional<unsigned long> personality;  // the container's linux.personality
     std::function<std::string()> stateJson;    // for a seccomp agent (SCMP_ACT_NOTIFY)
+    std::string keyringId;  // non-empty: join the container's session keyring (made by create)
 };
 
 // Returns when the new process is about to execve (its set-up errors are returned here).

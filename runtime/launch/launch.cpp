@@ -66,6 +66,8 @@ Status prepare(LaunchConfig& cfg, Prepared& pr) {
     pr.plan.spec = cfg.spec;
     pr.plan.rootfs = &cfg.rootfs;
     pr.plan.preserveFds = cfg.preserveFds;
+    pr.plan.keyringId = cfg.keyringId;
+    pr.plan.keyringUserNamespace = s.linux && s.linux->findNamespace("user") != nullptr;
     cfg.rootfs.unprivileged = ::geteuid() != 0;
     // Checked before the clone, so a bad idmap leaves nothing behind.
     ASSIGN_OR_RETURN(pr.detached, namespaces::planDetachedSources(cfg.rootfs));

@@ -34,6 +34,9 @@ struct LaunchConfig {
     // Called right after the clone, before any further set-up, so a crash leaves a record of
     // the pid for `delete --force`.
     std::function<Status(pid_t)> onCloned;
+    // Non-empty: the init gets a new session keyring named for this container id (runc's
+    // default); empty: it keeps the caller's (--no-new-keyring).
+    std::string keyringId;
 };
 
 struct Launched {
@@ -57,6 +60,8 @@ struct ChildPlan {
     size_t detachedMounts = 0;  // MountFds to receive before Go (namespaces/detached_mount.hpp)
     security::SeccompFilter* seccomp = nullptr;
     std::optional<unsigned long> personality;
+    std::string keyringId;               // LaunchConfig::keyringId
+    bool keyringUserNamespace = false;   // the container has a user namespace of its own
 };
 
 // Parent side. Returns when the init is set up and about to wait on the exec fifo (without a

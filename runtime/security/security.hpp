@@ -4,8 +4,10 @@
 
 #include <sys/resource.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,6 +31,14 @@ Status applyCapabilities(const spec::Capabilities& caps);
 Status switchUser(const spec::User& user);
 
 Status setNoNewPrivileges();
+
+// Session keyrings (keyring.cpp): a new one named sessionKeyringName(id) for the container's
+// init (create), which its exec'd processes join by name later (exec), as runc does.
+std::string sessionKeyringName(const std::string& containerId);
+// KEYCTL_DESCRIBE's text -> its perm with search for the owner's uid (or others in a user namespace).
+Result<uint32_t> searchableKeyringPerm(std::string_view describe, bool userNamespace);
+Status joinNewSessionKeyring(const std::string& containerId, bool userNamespace);
+Status joinContainerKeyring(const std::string& containerId);
 
 // linux.personality → the execution domain (PER_LINUX, PER_LINUX32); none when absent.
 Result<std::optional<unsigned long>> personalityFor(const nlohmann::json& personality);

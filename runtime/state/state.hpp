@@ -35,6 +35,7 @@ struct ContainerState {
     cgroups::Saved cgroup;          // where the container's cgroup is (driver, paths, unit)
     bool systemdCgroup = false;
     bool noPivot = false;
+    bool noNewKeyring = false;      // created with --no-new-keyring: exec joins no keyring either
     std::string imageBundle;        // a bundle `run --image` made: delete unmounts and removes it
     std::string handler;            // empty: namespaces on this kernel; else a registered Handler
     nlohmann::json config;          // the config.json the container was created from

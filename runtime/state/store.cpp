@@ -58,6 +58,7 @@ nlohmann::json toJsonWithoutConfig(const ContainerState& s) {
             {"cgroupParentsMade", s.cgroup.madeParents},
             {"systemdCgroup", s.systemdCgroup},
             {"noPivot", s.noPivot},
+            {"noNewKeyring", s.noNewKeyring},
             {"imageBundle", s.imageBundle},
             {"handler", s.handler}};
 }
@@ -128,6 +129,7 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
         s.cgroup.madeParents = j.value("cgroupParentsMade", std::vector<std::string>{});
         s.systemdCgroup = j.value("systemdCgroup", false);
         s.noPivot = j.value("noPivot", false);
+        s.noNewKeyring = j.value("noNewKeyring", false);
         s.imageBundle = j.value("imageBundle", "");
         s.handler = j.value("handler", "");
         if (j.contains("config")) s.config = j["config"];

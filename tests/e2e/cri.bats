@@ -22,8 +22,8 @@ setup_file() {
         command -v "$tool" >/dev/null || { export CRI_SKIP="$tool not installed (run scripts/setup.sh)"; return 0; }
     done
     [[ -x /usr/lib/cni/bridge ]] || { export CRI_SKIP="containernetworking-plugins not installed (run scripts/setup.sh)"; return 0; }
-    /usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null ||
-        { export CRI_SKIP="python3-grpcio/python3-grpc-tools not installed (run scripts/setup.sh)"; return 0; }
+    /usr/bin/python3 -c 'import grpc, grpc_tools, websocket' 2>/dev/null ||
+        { export CRI_SKIP="python3-grpcio/python3-grpc-tools/python3-websocket not installed (run scripts/setup.sh)"; return 0; }
     [[ -x "$BERTH" ]] || { export CRI_SKIP="runtime not found: $BERTH"; return 0; }
     export CRI_PAUSE_BINARY="$build/tests/tools/berth-pause"
     [[ -x "$CRI_PAUSE_BINARY" ]] || { export CRI_SKIP="berth-pause not built: $CRI_PAUSE_BINARY"; return 0; }

@@ -4,7 +4,9 @@
 # /var/cache/berth-tests, used through an overlay mount) runs as a berth container with systemd as PID 1 in its own cgroup, pid,
 # mount, uts, ipc and network namespaces, /sys/fs/cgroup mounted read-write inside its cgroup
 # namespace (the host's v1 hierarchies plus name=systemd). Inside it, berth itself (the built
-# binary, bind-mounted read-only) runs busybox containers with --systemd-cgroup.
+# binary, bind-mounted read-only) runs busybox containers with --systemd-cgroup, and the host's
+# containerd (its binaries and runc bind-mounted read-only) runs pods through its CRI plugin with
+# `SystemdCgroup = true`, driven from the host by tests/tools/cri/cri_systemd.py.
 #
 # One systemd container serves the whole file (booted in setup_file, removed in teardown_file).
 # Only a missing prerequisite skips (reason printed); a systemd that does not boot is a failure.
@@ -100,6 +102,25 @@ ib_cmd() {
     echo "berth --root /run/berth --systemd-cgroup $*"
 }
 
+# CRI_BINARIES: what the CRI test runs inside, bind-mounted read-only from the host where present
+# (containerd and runc are dynamically linked only to libs the bookworm rootfs has).
+CRI_BINARIES=(/usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/bin/ctr /usr/sbin/runc)
+
+# add_cri_mounts CONFIG: CRI_BINARIES at /usr/local/{bin,sbin}/NAME and the CNI plugins.
+add_cri_mounts() {
+    local f d m='[]'
+    for f in "${CRI_BINARIES[@]}" /usr/lib/cni; do
+        [[ -e "$f" ]] || return 0
+        case "$f" in
+            /usr/bin/*) d="/usr/local/bin/${f##*/}" ;;
+            /usr/sbin/*) d="/usr/local/sbin/${f##*/}" ;;
+            *) d="$f" ;;
+        esac
+        m="$(jq -c --arg s "$f" --arg d "$d" '. + [{destination: $d, type: "bind", source: $s, options: ["rbind", "ro"]}]' <<<"$m")"
+    done
+    jq --argjson m "$m" '.mounts += $m' "$1" >"$1.new" && mv "$1.new" "$1"
+}
+
 boot_systemd() {
     local lower
     if ! lower="$("$SRC/tests/lib/make-systemd-rootfs.sh" 2>"$SD_DIR/rootfs.err")"; then
@@ -117,6 +138,7 @@ boot_systemd() {
         { export SD_FAIL="overlay mount of $lower failed: $(cat "$SD_DIR/mount.err")"; return 0; }
     "$SRC/tests/lib/make-bundle.sh" "$SD_DIR/template" sh >/dev/null
     systemd_config "$SD_DIR/sd"
+    add_cri_mounts "$SD_DIR/sd/config.json"
     export SD_ID="sd$$"
     "$BERTH" --root "$SD_DIR/state" create -b "$SD_DIR/sd" "$SD_ID" </dev/null >"$SD_DIR/systemd.log" 2>&1 ||
         { export SD_FAIL="berth create of the systemd container failed: $(cat "$SD_DIR/systemd.log")"; return 0; }
@@ -349,6 +371,68 @@ scope_file() {
     [[ "$(unit_prop "berth-$ID.scope" ActiveState)" == active ]]
     run -0 sd "$(ib_cmd delete -f "$ID")"
     [[ "$(unit_prop "berth-$ID.scope" LoadState)" == not-found ]]
+}
+
+# cri_inside_start: containerd with the CRI plugin as a service of the systemd inside (Delegate=yes,
+# as its packaged unit), handlers runc and berth with `SystemdCgroup = true`, its socket in
+# /bundles/cri (the host's $SD_DIR/bundles/cri), root and state on the container's tmpfs (the
+# overlay snapshotter cannot use the overlay rootfs), a CNI bridge in the container's network
+# namespace, the CRI tests' busybox and pause images imported. Sets CRI_INSIDE_SKIP when the host
+# lacks a piece.
+cri_inside_start() {
+    export CRI_INSIDE_SKIP=""
+    local f pause dir="$SD_DIR/bundles/cri"
+    pause="${BERTH_BUILD_DIR:-$(dirname "$BERTH")/..}/tests/tools/berth-pause"
+    for f in "${CRI_BINARIES[@]}" /usr/lib/cni/bridge "$pause"; do
+        [[ -e "$f" ]] || { CRI_INSIDE_SKIP="$f not found (scripts/setup.sh --cri; the berth-pause target)"; return 0; }
+    done
+    /usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null ||
+        { CRI_INSIDE_SKIP="python3-grpcio/python3-grpc-tools not installed (scripts/setup.sh --cri)"; return 0; }
+    mkdir -p "$dir/cni" "$dir/images"
+    "$SRC/tests/tools/cri/make-images.sh" "$dir/images" "$pause"
+    {
+        printf 'version = 2\nroot = "/tmp/containerd/root"\nstate = "/run/containerd-cri"\n'
+        printf '[grpc]\n  address = "/bundles/cri/containerd.sock"\n'
+        printf '[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "localhost/berth-cri/pause:1.0"\n'
+        printf '  restrict_oom_score_adj = true\n  stream_server_address = "127.0.0.1"\n  stream_server_port = "0"\n'
+        printf '  [plugins."io.containerd.grpc.v1.cri".cni]\n    bin_dir = "/usr/lib/cni"\n    conf_dir = "/bundles/cri/cni"\n'
+        for f in runc berth; do
+            printf '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]\n' "$f"
+            printf '    runtime_type = "io.containerd.runc.v2"\n'
+            printf '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s.options]\n' "$f"
+            printf '      BinaryName = "%s"\n      Root = "/run/cri-%s"\n      SystemdCgroup = true\n' \
+                "$([[ $f == runc ]] && echo /usr/local/sbin/runc || echo /opt/berth/berth)" "$f"
+        done
+    } >"$dir/config.toml"
+    cat >"$dir/cni/10-pods.conflist" <<'EOF'
+{"cniVersion": "1.0.0", "name": "pods", "plugins": [{"type": "bridge", "bridge": "cni0", "isGateway": true,
+ "ipam": {"type": "host-local", "dataDir": "/run/cni-ipam", "ranges": [[{"subnet": "10.89.0.0/24"}]]}}]}
+EOF
+    # containerd copies the node's /etc/hosts into each pod; a bare rootfs has none.
+    sd 'test -e /etc/hosts || printf "127.0.0.1 localhost\n::1 localhost\n" >/etc/hosts
+        systemd-run -q --unit=containerd -p Delegate=yes -p KillMode=process \
+            --setenv=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+            /usr/local/bin/containerd --config /bundles/cri/config.toml
+        for i in $(seq 300); do ctr -a /bundles/cri/containerd.sock version >/dev/null 2>&1 && break; sleep 0.1; done
+        for i in busybox pause; do
+            ctr -a /bundles/cri/containerd.sock -n k8s.io images import --base-name localhost/berth-cri/$i \
+                /bundles/cri/images/$i.tar >/dev/null || exit 1
+        done' || { journalctl_tail containerd; return 1; }
+}
+
+journalctl_tail() {
+    sd "journalctl --no-pager -n 30 -u $1" >&2 || true
+}
+
+@test "CRI with SystemdCgroup = true: containerd's pods on runc and berth in the kubelet's slices, a scope per container" {
+    cri_inside_start
+    [[ -z "$CRI_INSIDE_SKIP" ]] || skip "$CRI_INSIDE_SKIP"
+    run timeout -k 5 120 /usr/bin/python3 "$SRC/tests/tools/cri/cri_systemd.py" \
+        --endpoint "unix://$SD_DIR/bundles/cri/containerd.sock" \
+        --inside "$BERTH --root $SD_DIR/state exec $SD_ID" runc berth
+    echo "$output"
+    [[ "$status" -eq 0 && "$output" != *"not ok"* ]] || { journalctl_tail containerd; false; }
+    sd 'systemctl stop containerd'
 }
 
 @test "on this host (no systemd as PID 1) --systemd-cgroup places the cgroup at the unit's cgroupfs path" {

@@ -63,3 +63,46 @@ EOF2
     rb exec --process "$TEST_DIR/bad.json" "$ID"
     assert_berth_error_code 255 'execCPUAffinity.final: must be a CPU list'
 }
+
+# sesskey_into_bundle: tools/session_keyring.c, static, as /sesskey in the bundle.
+sesskey_into_bundle() {
+    command -v cc >/dev/null || skip "no C compiler (cc) to build tools/session_keyring.c"
+    cc -static -O2 -Wall -o "$BUNDLE/rootfs/sesskey" "$BATS_TEST_DIRNAME/tools/session_keyring.c" ||
+        skip "cannot link tools/session_keyring.c statically (no libc.a)"
+}
+
+@test "the container's init gets a session keyring of its own (_ses.ID) and exec joins it, as with runc" {
+    # The kernel's keyrings are not namespaced: without its own, a container shares the session
+    # keyring of whoever started it (a shim, containerd) with every container started so.
+    sesskey_into_bundle
+    cfg '.linux.maskedPaths -= ["/proc/keys"]'
+    set_args sh -c '/sesskey; sleep 100'
+    run_d "$ID"
+    wait_for 100 grep -q . "$TEST_DIR/$ID.log" || fail "no output from /sesskey"
+    local init mine
+    init="$(head -n 1 "$TEST_DIR/$ID.log")"
+    [[ "$init" =~ ^[0-9]+\ keyring\;0\;0\;[0-9a-f]{8}\;_ses\.$ID$ ]] || fail "init's session keyring: $init"
+    mine="$("$BUNDLE/rootfs/sesskey")"
+    [[ "${mine%% *}" != "${init%% *}" ]] || fail "the container shares this shell's session keyring: $mine"
+    # The owner's uid may search it (how exec finds it): KEY_USR_SEARCH.
+    local perm="${init#*;*;*;}"
+    perm="${perm%%;*}"
+    (((16#$perm & 16#00080000) != 0)) || fail "perm $perm: no search for the owner's uid"
+    rb exec "$ID" /sesskey
+    assert_ok
+    [[ "$output" == "$init" ]] || fail "exec's session keyring: $output (the init's: $init)"
+}
+
+@test "--no-new-keyring: the container keeps the caller's session keyring, exec too" {
+    sesskey_into_bundle
+    set_args sh -c '/sesskey; sleep 100'
+    run_d "$ID" --no-new-keyring
+    wait_for 100 grep -q . "$TEST_DIR/$ID.log" || fail "no output from /sesskey"
+    local init mine
+    init="$(head -n 1 "$TEST_DIR/$ID.log")"
+    mine="$("$BUNDLE/rootfs/sesskey")"
+    [[ "$init" == "$mine" ]] || fail "init: $init, this shell: $mine"
+    rb exec "$ID" /sesskey
+    assert_ok
+    [[ "$output" == "$mine" ]] || fail "exec: $output, this shell: $mine"
+}

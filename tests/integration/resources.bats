@@ -131,6 +131,24 @@ block_dev() {
     [[ ! -d "$u" ]] || fail "$u remains"
 }
 
+@test "update -r hugepageLimits of a container made without them: the hybrid host's cgroup2 hugetlb" {
+    # What UpdateContainerResources sends a runtime (containerd: update --resources -) when a
+    # kubelet adds hugepages; the controller must be enabled for the cgroup at update time.
+    grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null || skip "no hugetlb controller on the cgroup2 mount"
+    host_has_hugepages 2048kB || skip "no 2 MB huge pages on this host"
+    set_args sleep 100
+    run_d "$ID"
+    local u
+    u="$(unified_dir)"
+    CALL_SEQ=$((CALL_SEQ + 1))
+    echo '{"hugepageLimits": [{"pageSize": "2MB", "limit": 6291456}]}' | "$BERTH" --root "$ROOT" update -r - "$ID" ||
+        fail "update -r hugepageLimits failed"
+    [[ "$(cat "$u/hugetlb.2MB.max")" == 6291456 ]] || fail "hugetlb.2MB.max: $(cat "$u/hugetlb.2MB.max")"
+    rb delete -f "$ID"
+    assert_ok
+    [[ ! -d "$u" ]] || fail "$u remains"
+}
+
 @test "resources this host cannot apply fail create with one line naming the field" {
     mounts_snapshot
     if host_has_v1_controller net_cls; then

@@ -5,6 +5,9 @@ handler. Run with Debian's /usr/bin/python3 (python3-grpcio, python3-grpc-tools)
 
   cri.py [--endpoint unix:///PATH] version | status | images | pods | containers
   cri.py exec CONTAINER CMD...            ExecSync: the command's stdout/stderr, its exit code
+  cri.py exec --stream [-i] [-t] CONTAINER CMD...   the same through Exec's streaming URL, as
+                                          kubectl exec (-i: this stdin in; -t: a tty)
+  cri.py attach [-i] [-t] CONTAINER       Attach: the container's output (-i: this stdin in)
   cri.py cleanup                          stop and remove every pod
   cri.py scenario --handler H [--part pod|host|errors|all]   the suite's checks, one line each
   cri.py bench --handler H[,H...] [-n 20] [--parallel 20]  pod start latency (JSON)
@@ -53,10 +56,24 @@ def cmd_containers(cli, _args):
 
 
 def cmd_exec(cli, args):
+    if args.stream or args.i or args.t:
+        import cri_stream
+
+        url = cli.exec_url(args.container, args.cmd, stdin=args.i, tty=args.t)
+        return cri_stream.run_interactive(url, sys.stdin.buffer if args.i else None, sys.stdout.buffer,
+                                          sys.stderr.buffer)
     res = cli.exec_sync(args.container, args.cmd)
     sys.stdout.buffer.write(res.stdout)
     sys.stderr.buffer.write(res.stderr)
     return res.exit_code
+
+
+def cmd_attach(cli, args):
+    import cri_stream
+
+    url = cli.attach_url(args.container, stdin=args.i, tty=args.t)
+    return cri_stream.run_interactive(url, sys.stdin.buffer if args.i else None, sys.stdout.buffer,
+                                      sys.stderr.buffer)
 
 
 def cmd_cleanup(cli, _args):
@@ -83,8 +100,14 @@ def parse_args(argv):
     for name in ("version", "status", "images", "pods", "containers", "cleanup"):
         sub.add_parser(name)
     e = sub.add_parser("exec")
-    e.add_argument("container")
-    e.add_argument("cmd", nargs="+")
+    e.add_argument("--stream", action="store_true", help="through the streaming URL (WebSocket)")
+    a = sub.add_parser("attach")
+    for sp in (e, a):
+        sp.add_argument("-i", action="store_true", help="send this stdin to the process")
+        sp.add_argument("-t", action="store_true", help="a tty (stdout and stderr as one)")
+        sp.add_argument("container")
+    # everything after the container is the command, its options (sh -c ...) included
+    e.add_argument("cmd", nargs=argparse.REMAINDER)
     s = sub.add_parser("scenario")
     s.add_argument("--handler", default="runc")
     s.add_argument("--part", choices=("pod", "host", "errors", "all"), default="all")
@@ -93,6 +116,8 @@ def parse_args(argv):
     b.add_argument("-n", type=int, default=20)
     b.add_argument("--parallel", type=int, default=20)
     args = p.parse_args(argv)
+    if args.command == "exec" and not args.cmd:
+        p.error("exec: no command")
     if not args.endpoint:
         p.error("no --endpoint and no $CRI_ENDPOINT (scripts/cri-setup.sh start prints it)")
     return args

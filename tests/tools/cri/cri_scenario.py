@@ -5,7 +5,8 @@ runs a part per test and the same parts on runc prove the checks test Kubernetes
   pod     a pod with a web server (busybox httpd) and a client fetching it over localhost, the host
           fetching it over the pod IP; shared namespaces; ExecSync exit codes and streams; the CRI
           log format; short-lived containers exiting 3, OOM-killed, on a tty; resources, their
-          update and ContainerStats; Exec/Attach URLs; then StopPodSandbox + RemovePodSandbox
+          update and ContainerStats; Exec/Attach streams, log rotation, list filters, hugepage
+          limits (cri_kubectl.py); then StopPodSandbox + RemovePodSandbox
           leave no process, mount, cgroup, netns or state dir
   host    a privileged hostNetwork/hostPID/hostIPC pod: its container in the node's namespaces
   errors  a missing image and a bad mount: a CRI error naming the problem, nothing left behind"""
@@ -18,6 +19,7 @@ import uuid
 
 from cri_check import Failure, check, wait_for
 from cri_footprint import Footprint
+from cri_kubectl import check_kubectl
 from criclient import CriError, pb
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) (stdout|stderr) (F|P) ")
@@ -190,10 +192,7 @@ def check_pod(cli, env, handler, pod_id, pod_cfg, fp):
     check_stats(cli, web)
     check_exits(cli, env, pod_id, pod_cfg, fp)
 
-    url = cli.exec_url(client, ["true"])
-    check(url.startswith("http://127.0.0.1:"), "Exec returns a streaming URL on loopback", url)
-    url = cli.attach_url(client)
-    check(url.startswith("http://127.0.0.1:"), "Attach returns a streaming URL on loopback", url)
+    check_kubectl(cli, env, pod_id, pod_cfg, fp, web)
     cli.stop(web, timeout=1)  # httpd is PID 1 with no SIGTERM handler: killed after the grace
     st = cli.container_status(web).status
     check(st.state == pb.CONTAINER_EXITED and st.finished_at > 0, "StopContainer: web exited", st)

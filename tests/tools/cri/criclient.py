@@ -73,8 +73,11 @@ class Client:
     def pod_status(self, pod_id, verbose=False):
         return self.call("PodSandboxStatus", pb.PodSandboxStatusRequest(pod_sandbox_id=pod_id, verbose=verbose))
 
-    def list_pods(self, pod_id=""):
-        return self.call("ListPodSandbox", pb.ListPodSandboxRequest(filter=pb.PodSandboxFilter(id=pod_id))).items
+    def list_pods(self, pod_id="", state=None, labels=None):
+        f = pb.PodSandboxFilter(id=pod_id, label_selector=labels or {})
+        if state is not None:
+            f.state.state = state
+        return self.call("ListPodSandbox", pb.ListPodSandboxRequest(filter=f)).items
 
     def stop_pod(self, pod_id):
         self.call("StopPodSandbox", pb.StopPodSandboxRequest(pod_sandbox_id=pod_id))
@@ -98,9 +101,11 @@ class Client:
     def container_status(self, ctr_id, verbose=False):
         return self.call("ContainerStatus", pb.ContainerStatusRequest(container_id=ctr_id, verbose=verbose))
 
-    def list_containers(self, pod_id=""):
-        req = pb.ListContainersRequest(filter=pb.ContainerFilter(pod_sandbox_id=pod_id))
-        return self.call("ListContainers", req).containers
+    def list_containers(self, pod_id="", state=None, labels=None, ctr_id=""):
+        f = pb.ContainerFilter(id=ctr_id, pod_sandbox_id=pod_id, label_selector=labels or {})
+        if state is not None:
+            f.state.state = state
+        return self.call("ListContainers", pb.ListContainersRequest(filter=f)).containers
 
     def update(self, ctr_id, resources):
         req = pb.UpdateContainerResourcesRequest(container_id=ctr_id, linux=resources)
@@ -110,15 +115,25 @@ class Client:
         req = pb.ExecSyncRequest(container_id=ctr_id, cmd=cmd, timeout=timeout)
         return self.call("ExecSync", req, timeout=timeout + 30)
 
-    def exec_url(self, ctr_id, cmd):
-        req = pb.ExecRequest(container_id=ctr_id, cmd=cmd, stdout=True, stderr=True)
+    # The streaming URLs (tests/tools/cri/cri_stream.py opens them). With a tty there is no
+    # stderr: the terminal carries both (kubectl sends stderr=false then).
+    def exec_url(self, ctr_id, cmd, stdin=False, tty=False):
+        req = pb.ExecRequest(container_id=ctr_id, cmd=cmd, stdin=stdin, tty=tty, stdout=True, stderr=not tty)
         return self.call("Exec", req).url
 
-    def attach_url(self, ctr_id):
-        return self.call("Attach", pb.AttachRequest(container_id=ctr_id, stdout=True, stderr=True)).url
+    def attach_url(self, ctr_id, stdin=False, tty=False):
+        req = pb.AttachRequest(container_id=ctr_id, stdin=stdin, tty=tty, stdout=True, stderr=not tty)
+        return self.call("Attach", req).url
+
+    def reopen_log(self, ctr_id):
+        self.call("ReopenContainerLog", pb.ReopenContainerLogRequest(container_id=ctr_id))
 
     def stats(self, ctr_id):
         return self.call("ContainerStats", pb.ContainerStatsRequest(container_id=ctr_id)).stats
+
+    def list_stats(self, pod_id=""):
+        req = pb.ListContainerStatsRequest(filter=pb.ContainerStatsFilter(pod_sandbox_id=pod_id))
+        return self.call("ListContainerStats", req).stats
 
     def image_status(self, image):
         return self.call("ImageStatus", pb.ImageStatusRequest(image=pb.ImageSpec(image=image))).image

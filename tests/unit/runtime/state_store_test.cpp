@@ -32,6 +32,7 @@ ContainerState sample(const std::string& id) {
     s.cgroup.driver = "systemd";
     s.cgroup.unit = "berth-x.scope";
     s.config = {{"ociVersion", "1.2.0"}};
+    s.noNewKeyring = true;
     return s;
 }
 }  // namespace
@@ -53,6 +54,7 @@ TEST(StateStore, SaveLoadRoundTrip) {
     EXPECT_EQ(back->cgroup.unit, "berth-x.scope");
     EXPECT_EQ(back->saved, ContainerStatus::Running);
     EXPECT_EQ(back->config["ociVersion"], "1.2.0");
+    EXPECT_TRUE(back->noNewKeyring);  // exec must not join a keyring the container never had
     EXPECT_FALSE(fs::exists(store.dir("c1") + "/state.json.tmp"));
 }
 

@@ -6,21 +6,28 @@
 # (virtio-9p, which boots the generic kernel) and that kernel's own floor; the VMM's RSS.
 # See bench/README.md.
 #
-#   sudo bench/vm.sh [-n N] [--berth PATH]
+#   sudo bench/vm.sh [-n N] [--berth PATH] [--breakdown [--compare PATH]]
 #
 # Prints medians of N runs (default 5) in milliseconds: time to the workload's first output line
-# and to exit, and the ratio berth/floor.
+# and to exit, and the ratio berth/floor. --breakdown instead times where a start goes (floor,
+# initramfs and ext4 rootfs runs, alternated; the marks of $BERTH_VM_TIMING and berth.timing=1,
+# tabled by build/vm/berth-vm-timing); --compare PATH adds the initramfs run of another berth
+# binary (with its berth-agent beside it) to the rounds, for A/B of a change.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SRC_DIR="$PWD"
 N=5
 BERTH="${BERTH:-$SRC_DIR/build/cli/berth}"
+BREAKDOWN=0
+COMPARE=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         -n) N="$2"; shift ;;
         --berth) BERTH="$2"; shift ;;
-        *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+        --breakdown) BREAKDOWN=1 ;;
+        --compare) COMPARE="$2"; shift ;;
+        *) sed -n '2,13p' "$0" >&2; exit 2 ;;
     esac
     shift
 done
@@ -59,12 +66,18 @@ unshare --net="$TMP/netns" sh -c 'ip link set lo up && ip link add eth0 type vet
     ip addr add 10.250.0.5/24 dev eth0 && ip link set eth0 up && ip route add default via 10.250.0.1'
 
 # berth_run MODE [NETNS]: a VM run with that rootfs mode, in NETNS (else a new, empty netns).
+# Each variant's config is written once, outside the timed runs (its root.path is the bundle's).
 berth_run() {
     local mode="$1" netns="${2:-}" id="b$RANDOM$RANDOM"
-    jq --arg m "$mode" --arg ns "$netns" '.annotations["org.berth.vm.rootfs"] = $m
-        | .linux.namespaces |= map(if .type == "network" then (if $ns == "" then del(.path) else .path = $ns end) else . end)' \
-        "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
-    "$BERTH" --root "$TMP/root" run -b "$TMP/bundle" "$id" </dev/null
+    local dir="$TMP/cfg-$mode${netns:+-ns}"
+    if [[ ! -f "$dir/config.json" ]]; then
+        mkdir -p "$dir"
+        jq --arg m "$mode" --arg ns "$netns" --arg root "$TMP/bundle/rootfs" '.annotations["org.berth.vm.rootfs"] = $m
+            | .root.path = $root
+            | .linux.namespaces |= map(if .type == "network" then (if $ns == "" then del(.path) else .path = $ns end) else . end)' \
+            "$TMP/bundle/config.json" >"$dir/config.json"
+    fi
+    "$BERTH" --root "$TMP/root" run -b "$dir" "$id" </dev/null
 }
 
 # The floor: the same kernel + boot initramfs, the agent in probe mode (prints one line on the
@@ -83,6 +96,63 @@ qemu_floor() {
     qemu-system-x86_64 -M microvm "${ACCEL[@]}" -nodefaults -no-user-config -nographic -no-reboot -m 256M -smp 1 \
         -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRAMFS" -append "$CMDLINE" -serial stdio </dev/null
 }
+
+# --breakdown: one timing file per run (H/G lines, see vm/wire/timing.hpp), tabled per mode.
+if [[ $BREAKDOWN -eq 1 ]]; then
+    TIMING_TOOL="$(dirname "$BERTH")/../vm/berth-vm-timing"
+    [[ -x "$TIMING_TOOL" ]] || { echo "vm.sh: $TIMING_TOOL not found (build first)" >&2; exit 1; }
+    mark() { echo "H $1 ${EPOCHREALTIME/./} 0" >>"$2"; }
+    # The floor with the agent's marks: they come on QEMU's serial stdout after the probe line.
+    floor_timed() {
+        local f="$1" line seen=0
+        mark run.begin "$f"; mark qemu.exec "$f"
+        while IFS= read -r line; do
+            if [[ $seen -eq 0 && "$line" == *"probe ok"* ]]; then mark probe.seen "$f"; mark first.output "$f"; seen=1; fi
+            [[ "$line" == *"berth-timing: "* ]] && echo "G ${line#*berth-timing: }" | tr -d '
+' >>"$f"
+        done < <(CMDLINE="$CMDLINE berth.timing=1" qemu_floor 2>/dev/null)
+        mark run.end "$f"
+    }
+    berth_timed() {
+        local f="$1" bin="$2" mode="$3" line seen=0
+        mark run.begin "$f"
+        while IFS= read -r line; do
+            [[ $seen -eq 0 ]] && { mark first.output "$f"; seen=1; }
+        done < <(BERTH_VM_TIMING="$f" BERTH="$bin" berth_run "$mode" 2>/dev/null)
+        mark run.end "$f"
+    }
+    BD_MODES=(floor initramfs block)
+    [[ -n "$COMPARE" ]] && { BD_MODES+=(compare); BERTH="$COMPARE" berth_run initramfs >/dev/null 2>&1 || true; }
+    mkdir -p "$TMP/bd"
+    echo "vm.sh --breakdown: $N rounds of ${BD_MODES[*]} (alternated), ${ACCEL[*]}; load before: $(uptime | sed 's/.*load average: //')"
+    for ((i = 0; i < N; i++)); do
+        for what in "${BD_MODES[@]}"; do
+            case "$what" in
+                floor) floor_timed "$TMP/bd/$what.$i" ;;
+                compare) berth_timed "$TMP/bd/$what.$i" "$COMPARE" initramfs ;;
+                *) berth_timed "$TMP/bd/$what.$i" "$BERTH" "$what" ;;
+            esac
+        done
+    done
+    echo "load after: $(uptime | sed 's/.*load average: //')"
+    total() { awk '$1 == "H" && $2 == "run.begin" { b = $3 } $1 == "H" && $2 == "run.end" { e = $3 } END { print int((e - b) / 1000) }' "$1"; }
+    for what in "${BD_MODES[@]}"; do
+        echo
+        case "$what" in
+            floor) echo "== QEMU direct (floor: same kernel + initramfs, probe boot), ms ==" ;;
+            compare) echo "== berth run, rootfs in initramfs, $COMPARE, ms ==" ;;
+            *) echo "== berth run, rootfs $what, ms ==" ;;
+        esac
+        "$TIMING_TOOL" "$TMP"/bd/"$what".*
+        for f in "$TMP"/bd/"$what".*; do total "$f"; done | median >"$TMP/bd/$what.median"
+    done
+    echo
+    for what in "${BD_MODES[@]}"; do
+        printf '%-10s exit median %6s ms  vs floor %s\n' "$what" "$(cat "$TMP/bd/$what.median")" \
+            "$(awk -v a="$(cat "$TMP/bd/$what.median")" -v b="$(cat "$TMP/bd/floor.median")" 'BEGIN { printf "%.3f", a / b }')"
+    done
+    exit 0
+fi
 
 declare -A FIRST EXIT
 MODES=(floor block initramfs nic)

@@ -20,6 +20,7 @@
 #include "vm/artifacts.hpp"
 #include "vm/exec_proxy.hpp"
 #include "vm/wire/guest_config.hpp"
+#include "vm/wire/timing.hpp"
 #include "vm/network.hpp"
 #include "vm/shim.hpp"
 #include "vm/vmm.hpp"
@@ -191,6 +192,7 @@ public:
     // The boot artifacts, the rootfs for the guest, the shim and its VMM; the shim's pid.
     Result<pid_t> boot(const runtime::HandlerRequest& req) {
         const runtime::spec::Spec& s = *req.spec;
+        wire::timing::mark("vm.launch");
         std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
         // What the config asks that the VM path cannot do fails before anything is made.
         uint64_t rootfsBytes = 0;
@@ -199,8 +201,11 @@ public:
         TRY(checkSeccompForGuest(s.linux->seccomp));
         TRY(checkNetwork(s));
         ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
+        wire::timing::mark("vm.checked");
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot(), !shares.shares.empty()));
+        wire::timing::mark("vm.artifacts");
         AccelChoice accel = chooseAccel(art);
+        wire::timing::mark("vm.accel");
         if (accel.accel == wire::Accel::Tcg)
             log::warn("vm: running under TCG, which is emulation, not hardware isolation (", accel.reason, ")");
 
@@ -220,8 +225,10 @@ public:
         ASSIGN_OR_RETURN(q.res, wire::resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
         q.consoleLog = req.stateDir + "/console.log";
         ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
-        q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty()});
+        wire::timing::mark("vm.rootfs");
+        q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty(), wire::timing::enabled()});
         ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
+        wire::timing::mark("vm.network");
         ScopeGuard unwire([&] { unwireNetwork(req.stateDir); });
         if (!net.warning.empty()) log::warn(net.warning);
         addNics(net, guest, q);
@@ -237,6 +244,7 @@ public:
         // for delete and for faults.
         (void)fs::writeFileAtomic(req.stateDir + "/vmm.pid",
                                   strCat(started.vmm, " ", runtime::state::processStartTime(started.vmm), "\n"), 0600);
+        wire::timing::mark("vm.created");
         return started.shim;
     }
 

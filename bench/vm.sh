@@ -86,6 +86,10 @@ KVER="$(ls /lib/modules | grep -- '-cloud-amd64$' | sort -V | tail -1)"
 berth_run block >/dev/null 2>&1 || true  # builds the cached initramfs
 INITRAMFS="$(ls -t /var/cache/berth/vm/"$KVER"-*/initramfs.cpio | head -1)"
 CMDLINE="console=ttyS0 reboot=t panic=-1 i8042.noaux i8042.nomux i8042.nopnp tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000 quiet loglevel=1 berth.rootfs=initramfs berth.probe=1"
+# Like with like: the kernel file berth boots — the cloud bzImage unpacked once into an ELF
+# vmlinux (PVH entry, nothing to unpack in the guest), or the bzImage where berth could not.
+KERNEL="/var/cache/berth/vm/vmlinux-$KVER"
+[[ -f "$KERNEL" ]] || KERNEL="/boot/vmlinuz-$KVER"
 # Like with like: the floor uses the accelerator berth chose (its cached probe), or BERTH_VM_ACCEL.
 PROBE="$(dirname "$INITRAMFS")/kvm-probe"
 ACCEL=(-accel tcg)
@@ -94,7 +98,7 @@ if [[ "${BERTH_VM_ACCEL:-}" == kvm || ( -z "${BERTH_VM_ACCEL:-}" && "$(head -1 "
 fi
 qemu_floor() {
     qemu-system-x86_64 -M microvm "${ACCEL[@]}" -nodefaults -no-user-config -nographic -no-reboot -m 256M -smp 1 \
-        -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRAMFS" -append "$CMDLINE" -serial stdio </dev/null
+        -kernel "$KERNEL" -initrd "$INITRAMFS" -append "$CMDLINE" -serial stdio </dev/null
 }
 
 # --breakdown: one timing file per run (H/G lines, see vm/wire/timing.hpp), tabled per mode.
@@ -108,8 +112,7 @@ if [[ $BREAKDOWN -eq 1 ]]; then
         mark run.begin "$f"; mark qemu.exec "$f"
         while IFS= read -r line; do
             if [[ $seen -eq 0 && "$line" == *"probe ok"* ]]; then mark probe.seen "$f"; mark first.output "$f"; seen=1; fi
-            [[ "$line" == *"berth-timing: "* ]] && echo "G ${line#*berth-timing: }" | tr -d '
-' >>"$f"
+            [[ "$line" == *"berth-timing: "* ]] && echo "G ${line#*berth-timing: }" | tr -d '\r' >>"$f"
         done < <(CMDLINE="$CMDLINE berth.timing=1" qemu_floor 2>/dev/null)
         mark run.end "$f"
     }
@@ -121,25 +124,30 @@ if [[ $BREAKDOWN -eq 1 ]]; then
         done < <(BERTH_VM_TIMING="$f" BERTH="$bin" berth_run "$mode" 2>/dev/null)
         mark run.end "$f"
     }
-    BD_MODES=(floor initramfs block)
+    BD_MODES=(${BD_MODES_OVERRIDE:-floor initramfs block})
+    # --compare: the other binary's initramfs run, and the floor with the bzImage as shipped.
     [[ -n "$COMPARE" ]] && { BD_MODES+=(compare); BERTH="$COMPARE" berth_run initramfs >/dev/null 2>&1 || true; }
+    [[ -n "$COMPARE" && "$KERNEL" != "/boot/vmlinuz-$KVER" ]] && BD_MODES+=(floorbz)
     mkdir -p "$TMP/bd"
-    echo "vm.sh --breakdown: $N rounds of ${BD_MODES[*]} (alternated), ${ACCEL[*]}; load before: $(uptime | sed 's/.*load average: //')"
+    echo "vm.sh --breakdown: $N rounds of ${BD_MODES[*]} (alternated), ${ACCEL[*]}, $KERNEL; load before: $(uptime | sed 's/.*load average: //')"
     for ((i = 0; i < N; i++)); do
         for what in "${BD_MODES[@]}"; do
             case "$what" in
                 floor) floor_timed "$TMP/bd/$what.$i" ;;
+                floorbz) KERNEL="/boot/vmlinuz-$KVER" floor_timed "$TMP/bd/$what.$i" ;;
                 compare) berth_timed "$TMP/bd/$what.$i" "$COMPARE" initramfs ;;
                 *) berth_timed "$TMP/bd/$what.$i" "$BERTH" "$what" ;;
             esac
         done
     done
+    [[ -n "${BD_DEBUG:-}" ]] && cat -A "$TMP"/bd/*
     echo "load after: $(uptime | sed 's/.*load average: //')"
     total() { awk '$1 == "H" && $2 == "run.begin" { b = $3 } $1 == "H" && $2 == "run.end" { e = $3 } END { print int((e - b) / 1000) }' "$1"; }
     for what in "${BD_MODES[@]}"; do
         echo
         case "$what" in
             floor) echo "== QEMU direct (floor: same kernel + initramfs, probe boot), ms ==" ;;
+            floorbz) echo "== QEMU direct, the bzImage as shipped (same initramfs), ms ==" ;;
             compare) echo "== berth run, rootfs in initramfs, $COMPARE, ms ==" ;;
             *) echo "== berth run, rootfs $what, ms ==" ;;
         esac
@@ -248,7 +256,7 @@ SHIM_RSS="$(awk '/VmRSS/ { print $2 }' "/proc/$SHIM_PID/status")"
 "$BERTH" --root "$TMP/root" delete -f rss >/dev/null 2>&1
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "vm.sh: $N runs each, medians in ms; floor with ${ACCEL[*]}; KVM probe: $(head -1 "$PROBE" 2>/dev/null || echo none)"
+echo "vm.sh: $N runs each, medians in ms; floor with ${ACCEL[*]}, $KERNEL; KVM probe: $(head -1 "$PROBE" 2>/dev/null || echo none)"
 printf '%-34s %12s %10s %16s\n' "" "first output" "exit" "exit vs floor"
 printf '%-34s %12s %10s %16s\n' "qemu direct (floor, probe boot)" "${FIRST[floor]}" "${EXIT[floor]}" "1.00"
 printf '%-34s %12s %10s %16s\n' "berth run, rootfs ext4 virtio-blk" "${FIRST[block]}" "${EXIT[block]}" "$(ratio "${EXIT[block]}" "${EXIT[floor]}")"

@@ -226,12 +226,13 @@ public:
         q.consoleLog = req.stateDir + "/console.log";
         ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
         wire::timing::mark("vm.rootfs");
-        q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty(), wire::timing::enabled()});
         ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
         wire::timing::mark("vm.network");
         ScopeGuard unwire([&] { unwireNetwork(req.stateDir); });
         if (!net.warning.empty()) log::warn(net.warning);
         addNics(net, guest, q);
+        q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty(), wire::timing::enabled(),
+                                         !q.nics.empty()});
         c.guestConfigJson = wire::toJson(guest);
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
                    rootfsModeName(mode), " (", rootfsBytes, " bytes)");

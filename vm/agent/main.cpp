@@ -39,6 +39,7 @@ Result<wire::proto::Frame> expect(int port, wire::proto::Decoder& dec, wire::pro
 
 void finish(int port, wire::proto::Decoder& dec, int code) {
     timing::mark("exit");
+    timing::flush();  // before Exit: the host kills the VM once it has the code
     (void)wire::proto::writeFrame(port, wire::proto::Type::Exit, wire::proto::intPayload(code));
     // The host acknowledges with its own Exit frame, so the last output is out of the virtqueue
     // before the machine disappears; a lost host does not keep us up for more than 2 s.

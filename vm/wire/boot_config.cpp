@@ -72,6 +72,7 @@ std::string kernelCmdline(const CmdlineOptions& o) {
     c += strCat(" berth.rootfs=", rootfsModeName(o.rootfs));
     if (o.shares) c += " berth.shares=1";
     if (o.probe) c += " berth.probe=1";
+    if (o.net) c += " berth.net=1";
     if (o.timing) c += " berth.timing=1";
     return c;
 }

@@ -38,6 +38,7 @@ struct CmdlineOptions {
     bool debug = false;   // kernel messages on the console
     bool shares = false;  // the guest loads the 9p modules (berth.shares=1)
     bool timing = false;  // the agent prints its start-time marks (berth.timing=1, $BERTH_VM_TIMING)
+    bool net = false;     // the VM has a NIC: the guest loads virtio_net (berth.net=1)
 };
 std::string kernelCmdline(const CmdlineOptions& o);
 

@@ -54,8 +54,14 @@ public:
         }
         if (lo && hi && hi->us > lo->us + 10000 && hi->tsc > lo->tsc)
             ticksPerUs_ = double(hi->tsc - lo->tsc) / double(hi->us - lo->us);
-        byTsc_ = ticksPerUs_ > 0 && !pairs_.empty() && pairs_.front().first.tsc;
-        if (byTsc_) vcpu_ = double(pairs_.front().second.us) - double(pairs_.front().first.tsc) / ticksPerUs_;
+        // Each pair says when the VM started, late by the time its frame took to reach the host:
+        // the earliest estimate is the best.
+        for (auto& [g, h] : pairs_) {
+            if (ticksPerUs_ <= 0 || !g.tsc) continue;
+            double start = double(h.us) - double(g.tsc) / ticksPerUs_;
+            if (!byTsc_ || start < vcpu_) vcpu_ = start;
+            byTsc_ = true;
+        }
     }
 
     std::optional<double> at(const std::string& point) const {

@@ -112,7 +112,10 @@ TEST(VmTiming, TableHasMediansInFirstSeenOrder) {
 
 TEST(VmTiming, CmdlineAsksTheAgentOnlyWhenEnabled) {
     EXPECT_EQ(kernelCmdline({}).find("berth.timing"), std::string::npos);
+    EXPECT_EQ(kernelCmdline({}).find("berth.net"), std::string::npos);
     CmdlineOptions o;
     o.timing = true;
+    o.net = true;
     EXPECT_NE(kernelCmdline(o).find(" berth.timing=1"), std::string::npos);
+    EXPECT_NE(kernelCmdline(o).find(" berth.net=1"), std::string::npos);
 }

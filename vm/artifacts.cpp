@@ -312,12 +312,48 @@ Status makeRootfsImage(const std::string& rootfs, const std::string& image) {
                     image, strCat(mib, "M")});
 }
 
+namespace {
+// The boot initramfs into `to` by copy_file_range (in the kernel; shared extents where the file
+// system can), else by read and write.
+Status copyBootInitramfs(const std::string& from, int to) {
+    UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) return Error::fromErrno("open ", from);
+    for (;;) {
+        ssize_t n = ::copy_file_range(in.get(), nullptr, to, nullptr, size_t{1} << 30, 0);
+        if (n == 0) return {};
+        if (n > 0) continue;
+        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+            return Error::fromErrno("copy ", from);
+        break;
+    }
+    ASSIGN_OR_RETURN(std::string rest, fs::readFile(from));
+    off_t done = ::lseek(in.get(), 0, SEEK_CUR);
+    rest.erase(0, static_cast<size_t>(std::max<off_t>(done, 0)));
+    for (size_t off = 0; off < rest.size();) {
+        ssize_t n = ::write(to, rest.data() + off, rest.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Error::fromErrno("write the rootfs initramfs");
+        off += static_cast<size_t>(n);
+    }
+    return {};
+}
+}  // namespace
+
 Status makeRootfsInitrd(const std::string& bootInitramfs, const std::string& rootfs, const std::string& out) {
-    ASSIGN_OR_RETURN(std::string data, fs::readFile(bootInitramfs));
     wire::cpio::Writer w;
     TRY(w.addTree(rootfs, "rootfs"));
-    data += w.finish();
-    return fs::writeFileAtomic(out, data, 0600);
+    std::string tail = w.finish();
+    // A private file of the container, removed with its state dir: no fsync, no rename.
+    UniqueFd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) return Error::fromErrno("open ", out);
+    TRY(copyBootInitramfs(bootInitramfs, fd.get()));
+    for (size_t off = 0; off < tail.size();) {
+        ssize_t n = ::write(fd.get(), tail.data() + off, tail.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Error::fromErrno("write ", out);
+        off += static_cast<size_t>(n);
+    }
+    return {};
 }
 
 }  // namespace berth::vm

@@ -77,19 +77,19 @@ berth_run() {
             | .linux.namespaces |= map(if .type == "network" then (if $ns == "" then del(.path) else .path = $ns end) else . end)' \
             "$TMP/bundle/config.json" >"$dir/config.json"
     fi
-    "$BERTH" --root "$TMP/root" run -b "$dir" "$id" </dev/null
+    "$BERTH" ${BERTH_DEBUG:-} --root "$TMP/root" run -b "$dir" "$id" </dev/null
 }
 
 # The floor: the same kernel + boot initramfs, the agent in probe mode (prints one line on the
 # serial console, powers off). No rootfs, no agent channel, no berth.
 KVER="$(ls /lib/modules | grep -- '-cloud-amd64$' | sort -V | tail -1)"
-berth_run block >/dev/null 2>&1 || true  # builds the cached initramfs
-INITRAMFS="$(ls -t /var/cache/berth/vm/"$KVER"-*/initramfs.cpio | head -1)"
-CMDLINE="console=ttyS0 reboot=t panic=-1 i8042.noaux i8042.nomux i8042.nopnp tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000 quiet loglevel=1 berth.rootfs=initramfs berth.probe=1"
-# Like with like: the kernel file berth boots — the cloud bzImage unpacked once into an ELF
-# vmlinux (PVH entry, nothing to unpack in the guest), or the bzImage where berth could not.
-KERNEL="/var/cache/berth/vm/vmlinux-$KVER"
-[[ -f "$KERNEL" ]] || KERNEL="/boot/vmlinuz-$KVER"
+# The warm-up builds the cached initramfs; its debug line names the kernel file and the
+# initramfs this berth boots (the cache holds other builds' too), which the floor boots as well.
+BERTH_DEBUG=--debug berth_run block >"$TMP/warmup.log" 2>&1 || true
+INITRAMFS="$(grep -o 'boot initramfs /[^ "]*' "$TMP/warmup.log" | head -1 | cut -d' ' -f3)"
+KERNEL="$(grep -o ', kernel /[^ ,"]*' "$TMP/warmup.log" | head -1 | cut -d' ' -f3)"
+[[ -n "$INITRAMFS" && -n "$KERNEL" ]] || { echo "vm.sh: the warm-up run did not say what it boots:" >&2; tail -5 "$TMP/warmup.log" >&2; exit 1; }
+CMDLINE="console=ttyS0 reboot=t panic=-1 i8042.noaux i8042.nomux i8042.nopnp tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000 cryptomgr.notests quiet loglevel=1 berth.rootfs=initramfs berth.probe=1"
 # Like with like: the floor uses the accelerator berth chose (its cached probe), or BERTH_VM_ACCEL.
 PROBE="$(dirname "$INITRAMFS")/kvm-probe"
 ACCEL=(-accel tcg)

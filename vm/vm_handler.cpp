@@ -235,7 +235,7 @@ public:
                                          !q.nics.empty()});
         c.guestConfigJson = wire::toJson(guest);
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
-                   rootfsModeName(mode), " (", rootfsBytes, " bytes)");
+                   rootfsModeName(mode), " (", rootfsBytes, " bytes), kernel ", q.kernel, ", boot initramfs ", art.initramfs);
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
         unwire.dismiss();  // the VM owns the taps now; delete removes the filters
         // The container's pid is the shim: it is the VMM's host side (QEMU is its child, killed

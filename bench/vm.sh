@@ -125,17 +125,23 @@ if [[ $BREAKDOWN -eq 1 ]]; then
         mark run.end "$f"
     }
     BD_MODES=(${BD_MODES_OVERRIDE:-floor initramfs block})
-    # --compare: the other binary's initramfs run, and the floor with the bzImage as shipped.
-    [[ -n "$COMPARE" ]] && { BD_MODES+=(compare); BERTH="$COMPARE" berth_run initramfs >/dev/null 2>&1 || true; }
-    [[ -n "$COMPARE" && "$KERNEL" != "/boot/vmlinuz-$KVER" ]] && BD_MODES+=(floorbz)
+    # --compare: the other binary's initramfs run, with an artifact cache of its own (its
+    # initramfs is then the only one there), and "floor0": QEMU direct as it was before issue 15
+    # part 5 — the bzImage as shipped, that initramfs, the command line without cryptomgr.notests.
+    if [[ -n "$COMPARE" ]]; then
+        BD_MODES+=(compare floor0)
+        BERTH_VM_CACHE="$TMP/cache-compare" BERTH="$COMPARE" berth_run initramfs >/dev/null 2>&1 || true
+        INITRAMFS0="$(ls "$TMP"/cache-compare/*/initramfs.cpio | head -1)"
+    fi
     mkdir -p "$TMP/bd"
     echo "vm.sh --breakdown: $N rounds of ${BD_MODES[*]} (alternated), ${ACCEL[*]}, $KERNEL; load before: $(uptime | sed 's/.*load average: //')"
     for ((i = 0; i < N; i++)); do
         for what in "${BD_MODES[@]}"; do
             case "$what" in
                 floor) floor_timed "$TMP/bd/$what.$i" ;;
-                floorbz) KERNEL="/boot/vmlinuz-$KVER" floor_timed "$TMP/bd/$what.$i" ;;
-                compare) berth_timed "$TMP/bd/$what.$i" "$COMPARE" initramfs ;;
+                floor0) KERNEL="/boot/vmlinuz-$KVER" INITRAMFS="$INITRAMFS0" CMDLINE="${CMDLINE/ cryptomgr.notests/}" \
+                    floor_timed "$TMP/bd/$what.$i" ;;
+                compare) BERTH_VM_CACHE="$TMP/cache-compare" berth_timed "$TMP/bd/$what.$i" "$COMPARE" initramfs ;;
                 *) berth_timed "$TMP/bd/$what.$i" "$BERTH" "$what" ;;
             esac
         done
@@ -147,7 +153,7 @@ if [[ $BREAKDOWN -eq 1 ]]; then
         echo
         case "$what" in
             floor) echo "== QEMU direct (floor: same kernel + initramfs, probe boot), ms ==" ;;
-            floorbz) echo "== QEMU direct, the bzImage as shipped (same initramfs), ms ==" ;;
+            floor0) echo "== QEMU direct as before: bzImage, $COMPARE's initramfs, no cryptomgr.notests, ms ==" ;;
             compare) echo "== berth run, rootfs in initramfs, $COMPARE, ms ==" ;;
             *) echo "== berth run, rootfs $what, ms ==" ;;
         esac

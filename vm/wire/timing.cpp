@@ -172,7 +172,10 @@ void copyGuestMarks(const std::string& consoleText) {
     std::istringstream in(consoleText);
     for (std::string line; std::getline(in, line);) {
         auto at = line.find(kGuestPrefix);
-        if (at != std::string::npos) out += "G " + line.substr(at + std::string(kGuestPrefix).size()) + "\n";
+        if (at == std::string::npos) continue;
+        std::string rest = line.substr(at + std::string(kGuestPrefix).size());
+        if (!rest.empty() && rest.back() == '\r') rest.pop_back();  // the serial console's CRLF
+        out += "G " + rest + "\n";
     }
     appendLine(out);
 }

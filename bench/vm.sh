@@ -6,21 +6,28 @@
 # (virtio-9p, which boots the generic kernel) and that kernel's own floor; the VMM's RSS.
 # See bench/README.md.
 #
-#   sudo bench/vm.sh [-n N] [--berth PATH]
+#   sudo bench/vm.sh [-n N] [--berth PATH] [--breakdown [--compare PATH]]
 #
 # Prints medians of N runs (default 5) in milliseconds: time to the workload's first output line
-# and to exit, and the ratio berth/floor.
+# and to exit, and the ratio berth/floor. --breakdown instead times where a start goes (floor,
+# initramfs and ext4 rootfs runs, alternated; the marks of $BERTH_VM_TIMING and berth.timing=1,
+# tabled by build/vm/berth-vm-timing); --compare PATH adds the initramfs run of another berth
+# binary (with its berth-agent beside it) to the rounds, for A/B of a change.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SRC_DIR="$PWD"
 N=5
 BERTH="${BERTH:-$SRC_DIR/build/cli/berth}"
+BREAKDOWN=0
+COMPARE=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         -n) N="$2"; shift ;;
         --berth) BERTH="$2"; shift ;;
-        *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+        --breakdown) BREAKDOWN=1 ;;
+        --compare) COMPARE="$2"; shift ;;
+        *) sed -n '2,13p' "$0" >&2; exit 2 ;;
     esac
     shift
 done
@@ -59,20 +66,30 @@ unshare --net="$TMP/netns" sh -c 'ip link set lo up && ip link add eth0 type vet
     ip addr add 10.250.0.5/24 dev eth0 && ip link set eth0 up && ip route add default via 10.250.0.1'
 
 # berth_run MODE [NETNS]: a VM run with that rootfs mode, in NETNS (else a new, empty netns).
+# Each variant's config is written once, outside the timed runs (its root.path is the bundle's).
 berth_run() {
     local mode="$1" netns="${2:-}" id="b$RANDOM$RANDOM"
-    jq --arg m "$mode" --arg ns "$netns" '.annotations["org.berth.vm.rootfs"] = $m
-        | .linux.namespaces |= map(if .type == "network" then (if $ns == "" then del(.path) else .path = $ns end) else . end)' \
-        "$TMP/bundle/config.json" >"$TMP/c" && mv "$TMP/c" "$TMP/bundle/config.json"
-    "$BERTH" --root "$TMP/root" run -b "$TMP/bundle" "$id" </dev/null
+    local dir="$TMP/cfg-$mode${netns:+-ns}"
+    if [[ ! -f "$dir/config.json" ]]; then
+        mkdir -p "$dir"
+        jq --arg m "$mode" --arg ns "$netns" --arg root "$TMP/bundle/rootfs" '.annotations["org.berth.vm.rootfs"] = $m
+            | .root.path = $root
+            | .linux.namespaces |= map(if .type == "network" then (if $ns == "" then del(.path) else .path = $ns end) else . end)' \
+            "$TMP/bundle/config.json" >"$dir/config.json"
+    fi
+    "$BERTH" ${BERTH_DEBUG:-} --root "$TMP/root" run -b "$dir" "$id" </dev/null
 }
 
 # The floor: the same kernel + boot initramfs, the agent in probe mode (prints one line on the
 # serial console, powers off). No rootfs, no agent channel, no berth.
 KVER="$(ls /lib/modules | grep -- '-cloud-amd64$' | sort -V | tail -1)"
-berth_run block >/dev/null 2>&1 || true  # builds the cached initramfs
-INITRAMFS="$(ls -t /var/cache/berth/vm/"$KVER"-*/initramfs.cpio | head -1)"
-CMDLINE="console=ttyS0 reboot=t panic=-1 i8042.noaux i8042.nomux i8042.nopnp tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000 quiet loglevel=1 berth.rootfs=initramfs berth.probe=1"
+# The warm-up builds the cached initramfs; its debug line names the kernel file and the
+# initramfs this berth boots (the cache holds other builds' too), which the floor boots as well.
+BERTH_DEBUG=--debug berth_run block >"$TMP/warmup.log" 2>&1 || true
+INITRAMFS="$(grep -o 'boot initramfs /[^ "]*' "$TMP/warmup.log" | head -1 | cut -d' ' -f3)"
+KERNEL="$(grep -o ', kernel /[^ ,"]*' "$TMP/warmup.log" | head -1 | cut -d' ' -f3)"
+[[ -n "$INITRAMFS" && -n "$KERNEL" ]] || { echo "vm.sh: the warm-up run did not say what it boots:" >&2; tail -5 "$TMP/warmup.log" >&2; exit 1; }
+CMDLINE="console=ttyS0 reboot=t panic=-1 i8042.noaux i8042.nomux i8042.nopnp tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000 cryptomgr.notests quiet loglevel=1 berth.rootfs=initramfs berth.probe=1"
 # Like with like: the floor uses the accelerator berth chose (its cached probe), or BERTH_VM_ACCEL.
 PROBE="$(dirname "$INITRAMFS")/kvm-probe"
 ACCEL=(-accel tcg)
@@ -81,8 +98,75 @@ if [[ "${BERTH_VM_ACCEL:-}" == kvm || ( -z "${BERTH_VM_ACCEL:-}" && "$(head -1 "
 fi
 qemu_floor() {
     qemu-system-x86_64 -M microvm "${ACCEL[@]}" -nodefaults -no-user-config -nographic -no-reboot -m 256M -smp 1 \
-        -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRAMFS" -append "$CMDLINE" -serial stdio </dev/null
+        -kernel "$KERNEL" -initrd "$INITRAMFS" -append "$CMDLINE" -serial stdio </dev/null
 }
+
+# --breakdown: one timing file per run (H/G lines, see vm/wire/timing.hpp), tabled per mode.
+if [[ $BREAKDOWN -eq 1 ]]; then
+    TIMING_TOOL="$(dirname "$BERTH")/../vm/berth-vm-timing"
+    [[ -x "$TIMING_TOOL" ]] || { echo "vm.sh: $TIMING_TOOL not found (build first)" >&2; exit 1; }
+    mark() { echo "H $1 ${EPOCHREALTIME/./} 0" >>"$2"; }
+    # The floor with the agent's marks: they come on QEMU's serial stdout after the probe line.
+    floor_timed() {
+        local f="$1" line seen=0
+        mark run.begin "$f"; mark qemu.exec "$f"
+        while IFS= read -r line; do
+            if [[ $seen -eq 0 && "$line" == *"probe ok"* ]]; then mark probe.seen "$f"; mark first.output "$f"; seen=1; fi
+            [[ "$line" == *"berth-timing: "* ]] && echo "G ${line#*berth-timing: }" | tr -d '\r' >>"$f"
+        done < <(CMDLINE="$CMDLINE berth.timing=1" qemu_floor 2>/dev/null)
+        mark run.end "$f"
+    }
+    berth_timed() {
+        local f="$1" bin="$2" mode="$3" line seen=0
+        mark run.begin "$f"
+        while IFS= read -r line; do
+            [[ $seen -eq 0 ]] && { mark first.output "$f"; seen=1; }
+        done < <(BERTH_VM_TIMING="$f" BERTH="$bin" berth_run "$mode" 2>/dev/null)
+        mark run.end "$f"
+    }
+    BD_MODES=(${BD_MODES_OVERRIDE:-floor initramfs block})
+    # --compare: the other binary's initramfs run, with an artifact cache of its own (its
+    # initramfs is then the only one there), and "floor0": QEMU direct as it was before issue 15
+    # part 5 — the bzImage as shipped, that initramfs, the command line without cryptomgr.notests.
+    if [[ -n "$COMPARE" ]]; then
+        BD_MODES+=(compare floor0)
+        BERTH_VM_CACHE="$TMP/cache-compare" BERTH="$COMPARE" berth_run initramfs >/dev/null 2>&1 || true
+        INITRAMFS0="$(ls "$TMP"/cache-compare/*/initramfs.cpio | head -1)"
+    fi
+    mkdir -p "$TMP/bd"
+    echo "vm.sh --breakdown: $N rounds of ${BD_MODES[*]} (alternated), ${ACCEL[*]}, $KERNEL; load before: $(uptime | sed 's/.*load average: //')"
+    for ((i = 0; i < N; i++)); do
+        for what in "${BD_MODES[@]}"; do
+            case "$what" in
+                floor) floor_timed "$TMP/bd/$what.$i" ;;
+                floor0) KERNEL="/boot/vmlinuz-$KVER" INITRAMFS="$INITRAMFS0" CMDLINE="${CMDLINE/ cryptomgr.notests/}" \
+                    floor_timed "$TMP/bd/$what.$i" ;;
+                compare) BERTH_VM_CACHE="$TMP/cache-compare" berth_timed "$TMP/bd/$what.$i" "$COMPARE" initramfs ;;
+                *) berth_timed "$TMP/bd/$what.$i" "$BERTH" "$what" ;;
+            esac
+        done
+    done
+    [[ -n "${BD_DEBUG:-}" ]] && cat -A "$TMP"/bd/*
+    echo "load after: $(uptime | sed 's/.*load average: //')"
+    total() { awk '$1 == "H" && $2 == "run.begin" { b = $3 } $1 == "H" && $2 == "run.end" { e = $3 } END { print int((e - b) / 1000) }' "$1"; }
+    for what in "${BD_MODES[@]}"; do
+        echo
+        case "$what" in
+            floor) echo "== QEMU direct (floor: same kernel + initramfs, probe boot), ms ==" ;;
+            floor0) echo "== QEMU direct as before: bzImage, $COMPARE's initramfs, no cryptomgr.notests, ms ==" ;;
+            compare) echo "== berth run, rootfs in initramfs, $COMPARE, ms ==" ;;
+            *) echo "== berth run, rootfs $what, ms ==" ;;
+        esac
+        "$TIMING_TOOL" "$TMP"/bd/"$what".*
+        for f in "$TMP"/bd/"$what".*; do total "$f"; done | median >"$TMP/bd/$what.median"
+    done
+    echo
+    for what in "${BD_MODES[@]}"; do
+        printf '%-10s exit median %6s ms  vs floor %s\n' "$what" "$(cat "$TMP/bd/$what.median")" \
+            "$(awk -v a="$(cat "$TMP/bd/$what.median")" -v b="$(cat "$TMP/bd/floor.median")" 'BEGIN { printf "%.3f", a / b }')"
+    done
+    exit 0
+fi
 
 declare -A FIRST EXIT
 MODES=(floor block initramfs nic)
@@ -178,7 +262,7 @@ SHIM_RSS="$(awk '/VmRSS/ { print $2 }' "/proc/$SHIM_PID/status")"
 "$BERTH" --root "$TMP/root" delete -f rss >/dev/null 2>&1
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "vm.sh: $N runs each, medians in ms; floor with ${ACCEL[*]}; KVM probe: $(head -1 "$PROBE" 2>/dev/null || echo none)"
+echo "vm.sh: $N runs each, medians in ms; floor with ${ACCEL[*]}, $KERNEL; KVM probe: $(head -1 "$PROBE" 2>/dev/null || echo none)"
 printf '%-34s %12s %10s %16s\n' "" "first output" "exit" "exit vs floor"
 printf '%-34s %12s %10s %16s\n' "qemu direct (floor, probe boot)" "${FIRST[floor]}" "${EXIT[floor]}" "1.00"
 printf '%-34s %12s %10s %16s\n' "berth run, rootfs ext4 virtio-blk" "${FIRST[block]}" "${EXIT[block]}" "$(ratio "${EXIT[block]}" "${EXIT[floor]}")"

@@ -141,7 +141,7 @@ Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $size
 Depends: $depends
-Recommends: libarchive13, libcurl4, libssl3, qemu-system-x86, linux-image-cloud-amd64
+Recommends: libarchive13, libcurl4, libssl3, qemu-system-x86, linux-image-cloud-amd64, lz4
 Suggests: bash-completion, podman, containerd, lxcfs, nftables
 Section: admin
 Priority: optional

@@ -24,9 +24,10 @@ TEST_PKGS=(bats busybox-static zsh podman conmon containerd runc crun uidmap ipr
     clang libclang-rt-dev
     nftables lxcfs openssl)
 # The micro-VM handler (tests/vm, bench/vm.sh): QEMU, the guest kernel (installs into /boot and
-# /lib/modules only; no bootloader is touched where none is installed), mkfs.ext4 -d, cpio(1);
+# /lib/modules only; no bootloader is touched where none is installed), mkfs.ext4 -d, cpio(1),
+# lz4 (berth unpacks the cloud bzImage once into a vmlinux the guest boots without unpacking);
 # curl: tests/vm/podman.bats fetches pages from the guest (busybox-static's wget crashes here).
-VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio xz-utils kmod curl)
+VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio xz-utils lz4 kmod curl)
 # Bind mounts in a VM (9p) need Debian's generic kernel, which builds 9p as modules (the cloud
 # kernel has none). It is NOT installed: installing linux-image-*-amd64 would run
 # update-initramfs, write /boot/initrd.img-* and make it a boot entry for any bootloader. Its .deb

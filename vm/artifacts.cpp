@@ -62,14 +62,19 @@ uint64_t treeBytes(const std::string& dir) {
 }  // namespace
 
 const std::vector<std::string>& guestModules() {
-    static const std::vector<std::string> m = {"virtio_mmio", "virtio_blk", "virtio_console", "virtio_net"};
+    static const std::vector<std::string> m = {"virtio_mmio", "virtio_console"};
     return m;
 }
 
 const std::vector<std::string>& blockModules() {
     // ext4 looks up crc32c through the crypto API (metadata_csum; ENOENT at mount without it),
     // and there is no modprobe in the guest to load it on request.
-    static const std::vector<std::string> m = {"crc32c_generic", "ext4"};
+    static const std::vector<std::string> m = {"virtio_blk", "crc32c_generic", "ext4"};
+    return m;
+}
+
+const std::vector<std::string>& netModules() {
+    static const std::vector<std::string> m = {"virtio_net"};
     return m;
 }
 
@@ -212,21 +217,45 @@ Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBina
     ASSIGN_OR_RETURN(std::string list, addModules(w, k, order));
     w.addFile("lib/modules/load", list, 0644);
     TRY(addModuleGroup(w, k, dep, order, blockModules(), "load-block"));
+    TRY(addModuleGroup(w, k, dep, order, netModules(), "load-net"));
     if (dep.find("/9p.ko:") != std::string::npos) TRY(addModuleGroup(w, k, dep, order, shareModules(), "load-shares"));
     return w.finish();
 }
+
+namespace {
+std::string hex16(uint64_t v) {
+    char key[17];
+    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(v));
+    return key;
+}
+
+// The initramfs's cache key hashes the agent's bytes (~3 MB: tens of ms per create on a busy
+// host). The agent's identity on disk (path, inode, size, mtime, ctime) names a small file that
+// remembers that key, so a create reads a few bytes instead; a rebuilt agent is a new name.
+Result<std::string> agentKey(const std::string& cacheRoot, const std::string& agentPath, const std::string& lists) {
+    struct stat st;
+    if (::stat(agentPath.c_str(), &st) < 0) return Error::fromErrno("stat ", agentPath);
+    std::string id = strCat(agentPath, "\n", st.st_dev, " ", st.st_ino, " ", st.st_size, " ", st.st_mtim.tv_sec, ".",
+                            st.st_mtim.tv_nsec, " ", st.st_ctim.tv_sec, ".", st.st_ctim.tv_nsec, "\n", lists);
+    std::string memo = cacheRoot + "/agent-keys/" + hex16(fnv1a(id));
+    if (auto k = fs::readFile(memo); k && k->size() == 16) return *k;
+    ASSIGN_OR_RETURN(std::string agent, fs::readFile(agentPath));
+    std::string key = hex16(fnv1a(lists, fnv1a(agent)));
+    if (fs::mkdirAll(cacheRoot + "/agent-keys", 0700)) (void)fs::writeFileAtomic(memo, key, 0600);
+    return key;
+}
+}  // namespace
 
 Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool shares) {
     BootArtifacts a;
     ASSIGN_OR_RETURN(a.kernel, findKernel(shares));
     ASSIGN_OR_RETURN(std::string agentPath, findAgent());
-    ASSIGN_OR_RETURN(std::string agent, fs::readFile(agentPath));
-    char key[17];
     // The module lists are part of what is built: a new list must not reuse an old initramfs.
     std::string lists;
-    for (auto* group : {&guestModules(), &blockModules(), &shareModules()})
+    for (auto* group : {&guestModules(), &blockModules(), &shareModules(), &netModules()})
         for (auto& m : *group) lists += m + "\n";
-    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(fnv1a(lists, fnv1a(agent))));
+    ASSIGN_OR_RETURN(std::string key, agentKey(cacheRoot, agentPath, lists));
+    if (!shares) a.kernel.image = unpackedKernel(a.kernel, cacheRoot);
     a.cacheDir = cacheRoot + "/" + a.kernel.version + "-" + key;
     a.initramfs = a.cacheDir + "/initramfs.cpio";
     if (fs::exists(a.initramfs)) return a;
@@ -240,6 +269,42 @@ Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool sha
     return a;
 }
 
+namespace {
+// bzImage → the ELF it carries, by `lz4 -d` of the payload from its LZ4 (legacy frame) magic on.
+Status unpackBzImage(const std::string& bzImage, const std::string& out) {
+    ASSIGN_OR_RETURN(std::string bz, fs::readFile(bzImage));
+    size_t at = bz.find(std::string("\x02\x21\x4c\x18", 4));
+    if (at == std::string::npos) return Error(ENOTSUP, strCat(bzImage, ": no LZ4 payload"));
+    std::string payload = out + ".lz4";
+    TRY(fs::writeFileAtomic(payload, bz.substr(at), 0600));
+    ScopeGuard rmPayload([&] { ::unlink(payload.c_str()); });
+    std::string tmp = out + ".new";
+    Status st = runTool({"lz4", "-d", "-f", "-q", payload, tmp});
+    char head[4] = {};
+    if (UniqueFd fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC)); fd) (void)!::read(fd.get(), head, sizeof head);
+    if (std::memcmp(head, "\x7f" "ELF", 4) != 0) {
+        ::unlink(tmp.c_str());
+        return st ? Error(EINVAL, strCat(bzImage, ": the LZ4 payload is not an ELF kernel")) : st;
+    }
+    if (::rename(tmp.c_str(), out.c_str()) < 0) return Error::fromErrno("rename ", tmp);
+    return {};
+}
+}  // namespace
+
+std::string unpackedKernel(const Kernel& k, const std::string& cacheRoot) {
+    std::string out = cacheRoot + "/vmlinux-" + k.version;
+    if (fs::exists(out)) return out;
+    if (!fs::mkdirAll(cacheRoot, 0700)) return k.image;
+    UniqueFd lock(::open((cacheRoot + "/.vmlinux.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock || ::flock(lock.get(), LOCK_EX) < 0) return k.image;
+    if (fs::exists(out)) return out;
+    if (Status st = unpackBzImage(k.image, out); !st) {
+        log::debug("vm: booting ", k.image, " as is (", st.error().what(), ")");
+        return k.image;
+    }
+    return out;
+}
+
 Status makeRootfsImage(const std::string& rootfs, const std::string& image) {
     // Room for the files, ext4's metadata and what the workload writes (the image is private).
     uint64_t mib = treeBytes(rootfs) / (1 << 20) * 5 / 4 + 64;
@@ -247,12 +312,48 @@ Status makeRootfsImage(const std::string& rootfs, const std::string& image) {
                     image, strCat(mib, "M")});
 }
 
+namespace {
+// The boot initramfs into `to` by copy_file_range (in the kernel; shared extents where the file
+// system can), else by read and write.
+Status copyBootInitramfs(const std::string& from, int to) {
+    UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) return Error::fromErrno("open ", from);
+    for (;;) {
+        ssize_t n = ::copy_file_range(in.get(), nullptr, to, nullptr, size_t{1} << 30, 0);
+        if (n == 0) return {};
+        if (n > 0) continue;
+        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+            return Error::fromErrno("copy ", from);
+        break;
+    }
+    ASSIGN_OR_RETURN(std::string rest, fs::readFile(from));
+    off_t done = ::lseek(in.get(), 0, SEEK_CUR);
+    rest.erase(0, static_cast<size_t>(std::max<off_t>(done, 0)));
+    for (size_t off = 0; off < rest.size();) {
+        ssize_t n = ::write(to, rest.data() + off, rest.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Error::fromErrno("write the rootfs initramfs");
+        off += static_cast<size_t>(n);
+    }
+    return {};
+}
+}  // namespace
+
 Status makeRootfsInitrd(const std::string& bootInitramfs, const std::string& rootfs, const std::string& out) {
-    ASSIGN_OR_RETURN(std::string data, fs::readFile(bootInitramfs));
     wire::cpio::Writer w;
     TRY(w.addTree(rootfs, "rootfs"));
-    data += w.finish();
-    return fs::writeFileAtomic(out, data, 0600);
+    std::string tail = w.finish();
+    // A private file of the container, removed with its state dir: no fsync, no rename.
+    UniqueFd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) return Error::fromErrno("open ", out);
+    TRY(copyBootInitramfs(bootInitramfs, fd.get()));
+    for (size_t off = 0; off < tail.size();) {
+        ssize_t n = ::write(fd.get(), tail.data() + off, tail.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Error::fromErrno("write ", out);
+        off += static_cast<size_t>(n);
+    }
+    return {};
 }
 
 }  // namespace berth::vm

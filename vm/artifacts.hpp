@@ -32,6 +32,8 @@ const std::vector<std::string>& guestModules();
 // load-shares), which the agent reads when the kernel command line says so.
 const std::vector<std::string>& blockModules();
 const std::vector<std::string>& shareModules();
+// virtio_net, loaded (load-net) only when the VM has a NIC (berth.net=1).
+const std::vector<std::string>& netModules();
 // modules.dep text → the .ko paths (relative to the modules dir) of `wanted` and everything they
 // depend on, dependencies first, each once. Unknown modules are an error.
 Result<std::vector<std::string>> moduleLoadOrder(const std::string& modulesDep,
@@ -51,6 +53,11 @@ struct BootArtifacts {
 Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool shares = false);
 // The initramfs contents for a kernel (agent as /init, modules, their load order).
 Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBinary);
+
+// The cloud kernel's bzImage unpacks itself (LZ4) in the guest at every boot, which costs 0.2–2 s
+// under TCG; its ELF vmlinux, unpacked once here (`lz4`) into <cacheRoot>/vmlinux-<version>, boots
+// by its PVH entry with nothing to unpack. The bzImage when that cannot be done (no lz4).
+std::string unpackedKernel(const Kernel& k, const std::string& cacheRoot);
 
 // The rootfs as a raw ext4 image (mkfs.ext4 -d, no journal: the image is thrown away on delete).
 Status makeRootfsImage(const std::string& rootfs, const std::string& image);

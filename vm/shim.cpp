@@ -29,6 +29,7 @@
 #include "vm/wire/boot_failure.hpp"
 #include "vm/wire/guest_ops.hpp"
 #include "vm/wire/protocol.hpp"
+#include "vm/wire/timing.hpp"
 #include "vm/vmm.hpp"
 
 namespace berth::vm {
@@ -79,6 +80,7 @@ private:
     wire::proto::Decoder dec_;
     pid_t vmm_ = -1;
     int vmmStatus_ = 0;
+    bool sawStdout_ = false;
     bool vmmGone_ = false, ready_ = false, prepared_ = false, started_ = false, stdinOpen_ = true;
     int code_ = -1;
     std::string failure_;
@@ -159,6 +161,7 @@ Status Shim::startVmm() {
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return Error::fromErrno("socketpair");
     agent_.reset(sv[0]);
     UniqueFd theirs(sv[1]);
+    wire::timing::mark("qemu.exec");
     ASSIGN_OR_RETURN(vmm_, makeQemu()->start(c_.qemu, theirs.get(), c_.stateDir + "/vmm.log"));
     theirs.reset();
     // QEMU holds the taps now: when it goes, they go (a tap without TUNSETPERSIST dies with its
@@ -296,10 +299,15 @@ void Shim::onFrame(const wire::proto::Frame& f) {
         case wire::proto::Type::Ready:
             if (Status st = wire::proto::checkReady(f.payload); !st) failure_ = st.error().message();
             else ready_ = true;
+            wire::timing::mark("agent.ready");
             break;
         case wire::proto::Type::Member: pod_.fromAgent(f); break;
-        case wire::proto::Type::Prepared: prepared_ = true; break;
-        case wire::proto::Type::Stdout: writeAll(STDOUT_FILENO, f.payload); break;
+        case wire::proto::Type::Prepared: prepared_ = true; wire::timing::mark("agent.prepared"); break;
+        case wire::proto::Type::Stdout:
+            if (wire::timing::enabled() && !sawStdout_) wire::timing::mark("stdout.first");
+            sawStdout_ = true;
+            writeAll(STDOUT_FILENO, f.payload);
+            break;
         case wire::proto::Type::Stderr: writeAll(STDERR_FILENO, f.payload); break;
         case wire::proto::Type::Failed:
             failure_ = f.payload;
@@ -310,6 +318,7 @@ void Shim::onFrame(const wire::proto::Frame& f) {
         case wire::proto::Type::OpsReply: onOpsReply(f); break;
         case wire::proto::Type::Exit:
             if (auto c = wire::proto::decodeInt(f)) code_ = *c;
+            wire::timing::mark("exit.frame");
             (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Exit, wire::proto::intPayload(code_));  // ack
             break;
         default: break;
@@ -327,6 +336,7 @@ void Shim::tryStart() {
     started_ = true;
     sendWindowSize();  // what it is now: the master's holder may have resized since create
     (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Start);
+    wire::timing::mark("start.sent");
 }
 
 bool Shim::step(int timeoutMs) {
@@ -399,7 +409,9 @@ bool Shim::step(int timeoutMs) {
 }
 
 void Shim::finish() {
-    // The agent powers off after our ack; give it a moment, then make sure.
+    // The agent's Exit is its last word that matters (the output came before it, in order): a
+    // clean power-off of the guest would only cost time (~0.1 s under TCG), so the VMM goes now.
+    if (code_ >= 0 && !vmmGone_ && vmm_ > 0) ::kill(vmm_, SIGKILL);
     auto deadline = Clock::now() + std::chrono::seconds(5);
     while (!member() && !vmmGone_ && Clock::now() < deadline) step(100);
     if (!vmmGone_ && vmm_ > 0) {
@@ -407,6 +419,9 @@ void Shim::finish() {
         ::waitpid(vmm_, &vmmStatus_, 0);
     }
     ::unlink(controlSocketPath(c_.stateDir).c_str());
+    wire::timing::mark("qemu.gone");
+    if (auto console = wire::timing::enabled() ? fs::readFile(c_.stateDir + "/console.log") : Error::make("-"))
+        wire::timing::copyGuestMarks(*console);
     int code = code_;
     if (code < 0) {
         // The VMM ended without the agent's word: killed (e.g. `delete -f`) or crashed. A pod

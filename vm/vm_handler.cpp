@@ -22,6 +22,7 @@
 #include "vm/guest_ops.hpp"
 #include "vm/wire/guest_config.hpp"
 #include "vm/wire/guest_ops.hpp"
+#include "vm/wire/timing.hpp"
 #include "vm/network.hpp"
 #include "vm/pod.hpp"
 #include "vm/shim.hpp"
@@ -208,6 +209,7 @@ public:
     // The boot artifacts, the rootfs for the guest, the shim and its VMM; the shim's pid.
     Result<pid_t> boot(const runtime::HandlerRequest& req) {
         const runtime::spec::Spec& s = *req.spec;
+        wire::timing::mark("vm.launch");
         std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
         ASSIGN_OR_RETURN(PodInfo pod, podRoleOf(s.annotations));
         if (pod.role == PodRole::Member) return bootMember(req, pod.sandboxId, rootfs);
@@ -223,8 +225,11 @@ public:
         bool sandbox = pod.role == PodRole::Sandbox;
         if (sandbox && ::mkdir(podDir(req.stateDir).c_str(), 0700) < 0) return Error::fromErrno("vm: make ", podDir(req.stateDir));
         if (sandbox) shares.shares.push_back(podShare(req.stateDir));
+        wire::timing::mark("vm.checked");
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot(), !shares.shares.empty()));
+        wire::timing::mark("vm.artifacts");
         AccelChoice accel = chooseAccel(art);
+        wire::timing::mark("vm.accel");
         if (accel.accel == wire::Accel::Tcg)
             log::warn("vm: running under TCG, which is emulation, not hardware isolation (", accel.reason, ")");
 
@@ -244,15 +249,18 @@ public:
         ASSIGN_OR_RETURN(q.res, wire::resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
         q.consoleLog = req.stateDir + "/console.log";
         ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
-        q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty()});
+        wire::timing::mark("vm.rootfs");
         ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
+        wire::timing::mark("vm.network");
         ScopeGuard unwire([&] { unwireNetwork(req.stateDir); });
         if (!net.warning.empty()) log::warn(net.warning);
         addNics(net, guest, q);
         guest.resources = wire::guestResources(s.linux->resources, true);
+        q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty(), wire::timing::enabled(),
+                                         !q.nics.empty()});
         c.guestConfigJson = wire::toJson(guest);
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
-                   rootfsModeName(mode), " (", rootfsBytes, " bytes)");
+                   rootfsModeName(mode), " (", rootfsBytes, " bytes), kernel ", q.kernel, ", boot initramfs ", art.initramfs);
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
         unwire.dismiss();  // the VM owns the taps now; delete removes the filters
         // The container's pid is the shim: it is the VMM's host side (QEMU is its child, killed
@@ -262,6 +270,7 @@ public:
         // for delete and for faults.
         (void)fs::writeFileAtomic(req.stateDir + "/vmm.pid",
                                   strCat(started.vmm, " ", runtime::state::processStartTime(started.vmm), "\n"), 0600);
+        wire::timing::mark("vm.created");
         return started.shim;
     }
 

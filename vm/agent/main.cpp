@@ -8,6 +8,7 @@
 #include "common/unique_fd.hpp"
 #include "vm/agent/agent.hpp"
 #include "vm/agent/guest_ops.hpp"
+#include "vm/agent/timing.hpp"
 
 namespace berth::vm::agent {
 
@@ -17,6 +18,7 @@ void say(const std::string& msg) {
 }
 
 void powerOff() {
+    timing::flush();
     ::sync();
     ::reboot(RB_POWER_OFF);
     for (;;) ::pause();
@@ -38,6 +40,8 @@ Result<wire::proto::Frame> expect(int port, wire::proto::Decoder& dec, wire::pro
 }
 
 void finish(int port, wire::proto::Decoder& dec, int code) {
+    timing::mark("exit");
+    timing::flush();  // before Exit: the host kills the VM once it has the code
     (void)wire::proto::writeFrame(port, wire::proto::Type::Exit, wire::proto::intPayload(code));
     // The host acknowledges with its own Exit frame, so the last output is out of the virtqueue
     // before the machine disappears; a lost host does not keep us up for more than 2 s.
@@ -54,8 +58,10 @@ void finish(int port, wire::proto::Decoder& dec, int code) {
 
 Result<int> serve(int port) {
     wire::proto::Decoder dec;
+    timing::mark("ready");
     TRY(wire::proto::writeFrame(port, wire::proto::Type::Ready, wire::proto::readyPayload()));
     ASSIGN_OR_RETURN(wire::proto::Frame cfg, expect(port, dec, wire::proto::Type::Config));
+    timing::mark("config");
     if (cfg.type == wire::proto::Type::Signal) return Error(ECANCELED, "killed before the config arrived");
     ASSIGN_OR_RETURN(wire::GuestProcess p, wire::guestProcessFromJson(cfg.payload));
     if (Status st = configureNetwork(p.nics); !st) {
@@ -68,8 +74,10 @@ Result<int> serve(int port) {
         (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, st.error().what());
         return 127;
     }
+    timing::mark("prepared");
     TRY(wire::proto::writeFrame(port, wire::proto::Type::Prepared));
     ASSIGN_OR_RETURN(wire::proto::Frame start, expect(port, dec, wire::proto::Type::Start, &p));
+    timing::mark("start");
     if (start.type == wire::proto::Type::Signal) {
         // Killed while created: reported as 128+N, as if the process had been killed.
         ASSIGN_OR_RETURN(int sig, wire::proto::decodeInt(start));
@@ -82,6 +90,7 @@ Result<int> serve(int port) {
 }
 
 int main() {
+    timing::mark("init");
     if (Status st = mountEarly(); !st) say(st.error().what());
     Status modules = loadModules("/lib/modules/load");
     if (modules) modules = loadOptionalModules();
@@ -89,7 +98,9 @@ int main() {
         say(st.error().what());
         powerOff();
     }
+    timing::mark("modules");
     if (kernelParam("berth.probe") == "1") {
+        timing::mark("probe");
         say("probe ok");  // the host's KVM probe looks for this line
         powerOff();
     }
@@ -98,6 +109,7 @@ int main() {
         say(portPath.error().what());
         powerOff();
     }
+    timing::mark("port");
     if (Status st = mountRootfs(kernelParam("berth.rootfs")); !st) {
         say(st.error().what());
         powerOff();

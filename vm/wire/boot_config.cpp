@@ -68,10 +68,16 @@ std::string kernelCmdline(const CmdlineOptions& o) {
     // fails and the boot stalls with "Marking TSC unstable": give the kernel the TSC rate and a
     // loops-per-jiffy value instead of letting it measure them.
     c += " tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000";
+    // The crypto manager's self-tests of every algorithm as it registers (this kernel builds them
+    // in) were a quarter of a TCG boot to /init (bench/README.md); the algorithms work without
+    // them, and fips=1 would still force them. Kata's guests boot with it too.
+    c += " cryptomgr.notests";
     c += o.debug ? " loglevel=7" : " quiet loglevel=1";
     c += strCat(" berth.rootfs=", rootfsModeName(o.rootfs));
     if (o.shares) c += " berth.shares=1";
     if (o.probe) c += " berth.probe=1";
+    if (o.net) c += " berth.net=1";
+    if (o.timing) c += " berth.timing=1";
     return c;
 }
 

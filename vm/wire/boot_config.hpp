@@ -37,6 +37,8 @@ struct CmdlineOptions {
     bool probe = false;   // boot only to prove the accelerator works, then power off
     bool debug = false;   // kernel messages on the console
     bool shares = false;  // the guest loads the 9p modules (berth.shares=1)
+    bool timing = false;  // the agent prints its start-time marks (berth.timing=1, $BERTH_VM_TIMING)
+    bool net = false;     // the VM has a NIC: the guest loads virtio_net (berth.net=1)
 };
 std::string kernelCmdline(const CmdlineOptions& o);
 

@@ -54,6 +54,7 @@ TEST(VmKernelCmdline, NamesRootfsModeAndConsole) {
     EXPECT_NE(c.find("berth.rootfs=block"), std::string::npos);
     EXPECT_NE(c.find(" quiet"), std::string::npos);
     EXPECT_NE(c.find("tsc_early_khz="), std::string::npos);
+    EXPECT_NE(c.find(" cryptomgr.notests"), std::string::npos);  // bench/README.md: a quarter of the boot
     EXPECT_EQ(c.find("berth.probe"), std::string::npos);
     c = wire::kernelCmdline({wire::RootfsMode::Initramfs, true, true});
     EXPECT_NE(c.find("berth.rootfs=initramfs"), std::string::npos);

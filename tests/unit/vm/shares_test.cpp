@@ -155,13 +155,16 @@ TEST(VmShares, InitramfsListsTheOnDemandModuleGroupsWithoutBuiltinsOrRepeats) {
         return out;
     };
     auto f = files();
-    EXPECT_EQ(f["lib/modules/load-block"], "crc32c_generic.ko\ncrc16.ko\next4.ko\n");
+    // virtio_blk and virtio_net load only for a rootfs disk and a NIC (issue 15 part 5).
+    EXPECT_EQ(f["lib/modules/load"], "virtio_ring.ko\nvirtio.ko\nvirtio_mmio.ko\nvirtio_console.ko\n");
+    EXPECT_EQ(f["lib/modules/load-block"], "virtio_blk.ko\ncrc32c_generic.ko\ncrc16.ko\next4.ko\n");
+    EXPECT_EQ(f["lib/modules/load-net"], "virtio_net.ko\n");
     EXPECT_EQ(f["lib/modules/load-shares"], "9pnet.ko\n9pnet_virtio.ko\nnetfs.ko\n9p.ko\n");
     EXPECT_EQ(f["lib/modules/9p.ko"], "9p");
     // The cloud kernel: ext4 built in (no list entry), no 9p at all (no list: the agent refuses shares).
     dep = dep.substr(0, dep.find("kernel/crc16.ko:"));
     ASSERT_TRUE(fs::writeFileAtomic(t.dir + "/modules.dep", dep).ok());
     f = files();
-    EXPECT_EQ(f["lib/modules/load-block"], "");
+    EXPECT_EQ(f["lib/modules/load-block"], "virtio_blk.ko\n");
     EXPECT_EQ(f.count("lib/modules/load-shares"), 0u);
 }

@@ -53,9 +53,9 @@ std::string stateText(const ContainerState& s);
 // The text of a state.json to the record; a record of an older build holds its config as the
 // member "config" (then configInRecord is set).
 Result<ContainerState> parseState(const std::string& text);
-// The same without the config.json copy (`config` stays null): what state and list show. The
-// config is most of the record; skipping it makes `list` of many containers several times
-// cheaper (bench/README.md).
+// The same without the cgroup paths (empty) and an older record's config copy (`config` stays
+// null): what state and list show. Those are most of the record; skipping them unparsed makes
+// `list` of many containers several times cheaper (bench/README.md).
 Result<ContainerState> parseStateSummary(const std::string& text);
 // The JSON `berth state` prints (runc's shape) with the live status.
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live);
@@ -96,8 +96,8 @@ public:
     // The record and its config: config.json of the state dir, else (an older build's record)
     // the config inside state.json.
     Result<ContainerState> load(const std::string& id) const;
-    // load without the config (config stays null; an older record's copy is skipped unparsed):
-    // for read-only views.
+    // load without the config (null) and the cgroup paths (empty), skipped unparsed
+    // (parseStateSummary): for read-only views.
     Result<ContainerState> loadSummary(const std::string& id) const;
     // Writes state.json (atomically, fsynced) without the config; a record loaded with
     // configInRecord gets its config.json written first.

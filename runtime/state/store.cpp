@@ -139,12 +139,17 @@ Result<ContainerState> parseState(const std::string& text) {
 }
 
 Result<ContainerState> parseStateSummary(const std::string& text) {
-    // Today's records hold no config: nothing to skip, and nlohmann's plain parse is cheaper than
-    // its parse with a callback.
-    if (text.find("\"config\"") == std::string::npos) return parseState(text);
-    auto j = parseJsonSkipping(text, "corrupt state.json", "config", kMaxJsonDepth + kJsonWrapperDepth);
+    // What state and list show needs neither the cgroup paths (most of today's record) nor an
+    // older record's config (most of that one): their values are cut out unparsed.
+    auto j = parseJsonEmptying(text, "corrupt state.json", {"config", "cgroupPaths", "cgroupParentsMade"},
+                               kMaxJsonDepth + kJsonWrapperDepth);
     if (!j) return std::move(j).error();
-    return fromJson(*j);
+    auto s = fromJson(*j);
+    if (s) {
+        s->config = nullptr;
+        s->configInRecord = false;
+    }
+    return s;
 }
 
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live) {

@@ -222,6 +222,8 @@ TEST(StateStore, SummaryIsTheRecordWithoutItsConfig) {
     EXPECT_FALSE(sum->configInRecord);
     ContainerState withoutConfig = *full;
     withoutConfig.config = nullptr;
+    withoutConfig.cgroup.paths.clear();
+    withoutConfig.cgroup.madeParents.clear();
     EXPECT_EQ(toJson(*sum), toJson(withoutConfig));
     EXPECT_FALSE(parseStateSummary(text.substr(0, text.size() / 2)).ok());
 }
@@ -250,6 +252,9 @@ TEST(StateStore, RecordIsSmallAndConfigIsItsOwnFile) {
     auto sum = store.loadSummary("split");
     ASSERT_TRUE(sum.ok());
     EXPECT_TRUE(sum->config.is_null());
+    EXPECT_TRUE(sum->cgroup.paths.empty());
+    EXPECT_EQ(sum->pid, s.pid);
+    EXPECT_EQ(sum->created, s.created);
     // A corrupt config.json is an error of the full load only.
     ASSERT_TRUE(fs::writeFileAtomic(store.configPath("split"), "{").ok());
     auto bad = store.load("split");

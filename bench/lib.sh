@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh: what bench.sh and many.sh share (sourced, not run): the runtimes' binaries, the
 # state roots on a tmpfs, crun's private mount namespace, removing what a runtime left.
 #

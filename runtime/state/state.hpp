@@ -96,6 +96,11 @@ public:
     // The record and its config: config.json of the state dir, else (an older build's record)
     // the config inside state.json.
     Result<ContainerState> load(const std::string& id) const;
+    // load with only the config's hooks (its other top-level values come back empty, cut out
+    // unparsed): for start and delete, which run hooks from it. An older record's config (inside
+    // state.json) is loaded whole, so the save that moves it to config.json loses nothing.
+    // Such a config must never be written back with saveConfig.
+    Result<ContainerState> loadWithHooksOnly(const std::string& id) const;
     // load without the config (null) and the cgroup paths (empty), skipped unparsed
     // (parseStateSummary): for read-only views.
     Result<ContainerState> loadSummary(const std::string& id) const;

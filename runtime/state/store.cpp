@@ -258,13 +258,20 @@ Result<ContainerState> loadFrom(const Store& store, const std::string& id,
 
 // The config.json beside the record; an older build's record without one keeps the copy it
 // held (configInRecord). config.json wins when both exist: update may have rewritten it.
-Status loadConfig(const Store& store, ContainerState& s) {
+Status loadConfig(const Store& store, ContainerState& s, bool hooksOnly) {
     auto text = fs::readFile(store.configPath(s.id));
     if (!text) {
         if (text.error().err() == ENOENT) return {};
         return std::move(text).error();
     }
-    ASSIGN_OR_RETURN(s.config, parseJson(*text, "corrupt config.json"));
+    if (hooksOnly) {
+        // Every top-level member of the runtime-spec but hooks and the scalars.
+        ASSIGN_OR_RETURN(s.config, parseJsonEmptying(*text, "corrupt config.json",
+                                                     {"process", "root", "mounts", "linux", "annotations",
+                                                      "solaris", "windows", "vm", "zos"}));
+    } else {
+        ASSIGN_OR_RETURN(s.config, parseJson(*text, "corrupt config.json"));
+    }
     s.configInRecord = false;
     return {};
 }
@@ -273,7 +280,13 @@ Status loadConfig(const Store& store, ContainerState& s) {
 
 Result<ContainerState> Store::load(const std::string& id) const {
     ASSIGN_OR_RETURN(ContainerState s, loadFrom(*this, id, parseState));
-    TRY_CTX(loadConfig(*this, s), "container \"", id, "\"");
+    TRY_CTX(loadConfig(*this, s, false), "container \"", id, "\"");
+    return s;
+}
+
+Result<ContainerState> Store::loadWithHooksOnly(const std::string& id) const {
+    ASSIGN_OR_RETURN(ContainerState s, loadFrom(*this, id, parseState));
+    TRY_CTX(loadConfig(*this, s, true), "container \"", id, "\"");
     return s;
 }
 

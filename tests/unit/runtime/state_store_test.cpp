@@ -294,3 +294,32 @@ TEST(StateStore, OlderRecordWithTheConfigInsideStillLoadsAndMigrates) {
     ASSERT_TRUE(updated.ok());
     EXPECT_EQ(updated->config["ociVersion"], "9");
 }
+
+// start and delete load only the config's hooks; an older record's config comes whole, so the
+// save that moves it to config.json keeps all of it.
+TEST(StateStore, HooksOnlyLoadKeepsTheHooksAndAnOlderRecordWhole) {
+    TempRoot t;
+    Store store(t.path);
+    ASSERT_TRUE(store.createAndLock("h").ok());
+    ContainerState s = sample("h");
+    s.config = nlohmann::json::parse(
+        R"({"ociVersion":"1.2.0","process":{"args":["sh"]},"linux":{"seccomp":{}},"hooks":{"poststop":[{"path":"/bin/true"}]}})");
+    ASSERT_TRUE(store.saveConfig("h", s.config.dump()).ok());
+    ASSERT_TRUE(store.save(s).ok());
+    auto h = store.loadWithHooksOnly("h");
+    ASSERT_TRUE(h.ok()) << h.error().what();
+    EXPECT_EQ(h->config["hooks"], s.config["hooks"]);
+    EXPECT_EQ(h->config["ociVersion"], "1.2.0");
+    EXPECT_EQ(h->config["process"], nlohmann::json::object());
+    EXPECT_EQ(h->cgroup.paths, s.cgroup.paths);
+
+    ASSERT_TRUE(store.createAndLock("o").ok());
+    ContainerState o = sample("o");
+    o.config = s.config;
+    ASSERT_TRUE(fs::writeFileAtomic(store.dir("o") + "/state.json", toJson(o).dump(), 0600).ok());
+    auto old = store.loadWithHooksOnly("o");
+    ASSERT_TRUE(old.ok());
+    EXPECT_TRUE(old->configInRecord);
+    ASSERT_TRUE(store.save(*old).ok());
+    EXPECT_EQ(store.load("o")->config, s.config);
+}

@@ -7,11 +7,15 @@
 #                       [--disk-state]
 #
 # The berth binary is --berth PATH, else $BERTH, else build/cli/berth. When it is missing the
-# script says so and still measures runc and crun.
+# script says so and still measures runc and crun. --runtimes also takes NAME=PATH (bench/lib.sh),
+# e.g. --runtimes "berth base=/tmp/old/berth crun" measures two berth builds in one run; every
+# runtime but runc and crun gets its ratios against them.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SRC_DIR="$PWD"
+# shellcheck source=bench/lib.sh
+source "$SRC_DIR/bench/lib.sh"
 
 N=50
 WARMUP=3
@@ -157,13 +161,7 @@ measure_many() {
 }
 
 # cleanup_root BIN ROOT: force-deletes whatever a runtime left under its --root.
-cleanup_root() {
-    local bin="$1" root="$2" dir
-    for dir in "$root"/*/; do
-        [[ -d "$dir" ]] || continue
-        "$bin" --root "$root" delete --force "$(basename "$dir")" >/dev/null 2>&1 || true
-    done
-}
+cleanup_root() { bench_remove_all "$1" "$2" >/dev/null; }
 
 if [[ "${1:-}" == "--measure" ]]; then
     # Internal: bench.sh --measure NAME BIN WORKDIR N WARMUP CONTAINERS BENCHES
@@ -206,35 +204,12 @@ for tool in cc jq busybox unshare; do
 done
 
 WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)"
-STATE_BASE="$(mktemp -d /run/berth-bench.XXXXXX)"
-export STATE_BASE
-trap 'umount "$STATE_BASE" 2>/dev/null || true; rm -rf "$WORK" "$STATE_BASE"' EXIT
-# Every runtime keeps its state under /run, a tmpfs on most hosts, where berth's fsync of its
-# state record is free. Where /run is on a disk (this project's VMs), each fsync waits for the
-# disk: unless --disk-state, the roots go on a tmpfs of their own, the same for every runtime.
-STATE_FS="$(stat -f -c %T /run)"
-if [[ "$STATE_FS" != tmpfs && "$DISK_STATE" == 0 ]]; then
-    mount -t tmpfs -o mode=0711 berth-bench "$STATE_BASE"
-    STATE_FS="tmpfs (mounted by the bench: /run is $STATE_FS here)"
-fi
+trap 'bench_state_base_cleanup; rm -rf "$WORK"' EXIT
+bench_state_base berth-bench "$DISK_STATE"
 mkfifo "$WORK/sleep.fifo"
 cc -O2 -o "$WORK/rusage" "$SRC_DIR/bench/rusage.c"
 "$SRC_DIR/tests/lib/make-bundle.sh" "$WORK/bundle" /bin/true
 "$SRC_DIR/tests/lib/make-bundle.sh" "$WORK/bundle-sleep" sleep 100000
-
-# runtime_bin NAME: the binary to measure, or nothing when unavailable (with the reason on fd 2).
-runtime_bin() {
-    case "$1" in
-        berth)
-            if [[ -x "$BERTH" ]]; then
-                echo "$(cd "$(dirname "$BERTH")" && pwd)/$(basename "$BERTH")"
-            else
-                echo "bench: berth not found at $BERTH (build it, or pass --berth PATH); skipping it" >&2
-            fi ;;
-        *)
-            command -v "$1" || echo "bench: $1 not installed; skipping it" >&2 ;;
-    esac
-}
 
 # version_of BIN: the first line of BIN --version.
 version_of() {
@@ -244,22 +219,13 @@ version_of() {
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 measured=()
 versions=()
-for name in $RUNTIMES; do
-    bin="$(runtime_bin "$name")"
+for spec in $RUNTIMES; do
+    bin="$(bench_runtime_bin "$spec")"
     [[ -n "$bin" ]] || continue
+    name="$(bench_runtime_name "$spec")"
     echo "bench: measuring $name ($N runs + $WARMUP warm-up per benchmark)..." >&2
-    if [[ "$name" == crun ]]; then
-        # crun 1.8 refuses the hybrid cgroup layout ("cgroups in hybrid mode not supported"):
-        # measure it in a private mount namespace where the cgroup2 mount is gone. One
-        # namespace for the whole loop, so no wrapper cost lands in crun's figures.
-        unshare -m --propagation private sh -c \
-            'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
-            "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$N" "$WARMUP" "$CONTAINERS" \
-            "$BENCHES" || continue
-    else
-        "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$N" "$WARMUP" "$CONTAINERS" \
-            "$BENCHES" || continue
-    fi
+    bench_measure_in_ns "$bin" "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$N" \
+        "$WARMUP" "$CONTAINERS" "$BENCHES" || continue
     measured+=("$name")
     versions+=("$name: $(version_of "$bin")")
 done
@@ -302,18 +268,19 @@ for bench in $BENCHES; do
         printf '| %s | %s | %s | %s | %s |\n' "$name" "$med" "$p90" "$cpu" "$rss"
         printf '%s %s %s\n' "$med" "$cpu" "$rss" >"$WORK/$name.$bench.stats"
     done
-    if [[ -f "$WORK/berth.$bench.stats" ]]; then
-        echo
+    echo
+    ratios=0
+    for name in "${measured[@]}"; do
+        [[ "$name" == runc || "$name" == crun ]] && continue
         for peer in runc crun; do
             [[ -f "$WORK/$peer.$bench.stats" ]] || continue
-            read -r bw bc br <"$WORK/berth.$bench.stats"
+            read -r bw bc br <"$WORK/$name.$bench.stats"
             read -r pw pc pr <"$WORK/$peer.$bench.stats"
-            awk -v p="$peer" -v bw="$bw" -v bc="$bc" -v br="$br" -v pw="$pw" -v pc="$pc" -v pr="$pr" \
+            awk -v b="$name" -v p="$peer" -v bw="$bw" -v bc="$bc" -v br="$br" -v pw="$pw" -v pc="$pc" -v pr="$pr" \
                 'function r(a, b) { return b > 0 ? sprintf("%.2fx", a / b) : "n/a" }
-                 BEGIN { printf "berth/%s: wall %s, CPU %s, peak RSS %s\n", p, r(bw, pw), r(bc, pc), r(br, pr) }'
+                 BEGIN { printf "%s/%s: wall %s, CPU %s, peak RSS %s\n", b, p, r(bw, pw), r(bc, pc), r(br, pr) }'
+            ratios=1
         done
-    else
-        echo
-        echo "berth not measured: no ratios."
-    fi
+    done
+    ((ratios)) || echo "berth not measured: no ratios."
 done

@@ -4,12 +4,15 @@
 # See bench/README.md ("Many containers") for what each column means.
 #
 #   sudo bench/many.sh [-n N] [-p P] [--berth PATH] [--runtimes "berth crun runc"]
+#   (--runtimes also takes NAME=PATH: another berth build under its own name, bench/lib.sh)
 #
 # Defaults: N=1000, P=100 (the issue's figures); on a shared host use e.g. -n 50 -p 10.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SRC_DIR="$PWD"
+# shellcheck source=bench/lib.sh
+source "$SRC_DIR/bench/lib.sh"
 
 N=1000
 P=100
@@ -24,6 +27,9 @@ usage() {
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 mem_available_kib() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 slab_kib() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
+# The unreclaimable part: kernel objects the containers pin (cgroups, namespaces, mounts, tasks),
+# without the dentry and inode caches that any reader of /proc or the state dirs leaves behind.
+sunreclaim_kib() { awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo; }
 
 # start_one BIN ROOT BUNDLE ID ERRFILE: one detached container; prints nothing, fails on error.
 start_one() {
@@ -31,15 +37,7 @@ start_one() {
 }
 export -f start_one
 
-# remove_all BIN ROOT: force-deletes every container under ROOT, prints the count of failures.
-remove_all() {
-    local bin="$1" root="$2" dir fails=0
-    for dir in "$root"/*/; do
-        [[ -d "$dir" ]] || continue
-        "$bin" --root "$root" delete --force "$(basename "$dir")" >/dev/null 2>&1 || fails=$((fails + 1))
-    done
-    echo "$fails"
-}
+remove_all() { bench_remove_all "$@"; }
 
 # runtime_pss_kib ROOT: the count and Pss of the processes whose command line names ROOT, this
 # run's state root (a per-container process of the runtime's, like a monitor, would; the
@@ -55,10 +53,10 @@ runtime_pss_kib() {
 }
 
 # measure NAME BIN WORK: prints one result line:
-#   NAME seq_ms seq_fail procs pss_kib avail_drop_kib slab_kib del_ms del_fail par_ms par_fail
+#   NAME seq_ms seq_fail procs pss_kib avail_drop_kib slab_kib sunreclaim_kib del_ms del_fail par_ms par_fail
 measure() {
     local name="$1" bin="$2" work="$3" root err i t0 t1 seq_ms par_ms del_ms seq_fail par_fail
-    local avail0 avail1 slab0 slab1 procs pss del_fail
+    local avail0 avail1 slab0 slab1 unrec0 unrec1 procs pss del_fail
     root="$STATE_BASE/root-$name"
     err="$work/$name.err"
     mkdir -p "$root"
@@ -66,6 +64,7 @@ measure() {
     trap "remove_all '$bin' '$root' >/dev/null" EXIT
     avail0="$(mem_available_kib)"
     slab0="$(slab_kib)"
+    unrec0="$(sunreclaim_kib)"
     seq_fail=0
     t0="$(now_ms)"
     for ((i = 0; i < N; i++)); do
@@ -76,6 +75,7 @@ measure() {
     sleep 2
     avail1="$(mem_available_kib)"
     slab1="$(slab_kib)"
+    unrec1="$(sunreclaim_kib)"
     read -r procs pss < <(runtime_pss_kib "$root")
     t0="$(now_ms)"
     del_fail="$(remove_all "$bin" "$root")"
@@ -89,7 +89,7 @@ measure() {
     t1="$(now_ms)"
     par_ms=$((t1 - t0))
     del_fail=$((del_fail + $(remove_all "$bin" "$root")))
-    echo "$name $seq_ms $seq_fail $procs $pss $(((avail0 - avail1) / N)) $(((slab1 - slab0) / N)) $del_ms $del_fail $par_ms $par_fail"
+    echo "$name $seq_ms $seq_fail $procs $pss $(((avail0 - avail1) / N)) $(((slab1 - slab0) / N)) $(((unrec1 - unrec0) / N)) $del_ms $del_fail $par_ms $par_fail"
 }
 
 if [[ "${1:-}" == "--measure" ]]; then
@@ -114,44 +114,27 @@ done
 [[ $(id -u) -eq 0 ]] || { echo "many: must run as root" >&2; exit 1; }
 
 WORK="$(mktemp -d /tmp/berth-many.XXXXXX)"
-STATE_BASE="$(mktemp -d /run/berth-many.XXXXXX)"
-export STATE_BASE
-trap 'umount "$STATE_BASE" 2>/dev/null || true; rm -rf "$WORK" "$STATE_BASE"' EXIT
+trap 'bench_state_base_cleanup; rm -rf "$WORK"' EXIT
 # As bench.sh: the state roots on a tmpfs when /run is a disk (a disk fsync per state write).
-STATE_FS="$(stat -f -c %T /run)"
-if [[ "$STATE_FS" != tmpfs ]]; then
-    mount -t tmpfs -o mode=0711 berth-many "$STATE_BASE"
-    STATE_FS="tmpfs (mounted by the bench: /run is $STATE_FS here)"
-fi
+bench_state_base berth-many 0
 "$SRC_DIR/tests/lib/make-bundle.sh" "$WORK/bundle" sleep 100000
 
 echo "## berth many — $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs; N=$N, P=$P"
 echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg); state roots on: $STATE_FS"
 echo
-echo "| runtime | start N one by one (s) | failures (start / delete) | runtime processes left (count / Pss KiB) | MemAvailable drop per container (KiB, noisy) | Slab per container (KiB) | delete N (s) | start N, P at a time (s) | failures |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-for name in $RUNTIMES; do
-    if [[ "$name" == berth ]]; then
-        bin="$BERTH"
-        [[ -x "$bin" ]] || { echo "many: berth not found at $bin; skipping it" >&2; continue; }
-        bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
-    else
-        bin="$(command -v "$name" || true)"
-        [[ -n "$bin" ]] || { echo "many: $name not installed; skipping it" >&2; continue; }
-    fi
+echo "| runtime | start N one by one (s) | failures (start / delete) | runtime processes left (count / Pss KiB) | MemAvailable drop per container (KiB, noisy) | Slab per container (KiB) | of it unreclaimable (KiB) | delete N (s) | start N, P at a time (s) | failures |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for spec in $RUNTIMES; do
+    bin="$(bench_runtime_bin "$spec")"
+    [[ -n "$bin" ]] || continue
+    name="$(bench_runtime_name "$spec")"
     echo "many: $name: $N one by one, then $P at a time..." >&2
-    if [[ "$name" == crun ]]; then
-        # crun 1.8 refuses the hybrid cgroup layout: as in bench.sh, a private mount namespace
-        # without the cgroup2 mount for the whole measurement.
-        line="$(unshare -m --propagation private sh -c \
-            'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
-            "$SRC_DIR/bench/many.sh" --measure "$name" "$bin" "$WORK" "$N" "$P")" || continue
-    else
-        line="$("$SRC_DIR/bench/many.sh" --measure "$name" "$bin" "$WORK" "$N" "$P")" || continue
-    fi
-    read -r n seq sf procs pss drop slab del df par pf <<<"$line"
+    # crun: as in bench.sh, a private mount namespace without the cgroup2 mount for the whole
+    # measurement (bench/lib.sh).
+    line="$(bench_measure_in_ns "$bin" "$SRC_DIR/bench/many.sh" --measure "$name" "$bin" "$WORK" "$N" "$P")" || continue
+    read -r n seq sf procs pss drop slab unrec del df par pf <<<"$line"
     awk -v n="$n" -v seq="$seq" -v sf="$sf" -v procs="$procs" -v pss="$pss" -v drop="$drop" \
-        -v slab="$slab" -v del="$del" -v df="$df" -v par="$par" -v pf="$pf" 'BEGIN {
-        printf "| %s | %.2f | %d / %d | %d / %d | %d | %d | %.2f | %.2f | %d |\n",
-            n, seq / 1000, sf, df, procs, pss, drop, slab, del / 1000, par / 1000, pf }'
+        -v slab="$slab" -v unrec="$unrec" -v del="$del" -v df="$df" -v par="$par" -v pf="$pf" 'BEGIN {
+        printf "| %s | %.2f | %d / %d | %d / %d | %d | %d | %d | %.2f | %.2f | %d |\n",
+            n, seq / 1000, sf, df, procs, pss, drop, slab, unrec, del / 1000, par / 1000, pf }'
 done

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace berth {
 
@@ -154,6 +155,76 @@ Result<nlohmann::json> parseJsonSkipping(std::string_view text, std::string_view
     };
     // The depth of the whole text was checked above: the shortened one is not scanned again.
     return parseCapped<nlohmann::json>(text, what, maxDepth, true, nlohmann::json::parser_callback_t(keep));
+}
+
+namespace {
+
+// i at an opening bracket: one past its closing one, or npos when it has none.
+size_t valueEnd(std::string_view text, size_t i) {
+    size_t d = 0;
+    for (; i < text.size(); i++) {
+        if (text[i] == '"') {
+            i = stringEnd(text, i);
+        } else if (text[i] == '{' || text[i] == '[') {
+            d++;
+        } else if ((text[i] == '}' || text[i] == ']') && --d == 0) {
+            return i + 1;
+        }
+    }
+    return std::string_view::npos;
+}
+
+// The spans of the object/array values of the top-level members `keys`, in text order, in one
+// pass; stops (with what it has) at anything malformed: the full parse then says what is wrong.
+std::vector<std::pair<size_t, size_t>> memberValueSpans(std::string_view text,
+                                                        std::initializer_list<std::string_view> keys) {
+    std::vector<std::pair<size_t, size_t>> spans;
+    size_t depth = 0;
+    for (size_t i = 0; i < text.size(); i++) {
+        char c = text[i];
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth-- == 0) return spans;
+        } else if (c == '"') {
+            size_t end = stringEnd(text, i);
+            if (end == text.size()) return spans;
+            std::string_view name = text.substr(i + 1, end - i - 1);
+            i = end;
+            if (depth != 1 || std::find(keys.begin(), keys.end(), name) == keys.end()) continue;
+            size_t v = skipSpace(text, end + 1);
+            if (v == text.size() || text[v] != ':') continue;  // a string value, not a key
+            v = skipSpace(text, v + 1);
+            if (v == text.size() || (text[v] != '{' && text[v] != '[')) continue;
+            size_t e = valueEnd(text, v);
+            if (e == std::string_view::npos) return spans;
+            spans.emplace_back(v, e);
+            i = e - 1;
+        }
+    }
+    return spans;
+}
+
+}  // namespace
+
+Result<nlohmann::json> parseJsonEmptying(std::string_view text, std::string_view what,
+                                         std::initializer_list<std::string_view> keys, size_t maxDepth) {
+    if (jsonNestingDepth(text, maxDepth) > maxDepth)
+        return Error(EINVAL, strCat(what, ": JSON nested deeper than ", maxDepth, " levels"))
+            .hideErrno();
+    auto spans = memberValueSpans(text, keys);
+    std::string shortened;
+    if (!spans.empty()) {
+        shortened.reserve(text.size());
+        size_t from = 0;
+        for (auto [b, e] : spans) {
+            shortened.append(text.substr(from, b - from)).append(text[b] == '{' ? "{}" : "[]");
+            from = e;
+        }
+        shortened.append(text.substr(from));
+        text = shortened;
+    }
+    return parseCapped<nlohmann::json>(text, what, maxDepth, true);
 }
 
 Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what,

@@ -102,7 +102,8 @@ Result<state::ContainerState> newRecord(const CreateOptions& o, const std::strin
     st.creatorPid = ::getpid();
     st.creatorStartTime = state::processStartTime(st.creatorPid);
     st.imageBundle = o.imageBundle;
-    st.config = sp.document;  // not a second read: the file may have changed since it was validated
+    // st.config: createContainer moves the validated document in (not a second read: the file
+    // may have changed since it was validated).
     return st;
 }
 

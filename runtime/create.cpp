@@ -88,6 +88,11 @@ Result<Created> createContainer(const GlobalOptions& g, const CreateOptions& o, 
     state::ContainerState& st = out.st;
     ASSIGN_OR_RETURN(st, newRecord(o, bundle, sp));
     st.handler = handlerName;
+    // The config is written once, beside the record (the record is saved three times): the
+    // text that was validated, byte for byte; then the document moves into the record (run's
+    // delete runs its poststop hooks from there; nothing else reads sp.document).
+    TRY(store.saveConfig(o.id, sp.sourceText.empty() ? sp.document.dump() : sp.sourceText));
+    st.config = std::move(sp.document);
     TRY(store.save(st));  // from here a crash leaves enough for `delete --force`
     crashPoint("create:state-saved");
 

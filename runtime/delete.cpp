@@ -14,7 +14,7 @@ Status remove(const GlobalOptions& g, const DeleteOptions& o) {
         if (o.force && lock.error().err() == ENOENT && state::validateId(o.id).ok()) return {};
         return std::move(lock).error();
     }
-    auto st = store.load(o.id);
+    auto st = store.loadWithHooksOnly(o.id);
     if (!st) {
         // The directory exists but its record was never written or is unreadable: a runtime
         // died before saving anything we could act on.

@@ -44,7 +44,7 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
         // Someone may have deleted (and even re-created) the container meanwhile: destroy only
         // what is still this container.
         auto lock = store.lock(c.st.id);
-        auto now = lock ? store.load(c.st.id) : Result<state::ContainerState>(lock.error());
+        auto now = lock ? store.loadSummary(c.st.id) : Result<state::ContainerState>(lock.error());
         if (now && now->pid == c.st.pid && now->created == c.st.created) {
             Status st = destroyContainer(store, c.st);
             if (!st) log::warn(st.error().what());

@@ -44,7 +44,7 @@ Result<std::string> readExecFifo(int fd, const state::ContainerState& st, const 
 Status start(const GlobalOptions& g, const std::string& id) {
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::Lock lock, store.lock(id));
-    ASSIGN_OR_RETURN(state::ContainerState st, store.load(id));
+    ASSIGN_OR_RETURN(state::ContainerState st, store.loadWithHooksOnly(id));
     auto live = store.liveStatus(st);
     if (live != state::ContainerStatus::Created)
         return Error::make("cannot start container \"", id, "\": it is ", state::statusName(live),

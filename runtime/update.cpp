@@ -90,7 +90,7 @@ Status update(const GlobalOptions& g, const UpdateOptions& o) {
         json& lr = st.config["linux"]["resources"];
         if (!lr.is_object()) lr = json::object();
         mergeInto(lr, r);
-        TRY_CTX(store.save(st), "update: the limits are applied but not recorded");
+        TRY_CTX(store.saveConfig(o.id, st.config.dump()), "update: the limits are applied but not recorded");
     }
     return {};
 }

@@ -143,6 +143,7 @@ Result<Spec> loadFromBundle(const std::string& bundleDir) {
     auto text = fs::readFile(file);
     if (!text.ok()) return std::move(text.error().context("config.json"));
     ASSIGN_OR_RETURN(Spec s, parse(*text, "config.json"));
+    s.sourceText = std::move(*text);
     ASSIGN_OR_RETURN(s.root.path, detail::resolveRootfs(bundle, s.root.path));
     // In a mount namespace of its own, the host's root cannot be pivoted away from (pivot_root
     // says only "Device or resource busy"), and a container on it would be the host. Without

@@ -173,6 +173,9 @@ struct Spec {
     // The document as parsed: what the state record keeps of the config (one read of the file,
     // so the record is always the config that was validated).
     nlohmann::json document;
+    // The text the document was parsed from, byte for byte (loadFromBundle; empty from parse):
+    // the state store keeps this copy of the config without dumping the document again.
+    std::string sourceText;
     // Everything accepted-but-adjusted or ignored while parsing (process warnings included),
     // as "<what>: <path>: ..." lines for the CLI to print.
     std::vector<std::string> warnings;

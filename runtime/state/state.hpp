@@ -38,18 +38,25 @@ struct ContainerState {
     bool noNewKeyring = false;      // created with --no-new-keyring: exec joins no keyring either
     std::string imageBundle;        // a bundle `run --image` made: delete unmounts and removes it
     std::string handler;            // empty: namespaces on this kernel; else a registered Handler
-    nlohmann::json config;          // the config.json the container was created from
+    // The config.json the container was created from. Kept in the state dir's config.json,
+    // written once by create (Store::saveConfig) and by update, not in state.json: the record is
+    // saved three times per create and stays small (bench/README.md, issue 17).
+    nlohmann::json config;
+    // Loaded from a record of a build before that split (the config inside state.json, no
+    // config.json beside it): the next save writes config.json first, so nothing is lost.
+    bool configInRecord = false;
 };
 
 nlohmann::json toJson(const ContainerState& s);
 Result<ContainerState> fromJson(const nlohmann::json& j);
-// The text of a state.json to the record (what Store::load does after reading the file).
-// The text Store::save writes: toJson(s), with the config member last.
+// The text Store::save writes to state.json: toJson(s) without the config member.
 std::string stateText(const ContainerState& s);
+// The text of a state.json to the record; a record of an older build holds its config as the
+// member "config" (then configInRecord is set).
 Result<ContainerState> parseState(const std::string& text);
-// The same without the config.json copy (`config` stays null): what state and list show. The
-// config is most of the record; skipping it makes `list` of many containers several times
-// cheaper (bench/README.md).
+// The same without the cgroup paths (empty) and an older record's config copy (`config` stays
+// null): what state and list show. Those are most of the record; skipping them unparsed makes
+// `list` of many containers several times cheaper (bench/README.md).
 Result<ContainerState> parseStateSummary(const std::string& text);
 // The JSON `berth state` prints (runc's shape) with the live status.
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live);
@@ -81,15 +88,28 @@ public:
     const std::string& root() const { return root_; }
     std::string dir(const std::string& id) const { return root_ + "/" + id; }
     std::string fifoPath(const std::string& id) const { return dir(id) + "/exec.fifo"; }
+    std::string configPath(const std::string& id) const { return dir(id) + "/config.json"; }
 
     // Make the container's directory (fails with "already exists") and lock it.
     Result<Lock> createAndLock(const std::string& id);
     // Lock an existing container (fails with "does not exist").
     Result<Lock> lock(const std::string& id);
+    // The record and its config: config.json of the state dir, else (an older build's record)
+    // the config inside state.json.
     Result<ContainerState> load(const std::string& id) const;
-    // load without the record's config.json copy (parseStateSummary): for read-only views.
+    // load with only the config's hooks (its other top-level values come back empty, cut out
+    // unparsed): for start and delete, which run hooks from it. An older record's config (inside
+    // state.json) is loaded whole, so the save that moves it to config.json loses nothing.
+    // Such a config must never be written back with saveConfig.
+    Result<ContainerState> loadWithHooksOnly(const std::string& id) const;
+    // load without the config (null) and the cgroup paths (empty), skipped unparsed
+    // (parseStateSummary): for read-only views.
     Result<ContainerState> loadSummary(const std::string& id) const;
+    // Writes state.json (atomically, fsynced) without the config; a record loaded with
+    // configInRecord gets its config.json written first.
     Status save(const ContainerState& s) const;
+    // Writes the container's config.json (atomically, fsynced): once per create, and by update.
+    Status saveConfig(const std::string& id, const std::string& configText) const;
     Status remove(const std::string& id) const;
     Result<std::vector<std::string>> list() const;
 

@@ -71,16 +71,7 @@ nlohmann::json toJson(const ContainerState& s) {
     return j;
 }
 
-// toJson(s).dump() without copying the config's tree into the record first (a create saves the
-// record three times). The config comes last in the text; readers look members up by name.
-std::string stateText(const ContainerState& s) {
-    std::string text = toJsonWithoutConfig(s).dump();
-    text.pop_back();  // the object's '}'
-    text += ",\"config\":";
-    text += s.config.dump();
-    text += '}';
-    return text;
-}
+std::string stateText(const ContainerState& s) { return toJsonWithoutConfig(s).dump(); }
 
 // A number of the record: a JSON integer that fits T. nlohmann's get<int>() would cast a float
 // (undefined behaviour when out of range: 4e42) and wrap a too-large integer into another pid.
@@ -132,7 +123,10 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
         s.noNewKeyring = j.value("noNewKeyring", false);
         s.imageBundle = j.value("imageBundle", "");
         s.handler = j.value("handler", "");
-        if (j.contains("config")) s.config = j["config"];
+        if (auto c = j.find("config"); c != j.end() && !c->is_null()) {
+            s.config = *c;
+            s.configInRecord = true;
+        }
         return s;
     } catch (const nlohmann::json::exception& e) {
         return Error::make("corrupt state: ", e.what());
@@ -140,16 +134,24 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
 }
 
 Result<ContainerState> parseState(const std::string& text) {
-    // The record holds the config.json it was made from one level down.
+    // An older build's record holds the config.json it was made from one level down.
     auto j = parseJson(text, "corrupt state.json", kMaxJsonDepth + kJsonWrapperDepth);
     if (!j) return std::move(j).error();
     return fromJson(*j);
 }
 
 Result<ContainerState> parseStateSummary(const std::string& text) {
-    auto j = parseJsonSkipping(text, "corrupt state.json", "config", kMaxJsonDepth + kJsonWrapperDepth);
+    // What state and list show needs neither the cgroup paths (most of today's record) nor an
+    // older record's config (most of that one): their values are cut out unparsed.
+    auto j = parseJsonEmptying(text, "corrupt state.json", {"config", "cgroupPaths", "cgroupParentsMade"},
+                               kMaxJsonDepth + kJsonWrapperDepth);
     if (!j) return std::move(j).error();
-    return fromJson(*j);
+    auto s = fromJson(*j);
+    if (s) {
+        s->config = nullptr;
+        s->configInRecord = false;
+    }
+    return s;
 }
 
 nlohmann::json publicJson(const ContainerState& s, ContainerStatus live) {
@@ -256,9 +258,39 @@ Result<ContainerState> loadFrom(const Store& store, const std::string& id,
     return s;
 }
 
+// The config.json beside the record; an older build's record without one keeps the copy it
+// held (configInRecord). config.json wins when both exist: update may have rewritten it.
+Status loadConfig(const Store& store, ContainerState& s, bool hooksOnly) {
+    auto text = fs::readFile(store.configPath(s.id));
+    if (!text) {
+        if (text.error().err() == ENOENT) return {};
+        return std::move(text).error();
+    }
+    if (hooksOnly) {
+        // Every top-level member of the runtime-spec but hooks and the scalars.
+        ASSIGN_OR_RETURN(s.config, parseJsonEmptying(*text, "corrupt config.json",
+                                                     {"process", "root", "mounts", "linux", "annotations",
+                                                      "solaris", "windows", "vm", "zos"}));
+    } else {
+        ASSIGN_OR_RETURN(s.config, parseJson(*text, "corrupt config.json"));
+    }
+    s.configInRecord = false;
+    return {};
+}
+
 }  // namespace
 
-Result<ContainerState> Store::load(const std::string& id) const { return loadFrom(*this, id, parseState); }
+Result<ContainerState> Store::load(const std::string& id) const {
+    ASSIGN_OR_RETURN(ContainerState s, loadFrom(*this, id, parseState));
+    TRY_CTX(loadConfig(*this, s, false), "container \"", id, "\"");
+    return s;
+}
+
+Result<ContainerState> Store::loadWithHooksOnly(const std::string& id) const {
+    ASSIGN_OR_RETURN(ContainerState s, loadFrom(*this, id, parseState));
+    TRY_CTX(loadConfig(*this, s, true), "container \"", id, "\"");
+    return s;
+}
 
 Result<ContainerState> Store::loadSummary(const std::string& id) const {
     return loadFrom(*this, id, parseStateSummary);
@@ -266,7 +298,12 @@ Result<ContainerState> Store::loadSummary(const std::string& id) const {
 
 Status Store::save(const ContainerState& s) const {
     log::debug("state: saving container ", s.id, " as ", statusName(s.saved));
+    if (s.configInRecord) TRY(saveConfig(s.id, s.config.dump()));
     return fs::writeFileAtomic(dir(s.id) + "/state.json", stateText(s), 0600);
+}
+
+Status Store::saveConfig(const std::string& id, const std::string& configText) const {
+    return fs::writeFileAtomic(configPath(id), configText, 0600);
 }
 
 Status Store::remove(const std::string& id) const {

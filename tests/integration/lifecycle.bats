@@ -340,3 +340,44 @@ setup_file() { itest_setup_file; }
     assert_ok
     [[ "$output" == "[]" || "$output" == null ]] || fail "$output"
 }
+
+# The config is the state dir's config.json, written once at create; state.json is the small
+# record saved at each step. A container created by a build before that split (its state.json
+# holding the config, no config.json) must still work after an upgrade: state, list, ps, exec
+# (which needs the config's process defaults), update, start, and delete with its poststop hook.
+@test "state.json without the config; a record holding its config (older build) still works" {
+    ctl_dir
+    cfg '.hooks.poststop = [{path: "/bin/sh", args: ["sh", "-c", $c]}]' --arg c "touch $CTL/poststop"
+    set_args sh -c "$WAIT_STOP"
+    create_ctr "$ID"
+    local dir="$ROOT/$ID"
+    jq -e 'has("config") | not' "$dir/state.json" >/dev/null || fail "state.json holds the config"
+    jq -e '.hooks.poststop[0].path == "/bin/sh"' "$dir/config.json" >/dev/null || fail "no config.json"
+
+    # Rewrite it as the previous build wrote it.
+    jq --slurpfile c "$dir/config.json" '. + {config: $c[0]}' "$dir/state.json" >"$dir/state.old"
+    mv "$dir/state.old" "$dir/state.json"
+    rm "$dir/config.json"
+    [[ "$(ctr_status "$ID")" == created ]] || fail "state of the old record"
+    rb list -q
+    assert_ok
+    grep -qx "$ID" <<<"$output" || fail "list lost the old record" "$output"
+    rb start "$ID"
+    assert_ok
+    wait_status "$ID" running
+    rb ps "$ID"
+    assert_ok
+    rb exec "$ID" true
+    assert_ok
+    rb update --pids-limit 77 "$ID"
+    assert_ok
+    jq -e '.linux.resources.pids.limit == 77' "$dir/config.json" >/dev/null || fail "update did not record"
+    rb exec "$ID" true
+    assert_ok
+    touch "$CTL/stop"
+    wait_status "$ID" stopped
+    rb delete "$ID"
+    assert_ok
+    [[ -e "$CTL/poststop" ]] || fail "poststop hook of the old record's config did not run"
+    [[ ! -e "$dir" ]] || fail "state dir left"
+}

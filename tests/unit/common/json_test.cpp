@@ -157,3 +157,23 @@ TEST(Json, SkippingLeavesOutOneTopLevelMemberOnly) {
     ASSERT_FALSE(deep.ok());
     EXPECT_NE(deep.error().what().find("deeper than"), std::string::npos) << deep.error().what();
 }
+
+// The values of the named top-level members come back empty, in one pass; anything else (a
+// nested member of that name, a scalar value, a string equal to the name) is parsed as is.
+TEST(Json, EmptyingCutsTheNamedObjectAndArrayValues) {
+    auto r = parseJsonEmptying(R"({"a":{"x":[1,"]"]},"b":[{"c":1}],"k":"a","n":{"a":[1]},"s":2,"z":3})", "t",
+                               {"a", "b", "s"});
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    EXPECT_EQ(*r, nlohmann::json::parse(R"({"a":{},"b":[],"k":"a","n":{"a":[1]},"s":2,"z":3})"));
+    auto none = parseJsonEmptying(R"({"z":[1]})", "t", {"a"});
+    ASSERT_TRUE(none.ok());
+    EXPECT_EQ(*none, nlohmann::json::parse(R"({"z":[1]})"));
+    for (std::string bad : {R"({"a":{"x":1})", R"({"a":{"x":"1}})", "{\"a\":[1]", R"({"a":{}}x)"}) {
+        auto e = parseJsonEmptying(bad, "t", {"a"});
+        ASSERT_FALSE(e.ok()) << bad;
+        EXPECT_EQ(e.error().what().find("t: "), 0u) << e.error().what();
+    }
+    auto deep = parseJsonEmptying("{\"a\":" + std::string(600, '[') + std::string(600, ']') + "}", "t", {"a"});
+    ASSERT_FALSE(deep.ok());
+    EXPECT_EQ(deep.error().what(), "t: JSON nested deeper than 512 levels");
+}

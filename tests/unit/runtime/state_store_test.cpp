@@ -43,6 +43,7 @@ TEST(StateStore, SaveLoadRoundTrip) {
     auto lock = store.createAndLock("c1");
     ASSERT_TRUE(lock.ok()) << lock.error().what();
     ContainerState s = sample("c1");
+    ASSERT_TRUE(store.saveConfig("c1", s.config.dump()).ok());
     ASSERT_TRUE(store.save(s).ok());
     auto back = store.load("c1");
     ASSERT_TRUE(back.ok()) << back.error().what();
@@ -208,7 +209,7 @@ TEST(StateStore, DeepNestingLoadsUpToTheConfigCapAndIsRefusedBeyond) {
 }
 
 // state and list load the record without its config (Store::loadSummary): every other field
-// reads the same as a full load.
+// reads the same as a full load. An older build's record holds the config: skipped unparsed.
 TEST(StateStore, SummaryIsTheRecordWithoutItsConfig) {
     ContainerState s = sample("sum");
     s.config = nlohmann::json::parse(R"({"ociVersion":"1.2.0","process":{"args":["sh"]},"annotations":{"a":"b"}})");
@@ -219,21 +220,108 @@ TEST(StateStore, SummaryIsTheRecordWithoutItsConfig) {
     ASSERT_TRUE(sum.ok()) << sum.error().what();
     EXPECT_TRUE(sum->config.is_null());
     EXPECT_EQ(full->config, s.config);
+    EXPECT_TRUE(full->configInRecord);
+    EXPECT_FALSE(sum->configInRecord);
     ContainerState withoutConfig = *full;
     withoutConfig.config = nullptr;
+    withoutConfig.cgroup.paths.clear();
+    withoutConfig.cgroup.madeParents.clear();
     EXPECT_EQ(toJson(*sum), toJson(withoutConfig));
     EXPECT_FALSE(parseStateSummary(text.substr(0, text.size() / 2)).ok());
 }
 
-// Store::save writes stateText: the same record as toJson, whatever the member order.
-TEST(StateStore, StateTextIsTheRecord) {
-    ContainerState s = sample("txt");
+// Store::save writes the record without its config (stateText); the config is config.json,
+// written once by saveConfig, and load joins the two.
+TEST(StateStore, RecordIsSmallAndConfigIsItsOwnFile) {
+    TempRoot t;
+    Store store(t.path);
+    ASSERT_TRUE(store.createAndLock("split").ok());
+    ContainerState s = sample("split");
     s.config = nlohmann::json::parse(R"({"ociVersion":"1.2.0","process":{"args":["sh","-c","a\"b"]}})");
-    std::string text = stateText(s);
-    EXPECT_EQ(nlohmann::json::parse(text), toJson(s));
-    auto back = parseState(text);
+    ASSERT_TRUE(store.saveConfig("split", s.config.dump()).ok());
+    ASSERT_TRUE(store.save(s).ok());
+    auto text = fs::readFile(store.dir("split") + "/state.json");
+    ASSERT_TRUE(text.ok());
+    auto record = nlohmann::json::parse(*text);
+    EXPECT_FALSE(record.contains("config"));
+    record["config"] = s.config;
+    EXPECT_EQ(record, toJson(s));
+    EXPECT_EQ(nlohmann::json::parse(*fs::readFile(store.configPath("split"))), s.config);
+    auto back = store.load("split");
     ASSERT_TRUE(back.ok()) << back.error().what();
     EXPECT_EQ(toJson(*back), toJson(s));
-    s.config = nullptr;
-    EXPECT_EQ(nlohmann::json::parse(stateText(s)), toJson(s));
+    EXPECT_FALSE(back->configInRecord);
+    auto sum = store.loadSummary("split");
+    ASSERT_TRUE(sum.ok());
+    EXPECT_TRUE(sum->config.is_null());
+    EXPECT_TRUE(sum->cgroup.paths.empty());
+    EXPECT_EQ(sum->pid, s.pid);
+    EXPECT_EQ(sum->created, s.created);
+    // A corrupt config.json is an error of the full load only.
+    ASSERT_TRUE(fs::writeFileAtomic(store.configPath("split"), "{").ok());
+    auto bad = store.load("split");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message().find("corrupt config.json"), std::string::npos) << bad.error().what();
+    EXPECT_TRUE(store.loadSummary("split").ok());
+}
+
+// A container created by a build before the split (the config inside state.json, no
+// config.json) still loads with its config; the next save moves the config to config.json
+// before the record drops it; a later config.json (update) wins over the record's copy.
+TEST(StateStore, OlderRecordWithTheConfigInsideStillLoadsAndMigrates) {
+    TempRoot t;
+    Store store(t.path);
+    ASSERT_TRUE(store.createAndLock("old").ok());
+    ContainerState s = sample("old");
+    s.config = nlohmann::json::parse(R"({"ociVersion":"1.0.2","hooks":{"poststop":[{"path":"/bin/true"}]}})");
+    ASSERT_TRUE(fs::writeFileAtomic(store.dir("old") + "/state.json", toJson(s).dump(), 0600).ok());
+    auto back = store.load("old");
+    ASSERT_TRUE(back.ok()) << back.error().what();
+    EXPECT_EQ(back->config, s.config);
+    EXPECT_TRUE(back->configInRecord);
+    back->saved = ContainerStatus::Stopped;
+    ASSERT_TRUE(store.save(*back).ok());
+    EXPECT_FALSE(nlohmann::json::parse(*fs::readFile(store.dir("old") + "/state.json")).contains("config"));
+    auto again = store.load("old");
+    ASSERT_TRUE(again.ok()) << again.error().what();
+    EXPECT_EQ(again->config, s.config);
+    EXPECT_EQ(again->saved, ContainerStatus::Stopped);
+    EXPECT_FALSE(again->configInRecord);
+
+    ASSERT_TRUE(store.createAndLock("upd").ok());
+    ContainerState u = sample("upd");
+    ASSERT_TRUE(fs::writeFileAtomic(store.dir("upd") + "/state.json", toJson(u).dump(), 0600).ok());
+    ASSERT_TRUE(store.saveConfig("upd", R"({"ociVersion":"9"})").ok());
+    auto updated = store.load("upd");
+    ASSERT_TRUE(updated.ok());
+    EXPECT_EQ(updated->config["ociVersion"], "9");
+}
+
+// start and delete load only the config's hooks; an older record's config comes whole, so the
+// save that moves it to config.json keeps all of it.
+TEST(StateStore, HooksOnlyLoadKeepsTheHooksAndAnOlderRecordWhole) {
+    TempRoot t;
+    Store store(t.path);
+    ASSERT_TRUE(store.createAndLock("h").ok());
+    ContainerState s = sample("h");
+    s.config = nlohmann::json::parse(
+        R"({"ociVersion":"1.2.0","process":{"args":["sh"]},"linux":{"seccomp":{}},"hooks":{"poststop":[{"path":"/bin/true"}]}})");
+    ASSERT_TRUE(store.saveConfig("h", s.config.dump()).ok());
+    ASSERT_TRUE(store.save(s).ok());
+    auto h = store.loadWithHooksOnly("h");
+    ASSERT_TRUE(h.ok()) << h.error().what();
+    EXPECT_EQ(h->config["hooks"], s.config["hooks"]);
+    EXPECT_EQ(h->config["ociVersion"], "1.2.0");
+    EXPECT_EQ(h->config["process"], nlohmann::json::object());
+    EXPECT_EQ(h->cgroup.paths, s.cgroup.paths);
+
+    ASSERT_TRUE(store.createAndLock("o").ok());
+    ContainerState o = sample("o");
+    o.config = s.config;
+    ASSERT_TRUE(fs::writeFileAtomic(store.dir("o") + "/state.json", toJson(o).dump(), 0600).ok());
+    auto old = store.loadWithHooksOnly("o");
+    ASSERT_TRUE(old.ok());
+    EXPECT_TRUE(old->configInRecord);
+    ASSERT_TRUE(store.save(*old).ok());
+    EXPECT_EQ(store.load("o")->config, s.config);
 }

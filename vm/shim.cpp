@@ -155,7 +155,7 @@ Status Shim::boot() {
     auto deadline = Clock::now() + std::chrono::milliseconds(kBootTimeoutMs);
     while (!prepared_) {
         if (!step(100)) return Error(EIO, "the VM stopped while booting" + lastWords());
-        if (!failure_.empty()) return Error(EIO, "the guest agent failed: " + failure_);
+        if (!failure_.empty()) return Error(EIO, "the guest agent failed: " + failure_).hideErrno();  // it carries its own
         if (code_ >= 0) return Error(ECANCELED, "killed while booting");
         if (Clock::now() > deadline) return Error(ETIMEDOUT, "the guest did not boot in time" + lastWords());
         if (ready_ && !configSent_) {

@@ -51,6 +51,7 @@ wire::GuestProcess guestProcessFor(const runtime::spec::Spec& s) {
     g.maskedPaths = s.linux->maskedPaths;
     g.readonlyPaths = s.linux->readonlyPaths;
     g.readonlyRoot = s.root.readonly;
+    g.sysctl = s.linux->sysctl;
     return g;
 }
 
@@ -199,6 +200,8 @@ public:
         TRY(checkSeccompForGuest(s.linux->seccomp));
         TRY(checkNetwork(s));
         ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
+        ASSIGN_OR_RETURN(auto filesystems, wire::planGuestFsMounts(s.mounts, req.record->bundle));
+        for (const auto& [key, value] : s.linux->sysctl) TRY_CTX(wire::sysctlPath(key), "linux.sysctl");
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot(), !shares.shares.empty()));
         AccelChoice accel = chooseAccel(art);
         if (accel.accel == wire::Accel::Tcg)
@@ -213,6 +216,7 @@ public:
         c.consoleSize = s.process->consoleSize;
         wire::GuestProcess guest = guestProcessFor(s);
         guest.mounts = shares.mounts;
+        guest.filesystems = std::move(filesystems);
         wire::QemuConfig& q = c.qemu;
         q.accel = accel.accel;
         q.kernel = art.kernel.image;

@@ -2,6 +2,7 @@
 // channel and the rootfs, then runs one workload for the host and powers the guest off.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "common/error.hpp"
@@ -27,6 +28,10 @@ Status configureNetwork(const std::vector<wire::GuestNic>& nics);
 // shares.cpp: the spec's bind mounts over 9p, and the module lists loaded only when used.
 Status mountShares(const std::vector<wire::GuestMount>& mounts, const std::string& rootfs);
 Status loadOptionalModules();
+
+// guest_mounts.cpp / guest_sysctl.cpp: the spec's non-bind mounts and linux.sysctl in the guest.
+Status mountFilesystems(const std::vector<wire::GuestFsMount>& mounts, const std::string& rootfs);
+Status applySysctls(const std::map<std::string, std::string>& sysctl);
 
 // workload.cpp: run the process in the rootfs and relay it over the channel until it exits.
 // Returns the exit code (128+N when killed by signal N).

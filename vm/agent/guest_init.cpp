@@ -87,17 +87,23 @@ Status mountRootfs(const std::string& mode) {
 }
 
 Status prepareRootfs(const wire::GuestProcess& p) {
-    // The container sees its own proc, sys and dev; the rest of the spec's mounts are not
-    // reproduced in the guest (the guest kernel is already the isolation boundary).
+    // The container sees its own proc and dev (devtmpfs); sysfs (ro), devpts and /dev/shm are
+    // made here unless the spec mounts them itself — then with the spec's options, as its tmpfs,
+    // mqueue and cgroup mounts (mountFilesystems). Binds come from the 9p shares (mountShares).
     const std::string r = "/rootfs";
+    const auto& fsm = p.filesystems;
     if (fs::exists(r + "/proc")) TRY(mountIf("proc", r + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC));
-    if (fs::exists(r + "/sys"))
+    if (fs::exists(r + "/sys") && !wire::hasFsMount(fsm, "/sys"))
         TRY(mountIf("sysfs", r + "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY));
     if (fs::exists(r + "/dev")) {
         TRY(mountIf("devtmpfs", r + "/dev", "devtmpfs", MS_NOSUID, "mode=0755"));
-        (void)mountIf("devpts", r + "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666");
-        (void)mountIf("shm", r + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
+        if (!wire::hasFsMount(fsm, "/dev/pts"))
+            (void)mountIf("devpts", r + "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666");
+        if (!wire::hasFsMount(fsm, "/dev/shm"))
+            (void)mountIf("shm", r + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
     }
+    TRY(mountFilesystems(fsm, r));
+    TRY(applySysctls(p.sysctl));
     if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) < 0)
         return Error::fromErrno("sethostname ", p.hostname);
     if (p.dropLostFound) ::rmdir((r + "/lost+found").c_str());

@@ -42,7 +42,9 @@ std::string toJson(const GuestProcess& p) {
                         {"readonlyRoot", p.readonlyRoot},
                         {"dropLostFound", p.dropLostFound},
                         {"nics", nicsToJson(p.nics)},
-                        {"mounts", toJson(p.mounts)}};
+                        {"mounts", toJson(p.mounts)},
+                        {"filesystems", toJson(p.filesystems)},
+                        {"sysctl", p.sysctl}};
     return j.dump();
 }
 
@@ -62,6 +64,8 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.dropLostFound = j.value("dropLostFound", false);
         p.nics = nicsFromJson(j.value("nics", nlohmann::json()));
         ASSIGN_OR_RETURN(p.mounts, guestMountsFromJson(j.value("mounts", nlohmann::json())));
+        ASSIGN_OR_RETURN(p.filesystems, guestFsMountsFromJson(j.value("filesystems", nlohmann::json())));
+        p.sysctl = j.value("sysctl", std::map<std::string, std::string>{});
         return p;
     } catch (const std::exception& e) {
         return Error(EINVAL, strCat("guest config: ", e.what()));

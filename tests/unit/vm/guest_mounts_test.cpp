@@ -1,0 +1,104 @@
+#include <gtest/gtest.h>
+
+#include <linux/magic.h>
+#include <sys/statfs.h>
+
+#include <string>
+#include <vector>
+
+#include "vm/wire/guest_config.hpp"
+#include "vm/wire/guest_mounts.hpp"
+
+using namespace berth;
+using namespace berth::vm;
+
+namespace {
+
+runtime::spec::Mount mountOf(const std::string& type, const std::string& src, const std::string& dst,
+                             std::vector<std::string> opts = {}) {
+    runtime::spec::Mount m;
+    m.type = type;
+    m.source = src;
+    m.destination = dst;
+    m.options = std::move(opts);
+    return m;
+}
+
+// What containerd's CRI plugin puts in a container's spec, less its binds of files.
+std::vector<runtime::spec::Mount> criMounts() {
+    return {mountOf("proc", "proc", "/proc", {"nosuid", "noexec", "nodev"}),
+            mountOf("tmpfs", "tmpfs", "/dev", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+            mountOf("devpts", "devpts", "/dev/pts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+            mountOf("mqueue", "mqueue", "/dev/mqueue", {"nosuid", "noexec", "nodev"}),
+            mountOf("sysfs", "sysfs", "/sys", {"nosuid", "noexec", "nodev", "ro"}),
+            mountOf("cgroup", "cgroup", "/sys/fs/cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}),
+            mountOf("tmpfs", "tmpfs", "/run/x/", {"size=1m"})};
+}
+
+}  // namespace
+
+TEST(GuestMounts, CriMountsBecomeGuestFilesystemsInSpecOrderLessProcAndDev) {
+    auto plan = wire::planGuestFsMounts(criMounts());
+    ASSERT_TRUE(plan.ok()) << plan.error().what();
+    std::vector<wire::GuestFsMount> want = {
+        {"/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+        {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
+        {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}},
+        // v1's "cgroup" is the guest's cgroup2; only flags survive (no controller names).
+        {"/sys/fs/cgroup", "cgroup2", "cgroup2", {"nosuid", "noexec", "nodev", "ro"}},
+        {"/run/x", "tmpfs", "tmpfs", {"size=1m"}}};
+    EXPECT_EQ(*plan, want);
+    EXPECT_TRUE(wire::hasFsMount(*plan, "/sys"));
+    EXPECT_FALSE(wire::hasFsMount(*plan, "/dev"));
+}
+
+TEST(GuestMounts, ShmBoundFromAHostTmpfsIsAGuestTmpfsOfItsSize) {
+    struct statfs sfs;
+    if (::statfs("/dev/shm", &sfs) < 0 || sfs.f_type != TMPFS_MAGIC) GTEST_SKIP() << "/dev/shm is not a tmpfs here";
+    auto plan = wire::planGuestFsMounts({mountOf("bind", "/dev/shm", "/dev/shm", {"rbind", "nosuid", "noexec", "nodev", "rprivate"}),
+                                         mountOf("bind", "/tmp", "/data", {"rbind"})});
+    ASSERT_TRUE(plan.ok()) << plan.error().what();
+    ASSERT_EQ(plan->size(), 1u);  // the other bind is a 9p share, not a guest filesystem
+    uint64_t size = static_cast<uint64_t>(sfs.f_blocks) * static_cast<uint64_t>(sfs.f_bsize);
+    wire::GuestFsMount want{"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "size=" + std::to_string(size), "mode=1777"}};
+    EXPECT_EQ((*plan)[0], want);
+}
+
+TEST(GuestMounts, AMissingShmSourceIsNamedAndARelativeDestinationIsUnderRoot) {
+    auto missing = wire::planGuestFsMounts({mountOf("bind", "/nonexistent/shm", "/dev/shm", {"rbind"})});
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().message().find("/nonexistent/shm (for /dev/shm)"), std::string::npos) << missing.error().what();
+    auto relative = wire::planGuestFsMounts({mountOf("tmpfs", "tmpfs", "tmp/../x")});  // runc: under "/"
+    ASSERT_TRUE(relative.ok());
+    EXPECT_EQ(relative->at(0).destination, "/x");
+}
+
+TEST(GuestMounts, TravelInTheGuestConfigAndBadOnesAreRefused) {
+    wire::GuestProcess p;
+    p.process.args = {"sh"};
+    p.filesystems = {{"/dev/shm", "tmpfs", "shm", {"size=65536k"}}};
+    p.sysctl = {{"net.ipv4.ip_forward", "1"}, {"kernel.shmmax", "4096"}};
+    auto back = wire::guestProcessFromJson(wire::toJson(p));
+    ASSERT_TRUE(back.ok()) << back.error().what();
+    EXPECT_EQ(back->filesystems, p.filesystems);
+    EXPECT_EQ(back->sysctl, p.sysctl);
+    for (auto bad : {R"([{"destination":"/a/../b","type":"tmpfs"}])", R"([{"destination":"rel","type":"tmpfs"}])",
+                     R"([{"destination":"/a","type":""}])", R"({"destination":"/a"})"})
+        EXPECT_FALSE(wire::guestFsMountsFromJson(nlohmann::json::parse(bad)).ok()) << bad;
+}
+
+TEST(GuestSysctl, KeysBecomePathsUnderProcSys) {
+    EXPECT_EQ(*wire::sysctlPath("net.ipv4.ip_forward"), "net/ipv4/ip_forward");
+    EXPECT_EQ(*wire::sysctlPath("kernel.shm_rmid_forced"), "kernel/shm_rmid_forced");
+    EXPECT_EQ(*wire::sysctlPath("fs.mqueue.msg_max"), "fs/mqueue/msg_max");
+    // An interface with a dot in its name, in both of sysctl(8)'s forms.
+    EXPECT_EQ(*wire::sysctlPath("net/ipv4/conf/eth0.100/forwarding"), "net/ipv4/conf/eth0.100/forwarding");
+    EXPECT_EQ(*wire::sysctlPath("net.ipv4.conf.eth0/100.forwarding"), "net/ipv4/conf/eth0.100/forwarding");
+    for (auto bad : {"", "net..x", "net/../../etc/x", ".net", "net.", "../x"}) {
+        auto r = wire::sysctlPath(bad);
+        EXPECT_FALSE(r.ok()) << bad;
+        if (!r.ok()) {
+            EXPECT_NE(r.error().message().find("not a sysctl name"), std::string::npos);
+        }
+    }
+}

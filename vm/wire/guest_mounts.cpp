@@ -1,0 +1,104 @@
+#include "vm/wire/guest_mounts.hpp"
+
+#include <linux/magic.h>
+#include <sys/statfs.h>
+
+#include <algorithm>
+
+#include "common/fs.hpp"
+#include "vm/wire/shares.hpp"
+
+namespace berth::vm::wire {
+namespace {
+
+constexpr const char* kShm = "/dev/shm";
+
+// A bind's options that still mean something on a tmpfs of the guest's own.
+std::vector<std::string> tmpfsOptionsOfBind(const std::vector<std::string>& opts) {
+    std::vector<std::string> out;
+    for (const auto& o : opts)
+        if (o == "ro" || o == "rw" || o == "nosuid" || o == "nodev" || o == "noexec" || o == "suid" || o == "dev" ||
+            o == "exec")
+            out.push_back(o);
+    return out;
+}
+
+// /dev/shm bound from a host tmpfs (podman's, containerd's sandbox shm): a guest tmpfs of the
+// same size. A source that is not a tmpfs gives the tmpfs default (half the guest's RAM).
+Result<GuestFsMount> shmFromBind(const runtime::spec::Mount& m, const std::string& bundle) {
+    GuestFsMount g{kShm, "tmpfs", "shm", tmpfsOptionsOfBind(m.options)};
+    std::string source = m.source.empty() || m.source[0] == '/' ? m.source : fs::joinPath(bundle, m.source);
+    struct statfs sfs;
+    if (source.empty() || ::statfs(source.c_str(), &sfs) < 0)
+        return Error::fromErrno("bind mount source ", m.source, " (for ", m.destination, ")");
+    if (sfs.f_type == TMPFS_MAGIC)
+        g.options.push_back(strCat("size=", static_cast<uint64_t>(sfs.f_blocks) * static_cast<uint64_t>(sfs.f_bsize)));
+    g.options.push_back("mode=1777");
+    return g;
+}
+
+}  // namespace
+
+Result<std::vector<GuestFsMount>> planGuestFsMounts(const std::vector<runtime::spec::Mount>& mounts,
+                                                    const std::string& bundle) {
+    std::vector<GuestFsMount> out;
+    for (const auto& m : mounts) {
+        std::string dst = fs::cleanPath(m.destination);  // relative is under "/", as runc reads it
+        if (isBindMount(m)) {
+            if (dst == kShm) {
+                ASSIGN_OR_RETURN(GuestFsMount g, shmFromBind(m, bundle));
+                out.push_back(std::move(g));
+            }
+            continue;
+        }
+        if (m.type == "proc" || dst == "/dev") continue;
+        GuestFsMount g{dst, m.type, m.source.empty() ? m.type : m.source, m.options};
+        if (m.type == "cgroup") g = {dst, "cgroup2", "cgroup2", tmpfsOptionsOfBind(m.options)};
+        out.push_back(std::move(g));
+    }
+    return out;
+}
+
+bool hasFsMount(const std::vector<GuestFsMount>& mounts, const std::string& destination) {
+    return std::any_of(mounts.begin(), mounts.end(), [&](const GuestFsMount& m) { return m.destination == destination; });
+}
+
+nlohmann::json toJson(const std::vector<GuestFsMount>& mounts) {
+    nlohmann::json a = nlohmann::json::array();
+    for (auto& m : mounts)
+        a.push_back({{"destination", m.destination}, {"type", m.type}, {"source", m.source}, {"options", m.options}});
+    return a;
+}
+
+Result<std::vector<GuestFsMount>> guestFsMountsFromJson(const nlohmann::json& j) {
+    std::vector<GuestFsMount> out;
+    if (j.is_null()) return out;
+    if (!j.is_array()) return Error(EINVAL, "guest config: filesystems must be an array");
+    for (auto& e : j) {
+        if (!e.is_object()) return Error(EINVAL, "guest config: a filesystem must be an object");
+        GuestFsMount m{e.value("destination", std::string()), e.value("type", std::string()),
+                       e.value("source", std::string()), e.value("options", std::vector<std::string>{})};
+        if (m.type.empty() || m.destination.empty() || m.destination[0] != '/' || fs::cleanPath(m.destination) != m.destination)
+            return Error(EINVAL, strCat("guest config: bad filesystem ", e.dump()));
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+Result<std::string> sysctlPath(const std::string& key) {
+    size_t first = key.find_first_of("./");
+    char sep = first != std::string::npos && key[first] == '/' ? '/' : '.';
+    std::string out;
+    for (std::string part : fs::split(key, sep)) {
+        // Dotted, a '/' stands for a dot in a name (runc's "net.ipv4.conf.eth0/100.forwarding").
+        if (sep == '.') std::replace(part.begin(), part.end(), '/', '.');
+        if (part.empty() || part == "." || part == "..")
+            return Error(EINVAL, strCat("sysctl \"", key, "\": not a sysctl name")).hideErrno();
+        if (!out.empty()) out += '/';
+        out += part;
+    }
+    if (out.empty()) return Error(EINVAL, "sysctl \"\": not a sysctl name").hideErrno();
+    return out;
+}
+
+}  // namespace berth::vm::wire

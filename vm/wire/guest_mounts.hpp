@@ -1,0 +1,44 @@
+// vm/wire/guest_mounts: the spec's mounts that are not host directories — tmpfs, mqueue,
+// devpts, sysfs, cgroup, and the /dev/shm that podman and containerd bind from a host tmpfs —
+// as filesystems the guest mounts itself, and linux.sysctl keys as /proc/sys paths. Pure
+// planning; the guest side is agent/guest_mounts.cpp and agent/guest_sysctl.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "runtime/spec/spec.hpp"
+
+namespace berth::vm::wire {
+
+// One filesystem the agent mounts in the rootfs, in spec order, with the spec's OCI options
+// (the agent parses them with namespaces::parseMountOptions, as the native path does).
+struct GuestFsMount {
+    std::string destination;  // clean and absolute, inside the rootfs
+    std::string type;         // tmpfs, mqueue, devpts, sysfs, cgroup2, ...
+    std::string source;
+    std::vector<std::string> options;
+    bool operator==(const GuestFsMount&) const = default;
+};
+
+// The spec's mounts the guest makes as filesystems of its own kernel. Left out: binds (9p
+// shares, vm/wire/shares) except one onto /dev/shm, which becomes a guest tmpfs of the host
+// tmpfs's size (shared memory through 9p would not be shared); proc (the guest mounts the
+// workload's PID namespace's own) and /dev (the guest's devtmpfs). A v1 "cgroup" mount is the
+// guest's cgroup2. A relative bind source is relative to the bundle.
+Result<std::vector<GuestFsMount>> planGuestFsMounts(const std::vector<runtime::spec::Mount>& mounts,
+                                                    const std::string& bundle = "/");
+bool hasFsMount(const std::vector<GuestFsMount>& mounts, const std::string& destination);
+
+nlohmann::json toJson(const std::vector<GuestFsMount>& mounts);
+Result<std::vector<GuestFsMount>> guestFsMountsFromJson(const nlohmann::json& j);
+
+// "net.ipv4.ip_forward" → "net/ipv4/ip_forward"; a key written with '/' separators (sysctl(8)'s
+// other form, "net/ipv4/conf/eth0.100/forwarding") keeps its dots. Empty, "." and ".."
+// components are refused: the path stays under /proc/sys.
+Result<std::string> sysctlPath(const std::string& key);
+
+}  // namespace berth::vm::wire

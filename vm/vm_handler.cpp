@@ -52,6 +52,7 @@ wire::GuestProcess guestProcessFor(const runtime::spec::Spec& s) {
     g.readonlyPaths = s.linux->readonlyPaths;
     g.readonlyRoot = s.root.readonly;
     g.sysctl = s.linux->sysctl;
+    g.devices = s.linux->devices;
     return g;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # What a kubelet's spec asks of a container, in the micro-VM guest as on the namespaces path
 # (issue 15 part 6): linux.sysctl, /dev/shm bound from a host tmpfs (its size), tmpfs and mqueue
-# mounts, sysfs read-only, masked and read-only paths, a read-only root, a RuntimeDefault-like
+# mounts, the spec's /dev (its devices, linux.devices), sysfs read-only, masked and read-only paths, a read-only root, a RuntimeDefault-like
 # seccomp profile, run-as-user with supplementary groups, no_new_privs, hostname. The same
 # bundle runs natively first; the guest must print the same. One VM boot per test.
 
@@ -47,6 +47,7 @@ runtime_default_profile() {
          | .linux.sysctl = {"net.ipv4.ip_forward": "1", "net.core.somaxconn": "1000", "kernel.shmmax": "123456789",
                             "kernel.shm_rmid_forced": "1", "fs.mqueue.msg_max": "20"}
          | .process.user = {uid: 1000, gid: 1000, additionalGids: [5, 2000]}
+         | .linux.devices = [{type: "c", path: "/dev/fuse", major: 10, minor: 229, fileMode: 384}]
          | .process.noNewPrivileges = true | .root.readonly = true | .hostname = "kube-pod-1"
          | .linux.seccomp = $sc' --argjson sc "$(runtime_default_profile)" --arg shm "$TEST_DIR/shm"
     # shellcheck disable=SC2016
@@ -55,6 +56,7 @@ runtime_default_profile() {
                     df -k /dev/shm /run/scratch | busybox awk "NR > 1 { print \$6, \$2 }"
                     stat -c "%a %n" /run/scratch
                     busybox awk "\$2 ~ /^\/(dev\/(pts|shm|mqueue)|sys|proc\/sys|run\/scratch)\$/ { split(\$4, o, \",\"); print \$2, \$3, o[1] }" /proc/mounts
+                    echo "dev: $(ls /dev | grep -vx core | tr "\n" " ")"; stat -c "%n %t:%T %a" /dev/fuse /dev/null
                     busybox id; hostname
                     echo "timer_list: $(wc -c </proc/timer_list)"
                     touch /x 2>&1 | grep -o "Read-only file system"
@@ -69,15 +71,19 @@ runtime_default_profile() {
     run_fg "$(new_id)"
     assert_ok
     local vm="$output"
-    # The cgroup mount is the host's v1 hierarchy natively and the guest's cgroup2 in the VM.
+    # The cgroup mount is the host's v1 hierarchy natively and the guest's cgroup2 in the VM;
+    # /dev/core is there where the kernel has /proc/kcore (the guest's has, this host's not).
     [[ "$(grep -v '^cgroup:' <<<"$vm")" == "$(grep -v '^cgroup:' <<<"$native")" ]] || fail "native:" "$native" "vm:" "$vm"
     local want
     for want in "net/ipv4/ip_forward=1" "net/core/somaxconn=1000" "kernel/shmmax=123456789" "kernel/shm_rmid_forced=1" \
-                "fs/mqueue/msg_max=20" "/dev/shm 24576" "/run/scratch 3072" "1770 /run/scratch" "/dev/mqueue mqueue rw" \
+                "fs/mqueue/msg_max=20" "/dev/fuse a:e5 600" "/dev/null 1:3 666" "/dev/shm 24576" "/run/scratch 3072" "1770 /run/scratch" "/dev/mqueue mqueue rw" \
                 "/sys sysfs ro" "/proc/sys proc ro" "/run/scratch tmpfs rw" "kube-pod-1" "timer_list: 0" "Read-only file system" \
                 "scratch: not writable for the user" "Operation not permitted" "cgroup: cgroup2"; do
         grep -qxF -- "$want" <<<"$vm" || fail "no line \"$want\" in the guest's output:" "$vm"
     done
+    # The spec's /dev tmpfs with the container's devices, not the guest's devtmpfs (its disk, the
+    # agent's port).
+    grep -q "^dev: .*null .*urandom" <<<"$vm" && ! grep -Eq "^dev: .*(vd|vport|ttyS)" <<<"$vm" || fail "the guest's /dev:" "$vm"
     grep -Eq "^uid=1000\(user\) gid=1000\(user\) groups=5\(tty\),2000$" <<<"$vm" || fail "user and groups:" "$vm"
     grep -Eq "^Seccomp:\s+2$" <<<"$vm" || fail "no seccomp filter in the guest:" "$vm"
     grep -Eq "^NoNewPrivs:\s+1$" <<<"$vm" || fail "no no_new_privs in the guest:" "$vm"

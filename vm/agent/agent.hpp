@@ -30,7 +30,9 @@ Status mountShares(const std::vector<wire::GuestMount>& mounts, const std::strin
 Status loadOptionalModules();
 
 // guest_mounts.cpp / guest_sysctl.cpp: the spec's non-bind mounts and linux.sysctl in the guest.
-Status mountFilesystems(const std::vector<wire::GuestFsMount>& mounts, const std::string& rootfs);
+// finishFilesystems: the read-only remounts deferred until the binds are made.
+Status mountFilesystems(const wire::GuestProcess& p, const std::string& rootfs);
+Status finishFilesystems(const wire::GuestProcess& p, const std::string& rootfs);
 Status applySysctls(const std::map<std::string, std::string>& sysctl);
 
 // workload.cpp: run the process in the rootfs and relay it over the channel until it exits.

@@ -44,6 +44,7 @@ std::string toJson(const GuestProcess& p) {
                         {"nics", nicsToJson(p.nics)},
                         {"mounts", toJson(p.mounts)},
                         {"filesystems", toJson(p.filesystems)},
+                        {"devices", toJson(p.devices)},
                         {"sysctl", p.sysctl}};
     return j.dump();
 }
@@ -65,6 +66,7 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.nics = nicsFromJson(j.value("nics", nlohmann::json()));
         ASSIGN_OR_RETURN(p.mounts, guestMountsFromJson(j.value("mounts", nlohmann::json())));
         ASSIGN_OR_RETURN(p.filesystems, guestFsMountsFromJson(j.value("filesystems", nlohmann::json())));
+        ASSIGN_OR_RETURN(p.devices, guestDevicesFromJson(j.value("devices", nlohmann::json())));
         p.sysctl = j.value("sysctl", std::map<std::string, std::string>{});
         return p;
     } catch (const std::exception& e) {

@@ -50,6 +50,7 @@ struct GuestProcess {
     // The spec's other mounts (tmpfs, mqueue, devpts, sysfs, cgroup, /dev/shm), made by the
     // guest kernel (vm/wire/guest_mounts), and linux.sysctl, written in the guest's /proc/sys.
     std::vector<GuestFsMount> filesystems;
+    std::vector<runtime::spec::Device> devices;  // linux.devices
     std::map<std::string, std::string> sysctl;
 };
 

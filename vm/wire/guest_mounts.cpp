@@ -26,7 +26,7 @@ std::vector<std::string> tmpfsOptionsOfBind(const std::vector<std::string>& opts
 // /dev/shm bound from a host tmpfs (podman's, containerd's sandbox shm): a guest tmpfs of the
 // same size. A source that is not a tmpfs gives the tmpfs default (half the guest's RAM).
 Result<GuestFsMount> shmFromBind(const runtime::spec::Mount& m, const std::string& bundle) {
-    GuestFsMount g{kShm, "tmpfs", "shm", tmpfsOptionsOfBind(m.options)};
+    GuestFsMount g{kShm, "tmpfs", "shm", tmpfsOptionsOfBind(m.options), 0};
     std::string source = m.source.empty() || m.source[0] == '/' ? m.source : fs::joinPath(bundle, m.source);
     struct statfs sfs;
     if (source.empty() || ::statfs(source.c_str(), &sfs) < 0)
@@ -42,18 +42,20 @@ Result<GuestFsMount> shmFromBind(const runtime::spec::Mount& m, const std::strin
 Result<std::vector<GuestFsMount>> planGuestFsMounts(const std::vector<runtime::spec::Mount>& mounts,
                                                     const std::string& bundle) {
     std::vector<GuestFsMount> out;
-    for (const auto& m : mounts) {
+    for (size_t i = 0; i < mounts.size(); i++) {
+        const runtime::spec::Mount& m = mounts[i];
         std::string dst = fs::cleanPath(m.destination);  // relative is under "/", as runc reads it
         if (isBindMount(m)) {
             if (dst == kShm) {
                 ASSIGN_OR_RETURN(GuestFsMount g, shmFromBind(m, bundle));
+                g.index = i;
                 out.push_back(std::move(g));
             }
             continue;
         }
-        if (m.type == "proc" || dst == "/dev") continue;
-        GuestFsMount g{dst, m.type, m.source.empty() ? m.type : m.source, m.options};
-        if (m.type == "cgroup") g = {dst, "cgroup2", "cgroup2", tmpfsOptionsOfBind(m.options)};
+        if (m.type == "proc") continue;
+        GuestFsMount g{dst, m.type, m.source.empty() ? m.type : m.source, m.options, i};
+        if (m.type == "cgroup") g = {dst, "cgroup2", "cgroup2", tmpfsOptionsOfBind(m.options), i};
         out.push_back(std::move(g));
     }
     return out;
@@ -66,7 +68,7 @@ bool hasFsMount(const std::vector<GuestFsMount>& mounts, const std::string& dest
 nlohmann::json toJson(const std::vector<GuestFsMount>& mounts) {
     nlohmann::json a = nlohmann::json::array();
     for (auto& m : mounts)
-        a.push_back({{"destination", m.destination}, {"type", m.type}, {"source", m.source}, {"options", m.options}});
+        a.push_back({{"destination", m.destination}, {"type", m.type}, {"source", m.source}, {"options", m.options}, {"index", m.index}});
     return a;
 }
 
@@ -77,10 +79,41 @@ Result<std::vector<GuestFsMount>> guestFsMountsFromJson(const nlohmann::json& j)
     for (auto& e : j) {
         if (!e.is_object()) return Error(EINVAL, "guest config: a filesystem must be an object");
         GuestFsMount m{e.value("destination", std::string()), e.value("type", std::string()),
-                       e.value("source", std::string()), e.value("options", std::vector<std::string>{})};
+                       e.value("source", std::string()), e.value("options", std::vector<std::string>{}),
+                       e.value("index", size_t{0})};
         if (m.type.empty() || m.destination.empty() || m.destination[0] != '/' || fs::cleanPath(m.destination) != m.destination)
             return Error(EINVAL, strCat("guest config: bad filesystem ", e.dump()));
         out.push_back(std::move(m));
+    }
+    return out;
+}
+
+nlohmann::json toJson(const std::vector<runtime::spec::Device>& devices) {
+    nlohmann::json a = nlohmann::json::array();
+    for (auto& d : devices) {
+        nlohmann::json e = {{"type", d.type}, {"path", d.path}, {"major", d.major}, {"minor", d.minor}};
+        if (d.fileMode) e["fileMode"] = *d.fileMode;
+        if (d.uid) e["uid"] = *d.uid;
+        if (d.gid) e["gid"] = *d.gid;
+        a.push_back(std::move(e));
+    }
+    return a;
+}
+
+Result<std::vector<runtime::spec::Device>> guestDevicesFromJson(const nlohmann::json& j) {
+    std::vector<runtime::spec::Device> out;
+    if (j.is_null()) return out;
+    if (!j.is_array()) return Error(EINVAL, "guest config: devices must be an array");
+    for (auto& e : j) {  // type mismatches throw; guestProcessFromJson turns them into an Error
+        runtime::spec::Device d;
+        d.type = e.at("type").get<std::string>();
+        d.path = e.at("path").get<std::string>();
+        d.major = e.value("major", int64_t{0});
+        d.minor = e.value("minor", int64_t{0});
+        if (e.contains("fileMode")) d.fileMode = e["fileMode"].get<uint32_t>();
+        if (e.contains("uid")) d.uid = e["uid"].get<uint32_t>();
+        if (e.contains("gid")) d.gid = e["gid"].get<uint32_t>();
+        out.push_back(std::move(d));
     }
     return out;
 }

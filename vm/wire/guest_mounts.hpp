@@ -21,20 +21,25 @@ struct GuestFsMount {
     std::string type;         // tmpfs, mqueue, devpts, sysfs, cgroup2, ...
     std::string source;
     std::vector<std::string> options;
+    size_t index = 0;  // in the spec's mounts, for errors ("mounts[3] /dev/mqueue ...")
     bool operator==(const GuestFsMount&) const = default;
 };
 
-// The spec's mounts the guest makes as filesystems of its own kernel. Left out: binds (9p
-// shares, vm/wire/shares) except one onto /dev/shm, which becomes a guest tmpfs of the host
-// tmpfs's size (shared memory through 9p would not be shared); proc (the guest mounts the
-// workload's PID namespace's own) and /dev (the guest's devtmpfs). A v1 "cgroup" mount is the
-// guest's cgroup2. A relative bind source is relative to the bundle.
+// The spec's mounts the guest makes as filesystems of its own kernel, with berth's mount plan
+// (namespaces/mount_plan, as the native path: a /dev tmpfs gets the default devices, linux.devices
+// and the /dev links). Left out: binds (9p shares, vm/wire/shares) except one onto /dev/shm,
+// which becomes a guest tmpfs of the host tmpfs's size (shared memory through 9p would not be
+// shared), and proc (the guest mounts the workload's PID namespace's own). A v1 "cgroup" mount
+// is the guest's cgroup2. A relative bind source is relative to the bundle.
 Result<std::vector<GuestFsMount>> planGuestFsMounts(const std::vector<runtime::spec::Mount>& mounts,
                                                     const std::string& bundle = "/");
 bool hasFsMount(const std::vector<GuestFsMount>& mounts, const std::string& destination);
 
 nlohmann::json toJson(const std::vector<GuestFsMount>& mounts);
 Result<std::vector<GuestFsMount>> guestFsMountsFromJson(const nlohmann::json& j);
+// linux.devices, made in the guest's /dev tmpfs as on the native path.
+nlohmann::json toJson(const std::vector<runtime::spec::Device>& devices);
+Result<std::vector<runtime::spec::Device>> guestDevicesFromJson(const nlohmann::json& j);
 
 // "net.ipv4.ip_forward" → "net/ipv4/ip_forward"; a key written with '/' separators (sysctl(8)'s
 // other form, "net/ipv4/conf/eth0.100/forwarding") keeps its dots. Empty, "." and ".."

@@ -37,30 +37,31 @@ std::vector<runtime::spec::Mount> criMounts() {
 
 }  // namespace
 
-TEST(GuestMounts, CriMountsBecomeGuestFilesystemsInSpecOrderLessProcAndDev) {
+TEST(GuestMounts, CriMountsBecomeGuestFilesystemsInSpecOrderLessProc) {
     auto plan = wire::planGuestFsMounts(criMounts());
     ASSERT_TRUE(plan.ok()) << plan.error().what();
     std::vector<wire::GuestFsMount> want = {
-        {"/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-        {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
-        {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}},
+        {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}, 1},
+        {"/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}, 2},
+        {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}, 3},
+        {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}, 4},
         // v1's "cgroup" is the guest's cgroup2; only flags survive (no controller names).
-        {"/sys/fs/cgroup", "cgroup2", "cgroup2", {"nosuid", "noexec", "nodev", "ro"}},
-        {"/run/x", "tmpfs", "tmpfs", {"size=1m"}}};
+        {"/sys/fs/cgroup", "cgroup2", "cgroup2", {"nosuid", "noexec", "nodev", "ro"}, 5},
+        {"/run/x", "tmpfs", "tmpfs", {"size=1m"}, 6}};
     EXPECT_EQ(*plan, want);
     EXPECT_TRUE(wire::hasFsMount(*plan, "/sys"));
-    EXPECT_FALSE(wire::hasFsMount(*plan, "/dev"));
+    EXPECT_FALSE(wire::hasFsMount(*plan, "/proc"));
 }
 
 TEST(GuestMounts, ShmBoundFromAHostTmpfsIsAGuestTmpfsOfItsSize) {
     struct statfs sfs;
     if (::statfs("/dev/shm", &sfs) < 0 || sfs.f_type != TMPFS_MAGIC) GTEST_SKIP() << "/dev/shm is not a tmpfs here";
-    auto plan = wire::planGuestFsMounts({mountOf("bind", "/dev/shm", "/dev/shm", {"rbind", "nosuid", "noexec", "nodev", "rprivate"}),
-                                         mountOf("bind", "/tmp", "/data", {"rbind"})});
+    auto plan = wire::planGuestFsMounts({mountOf("bind", "/tmp", "/data", {"rbind"}),
+                                         mountOf("bind", "/dev/shm", "/dev/shm", {"rbind", "nosuid", "noexec", "nodev", "rprivate"})});
     ASSERT_TRUE(plan.ok()) << plan.error().what();
     ASSERT_EQ(plan->size(), 1u);  // the other bind is a 9p share, not a guest filesystem
     uint64_t size = static_cast<uint64_t>(sfs.f_blocks) * static_cast<uint64_t>(sfs.f_bsize);
-    wire::GuestFsMount want{"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "size=" + std::to_string(size), "mode=1777"}};
+    wire::GuestFsMount want{"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "size=" + std::to_string(size), "mode=1777"}, 1};
     EXPECT_EQ((*plan)[0], want);
 }
 
@@ -76,12 +77,24 @@ TEST(GuestMounts, AMissingShmSourceIsNamedAndARelativeDestinationIsUnderRoot) {
 TEST(GuestMounts, TravelInTheGuestConfigAndBadOnesAreRefused) {
     wire::GuestProcess p;
     p.process.args = {"sh"};
-    p.filesystems = {{"/dev/shm", "tmpfs", "shm", {"size=65536k"}}};
+    p.filesystems = {{"/dev/shm", "tmpfs", "shm", {"size=65536k"}, 3}};
+    runtime::spec::Device fuse;
+    fuse.type = "c";
+    fuse.path = "/dev/fuse";
+    fuse.major = 10;
+    fuse.minor = 229;
+    fuse.fileMode = 0600;
+    p.devices = {fuse};
     p.sysctl = {{"net.ipv4.ip_forward", "1"}, {"kernel.shmmax", "4096"}};
     auto back = wire::guestProcessFromJson(wire::toJson(p));
     ASSERT_TRUE(back.ok()) << back.error().what();
     EXPECT_EQ(back->filesystems, p.filesystems);
     EXPECT_EQ(back->sysctl, p.sysctl);
+    ASSERT_EQ(back->devices.size(), 1u);
+    EXPECT_EQ(back->devices[0].path, "/dev/fuse");
+    EXPECT_EQ(back->devices[0].minor, 229);
+    EXPECT_EQ(back->devices[0].fileMode, 0600u);
+    EXPECT_FALSE(back->devices[0].uid.has_value());
     for (auto bad : {R"([{"destination":"/a/../b","type":"tmpfs"}])", R"([{"destination":"rel","type":"tmpfs"}])",
                      R"([{"destination":"/a","type":""}])", R"({"destination":"/a"})"})
         EXPECT_FALSE(wire::guestFsMountsFromJson(nlohmann::json::parse(bad)).ok()) << bad;

@@ -201,6 +201,7 @@ public:
         TRY(checkSeccompForGuest(s.linux->seccomp));
         TRY(checkNetwork(s));
         ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
+        TRY(wire::checkBindDestinations(s.mounts, req.record->bundle, rootfs));
         ASSIGN_OR_RETURN(auto filesystems, wire::planGuestFsMounts(s.mounts, req.record->bundle));
         for (const auto& [key, value] : s.linux->sysctl) TRY_CTX(wire::sysctlPath(key), "linux.sysctl");
         ASSIGN_OR_RETURN(BootArtifacts art, ensureBootArtifacts(cacheRoot(), !shares.shares.empty()));

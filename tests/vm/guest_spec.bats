@@ -89,7 +89,7 @@ runtime_default_profile() {
     grep -Eq "^NoNewPrivs:\s+1$" <<<"$vm" || fail "no no_new_privs in the guest:" "$vm"
 }
 
-@test "vm guest: a sysctl the kernel lacks — one line naming it (and the guest's kernel), nothing left behind" {
+@test "vm guest: a sysctl the kernel lacks — one line naming it (and the guest's kernel), nothing left behind; a file bound onto a directory is refused before booting" {
     cfg '.linux.sysctl = {"net.ipv4.berth_no_such_knob": "1"}'
     set_args true
     run_fg "$ID"
@@ -103,4 +103,12 @@ runtime_default_profile() {
     [[ "$(grep -cv '^berth: warning: ' <<<"$stderr")" == 1 ]] || fail "more than one error line: $stderr"
     [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
     ! pgrep -f -- "$ROOT" >/dev/null || fail "a process naming the state dir is left: $(pgrep -af -- "$ROOT")"
+    # A file bound onto a directory of the rootfs (CRI's bad-mount case): refused on the host
+    # before anything boots, naming the source and the destination.
+    echo x >"$TEST_DIR/a-file"
+    cfg '.linux.sysctl = {} | .mounts += [{destination: "/bin", type: "bind", source: $f, options: ["rbind"]}]' \
+        --arg f "$TEST_DIR/a-file"
+    run_fg "$(new_id)"
+    assert_berth_error "bind mount source $TEST_DIR/a-file \\(for /bin\\): a file onto a directory of the rootfs: Not a directory\$"
+    [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
 }

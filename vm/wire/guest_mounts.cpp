@@ -1,11 +1,17 @@
 #include "vm/wire/guest_mounts.hpp"
 
+#include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 
 #include "common/fs.hpp"
+#include "common/unique_fd.hpp"
 #include "vm/wire/shares.hpp"
 
 namespace berth::vm::wire {
@@ -37,7 +43,44 @@ Result<GuestFsMount> shmFromBind(const runtime::spec::Mount& m, const std::strin
     return g;
 }
 
+bool guestProvides(const std::string& dst) {
+    for (const char* p : {"/proc", "/sys", "/dev"})
+        if (dst == p || dst.rfind(std::string(p) + "/", 0) == 0) return true;
+    return false;
+}
+
+// What is at `dst` inside the rootfs (the last component not followed); false when nothing.
+bool statInRoot(int rootFd, const std::string& dst, struct stat& st) {
+    struct open_how how = {};
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    std::string rel = dst.substr(1).empty() ? "." : dst.substr(1);
+    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, rootFd, rel.c_str(), &how, sizeof how)));
+    return fd && ::fstat(fd.get(), &st) == 0;
+}
+
 }  // namespace
+
+Status checkBindDestinations(const std::vector<runtime::spec::Mount>& mounts, const std::string& bundle,
+                             const std::string& rootfs) {
+    UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return {};  // the rootfs's own checks say what is wrong with it
+    for (const auto& m : mounts) {
+        std::string dst = fs::cleanPath(m.destination);
+        if (!isBindMount(m) || guestProvides(dst)) continue;
+        std::string source = m.source.empty() || m.source[0] == '/' ? m.source : fs::joinPath(bundle, m.source);
+        struct stat src, at;
+        if (source.empty() || ::stat(source.c_str(), &src) < 0 || !statInRoot(root.get(), dst, at) || S_ISLNK(at.st_mode))
+            continue;  // a missing source is planShares's error; a missing destination is made
+        if (!S_ISDIR(src.st_mode) && S_ISDIR(at.st_mode))
+            return Error(ENOTDIR, strCat("bind mount source ", m.source, " (for ", m.destination,
+                                         "): a file onto a directory of the rootfs"));
+        if (S_ISDIR(src.st_mode) && !S_ISDIR(at.st_mode))
+            return Error(ENOTDIR, strCat("bind mount source ", m.source, " (for ", m.destination,
+                                         "): a directory onto a file of the rootfs"));
+    }
+    return {};
+}
 
 Result<std::vector<GuestFsMount>> planGuestFsMounts(const std::vector<runtime::spec::Mount>& mounts,
                                                     const std::string& bundle) {

@@ -33,6 +33,13 @@ struct GuestFsMount {
 // is the guest's cgroup2. A relative bind source is relative to the bundle.
 Result<std::vector<GuestFsMount>> planGuestFsMounts(const std::vector<runtime::spec::Mount>& mounts,
                                                     const std::string& bundle = "/");
+// A bind the guest could not make because the source is a file and its destination in the
+// bundle's rootfs a directory (or the other way round): refused before anything is made, naming
+// the source and the destination, as the native path does. Destinations the guest provides
+// itself (/proc, /sys, /dev) and a symlink as the last component (the guest replaces it) are
+// not checked; the rest of the path is resolved inside the rootfs.
+Status checkBindDestinations(const std::vector<runtime::spec::Mount>& mounts, const std::string& bundle,
+                             const std::string& rootfs);
 bool hasFsMount(const std::vector<GuestFsMount>& mounts, const std::string& destination);
 
 nlohmann::json toJson(const std::vector<GuestFsMount>& mounts);

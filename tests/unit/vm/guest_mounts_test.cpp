@@ -1,7 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <linux/magic.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 
 #include <string>
 #include <vector>
@@ -114,4 +119,29 @@ TEST(GuestSysctl, KeysBecomePathsUnderProcSys) {
             EXPECT_NE(r.error().message().find("not a sysctl name"), std::string::npos);
         }
     }
+}
+
+TEST(GuestMounts, AFileOntoADirectoryOfTheRootfsIsRefusedOnTheHostNamingBoth) {
+    char tmpl[] = "/tmp/berth-guest-mounts-XXXXXX";
+    std::string d = ::mkdtemp(tmpl);
+    std::string r = d + "/rootfs";
+    for (auto dir : {r, r + "/bin", r + "/etc", d + "/srcdir"}) ::mkdir(dir.c_str(), 0755);
+    std::ofstream(r + "/etc/hosts") << "x";
+    std::ofstream(d + "/srcfile") << "y";
+    ASSERT_EQ(::symlink("../run/resolv.conf", (r + "/etc/resolv.conf").c_str()), 0);
+    ASSERT_EQ(::symlink("/", (r + "/etc/top").c_str()), 0);  // "/" of the rootfs, not the host's
+    auto check = [&](const std::string& src, const std::string& dst) {
+        return wire::checkBindDestinations({mountOf("bind", src, dst, {"rbind"})}, d, r);
+    };
+    auto bad = check(d + "/srcfile", "/bin");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().what(), "bind mount source " + d + "/srcfile (for /bin): a file onto a directory of the rootfs: Not a directory");
+    EXPECT_FALSE(check("srcfile", "/etc/top/bin/").ok());  // a relative source, a symlink on the way
+    EXPECT_FALSE(check(d + "/srcdir", "/etc/hosts").ok());                       // a directory onto a file
+    EXPECT_TRUE(check(d + "/srcfile", "/etc/hosts").ok());                       // a file onto a file
+    EXPECT_TRUE(check(d + "/srcfile", "/etc/resolv.conf").ok());                 // the guest replaces the link
+    EXPECT_TRUE(check(d + "/srcdir", "/data/new").ok());                         // made in the guest
+    EXPECT_TRUE(check(d + "/srcfile", "/dev/shm").ok());                         // the guest's own
+    EXPECT_TRUE(wire::checkBindDestinations({mountOf("tmpfs", "tmpfs", "/bin")}, d, r).ok());  // not a bind
+    (void)std::system(("rm -rf " + d).c_str());
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
 # What a kubelet's spec asks of a container, in the micro-VM guest as on the namespaces path
 # (issue 15 part 6): linux.sysctl, /dev/shm bound from a host tmpfs (its size), tmpfs and mqueue
-# mounts, the spec's /dev (its devices, linux.devices), sysfs read-only, masked and read-only paths, a read-only root, a RuntimeDefault-like
-# seccomp profile, run-as-user with supplementary groups, no_new_privs, hostname. The same
-# bundle runs natively first; the guest must print the same. One VM boot per test.
+# mounts, the spec's /dev (its devices, linux.devices), sysfs read-only, masked and read-only
+# paths, a read-only root, a RuntimeDefault-like seccomp profile, run-as-user with supplementary
+# groups, no_new_privs, hostname, oomScoreAdj. The same bundle runs natively first; the guest
+# must print the same. One VM boot per test.
 
 load ../integration/helpers
 
@@ -37,7 +38,7 @@ runtime_default_profile() {
     fi
 }
 
-@test "vm guest: sysctls, /dev/shm of the host tmpfs's size, tmpfs/mqueue/sysfs mounts, masked and ro paths, ro root, user and groups, seccomp — as natively" {
+@test "vm guest: sysctls, /dev/shm of the host tmpfs's size, /dev and its devices, tmpfs/mqueue/sysfs mounts, masked and ro paths, ro root, user and groups, seccomp, oom_score_adj — as natively" {
     mkdir "$TEST_DIR/shm"
     mount -t tmpfs -o size=24m,mode=1777 shm "$TEST_DIR/shm"
     cfg '(.mounts |= map(if .destination == "/dev/shm"
@@ -48,7 +49,7 @@ runtime_default_profile() {
                             "kernel.shm_rmid_forced": "1", "fs.mqueue.msg_max": "20"}
          | .process.user = {uid: 1000, gid: 1000, additionalGids: [5, 2000]}
          | .linux.devices = [{type: "c", path: "/dev/fuse", major: 10, minor: 229, fileMode: 384}]
-         | .process.noNewPrivileges = true | .root.readonly = true | .hostname = "kube-pod-1"
+         | .process.oomScoreAdj = 500 | .process.noNewPrivileges = true | .root.readonly = true | .hostname = "kube-pod-1"
          | .linux.seccomp = $sc' --argjson sc "$(runtime_default_profile)" --arg shm "$TEST_DIR/shm"
     # shellcheck disable=SC2016
     set_args sh -c 'for k in net/ipv4/ip_forward net/core/somaxconn kernel/shmmax kernel/shm_rmid_forced fs/mqueue/msg_max; do
@@ -57,7 +58,7 @@ runtime_default_profile() {
                     stat -c "%a %n" /run/scratch
                     busybox awk "\$2 ~ /^\/(dev\/(pts|shm|mqueue)|sys|proc\/sys|run\/scratch)\$/ { split(\$4, o, \",\"); print \$2, \$3, o[1] }" /proc/mounts
                     echo "dev: $(ls /dev | grep -vx core | tr "\n" " ")"; stat -c "%n %t:%T %a" /dev/fuse /dev/null
-                    busybox id; hostname
+                    busybox id; hostname; echo "oom_score_adj: $(cat /proc/self/oom_score_adj)"
                     echo "timer_list: $(wc -c </proc/timer_list)"
                     touch /x 2>&1 | grep -o "Read-only file system"
                     echo x >/dev/shm/y && echo x >/run/scratch/y 2>&1 || echo "scratch: not writable for the user"
@@ -77,7 +78,7 @@ runtime_default_profile() {
     local want
     for want in "net/ipv4/ip_forward=1" "net/core/somaxconn=1000" "kernel/shmmax=123456789" "kernel/shm_rmid_forced=1" \
                 "fs/mqueue/msg_max=20" "/dev/fuse a:e5 600" "/dev/null 1:3 666" "/dev/shm 24576" "/run/scratch 3072" "1770 /run/scratch" "/dev/mqueue mqueue rw" \
-                "/sys sysfs ro" "/proc/sys proc ro" "/run/scratch tmpfs rw" "kube-pod-1" "timer_list: 0" "Read-only file system" \
+                "/sys sysfs ro" "/proc/sys proc ro" "/run/scratch tmpfs rw" "kube-pod-1" "oom_score_adj: 500" "timer_list: 0" "Read-only file system" \
                 "scratch: not writable for the user" "Operation not permitted" "cgroup: cgroup2"; do
         grep -qxF -- "$want" <<<"$vm" || fail "no line \"$want\" in the guest's output:" "$vm"
     done

@@ -34,6 +34,7 @@ Status loadOptionalModules();
 Status mountFilesystems(const wire::GuestProcess& p, const std::string& rootfs);
 Status finishFilesystems(const wire::GuestProcess& p, const std::string& rootfs);
 Status applySysctls(const std::map<std::string, std::string>& sysctl);
+Status applyOomScoreAdj(const runtime::spec::Process& p);  // in the process, before it execs
 
 // workload.cpp: run the process in the rootfs and relay it over the channel until it exits.
 // Returns the exit code (128+N when killed by signal N).

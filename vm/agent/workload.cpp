@@ -74,6 +74,7 @@ void enterNamespaces(pid_t workload, int errPipe) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     enterNamespaces(workload, errPipe);
+    if (Status st = applyOomScoreAdj(g.process); !st) childFailWith(errPipe, st.error().what(), 127);
     if (::chroot("/rootfs") < 0 || ::chdir("/") < 0) childFail(errPipe, "chroot /rootfs");
     if (workload == 0) {  // the workload's own mount namespace: its masked and read-only paths
         namespaces::RootfsConfig rc;

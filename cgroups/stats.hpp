@@ -65,6 +65,9 @@ struct Stats {
 
 // runc's events "data" object.
 nlohmann::json toJson(const Stats& s);
+// Back from that object (cpu, cpuset, memory, pids; what another kernel's cgroup reports, e.g.
+// a VM guest's): missing members read as zero. stats_json.cpp.
+Result<Stats> statsFromJson(const nlohmann::json& data);
 
 // "key value" lines (memory.stat, cpu.stat, memory.events, io.stat's inner pairs...).
 std::map<std::string, uint64_t> parseFlatKeyed(const std::string& text);

@@ -102,6 +102,23 @@ void addVpsRestart(CLI::App& group, Context& ctx) {
     });
 }
 
+// Not for users: what a VPS's console holder runs when the init ends (vps::initExited).
+void addVpsInitExited(CLI::App& group, Context& ctx) {
+    static std::string name, how;
+    static int pid = 0;
+    auto* sub = group.add_subcommand("init-exited", "")->group("");  // hidden
+    sub->add_option("name", name)->required();
+    sub->add_option("pid", pid)->required();
+    sub->add_option("how", how)->required();
+    sub->callback([&ctx] {
+        ctx.action = [&ctx]() -> Result<int> {
+            ASSIGN_OR_RETURN(vps::Context v, vpsContext(ctx));
+            TRY(vps::initExited(v, name, pid, how));
+            return 0;
+        };
+    });
+}
+
 }  // namespace
 
 void addVpsRun(CLI::App& group, Context& ctx) {
@@ -110,6 +127,7 @@ void addVpsRun(CLI::App& group, Context& ctx) {
     addVpsRestart(group, ctx);
     simple(group, ctx, "suspend", "freeze every process of a VPS", &vps::suspend);
     simple(group, ctx, "resume", "thaw a suspended VPS", &vps::resume);
+    addVpsInitExited(group, ctx);
 }
 
 }  // namespace berth::cli

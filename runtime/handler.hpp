@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,13 @@ public:
     virtual std::unique_ptr<cgroups::OomNotifier> oomNotifier() const = 0;
 };
 
+// `ps` of a container whose processes are not on this kernel (a VM's guest): the table in
+// `ps -ef`'s format and the pids, both as the container's PID namespace numbers them.
+struct OwnProcessTable {
+    std::string table;
+    std::vector<pid_t> pids;
+};
+
 class Handler {
 public:
     virtual ~Handler() = default;
@@ -101,6 +109,14 @@ public:
     virtual Status destroy(const HandledContainer& c) = 0;
     // Host pids that make up a live container (what `ps` filters on).
     virtual Result<std::vector<pid_t>> processes(const HandledContainer& c) = 0;
+    // nullopt: the processes are on this kernel (processes() and the host's ps); else the
+    // handler's own table (psArgs: what follows the id on ps's command line).
+    virtual Result<std::optional<OwnProcessTable>> ownProcessTable(const HandledContainer& c,
+                                                                   const std::vector<std::string>& psArgs) {
+        (void)c;
+        (void)psArgs;
+        return std::optional<OwnProcessTable>();
+    }
     // What a handler lacks answers "not supported by this handler" (unsupported() below).
     // Freeze (pause) or thaw (resume) everything the container runs.
     virtual Status freeze(const HandledContainer& c, bool frozen) {

@@ -52,13 +52,35 @@ Result<std::vector<nlohmann::json>> list(const GlobalOptions& g) {
     return out;
 }
 
-Result<std::vector<pid_t>> processes(const GlobalOptions& g, const std::string& id) {
+namespace {
+
+// What ps lists: the handler's own table (a VM's guest processes), or host pids to filter the
+// host's ps on. A stopped container has neither.
+struct PsSource {
+    std::optional<OwnProcessTable> own;
+    std::vector<pid_t> hostPids;
+};
+
+Result<PsSource> psSource(const GlobalOptions& g, const std::string& id, const std::vector<std::string>& psArgs) {
     state::Store store(g.root);
     ASSIGN_OR_RETURN(state::ContainerState st, store.load(id));
     auto live = store.liveStatus(st);
-    if (live == state::ContainerStatus::Stopped) return std::vector<pid_t>{};
+    if (live == state::ContainerStatus::Stopped) return PsSource{};
     ASSIGN_OR_RETURN(Handler * h, handlerOf(st));
-    return h->processes({st, store.dir(id), live});
+    HandledContainer c{st, store.dir(id), live};
+    PsSource src;
+    ASSIGN_OR_RETURN(src.own, h->ownProcessTable(c, psArgs));
+    if (!src.own) {
+        ASSIGN_OR_RETURN(src.hostPids, h->processes(c));
+    }
+    return src;
+}
+
+}  // namespace
+
+Result<std::vector<pid_t>> processes(const GlobalOptions& g, const std::string& id) {
+    ASSIGN_OR_RETURN(PsSource src, psSource(g, id, {}));
+    return src.own ? src.own->pids : src.hostPids;
 }
 
 namespace {
@@ -74,7 +96,9 @@ Result<std::string> runPs(const std::vector<std::string>& args) {
 
 Result<std::string> processTable(const GlobalOptions& g, const std::string& id,
                                  const std::vector<std::string>& psArgs) {
-    ASSIGN_OR_RETURN(auto pids, processes(g, id));
+    ASSIGN_OR_RETURN(PsSource src, psSource(g, id, psArgs));
+    if (src.own) return src.own->table;
+    const std::vector<pid_t>& pids = src.hostPids;
     ASSIGN_OR_RETURN(std::string out, runPs(psArgs.empty() ? std::vector<std::string>{"-ef"} : psArgs));
     std::istringstream in(out);
     std::string header;

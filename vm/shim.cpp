@@ -24,7 +24,9 @@
 #include "common/unix_socket.hpp"
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
+#include "common/json.hpp"
 #include "vm/wire/boot_failure.hpp"
+#include "vm/wire/guest_ops.hpp"
 #include "vm/wire/protocol.hpp"
 #include "vm/vmm.hpp"
 
@@ -34,6 +36,7 @@ namespace {
 constexpr int kReadyFd = 3;
 constexpr int kConsoleFd = 4;  // ShimConfig::consoleFd in the shim
 constexpr int kFirstTapFd = 5;  // ShimConfig::qemu.nics[i].tapFd in the shim
+constexpr int kAgentAnswerMs = 20000;  // ps/stats/update in a TCG guest on two busy cores
 constexpr int kBootTimeoutMs = 90000;  // TCG on two busy cores; a KVM boot takes ~0.2 s
 
 using Clock = std::chrono::steady_clock;
@@ -87,6 +90,11 @@ private:
     void startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err);
     void onExecFrame(const wire::proto::Frame& f);
     void relayExecStdin(int32_t id, ExecClient& e);
+    // ps/stats/update clients (askAgent), by request id: each gets the agent's reply.
+    std::map<int32_t, UniqueFd> opsClients_;
+    int32_t nextOpsId_ = 1;
+    void startOps(UniqueFd conn, const std::string& request);
+    void onOpsReply(const wire::proto::Frame& f);
 };
 
 // False when berth is no longer there to hear it (killed mid-create): nobody would ever
@@ -201,8 +209,32 @@ void Shim::onExecFrame(const wire::proto::Frame& f) {
     }
 }
 
+// "Q" + a frame type byte (PsRequest .. UpdateRequest) + JSON: passed to the agent under a
+// request id of ours; its OpsReply goes back on conn. Once the workload has exited the
+// connection just closes (the client reports the container stopped).
+void Shim::startOps(UniqueFd conn, const std::string& request) {
+    if (code_ >= 0 || request.size() < 2) return;
+    auto type = static_cast<wire::proto::Type>(static_cast<uint8_t>(request[0]));
+    if (!wire::proto::isOpsRequest(type)) return;
+    int32_t id = nextOpsId_++;
+    if (!wire::proto::writeFrame(agent_.get(), type, wire::proto::intPayload(id) + request.substr(1))) return;
+    opsClients_[id] = std::move(conn);
+}
+
+void Shim::onOpsReply(const wire::proto::Frame& f) {
+    auto idp = wire::proto::splitExecId(f);
+    if (!idp) return;
+    auto it = opsClients_.find(idp->first);
+    if (it == opsClients_.end()) return;
+    if (::send(it->second.get(), idp->second.data(), idp->second.size(), MSG_NOSIGNAL) < 0) {
+        std::string err = R"({"error":"the agent's reply does not fit the control socket"})";
+        (void)::send(it->second.get(), err.data(), err.size(), MSG_NOSIGNAL);
+    }
+    opsClients_.erase(it);
+}
+
 // A request on the control socket: 4 bytes = a signal for the workload; "X" + process JSON
-// with the client's stdin, stdout and stderr passed as SCM_RIGHTS = an exec.
+// with the client's stdin, stdout and stderr passed as SCM_RIGHTS = an exec; "Q" = startOps.
 void Shim::acceptControl() {
     UniqueFd conn(::accept4(ctl_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn) return;
@@ -229,6 +261,7 @@ void Shim::acceptControl() {
     if (buf[0] == 'X' && fds[0] && fds[1] && fds[2])
         return startExec(std::move(conn), buf.substr(1, static_cast<size_t>(n) - 1), std::move(fds[0]),
                          std::move(fds[1]), std::move(fds[2]));
+    if (buf[0] == 'Q' && n > 4) return startOps(std::move(conn), buf.substr(1, static_cast<size_t>(n) - 1));
     int32_t sig = 0;
     if (n != sizeof sig) return;
     std::memcpy(&sig, buf.data(), sizeof sig);
@@ -249,6 +282,7 @@ void Shim::onFrame(const wire::proto::Frame& f) {
             break;
         case wire::proto::Type::ExecOutput:
         case wire::proto::Type::ExecExit: onExecFrame(f); break;
+        case wire::proto::Type::OpsReply: onOpsReply(f); break;
         case wire::proto::Type::Exit:
             if (auto c = wire::proto::decodeInt(f)) code_ = *c;
             (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Exit, wire::proto::intPayload(code_));  // ack
@@ -448,6 +482,24 @@ Result<int> execViaShim(const std::string& stateDir, const std::string& processJ
     while ((n = ::recv(s.get(), &code, sizeof code, 0)) < 0 && errno == EINTR) {}
     if (n != sizeof code) return Error(ECHILD, "exec in the VM: the container stopped before the process exited");
     return code;
+}
+
+Result<nlohmann::json> askAgent(const std::string& stateDir, wire::proto::Type type, const nlohmann::json& body) {
+    ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
+    std::string msg = std::string("Q") + static_cast<char>(type) + body.dump();
+    if (::send(s.get(), msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size()))
+        return Error::fromErrno("send to the vm shim");
+    struct pollfd p = {s.get(), POLLIN, 0};
+    int r;
+    while ((r = ::poll(&p, 1, kAgentAnswerMs)) < 0 && errno == EINTR) {}
+    if (r == 0) return Error(ETIMEDOUT, strCat("the guest agent did not answer in ", kAgentAnswerMs / 1000, " s"));
+    std::string reply(4 << 20, '\0');
+    ssize_t n;
+    while ((n = ::recv(s.get(), reply.data(), reply.size(), 0)) < 0 && errno == EINTR) {}
+    if (n <= 0) return Error(ESRCH, "the container stopped before the guest agent answered").hideErrno();
+    reply.resize(static_cast<size_t>(n));
+    ASSIGN_OR_RETURN(nlohmann::json j, parseJson(reply, "the guest agent's reply"));
+    return wire::opsReplyBody(j);
 }
 
 Status signalViaShim(const std::string& stateDir, int sig) {

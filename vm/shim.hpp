@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "runtime/spec/spec.hpp"
 #include "vm/wire/boot_config.hpp"
+#include "vm/wire/protocol.hpp"
 
 namespace berth::vm {
 
@@ -41,6 +42,10 @@ Status signalViaShim(const std::string& stateDir, int sig);
 
 // Run a process in the VM (guest config JSON) with our stdout/stderr; its exit code.
 Result<int> execViaShim(const std::string& stateDir, const std::string& processJson);
+
+// Ask the guest agent about the container: a PsRequest, StatsRequest or UpdateRequest with its
+// JSON body ({"container": id, ...}); the reply's body, or the agent's one-line refusal.
+Result<nlohmann::json> askAgent(const std::string& stateDir, wire::proto::Type type, const nlohmann::json& body);
 
 inline constexpr const char* kControlSocketName = "vm.sock";
 std::string controlSocketPath(const std::string& stateDir);

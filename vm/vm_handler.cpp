@@ -19,7 +19,9 @@
 #include "runtime/security/security.hpp"
 #include "vm/artifacts.hpp"
 #include "vm/exec_proxy.hpp"
+#include "vm/guest_ops.hpp"
 #include "vm/wire/guest_config.hpp"
+#include "vm/wire/guest_ops.hpp"
 #include "vm/network.hpp"
 #include "vm/shim.hpp"
 #include "vm/vmm.hpp"
@@ -231,6 +233,7 @@ public:
         ScopeGuard unwire([&] { unwireNetwork(req.stateDir); });
         if (!net.warning.empty()) log::warn(net.warning);
         addNics(net, guest, q);
+        guest.resources = wire::guestResources(s.linux->resources, true);
         c.guestConfigJson = wire::toJson(guest);
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
                    rootfsModeName(mode), " (", rootfsBytes, " bytes)");
@@ -311,6 +314,18 @@ public:
         if (auto vmm = readVmmPid(stateDir); vmm && runtime::state::processAlive(vmm->pid, vmm->startTime))
             out.push_back(vmm->pid);
         return out;
+    }
+
+    // ps, update and events ask the guest agent (vm/guest_ops.cpp).
+    Result<std::optional<runtime::OwnProcessTable>> ownProcessTable(const runtime::HandledContainer& c,
+                                                                    const std::vector<std::string>& psArgs) override {
+        return guestProcessTable(c, psArgs);
+    }
+    Status update(const runtime::HandledContainer& c, const nlohmann::json& resources) override {
+        return updateGuest(c, resources);
+    }
+    Result<std::unique_ptr<runtime::Monitor>> monitor(const runtime::HandledContainer& c) override {
+        return guestMonitor(c);
     }
 };
 

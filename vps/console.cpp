@@ -8,12 +8,15 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <vector>
 
 #include "common/unix_socket.hpp"
 #include "common/fd_passing.hpp"
@@ -50,43 +53,56 @@ Result<UniqueFd> bindIn(int dirFd, const char* name, int type, std::string* path
     return s;
 }
 
-// The holder as its own session, not a child of berth: fork, setsid, fork, exec with the
-// master, the attach socket and the init's pidfd as fds 3, 4, 5. Returns the holder's pid.
-Result<pid_t> spawnHolder(const std::string& dir, int master, int listen, int pidfd) {
-    std::string exe = consoleHolderPath();
-    const char* argv[] = {kConsoleHolderName, dir.c_str(), nullptr};
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    pid_t mid = ::fork();
-    if (mid < 0) return Error::fromErrno("fork the console holder");
-    if (mid == 0) {
-        ::setsid();
-        pid_t holder = ::fork();
-        if (holder != 0) {
-            (void)!::write(wr.get(), &holder, sizeof holder);
-            ::_exit(holder < 0 ? 1 : 0);
-        }
-        int hi[3] = {::fcntl(master, F_DUPFD, 10), ::fcntl(listen, F_DUPFD, 10),
-                     ::fcntl(pidfd, F_DUPFD, 10)};
-        int null = ::open("/dev/null", O_RDWR);
-        for (int i = 0; i < 3; i++) ::dup2(null, i);
-        for (int i = 0; i < 3; i++) ::dup2(hi[i], 3 + i);
-        ::close_range(6, ~0U, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::execv(exe.c_str(), const_cast<char**>(argv));
-        ::execv("/proc/self/exe", const_cast<char**>(argv));
-        ::_exit(127);
+// The holder-to-be of each VPS whose start runs in this process (runUnderHolder): the socket
+// its fds go over, by data dir.
+struct PendingHolder {
+    UniqueFd control;
+    pid_t pid = 0;
+};
+std::map<std::string, PendingHolder>& pendingHolders() {
+    static std::map<std::string, PendingHolder> m;
+    return m;
+}
+
+// In the holder-to-be, once its fds came: they become 3, 4 and 5, stdio /dev/null, and it
+// turns into berth-console (a subreaper keeps that across execve).
+[[noreturn]] void execHolder(const std::string& exe, char** argv, std::vector<UniqueFd>& fds) {
+    int hi[3];
+    for (int i = 0; i < 3; i++) hi[i] = ::fcntl(fds[static_cast<size_t>(i)].get(), F_DUPFD, 10);
+    int null = ::open("/dev/null", O_RDWR);
+    for (int i = 0; i < 3; i++) ::dup2(null, i);
+    for (int i = 0; i < 3; i++) ::dup2(hi[i], 3 + i);
+    ::close_range(6, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execv(exe.c_str(), argv);
+    ::execv("/proc/self/exe", argv);
+    ::_exit(127);
+}
+
+// The holder-to-be: a subreaper in its own session whose child C runs `fn` (the runtime's
+// create and start); the init C makes is reparented here when C exits, so the holder is the
+// init's parent and learns how it ended (a reboot inside is a SIGHUP death in a PID
+// namespace, a power-off a SIGINT one). Then it waits for its fds.
+[[noreturn]] void holderToBe(const std::string& exe, char** argv, int control, int resultW,
+                             const std::function<Status()>& fn) {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    pid_t c = ::fork();
+    if (c == 0) {
+        ::close(control);
+        Status st = fn();
+        std::string msg = st ? std::string("ok") : "!" + std::string(st.error().what());
+        (void)!::write(resultW, msg.data(), msg.size());
+        ::_exit(st ? 0 : 1);
     }
-    wr.reset();
-    int st = 0;
-    ::waitpid(mid, &st, 0);
-    pid_t holder = -1;
-    if (::read(rd.get(), &holder, sizeof holder) != sizeof holder || holder <= 0)
-        return Error::make("fork the console holder: failed");
-    return holder;
+    ::close(resultW);
+    while (c > 0 && ::waitpid(c, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    char tag;
+    auto fds = recvFds(control, &tag, 1, 3);
+    if (!fds || fds->size() != 3) ::_exit(0);  // the start failed (or berth died): no holder
+    execHolder(exe, argv, *fds);
 }
 
 bool isHolder(pid_t pid) {
@@ -132,13 +148,19 @@ class ConsoleStep : public HostStep {
         if (!pidfd) return Error::fromErrno("pidfd_open of the init (", initPid, ")");
         ASSIGN_OR_RETURN(UniqueFd listen,
                          bindIn(dirFd_.get(), kConsoleSocket, SOCK_SEQPACKET, nullptr));
-        ASSIGN_OR_RETURN(pid_t holder, spawnHolder(dir_, master.get(), listen.get(), pidfd.get()));
-        return fs::writeFileAtomic(dir_ + "/" + kConsolePid, std::to_string(holder), 0600);
+        auto it = pendingHolders().find(dir_);
+        if (it == pendingHolders().end())
+            return Error::make("console: the VPS's init was not started under its holder");
+        PendingHolder h = std::move(it->second);
+        pendingHolders().erase(it);
+        TRY(fs::writeFileAtomic(dir_ + "/" + kConsolePid, std::to_string(h.pid), 0600));
+        return sendFds(h.control.get(), {master.get(), listen.get(), pidfd.get()}, "h", "the console holder's fds");
     }
 
     Status stopped(const StepContext& c) override {
         const std::string& dir = c.data.dir;
         masterSockets().erase(dir);
+        pendingHolders().erase(dir);  // a holder-to-be that got no fds exits
         recv_.reset();
         auto text = fs::readFile(dir + "/" + kConsolePid);
         pid_t pid = text ? static_cast<pid_t>(std::strtol(text->c_str(), nullptr, 10)) : 0;
@@ -174,6 +196,57 @@ std::unique_ptr<HostStep> makeConsoleStep() {
 std::string consoleMasterSocket(const DataLayout& d) {
     auto it = masterSockets().find(d.dir);
     return it == masterSockets().end() ? "" : it->second;
+}
+
+Status runUnderHolder(const DataLayout& d, const std::vector<std::string>& onInitExit,
+                      const std::function<Status()>& fn) {
+    std::string exe = consoleHolderPath();
+    std::vector<std::string> args = {kConsoleHolderName, d.dir};
+    if (!onInitExit.empty()) {
+        args.push_back(kConsoleOnExitFlag);
+        args.insert(args.end(), onInitExit.begin(), onInitExit.end());
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int sp[2], rp[2], pp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return Error::fromErrno("socketpair");
+    UniqueFd control(sp[0]), theirs(sp[1]);
+    if (::pipe2(rp, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
+    UniqueFd resultR(rp[0]), resultW(rp[1]);
+    if (::pipe2(pp, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
+    UniqueFd pidR(pp[0]), pidW(pp[1]);
+    // Double fork: the holder is in its own session and a child of no berth process.
+    pid_t mid = ::fork();
+    if (mid < 0) return Error::fromErrno("fork the console holder");
+    if (mid == 0) {
+        ::setsid();
+        pid_t holder = ::fork();
+        if (holder != 0) {
+            (void)!::write(pidW.get(), &holder, sizeof holder);
+            ::_exit(holder < 0 ? 1 : 0);
+        }
+        ::close(control.get());
+        ::close(resultR.get());
+        ::close(pidR.get());
+        ::close(pidW.get());
+        holderToBe(exe, argv.data(), theirs.get(), resultW.get(), fn);
+    }
+    theirs.reset();
+    resultW.reset();
+    pidW.reset();
+    while (::waitpid(mid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid_t holder = -1;
+    if (::read(pidR.get(), &holder, sizeof holder) != sizeof holder || holder <= 0)
+        return Error::make("fork the console holder: failed");
+    std::string result = fs::readUntilEof(resultR.get());
+    if (result == "ok") {
+        pendingHolders()[d.dir] = PendingHolder{std::move(control), holder};
+        return {};
+    }
+    if (result.size() > 1 && result[0] == '!') return Error::make(result.substr(1));
+    return Error::make("the process running the runtime's create died");
 }
 
 std::string consoleHolderPath() {

@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -199,6 +200,47 @@ void finish(Holder& h) {
     }
 }
 
+// How the init ended, as kConsoleOnExitFlag's command takes it, and its pid; false when the
+// holder is not its parent (the status went to someone else).
+bool initEnding(char* how, size_t howSize, char* pid, size_t pidSize) {
+    siginfo_t si{};
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), kPidFd, &si, WEXITED) < 0) return false;
+    std::snprintf(pid, pidSize, "%d", si.si_pid);
+    if (si.si_code == CLD_EXITED)
+        std::snprintf(how, howSize, "exit:%d", si.si_status);
+    else if (si.si_status == SIGHUP)
+        std::snprintf(how, howSize, "reboot");
+    else if (si.si_status == SIGINT)
+        std::snprintf(how, howSize, "poweroff");
+    else
+        std::snprintf(how, howSize, "signal:%d", si.si_status);
+    return true;
+}
+
+// The command after --on-exit, in a session of its own (it outlives the holder), its output
+// appended to the console log.
+void runOnExit(Holder& h, char** cmd, int n) {
+    char how[32], pid[16];
+    if (n <= 0 || !initEnding(how, sizeof how, pid, sizeof pid)) return;
+    char* argv[kConsoleMaxOnExitArgs + 3];
+    int k = 0;
+    for (; k < n && k < static_cast<int>(kConsoleMaxOnExitArgs); k++) argv[k] = cmd[k];
+    argv[k++] = pid;
+    argv[k++] = how;
+    argv[k] = nullptr;
+    pid_t c = ::fork();
+    if (c != 0) return;
+    ::setsid();
+    int null = ::open("/dev/null", O_RDONLY);
+    int log = ::openat(h.dir, kConsoleLog, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0600);
+    ::dup2(null, 0);
+    ::dup2(log >= 0 ? log : null, 1);
+    ::dup2(log >= 0 ? log : null, 2);
+    ::close_range(3, ~0U, 0);
+    ::execv(argv[0], argv);
+    ::_exit(127);
+}
+
 void loop(Holder& h) {
     for (;;) {
         struct pollfd p[4] = {};
@@ -244,6 +286,10 @@ int consoleHolderMain(int argc, char** argv) {
     openLog(h, false);
     loop(h);
     finish(h);
+    if (argc > 3 && std::strcmp(argv[2], kConsoleOnExitFlag) == 0) runOnExit(h, argv + 3, argc - 3);
+    // Anything else reparented to us (nothing, normally) is reaped before we go.
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
     return 0;
 }
 

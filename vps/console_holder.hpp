@@ -35,8 +35,16 @@ inline constexpr char kConsoleData = 'd';     // bytes for the console's input
 inline constexpr char kConsoleWinsize = 'w';  // a struct winsize
 inline constexpr size_t kConsoleMaxPacket = 4096;
 
-// The holder's main: argv = {berth-console, DATADIR}; fd 3 the pty master, fd 4 the listening
-// attach socket, fd 5 a pidfd of the VPS's init. Returns the exit status.
+// After this flag in the holder's argv: the command it runs once the init has ended, with two
+// more arguments: the init's pid and how it ended — "reboot" (a reboot inside: the PID
+// namespace's init died of SIGHUP), "poweroff" (SIGINT: power-off or halt inside, or
+// `vps stop`), "exit:N" or "signal:N" (a crash, a kill).
+inline constexpr const char kConsoleOnExitFlag[] = "--on-exit";
+inline constexpr size_t kConsoleMaxOnExitArgs = 48;
+
+// The holder's main: argv = {berth-console, DATADIR[, --on-exit, COMMAND...]}; fd 3 the pty
+// master, fd 4 the listening attach socket, fd 5 a pidfd of the VPS's init (the holder's child
+// when `vps start` made it the init's subreaper). Returns the exit status.
 int consoleHolderMain(int argc, char** argv);
 
 }  // namespace berth::vps

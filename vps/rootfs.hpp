@@ -29,6 +29,7 @@ struct DataLayout {
     std::string lowerRoot() const { return dir + "/lower"; }
     std::string bundle() const { return dir + "/bundle"; }
     std::string consoleLog() const { return dir + "/console.log"; }
+    std::string initPid() const { return dir + "/init.pid"; }  // the pid of this boot's init
 };
 
 // Make DIR, DIR/upper and DIR/work; upper and work owned by the VPS's root (ids.base).

@@ -99,10 +99,48 @@ Status delegateCgroups(pid_t pid, const IdRange& ids) {
     return {};
 }
 
+Status createAndStartHere(const Context& ctx, const DataLayout& d, const Config& c);
+
+// No fsync: the file only has to outlive this boot's init, not a host crash.
+Status writeInitPid(const DataLayout& d, pid_t pid) {
+    std::string path = d.initPid();
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) return Error::fromErrno("open ", path);
+    std::string text = std::to_string(pid);
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        return Error::fromErrno("write ", path);
+    return {};
+}
+
+std::string absolute(const std::string& p) {
+    if (p.empty() || p[0] == '/') return p;
+    char cwd[4096];
+    return ::getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + p : p;
+}
+
+// What the holder runs when the VPS's init ends: this berth, with the options that name where
+// this VPS lives, `vps init-exited NAME` (the holder adds the init's pid and how it ended).
+std::vector<std::string> onInitExitCommand(const Context& ctx, const std::string& name) {
+    char exe[4096];
+    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return {};
+    std::vector<std::string> cmd = {std::string(exe, static_cast<size_t>(n)), "--root", absolute(ctx.global.root)};
+    if (!ctx.global.store.empty()) cmd.insert(cmd.end(), {"--store", absolute(ctx.global.store)});
+    if (ctx.global.systemdCgroup) cmd.push_back("--systemd-cgroup");
+    cmd.insert(cmd.end(), {"vps", "--config-dir", absolute(ctx.paths.configDir), "--data-dir", absolute(ctx.paths.dataDir),
+                           "--id-pool", strCat(ctx.paths.pool.start, ":", ctx.paths.pool.ranges), "init-exited", name});
+    return cmd;
+}
+
 Status createAndStart(const Context& ctx, const DataLayout& d, const Config& c, const nlohmann::json& spec) {
-    std::string id = containerId(c.name);
     TRY(fs::mkdirAll(d.bundle(), 0700));
     TRY(fs::writeFileAtomic(d.bundle() + "/config.json", spec.dump(2), 0600));
+    // In a child of the VPS's console holder, which so becomes the init's parent (vps/console).
+    return runUnderHolder(d, onInitExitCommand(ctx, c.name), [&]() { return createAndStartHere(ctx, d, c); });
+}
+
+Status createAndStartHere(const Context& ctx, const DataLayout& d, const Config& c) {
+    std::string id = containerId(c.name);
     {
         ASSIGN_OR_RETURN(InitStdio io, InitStdio::open(d.consoleLog()));
         runtime::CreateOptions co;
@@ -134,6 +172,8 @@ Status startLocked(const Context& ctx, const ConfigStore& store, const std::stri
     TRY_CTX(createAndStart(ctx, sc.data, c, spec), "start ", name);
     pid_t pid = 0;
     containerState(ctx, name, &pid);
+    // Which boot the holder's `init-exited` is about (vps::initExited): written under the lock.
+    TRY(writeInitPid(sc.data, pid));
     for (auto& s : steps) TRY_CTX(s->started(sc, pid), "start ", name, ": ", s->name());
     undo.dismiss();
     return {};
@@ -208,6 +248,21 @@ Result<StopResult> stop(const Context& ctx, const std::string& name, const StopO
     ASSIGN_OR_RETURN(UniqueFd lock, store.lock());
     ASSIGN_OR_RETURN(Config c, store.load(name));
     return stopLocked(ctx, store, c, o);
+}
+
+Status initExited(const Context& ctx, const std::string& name, pid_t pid, const std::string& how) {
+    TRY(validateName(name));
+    ConfigStore store(ctx.paths);
+    ASSIGN_OR_RETURN(UniqueFd lock, store.lock());
+    if (!store.exists(name)) return {};  // destroyed meanwhile
+    ASSIGN_OR_RETURN(Config c, store.load(name));
+    // `vps stop`, `restart` or `destroy` got here first, or a new boot runs: theirs to handle.
+    std::string st = containerState(ctx, name);
+    auto boot = fs::readFile(layoutOf(store, name).initPid());
+    if (st.empty() || isUp(st) || !boot || fs::trim(*boot) != std::to_string(pid)) return {};
+    TRY_CTX(cleanupStopped(ctx, store, c), "VPS ", name, " (its init ended: ", how, ")");
+    if (how != "reboot") return {};
+    return startLocked(ctx, store, name);
 }
 
 Status restart(const Context& ctx, const std::string& name, const StopOptions& o) {

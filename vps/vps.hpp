@@ -57,6 +57,11 @@ Result<SetReport> set(const Context& ctx, const std::string& name, const Changes
 
 // Returns once the VPS's init runs.
 Status start(const Context& ctx, const std::string& name);
+// Run by a VPS's console holder when the init it is the parent of has ended (`how`: reboot,
+// poweroff, exit:N, signal:N; see vps/console_holder.hpp): unless `stop`, `restart` or
+// `destroy` already took care of it, the VPS's host-side state is taken down at once, and a
+// VPS rebooted from inside is started again, as vzctl and LXC do.
+Status initExited(const Context& ctx, const std::string& name, pid_t pid, const std::string& how);
 // Every VPS marked onboot that is not running; the names started. Tries all, then reports the
 // first failure (naming the VPS).
 Result<std::vector<std::string>> startOnboot(const Context& ctx);

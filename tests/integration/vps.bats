@@ -330,23 +330,32 @@ vps_state() {
 
 vps_is_stopped() { [[ "$(vps_state "$VPS")" == stopped ]]; }
 
-# die_inside HOW: the VPS's init exits on its own — "poweroff" inside, or "crash" (SIGKILL from
-# the host) — and status says stopped, with its rootfs still mounted.
+# vps_is_taken_down: status says so, and the holder's clean-up has finished (no mount, no state).
+vps_is_taken_down() {
+    [[ "$("$BERTH" --root "$ROOT" --store "$STORE" vps status "$VPS" </dev/null)" == "VPS $VPS exist unmounted stopped" ]] &&
+        ! grep -q " $BERTH_VPS_DATA/$VPS/" /proc/self/mountinfo && [[ -z "$(root_entries)" ]]
+}
+
+# holder_pid: the VPS's console holder (the init's parent, which takes the VPS down when the
+# init ends on its own).
+holder_pid() { cat "$BERTH_VPS_DATA/$VPS/console.pid"; }
+
+# die_inside HOW: the VPS's init ends on its own — "poweroff" inside, or "crash" (SIGKILL from
+# the host) — and its holder takes the VPS down at once: rootfs, disk, lxcfs use, runtime state.
 die_inside() {
     if [[ "$1" == poweroff ]]; then
+        # It signals the init and exits, unless the init's SIGTERM to all comes first (143).
         rs vps exec "$VPS" busybox poweroff
-        assert_ok
+        [[ "$status" == 0 || "$status" == 143 ]] || { show_call; fail "poweroff inside"; }
     else
         kill -9 "$(vps_pid "$VPS")"
     fi
-    wait_for 600 vps_is_stopped || fail "the VPS did not stop after $1: $(vps_state "$VPS")"
-    rs vps status "$VPS"
-    assert_ok
-    [[ "$output" == "VPS $VPS exist mounted stopped" ]] || { show_call; fail "status after $1"; }
+    wait_for 600 vps_is_taken_down || fail "the VPS was not taken down after $1: $(vps_state "$VPS")"
+    assert_taken_down
     rs vps list -H
     [[ -z "$output" ]] || { show_call; fail "list shows a dead VPS as running"; }
     rs vps list -a -j
-    [[ "$(jq -r '.[0] | "\(.state) \(.nproc) \(.pid) \(.mounted)"' <<<"$output")" == "stopped 0 0 true" ]] ||
+    [[ "$(jq -r '.[0] | "\(.state) \(.nproc) \(.pid) \(.mounted)"' <<<"$output")" == "stopped 0 0 false" ]] ||
         { show_call; fail "list -a -j after $1"; }
 }
 
@@ -357,38 +366,61 @@ assert_taken_down() {
     [[ -z "$(loops_of "$BERTH_VPS_DATA/$VPS/disk.img")" ]] || fail "loop device left: $(loops_of "$BERTH_VPS_DATA/$VPS/disk.img")"
 }
 
-@test "vps: an init that exits on its own (poweroff inside, a crash) shows stopped; stop, start and destroy take down what it left" {
+@test "vps: an init that ends on its own is taken down at once (poweroff inside, a crash); reboot inside starts it again; without its holder, start/stop/destroy take down what it left" {
     mounts_snapshot
     rs vps create "$VPS" --template localhost/vpsbb:v1 --ram 64M --diskspace 32M
     assert_ok
     rs vps start "$VPS"
     assert_ok
     lxcfs_pid="$(cat "$BERTH_VPS_LXCFS/state/lxcfs.pid" 2>/dev/null)" || true  # none: an lxcfs already runs on this host
+    [[ "$(ps -o ppid= -p "$(vps_pid "$VPS")" | tr -d ' ')" == "$(holder_pid)" ]] || fail "the holder is not the init's parent"
     die_inside poweroff
-    [[ "$(cat "$BERTH_VPS_DATA/$VPS/disk/upper/shutdown-ran" 2>/dev/null)" == ran ]] || fail "poweroff did not run the init's shutdown"
-    rs vps stop "$VPS"
-    assert_ok
-    [[ -z "$stderr" ]] || { show_call; fail "stop of a stopped VPS warned"; }
-    assert_taken_down
-    rs vps status "$VPS"
-    [[ "$output" == "VPS $VPS exist unmounted stopped" ]] || { show_call; fail "status after stop"; }
     if [[ -n "$lxcfs_pid" ]]; then
         wait_for 100 bash -c "! kill -0 $lxcfs_pid 2>/dev/null" || fail "the dead VPS still holds its lxcfs $lxcfs_pid"
     fi
+    rs vps stop "$VPS"
+    assert_ok
+    [[ -z "$stderr" ]] || { show_call; fail "stop of a stopped VPS warned"; }
 
-    # A crash, then start: the leftovers go first, the VPS boots again with its files.
+    # Reboot inside (busybox reboot: the init runs its shutdown, then reboot(2), which ends a
+    # PID namespace's init with SIGHUP): the holder starts the VPS again, with its files.
     rs vps start "$VPS"
     assert_ok
+    rs vps exec "$VPS" cat /shutdown-ran
+    assert_ok
+    [[ "$output" == ran ]] || fail "poweroff did not run the init's shutdown"
+    rs vps exec "$VPS" rm /shutdown-ran
+    local old
+    old="$(vps_pid "$VPS")"
+    rs vps exec "$VPS" busybox reboot
+    [[ "$status" == 0 || "$status" == 143 ]] || { show_call; fail "reboot inside"; }
+    new_boot() { local p; p="$(vps_pid "$VPS")"; [[ "$(vps_state "$VPS")" == running && "$p" != "$old" && "$p" != 0 ]]; }
+    wait_for 600 new_boot || fail "the VPS did not come back after reboot: $(vps_state "$VPS") $(vps_pid "$VPS")"
+    wait_for 100 test -s "$BERTH_VPS_DATA/$VPS/console.pid" || fail "no holder after the reboot"
+    [[ "$(ps -o ppid= -p "$(vps_pid "$VPS")" | tr -d ' ')" == "$(holder_pid)" ]] || fail "the new init's parent is not its holder"
+    [[ "$(grep -c " $BERTH_VPS_DATA/$VPS/rootfs " /proc/self/mountinfo)" == 1 ]] || fail "the rootfs is mounted twice"
+    rs vps exec "$VPS" cat /shutdown-ran
+    assert_ok
+    [[ "$output" == ran ]] || fail "reboot did not run the init's shutdown"
+
     die_inside crash
+
+    # Without its holder (killed: OOM, an admin), the dead VPS stays as it was left; start,
+    # stop and destroy take that down.
+    rs vps start "$VPS"
+    assert_ok
+    kill -9 "$(holder_pid)"
+    kill -9 "$(vps_pid "$VPS")"
+    wait_for 600 vps_is_stopped || fail "the VPS did not stop: $(vps_state "$VPS")"
+    rs vps status "$VPS"
+    [[ "$output" == "VPS $VPS exist mounted stopped" ]] || { show_call; fail "status without a holder"; }
     rs vps start "$VPS"
     assert_ok
     [[ "$(vps_state "$VPS")" == running ]]
     [[ "$(grep -c " $BERTH_VPS_DATA/$VPS/rootfs " /proc/self/mountinfo)" == 1 ]] || fail "the rootfs is mounted twice"
-    rs vps exec "$VPS" cat /shutdown-ran
-    assert_ok
-
-    # A crash, then destroy (no --force needed: it is stopped): nothing is left.
-    die_inside crash
+    kill -9 "$(holder_pid)"
+    kill -9 "$(vps_pid "$VPS")"
+    wait_for 600 vps_is_stopped || fail "the VPS did not stop: $(vps_state "$VPS")"
     rs vps destroy "$VPS"
     assert_ok
     assert_taken_down

@@ -10,8 +10,8 @@
 # Bind mounts (-v, podman's /etc/hosts, resolv.conf, hostname, .containerenv) reach the guest over
 # virtio-9p, so every podman container boots the generic kernel (scripts/setup.sh extracts it).
 #
-# Not covered because the VM path does not do it yet (see docs/vm.md): top, cgroup limits inside
-# the container.
+# Not covered because podman does not ask the runtime for them (see docs/vm.md): top and stats
+# (podman reads the host's /proc and cgroup of the shim).
 
 bats_require_minimum_version 1.5.0
 
@@ -84,7 +84,7 @@ fetch() {
     expect_status 126
 }
 
-@test "podman + berth-vm: run -d, exec (in the workload's PID namespace), stop (SIGTERM), rm" {
+@test "podman + berth-vm: run -d, exec (in the workload's PID namespace), update, stop (SIGTERM), rm" {
     run pm run -d --name vm-detached --network none "$IMAGE" \
         sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
     expect_status 0
@@ -96,6 +96,12 @@ fetch() {
     [[ "${lines[1]}" == "sh -c trap"* ]] || { echo "PID 1 is: ${lines[1]}"; false; }
     run pm exec vm-detached sh -c 'exit 5'
     expect_status 5
+    # podman update goes through `berth-vm update`: the limit lands in the guest's cgroup.
+    run pm update --memory 64m vm-detached
+    expect_status 0
+    run pm exec vm-detached cat /sys/fs/cgroup/memory.max
+    expect_status 0
+    [ "$output" = "67108864" ] || { echo "memory.max in the guest: $output"; false; }
 
     run pm stop -t 30 vm-detached
     expect_status 0

@@ -7,6 +7,7 @@
 
 #include "common/unique_fd.hpp"
 #include "vm/agent/agent.hpp"
+#include "vm/agent/guest_ops.hpp"
 
 namespace berth::vm::agent {
 
@@ -29,6 +30,7 @@ Result<wire::proto::Frame> expect(int port, wire::proto::Decoder& dec, wire::pro
     for (;;) {
         ASSIGN_OR_RETURN(wire::proto::Frame f, wire::proto::readFrame(port, dec));
         if (f.type == want || f.type == wire::proto::Type::Signal) return f;
+        if (wire::proto::isOpsRequest(f.type)) answerOps(port, f);
         if (f.type == wire::proto::Type::Resize && p) {
             if (auto size = wire::proto::decodeSize(f)) p->process.consoleSize = runtime::spec::ConsoleSize{size->first, size->second};
         }
@@ -60,7 +62,9 @@ Result<int> serve(int port) {
         (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, st.error().what());
         return 127;
     }
-    if (Status st = prepareRootfs(p); !st) {
+    Status prepared = prepareRootfs(p);
+    if (prepared) prepared = setupGuestCgroup(p.resources);
+    if (Status st = prepared; !st) {
         (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, st.error().what());
         return 127;
     }

@@ -26,6 +26,7 @@
 #include "runtime/process/exec_process.hpp"
 #include "runtime/security/security.hpp"
 #include "vm/agent/agent.hpp"
+#include "vm/agent/guest_ops.hpp"
 
 namespace berth::vm::agent {
 namespace {
@@ -73,7 +74,9 @@ void enterNamespaces(pid_t workload, int errPipe) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (Status st = enterContainerCgroup(workload); !st) childFailWith(errPipe, st.error().what(), 127);
     enterNamespaces(workload, errPipe);
+    if (Status st = workload == 0 ? mountContainerCgroup() : Status(); !st) childFailWith(errPipe, st.error().what(), 127);
     if (Status st = applyOomScoreAdj(g.process); !st) childFailWith(errPipe, st.error().what(), 127);
     if (::chroot("/rootfs") < 0 || ::chdir("/") < 0) childFail(errPipe, "chroot /rootfs");
     if (workload == 0) {  // the workload's own mount namespace: its masked and read-only paths
@@ -278,6 +281,8 @@ Status handleHostFrames(int port, wire::proto::Decoder& dec, Pipes& io, pid_t pi
         } else if (f->type == wire::proto::Type::Stdin) {
             if (f->payload.empty()) io.inW.reset();
             else if (io.inW) (void)!::write(io.inW.get(), f->payload.data(), f->payload.size());
+        } else if (wire::proto::isOpsRequest(f->type)) {
+            answerOps(port, *f);
         } else if (f->type == wire::proto::Type::Resize && io.pty) {
             auto size = wire::proto::decodeSize(*f);
             if (!size) {

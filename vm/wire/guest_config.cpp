@@ -46,6 +46,7 @@ std::string toJson(const GuestProcess& p) {
                         {"filesystems", toJson(p.filesystems)},
                         {"devices", toJson(p.devices)},
                         {"sysctl", p.sysctl}};
+    if (!p.resources.is_null()) j["resources"] = p.resources;
     return j.dump();
 }
 
@@ -68,6 +69,7 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         ASSIGN_OR_RETURN(p.filesystems, guestFsMountsFromJson(j.value("filesystems", nlohmann::json())));
         ASSIGN_OR_RETURN(p.devices, guestDevicesFromJson(j.value("devices", nlohmann::json())));
         p.sysctl = j.value("sysctl", std::map<std::string, std::string>{});
+        p.resources = j.value("resources", nlohmann::json());
         return p;
     } catch (const std::exception& e) {
         return Error(EINVAL, strCat("guest config: ", e.what()));

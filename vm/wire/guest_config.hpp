@@ -47,11 +47,14 @@ struct GuestProcess {
     std::vector<GuestNic> nics;  // configured before the workload starts; lo is always up
     // The spec's bind mounts, from the 9p shares (vm/wire/shares).
     std::vector<GuestMount> mounts;
-    // The spec's other mounts (tmpfs, mqueue, devpts, sysfs, cgroup, /dev/shm), made by the
+    // The spec's other mounts (/dev, tmpfs, mqueue, devpts, sysfs, /dev/shm), made by the
     // guest kernel (vm/wire/guest_mounts), and linux.sysctl, written in the guest's /proc/sys.
     std::vector<GuestFsMount> filesystems;
     std::vector<runtime::spec::Device> devices;  // linux.devices
     std::map<std::string, std::string> sysctl;
+    // The limits of the container's cgroup in the guest (linux.resources as the guest applies
+    // them: vm/wire/guest_ops.hpp guestResources); null: none.
+    nlohmann::json resources;
 };
 
 std::string toJson(const GuestProcess& p);

@@ -96,10 +96,11 @@ Result<std::vector<GuestFsMount>> planGuestFsMounts(const std::vector<runtime::s
             }
             continue;
         }
-        if (m.type == "proc") continue;
-        GuestFsMount g{dst, m.type, m.source.empty() ? m.type : m.source, m.options, i};
-        if (m.type == "cgroup") g = {dst, "cgroup2", "cgroup2", tmpfsOptionsOfBind(m.options), i};
-        out.push_back(std::move(g));
+        // The guest's cgroup view is the container's own cgroup, mounted by the agent in the
+        // workload's cgroup namespace (guest_cgroup.cpp). Mounted here first and read-only, the
+        // guest's one cgroup2 superblock would be created read-only for the agent too.
+        if (m.type == "proc" || m.type == "cgroup" || m.type == "cgroup2") continue;
+        out.push_back(GuestFsMount{dst, m.type, m.source.empty() ? m.type : m.source, m.options, i});
     }
     return out;
 }

@@ -1,5 +1,5 @@
-// vm/wire/guest_mounts: the spec's mounts that are not host directories — tmpfs, mqueue,
-// devpts, sysfs, cgroup, and the /dev/shm that podman and containerd bind from a host tmpfs —
+// vm/wire/guest_mounts: the spec's mounts that are not host directories — /dev, tmpfs, mqueue,
+// devpts, sysfs, and the /dev/shm that podman and containerd bind from a host tmpfs —
 // as filesystems the guest mounts itself, and linux.sysctl keys as /proc/sys paths. Pure
 // planning; the guest side is agent/guest_mounts.cpp and agent/guest_sysctl.cpp.
 #pragma once
@@ -29,8 +29,9 @@ struct GuestFsMount {
 // (namespaces/mount_plan, as the native path: a /dev tmpfs gets the default devices, linux.devices
 // and the /dev links). Left out: binds (9p shares, vm/wire/shares) except one onto /dev/shm,
 // which becomes a guest tmpfs of the host tmpfs's size (shared memory through 9p would not be
-// shared), and proc (the guest mounts the workload's PID namespace's own). A v1 "cgroup" mount
-// is the guest's cgroup2. A relative bind source is relative to the bundle.
+// shared), proc (the guest mounts the workload's PID namespace's own) and cgroup/cgroup2 (the
+// agent mounts the container's cgroup in the guest). A relative bind source is relative to the
+// bundle.
 Result<std::vector<GuestFsMount>> planGuestFsMounts(const std::vector<runtime::spec::Mount>& mounts,
                                                     const std::string& bundle = "/");
 // A bind the guest could not make because the source is a file and its destination in the

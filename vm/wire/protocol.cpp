@@ -6,7 +6,7 @@
 namespace berth::vm::wire::proto {
 namespace {
 
-bool knownType(uint8_t t) { return t >= 1 && t <= 15; }
+bool knownType(uint8_t t) { return (t >= 1 && t <= 15) || (t >= 32 && t <= 35); }
 
 void putLe32(std::string& out, uint32_t v) {
     for (int i = 0; i < 4; i++) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -37,6 +37,10 @@ const char* typeName(Type t) {
         case Type::ExecExit: return "exec-exit";
         case Type::Resize: return "resize";
         case Type::ExecStdin: return "exec-stdin";
+        case Type::PsRequest: return "ps-request";
+        case Type::StatsRequest: return "stats-request";
+        case Type::UpdateRequest: return "update-request";
+        case Type::OpsReply: return "ops-reply";
     }
     return "unknown";
 }

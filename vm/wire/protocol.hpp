@@ -29,7 +29,15 @@ enum class Type : uint8_t {
     ExecExit = 13,    // guest → host: 4-byte LE exec id + 4-byte LE exit code
     Resize = 14,      // host → guest: 4-byte LE rows + 4-byte LE columns, for the workload's pty
     ExecStdin = 15,   // host → guest: 4-byte LE exec id + bytes for its stdin; no bytes = EOF
+    // 32–47: a container's processes, limits and usage in the guest (vm/wire/guest_ops.hpp).
+    // Requests: 4-byte LE request id + JSON {"container": id, ...}; the answer is one OpsReply.
+    PsRequest = 32,      // host → guest: the container's processes
+    StatsRequest = 33,   // host → guest: its guest cgroup's usage
+    UpdateRequest = 34,  // host → guest: + "resources" (linux.resources) for its guest cgroup
+    OpsReply = 35,       // guest → host: 4-byte LE request id + JSON {"error": text} or the answer
 };
+// The frame types of the ops requests (PsRequest .. UpdateRequest).
+constexpr bool isOpsRequest(Type t) { return t >= Type::PsRequest && t <= Type::UpdateRequest; }
 constexpr uint8_t kMagic = 'B';
 constexpr size_t kHeaderSize = 6;
 // Bigger frames are refused: both sides chunk their output well below this.

@@ -31,10 +31,11 @@ declare -A allowed=(
     [runtime/]="common/ namespaces/ cgroups/ images/ runtime/"
     # vm's host side implements runtime::Handler: the seam's headers and what a process
     # in a container needs (spec, state, hooks, terminals, security), not the runtime's insides.
-    [vm/]="common/ namespaces/ vm/ runtime/handler.hpp runtime/runtime.hpp runtime/foreground.hpp runtime/hooks/hooks.hpp runtime/spec/ runtime/state/ runtime/security/ runtime/process/terminal.hpp"
+    [vm/]="common/ namespaces/ vm/ cgroups/stats.hpp cgroups/manager.hpp runtime/handler.hpp runtime/runtime.hpp runtime/foreground.hpp runtime/hooks/hooks.hpp runtime/spec/ runtime/state/ runtime/security/ runtime/process/terminal.hpp"
     # The guest agent (static, the VM's /init) shares with the host only berth_process (the
-    # last steps of a container process), berth_spec, namespaces/ and the wire format.
-    [vm/agent/]="common/ namespaces/ runtime/spec/ runtime/security/ runtime/process/exec_process.hpp runtime/process/terminal.hpp runtime/process/sync.hpp vm/agent/ vm/wire/"
+    # last steps of a container process), berth_spec, namespaces/, the wire format and cgroups/
+    # (the container's cgroup in the guest is made by the same cgroup2 manager).
+    [vm/agent/]="common/ namespaces/ cgroups/ runtime/spec/ runtime/security/ runtime/process/exec_process.hpp runtime/process/terminal.hpp runtime/process/sync.hpp vm/agent/ vm/wire/"
     # The wire format: what host and guest agree on, nothing of either side.
     [vm/wire/]="common/ runtime/spec/ vm/wire/"
     [vps/]="common/ namespaces/ cgroups/ images/ runtime/ vps/"

@@ -42,7 +42,7 @@ std::vector<runtime::spec::Mount> criMounts() {
 
 }  // namespace
 
-TEST(GuestMounts, CriMountsBecomeGuestFilesystemsInSpecOrderLessProc) {
+TEST(GuestMounts, CriMountsBecomeGuestFilesystemsInSpecOrderLessProcAndCgroup) {
     auto plan = wire::planGuestFsMounts(criMounts());
     ASSERT_TRUE(plan.ok()) << plan.error().what();
     std::vector<wire::GuestFsMount> want = {
@@ -50,12 +50,12 @@ TEST(GuestMounts, CriMountsBecomeGuestFilesystemsInSpecOrderLessProc) {
         {"/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}, 2},
         {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}, 3},
         {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}, 4},
-        // v1's "cgroup" is the guest's cgroup2; only flags survive (no controller names).
-        {"/sys/fs/cgroup", "cgroup2", "cgroup2", {"nosuid", "noexec", "nodev", "ro"}, 5},
+        // cgroup (5) is the agent's: the container's own cgroup in the guest.
         {"/run/x", "tmpfs", "tmpfs", {"size=1m"}, 6}};
     EXPECT_EQ(*plan, want);
     EXPECT_TRUE(wire::hasFsMount(*plan, "/sys"));
     EXPECT_FALSE(wire::hasFsMount(*plan, "/proc"));
+    EXPECT_FALSE(wire::hasFsMount(*plan, "/sys/fs/cgroup"));
 }
 
 TEST(GuestMounts, ShmBoundFromAHostTmpfsIsAGuestTmpfsOfItsSize) {

@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# ps, update and events of a VM container (ctest label vm): they read and write the container's
+# cgroup in the guest, through the shim and the agent. One TCG boot for all the checks.
+
+load ../integration/helpers
+
+setup_file() {
+    itest_setup_file
+    [[ -n "$ITEST_SKIP" ]] && return 0
+    command -v qemu-system-x86_64 >/dev/null || { export ITEST_SKIP="qemu-system-x86 is not installed"; return 0; }
+    ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || { export ITEST_SKIP="linux-image-cloud-amd64 is not installed"; return 0; }
+    export BERTH_TIMEOUT=180  # a TCG boot on two busy cores
+}
+
+setup() {
+    itest_setup
+    cfg '.annotations["run.oci.handler"] = "vm"'
+}
+teardown() { itest_teardown; }
+
+# wait_file FILE REGEX: until FILE has a line matching REGEX (up to 120 s: the guest boots).
+wait_file() {
+    local i
+    for ((i = 0; i < 1200; i++)); do
+        grep -qE -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "no line matching /$2/ in $1:" "$(cat "$1" 2>/dev/null)"
+}
+
+# stat_of JQ: a number from events --stats' data.
+stat_of() {
+    rb events --stats "$ID"
+    assert_ok
+    jq -r ".data | $1" <<<"$output"
+}
+
+@test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event; bad input is one line" {
+    set_args sh -c 'sleep 1000 & echo ready; exec sleep 999'
+    cfg '.linux.resources = {memory: {limit: 104857600}, pids: {limit: 100}}'
+    run_d "$ID"
+    wait_file "$TEST_DIR/$ID.log" '^ready$'
+
+    # ps: the guest's processes of the container, pids in its PID namespace, runc's -ef columns.
+    rb ps "$ID"
+    assert_ok
+    [[ "${lines[0]}" =~ ^UID\ +PID\ +PPID\ +C\ +STIME\ +TTY\ +TIME\ +CMD$ ]] || fail "ps header: ${lines[0]}"
+    grep -Eq '^root +1 +0 .* sleep 999$' <<<"$output" || fail "ps: no workload as pid 1:" "$output"
+    grep -Eq '^root +[0-9]+ +1 .* sleep 1000$' <<<"$output" || fail "ps: no child of pid 1:" "$output"
+    grep -q qemu <<<"$output" && fail "ps lists the host's VMM:" "$output"
+    rb ps --format json "$ID"
+    assert_ok
+    [[ "$(jq -c 'sort' <<<"$output")" =~ ^\[1,[0-9]+\]$ ]] || fail "ps --format json: $output"
+    rb ps "$ID" -o pid,comm
+    assert_berth_error 'options for the host.s ps do not apply'
+    # A malformed request (not JSON) straight to the shim's socket: the agent answers with an
+    # error under the request's id, and keeps serving.
+    local reply
+    reply="$(python3 - "$ROOT/$ID/vm.sock" 2>&1 <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.send(b"Q\x20{not json")
+s.settimeout(60)
+print(s.recv(65536).decode())
+PY
+)"
+    grep -q '^{"error":".*ps-request' <<<"$reply" || fail "reply to a malformed request:" "$reply"
+
+    # events --stats: the guest cgroup's usage and limits in runc's JSON.
+    local v
+    v="$(stat_of '.cpu.usage.total')"; (( v > 0 )) || fail "cpu usage: $v"
+    v="$(stat_of '.memory.usage.usage')"; (( v > 0 )) || fail "memory usage: $v"
+    v="$(stat_of '.memory.usage.limit')"; [[ "$v" == 104857600 ]] || fail "memory limit: $v"
+    v="$(stat_of '.pids.current')"; (( v >= 2 )) || fail "pids: $v"
+
+    # update: memory.max, pids.max and cpu.max change in the guest, as the workload sees them.
+    rb update --memory 64m --pids-limit 50 --cpu-quota 50000 --cpu-period 100000 "$ID"
+    assert_ok
+    rb exec "$ID" cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max
+    assert_ok
+    [[ "${lines[*]}" == "67108864 50 50000 100000" ]] || fail "guest cgroup after update: ${lines[*]}"
+    v="$(stat_of '.memory.usage.limit')"; [[ "$v" == 67108864 ]] || fail "memory limit after update: $v"
+    # Above what the VM's RAM was sized for at boot: refused in one line, nothing changed.
+    rb update --memory 1g "$ID"
+    assert_berth_error 'cannot update container .*above the 100 MiB'
+    rb update --cpuset-cpus 7 "$ID"
+    assert_berth_error 'cannot update container .*cpuset'
+    rb exec "$ID" cat /sys/fs/cgroup/memory.max
+    [[ "$output" == 67108864 ]] || fail "memory.max after a refused update: $output"
+
+    # An OOM kill in the guest cgroup is an oom event; the workload survives it.
+    ( "$BERTH" --root "$ROOT" events --interval 1s "$ID" >"$TEST_DIR/events.out" 2>&1 ) &
+    bg_register $!
+    wait_file "$TEST_DIR/events.out" '"type":"stats"'
+    rb exec "$ID" dd if=/dev/zero of=/dev/null bs=96M count=1
+    assert_status 137
+    wait_file "$TEST_DIR/events.out" '"type":"oom"'
+    rb exec "$ID" echo still-running
+    assert_ok
+
+    # Stopped: one line.
+    rb kill "$ID" KILL
+    assert_ok
+    wait_status "$ID" stopped
+    rb update --memory 50m "$ID"
+    assert_berth_error 'cannot update container .*stopped'
+    rb events --stats "$ID"
+    assert_berth_error 'stopped'
+    rb delete "$ID"
+    assert_ok
+    assert_no_leftovers "$ID"
+}

@@ -1,0 +1,127 @@
+// The container's cgroup in the guest: berth's cgroup2 manager (cgroups/v2) on the guest kernel's
+// cgroup2, which both Debian kernels build in with the memory, cpu, cpuset and pids controllers.
+// Guest RAM is sized at boot (memory.limit + kGuestOverheadMiB): the cgroup enforces the limit
+// inside it, and an update may move it anywhere below what the RAM was sized for.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+
+#include "cgroups/v2/manager.hpp"
+#include "common/fs.hpp"
+#include "common/unique_fd.hpp"
+#include "vm/agent/agent.hpp"
+#include "vm/agent/guest_ops.hpp"
+#include "vm/wire/guest_ops.hpp"
+
+namespace berth::vm::agent {
+namespace {
+
+constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
+constexpr const char* kContainersDir = "/sys/fs/cgroup/berth";
+
+struct GuestCgroup {
+    std::string dir;
+    std::unique_ptr<cgroups::Manager> manager;
+    uint64_t memoryCeiling = 0;
+};
+
+// By container id; "" is the VM's one container (cgroup berth/container).
+std::map<std::string, GuestCgroup>& guestCgroups() {
+    static std::map<std::string, GuestCgroup> g;
+    return g;
+}
+
+// The cgroup a request's id names: its own, or the VM's one container, which answers to the id
+// the host knows it by.
+GuestCgroup* findCgroup(const std::string& id) {
+    auto& all = guestCgroups();
+    if (auto it = all.find(id); it != all.end()) return &it->second;
+    if (all.size() == 1 && all.count("")) return &all.begin()->second;
+    return nullptr;
+}
+
+}  // namespace
+
+Status setupGuestCgroup(const nlohmann::json& resources, const std::string& id) {
+    if (guestCgroups().empty()) {
+        ::mkdir(kCgroupRoot, 0755);
+        if (::mount("cgroup2", kCgroupRoot, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0 && errno != EBUSY)
+            return Error::fromErrno("mount cgroup2 on ", kCgroupRoot, " in the guest");
+    }
+    std::string dir = strCat(kContainersDir, "/", id.empty() ? "container" : id);
+    ASSIGN_OR_RETURN(auto m, cgroups::v2::newManager(kCgroupRoot, dir));
+    TRY_CTX(m->create(), "the container's cgroup in the guest");
+    TRY_CTX(m->apply(wire::guestResources(resources, true)), "the container's limits in the guest");
+    guestCgroups()[id] = GuestCgroup{dir, std::move(m), wire::guestMemoryCeiling(resources)};
+    return {};
+}
+
+Status enterContainerCgroup(pid_t workload, const std::string& id) {
+    GuestCgroup* cg = findCgroup(id);
+    if (!cg) return {};
+    TRY_CTX(fs::writeFile(cg->dir + "/cgroup.procs", "0"), "join the container's cgroup");
+    if (workload == 0) {
+        if (::unshare(CLONE_NEWCGROUP) < 0) return Error::fromErrno("unshare the cgroup namespace");
+        return {};
+    }
+    UniqueFd ns(::open(strCat("/proc/", workload, "/ns/cgroup").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns || ::setns(ns.get(), CLONE_NEWCGROUP) < 0) return Error::fromErrno("join the workload's cgroup namespace");
+    return {};
+}
+
+Status mountContainerCgroup(const std::string& rootfs) {
+    const std::string dst = rootfs + "/sys/fs/cgroup";
+    if (guestCgroups().empty() || !fs::exists(dst)) return {};
+    if (::mount("cgroup2", dst.c_str(), "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, nullptr) < 0)
+        return Error::fromErrno("mount the container's cgroup on /sys/fs/cgroup");
+    return {};
+}
+
+namespace {
+
+Result<nlohmann::json> guestStats(GuestCgroup& cg) {
+    ASSIGN_OR_RETURN(cgroups::Stats s, cg.manager->stats());
+    return nlohmann::json{{"stats", cgroups::toJson(s)}, {"oomKills", s.memory.oomKills}};
+}
+
+Result<nlohmann::json> guestUpdate(GuestCgroup& cg, const nlohmann::json& req) {
+    nlohmann::json r = wire::guestResources(req.value("resources", nlohmann::json::object()), false);
+    TRY(wire::checkMemoryLimit(r, cg.memoryCeiling));
+    TRY(cg.manager->apply(r));
+    return nlohmann::json::object();
+}
+
+// What the request asks of the container it names.
+Result<nlohmann::json> answer(wire::proto::Type type, const nlohmann::json& req) {
+    std::string id = req.value("container", std::string());
+    GuestCgroup* cg = findCgroup(id);
+    if (type == wire::proto::Type::PsRequest) {
+        if (!cg) return guestPs({});  // not started: nothing runs yet
+        ASSIGN_OR_RETURN(auto pids, cg->manager->pids());
+        return guestPs(pids);
+    }
+    if (!cg) return Error(ENOENT, strCat("container \"", id, "\" has no cgroup in the guest")).hideErrno();
+    if (type == wire::proto::Type::StatsRequest) return guestStats(*cg);
+    return guestUpdate(*cg, req);
+}
+
+}  // namespace
+
+void answerOps(int port, const wire::proto::Frame& f) {
+    auto id = wire::proto::splitExecId(f);
+    if (!id) {  // no id to answer under: the host's request times out
+        say("refused a request: " + id.error().message());
+        return;
+    }
+    auto req = wire::parseOpsPayload(f);
+    Result<nlohmann::json> body = req ? answer(f.type, req->second) : Result<nlohmann::json>(req.error());
+    nlohmann::json reply = body ? *body : nlohmann::json{{"error", body.error().what()}};
+    (void)wire::proto::writeFrame(port, wire::proto::Type::OpsReply, wire::opsPayload(id->first, reply));
+}
+
+}  // namespace berth::vm::agent

@@ -1,0 +1,34 @@
+// vm/agent/guest_ops: the container's cgroup in the guest (cgroup2, berth's own v2 manager, one
+// cgroup per container holding its workload and execs, with the spec's limits) and the answers
+// to the host's ps, stats and update requests (vm/wire/guest_ops.hpp).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "vm/wire/protocol.hpp"
+
+namespace berth::vm::agent {
+
+// At Config: cgroup2 at /sys/fs/cgroup in the guest, the container's cgroup with the limits of
+// linux.resources (as wire::guestResources keeps them at create).
+// id: the container's id in a VM of several; "" (the default) is the VM's one container, which
+// answers to any id the host asks about.
+Status setupGuestCgroup(const nlohmann::json& resources, const std::string& id = "");
+// In a process's child before it joins the workload's namespaces: into the container's cgroup,
+// and into a cgroup namespace rooted there (the workload: a new one; workload > 0: its one).
+Status enterContainerCgroup(pid_t workload, const std::string& id = "");
+// In the workload's own mount namespace, before the chroot: its cgroup (cgroupns root) read-only
+// at /sys/fs/cgroup of the rootfs, as a container on a cgroup2 host sees it.
+Status mountContainerCgroup(const std::string& rootfs = "/rootfs");
+// guest_ps.cpp: the ps rows of these guest pids ({"processes": [...]}, wire::psRowsToJson).
+Result<nlohmann::json> guestPs(const std::vector<pid_t>& pids);
+// Answer a PsRequest, StatsRequest or UpdateRequest frame with one OpsReply.
+void answerOps(int port, const wire::proto::Frame& f);
+
+}  // namespace berth::vm::agent

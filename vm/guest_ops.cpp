@@ -1,0 +1,116 @@
+#include "vm/guest_ops.hpp"
+
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroups/manager.hpp"
+#include "cgroups/stats.hpp"
+#include "common/unique_fd.hpp"
+#include "vm/shim.hpp"
+#include "vm/wire/guest_ops.hpp"
+
+namespace berth::vm {
+namespace {
+using nlohmann::json;
+using runtime::state::ContainerStatus;
+
+// A paused container's VMM is stopped (SIGSTOP): nothing in the guest can answer.
+Status refusePaused(const runtime::HandledContainer& c, const char* verb) {
+    if (c.live != ContainerStatus::Paused) return {};
+    return Error(EBUSY, strCat("cannot ", verb, " container \"", c.st.id, "\": it is paused (its VM is stopped)")).hideErrno();
+}
+
+// The agent's answer, or one line: `cannot VERB container "ID": why`.
+Result<json> ask(const runtime::HandledContainer& c, const char* verb, wire::proto::Type type, json body = json::object()) {
+    body["container"] = c.st.id;
+    auto r = askAgent(c.stateDir, type, body);
+    if (!r) return std::move(r).error().context("cannot ", verb, " container \"", c.st.id, "\"");
+    return r;
+}
+
+struct GuestStats {
+    cgroups::Stats stats;
+    uint64_t oomKills = 0;
+};
+
+Result<GuestStats> guestStats(const runtime::HandledContainer& c) {
+    ASSIGN_OR_RETURN(json body, ask(c, "read the stats of", wire::proto::Type::StatsRequest));
+    GuestStats g;
+    ASSIGN_OR_RETURN(g.stats, cgroups::statsFromJson(body.value("stats", json::object())));
+    g.oomKills = body.value("oomKills", uint64_t{0});
+    g.stats.memory.oomKills = g.oomKills;
+    return g;
+}
+
+// The guest's memory.events cannot be watched from here: its oom_kill count is asked for once
+// a second (a timerfd is the fd events polls).
+class GuestOomNotifier final : public cgroups::OomNotifier {
+public:
+    GuestOomNotifier(runtime::HandledContainer c, UniqueFd timer, uint64_t kills)
+        : c_(std::move(c)), timer_(std::move(timer)), kills_(kills) {}
+    int fd() const override { return timer_.get(); }
+    Result<bool> consume() override {
+        uint64_t ticks;
+        (void)!::read(timer_.get(), &ticks, sizeof ticks);
+        ASSIGN_OR_RETURN(GuestStats g, guestStats(c_));
+        bool oom = g.oomKills > kills_;
+        kills_ = g.oomKills;
+        return oom;
+    }
+
+private:
+    runtime::HandledContainer c_;
+    UniqueFd timer_;
+    uint64_t kills_;
+};
+
+class GuestMonitor final : public runtime::Monitor {
+public:
+    explicit GuestMonitor(runtime::HandledContainer c) : c_(std::move(c)) {}
+    Result<cgroups::Stats> stats() const override {
+        ASSIGN_OR_RETURN(GuestStats g, guestStats(c_));
+        return g.stats;
+    }
+    std::unique_ptr<cgroups::OomNotifier> oomNotifier() const override {
+        auto first = guestStats(c_);
+        UniqueFd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+        if (!first || !timer) return nullptr;
+        struct itimerspec every = {{1, 0}, {1, 0}};
+        if (::timerfd_settime(timer.get(), 0, &every, nullptr) < 0) return nullptr;
+        return std::make_unique<GuestOomNotifier>(c_, std::move(timer), first->oomKills);
+    }
+
+private:
+    runtime::HandledContainer c_;
+};
+
+}  // namespace
+
+Result<std::optional<runtime::OwnProcessTable>> guestProcessTable(const runtime::HandledContainer& c,
+                                                                  const std::vector<std::string>& psArgs) {
+    if (!psArgs.empty() && !(psArgs.size() == 1 && psArgs[0] == "-ef"))
+        return Error(ENOTSUP, strCat("ps: options for the host's ps do not apply to container \"", c.st.id,
+                                     "\": its processes are in a VM (ps prints the -ef table or --format json)")).hideErrno();
+    TRY(refusePaused(c, "list the processes of"));
+    ASSIGN_OR_RETURN(json body, ask(c, "list the processes of", wire::proto::Type::PsRequest));
+    ASSIGN_OR_RETURN(auto rows, wire::psRowsFromJson(body.value("processes", json::array())));
+    runtime::OwnProcessTable t;
+    t.table = wire::psTable(rows, ::time(nullptr));
+    for (auto& r : rows) t.pids.push_back(r.pid);
+    return std::optional<runtime::OwnProcessTable>(std::move(t));
+}
+
+Status updateGuest(const runtime::HandledContainer& c, const json& resources) {
+    TRY(refusePaused(c, "update"));
+    ASSIGN_OR_RETURN(json body, ask(c, "update", wire::proto::Type::UpdateRequest, json{{"resources", resources}}));
+    (void)body;
+    return {};
+}
+
+Result<std::unique_ptr<runtime::Monitor>> guestMonitor(const runtime::HandledContainer& c) {
+    TRY(refusePaused(c, "read events of"));
+    return std::unique_ptr<runtime::Monitor>(new GuestMonitor(c));
+}
+
+}  // namespace berth::vm

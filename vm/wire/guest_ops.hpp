@@ -1,0 +1,70 @@
+// vm/wire/guest_ops: `ps`, `update` and `events` of a container in the guest — the request and
+// reply payloads of the ops frames (PsRequest .. OpsReply), the ps rows the agent reads from the
+// guest's /proc and the `ps -ef` table the host prints, and the limits the guest's cgroup takes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "vm/wire/protocol.hpp"
+
+namespace berth::vm::wire {
+
+// A request: 4-byte LE id + JSON object {"container": id, ...}; a reply: the same id + JSON
+// object, {"error": "one line"} when the agent refused.
+std::string opsPayload(int32_t id, const nlohmann::json& body);
+Result<std::pair<int32_t, nlohmann::json>> parseOpsPayload(const proto::Frame& f);
+// The reply's error as an Error (EINVAL, the agent's line), or the body.
+Result<nlohmann::json> opsReplyBody(const nlohmann::json& reply);
+
+// One process of the container as `ps -ef` shows it, with pids as seen in the container's PID
+// namespace (0 for a parent outside it).
+struct PsRow {
+    pid_t pid = 0, ppid = 0;
+    uint32_t uid = 0;
+    std::string user;   // from the container's /etc/passwd; empty: print the uid
+    std::string tty;    // "?" without one, "pts/0"
+    uint64_t ageSec = 0;  // since it started (the host's clock gives STIME: the guest's may differ)
+    uint64_t cpuSec = 0;  // user + system time
+    unsigned cpuPercent = 0;  // ps's C: cpu time over lifetime, percent, at most 99
+    std::string cmd;    // the command line, or [comm] when it has none
+};
+nlohmann::json psRowsToJson(const std::vector<PsRow>& rows);
+Result<std::vector<PsRow>> psRowsFromJson(const nlohmann::json& j);
+// procps's `ps -ef`: "UID PID PPID C STIME TTY TIME CMD", STIME as HH:MM today, MonDD before.
+std::string psTable(const std::vector<PsRow>& rows, time_t now);
+
+// The pure part of reading the guest's /proc.
+struct ProcStat {
+    std::string comm;
+    pid_t ppid = 0;
+    int ttyNr = 0;
+    uint64_t utime = 0, stime = 0, startTime = 0;  // clock ticks
+};
+Result<ProcStat> parseProcStat(const std::string& text);  // /proc/PID/stat
+// The pid in the innermost PID namespace ("NSpid:" of /proc/PID/status; -1 if absent) and the
+// real uid ("Uid:").
+pid_t innermostPid(const std::string& status);
+uint32_t realUid(const std::string& status);
+std::string ttyName(int ttyNr);                                   // "?", "pts/3", "tty1"
+std::string commandLine(const std::string& raw, const std::string& comm);  // NULs → spaces
+std::string userFromPasswd(const std::string& passwd, uint32_t uid);    // "" when not listed
+
+// linux.resources as the guest applies them at create: memory, cpu (without cpus/mems: the
+// VM's vCPU count already stands for them, and the guest's CPUs are numbered 0..n-1), pids and
+// unified. An update takes cpus/mems as given (the guest refuses CPUs it lacks).
+nlohmann::json guestResources(const nlohmann::json& resources, bool atCreate);
+// The largest memory limit the guest can honour: what its RAM was sized for at boot
+// (boot_config's resourcesFor less kGuestOverheadMiB), in bytes.
+uint64_t guestMemoryCeiling(const nlohmann::json& bootResources);
+// update's memory.limit against that ceiling: an error line naming both, or ok.
+Status checkMemoryLimit(const nlohmann::json& resources, uint64_t ceiling);
+
+}  // namespace berth::vm::wire

@@ -4,6 +4,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -181,7 +182,7 @@ Status checkNetwork(const runtime::spec::Spec& s) {
 Result<NetWiring> wireNetwork(const runtime::spec::Spec& s, const std::string& stateDir) {
     NetWiring w;
     const runtime::spec::Namespace* ns = s.linux ? s.linux->findNamespace("network") : nullptr;
-    if (!ns) {
+    if (!ns || (!ns->path.empty() && isHostNetns(ns->path))) {
         w.warning =
             "vm: the container shares the host's network namespace, which a VM cannot: it gets no "
             "network interface, only lo";
@@ -200,6 +201,16 @@ Result<NetWiring> wireNetwork(const runtime::spec::Spec& s, const std::string& s
                            " has no interface with an address to mirror: the VM gets no network "
                            "interface, only lo");
     return w;
+}
+
+bool isHostNetns(const std::string& path) {
+    struct stat target;
+    if (::stat(path.c_str(), &target) < 0) return false;
+    for (const char* host : {"/proc/self/ns/net", "/proc/1/ns/net"}) {
+        struct stat st;
+        if (::stat(host, &st) == 0 && st.st_dev == target.st_dev && st.st_ino == target.st_ino) return true;
+    }
+    return false;
 }
 
 void unwireNetwork(const std::string& stateDir) {

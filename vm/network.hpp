@@ -36,6 +36,11 @@ Status checkNetwork(const runtime::spec::Spec& s);
 // interface to mirror; else the taps, the tc filters, and <stateDir>/net.json recording what was
 // made. On error nothing made is left.
 Result<NetWiring> wireNetwork(const runtime::spec::Spec& s, const std::string& stateDir);
+// Whether the netns file at `path` is the host's: berth's own or PID 1's network namespace. A
+// spec can name it by path — containerd gives a hostNetwork pod's containers
+// /proc/<sandbox pid>/ns/net, and the sandbox's pid is a VM's shim, in the host's namespace —
+// and mirroring it would redirect the host's own interfaces into the VM.
+bool isHostNetns(const std::string& path);
 
 // Remove what wireNetwork made (from <stateDir>/net.json); a netns already gone is fine.
 void unwireNetwork(const std::string& stateDir);

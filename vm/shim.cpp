@@ -183,7 +183,7 @@ Status Shim::boot() {
     while (!prepared_) {
         if (!step(100)) return Error(EIO, (member() ? "the sandbox's VM stopped" : "the VM stopped while booting") + lastWords());
         if (!failure_.empty() && !ready_) return Error(EPROTO, failure_).hideErrno();  // Ready refused
-        if (!failure_.empty()) return Error(EIO, "the guest agent failed: " + failure_);
+        if (!failure_.empty()) return Error(EIO, "the guest agent failed: " + failure_).hideErrno();  // it carries its own
         if (code_ >= 0) return Error(ECANCELED, "killed while booting");
         if (Clock::now() > deadline) return Error(ETIMEDOUT, "the guest did not boot in time" + lastWords());
         if (ready_ && !configSent_) {

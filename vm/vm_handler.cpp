@@ -55,6 +55,8 @@ wire::GuestProcess guestProcessFor(const runtime::spec::Spec& s) {
     g.maskedPaths = s.linux->maskedPaths;
     g.readonlyPaths = s.linux->readonlyPaths;
     g.readonlyRoot = s.root.readonly;
+    g.sysctl = s.linux->sysctl;
+    g.devices = s.linux->devices;
     return g;
 }
 
@@ -133,20 +135,6 @@ Result<wire::RootfsMode> stageRootfs(wire::RootfsMode mode, bool forced, const s
     return wire::RootfsMode::Block;
 }
 
-// A file bound onto a directory of the rootfs fails in the guest with only the share's tag to
-// name; caught here, the error names the host file as on the namespaces path.
-Status checkFileBindTargets(const std::vector<runtime::spec::Mount>& mounts, const std::string& bundle, const std::string& rootfs) {
-    for (const auto& m : mounts) {
-        if (!wire::isBindMount(m) || m.source.empty()) continue;
-        std::string src = m.source[0] == '/' ? m.source : fs::joinPath(bundle, m.source);
-        struct stat from, to;
-        if (::stat(src.c_str(), &from) < 0 || !S_ISREG(from.st_mode)) continue;
-        if (::lstat(fs::joinPath(rootfs, m.destination).c_str(), &to) == 0 && S_ISDIR(to.st_mode))
-            return Error(ENOTDIR, strCat("vm: bind mount ", m.source, " on ", m.destination, ": a file onto a directory"));
-    }
-    return {};
-}
-
 struct VmmPid {
     pid_t pid;
     uint64_t startTime;
@@ -220,7 +208,9 @@ public:
         TRY(checkSeccompForGuest(s.linux->seccomp));
         TRY(checkNetwork(s));
         ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
-        TRY(checkFileBindTargets(s.mounts, req.record->bundle, rootfs));
+        TRY(wire::checkBindDestinations(s.mounts, req.record->bundle, rootfs));
+        ASSIGN_OR_RETURN(auto filesystems, wire::planGuestFsMounts(s.mounts, req.record->bundle));
+        for (const auto& [key, value] : s.linux->sysctl) TRY_CTX(wire::sysctlPath(key), "linux.sysctl");
         // A pod sandbox exports its pod directory, where its members' rootfs will appear.
         bool sandbox = pod.role == PodRole::Sandbox;
         if (sandbox && ::mkdir(podDir(req.stateDir).c_str(), 0700) < 0) return Error::fromErrno("vm: make ", podDir(req.stateDir));
@@ -242,6 +232,7 @@ public:
         c.consoleSize = s.process->consoleSize;
         wire::GuestProcess guest = guestProcessFor(s);
         guest.mounts = shares.mounts;
+        guest.filesystems = std::move(filesystems);
         wire::QemuConfig& q = c.qemu;
         q.accel = accel.accel;
         q.kernel = art.kernel.image;
@@ -282,7 +273,9 @@ public:
         ASSIGN_OR_RETURN(std::string sandboxDir, sandboxStateDirFor(req.stateDir, req.record->id, sandboxId, kHandlerName));
         TRY(checkSeccompForGuest(s.linux->seccomp));
         ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
-        TRY(checkFileBindTargets(s.mounts, req.record->bundle, rootfs));
+        TRY(wire::checkBindDestinations(s.mounts, req.record->bundle, rootfs));
+        ASSIGN_OR_RETURN(auto filesystems, wire::planGuestFsMounts(s.mounts, req.record->bundle));
+        for (const auto& [key, value] : s.linux->sysctl) TRY_CTX(wire::sysctlPath(key), "linux.sysctl");
         TRY(stageMember(sandboxDir, req.record->id, rootfs, shares.shares));
         ScopeGuard unstage([&] { unstageMember(sandboxDir, req.record->id); });
         ShimConfig c;
@@ -295,6 +288,7 @@ public:
         c.sandboxStateDir = sandboxDir;
         wire::GuestProcess guest = guestProcessFor(s);
         guest.mounts = shares.mounts;
+        guest.filesystems = std::move(filesystems);
         guest.member = req.record->id;
         for (const auto& ns : s.linux->namespaces)
             if (ns.type == "pid" && !ns.path.empty()) guest.sandboxPidNs = true;

@@ -2,6 +2,7 @@
 // channel and the rootfs, then runs one workload for the host and powers the guest off.
 #pragma once
 
+#include <map>
 #include <poll.h>
 
 #include <string>
@@ -32,6 +33,13 @@ Status configureNetwork(const std::vector<wire::GuestNic>& nics);
 // holds the shares' contents already (its directory in the pod share).
 Status mountShares(const std::vector<wire::GuestMount>& mounts, const std::string& rootfs, const std::string& sharesDir = "");
 Status loadOptionalModules();
+
+// guest_mounts.cpp / guest_sysctl.cpp: the spec's non-bind mounts and linux.sysctl in the guest.
+// finishFilesystems: the read-only remounts deferred until the binds are made.
+Status mountFilesystems(const wire::GuestProcess& p, const std::string& rootfs);
+Status finishFilesystems(const wire::GuestProcess& p, const std::string& rootfs);
+Status applySysctls(const std::map<std::string, std::string>& sysctl);
+Status applyOomScoreAdj(const runtime::spec::Process& p);  // in the process, before it execs
 
 // workload.cpp: run the process in the rootfs and relay it over the channel until it exits.
 // Returns the exit code (128+N when killed by signal N).

@@ -87,21 +87,28 @@ Status mountRootfs(const std::string& mode) {
 }
 
 Status prepareRootfs(const wire::GuestProcess& p) {
-    // The container sees its own proc, sys and dev; the rest of the spec's mounts are not
-    // reproduced in the guest (the guest kernel is already the isolation boundary).
+    // The container sees its own proc. The spec's other mounts (/dev, devpts, /dev/shm, mqueue,
+    // sysfs, cgroup, tmpfs...) are made with the native path's mount plan (mountFilesystems);
+    // what the spec leaves out gets the guest's defaults: devtmpfs on /dev, sysfs (ro), devpts
+    // and /dev/shm. Binds come from the 9p shares (mountShares).
     const std::string r = "/rootfs";
+    const auto& fsm = p.filesystems;
     if (fs::exists(r + "/proc")) TRY(mountIf("proc", r + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC));
-    if (fs::exists(r + "/sys"))
+    if (fs::exists(r + "/sys") && !wire::hasFsMount(fsm, "/sys"))
         TRY(mountIf("sysfs", r + "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY));
-    if (fs::exists(r + "/dev")) {
-        TRY(mountIf("devtmpfs", r + "/dev", "devtmpfs", MS_NOSUID, "mode=0755"));
+    bool devDir = fs::exists(r + "/dev");
+    if (devDir && !wire::hasFsMount(fsm, "/dev")) TRY(mountIf("devtmpfs", r + "/dev", "devtmpfs", MS_NOSUID, "mode=0755"));
+    TRY(mountFilesystems(p, r));
+    if (devDir && !wire::hasFsMount(fsm, "/dev/pts"))
         (void)mountIf("devpts", r + "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666");
+    if (devDir && !wire::hasFsMount(fsm, "/dev/shm"))
         (void)mountIf("shm", r + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
-    }
+    TRY(applySysctls(p.sysctl));
     if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) < 0)
         return Error::fromErrno("sethostname ", p.hostname);
     if (p.dropLostFound) ::rmdir((r + "/lost+found").c_str());
     TRY(mountShares(p.mounts, r, p.member.empty() ? "" : strCat(kPodDir, "/", p.member)));
+    TRY(finishFilesystems(p, r));
     // A pod member's root is a bind mount of the shared 9p tree: only the bind may become
     // read-only (a remount of the superblock would be every member's).
     if (p.readonlyRoot && (!p.member.empty() || ::mount(nullptr, r.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0)) {

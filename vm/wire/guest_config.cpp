@@ -44,7 +44,10 @@ std::string toJson(const GuestProcess& p) {
                         {"nics", nicsToJson(p.nics)},
                         {"mounts", toJson(p.mounts)},
                         {"member", p.member},
-                        {"sandboxPidNs", p.sandboxPidNs}};
+                        {"sandboxPidNs", p.sandboxPidNs},
+                        {"filesystems", toJson(p.filesystems)},
+                        {"devices", toJson(p.devices)},
+                        {"sysctl", p.sysctl}};
     if (!p.resources.is_null()) j["resources"] = p.resources;
     return j.dump();
 }
@@ -65,6 +68,9 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.dropLostFound = j.value("dropLostFound", false);
         p.nics = nicsFromJson(j.value("nics", nlohmann::json()));
         ASSIGN_OR_RETURN(p.mounts, guestMountsFromJson(j.value("mounts", nlohmann::json())));
+        ASSIGN_OR_RETURN(p.filesystems, guestFsMountsFromJson(j.value("filesystems", nlohmann::json())));
+        ASSIGN_OR_RETURN(p.devices, guestDevicesFromJson(j.value("devices", nlohmann::json())));
+        p.sysctl = j.value("sysctl", std::map<std::string, std::string>{});
         p.resources = j.value("resources", nlohmann::json());
         p.member = j.value("member", std::string());
         p.sandboxPidNs = j.value("sandboxPidNs", false);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "runtime/spec/spec.hpp"
+#include "vm/wire/guest_mounts.hpp"
 #include "vm/wire/shares.hpp"
 
 namespace berth::vm::wire {
@@ -45,6 +47,11 @@ struct GuestProcess {
     std::vector<GuestNic> nics;  // configured before the workload starts; lo is always up
     // The spec's bind mounts, from the 9p shares (vm/wire/shares).
     std::vector<GuestMount> mounts;
+    // The spec's other mounts (/dev, tmpfs, mqueue, devpts, sysfs, /dev/shm), made by the
+    // guest kernel (vm/wire/guest_mounts), and linux.sysctl, written in the guest's /proc/sys.
+    std::vector<GuestFsMount> filesystems;
+    std::vector<runtime::spec::Device> devices;  // linux.devices
+    std::map<std::string, std::string> sysctl;
     // The limits of the container's cgroup in the guest (linux.resources as the guest applies
     // them: vm/wire/guest_ops.hpp guestResources); null: none.
     nlohmann::json resources;

@@ -121,3 +121,12 @@ TEST(VmBootFailure, ThePanicNotTheTraceTail) {
               " [console.log: a line]");
     EXPECT_EQ(wire::bootFailureReason("", ""), "");
 }
+
+// containerd names a hostNetwork pod's netns as /proc/<sandbox pid>/ns/net, the host's when the
+// sandbox is a VM's shim: that one must never be mirrored (its interfaces would be redirected).
+TEST(VmNetwork, TheHostsNetnsIsRecognisedByInodeWhateverThePath) {
+    EXPECT_TRUE(vm::isHostNetns("/proc/self/ns/net"));
+    EXPECT_TRUE(vm::isHostNetns(strCat("/proc/", ::getpid(), "/ns/net")));
+    EXPECT_FALSE(vm::isHostNetns("/proc/self/ns/mnt"));  // another namespace's inode
+    EXPECT_FALSE(vm::isHostNetns("/nonexistent/ns/net"));
+}

@@ -135,6 +135,36 @@ Result<wire::RootfsMode> stageRootfs(wire::RootfsMode mode, bool forced, const s
     return wire::RootfsMode::Block;
 }
 
+// What the guest will make of the spec's mounts and sysctls, checked on the host before anything
+// is made (a lone VM and a pod member alike): the 9p shares of its binds and its other
+// filesystems, as the native mount plan would make them.
+struct GuestSetUp {
+    wire::SharePlan shares;
+    std::vector<wire::GuestFsMount> filesystems;
+};
+Result<GuestSetUp> planGuestSetUp(const runtime::spec::Spec& s, const std::string& bundle, const std::string& rootfs) {
+    TRY(checkSeccompForGuest(s.linux->seccomp));
+    GuestSetUp g;
+    ASSIGN_OR_RETURN(g.shares, wire::planShares(s.mounts, bundle));
+    TRY(wire::checkBindDestinations(s.mounts, bundle, rootfs));
+    ASSIGN_OR_RETURN(g.filesystems, wire::planGuestFsMounts(s.mounts, bundle));
+    for (const auto& [key, value] : s.linux->sysctl) TRY_CTX(wire::sysctlPath(key), "linux.sysctl");
+    return g;
+}
+
+// The shim's view of the request: its state dir, the exec fifo, the terminal.
+ShimConfig shimConfigFor(const runtime::HandlerRequest& req) {
+    const runtime::spec::Spec& s = *req.spec;
+    ShimConfig c;
+    c.stateDir = req.stateDir;
+    c.fifoPath = req.fifoPath;
+    c.terminal = s.process->terminal;
+    c.consoleSocket = req.options->consoleSocket;
+    c.consoleFd = req.consoleFd;
+    c.consoleSize = s.process->consoleSize;
+    return c;
+}
+
 struct VmmPid {
     pid_t pid;
     uint64_t startTime;
@@ -205,12 +235,9 @@ public:
         uint64_t rootfsBytes = 0;
         bool forcedMode = false;
         ASSIGN_OR_RETURN(wire::RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes, forcedMode));
-        TRY(checkSeccompForGuest(s.linux->seccomp));
         TRY(checkNetwork(s));
-        ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
-        TRY(wire::checkBindDestinations(s.mounts, req.record->bundle, rootfs));
-        ASSIGN_OR_RETURN(auto filesystems, wire::planGuestFsMounts(s.mounts, req.record->bundle));
-        for (const auto& [key, value] : s.linux->sysctl) TRY_CTX(wire::sysctlPath(key), "linux.sysctl");
+        ASSIGN_OR_RETURN(GuestSetUp setUp, planGuestSetUp(s, req.record->bundle, rootfs));
+        wire::SharePlan& shares = setUp.shares;
         // A pod sandbox exports its pod directory, where its members' rootfs will appear.
         bool sandbox = pod.role == PodRole::Sandbox;
         if (sandbox && ::mkdir(podDir(req.stateDir).c_str(), 0700) < 0) return Error::fromErrno("vm: make ", podDir(req.stateDir));
@@ -223,16 +250,10 @@ public:
         if (accel.accel == wire::Accel::Tcg)
             log::warn("vm: running under TCG, which is emulation, not hardware isolation (", accel.reason, ")");
 
-        ShimConfig c;
-        c.stateDir = req.stateDir;
-        c.fifoPath = req.fifoPath;
-        c.terminal = s.process->terminal;
-        c.consoleSocket = req.options->consoleSocket;
-        c.consoleFd = req.consoleFd;
-        c.consoleSize = s.process->consoleSize;
+        ShimConfig c = shimConfigFor(req);
         wire::GuestProcess guest = guestProcessFor(s);
         guest.mounts = shares.mounts;
-        guest.filesystems = std::move(filesystems);
+        guest.filesystems = std::move(setUp.filesystems);
         wire::QemuConfig& q = c.qemu;
         q.accel = accel.accel;
         q.kernel = art.kernel.image;
@@ -271,24 +292,15 @@ public:
     Result<pid_t> bootMember(const runtime::HandlerRequest& req, const std::string& sandboxId, const std::string& rootfs) {
         const runtime::spec::Spec& s = *req.spec;
         ASSIGN_OR_RETURN(std::string sandboxDir, sandboxStateDirFor(req.stateDir, req.record->id, sandboxId, kHandlerName));
-        TRY(checkSeccompForGuest(s.linux->seccomp));
-        ASSIGN_OR_RETURN(wire::SharePlan shares, wire::planShares(s.mounts, req.record->bundle));
-        TRY(wire::checkBindDestinations(s.mounts, req.record->bundle, rootfs));
-        ASSIGN_OR_RETURN(auto filesystems, wire::planGuestFsMounts(s.mounts, req.record->bundle));
-        for (const auto& [key, value] : s.linux->sysctl) TRY_CTX(wire::sysctlPath(key), "linux.sysctl");
+        ASSIGN_OR_RETURN(GuestSetUp setUp, planGuestSetUp(s, req.record->bundle, rootfs));
+        const wire::SharePlan& shares = setUp.shares;
         TRY(stageMember(sandboxDir, req.record->id, rootfs, shares.shares));
         ScopeGuard unstage([&] { unstageMember(sandboxDir, req.record->id); });
-        ShimConfig c;
-        c.stateDir = req.stateDir;
-        c.fifoPath = req.fifoPath;
-        c.terminal = s.process->terminal;
-        c.consoleSocket = req.options->consoleSocket;
-        c.consoleFd = req.consoleFd;
-        c.consoleSize = s.process->consoleSize;
+        ShimConfig c = shimConfigFor(req);
         c.sandboxStateDir = sandboxDir;
         wire::GuestProcess guest = guestProcessFor(s);
         guest.mounts = shares.mounts;
-        guest.filesystems = std::move(filesystems);
+        guest.filesystems = std::move(setUp.filesystems);
         guest.member = req.record->id;
         for (const auto& ns : s.linux->namespaces)
             if (ns.type == "pid" && !ns.path.empty()) guest.sandboxPidNs = true;

@@ -7,14 +7,9 @@
 # must print the same. One VM boot per test.
 
 load ../integration/helpers
+load vm_helpers
 
-setup_file() {
-    itest_setup_file
-    [[ -n "$ITEST_SKIP" ]] && return 0
-    command -v qemu-system-x86_64 >/dev/null || { export ITEST_SKIP="qemu-system-x86 is not installed"; return 0; }
-    ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || { export ITEST_SKIP="linux-image-cloud-amd64 is not installed"; return 0; }
-    export BERTH_TIMEOUT=180  # a TCG boot on two busy cores
-}
+setup_file() { vm_setup_file; }
 
 setup() { itest_setup; }
 teardown() {

@@ -4,16 +4,9 @@
 # One boot for the whole pod: every check of a running pod is in the first test.
 
 load ../integration/helpers
+load vm_helpers
 
-setup_file() {
-    itest_setup_file
-    [[ -n "$ITEST_SKIP" ]] && return 0
-    command -v qemu-system-x86_64 >/dev/null || { export ITEST_SKIP="qemu-system-x86 is not installed"; return 0; }
-    ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || { export ITEST_SKIP="linux-image-cloud-amd64 is not installed"; return 0; }
-    ls -d "${BERTH_VM_KERNELS:-/var/cache/berth/vm/kernels}"/*/ >/dev/null 2>&1 ||
-        { export ITEST_SKIP="no generic guest kernel with 9p (run scripts/setup.sh)"; return 0; }
-    export BERTH_TIMEOUT=180  # a TCG boot on two busy cores
-}
+setup_file() { vm_setup_file --generic; }
 
 setup() {
     itest_setup

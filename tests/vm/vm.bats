@@ -5,19 +5,11 @@
 # Each boot costs a few seconds of TCG, so each test boots once (the differential test twice).
 
 load ../integration/helpers
+load vm_helpers
 
-setup_file() {
-    itest_setup_file
-    [[ -n "$ITEST_SKIP" ]] && return 0
-    command -v qemu-system-x86_64 >/dev/null || { export ITEST_SKIP="qemu-system-x86 is not installed"; return 0; }
-    ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || { export ITEST_SKIP="linux-image-cloud-amd64 is not installed"; return 0; }
-    export BERTH_TIMEOUT=180  # a TCG boot on two busy cores
-}
+setup_file() { vm_setup_file; }
 
-setup() {
-    itest_setup
-    cfg '.annotations["run.oci.handler"] = "vm"'
-}
+setup() { vm_setup; }
 teardown() {
     local ns
     for ns in "$TEST_DIR"/netns-*; do

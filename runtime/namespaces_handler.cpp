@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
 #include "runtime/container.hpp"
+#include "runtime/container_cgroup.hpp"
 #include "runtime/handler.hpp"
 #include "runtime/launch/join.hpp"
 #include "runtime/security/security.hpp"
@@ -92,35 +93,16 @@ public:
     Result<HandlerLaunched> launch(const HandlerRequest& req) override {
         const spec::Spec& sp = *req.spec;
         state::ContainerState& st = *req.record;
-        st.systemdCgroup = req.global->systemdCgroup;
         st.noPivot = req.options->noPivot;
         st.noNewKeyring = req.options->noNewKeyring;
-        cgroups::Config cc{sp.linux->cgroupsPath, st.id, req.global->systemdCgroup, "", ""};
-        cc.rootless = req.global->rootless;
-        ASSIGN_OR_RETURN(auto cg, cgroups::newManager(cc));
+        ASSIGN_OR_RETURN(ContainerCgroup made, makeContainerCgroup(req));
+        cgroups::Manager* cg = made.manager.get();
         if (cg->saved().driver == cgroups::kNoCgroupDriver) {
             std::string limits;
             for (auto& l : cgroups::limitsSet(sp.linux->resources)) limits += (limits.empty() ? "" : ", ") + l;
             if (!limits.empty())
                 log::warn("rootless: no cgroup (this user may not create one), so linux.resources ", limits,
                           " not applied");
-        }
-        // Checked before the cgroup is made or recorded: a frozen one is someone else's to thaw,
-        // and nothing of it may be removed (or killed) on the way out.
-        TRY(cg->refuseFrozen());
-        st.cgroup = cg->saved();
-        TRY(req.save());
-        ScopeGuard removeCgroup([&] { (void)cg->destroy(); });  // also undoes a partial create
-        TRY(cg->create());
-        st.cgroup = cg->saved();  // with the parents create made, for delete
-        // runc 1.1's warning (1.2 refuses): another container's (a pod's) processes share it.
-        // Its processes are someone else's: a create that fails from here must not kill them
-        // (destroy empties the cgroup before it removes it), nor remove a cgroup they live in.
-        // (A systemd scope that already runs is refused when the unit starts, with one line.)
-        auto pids = cg->saved().driver == "systemd" ? Result<std::vector<pid_t>>(std::vector<pid_t>{}) : cg->pids();
-        if (pids && !pids->empty()) {
-            log::warn("container's cgroup is not empty: ", pids->size(), " process(es) found");
-            removeCgroup.dismiss();
         }
         std::vector<std::string> devicePaths;
         for (auto& d : sp.linux->devices) devicePaths.push_back(d.path);
@@ -129,13 +111,13 @@ public:
 
         launch::LaunchConfig lc;
         lc.spec = &sp;
-        lc.rootfs = rootfsConfigFor(sp, req.bundle, cg.get(), req.options->noPivot);
+        lc.rootfs = rootfsConfigFor(sp, req.bundle, cg, req.options->noPivot);
         lc.fifoPath = req.fifoPath;
         if (!req.options->noNewKeyring) lc.keyringId = st.id;
         lc.consoleSocket = req.options->consoleSocket;
         lc.consoleFd = req.consoleFd;
         lc.preserveFds = req.options->preserveFds;
-        lc.cgroup = cg.get();
+        lc.cgroup = cg;
         lc.stateJson = req.stateJson;  // prestart/createRuntime run between clone and pivot_root
         lc.onCloned = [&](pid_t pid) {
             st.pid = pid;
@@ -149,7 +131,7 @@ public:
         launch::Launched init = std::move(*launched);
         // The systemd driver knows its unit's cgroups only once the init joined it.
         st.cgroup = cg->saved();
-        removeCgroup.dismiss();
+        made.removeOnFailure.dismiss();
         return HandlerLaunched{init.pid};
     }
 
@@ -162,11 +144,8 @@ public:
         const state::ContainerState& s = c.st;
         Status first;
         std::unique_ptr<cgroups::Manager> cg;
-        if (!s.cgroup.paths.empty() || !s.cgroup.unit.empty()) {
-            auto loaded = cgroups::loadManager(s.cgroup);
-            if (loaded) cg = std::move(*loaded);
-            else first = std::move(loaded).error();
-        }
+        if (auto loaded = recordedCgroup(s)) cg = std::move(*loaded);
+        else first = std::move(loaded).error();
         // A frozen process does not die of SIGKILL until thawed.
         if (cg && s.saved == CS::Paused) (void)cg->freeze(false);
         if (state::processAlive(s.pid, s.pidStartTime)) {

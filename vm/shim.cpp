@@ -487,9 +487,11 @@ void placeShimFds(ShimConfig& c, int readyFd) {
 std::string controlSocketPath(const std::string& stateDir) { return stateDir + "/" + kControlSocketName; }
 
 Result<ShimStarted> startShim(const ShimConfig& c) {
-    int p[2];
+    int p[2], g[2];
     if (::pipe2(p, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
     UniqueFd rd(p[0]), wr(p[1]);
+    if (::pipe2(g, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
+    UniqueFd goRd(g[0]), goWr(g[1]);  // berth placed the shim (its cgroup): it may go on
     pid_t pid = ::fork();
     if (pid < 0) return Error::fromErrno("fork the vm shim");
     if (pid == 0) {
@@ -497,11 +499,28 @@ Result<ShimStarted> startShim(const ShimConfig& c) {
         // file, so a shim holding it would block every later berth call on this container).
         ::setsid();
         ::prctl(PR_SET_NAME, "berth-vm-shim");  // what ps shows for the container's pid
+        goWr.reset();
+        char go = 0;
+        if (::read(goRd.get(), &go, 1) != 1) ::_exit(1);
         ShimConfig mine = c;
         placeShimFds(mine, wr.get());
         Shim(mine).run();
     }
     wr.reset();
+    goRd.reset();
+    if (c.placeShim) {
+        if (Status placed = c.placeShim(pid); !placed) {
+            ::kill(pid, SIGKILL);
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+            return std::move(placed).error();
+        }
+    }
+    if (::write(goWr.get(), "g", 1) != 1) {
+        Error e = Error::fromErrno("start the vm shim");
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+        return e;
+    }
     std::string msg = fs::readUntilEof(rd.get());
     if (msg.rfind("ok ", 0) == 0) return ShimStarted{pid, static_cast<pid_t>(std::atoi(msg.c_str() + 3))};
     int status;

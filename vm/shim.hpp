@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -29,6 +30,10 @@ struct ShimConfig {
     // A pod member: no VM of its own — its frames go through the shim of the sandbox whose
     // state dir this is (vm/pod.hpp), which relays them to the agent.
     std::string sandboxStateDir;
+    // Run in berth with the forked shim's pid before the shim does anything (starts its VMM):
+    // joins it to the container's host cgroup, so QEMU, forked after, is accounted there too.
+    // An error kills the shim and fails startShim.
+    std::function<Status(pid_t)> placeShim;
 };
 
 struct ShimStarted {

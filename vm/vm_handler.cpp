@@ -8,13 +8,16 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <set>
 #include <utility>
 #include <thread>
 
+#include "common/crash_point.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "runtime/container_cgroup.hpp"
 #include "runtime/hooks/hooks.hpp"
 #include "runtime/security/security.hpp"
 #include "vm/artifacts.hpp"
@@ -210,27 +213,38 @@ public:
     }
 
     Result<runtime::HandlerLaunched> launch(const runtime::HandlerRequest& req) override {
-        ASSIGN_OR_RETURN(pid_t shim, boot(req));
+        // The host cgroup the spec names holds the shim and QEMU, for accounting only: the
+        // spec's limits are the guest's (applied there); the VMM's RAM and QEMU's own ~230 MiB
+        // would be OOM-killed under a container-sized limit. Kata's sandbox_cgroup_only puts the
+        // VMM in the pod cgroup the kubelet sizes with the pod overhead; the same holds here.
+        ASSIGN_OR_RETURN(runtime::ContainerCgroup cgroup, runtime::makeContainerCgroup(req));
+        crashPoint("create:cgroup-made");
+        ASSIGN_OR_RETURN(pid_t shim, boot(req, [cg = cgroup.manager.get()](pid_t pid) -> Status {
+            TRY_CTX(cg->addProcess(pid), "vm: put the shim into the container's cgroup");
+            return {};
+        }));
         runtime::state::ContainerState& st = *req.record;
         st.pid = shim;
         st.pidStartTime = runtime::state::processStartTime(shim);
-        ScopeGuard undo([&] { (void)destroy({st, req.stateDir, runtime::state::ContainerStatus::Creating}); });
+        st.cgroup = cgroup.manager->saved();  // the systemd driver knows its unit's once joined
+        ScopeGuard undo([&] { stopVm({st, req.stateDir, runtime::state::ContainerStatus::Creating}); });
         // prestart and createRuntime run in the runtime's namespace once the VM exists and
         // before create returns, as for a native container; a failing one fails the create.
         const runtime::spec::Hooks& h = req.spec->hooks;
         TRY(berth::runtime::hooks::run(h.prestart, req.stateJson(shim, "creating"), "prestart"));
         TRY(berth::runtime::hooks::run(h.createRuntime, req.stateJson(shim, "creating"), "createRuntime"));
         undo.dismiss();
+        cgroup.removeOnFailure.dismiss();
         return runtime::HandlerLaunched{shim};
     }
 
     // The boot artifacts, the rootfs for the guest, the shim and its VMM; the shim's pid.
-    Result<pid_t> boot(const runtime::HandlerRequest& req) {
+    Result<pid_t> boot(const runtime::HandlerRequest& req, const std::function<Status(pid_t)>& placeShim) {
         const runtime::spec::Spec& s = *req.spec;
         wire::timing::mark("vm.launch");
         std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
         ASSIGN_OR_RETURN(PodInfo pod, podRoleOf(s.annotations));
-        if (pod.role == PodRole::Member) return bootMember(req, pod.sandboxId, rootfs);
+        if (pod.role == PodRole::Member) return bootMember(req, pod.sandboxId, rootfs, placeShim);
         // What the config asks that the VM path cannot do fails before anything is made.
         uint64_t rootfsBytes = 0;
         bool forcedMode = false;
@@ -251,6 +265,7 @@ public:
             log::warn("vm: running under TCG, which is emulation, not hardware isolation (", accel.reason, ")");
 
         ShimConfig c = shimConfigFor(req);
+        c.placeShim = placeShim;
         wire::GuestProcess guest = guestProcessFor(s);
         guest.mounts = shares.mounts;
         guest.filesystems = std::move(setUp.filesystems);
@@ -289,7 +304,8 @@ public:
     // A pod member: no VM of its own. Its rootfs and bind sources are bind-mounted under the
     // sandbox's pod directory (QEMU's 9p export sees them with no hotplug) and its shim relays
     // through the sandbox's shim to the agent, which runs it beside the sandbox.
-    Result<pid_t> bootMember(const runtime::HandlerRequest& req, const std::string& sandboxId, const std::string& rootfs) {
+    Result<pid_t> bootMember(const runtime::HandlerRequest& req, const std::string& sandboxId, const std::string& rootfs,
+                             const std::function<Status(pid_t)>& placeShim) {
         const runtime::spec::Spec& s = *req.spec;
         ASSIGN_OR_RETURN(std::string sandboxDir, sandboxStateDirFor(req.stateDir, req.record->id, sandboxId, kHandlerName));
         ASSIGN_OR_RETURN(GuestSetUp setUp, planGuestSetUp(s, req.record->bundle, rootfs));
@@ -297,6 +313,7 @@ public:
         TRY(stageMember(sandboxDir, req.record->id, rootfs, shares.shares));
         ScopeGuard unstage([&] { unstageMember(sandboxDir, req.record->id); });
         ShimConfig c = shimConfigFor(req);
+        c.placeShim = placeShim;
         c.sandboxStateDir = sandboxDir;
         wire::GuestProcess guest = guestProcessFor(s);
         guest.mounts = shares.mounts;
@@ -323,6 +340,15 @@ public:
     }
 
     Status destroy(const runtime::HandledContainer& c) override {
+        stopVm(c);
+        // Last: the cgroup is empty once the shim and VMM are gone (destroy kills what is left).
+        ASSIGN_OR_RETURN(auto cg, runtime::recordedCgroup(c.st));
+        if (cg) TRY(cg->destroy());
+        crashPoint("delete:cgroup-removed");
+        return {};
+    }
+
+    void stopVm(const runtime::HandledContainer& c) {
         // The shim first: its VMM gets SIGKILL by PDEATHSIG. Then make sure of the VMM itself
         // (a crash between fork and the record can leave only it) before the state dir goes.
         const runtime::state::ContainerState& st = c.st;
@@ -344,7 +370,6 @@ public:
         if (auto pod = podRoleOf(c.st.annotations); pod && pod->role == PodRole::Sandbox) unstagePod(c.stateDir);
         else if (pod && pod->role == PodRole::Member)
             unstageMember(std::filesystem::path(c.stateDir).parent_path().string() + "/" + pod->sandboxId, c.st.id);
-        return {};
     }
 
     // The whole machine stops: SIGSTOP halts every vCPU thread of the VMM (the guest's clock

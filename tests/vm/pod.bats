@@ -22,8 +22,33 @@ pod_bundle() {
     shift 2
     cp -a "$TEMPLATE" "$TEST_DIR/$name"
     CFG_FILE="$TEST_DIR/$name/config.json" cfg '.process.env += ["BERTH_ITEST_TAG=" + $tag] | .process.args = $ARGS.positional |
-        .annotations = {"io.kubernetes.cri.container-type": $type, "io.kubernetes.cri.sandbox-id": $sb}' \
-        --arg tag "$TAG" --arg type "$type" --arg sb "$SB" --args -- "$@"
+        .annotations = {"io.kubernetes.cri.container-type": $type, "io.kubernetes.cri.sandbox-id": $sb} |
+        .linux.cgroupsPath = $cg' \
+        --arg tag "$TAG" --arg type "$type" --arg sb "$SB" --arg cg "$(pod_cgroup "$name")" --args -- "$@"
+}
+
+# pod_cgroup NAME: the cgroupsPath pod_bundle gives NAME, under a pod cgroup the test makes
+# (as the kubelet makes the pod's, kubepods/pod<uid>, before RunPodSandbox).
+pod_cgroup() {
+    echo "/${TAG}-pod/${TAG}-$1"
+}
+
+# assert_shim_cgroup ID NAME: ID's pid (its shim) and the shim's children (QEMU) are in NAME's
+# cgroup in every v1 hierarchy the memory, cpu and pids controllers are on.
+assert_shim_cgroup() {
+    local pid c want
+    want="$(pod_cgroup "$2")"
+    for pid in "$(ctr_pid "$1")" $(cat "/proc/$(ctr_pid "$1")/task/"*/children 2>/dev/null); do
+        for c in memory cpu pids; do
+            grep -Eq "^[0-9]+:([^:]*,)?$c(,[^:]*)?:$want\$" "/proc/$pid/cgroup" ||
+                { fail "$1: process $pid ($(cat "/proc/$pid/comm")) is not in $want ($c):" "$(cat "/proc/$pid/cgroup")"; return 1; }
+        done
+    done
+}
+
+# no_pod_cgroups: nothing of the pod's cgroups is left but the pod cgroup itself.
+no_pod_cgroups() {
+    [[ -z "$(find /sys/fs/cgroup -mindepth 2 -path "*/${TAG}-pod/*" -type d 2>/dev/null)" ]]
 }
 
 # vm ARGS...: berth-vm --root $ROOT ARGS (status, output, stderr as rb sets them).
@@ -42,6 +67,7 @@ qemu_count() {
 @test "vm pod: sandbox and members in ONE VM — localhost between members, exec, exit codes, kill, delete" {
     mounts_snapshot
     pod_bundle sb sandbox sleep 1000
+    CFG_FILE="$TEST_DIR/sb/config.json" cfg '.linux.resources.memory.limit = 134217728'  # the guest's, not the host cgroup's
     pod_bundle web container httpd -f -p 8080 -h /www
     mkdir "$TEST_DIR/web/rootfs/www" && echo pod-ok >"$TEST_DIR/web/rootfs/www/index.html"
     pod_bundle client container sh -c 'for i in $(seq 100); do wget -q -O- http://127.0.0.1:8080/ && exit 7; sleep 0.1; done; exit 1'
@@ -58,6 +84,13 @@ qemu_count() {
     vm run -d -b "$TEST_DIR/web" web
     assert_ok
     [[ "$(qemu_count)" == 1 ]] || fail "QEMU processes: $(qemu_count), expected 1"
+    # The host cgroup each spec names holds its shim (and the sandbox's QEMU), for accounting:
+    # the spec's memory limit is not applied there (the guest applies it).
+    assert_shim_cgroup "$SB" sb
+    assert_shim_cgroup web web
+    [[ "$(cat "/proc/$(ctr_pid "$SB")/task/"*/children | wc -w)" -ge 1 ]] || fail "the sandbox's shim has no QEMU child"
+    [[ "$(cat "/sys/fs/cgroup/memory$(pod_cgroup sb)/memory.limit_in_bytes")" -gt $((1 << 40)) ]] ||
+        fail "a memory limit on the VM's host cgroup: $(cat "/sys/fs/cgroup/memory$(pod_cgroup sb)/memory.limit_in_bytes")"
 
     # A member reaches a server in another member over localhost (the sandbox's network), and
     # its exit code is the member's own.
@@ -105,6 +138,9 @@ qemu_count() {
     # (both were foreground runs: gone with their ends, as runc's)
     [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
     assert_no_leftovers "$SB"
+    no_pod_cgroups || fail "cgroups left:" "$(find /sys/fs/cgroup -path "*/${TAG}-pod/*" -type d)"
+    # The pod cgroup is the kubelet's to remove (the sandbox's delete could not: members were in it).
+    find /sys/fs/cgroup -depth -type d -name "${TAG}-pod" -exec rmdir {} +
 }
 
 @test "vm pod: a member whose sandbox does not exist or is not a VM fails in one line and leaves nothing" {
@@ -113,6 +149,16 @@ qemu_count() {
     vm create -b "$TEST_DIR/m" m
     assert_berth_error 'container "m": its sandbox "'"$SB"'" does not exist'
     [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
+    # That create failed after it made the cgroup (and its pod parent): none is left.
+    [[ -z "$(find /sys/fs/cgroup -path "*/${TAG}-pod*" -type d)" ]] || fail "cgroups left:" "$(find /sys/fs/cgroup -path "*/${TAG}-pod*")"
+    # Killed once the cgroup exists: it is recorded, and delete --force removes it.
+    status=0
+    env BERTH_CRASH_AT=create:cgroup-made "$BERTH_VM" --root "$ROOT" create -b "$TEST_DIR/m" m 2>/dev/null || status=$?
+    [[ "$status" == 137 ]] || fail "create exited $status, not killed at create:cgroup-made (a build without --crash-points?)"
+    [[ -n "$(find /sys/fs/cgroup/memory -path "*$(pod_cgroup m)" -type d)" ]] || fail "no cgroup made before the crash point"
+    vm delete -f m
+    assert_ok
+    [[ -z "$(find /sys/fs/cgroup -path "*/${TAG}-pod*" -type d)" ]] || fail "cgroups left:" "$(find /sys/fs/cgroup -path "*/${TAG}-pod*")"
 
     # A sandbox on the namespaces path: its members cannot join a VM it does not have.
     pod_bundle sb sandbox sleep 100

@@ -322,6 +322,7 @@ public:
         for (const auto& ns : s.linux->namespaces)
             if (ns.type == "pid" && !ns.path.empty()) guest.sandboxPidNs = true;
         guest.hostname.clear();  // the UTS namespace is the sandbox's (CRI gives both one name)
+        guest.resources = wire::guestResources(s.linux->resources, true);  // its own cgroup in the guest
         c.guestConfigJson = wire::toJson(guest);
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
         unstage.dismiss();

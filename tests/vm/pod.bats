@@ -69,6 +69,7 @@ qemu_count() {
     pod_bundle sb sandbox sleep 1000
     CFG_FILE="$TEST_DIR/sb/config.json" cfg '.linux.resources.memory.limit = 134217728'  # the guest's, not the host cgroup's
     pod_bundle web container httpd -f -p 8080 -h /www
+    CFG_FILE="$TEST_DIR/web/config.json" cfg '.linux.resources.memory.limit = 104857600'  # its own guest cgroup's
     mkdir "$TEST_DIR/web/rootfs/www" && echo pod-ok >"$TEST_DIR/web/rootfs/www/index.html"
     pod_bundle client container sh -c 'for i in $(seq 100); do wget -q -O- http://127.0.0.1:8080/ && exit 7; sleep 0.1; done; exit 1'
     pod_bundle idle container sleep 1000
@@ -103,6 +104,25 @@ qemu_count() {
     assert_status 4
     [[ "$output" == "httpd -f -p 8080 -h /www pod-ok" ]] || fail "exec output: $output"
     [[ "$(qemu_count)" == 1 ]] || fail "QEMU processes: $(qemu_count), expected 1"
+
+    # A member's limits are those of its own cgroup in the guest: seen inside, by events
+    # --stats and ps, and changed by update (under the sandbox's RAM).
+    vm exec web cat /sys/fs/cgroup/memory.max
+    [[ "$output" == 104857600 ]] || fail "the member's memory.max at create: $output"
+    vm update --memory 64m web
+    assert_ok
+    vm exec web cat /sys/fs/cgroup/memory.max
+    [[ "$output" == 67108864 ]] || fail "the member's memory.max: $output"
+    vm exec "$SB" cat /sys/fs/cgroup/memory.max
+    [[ "$output" == 134217728 ]] || fail "the sandbox's memory.max: $output"
+    vm events --stats web
+    assert_ok
+    [[ "$(jq -r .data.memory.usage.limit <<<"$output")" == 67108864 ]] || fail "events --stats of the member: $output"
+    vm ps --format json web
+    assert_ok
+    [[ "$(jq -c 'sort' <<<"$output")" == "[1]" ]] || fail "ps of the member: $output"
+    vm update --memory 1g web
+    assert_berth_error 'above the .* MiB'
 
     # A member whose sandbox is deleted under it stops as if killed (137), as Kata stops them.
     # This one names its PID namespace by path (CRI's shareProcessNamespace): it joins the

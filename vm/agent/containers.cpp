@@ -18,6 +18,7 @@
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 #include "vm/agent/agent.hpp"
+#include "vm/agent/guest_ops.hpp"
 
 namespace berth::vm::agent {
 namespace proto = wire::proto;
@@ -111,6 +112,7 @@ void exitAcked(int sock, proto::Decoder& dec, int code) {
     if (!cfg || cfg->type != proto::Type::Config) ::_exit(1);
     auto p = wire::guestProcessFromJson(cfg->payload);
     Status st = p ? enterMemberRootfs(*p) : Status(p.error());
+    if (st) st = setupMemberCgroup(p->resources, p->member);
     if (!st) {
         (void)proto::writeFrame(sock, proto::Type::Failed, st.error().what());
         ::_exit(127);
@@ -128,6 +130,7 @@ void exitAcked(int sock, proto::Decoder& dec, int code) {
         code = c ? *c : 255;
     }
     exitAcked(sock, dec, code);
+    removeGuestCgroups();
     ::_exit(0);
 }
 

@@ -61,6 +61,23 @@ Status setupGuestCgroup(const nlohmann::json& resources, const std::string& id) 
     return {};
 }
 
+Status setupMemberCgroup(const nlohmann::json& resources, const std::string& id) {
+    auto& all = guestCgroups();
+    auto sandbox = all.find("");
+    uint64_t ceiling = sandbox == all.end() ? 0 : sandbox->second.memoryCeiling;  // the VM's RAM is the sandbox's
+    TRY(setupGuestCgroup(resources, id));
+    GuestCgroup mine = std::move(all[id]);
+    if (ceiling) mine.memoryCeiling = ceiling;
+    all.clear();  // this process's copy of PID 1's table: from here its one container is the member
+    all[""] = std::move(mine);
+    return {};
+}
+
+void removeGuestCgroups() {
+    for (auto& [id, cg] : guestCgroups()) (void)cg.manager->destroy();
+    guestCgroups().clear();
+}
+
 Status enterContainerCgroup(pid_t workload, const std::string& id) {
     GuestCgroup* cg = findCgroup(id);
     if (!cg) return {};

@@ -20,6 +20,12 @@ namespace berth::vm::agent {
 // id: the container's id in a VM of several; "" (the default) is the VM's one container, which
 // answers to any id the host asks about.
 Status setupGuestCgroup(const nlohmann::json& resources, const std::string& id = "");
+// In a pod member's supervisor (a child of PID 1): the member's own cgroup berth/<id> with its
+// limits; it becomes the one container of this process's table (so the workload, its execs and
+// the ps/stats/update requests its supervisor answers use it); its memory ceiling is the VM's.
+Status setupMemberCgroup(const nlohmann::json& resources, const std::string& id);
+// The supervisor's last step: its member's cgroup goes (what is left in it is killed).
+void removeGuestCgroups();
 // In a process's child before it joins the workload's namespaces: into the container's cgroup,
 // and into a cgroup namespace rooted there (the workload: a new one; workload > 0: its one).
 Status enterContainerCgroup(pid_t workload, const std::string& id = "");

@@ -67,7 +67,10 @@ qemu_count() {
 @test "vm pod: sandbox and members in ONE VM — localhost between members, exec, exit codes, kill, delete" {
     mounts_snapshot
     pod_bundle sb sandbox sleep 1000
-    CFG_FILE="$TEST_DIR/sb/config.json" cfg '.linux.resources.memory.limit = 134217728'  # the guest's, not the host cgroup's
+    # (containerd binds the sandbox's /dev/shm read-only, the members' read-write)
+    CFG_FILE="$TEST_DIR/sb/config.json" cfg '.linux.resources.memory.limit = 134217728 |
+        .mounts += [{destination: "/dev/shm", type: "bind", source: $d, options: ["rbind", "ro", "nosuid", "nodev", "noexec"]}]' \
+        --arg d "$TEST_DIR"
     pod_bundle web container httpd -f -p 8080 -h /www
     CFG_FILE="$TEST_DIR/web/config.json" cfg '.linux.resources.memory.limit = 104857600'  # its own guest cgroup's
     mkdir "$TEST_DIR/web/rootfs/www" && echo pod-ok >"$TEST_DIR/web/rootfs/www/index.html"

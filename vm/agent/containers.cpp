@@ -47,6 +47,10 @@ Status makePodShm() {
     bool bound = fs::exists("/rootfs/dev/shm") && ::mount("/rootfs/dev/shm", kPodShm, nullptr, MS_BIND, nullptr) == 0;
     if (!bound && ::mount("shm", kPodShm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") < 0)
         return Error::fromErrno("mount the pod's /dev/shm");
+    // containerd binds the sandbox's /dev/shm read-only (the pause writes nothing) and the app
+    // containers' read-write: the bind keeps the sandbox mount's ro, the members' must not.
+    if (bound && ::mount(nullptr, kPodShm, nullptr, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
+        return Error::fromErrno("make the pod's /dev/shm writable");
     made = true;
     return {};
 }

@@ -30,8 +30,9 @@ declare -A allowed=(
     [runtime/hooks/]="common/ runtime/spec/ runtime/hooks/"
     [runtime/]="common/ namespaces/ cgroups/ images/ runtime/"
     # vm's host side implements runtime::Handler: the seam's headers and what a process
-    # in a container needs (spec, state, hooks, terminals, security), not the runtime's insides.
-    [vm/]="common/ namespaces/ vm/ cgroups/stats.hpp cgroups/manager.hpp runtime/handler.hpp runtime/runtime.hpp runtime/foreground.hpp runtime/hooks/hooks.hpp runtime/spec/ runtime/state/ runtime/security/ runtime/process/terminal.hpp"
+    # in a container needs (spec, state, hooks, terminals, security), not the runtime's insides;
+    # runtime/container_cgroup.hpp is the seam's too (a container's host cgroup, for every handler).
+    [vm/]="common/ namespaces/ vm/ cgroups/stats.hpp cgroups/manager.hpp runtime/handler.hpp runtime/container_cgroup.hpp runtime/runtime.hpp runtime/foreground.hpp runtime/hooks/hooks.hpp runtime/spec/ runtime/state/ runtime/security/ runtime/process/terminal.hpp"
     # The guest agent (static, the VM's /init) shares with the host only berth_process (the
     # last steps of a container process), berth_spec, namespaces/, the wire format and cgroups/
     # (the container's cgroup in the guest is made by the same cgroup2 manager).

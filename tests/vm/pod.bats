@@ -27,8 +27,8 @@ pod_bundle() {
         --arg tag "$TAG" --arg type "$type" --arg sb "$SB" --arg cg "$(pod_cgroup "$name")" --args -- "$@"
 }
 
-# pod_cgroup NAME: the cgroupsPath pod_bundle gives NAME, under a pod cgroup the test makes
-# (as the kubelet makes the pod's, kubepods/pod<uid>, before RunPodSandbox).
+# pod_cgroup NAME: the cgroupsPath pod_bundle gives NAME, under a pod cgroup (the kubelet's
+# kubepods/pod<uid>; here the sandbox's create makes it, and the test removes it at the end).
 pod_cgroup() {
     echo "/${TAG}-pod/${TAG}-$1"
 }

@@ -90,75 +90,6 @@ size_t skipSpace(std::string_view text, size_t i) {
     return i;
 }
 
-// Where the object or array value of the top-level member `key` (spelt without escapes) starts
-// and ends (one past its closing bracket), by matching brackets outside strings; nullopt when
-// there is none or its brackets do not match (the full parse then says what is wrong).
-std::optional<std::pair<size_t, size_t>> memberValueSpan(std::string_view text, std::string_view key) {
-    size_t depth = 0;
-    for (size_t i = 0; i < text.size(); i++) {
-        char c = text[i];
-        if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (depth-- == 0) return std::nullopt;
-        } else if (c == '"') {
-            size_t end = stringEnd(text, i);
-            if (end == text.size()) return std::nullopt;
-            bool isKey = depth == 1 && text.substr(i + 1, end - i - 1) == key;
-            i = end;
-            if (!isKey) continue;
-            size_t v = skipSpace(text, end + 1);
-            if (v == text.size() || text[v] != ':') continue;  // a string value, not the key
-            v = skipSpace(text, v + 1);
-            if (v == text.size() || (text[v] != '{' && text[v] != '[')) return std::nullopt;
-            size_t d = 0;
-            for (size_t k = v; k < text.size(); k++) {
-                if (text[k] == '"') {
-                    k = stringEnd(text, k);
-                } else if (text[k] == '{' || text[k] == '[') {
-                    d++;
-                } else if ((text[k] == '}' || text[k] == ']') && --d == 0) {
-                    return std::make_pair(v, k + 1);
-                }
-            }
-            return std::nullopt;
-        }
-    }
-    return std::nullopt;
-}
-
-}  // namespace
-
-Result<nlohmann::json> parseJsonSkipping(std::string_view text, std::string_view what,
-                                         std::string_view skipKey, size_t maxDepth) {
-    if (jsonNestingDepth(text, maxDepth) > maxDepth)
-        return Error(EINVAL, strCat(what, ": JSON nested deeper than ", maxDepth, " levels"))
-            .hideErrno();
-    // nlohmann's lexer costs ~80 instructions a byte, and the skipped member is most of a
-    // state.json: an object or array value is cut out by matching its brackets (~10 a byte) and
-    // parsed as null. Inside it only the brackets and strings are checked then, not the tokens.
-    std::string shortened;
-    if (auto span = memberValueSpan(text, skipKey)) {
-        shortened.reserve(text.size() - (span->second - span->first) + 4);
-        shortened.append(text.substr(0, span->first)).append("null").append(text.substr(span->second));
-        text = shortened;
-    }
-    // The member itself (or one the scan did not cut: a scalar, an escaped key) is dropped by the
-    // callback; refusing every event below it builds nothing for it.
-    bool skipping = false;
-    auto keep = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-        if (depth == 1 && event == nlohmann::json::parse_event_t::key) {
-            skipping = parsed.is_string() && parsed.get_ref<const std::string&>() == skipKey;
-            return !skipping;
-        }
-        return !skipping || event == nlohmann::json::parse_event_t::object_end;
-    };
-    // The depth of the whole text was checked above: the shortened one is not scanned again.
-    return parseCapped<nlohmann::json>(text, what, maxDepth, true, nlohmann::json::parser_callback_t(keep));
-}
-
-namespace {
-
 // i at an opening bracket: one past its closing one, or npos when it has none.
 size_t valueEnd(std::string_view text, size_t i) {
     size_t d = 0;
@@ -205,7 +136,44 @@ std::vector<std::pair<size_t, size_t>> memberValueSpans(std::string_view text,
     return spans;
 }
 
+// Where the object or array value of the top-level member `key` (spelt without escapes) starts
+// and ends (one past its closing bracket); nullopt when there is none or its brackets do not
+// match (the full parse then says what is wrong).
+std::optional<std::pair<size_t, size_t>> memberValueSpan(std::string_view text, std::string_view key) {
+    auto spans = memberValueSpans(text, {key});
+    if (spans.empty()) return std::nullopt;
+    return spans.front();
+}
+
 }  // namespace
+
+Result<nlohmann::json> parseJsonSkipping(std::string_view text, std::string_view what,
+                                         std::string_view skipKey, size_t maxDepth) {
+    if (jsonNestingDepth(text, maxDepth) > maxDepth)
+        return Error(EINVAL, strCat(what, ": JSON nested deeper than ", maxDepth, " levels"))
+            .hideErrno();
+    // nlohmann's lexer costs ~80 instructions a byte, and the skipped member is most of a
+    // state.json: an object or array value is cut out by matching its brackets (~10 a byte) and
+    // parsed as null. Inside it only the brackets and strings are checked then, not the tokens.
+    std::string shortened;
+    if (auto span = memberValueSpan(text, skipKey)) {
+        shortened.reserve(text.size() - (span->second - span->first) + 4);
+        shortened.append(text.substr(0, span->first)).append("null").append(text.substr(span->second));
+        text = shortened;
+    }
+    // The member itself (or one the scan did not cut: a scalar, an escaped key) is dropped by the
+    // callback; refusing every event below it builds nothing for it.
+    bool skipping = false;
+    auto keep = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        if (depth == 1 && event == nlohmann::json::parse_event_t::key) {
+            skipping = parsed.is_string() && parsed.get_ref<const std::string&>() == skipKey;
+            return !skipping;
+        }
+        return !skipping || event == nlohmann::json::parse_event_t::object_end;
+    };
+    // The depth of the whole text was checked above: the shortened one is not scanned again.
+    return parseCapped<nlohmann::json>(text, what, maxDepth, true, nlohmann::json::parser_callback_t(keep));
+}
 
 Result<nlohmann::json> parseJsonEmptying(std::string_view text, std::string_view what,
                                          std::initializer_list<std::string_view> keys, size_t maxDepth) {

@@ -10,16 +10,6 @@ setup_file() { vm_setup_file; }
 setup() { vm_setup; }
 teardown() { itest_teardown; }
 
-# wait_file FILE REGEX: until FILE has a line matching REGEX (up to 120 s: the guest boots).
-wait_file() {
-    local i
-    for ((i = 0; i < 1200; i++)); do
-        grep -qE -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    fail "no line matching /$2/ in $1:" "$(cat "$1" 2>/dev/null)"
-}
-
 # stat_of JQ: a number from events --stats' data.
 stat_of() {
     rb events --stats "$ID"

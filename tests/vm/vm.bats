@@ -27,16 +27,6 @@ make_netns() {
         ip addr add $2 dev eth0 && ip link set eth0 up"
 }
 
-# wait_file FILE REGEX: until FILE has a line matching REGEX (up to 120 s: the guest boots).
-wait_file() {
-    local i
-    for ((i = 0; i < 1200; i++)); do
-        grep -qE -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    fail "no line matching /$2/ in $1:" "$(cat "$1" 2>/dev/null)"
-}
-
 # vmm_pid ID: the VMM (QEMU) of a VM container, as the handler recorded it.
 vmm_pid() {
     cut -d' ' -f1 "$ROOT/$1/vmm.pid"

@@ -278,21 +278,29 @@ bg_run() {
     [[ "$(cat "$TEST_DIR/out")" == $'line-from-stdin\n/bin/busybox\nRead-only file system' ]] || fail "stdout: $(cat "$TEST_DIR/out")"
 }
 
-@test "vm: bind mounts over 9p with the rootfs on an ext4 disk — a dir written both ways, a ro file over a symlink, a destination made in the guest" {
+@test "vm: bind mounts over 9p with the rootfs on an ext4 disk — a dir written both ways, a ro file over a symlink, noexec/nosuid/noatime, a destination made in the guest" {
     # A spec with binds boots the generic kernel, whose ext4 is a module (with crc32c).
     mkdir -p "$TEST_DIR/share" "$TEST_DIR/conf"
     echo host-file >"$TEST_DIR/share/in"
     echo "nameserver 192.0.2.53" >"$TEST_DIR/conf/resolv.conf"
     ln -sfn ../run/nowhere/resolv.conf "$BUNDLE/rootfs/etc/resolv.conf"
+    printf '#!/bin/sh\necho ran\n' >"$TEST_DIR/share/run.sh"
+    chmod +x "$TEST_DIR/share/run.sh"
+    # The same directory a second time with noexec, nosuid, noatime and a propagation option:
+    # the guest remounts that bind with them (mountinfo), and its script does not run.
     cfg '.annotations["org.berth.vm.rootfs"] = "block" | .mounts += [
         {destination: "/new/data", type: "bind", source: ($t + "/share"), options: ["rbind", "rw"]},
+        {destination: "/new/noexec", type: "bind", source: ($t + "/share"), options: ["rbind", "noexec", "nosuid", "noatime", "rprivate"]},
         {destination: "/etc/resolv.conf", type: "bind", source: ($t + "/conf/resolv.conf"), options: ["bind", "ro"]}]' \
         --arg t "$TEST_DIR"
     set_args sh -c 'cat /new/data/in; echo guest-file >/new/data/out; cat /etc/resolv.conf
-        (echo x >>/etc/resolv.conf) 2>&1 | grep -o "Read-only file system"; touch /x 2>&1 | grep -o "Read-only file system"'
+        (echo x >>/etc/resolv.conf) 2>&1 | grep -o "Read-only file system"; touch /x 2>&1 | grep -o "Read-only file system"
+        /new/data/run.sh; /new/noexec/run.sh 2>&1 | grep -o "Permission denied"
+        awk '"'"'$5 == "/new/noexec" { print $6 }'"'"' /proc/self/mountinfo | tr , "\n" | grep -x -e noexec -e nosuid -e noatime | sort | tr "\n" " "; echo'
     run_fg "$ID"
     assert_ok
-    [[ "${lines[*]}" == "host-file nameserver 192.0.2.53 Read-only file system Read-only file system" ]] || fail "stdout: ${lines[*]}"
+    [[ "${lines[*]}" == "host-file nameserver 192.0.2.53 Read-only file system Read-only file system ran Permission denied noatime noexec nosuid " ]] ||
+        fail "stdout: ${lines[*]}"
     [ "$(cat "$TEST_DIR/share/out")" = guest-file ] || fail "the guest's write is not on the host"
     [ "$(cat "$TEST_DIR/conf/resolv.conf")" = "nameserver 192.0.2.53" ] || fail "the ro file changed"
     [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"

@@ -39,6 +39,8 @@ Result<SharePlan> planShares(const std::vector<runtime::spec::Mount>& mounts, co
         GuestMount g;
         g.destination = fs::cleanPath(m.destination);
         g.readonly = hasOption(m, "ro");
+        for (const auto& o : m.options)
+            if (o != "bind" && o != "rbind") g.options.push_back(o);
         std::string dir = fs::cleanPath(source);
         if (S_ISREG(st.st_mode)) {
             g.file = dir.substr(dir.rfind('/') + 1);
@@ -62,8 +64,11 @@ Result<SharePlan> planShares(const std::vector<runtime::spec::Mount>& mounts, co
 
 nlohmann::json toJson(const std::vector<GuestMount>& mounts) {
     nlohmann::json a = nlohmann::json::array();
-    for (auto& m : mounts)
-        a.push_back({{"tag", m.tag}, {"file", m.file}, {"destination", m.destination}, {"readonly", m.readonly}});
+    for (auto& m : mounts) {
+        nlohmann::json e = {{"tag", m.tag}, {"file", m.file}, {"destination", m.destination}, {"readonly", m.readonly}};
+        if (!m.options.empty()) e["options"] = m.options;
+        a.push_back(std::move(e));
+    }
     return a;
 }
 
@@ -74,7 +79,14 @@ Result<std::vector<GuestMount>> guestMountsFromJson(const nlohmann::json& j) {
     for (auto& e : j) {
         if (!e.is_object()) return Error(EINVAL, "guest config: a mount must be an object");
         GuestMount m{e.value("tag", std::string()), e.value("file", std::string()),
-                     e.value("destination", std::string()), e.value("readonly", false)};
+                     e.value("destination", std::string()), e.value("readonly", false), {}};
+        if (auto o = e.find("options"); o != e.end()) {
+            if (!o->is_array()) return Error(EINVAL, strCat("guest config: bad mount options ", o->dump()));
+            for (const auto& opt : *o) {
+                if (!opt.is_string()) return Error(EINVAL, strCat("guest config: bad mount option ", opt.dump()));
+                m.options.push_back(opt.get<std::string>());
+            }
+        }
         // The file name is joined to the share's mount point: no way out of it.
         if (m.tag.empty() || m.destination.empty() || fs::cleanPath(m.destination) != m.destination ||
             m.file.find('/') != std::string::npos || m.file == "." || m.file == "..")

@@ -27,6 +27,9 @@ struct GuestMount {
     std::string file;  // a file bind: the name of the file in the shared directory
     std::string destination;
     bool readonly = false;
+    // The bind's spec options but bind/rbind (ro, nosuid, noexec, atime modes, their r* forms,
+    // propagation): the guest remounts the bind with them as the namespaces path does.
+    std::vector<std::string> options;
 };
 
 struct SharePlan {

@@ -68,6 +68,23 @@ TEST(VmShares, DirectoriesAndFilesShareTheirDirectoryOnceInSpecOrder) {
     EXPECT_TRUE(plan->mounts[1].readonly);
     EXPECT_EQ(plan->mounts[2].file, "resolv.conf");
     EXPECT_EQ(plan->mounts[3].tag, "b0");
+    // The bind's own options travel to the guest, bind/rbind left out.
+    EXPECT_EQ(plan->mounts[1].options, (std::vector<std::string>{"ro"}));
+    EXPECT_TRUE(plan->mounts[0].options.empty());
+}
+
+TEST(VmShares, BindOptionsReachTheGuestConfigAndBadOnesAreRefused) {
+    TempTree t;
+    auto plan = wire::planShares({bindOf(t.dir, "/x", {"rbind", "noexec", "nosuid", "rro", "rslave", "relatime"})});
+    ASSERT_TRUE(plan.ok());
+    EXPECT_EQ(plan->mounts[0].options, (std::vector<std::string>{"noexec", "nosuid", "rro", "rslave", "relatime"}));
+    auto back = wire::guestMountsFromJson(wire::toJson(plan->mounts));
+    ASSERT_TRUE(back.ok()) << back.error().what();
+    EXPECT_EQ((*back)[0].options, plan->mounts[0].options);
+    EXPECT_FALSE(wire::toJson({{"b0", "", "/d", false}})[0].contains("options"));  // none: not written
+    for (auto* bad : {R"([{"tag":"b0","destination":"/d","options":"noexec"}])",
+                      R"([{"tag":"b0","destination":"/d","options":[1]}])"})
+        EXPECT_FALSE(wire::guestMountsFromJson(nlohmann::json::parse(bad)).ok()) << bad;
 }
 
 TEST(VmShares, AShareIsWritableWhenAnyBindOfItIsAndMissingSourcesAreErrors) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/atomic_file.hpp"
 #include "common/fs.hpp"
 #include "images/digest.hpp"
 #include "images/reference.hpp"
@@ -90,7 +91,8 @@ std::string mountedOptions() {
 Status Store::pin(const std::string& owner, const std::string& digest) const {
     if (!validPinOwner(owner)) return Error::make("pin \"", owner, "\": not a valid owner name");
     TRY_CTX(fs::mkdirAll(root_ + "/pins", 0700), "image store");
-    return fs::writeFileAtomic(root_ + "/pins/" + owner, digest + "\n", 0600);
+    // Pinned again at every VPS start: an unchanged pin is not rewritten (no disk flush).
+    return fs::writeFileAtomicIfChanged(root_ + "/pins/" + owner, digest + "\n", 0600);
 }
 
 Status Store::unpin(const std::string& owner) const {

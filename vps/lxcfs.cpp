@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/atomic_file.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
@@ -145,7 +146,7 @@ Result<std::string> acquireLxcfs(const LxcfsConfig& config, const std::string& v
     ASSIGN_OR_RETURN(UniqueFd lock, lockState(config));
     ASSIGN_OR_RETURN(std::string dir, ensureLocked(config));
     TRY(fs::mkdirAll(usersDir(config), 0700));
-    TRY(fs::writeFileAtomic(fs::joinPath(usersDir(config), vpsName), "", 0600));
+    TRY(fs::writeFileAtomicIfChanged(fs::joinPath(usersDir(config), vpsName), "", 0600));
     return dir;
 }
 

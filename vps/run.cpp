@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "common/atomic_file.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "images/store.hpp"
@@ -134,7 +135,7 @@ std::vector<std::string> onInitExitCommand(const Context& ctx, const std::string
 
 Status createAndStart(const Context& ctx, const DataLayout& d, const Config& c, const nlohmann::json& spec) {
     TRY(fs::mkdirAll(d.bundle(), 0700));
-    TRY(fs::writeFileAtomic(d.bundle() + "/config.json", spec.dump(2), 0600));
+    TRY(fs::writeFileAtomicIfChanged(d.bundle() + "/config.json", spec.dump(2), 0600));
     // In a child of the VPS's console holder, which so becomes the init's parent (vps/console).
     return runUnderHolder(d, onInitExitCommand(ctx, c.name), [&]() { return createAndStartHere(ctx, d, c); });
 }

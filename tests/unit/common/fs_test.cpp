@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
+
+#include <sys/stat.h>
 #include <linux/magic.h>
 #include <unistd.h>
 
+#include "common/atomic_file.hpp"
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 
@@ -33,6 +36,29 @@ TEST(Fs, AtomicWriteReplacesAndReadsBack) {
     EXPECT_FALSE(fs::exists(p + ".tmp"));
     ASSERT_TRUE(fs::removeAll(tmpl).ok());
     EXPECT_FALSE(fs::exists(tmpl));
+}
+
+TEST(Fs, AtomicWriteIfChangedLeavesAnIdenticalFileAlone) {
+    char tmpl[] = "/tmp/berth-fs-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string p = std::string(tmpl) + "/f";
+    auto inode = [&] {
+        struct stat st {};
+        ::stat(p.c_str(), &st);
+        return st.st_ino;
+    };
+    ASSERT_TRUE(fs::writeFileAtomicIfChanged(p, "same", 0600).ok());  // missing: written
+    auto first = inode();
+    ASSERT_TRUE(fs::writeFileAtomicIfChanged(p, "same", 0600).ok());
+    EXPECT_EQ(inode(), first);  // not replaced
+    ASSERT_TRUE(fs::writeFileAtomicIfChanged(p, "sane", 0600).ok());  // same size, other bytes
+    EXPECT_NE(inode(), first);
+    EXPECT_EQ(*fs::readFile(p), "sane");
+    auto second = inode();
+    ASSERT_EQ(::chmod(p.c_str(), 0644), 0);
+    ASSERT_TRUE(fs::writeFileAtomicIfChanged(p, "sane", 0600).ok());  // other mode: rewritten
+    EXPECT_NE(inode(), second);
+    ASSERT_TRUE(fs::removeAll(tmpl).ok());
 }
 
 TEST(Error, ContextChainsOutermostFirst) {

@@ -25,6 +25,7 @@
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
 #include "common/json.hpp"
+#include "vm/exec_proxy.hpp"
 #include "vm/pod.hpp"
 #include "vm/wire/boot_failure.hpp"
 #include "vm/wire/guest_ops.hpp"
@@ -88,6 +89,7 @@ private:
     // process (until EOF), its output goes to their stdout and stderr.
     struct ExecClient {
         UniqueFd conn, in, out, err;
+        bool hearing = true;  // conn is polled for window sizes ("W", exec -t) until the client hangs up
     };
     std::map<int32_t, ExecClient> execs_;
     PodMux pod_;  // a sandbox's members (vm/pod.hpp)
@@ -96,6 +98,7 @@ private:
     void startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err);
     void onExecFrame(const wire::proto::Frame& f);
     void relayExecStdin(int32_t id, ExecClient& e);
+    void onExecClient(int32_t id, ExecClient& e);
     // ps/stats/update clients (askAgent), by request id: each gets the agent's reply.
     std::map<int32_t, UniqueFd> opsClients_;
     int32_t nextOpsId_ = 1;
@@ -213,6 +216,20 @@ void Shim::relayExecStdin(int32_t id, ExecClient& e) {
     if (n > 0) payload.append(buf, static_cast<size_t>(n));
     else e.in.reset();  // EOF (or a pty whose master went away): the process sees EOF too
     (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecStdin, payload);
+}
+
+// "W" + a window size (wire::proto::sizePayload) from an exec -t proxy whose pty was resized:
+// an ExecResize for the agent, which resizes the exec's pty in the guest.
+void Shim::onExecClient(int32_t id, ExecClient& e) {
+    char buf[16];
+    ssize_t n = ::recv(e.conn.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) {
+        e.hearing = false;  // gone (or broken): it hears of the exit code no more either
+        return;
+    }
+    if (n == 9 && buf[0] == 'W')
+        (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecResize, wire::proto::intPayload(id) + std::string(buf + 1, 8));
 }
 
 void Shim::onExecFrame(const wire::proto::Frame& f) {
@@ -350,6 +367,8 @@ bool Shim::step(int timeoutMs) {
         fds.push_back({e.in ? e.in.get() : -1, POLLIN, 0});
         execIds.push_back(id);
     }
+    size_t execConnBase = fds.size();
+    for (auto& [id, e] : execs_) fds.push_back({e.hearing ? e.conn.get() : -1, POLLIN, 0});
     size_t podBase = fds.size();
     pod_.pollFds(fds);
     int r = ::poll(fds.data(), fds.size(), timeoutMs);
@@ -403,6 +422,8 @@ bool Shim::step(int timeoutMs) {
     for (size_t i = 0; i < execIds.size(); i++) {
         auto it = execs_.find(execIds[i]);  // an exit frame above may have ended it
         if (fds[4 + i].revents && it != execs_.end() && it->second.in) relayExecStdin(it->first, it->second);
+        it = execs_.find(execIds[i]);
+        if (fds[execConnBase + i].revents && it != execs_.end() && it->second.hearing) onExecClient(it->first, it->second);
     }
     pod_.onPoll(agent_.get(), fds.data() + podBase, fds.size() - podBase);
     return !vmmGone_;
@@ -541,10 +562,11 @@ Result<UniqueFd> connectShim(const std::string& stateDir) {
 
 }  // namespace
 
-Result<int> execViaShim(const std::string& stateDir, const std::string& processJson) {
+Result<int> execViaShim(const std::string& stateDir, const std::string& processJson, int winchFd) {
     ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
     std::string payload = "X" + processJson;
     TRY(sendFds(s.get(), {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}, payload, "the exec request to the vm shim"));
+    if (winchFd >= 0) relayWindowSizes(s.get(), winchFd);  // exec -t (vm/exec_proxy.hpp)
     int32_t code;
     ssize_t n;
     while ((n = ::recv(s.get(), &code, sizeof code, 0)) < 0 && errno == EINTR) {}

@@ -48,8 +48,9 @@ Result<ShimStarted> startShim(const ShimConfig& c);
 // Ask a running shim to pass `sig` to the workload (the control socket in stateDir).
 Status signalViaShim(const std::string& stateDir, int sig);
 
-// Run a process in the VM (guest config JSON) with our stdout/stderr; its exit code.
-Result<int> execViaShim(const std::string& stateDir, const std::string& processJson);
+// Run a process in the VM (guest config JSON) with our stdout/stderr; its exit code. winchFd: a
+// signalfd for SIGWINCH (exec -t's proxy): each new size of our stdin's terminal is passed on.
+Result<int> execViaShim(const std::string& stateDir, const std::string& processJson, int winchFd = -1);
 
 // Ask the guest agent about the container: a PsRequest, StatsRequest or UpdateRequest with its
 // JSON body ({"container": id, ...}); the reply's body, or the agent's one-line refusal.

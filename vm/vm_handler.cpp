@@ -394,8 +394,14 @@ public:
             return Error(ENOTSUP, "exec --cgroup: not supported by the vm handler (the guest's cgroups are not the host's)");
         nlohmann::json seccomp;
         if (st.config.contains("linux") && st.config["linux"].contains("seccomp")) seccomp = st.config["linux"]["seccomp"];
-        std::string processJson = wire::toJson(guestProcessOf(*r.process, seccomp));
-        auto runInGuest = [&] { return execViaShim(c.stateDir, processJson); };
+        wire::GuestProcess g = guestProcessOf(*r.process, seccomp);
+        auto runInGuest = [&]() -> Result<int> {
+            if (!r.process->terminal) return execViaShim(c.stateDir, wire::toJson(g));
+            // In the proxy, its stdin the pty: the guest's pty starts at its size, then follows it.
+            ASSIGN_OR_RETURN(ExecTerminal t, followExecTerminal());
+            if (t.size) g.process.consoleSize = t.size;
+            return execViaShim(c.stateDir, wire::toJson(g), t.winch.get());
+        };
         if (!r.process->terminal && !r.options->detach) return runInGuest();
         return execThroughProxy(r, runInGuest);
     }

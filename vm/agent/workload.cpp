@@ -242,6 +242,16 @@ void relayExecPipe(int port, int32_t id, UniqueFd& fd, char stream) {
     sendExecOutput(port, id, stream, std::string(buf, static_cast<size_t>(n)));
 }
 
+// An exec's pty follows the host's (TIOCSWINSZ on the master: the process gets SIGWINCH when the
+// size changed). An exec without a terminal has pipes there, which refuse it harmlessly.
+void resizeExec(const wire::proto::Frame& f, Execs& execs) {
+    auto size = wire::proto::decodeExecSize(f);
+    if (!size) return say("refused an exec resize request: " + size.error().message());
+    struct winsize ws = {size->second.first, size->second.second, 0, 0};
+    for (auto& e : execs)
+        if (e.id == size->first && (e.in || e.out)) ::ioctl(e.in ? e.in.get() : e.out.get(), TIOCSWINSZ, &ws);
+}
+
 // Report execs that have exited and whose output is all relayed.
 void finishExecs(int port, Execs& execs) {
     for (auto it = execs.begin(); it != execs.end();) {
@@ -295,6 +305,8 @@ Status handleHostFrames(int port, wire::proto::Decoder& dec, Pipes& io, pid_t pi
             ::ioctl(io.outR.get(), TIOCSWINSZ, &ws);
         } else if (f->type == wire::proto::Type::Member) {
             podFromHost(port, *f);
+        } else if (f->type == wire::proto::Type::ExecResize) {
+            resizeExec(*f, execs);
         }
     }
 }

@@ -52,27 +52,37 @@ std::optional<runtime::spec::ConsoleSize> stdinWindowSize() {
 
 }  // namespace
 
-Result<ExecTerminal> followExecTerminal() {
-    sigset_t winch;
-    sigemptyset(&winch);
-    sigaddset(&winch, SIGWINCH);
-    if (::sigprocmask(SIG_BLOCK, &winch, nullptr) < 0) return Error::fromErrno("block SIGWINCH");
-    ExecTerminal t;
-    t.winch.reset(::signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!t.winch) return Error::fromErrno("signalfd for SIGWINCH");
-    t.size = stdinWindowSize();
-    return t;
+Result<ExecSignals> forwardExecSignals(bool terminal) {
+    sigset_t set;
+    sigfillset(&set);
+    for (int sig : {SIGCHLD, SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGPIPE, SIGURG})
+        sigdelset(&set, sig);
+    if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) return Error::fromErrno("block the signals to forward");
+    ExecSignals s;
+    s.fd.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!s.fd) return Error::fromErrno("signalfd for the exec's signals");
+    s.terminal = terminal;
+    if (terminal) s.size = stdinWindowSize();
+    return s;
 }
 
-void relayWindowSizes(int conn, int winchFd) {
+void relaySignals(int conn, const ExecSignals& s) {
     for (;;) {
-        struct pollfd fds[2] = {{conn, POLLIN, 0}, {winchFd, POLLIN, 0}};
+        struct pollfd fds[2] = {{conn, POLLIN, 0}, {s.fd.get(), POLLIN, 0}};
         int r = ::poll(fds, 2, -1);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0 || fds[0].revents) return;
         struct signalfd_siginfo si;
         bool resized = false;
-        while (::read(winchFd, &si, sizeof si) == sizeof si) resized = true;
+        while (::read(s.fd.get(), &si, sizeof si) == sizeof si) {
+            int sig = static_cast<int>(si.ssi_signo);
+            if (sig == SIGWINCH && s.terminal) {
+                resized = true;
+                continue;
+            }
+            std::string msg = "S" + wire::proto::intPayload(sig);
+            if (::send(conn, msg.data(), msg.size(), MSG_NOSIGNAL) < 0) return;
+        }
         auto size = resized ? stdinWindowSize() : std::nullopt;
         if (!size) continue;
         std::string msg = "W" + wire::proto::sizePayload(static_cast<uint16_t>(size->height), static_cast<uint16_t>(size->width));

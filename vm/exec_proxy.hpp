@@ -16,17 +16,20 @@ namespace berth::vm {
 // Returns what runtime::superviseExec returns for the child.
 Result<int> execThroughProxy(const runtime::ExecRequest& r, const std::function<Result<int>()>& runInGuest);
 
-// exec -t, in the proxy: SIGWINCH blocked with a signalfd for it, then the size of our stdin's
-// terminal (whoever holds its master may have set it since: containerd and conmon resize it
-// once they have it) — read after the block, so no resize falls between the two.
-struct ExecTerminal {
-    UniqueFd winch;
+// In the process that waits for the guest process (the proxy, or berth itself): the signals it
+// stands in for — all but SIGCHLD, the uncatchable and the faults — blocked and read from a
+// signalfd; with a terminal, then the size of our stdin's pty (whoever holds its master may have
+// set it since: containerd and conmon resize it once they have it), read after the block so no
+// resize falls between the two.
+struct ExecSignals {
+    UniqueFd fd;
+    bool terminal = false;
     std::optional<runtime::spec::ConsoleSize> size;
 };
-Result<ExecTerminal> followExecTerminal();
-// Until conn is readable (the exit code) or hung up: on each SIGWINCH from winchFd, "W" + our
-// stdin's window size (wire::proto::sizePayload) goes on conn, the exec's connection to the
-// shim, which passes it to the guest as an ExecResize.
-void relayWindowSizes(int conn, int winchFd);
+Result<ExecSignals> forwardExecSignals(bool terminal);
+// Until conn is readable (the exit code) or hung up, on conn, the exec's connection to the shim:
+// for SIGWINCH with a terminal, "W" + our stdin's window size (wire::proto::sizePayload); for
+// any other signal, "S" + its number (4 bytes LE). The shim passes them on to the guest.
+void relaySignals(int conn, const ExecSignals& s);
 
 }  // namespace berth::vm

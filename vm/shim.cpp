@@ -89,7 +89,7 @@ private:
     // process (until EOF), its output goes to their stdout and stderr.
     struct ExecClient {
         UniqueFd conn, in, out, err;
-        bool hearing = true;  // conn is polled for window sizes ("W", exec -t) until the client hangs up
+        bool hearing = true;  // conn is polled for resizes and signals (onExecClient) until it hangs up
     };
     std::map<int32_t, ExecClient> execs_;
     PodMux pod_;  // a sandbox's members (vm/pod.hpp)
@@ -218,18 +218,23 @@ void Shim::relayExecStdin(int32_t id, ExecClient& e) {
     (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecStdin, payload);
 }
 
-// "W" + a window size (wire::proto::sizePayload) from an exec -t proxy whose pty was resized:
-// an ExecResize for the agent, which resizes the exec's pty in the guest.
+// From an exec's client (`berth exec`, or the proxy standing for the process): "W" + a window
+// size (wire::proto::sizePayload) when its pty was resized, "S" + a 4-byte LE signal number it
+// got — passed to the agent as ExecResize and ExecSignal. A client that hangs up before the exit
+// code was killed (containerd kills an ExecSync past its timeout so): so is the process.
 void Shim::onExecClient(int32_t id, ExecClient& e) {
     char buf[16];
     ssize_t n = ::recv(e.conn.get(), buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
     if (n <= 0) {
-        e.hearing = false;  // gone (or broken): it hears of the exit code no more either
+        e.hearing = false;
+        (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecSignal, wire::proto::intPayload(id) + wire::proto::intPayload(SIGKILL));
         return;
     }
     if (n == 9 && buf[0] == 'W')
         (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecResize, wire::proto::intPayload(id) + std::string(buf + 1, 8));
+    if (n == 5 && buf[0] == 'S')
+        (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecSignal, wire::proto::intPayload(id) + std::string(buf + 1, 4));
 }
 
 void Shim::onExecFrame(const wire::proto::Frame& f) {
@@ -562,11 +567,11 @@ Result<UniqueFd> connectShim(const std::string& stateDir) {
 
 }  // namespace
 
-Result<int> execViaShim(const std::string& stateDir, const std::string& processJson, int winchFd) {
+Result<int> execViaShim(const std::string& stateDir, const std::string& processJson, const ExecSignals& signals) {
     ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
     std::string payload = "X" + processJson;
     TRY(sendFds(s.get(), {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}, payload, "the exec request to the vm shim"));
-    if (winchFd >= 0) relayWindowSizes(s.get(), winchFd);  // exec -t (vm/exec_proxy.hpp)
+    relaySignals(s.get(), signals);  // until the code is there (vm/exec_proxy.hpp)
     int32_t code;
     ssize_t n;
     while ((n = ::recv(s.get(), &code, sizeof code, 0)) < 0 && errno == EINTR) {}

@@ -395,12 +395,12 @@ public:
         nlohmann::json seccomp;
         if (st.config.contains("linux") && st.config["linux"].contains("seccomp")) seccomp = st.config["linux"]["seccomp"];
         wire::GuestProcess g = guestProcessOf(*r.process, seccomp);
+        // Signals we get go to the guest process, as runc's exec forwards them; with a terminal
+        // (in the proxy, its stdin the pty) the guest's pty starts at its size, then follows it.
         auto runInGuest = [&]() -> Result<int> {
-            if (!r.process->terminal) return execViaShim(c.stateDir, wire::toJson(g));
-            // In the proxy, its stdin the pty: the guest's pty starts at its size, then follows it.
-            ASSIGN_OR_RETURN(ExecTerminal t, followExecTerminal());
-            if (t.size) g.process.consoleSize = t.size;
-            return execViaShim(c.stateDir, wire::toJson(g), t.winch.get());
+            ASSIGN_OR_RETURN(ExecSignals sigs, forwardExecSignals(r.process->terminal));
+            if (sigs.size) g.process.consoleSize = sigs.size;
+            return execViaShim(c.stateDir, wire::toJson(g), sigs);
         };
         if (!r.process->terminal && !r.options->detach) return runInGuest();
         return execThroughProxy(r, runInGuest);

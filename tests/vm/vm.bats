@@ -349,6 +349,20 @@ bg_run() {
     rb exec "$ID" cat /dev/shm/d
     assert_ok
     [[ "$output" == detached ]] || fail "the detached process did not run: $output"
+    # A proxy killed (containerd kills an ExecSync's past its timeout so) takes its guest process
+    # along; a signal for `berth exec` reaches the guest process (TERM: its trap, exit 3).
+    rb exec -d --pid-file "$TEST_DIR/sleep.pid" "$ID" sleep 4711
+    assert_ok
+    kill -KILL "$(cat "$TEST_DIR/sleep.pid")"
+    wait_for 200 eval '! "$BERTH" --root "$ROOT" exec "$ID" ps -o args | grep -q 4711' || fail "sleep 4711 outlived its proxy"
+    env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" exec "$ID" sh -c 'trap "echo got-term; exit 3" TERM; echo up
+        while true; do sleep 0.1; done' </dev/null >"$TEST_DIR/term.out" 2>&1 3>&- &
+    local ex=$! rc=0
+    bg_register "$ex"
+    wait_file "$TEST_DIR/term.out" '^up$'
+    kill -TERM "$ex"
+    wait "$ex" || rc=$?
+    [[ "$rc" == 3 && "$(cat "$TEST_DIR/term.out")" == $'up\ngot-term' ]] || fail "exec and TERM: $rc" "$(cat "$TEST_DIR/term.out")"
     # A malformed request (a well-framed exec whose process is not JSON) straight to the shim's
     # control socket: an error reply and 127, and the guest keeps running.
     local reply

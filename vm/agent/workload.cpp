@@ -252,6 +252,15 @@ void resizeExec(const wire::proto::Frame& f, Execs& execs) {
         if (e.id == size->first && (e.in || e.out)) ::ioctl(e.in ? e.in.get() : e.out.get(), TIOCSWINSZ, &ws);
 }
 
+// A signal for an exec'd process (`berth exec`, or the proxy standing for it, got it: or the
+// proxy is gone, SIGKILL). One that has exited already is left alone (its pid may be reused).
+void signalExec(const wire::proto::Frame& f, Execs& execs) {
+    auto sig = wire::proto::decodeExecSignal(f);
+    if (!sig) return say("refused an exec signal request: " + sig.error().message());
+    for (auto& e : execs)
+        if (e.id == sig->first && e.code < 0) ::kill(e.pid, sig->second);
+}
+
 // Report execs that have exited and whose output is all relayed.
 void finishExecs(int port, Execs& execs) {
     for (auto it = execs.begin(); it != execs.end();) {
@@ -307,6 +316,8 @@ Status handleHostFrames(int port, wire::proto::Decoder& dec, Pipes& io, pid_t pi
             podFromHost(port, *f);
         } else if (f->type == wire::proto::Type::ExecResize) {
             resizeExec(*f, execs);
+        } else if (f->type == wire::proto::Type::ExecSignal) {
+            signalExec(*f, execs);
         }
     }
 }

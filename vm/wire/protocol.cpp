@@ -7,7 +7,7 @@ namespace berth::vm::wire::proto {
 namespace {
 
 bool knownType(uint8_t t) {
-    if (t == static_cast<uint8_t>(Type::ExecResize)) return true;  // 72–79: an exec's terminal
+    if (t == static_cast<uint8_t>(Type::ExecResize) || t == static_cast<uint8_t>(Type::ExecSignal)) return true;  // 72–79: exec
     return (t >= 1 && t <= 17) || (t >= 32 && t <= 35);
 }
 
@@ -47,6 +47,7 @@ const char* typeName(Type t) {
         case Type::Member: return "member";
         case Type::Drop: return "drop";
         case Type::ExecResize: return "exec-resize";
+        case Type::ExecSignal: return "exec-signal";
     }
     return "unknown";
 }
@@ -86,6 +87,13 @@ Result<std::pair<int32_t, std::pair<uint16_t, uint16_t>>> decodeExecSize(const F
     ASSIGN_OR_RETURN(auto idp, splitExecId(f));
     ASSIGN_OR_RETURN(auto size, decodeSize(Frame{f.type, idp.second}));
     return std::make_pair(idp.first, size);
+}
+
+Result<std::pair<int32_t, int>> decodeExecSignal(const Frame& f) {
+    ASSIGN_OR_RETURN(auto idp, splitExecId(f));
+    ASSIGN_OR_RETURN(int32_t sig, decodeInt(Frame{f.type, idp.second}));
+    if (sig < 1 || sig > 64) return Error(EINVAL, strCat("signal ", sig, " is out of range"));
+    return std::make_pair(idp.first, static_cast<int>(sig));
 }
 
 Result<int32_t> decodeInt(const Frame& f) {

@@ -394,6 +394,11 @@ PY
     printf 'typed\r\nexec-got-typed\r\n' | cmp -s - "$TEST_DIR/etty.out" || fail "exec -t bytes:" "$(od -c "$TEST_DIR/etty.out")"
     # ... its size: consoleSize at first, then the master's (SIGWINCH in the guest).
     check_exec_tty rb "$ID" "$BUNDLE/config.json"
+    # ... and through berth's own relay on a terminal holding an EOF typed while canonical
+    # (script(1) types one when its input ends): it was read as a NUL once raw, echoed as "^@".
+    env BERTH_ITEST_TAG="$TAG" timeout 60 python3 "$BATS_TEST_DIRNAME/../integration/tools/tty_eof.py" \
+        "$BERTH" --root "$ROOT" exec -t "$ID" echo relayed >"$TEST_DIR/relay.out"
+    printf 'relayed\r\n' | cmp -s - "$TEST_DIR/relay.out" || fail "exec -t relayed:" "$(od -c "$TEST_DIR/relay.out")"
     # pause stops the whole machine (the VMM's threads), resume continues it.
     local vmm
     vmm="$(vmm_pid "$ID")"

@@ -323,7 +323,7 @@ bg_run() {
     assert_no_leftovers "$ID"
 }
 
-@test "vm: exec runs a process in the guest (output, exit status, errors, stdin, -t, a malformed request), pause/resume" {
+@test "vm: exec runs a process in the guest (output, exit status, errors, stdin, signals, -t and its size, a malformed request), pause/resume" {
     set_args sh -c 'echo ready; exec sleep 1000'
     cfg '.hostname = "vmexec" | .annotations["org.berth.vm.rootfs"] = "block"'
     run_d "$ID"

@@ -41,6 +41,25 @@ void copyWindowSize(int master) {
     if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
 }
 
+// What our terminal holds before it goes raw, read while it is still canonical: whole lines into
+// `pending`, and false for an EOF typed at a line's start (script(1) writes one when its own
+// stdin ends). Read raw, the kernel hands such an EOF over as a NUL byte, which the process's pty
+// echoed as a leading "^@" (runc does the same; the VM path, slower to start the process, showed
+// it on nearly every run).
+bool takeCanonicalInput(std::string& pending) {
+    struct termios t;
+    if (!::isatty(STDIN_FILENO) || ::tcgetattr(STDIN_FILENO, &t) != 0 || !(t.c_lflag & ICANON)) return true;
+    for (;;) {
+        struct pollfd p = {STDIN_FILENO, POLLIN, 0};  // canonical: readable once a line (or EOF) is whole
+        if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return true;
+        char buf[4096];
+        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        if (n == 0) return false;
+        if (n < 0) return errno == EINTR || errno == EAGAIN;
+        pending.append(buf, static_cast<size_t>(n));
+    }
+}
+
 // Our terminal in raw mode while relaying, restored on destruction.
 struct RawMode {
     struct termios saved;
@@ -71,11 +90,11 @@ Result<int> waitForeground(pid_t pid, int master, const sigset_t& forward) {
     // Non-blocking master: input is buffered and written when the pty has room, so a process
     // that does not read cannot wedge berth (and signals keep being forwarded).
     if (relay) ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
+    std::string pending;  // stdin bytes not yet accepted by the pty
+    bool stdinOpen = relay && takeCanonicalInput(pending), masterOpen = relay;
     RawMode raw(relay);
     if (raw.active) copyWindowSize(master);
     constexpr size_t kMaxPending = 1 << 16;
-    std::string pending;  // stdin bytes not yet accepted by the pty
-    bool stdinOpen = relay, masterOpen = relay;
     int code = -1;
     while (code < 0 || masterOpen) {
         short masterEvents = POLLIN | (pending.empty() ? 0 : POLLOUT);

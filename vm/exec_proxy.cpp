@@ -5,8 +5,13 @@
 #include "vm/exec_proxy.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <string>
@@ -15,6 +20,7 @@
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
+#include "vm/wire/protocol.hpp"
 
 namespace berth::vm {
 namespace {
@@ -38,7 +44,51 @@ void setUpTerminalInChild(const runtime::ExecRequest& r, int syncFd) {
     if (Status t = runtime::process::setupRawTerminalInChild(sock.get(), r.process->consoleSize); !t) failInChild(syncFd, t.error());
 }
 
+std::optional<runtime::spec::ConsoleSize> stdinWindowSize() {
+    struct winsize ws;
+    if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col) return std::nullopt;
+    return runtime::spec::ConsoleSize{ws.ws_row, ws.ws_col};
+}
+
 }  // namespace
+
+Result<ExecSignals> forwardExecSignals(bool terminal) {
+    sigset_t set;
+    sigfillset(&set);
+    for (int sig : {SIGCHLD, SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGPIPE, SIGURG})
+        sigdelset(&set, sig);
+    if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) return Error::fromErrno("block the signals to forward");
+    ExecSignals s;
+    s.fd.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!s.fd) return Error::fromErrno("signalfd for the exec's signals");
+    s.terminal = terminal;
+    if (terminal) s.size = stdinWindowSize();
+    return s;
+}
+
+void relaySignals(int conn, const ExecSignals& s) {
+    for (;;) {
+        struct pollfd fds[2] = {{conn, POLLIN, 0}, {s.fd.get(), POLLIN, 0}};
+        int r = ::poll(fds, 2, -1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 || fds[0].revents) return;
+        struct signalfd_siginfo si;
+        bool resized = false;
+        while (::read(s.fd.get(), &si, sizeof si) == sizeof si) {
+            int sig = static_cast<int>(si.ssi_signo);
+            if (sig == SIGWINCH && s.terminal) {
+                resized = true;
+                continue;
+            }
+            std::string msg = "S" + wire::proto::intPayload(sig);
+            if (::send(conn, msg.data(), msg.size(), MSG_NOSIGNAL) < 0) return;
+        }
+        auto size = resized ? stdinWindowSize() : std::nullopt;
+        if (!size) continue;
+        std::string msg = "W" + wire::proto::sizePayload(static_cast<uint16_t>(size->height), static_cast<uint16_t>(size->width));
+        if (::send(conn, msg.data(), msg.size(), MSG_NOSIGNAL) < 0) return;
+    }
+}
 
 Result<int> execThroughProxy(const runtime::ExecRequest& r, const std::function<Result<int>()>& runInGuest) {
     sigset_t all, old;

@@ -25,6 +25,7 @@
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
 #include "common/json.hpp"
+#include "vm/exec_proxy.hpp"
 #include "vm/pod.hpp"
 #include "vm/wire/boot_failure.hpp"
 #include "vm/wire/guest_ops.hpp"
@@ -88,6 +89,7 @@ private:
     // process (until EOF), its output goes to their stdout and stderr.
     struct ExecClient {
         UniqueFd conn, in, out, err;
+        bool hearing = true;  // conn is polled for resizes and signals (onExecClient) until it hangs up
     };
     std::map<int32_t, ExecClient> execs_;
     PodMux pod_;  // a sandbox's members (vm/pod.hpp)
@@ -96,6 +98,7 @@ private:
     void startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err);
     void onExecFrame(const wire::proto::Frame& f);
     void relayExecStdin(int32_t id, ExecClient& e);
+    void onExecClient(int32_t id, ExecClient& e);
     // ps/stats/update clients (askAgent), by request id: each gets the agent's reply.
     std::map<int32_t, UniqueFd> opsClients_;
     int32_t nextOpsId_ = 1;
@@ -213,6 +216,25 @@ void Shim::relayExecStdin(int32_t id, ExecClient& e) {
     if (n > 0) payload.append(buf, static_cast<size_t>(n));
     else e.in.reset();  // EOF (or a pty whose master went away): the process sees EOF too
     (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecStdin, payload);
+}
+
+// From an exec's client (`berth exec`, or the proxy standing for the process): "W" + a window
+// size (wire::proto::sizePayload) when its pty was resized, "S" + a 4-byte LE signal number it
+// got — passed to the agent as ExecResize and ExecSignal. A client that hangs up before the exit
+// code was killed (containerd kills an ExecSync past its timeout so): so is the process.
+void Shim::onExecClient(int32_t id, ExecClient& e) {
+    char buf[16];
+    ssize_t n = ::recv(e.conn.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) {
+        e.hearing = false;
+        (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecSignal, wire::proto::intPayload(id) + wire::proto::intPayload(SIGKILL));
+        return;
+    }
+    if (n == 9 && buf[0] == 'W')
+        (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecResize, wire::proto::intPayload(id) + std::string(buf + 1, 8));
+    if (n == 5 && buf[0] == 'S')
+        (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::ExecSignal, wire::proto::intPayload(id) + std::string(buf + 1, 4));
 }
 
 void Shim::onExecFrame(const wire::proto::Frame& f) {
@@ -350,6 +372,8 @@ bool Shim::step(int timeoutMs) {
         fds.push_back({e.in ? e.in.get() : -1, POLLIN, 0});
         execIds.push_back(id);
     }
+    size_t execConnBase = fds.size();
+    for (auto& [id, e] : execs_) fds.push_back({e.hearing ? e.conn.get() : -1, POLLIN, 0});
     size_t podBase = fds.size();
     pod_.pollFds(fds);
     int r = ::poll(fds.data(), fds.size(), timeoutMs);
@@ -403,6 +427,8 @@ bool Shim::step(int timeoutMs) {
     for (size_t i = 0; i < execIds.size(); i++) {
         auto it = execs_.find(execIds[i]);  // an exit frame above may have ended it
         if (fds[4 + i].revents && it != execs_.end() && it->second.in) relayExecStdin(it->first, it->second);
+        it = execs_.find(execIds[i]);
+        if (fds[execConnBase + i].revents && it != execs_.end() && it->second.hearing) onExecClient(it->first, it->second);
     }
     pod_.onPoll(agent_.get(), fds.data() + podBase, fds.size() - podBase);
     return !vmmGone_;
@@ -541,10 +567,11 @@ Result<UniqueFd> connectShim(const std::string& stateDir) {
 
 }  // namespace
 
-Result<int> execViaShim(const std::string& stateDir, const std::string& processJson) {
+Result<int> execViaShim(const std::string& stateDir, const std::string& processJson, const ExecSignals& signals) {
     ASSIGN_OR_RETURN(UniqueFd s, connectShim(stateDir));
     std::string payload = "X" + processJson;
     TRY(sendFds(s.get(), {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}, payload, "the exec request to the vm shim"));
+    relaySignals(s.get(), signals);  // until the code is there (vm/exec_proxy.hpp)
     int32_t code;
     ssize_t n;
     while ((n = ::recv(s.get(), &code, sizeof code, 0)) < 0 && errno == EINTR) {}

@@ -16,6 +16,8 @@
 
 namespace berth::vm {
 
+struct ExecSignals;  // vm/exec_proxy.hpp
+
 struct ShimConfig {
     wire::QemuConfig qemu;
     std::string guestConfigJson;  // the Config frame
@@ -48,8 +50,10 @@ Result<ShimStarted> startShim(const ShimConfig& c);
 // Ask a running shim to pass `sig` to the workload (the control socket in stateDir).
 Status signalViaShim(const std::string& stateDir, int sig);
 
-// Run a process in the VM (guest config JSON) with our stdout/stderr; its exit code.
-Result<int> execViaShim(const std::string& stateDir, const std::string& processJson);
+// Run a process in the VM (guest config JSON) with our stdio; its exit code. The signals we
+// get (vm/exec_proxy.hpp: forwardExecSignals) are passed on to it, SIGWINCH with a terminal as
+// the new size of our stdin's.
+Result<int> execViaShim(const std::string& stateDir, const std::string& processJson, const ExecSignals& signals);
 
 // Ask the guest agent about the container: a PsRequest, StatsRequest or UpdateRequest with its
 // JSON body ({"container": id, ...}); the reply's body, or the agent's one-line refusal.

@@ -394,8 +394,14 @@ public:
             return Error(ENOTSUP, "exec --cgroup: not supported by the vm handler (the guest's cgroups are not the host's)");
         nlohmann::json seccomp;
         if (st.config.contains("linux") && st.config["linux"].contains("seccomp")) seccomp = st.config["linux"]["seccomp"];
-        std::string processJson = wire::toJson(guestProcessOf(*r.process, seccomp));
-        auto runInGuest = [&] { return execViaShim(c.stateDir, processJson); };
+        wire::GuestProcess g = guestProcessOf(*r.process, seccomp);
+        // Signals we get go to the guest process, as runc's exec forwards them; with a terminal
+        // (in the proxy, its stdin the pty) the guest's pty starts at its size, then follows it.
+        auto runInGuest = [&]() -> Result<int> {
+            ASSIGN_OR_RETURN(ExecSignals sigs, forwardExecSignals(r.process->terminal));
+            if (sigs.size) g.process.consoleSize = sigs.size;
+            return execViaShim(c.stateDir, wire::toJson(g), sigs);
+        };
         if (!r.process->terminal && !r.options->detach) return runInGuest();
         return execThroughProxy(r, runInGuest);
     }

@@ -27,8 +27,11 @@ Result<UniqueFd> connectConsoleSocket(const std::string& path) {
     return fd;
 }
 
-Result<std::string> setupTerminalInChild(int consoleSocket,
-                                         const std::optional<spec::ConsoleSize>& size) {
+namespace {
+
+// raw: the line discipline is off before the master goes out, so nothing its holder writes at
+// once is echoed or cooked here (the VM path's guest pty does that; it echoed twice).
+Result<std::string> openTerminalInChild(int consoleSocket, const std::optional<spec::ConsoleSize>& size, bool raw) {
     UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!master) return Error::fromErrno("open /dev/ptmx");
     if (::unlockpt(master.get()) < 0) return Error::fromErrno("unlockpt");
@@ -44,6 +47,12 @@ Result<std::string> setupTerminalInChild(int consoleSocket,
         ws.ws_col = static_cast<unsigned short>(size->width);
         ::ioctl(slave.get(), TIOCSWINSZ, &ws);
     }
+    if (raw) {
+        struct termios t;
+        if (::tcgetattr(slave.get(), &t) < 0) return Error::fromErrno("tcgetattr on the pty");
+        ::cfmakeraw(&t);
+        if (::tcsetattr(slave.get(), TCSANOW, &t) < 0) return Error::fromErrno("make the pty raw");
+    }
     TRY(sendFds(consoleSocket, {master.get()}, name, "the pty master to the console socket"));
     for (int target = 0; target <= 2; target++)
         if (::dup2(slave.get(), target) < 0) return Error::fromErrno("dup2 pty slave");
@@ -51,12 +60,15 @@ Result<std::string> setupTerminalInChild(int consoleSocket,
     return std::string(name);
 }
 
+}  // namespace
+
+Result<std::string> setupTerminalInChild(int consoleSocket,
+                                         const std::optional<spec::ConsoleSize>& size) {
+    return openTerminalInChild(consoleSocket, size, false);
+}
+
 Status setupRawTerminalInChild(int consoleSocket, const std::optional<spec::ConsoleSize>& size) {
-    TRY(setupTerminalInChild(consoleSocket, size));
-    struct termios t;
-    if (::tcgetattr(STDIN_FILENO, &t) < 0) return Error::fromErrno("tcgetattr on the pty");
-    ::cfmakeraw(&t);
-    if (::tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0) return Error::fromErrno("make the pty raw");
+    TRY(openTerminalInChild(consoleSocket, size, true));
     return {};
 }
 

@@ -75,6 +75,13 @@ setup_file() {
     wait_recvtty exec
     grep -Eqx '/dev/pts/[0-9]+' "$TEST_DIR/exec.txt" || fail "exec tty:" "$(cat "$TEST_DIR/exec.txt")"
     grep -qx exec-ok "$TEST_DIR/exec.txt" || fail "$(cat "$TEST_DIR/exec.txt")"
+    # berth's own relay (no --console-socket) on a terminal holding an EOF typed while canonical
+    # (script(1) types one when its input ends): read after the switch to raw mode it was a NUL,
+    # which the pty echoed as a leading "^@" (runc 1.1.5 still does); it is the input's end.
+    [[ "$(basename "$BERTH")" == runc ]] && { skip_part "runc 1.1.5 relays a pending EOF as a NUL"; return 0; }
+    env BERTH_ITEST_TAG="$TAG" timeout 30 python3 "$BATS_TEST_DIRNAME/tools/tty_eof.py" "$BERTH" --root "$ROOT" exec -t "$ID" \
+        sh -c 'sleep 0.3; echo relayed' >"$TEST_DIR/relay.out"
+    printf 'relayed\r\n' | cmp -s - "$TEST_DIR/relay.out" || fail "exec -t relayed:" "$(od -c "$TEST_DIR/relay.out")"
 }
 
 @test "terminal=true without --console-socket fails create with one error line" {

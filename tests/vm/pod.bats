@@ -107,6 +107,8 @@ qemu_count() {
     assert_status 4
     [[ "$output" == "httpd -f -p 8080 -h /www pod-ok" ]] || fail "exec output: $output"
     [[ "$(qemu_count)" == 1 ]] || fail "QEMU processes: $(qemu_count), expected 1"
+    # exec -t in a member: its pty's size (consoleSize, then the master's) and exact bytes.
+    check_exec_tty vm web "$TEST_DIR/web/config.json"
 
     # A member's limits are those of its own cgroup in the guest: seen inside, by events
     # --stats and ps, and changed by update (under the sandbox's RAM).

@@ -135,6 +135,13 @@ fetch() {
     expect_status 0
     [[ "$output" =~ /dev/pts/[0-9]+ ]]
     [[ "$output" == *ok* ]]
+    # podman's terminal size reaches the guest's pty (conmon sizes the master it got, maybe
+    # after the process started: it waits up to 10 s for it).
+    run timeout --kill-after=10 120 script -qec "stty rows 44 cols 99; podman --runtime '$RUNTIME' --cgroup-manager cgroupfs \
+        --events-backend file exec -it vm-exec-tty sh -c 'i=0; while [ \"\$(stty size)\" != \"44 99\" ] && [ \$i -lt 100 ]; do
+        sleep 0.1; i=\$((i+1)); done; stty size'" /dev/null 0<>"$E2E_DIR/tty-stdin"
+    expect_status 0
+    [[ "$output" == *"44 99"* ]] || { echo "stty size in the guest: $output"; false; }
     run pm exec -i vm-exec-tty sh -c 'read l; echo "in-$l"' <<<"piped"
     expect_status 0
     [ "$output" = "in-piped" ]

@@ -31,3 +31,27 @@ wait_file() {
     done
     fail "no line matching /$2/ in $1:" "$(cat "$1" 2>/dev/null)"
 }
+
+# check_exec_tty RUN ID CONFIG: `RUN exec` (rb or a wrapper of the same shape) of a process with a
+# terminal and a consoleSize of 33x111 (CONFIG's process otherwise) in ID, its pty master at
+# --console-socket; the receiver resizes the master to 44x99 once the process says resize-me, as
+# containerd's shim and conmon do. The process's tty starts at 33x111, then it gets SIGWINCH and
+# sees 44x99; the receiver's bytes are exactly the process's lines (no leading NUL, no echo).
+check_exec_tty() {
+    local run="$1" id="$2" config="$3" got want
+    compile_recvtty
+    jq '.process | .terminal = true | .consoleSize = {height: 33, width: 111} | .args = $ARGS.positional' --args -- \
+        sh -c 'trap "echo got-winch" WINCH; tty; stty size; echo resize-me; i=0
+               while [ "$(stty size)" != "44 99" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; stty size' \
+        <"$config" >"$TEST_DIR/tty-proc.json"
+    RECVTTY_TIMEOUT=90 start_recvtty rtty -w resize-me -s 44,99
+    "$run" exec -p "$TEST_DIR/tty-proc.json" --console-socket "$TEST_DIR/rtty.sock" "$id"
+    assert_ok
+    wait_recvtty rtty
+    got="$(head -n1 "$TEST_DIR/rtty.txt")"
+    [[ "$got" =~ ^/dev/pts/[0-9]+$ ]] || fail "exec -t: tty:" "$(od -c "$TEST_DIR/rtty.out")"
+    printf '%s\r\n33 111\r\nresize-me\r\ngot-winch\r\n44 99\r\n' "$got" >"$TEST_DIR/rtty.want"
+    cmp -s "$TEST_DIR/rtty.want" "$TEST_DIR/rtty.out" ||
+        fail "exec -t: the bytes at the console socket (want: tty, 33 111, resize-me, got-winch, 44 99):" \
+            "$(od -c "$TEST_DIR/rtty.out")"
+}

@@ -242,6 +242,25 @@ void relayExecPipe(int port, int32_t id, UniqueFd& fd, char stream) {
     sendExecOutput(port, id, stream, std::string(buf, static_cast<size_t>(n)));
 }
 
+// An exec's pty follows the host's (TIOCSWINSZ on the master: the process gets SIGWINCH when the
+// size changed). An exec without a terminal has pipes there, which refuse it harmlessly.
+void resizeExec(const wire::proto::Frame& f, Execs& execs) {
+    auto size = wire::proto::decodeExecSize(f);
+    if (!size) return say("refused an exec resize request: " + size.error().message());
+    struct winsize ws = {size->second.first, size->second.second, 0, 0};
+    for (auto& e : execs)
+        if (e.id == size->first && (e.in || e.out)) ::ioctl(e.in ? e.in.get() : e.out.get(), TIOCSWINSZ, &ws);
+}
+
+// A signal for an exec'd process (`berth exec`, or the proxy standing for it, got it: or the
+// proxy is gone, SIGKILL). One that has exited already is left alone (its pid may be reused).
+void signalExec(const wire::proto::Frame& f, Execs& execs) {
+    auto sig = wire::proto::decodeExecSignal(f);
+    if (!sig) return say("refused an exec signal request: " + sig.error().message());
+    for (auto& e : execs)
+        if (e.id == sig->first && e.code < 0) ::kill(e.pid, sig->second);
+}
+
 // Report execs that have exited and whose output is all relayed.
 void finishExecs(int port, Execs& execs) {
     for (auto it = execs.begin(); it != execs.end();) {
@@ -295,6 +314,10 @@ Status handleHostFrames(int port, wire::proto::Decoder& dec, Pipes& io, pid_t pi
             ::ioctl(io.outR.get(), TIOCSWINSZ, &ws);
         } else if (f->type == wire::proto::Type::Member) {
             podFromHost(port, *f);
+        } else if (f->type == wire::proto::Type::ExecResize) {
+            resizeExec(*f, execs);
+        } else if (f->type == wire::proto::Type::ExecSignal) {
+            signalExec(*f, execs);
         }
     }
 }

@@ -6,7 +6,10 @@
 namespace berth::vm::wire::proto {
 namespace {
 
-bool knownType(uint8_t t) { return (t >= 1 && t <= 17) || (t >= 32 && t <= 35); }
+bool knownType(uint8_t t) {
+    if (t == static_cast<uint8_t>(Type::ExecResize) || t == static_cast<uint8_t>(Type::ExecSignal)) return true;  // 72–79: exec
+    return (t >= 1 && t <= 17) || (t >= 32 && t <= 35);
+}
 
 void putLe32(std::string& out, uint32_t v) {
     for (int i = 0; i < 4; i++) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -43,6 +46,8 @@ const char* typeName(Type t) {
         case Type::OpsReply: return "ops-reply";
         case Type::Member: return "member";
         case Type::Drop: return "drop";
+        case Type::ExecResize: return "exec-resize";
+        case Type::ExecSignal: return "exec-signal";
     }
     return "unknown";
 }
@@ -74,6 +79,21 @@ Result<std::pair<uint16_t, uint16_t>> decodeSize(const Frame& f) {
     if (rows == 0 || cols == 0 || rows > 0xffff || cols > 0xffff)
         return Error(EINVAL, strCat("window size ", rows, "x", cols, " is out of range"));
     return std::pair{static_cast<uint16_t>(rows), static_cast<uint16_t>(cols)};
+}
+
+std::string execSizePayload(int32_t id, uint16_t rows, uint16_t cols) { return intPayload(id) + sizePayload(rows, cols); }
+
+Result<std::pair<int32_t, std::pair<uint16_t, uint16_t>>> decodeExecSize(const Frame& f) {
+    ASSIGN_OR_RETURN(auto idp, splitExecId(f));
+    ASSIGN_OR_RETURN(auto size, decodeSize(Frame{f.type, idp.second}));
+    return std::make_pair(idp.first, size);
+}
+
+Result<std::pair<int32_t, int>> decodeExecSignal(const Frame& f) {
+    ASSIGN_OR_RETURN(auto idp, splitExecId(f));
+    ASSIGN_OR_RETURN(int32_t sig, decodeInt(Frame{f.type, idp.second}));
+    if (sig < 1 || sig > 64) return Error(EINVAL, strCat("signal ", sig, " is out of range"));
+    return std::make_pair(idp.first, static_cast<int>(sig));
 }
 
 Result<int32_t> decodeInt(const Frame& f) {

@@ -39,6 +39,9 @@ enum class Type : uint8_t {
     StatsRequest = 33,   // host → guest: its guest cgroup's usage
     UpdateRequest = 34,  // host → guest: + "resources" (linux.resources) for its guest cgroup
     OpsReply = 35,       // guest → host: 4-byte LE request id + JSON {"error": text} or the answer
+    // 72–79: an exec's terminal.
+    ExecResize = 72,     // host → guest: 4-byte LE exec id + 4-byte LE rows + 4-byte LE columns, for its pty
+    ExecSignal = 73,     // host → guest: 4-byte LE exec id + 4-byte LE signal number, for the exec'd process
 };
 // The frame types of the ops requests (PsRequest .. UpdateRequest).
 constexpr bool isOpsRequest(Type t) { return t >= Type::PsRequest && t <= Type::UpdateRequest; }
@@ -65,6 +68,11 @@ Result<int32_t> decodeInt(const Frame& f);
 // A Resize frame's payload, and its {rows, columns} (both 1..65535).
 std::string sizePayload(uint16_t rows, uint16_t cols);
 Result<std::pair<uint16_t, uint16_t>> decodeSize(const Frame& f);
+// An ExecResize frame's payload, and its exec id with {rows, columns} (both 1..65535).
+std::string execSizePayload(int32_t id, uint16_t rows, uint16_t cols);
+Result<std::pair<int32_t, std::pair<uint16_t, uint16_t>>> decodeExecSize(const Frame& f);
+// An ExecSignal frame's exec id and signal number (1..64).
+Result<std::pair<int32_t, int>> decodeExecSignal(const Frame& f);
 // The leading 4-byte id of the Exec* frames, and what follows it.
 Result<std::pair<int32_t, std::string>> splitExecId(const Frame& f);
 const char* typeName(Type t);

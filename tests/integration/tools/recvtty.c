@@ -1,11 +1,13 @@
 /*
  * recvtty: the receiving end of a runtime's --console-socket, for the integration tests.
  *
- *   recvtty [-i INPUT] [-t SECONDS] SOCKET
+ *   recvtty [-i INPUT] [-t SECONDS] [-w TEXT -s ROWS,COLS] SOCKET
  *
  * Listens on the unix socket SOCKET, accepts ONE connection, receives the pty master sent with
  * SCM_RIGHTS, writes INPUT (if given) to the master, then copies everything the master yields to
- * stdout until the slave side is closed by every process (read gives EIO or 0). Exits 0 then;
+ * stdout until the slave side is closed by every process (read gives EIO or 0). With -w and -s,
+ * once the output so far holds TEXT, the master is resized to ROWS x COLS (TIOCSWINSZ, as
+ * containerd's shim and conmon resize it), once. Exits 0 then;
  * exits 2 on a usage or socket error, 3 when no fd arrives, 4 on the time limit (default 30 s).
  * Build: cc -O2 -o recvtty recvtty.c
  */
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -41,17 +44,20 @@ static int write_all(int fd, const char *p, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    const char *input = NULL;
+    const char *input = NULL, *trigger = NULL;
     int limit = 30, opt;
-    while ((opt = getopt(argc, argv, "i:t:")) != -1) {
+    unsigned rows = 0, cols = 0;
+    while ((opt = getopt(argc, argv, "i:t:w:s:")) != -1) {
         switch (opt) {
         case 'i': input = optarg; break;
         case 't': limit = atoi(optarg); break;
-        default: fprintf(stderr, "usage: recvtty [-i INPUT] [-t SECONDS] SOCKET\n"); return 2;
+        case 'w': trigger = optarg; break;
+        case 's': if (sscanf(optarg, "%u,%u", &rows, &cols) == 2) break; /* fall through */
+        default: fprintf(stderr, "usage: recvtty [-i INPUT] [-t SECONDS] [-w TEXT -s ROWS,COLS] SOCKET\n"); return 2;
         }
     }
-    if (optind + 1 != argc) {
-        fprintf(stderr, "usage: recvtty [-i INPUT] [-t SECONDS] SOCKET\n");
+    if (optind + 1 != argc || !trigger != !rows) {
+        fprintf(stderr, "usage: recvtty [-i INPUT] [-t SECONDS] [-w TEXT -s ROWS,COLS] SOCKET\n");
         return 2;
     }
     const char *path = argv[optind];
@@ -104,11 +110,22 @@ int main(int argc, char **argv) {
 
     if (input && write_all(master, input, strlen(input)) < 0) { perror("recvtty: write"); return 2; }
     char buf[4096];
+    /* The output so far, kept until the trigger shows up (NULs included: memmem, not strstr). */
+    static char seen[1 << 16];
+    size_t nseen = 0;
     for (;;) {
         ssize_t r = read(master, buf, sizeof buf);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) break; /* EIO: every slave fd is closed */
         if (write_all(STDOUT_FILENO, buf, (size_t)r) < 0) return 2;
+        if (!trigger) continue;
+        size_t take = (size_t)r < sizeof seen - nseen ? (size_t)r : sizeof seen - nseen;
+        memcpy(seen + nseen, buf, take);
+        nseen += take;
+        if (!memmem(seen, nseen, trigger, strlen(trigger))) continue;
+        struct winsize ws = {(unsigned short)rows, (unsigned short)cols, 0, 0};
+        if (ioctl(master, TIOCSWINSZ, &ws) < 0) { perror("recvtty: TIOCSWINSZ"); return 2; }
+        trigger = NULL;
     }
     return 0;
 }

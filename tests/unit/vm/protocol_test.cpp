@@ -60,6 +60,39 @@ TEST(VmProtocol, ResizeCarriesRowsAndColumns) {
     EXPECT_FALSE(wire::proto::decodeSize({wire::proto::Type::Resize, wire::proto::intPayload(70000) + wire::proto::intPayload(80)}).ok());
 }
 
+TEST(VmProtocol, ExecResizeCarriesTheExecIdThenRowsAndColumns) {
+    std::string bytes = wire::proto::encode(wire::proto::Type::ExecResize, wire::proto::execSizePayload(7, 44, 99));
+    wire::proto::Decoder d;
+    d.feed(bytes.data(), bytes.size());  // a type the decoder knows (72, vmtty's range)
+    auto f = d.next();
+    ASSERT_TRUE(f.ok() && f->has_value());
+    auto size = wire::proto::decodeExecSize(**f);
+    ASSERT_TRUE(size.ok());
+    EXPECT_EQ(size->first, 7);
+    EXPECT_EQ(size->second, std::make_pair(uint16_t{44}, uint16_t{99}));
+    EXPECT_STREQ(wire::proto::typeName(wire::proto::Type::ExecResize), "exec-resize");
+    // the shim passes the proxy's "W" + sizePayload on as is: the agent checks it
+    EXPECT_FALSE(wire::proto::decodeExecSize({wire::proto::Type::ExecResize, "123"}).ok());
+    EXPECT_FALSE(wire::proto::decodeExecSize({wire::proto::Type::ExecResize, wire::proto::intPayload(7) + "1234"}).ok());
+    EXPECT_FALSE(wire::proto::decodeExecSize({wire::proto::Type::ExecResize, wire::proto::execSizePayload(7, 0, 80)}).ok());
+}
+
+TEST(VmProtocol, ExecSignalCarriesTheExecIdThenTheSignal) {
+    std::string bytes = wire::proto::encode(wire::proto::Type::ExecSignal, wire::proto::intPayload(3) + wire::proto::intPayload(15));
+    wire::proto::Decoder d;
+    d.feed(bytes.data(), bytes.size());
+    auto f = d.next();
+    ASSERT_TRUE(f.ok() && f->has_value());
+    auto sig = wire::proto::decodeExecSignal(**f);
+    ASSERT_TRUE(sig.ok());
+    EXPECT_EQ(*sig, std::make_pair(int32_t{3}, 15));
+    EXPECT_STREQ(wire::proto::typeName(wire::proto::Type::ExecSignal), "exec-signal");
+    // what the shim passes on from a client is checked here
+    for (int32_t bad : {0, -1, 65})
+        EXPECT_FALSE(wire::proto::decodeExecSignal({wire::proto::Type::ExecSignal, wire::proto::intPayload(3) + wire::proto::intPayload(bad)}).ok());
+    EXPECT_FALSE(wire::proto::decodeExecSignal({wire::proto::Type::ExecSignal, wire::proto::intPayload(3) + "12"}).ok());
+}
+
 TEST(VmProtocol, RefusesUnknownTypeAndOversizedLength) {
     wire::proto::Decoder d1;
     std::string s = wire::proto::encode(wire::proto::Type::Stdout, "x");

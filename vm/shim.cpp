@@ -25,6 +25,8 @@
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
 #include "common/json.hpp"
+#include "common/log.hpp"
+#include "vm/host_oom.hpp"
 #include "vm/pod.hpp"
 #include "vm/wire/boot_failure.hpp"
 #include "vm/wire/guest_ops.hpp"
@@ -316,6 +318,9 @@ void Shim::onFrame(const wire::proto::Frame& f) {
         case wire::proto::Type::ExecOutput:
         case wire::proto::Type::ExecExit: onExecFrame(f); break;
         case wire::proto::Type::OpsReply: onOpsReply(f); break;
+        case wire::proto::Type::Oom:  // before the Exit it precedes: the host cgroup is still ours
+            if (auto n = wire::proto::decodeInt(f); n && *n > 0) hostoom::raiseForGuestOom(static_cast<uint32_t>(*n));
+            break;
         case wire::proto::Type::Exit:
             if (auto c = wire::proto::decodeInt(f)) code_ = *c;
             wire::timing::mark("exit.frame");
@@ -465,13 +470,15 @@ void Shim::run() {
 
 // In the forked shim: the ready pipe at kReadyFd, the console at kConsoleFd, the taps from
 // kFirstTapFd — each first copied above all of them, so none is overwritten before it is moved —
-// and nothing else of berth's (c's fds are renumbered to the shim's).
+// then berth's log file (--log: the shim's warnings go there too), and nothing else of berth's
+// (c's fds are renumbered to the shim's).
 void placeShimFds(ShimConfig& c, int readyFd) {
     constexpr int kAbove = 64;
     int ready = ::fcntl(readyFd, F_DUPFD, kAbove);
     int console = c.consoleFd >= 0 ? ::fcntl(c.consoleFd, F_DUPFD, kAbove) : -1;
     std::vector<int> taps;
     for (auto& n : c.qemu.nics) taps.push_back(::fcntl(n.tapFd, F_DUPFD, kAbove));
+    int logFd = log::fd() >= 0 ? ::fcntl(log::fd(), F_DUPFD, kAbove) : -1;
     ::dup2(ready, kReadyFd);
     if (console >= 0) ::dup2(console, kConsoleFd);
     if (console < 0) ::close(kConsoleFd);
@@ -479,7 +486,10 @@ void placeShimFds(ShimConfig& c, int readyFd) {
         c.qemu.nics[i].tapFd = kFirstTapFd + static_cast<int>(i);
         ::dup2(taps[i], c.qemu.nics[i].tapFd);
     }
-    ::syscall(SYS_close_range, kFirstTapFd + static_cast<unsigned>(taps.size()), ~0u, 0);
+    int next = kFirstTapFd + static_cast<int>(taps.size());
+    if (logFd >= 0 && ::dup3(logFd, next, O_CLOEXEC) == next) log::setFd(next++);
+    else log::setFd(-1);  // its old number may be reused below: never write log lines there
+    ::syscall(SYS_close_range, static_cast<unsigned>(next), ~0u, 0);
 }
 
 }  // namespace

@@ -17,7 +17,12 @@ stat_of() {
     jq -r ".data | $1" <<<"$output"
 }
 
-@test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event; bad input is one line" {
+# oom_events_above N: events.out has more than N oom events.
+oom_events_above() {
+    (( $(grep -c '"type":"oom"' "$TEST_DIR/events.out") > $1 ))
+}
+
+@test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event, also the workload's own, which fires the host cgroup's v1 OOM eventfd; bad input is one line" {
     set_args sh -c 'sleep 1000 & echo ready; exec sleep 999'
     cfg '.linux.resources = {memory: {limit: 104857600}, pids: {limit: 100}}'
     run_d "$ID"
@@ -81,10 +86,32 @@ PY
     rb exec "$ID" echo still-running
     assert_ok
 
-    # Stopped: one line.
-    rb kill "$ID" KILL
+    # The workload itself OOM-killed (pid 1 made the OOM killer's first choice): it exits 137, it
+    # is an oom event, and the shim's host cgroup (no limit: accounting only) raises a cgroup v1
+    # OOM notification — an eventfd on its memory.oom_control fires, as containerd's runc shim and
+    # conmon register theirs — and has its limit, oom_kill_disable and no process left after.
+    local shim mem knobs kills
+    rb state "$ID"
     assert_ok
+    shim="$(jq -r .pid <<<"$output")"
+    mem="/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" {print $3}' "/proc/$shim/cgroup")"
+    [[ -f "$mem/memory.oom_control" ]] || fail "no v1 memory cgroup for the shim: $mem"
+    knobs="$(cat "$mem/memory.limit_in_bytes"; grep oom_kill_disable "$mem/memory.oom_control")"
+    python3 "$BATS_TEST_DIRNAME/oom_eventfd.py" "$mem" >"$TEST_DIR/eventfd.out" 2>&1 &
+    bg_register $!
+    wait_file "$TEST_DIR/eventfd.out" '^registered$'
+    kills="$(grep -c '"type":"oom"' "$TEST_DIR/events.out")"
+    rb exec "$ID" sh -c 'echo 1000 >/proc/1/oom_score_adj; exec dd if=/dev/zero of=/dev/null bs=96M count=1'
     wait_status "$ID" stopped
+    grep -q 'workload exited with 137' "$ROOT/$ID/console.log" || fail "exit code:" "$(tail -3 "$ROOT/$ID/console.log")"
+    wait_file "$TEST_DIR/eventfd.out" '^(fired|removed|timeout)$'
+    grep -qx fired "$TEST_DIR/eventfd.out" || fail "host OOM eventfd: $(cat "$TEST_DIR/eventfd.out")"
+    wait_for 400 oom_events_above "$kills" || fail "no oom event for the workload:" "$(cat "$TEST_DIR/events.out")"
+    [[ "$(cat "$mem/memory.limit_in_bytes"; grep oom_kill_disable "$mem/memory.oom_control")" == "$knobs" ]] ||
+        fail "host cgroup knobs changed: $knobs ->" "$(cat "$mem/memory.limit_in_bytes" "$mem/memory.oom_control")"
+    [[ -z "$(cat "$mem/cgroup.procs")" ]] || fail "processes left in the host cgroup:" "$(cat "$mem/cgroup.procs")"
+
+    # Stopped: one line.
     rb update --memory 50m "$ID"
     assert_berth_error 'cannot update container .*stopped'
     rb events --stats "$ID"

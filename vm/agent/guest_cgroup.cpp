@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 
+#include "cgroups/stats.hpp"
 #include "cgroups/v2/manager.hpp"
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
@@ -28,6 +29,7 @@ struct GuestCgroup {
     std::string dir;
     std::unique_ptr<cgroups::Manager> manager;
     uint64_t memoryCeiling = 0;
+    uint64_t reportedOomKills = 0;  // memory.events oom_kill as last told to the host (Oom frame)
 };
 
 // By container id; "" is the VM's one container (cgroup berth/container).
@@ -128,6 +130,18 @@ Result<nlohmann::json> answer(wire::proto::Type type, const nlohmann::json& req)
 }
 
 }  // namespace
+
+void reportOomKills(int port) {
+    GuestCgroup* cg = findCgroup("");
+    if (!cg) return;
+    auto events = fs::readFile(cg->dir + "/memory.events");
+    if (!events) return;
+    uint64_t kills = cgroups::parseFlatKeyed(*events)["oom_kill"];
+    if (kills <= cg->reportedOomKills) return;
+    uint64_t fresh = kills - cg->reportedOomKills;
+    cg->reportedOomKills = kills;
+    (void)wire::proto::writeFrame(port, wire::proto::Type::Oom, wire::proto::intPayload(static_cast<int32_t>(fresh)));
+}
 
 void answerOps(int port, const wire::proto::Frame& f) {
     auto id = wire::proto::splitExecId(f);

@@ -348,6 +348,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
                 for (auto& e : execs)
                     if (e.pid == w) e.code = exitCodeOf(status);
             }
+            reportOomKills(port);  // a process that ended may have been OOM-killed: before its exit
         }
         for (size_t i = 0; i < execs.size(); i++) {
             if (fds[4 + 2 * i].revents) relayExecPipe(port, execs[i].id, execs[i].out, 1);
@@ -369,6 +370,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
         ::waitpid(pid, &status, 0);
         code = exitCodeOf(status);
     }
+    reportOomKills(port);  // before the caller's Exit frame
     return code;
 }
 

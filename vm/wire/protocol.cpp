@@ -6,7 +6,7 @@
 namespace berth::vm::wire::proto {
 namespace {
 
-bool knownType(uint8_t t) { return (t >= 1 && t <= 17) || (t >= 32 && t <= 35); }
+bool knownType(uint8_t t) { return (t >= 1 && t <= 17) || (t >= 32 && t <= 35) || t == 64; }
 
 void putLe32(std::string& out, uint32_t v) {
     for (int i = 0; i < 4; i++) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -43,6 +43,7 @@ const char* typeName(Type t) {
         case Type::OpsReply: return "ops-reply";
         case Type::Member: return "member";
         case Type::Drop: return "drop";
+        case Type::Oom: return "oom";
     }
     return "unknown";
 }

@@ -25,7 +25,10 @@ oom_events_above() {
 @test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event, also the workload's own, which fires the host cgroup's v1 OOM eventfd; bad input is one line" {
     set_args sh -c 'sleep 1000 & echo ready; exec sleep 999'
     cfg '.linux.resources = {memory: {limit: 104857600}, pids: {limit: 100}}'
-    run_d "$ID"
+    # run -d under a subreaper, as containerd's shim runs it: it gets the shim's exit code.
+    python3 "$BATS_TEST_DIRNAME/oom_watch.py" reap "$TEST_DIR/exit" env BERTH_ITEST_TAG="$TAG" \
+        "$BERTH" --root "$ROOT" run -d -b "$BUNDLE" "$ID" >>"$TEST_DIR/$ID.log" 2>&1 &
+    bg_register $!
     wait_file "$TEST_DIR/$ID.log" '^ready$'
 
     # ps: the guest's processes of the container, pids in its PID namespace, runc's -ef columns.
@@ -86,7 +89,7 @@ PY
     rb exec "$ID" echo still-running
     assert_ok
 
-    # The workload itself OOM-killed (pid 1 made the OOM killer's first choice): it exits 137, it
+    # The workload itself OOM-killed (pid 1 the OOM killer's choice, the hog exempt): it exits 137, it
     # is an oom event, and the shim's host cgroup (no limit: accounting only) raises a cgroup v1
     # OOM notification — an eventfd on its memory.oom_control fires, as containerd's runc shim and
     # conmon register theirs — and has its limit, oom_kill_disable and no process left after.
@@ -97,13 +100,15 @@ PY
     mem="/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" {print $3}' "/proc/$shim/cgroup")"
     [[ -f "$mem/memory.oom_control" ]] || fail "no v1 memory cgroup for the shim: $mem"
     knobs="$(cat "$mem/memory.limit_in_bytes"; grep oom_kill_disable "$mem/memory.oom_control")"
-    python3 "$BATS_TEST_DIRNAME/oom_eventfd.py" "$mem" >"$TEST_DIR/eventfd.out" 2>&1 &
+    python3 "$BATS_TEST_DIRNAME/oom_watch.py" eventfd "$mem" >"$TEST_DIR/eventfd.out" 2>&1 &
     bg_register $!
     wait_file "$TEST_DIR/eventfd.out" '^registered$'
     kills="$(grep -c '"type":"oom"' "$TEST_DIR/events.out")"
-    rb exec "$ID" sh -c 'echo 1000 >/proc/1/oom_score_adj; exec dd if=/dev/zero of=/dev/null bs=96M count=1'
+    rb exec --cap CAP_SYS_RESOURCE "$ID" sh -c \
+        'echo 1000 >/proc/1/oom_score_adj; echo -1000 >/proc/self/oom_score_adj; exec dd if=/dev/zero of=/dev/null bs=96M count=1'
+    wait_file "$TEST_DIR/exit" '^(exit|run)='
+    grep -qx 'exit=137' "$TEST_DIR/exit" || fail "the workload's exit: $(cat "$TEST_DIR/exit")" "$(grep -a Killed "$ROOT/$ID/console.log")"
     wait_status "$ID" stopped
-    grep -q 'workload exited with 137' "$ROOT/$ID/console.log" || fail "exit code:" "$(tail -3 "$ROOT/$ID/console.log")"
     wait_file "$TEST_DIR/eventfd.out" '^(fired|removed|timeout)$'
     grep -qx fired "$TEST_DIR/eventfd.out" || fail "host OOM eventfd: $(cat "$TEST_DIR/eventfd.out")"
     wait_for 400 oom_events_above "$kills" || fail "no oom event for the workload:" "$(cat "$TEST_DIR/events.out")"

@@ -46,7 +46,7 @@ enum class Type : uint8_t {
 // The frame types of the ops requests (PsRequest .. UpdateRequest).
 constexpr bool isOpsRequest(Type t) { return t >= Type::PsRequest && t <= Type::UpdateRequest; }
 // What Ready carries; the host refuses any other text (an agent from another build).
-constexpr int kProtocolVersion = 2;
+constexpr int kProtocolVersion = 3;  // 3: the Oom frame
 std::string readyPayload();
 // An error naming both versions when `payload` is not readyPayload().
 Status checkReady(const std::string& payload);

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "cgroups/stats.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -213,6 +215,16 @@ Result<RaiseReport> raiseOomNotification(const std::string& dir, int timeoutMs) 
     }
     return limitedWindow(knobs, goWr.get(), efd.get(), child, timeoutMs, limitedAt);
 }
+
+uint32_t OomCoalescer::onOom(uint32_t kills, long nowMs) {
+    held_ += kills;
+    if (raised_ && nowMs - lastMs_ < kMinGapMs) return 0;
+    raised_ = true;
+    lastMs_ = nowMs;
+    return std::exchange(held_, 0);
+}
+
+uint32_t OomCoalescer::beforeExit() { return std::exchange(held_, 0); }
 
 void raiseForGuestOom(uint32_t kills) {
     static bool warned = false;

@@ -76,4 +76,22 @@ Result<RaiseReport> raiseOomNotification(const std::string& dir, int timeoutMs);
 // that cannot be done (cgroup2, not writable) gets one warning line in berth's log, once.
 void raiseForGuestOom(uint32_t kills);
 
+// When to raise: at once for the first OOM kill, then at most once per kMinGapMs while the
+// container runs (a workload whose children OOM in a loop must not keep a VMM sharing the cgroup
+// stalled: each raise limits it for a few ms); what was held back is raised before the exit is
+// handled, so the watchers always hear of it while the cgroup is alive. Pure: the caller's clock.
+class OomCoalescer {
+public:
+    static constexpr long kMinGapMs = 1000;
+    // An Oom frame at nowMs: the kills to raise now (0: held back).
+    uint32_t onOom(uint32_t kills, long nowMs);
+    // The Exit frame: the kills held back (0: none).
+    uint32_t beforeExit();
+
+private:
+    long lastMs_ = -kMinGapMs;
+    bool raised_ = false;
+    uint32_t held_ = 0;
+};
+
 }  // namespace berth::vm::hostoom

@@ -93,6 +93,7 @@ private:
     };
     std::map<int32_t, ExecClient> execs_;
     PodMux pod_;  // a sandbox's members (vm/pod.hpp)
+    hostoom::OomCoalescer oom_;  // guest OOM kills → the host cgroup's v1 OOM notification
     bool member() const { return !c_.sandboxStateDir.empty(); }
     int32_t nextExecId_ = 1;
     void startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err);
@@ -319,9 +320,13 @@ void Shim::onFrame(const wire::proto::Frame& f) {
         case wire::proto::Type::ExecExit: onExecFrame(f); break;
         case wire::proto::Type::OpsReply: onOpsReply(f); break;
         case wire::proto::Type::Oom:  // before the Exit it precedes: the host cgroup is still ours
-            if (auto n = wire::proto::decodeInt(f); n && *n > 0) hostoom::raiseForGuestOom(static_cast<uint32_t>(*n));
+            if (auto n = wire::proto::decodeInt(f); n && *n > 0) {
+                long nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+                if (uint32_t k = oom_.onOom(static_cast<uint32_t>(*n), nowMs)) hostoom::raiseForGuestOom(k);
+            }
             break;
         case wire::proto::Type::Exit:
+            if (uint32_t k = oom_.beforeExit()) hostoom::raiseForGuestOom(k);
             if (auto c = wire::proto::decodeInt(f)) code_ = *c;
             wire::timing::mark("exit.frame");
             (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Exit, wire::proto::intPayload(code_));  // ack

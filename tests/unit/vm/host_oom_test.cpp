@@ -127,3 +127,18 @@ TEST(VmHostOom, OomFrameIsKnownToTheDecoder) {
     ASSERT_TRUE(m.ok());
     EXPECT_EQ(m->second.type, wire::proto::Type::Oom);
 }
+
+TEST(VmHostOom, CoalescerRaisesAtOnceThenAtMostOncePerGapAndAlwaysBeforeExit) {
+    hostoom::OomCoalescer c;
+    constexpr long gap = hostoom::OomCoalescer::kMinGapMs;
+    EXPECT_EQ(c.onOom(1, 5000), 1u);  // the first: at once
+    EXPECT_EQ(c.onOom(2, 5000 + gap / 2), 0u);  // held back
+    EXPECT_EQ(c.onOom(1, 5000 + gap - 1), 0u);
+    EXPECT_EQ(c.onOom(1, 5000 + gap), 4u);  // the gap is over: everything held
+    EXPECT_EQ(c.beforeExit(), 0u);  // nothing held
+    EXPECT_EQ(c.onOom(3, 5000 + gap + 1), 0u);
+    EXPECT_EQ(c.beforeExit(), 3u);  // the workload's own kill, right after an exec's: not lost
+    EXPECT_EQ(c.beforeExit(), 0u);
+    hostoom::OomCoalescer fresh;
+    EXPECT_EQ(fresh.onOom(1, 0), 1u);  // a clock that starts at 0
+}

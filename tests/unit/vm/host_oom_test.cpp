@@ -142,3 +142,15 @@ TEST(VmHostOom, CoalescerRaisesAtOnceThenAtMostOncePerGapAndAlwaysBeforeExit) {
     hostoom::OomCoalescer fresh;
     EXPECT_EQ(fresh.onOom(1, 0), 1u);  // a clock that starts at 0
 }
+
+TEST(VmHostOom, ARaiseThatCannotRegisterChangesNothing) {
+    // A directory with the knobs but no cgroup.event_control (not a v1 memory cgroup): the error
+    // names the file, no toucher is forked, the knobs are as they were.
+    FakeCgroup cg("9223372036854771712\n", kFresh);
+    ASSERT_TRUE(fs::writeFileAtomic(cg.dir + "/memory.usage_in_bytes", "1048576\n").ok());
+    auto r = hostoom::raiseOomNotification(cg.dir, 100);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().what().find("cgroup.event_control"), std::string::npos) << r.error().what();
+    EXPECT_EQ(cg.read("memory.limit_in_bytes"), "9223372036854771712\n");
+    EXPECT_EQ(cg.read("memory.oom_control"), kFresh);
+}

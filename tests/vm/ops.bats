@@ -22,7 +22,7 @@ oom_events_above() {
     (( $(grep -c '"type":"oom"' "$TEST_DIR/events.out") > $1 ))
 }
 
-@test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event, also the workload's own, which fires the host cgroup's v1 OOM eventfd; bad input is one line" {
+@test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event and fires the host cgroup's v1 OOM eventfd, the workload's own too (exit 137); bad input is one line" {
     set_args sh -c 'sleep 1000 & echo ready; exec sleep 999'
     cfg '.linux.resources = {memory: {limit: 104857600}, pids: {limit: 100}}'
     # run -d under a subreaper, as containerd's shim runs it: it gets the shim's exit code.
@@ -79,20 +79,9 @@ PY
     rb exec "$ID" cat /sys/fs/cgroup/memory.max
     [[ "$output" == 67108864 ]] || fail "memory.max after a refused update: $output"
 
-    # An OOM kill in the guest cgroup is an oom event; the workload survives it.
-    ( "$BERTH" --root "$ROOT" events --interval 1s "$ID" >"$TEST_DIR/events.out" 2>&1 ) &
-    bg_register $!
-    wait_file "$TEST_DIR/events.out" '"type":"stats"'
-    rb exec "$ID" dd if=/dev/zero of=/dev/null bs=96M count=1
-    assert_status 137
-    wait_file "$TEST_DIR/events.out" '"type":"oom"'
-    rb exec "$ID" echo still-running
-    assert_ok
-
-    # The workload itself OOM-killed (pid 1 the OOM killer's choice, the hog exempt): it exits 137, it
-    # is an oom event, and the shim's host cgroup (no limit: accounting only) raises a cgroup v1
-    # OOM notification — an eventfd on its memory.oom_control fires, as containerd's runc shim and
-    # conmon register theirs — and has its limit, oom_kill_disable and no process left after.
+    # An OOM kill in the guest cgroup is an oom event; the workload survives it. The shim's host
+    # cgroup (no limit: accounting only) raises a cgroup v1 OOM notification for it: an eventfd on
+    # its memory.oom_control fires, as containerd's runc shim and conmon register theirs.
     local shim mem knobs kills
     rb state "$ID"
     assert_ok
@@ -100,6 +89,23 @@ PY
     mem="/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" {print $3}' "/proc/$shim/cgroup")"
     [[ -f "$mem/memory.oom_control" ]] || fail "no v1 memory cgroup for the shim: $mem"
     knobs="$(cat "$mem/memory.limit_in_bytes"; grep oom_kill_disable "$mem/memory.oom_control")"
+    ( "$BERTH" --root "$ROOT" events --interval 1s "$ID" >"$TEST_DIR/events.out" 2>&1 ) &
+    bg_register $!
+    python3 "$BATS_TEST_DIRNAME/oom_watch.py" eventfd "$mem" >"$TEST_DIR/eventfd1.out" 2>&1 &
+    bg_register $!
+    wait_file "$TEST_DIR/events.out" '"type":"stats"'
+    wait_file "$TEST_DIR/eventfd1.out" '^registered$'
+    rb exec "$ID" dd if=/dev/zero of=/dev/null bs=96M count=1
+    assert_status 137
+    wait_file "$TEST_DIR/events.out" '"type":"oom"'
+    wait_file "$TEST_DIR/eventfd1.out" '^(fired|removed|timeout)$'
+    grep -qx fired "$TEST_DIR/eventfd1.out" || fail "host OOM eventfd (exec): $(cat "$TEST_DIR/eventfd1.out")"
+    rb exec "$ID" echo still-running
+    assert_ok
+
+    # The workload itself OOM-killed (pid 1 the OOM killer's choice, the hog exempt): it exits
+    # 137, it is an oom event, the host eventfd fires again, and the host cgroup has its limit,
+    # oom_kill_disable and no process left after.
     python3 "$BATS_TEST_DIRNAME/oom_watch.py" eventfd "$mem" >"$TEST_DIR/eventfd.out" 2>&1 &
     bg_register $!
     wait_file "$TEST_DIR/eventfd.out" '^registered$'

@@ -226,6 +226,14 @@ uint32_t OomCoalescer::onOom(uint32_t kills, long nowMs) {
 
 uint32_t OomCoalescer::beforeExit() { return std::exchange(held_, 0); }
 
+int OomCoalescer::waitMs(long nowMs) const {
+    if (!held_) return -1;
+    long left = lastMs_ + kMinGapMs - nowMs;
+    return left > 0 ? static_cast<int>(left) : 0;
+}
+
+uint32_t OomCoalescer::due(long nowMs) { return held_ && waitMs(nowMs) == 0 ? onOom(0, nowMs) : 0; }
+
 void raiseForGuestOom(uint32_t kills) {
     static bool warned = false;
     auto warnOnce = [](const std::string& why) {

@@ -78,8 +78,9 @@ void raiseForGuestOom(uint32_t kills);
 
 // When to raise: at once for the first OOM kill, then at most once per kMinGapMs while the
 // container runs (a workload whose children OOM in a loop must not keep a VMM sharing the cgroup
-// stalled: each raise limits it for a few ms); what was held back is raised before the exit is
-// handled, so the watchers always hear of it while the cgroup is alive. Pure: the caller's clock.
+// stalled: each raise limits it for a few ms); what was held back is raised when the gap is over,
+// or before the exit is handled, so the watchers always hear of it while the cgroup is alive.
+// Pure: the caller's clock.
 class OomCoalescer {
 public:
     static constexpr long kMinGapMs = 1000;
@@ -87,6 +88,10 @@ public:
     uint32_t onOom(uint32_t kills, long nowMs);
     // The Exit frame: the kills held back (0: none).
     uint32_t beforeExit();
+    // While the container runs: how long to wait before `due` has kills to raise (-1: none held),
+    // and the held kills once the gap since the last raise is over.
+    int waitMs(long nowMs) const;
+    uint32_t due(long nowMs);
 
 private:
     long lastMs_ = -kMinGapMs;

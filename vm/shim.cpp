@@ -45,6 +45,8 @@ constexpr int kBootTimeoutMs = 90000;  // TCG on two busy cores; a KVM boot take
 
 using Clock = std::chrono::steady_clock;
 
+long nowMs() { return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count(); }
+
 void writeAll(int fd, const std::string& s) {
     for (size_t off = 0; off < s.size();) {
         ssize_t n = ::write(fd, s.data() + off, s.size() - off);
@@ -320,10 +322,8 @@ void Shim::onFrame(const wire::proto::Frame& f) {
         case wire::proto::Type::ExecExit: onExecFrame(f); break;
         case wire::proto::Type::OpsReply: onOpsReply(f); break;
         case wire::proto::Type::Oom:  // before the Exit it precedes: the host cgroup is still ours
-            if (auto n = wire::proto::decodeInt(f); n && *n > 0) {
-                long nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-                if (uint32_t k = oom_.onOom(static_cast<uint32_t>(*n), nowMs)) hostoom::raiseForGuestOom(k);
-            }
+            if (auto n = wire::proto::decodeInt(f); n && *n > 0)
+                if (uint32_t k = oom_.onOom(static_cast<uint32_t>(*n), nowMs())) hostoom::raiseForGuestOom(k);
             break;
         case wire::proto::Type::Exit:
             if (uint32_t k = oom_.beforeExit()) hostoom::raiseForGuestOom(k);
@@ -468,7 +468,8 @@ void Shim::run() {
     }
     while (code_ < 0 && !vmmGone_) {
         tryStart();
-        step(started_ ? -1 : 20);
+        step(started_ ? oom_.waitMs(nowMs()) : 20);
+        if (uint32_t k = oom_.due(nowMs())) hostoom::raiseForGuestOom(k);  // held back by the gap
     }
     finish();
 }

@@ -102,6 +102,21 @@ PY
     grep -qx fired "$TEST_DIR/eventfd1.out" || fail "host OOM eventfd (exec): $(cat "$TEST_DIR/eventfd1.out")"
     rb exec "$ID" echo still-running
     assert_ok
+    # One the agent does not reap (the exec's child) is told at once too (memory.events is
+    # polled in the guest): the host eventfd fires while the exec still runs.
+    python3 "$BATS_TEST_DIRNAME/oom_watch.py" eventfd "$mem" >"$TEST_DIR/eventfd2.out" 2>&1 &
+    bg_register $!
+    wait_file "$TEST_DIR/eventfd2.out" '^registered$'
+    env BERTH_ITEST_TAG="$TAG" timeout 120 "$BERTH" --root "$ROOT" exec "$ID" sh -c \
+        'dd if=/dev/zero of=/dev/null bs=96M count=1; while [ ! -e /dev/shm/oom-told ]; do sleep 0.1; done; echo exec-done' \
+        >"$TEST_DIR/exec2.out" 2>&1 &
+    local waiter=$!
+    wait_file "$TEST_DIR/eventfd2.out" '^(fired|removed|timeout)$'
+    grep -qx fired "$TEST_DIR/eventfd2.out" || fail "host OOM eventfd (a grandchild): $(cat "$TEST_DIR/eventfd2.out")"
+    rb exec "$ID" touch /dev/shm/oom-told
+    assert_ok
+    wait "$waiter" || fail "the exec: $(cat "$TEST_DIR/exec2.out")"
+    grep -qx exec-done "$TEST_DIR/exec2.out" || fail "the exec: $(cat "$TEST_DIR/exec2.out")"
 
     # The workload itself OOM-killed (pid 1 the OOM killer's choice, the hog exempt): it exits
     # 137, it is an oom event, the host eventfd fires again, and the host cgroup has its limit,

@@ -332,6 +332,8 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
         }
         size_t podBase = fds.size();
         podPollFds(fds);  // pod members' supervisors (vm/agent/containers.cpp)
+        size_t oomAt = fds.size();  // after the members' (podOnPoll reads only its own)
+        fds.push_back({oomEventsFd(), POLLPRI, 0});
         int r = ::poll(fds.data(), fds.size(), code < 0 ? -1 : 200);
         if (r < 0 && errno != EINTR) return Error::fromErrno("poll");
         if (r == 0) break;
@@ -356,6 +358,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
         }
         finishExecs(port, execs);
         podOnPoll(port, fds.data() + podBase, fds.size() - podBase);
+        if (fds[oomAt].revents & (POLLPRI | POLLERR)) reportOomKills(port);  // e.g. a grandchild's OOM kill
         if (fds[0].revents & (POLLHUP | POLLERR) && !(fds[0].revents & POLLIN))
             return Error(EPIPE, "agent channel closed");
         if (fds[0].revents & POLLIN) {

@@ -139,6 +139,17 @@ TEST(VmHostOom, CoalescerRaisesAtOnceThenAtMostOncePerGapAndAlwaysBeforeExit) {
     EXPECT_EQ(c.onOom(3, 5000 + gap + 1), 0u);
     EXPECT_EQ(c.beforeExit(), 3u);  // the workload's own kill, right after an exec's: not lost
     EXPECT_EQ(c.beforeExit(), 0u);
+    // Held kills are raised once the gap is over, without waiting for another frame.
+    hostoom::OomCoalescer held;
+    EXPECT_EQ(held.waitMs(0), -1);
+    EXPECT_EQ(held.onOom(1, 10000), 1u);
+    EXPECT_EQ(held.waitMs(10001), -1);
+    EXPECT_EQ(held.onOom(2, 10100), 0u);
+    EXPECT_EQ(held.waitMs(10100), gap - 100);
+    EXPECT_EQ(held.due(10100 + gap - 101), 0u);
+    EXPECT_EQ(held.due(10000 + gap), 2u);
+    EXPECT_EQ(held.waitMs(10000 + gap), -1);
+    EXPECT_EQ(held.onOom(1, 10000 + gap + 1), 0u);  // the gap counts from that raise
     hostoom::OomCoalescer fresh;
     EXPECT_EQ(fresh.onOom(1, 0), 1u);  // a clock that starts at 0
 }

@@ -63,6 +63,7 @@ Status configure(const std::string& path, Format format, bool debug) {
 
 bool debugEnabled() { return gDebug; }
 int fd() { return gFd; }
+void setFd(int fd) { gFd = fd; }
 
 void write(Level level, const std::string& msg) {
     std::string line;

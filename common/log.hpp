@@ -17,6 +17,8 @@ void write(Level level, const std::string& msg);
 bool debugEnabled();
 // The fd log lines go to (so a child can keep writing after clone); -1 when stderr.
 int fd();
+// A child that renumbered its fds: where the log file is now (-1: stderr).
+void setFd(int fd);
 
 template <typename... Args>
 void debug(Args&&... args) {

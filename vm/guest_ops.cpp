@@ -1,11 +1,15 @@
 #include "vm/guest_ops.hpp"
 
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cgroups/manager.hpp"
 #include "cgroups/stats.hpp"
+#include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 #include "vm/shim.hpp"
 #include "vm/wire/guest_ops.hpp"
@@ -44,24 +48,64 @@ Result<GuestStats> guestStats(const runtime::HandledContainer& c) {
 }
 
 // The guest's memory.events cannot be watched from here: its oom_kill count is asked for once
-// a second (a timerfd is the fd events polls).
+// a second (a timerfd). The host cgroup's memory.oom_control eventfd (v1) is watched too: the
+// shim raises it for a guest OOM kill (vm/host_oom.hpp) before it reports the exit, so an OOM
+// that kills the workload itself — after which the guest can no longer be asked — is an event.
+// Both are behind one epoll fd (what events polls); a count the guest reports is never told twice.
 class GuestOomNotifier final : public cgroups::OomNotifier {
 public:
     GuestOomNotifier(runtime::HandledContainer c, UniqueFd timer, uint64_t kills)
         : c_(std::move(c)), timer_(std::move(timer)), kills_(kills) {}
-    int fd() const override { return timer_.get(); }
+    Status watch() {
+        ep_.reset(::epoll_create1(EPOLL_CLOEXEC));
+        if (!ep_) return Error::fromErrno("epoll_create1");
+        TRY(add(timer_.get()));
+        hostDir_ = hostMemoryDir(c_.st.cgroup);
+        if (hostDir_.empty()) return {};
+        host_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        UniqueFd ctl(::open((hostDir_ + "/memory.oom_control").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!host_ || !ctl || !fs::writeFile(hostDir_ + "/cgroup.event_control", strCat(host_.get(), " ", ctl.get()))) {
+            host_.reset();  // not fatal: the guest poll still reports what it can ask for
+            return {};
+        }
+        return add(host_.get());
+    }
+    int fd() const override { return ep_.get(); }
     Result<bool> consume() override {
-        uint64_t ticks;
-        (void)!::read(timer_.get(), &ticks, sizeof ticks);
-        ASSIGN_OR_RETURN(GuestStats g, guestStats(c_));
-        bool oom = g.oomKills > kills_;
-        kills_ = g.oomKills;
+        uint64_t n = 0;
+        (void)!::read(timer_.get(), &n, sizeof n);
+        auto g = guestStats(c_);
+        // Read after asking the guest: the shim raises the host's notification before it takes
+        // the Exit that makes the guest stop answering.
+        bool hostFired = host_ && ::read(host_.get(), &n, sizeof n) == sizeof n &&
+                         ::access((hostDir_ + "/memory.oom_control").c_str(), F_OK) == 0;  // not its removal
+        if (!g) {
+            if (hostFired) return true;  // the workload itself was OOM-killed: the guest is gone
+            return std::move(g).error();
+        }
+        bool oom = g->oomKills > kills_;
+        kills_ = g->oomKills;
         return oom;
     }
 
 private:
+    Status add(int fd) {
+        struct epoll_event ev = {};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) return Error::fromErrno("epoll_ctl");
+        return {};
+    }
+    // The container's directory in a v1 memory hierarchy ("" on cgroup2 or without one).
+    static std::string hostMemoryDir(const cgroups::Saved& saved) {
+        for (const auto& [mount, dir] : saved.paths)
+            if (mount.size() >= 7 && mount.compare(mount.size() - 7, 7, "/memory") == 0) return dir;
+        return "";
+    }
+
     runtime::HandledContainer c_;
-    UniqueFd timer_;
+    UniqueFd timer_, ep_, host_;
+    std::string hostDir_;
     uint64_t kills_;
 };
 
@@ -78,7 +122,9 @@ public:
         if (!first || !timer) return nullptr;
         struct itimerspec every = {{1, 0}, {1, 0}};
         if (::timerfd_settime(timer.get(), 0, &every, nullptr) < 0) return nullptr;
-        return std::make_unique<GuestOomNotifier>(c_, std::move(timer), first->oomKills);
+        auto n = std::make_unique<GuestOomNotifier>(c_, std::move(timer), first->oomKills);
+        if (!n->watch()) return nullptr;
+        return n;
     }
 
 private:

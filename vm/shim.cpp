@@ -25,7 +25,9 @@
 #include "common/unique_fd.hpp"
 #include "runtime/process/terminal.hpp"
 #include "common/json.hpp"
+#include "common/log.hpp"
 #include "vm/exec_proxy.hpp"
+#include "vm/host_oom.hpp"
 #include "vm/pod.hpp"
 #include "vm/wire/boot_failure.hpp"
 #include "vm/wire/guest_ops.hpp"
@@ -43,6 +45,8 @@ constexpr int kAgentAnswerMs = 20000;  // ps/stats/update in a TCG guest on two 
 constexpr int kBootTimeoutMs = 90000;  // TCG on two busy cores; a KVM boot takes ~0.2 s
 
 using Clock = std::chrono::steady_clock;
+
+long nowMs() { return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count(); }
 
 void writeAll(int fd, const std::string& s) {
     for (size_t off = 0; off < s.size();) {
@@ -93,6 +97,7 @@ private:
     };
     std::map<int32_t, ExecClient> execs_;
     PodMux pod_;  // a sandbox's members (vm/pod.hpp)
+    hostoom::OomCoalescer oom_;  // guest OOM kills → the host cgroup's v1 OOM notification
     bool member() const { return !c_.sandboxStateDir.empty(); }
     int32_t nextExecId_ = 1;
     void startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err);
@@ -338,7 +343,12 @@ void Shim::onFrame(const wire::proto::Frame& f) {
         case wire::proto::Type::ExecOutput:
         case wire::proto::Type::ExecExit: onExecFrame(f); break;
         case wire::proto::Type::OpsReply: onOpsReply(f); break;
+        case wire::proto::Type::Oom:  // before the Exit it precedes: the host cgroup is still ours
+            if (auto n = wire::proto::decodeInt(f); n && *n > 0)
+                if (uint32_t k = oom_.onOom(static_cast<uint32_t>(*n), nowMs())) hostoom::raiseForGuestOom(k);
+            break;
         case wire::proto::Type::Exit:
+            if (uint32_t k = oom_.beforeExit()) hostoom::raiseForGuestOom(k);
             if (auto c = wire::proto::decodeInt(f)) code_ = *c;
             wire::timing::mark("exit.frame");
             (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Exit, wire::proto::intPayload(code_));  // ack
@@ -484,20 +494,23 @@ void Shim::run() {
     }
     while (code_ < 0 && !vmmGone_) {
         tryStart();
-        step(started_ ? -1 : 20);
+        step(started_ ? oom_.waitMs(nowMs()) : 20);
+        if (uint32_t k = oom_.due(nowMs())) hostoom::raiseForGuestOom(k);  // held back by the gap
     }
     finish();
 }
 
 // In the forked shim: the ready pipe at kReadyFd, the console at kConsoleFd, the taps from
 // kFirstTapFd — each first copied above all of them, so none is overwritten before it is moved —
-// and nothing else of berth's (c's fds are renumbered to the shim's).
+// then berth's log file (--log: the shim's warnings go there too), and nothing else of berth's
+// (c's fds are renumbered to the shim's).
 void placeShimFds(ShimConfig& c, int readyFd) {
     constexpr int kAbove = 64;
     int ready = ::fcntl(readyFd, F_DUPFD, kAbove);
     int console = c.consoleFd >= 0 ? ::fcntl(c.consoleFd, F_DUPFD, kAbove) : -1;
     std::vector<int> taps;
     for (auto& n : c.qemu.nics) taps.push_back(::fcntl(n.tapFd, F_DUPFD, kAbove));
+    int logFd = log::fd() >= 0 ? ::fcntl(log::fd(), F_DUPFD, kAbove) : -1;
     ::dup2(ready, kReadyFd);
     if (console >= 0) ::dup2(console, kConsoleFd);
     if (console < 0) ::close(kConsoleFd);
@@ -505,7 +518,10 @@ void placeShimFds(ShimConfig& c, int readyFd) {
         c.qemu.nics[i].tapFd = kFirstTapFd + static_cast<int>(i);
         ::dup2(taps[i], c.qemu.nics[i].tapFd);
     }
-    ::syscall(SYS_close_range, kFirstTapFd + static_cast<unsigned>(taps.size()), ~0u, 0);
+    int next = kFirstTapFd + static_cast<int>(taps.size());
+    if (logFd >= 0 && ::dup3(logFd, next, O_CLOEXEC) == next) log::setFd(next++);
+    else log::setFd(-1);  // its old number may be reused below: never write log lines there
+    ::syscall(SYS_close_range, static_cast<unsigned>(next), ~0u, 0);
 }
 
 }  // namespace

@@ -17,10 +17,18 @@ stat_of() {
     jq -r ".data | $1" <<<"$output"
 }
 
-@test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event; bad input is one line" {
+# oom_events_above N: events.out has more than N oom events.
+oom_events_above() {
+    (( $(grep -c '"type":"oom"' "$TEST_DIR/events.out") > $1 ))
+}
+
+@test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event and fires the host cgroup's v1 OOM eventfd, the workload's own too (exit 137); bad input is one line" {
     set_args sh -c 'sleep 1000 & echo ready; exec sleep 999'
     cfg '.linux.resources = {memory: {limit: 104857600}, pids: {limit: 100}}'
-    run_d "$ID"
+    # run -d under a subreaper, as containerd's shim runs it: it gets the shim's exit code.
+    python3 "$BATS_TEST_DIRNAME/oom_watch.py" reap "$TEST_DIR/exit" env BERTH_ITEST_TAG="$TAG" \
+        "$BERTH" --root "$ROOT" run -d -b "$BUNDLE" "$ID" >>"$TEST_DIR/$ID.log" 2>&1 &
+    bg_register $!
     wait_file "$TEST_DIR/$ID.log" '^ready$'
 
     # ps: the guest's processes of the container, pids in its PID namespace, runc's -ef columns.
@@ -71,20 +79,65 @@ PY
     rb exec "$ID" cat /sys/fs/cgroup/memory.max
     [[ "$output" == 67108864 ]] || fail "memory.max after a refused update: $output"
 
-    # An OOM kill in the guest cgroup is an oom event; the workload survives it.
+    # An OOM kill in the guest cgroup is an oom event; the workload survives it. The shim's host
+    # cgroup (no limit: accounting only) raises a cgroup v1 OOM notification for it: an eventfd on
+    # its memory.oom_control fires, as containerd's runc shim and conmon register theirs.
+    local shim mem knobs kills
+    rb state "$ID"
+    assert_ok
+    shim="$(jq -r .pid <<<"$output")"
+    mem="/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" {print $3}' "/proc/$shim/cgroup")"
+    [[ -f "$mem/memory.oom_control" ]] || fail "no v1 memory cgroup for the shim: $mem"
+    knobs="$(cat "$mem/memory.limit_in_bytes"; grep oom_kill_disable "$mem/memory.oom_control")"
     ( "$BERTH" --root "$ROOT" events --interval 1s "$ID" >"$TEST_DIR/events.out" 2>&1 ) &
     bg_register $!
+    python3 "$BATS_TEST_DIRNAME/oom_watch.py" eventfd "$mem" >"$TEST_DIR/eventfd1.out" 2>&1 &
+    bg_register $!
     wait_file "$TEST_DIR/events.out" '"type":"stats"'
+    wait_file "$TEST_DIR/eventfd1.out" '^registered$'
     rb exec "$ID" dd if=/dev/zero of=/dev/null bs=96M count=1
     assert_status 137
     wait_file "$TEST_DIR/events.out" '"type":"oom"'
+    wait_file "$TEST_DIR/eventfd1.out" '^(fired|removed|timeout)$'
+    grep -qx fired "$TEST_DIR/eventfd1.out" || fail "host OOM eventfd (exec): $(cat "$TEST_DIR/eventfd1.out")"
     rb exec "$ID" echo still-running
     assert_ok
+    # One the agent does not reap (the exec's child) is told at once too (memory.events is
+    # polled in the guest): the host eventfd fires while the exec still runs.
+    python3 "$BATS_TEST_DIRNAME/oom_watch.py" eventfd "$mem" >"$TEST_DIR/eventfd2.out" 2>&1 &
+    bg_register $!
+    wait_file "$TEST_DIR/eventfd2.out" '^registered$'
+    env BERTH_ITEST_TAG="$TAG" timeout 120 "$BERTH" --root "$ROOT" exec "$ID" sh -c \
+        'dd if=/dev/zero of=/dev/null bs=96M count=1; while [ ! -e /dev/shm/oom-told ]; do sleep 0.1; done; echo exec-done' \
+        >"$TEST_DIR/exec2.out" 2>&1 &
+    local waiter=$!
+    wait_file "$TEST_DIR/eventfd2.out" '^(fired|removed|timeout)$'
+    grep -qx fired "$TEST_DIR/eventfd2.out" || fail "host OOM eventfd (a grandchild): $(cat "$TEST_DIR/eventfd2.out")"
+    rb exec "$ID" touch /dev/shm/oom-told
+    assert_ok
+    wait "$waiter" || fail "the exec: $(cat "$TEST_DIR/exec2.out")"
+    grep -qx exec-done "$TEST_DIR/exec2.out" || fail "the exec: $(cat "$TEST_DIR/exec2.out")"
+
+    # The workload itself OOM-killed (pid 1 the OOM killer's choice, the hog exempt): it exits
+    # 137, it is an oom event, the host eventfd fires again, and the host cgroup has its limit,
+    # oom_kill_disable and no process left after.
+    python3 "$BATS_TEST_DIRNAME/oom_watch.py" eventfd "$mem" >"$TEST_DIR/eventfd.out" 2>&1 &
+    bg_register $!
+    wait_file "$TEST_DIR/eventfd.out" '^registered$'
+    kills="$(grep -c '"type":"oom"' "$TEST_DIR/events.out")"
+    rb exec --cap CAP_SYS_RESOURCE "$ID" sh -c \
+        'echo 1000 >/proc/1/oom_score_adj; echo -1000 >/proc/self/oom_score_adj; exec dd if=/dev/zero of=/dev/null bs=96M count=1'
+    wait_file "$TEST_DIR/exit" '^(exit|run)='
+    grep -qx 'exit=137' "$TEST_DIR/exit" || fail "the workload's exit: $(cat "$TEST_DIR/exit")" "$(grep -a Killed "$ROOT/$ID/console.log")"
+    wait_status "$ID" stopped
+    wait_file "$TEST_DIR/eventfd.out" '^(fired|removed|timeout)$'
+    grep -qx fired "$TEST_DIR/eventfd.out" || fail "host OOM eventfd: $(cat "$TEST_DIR/eventfd.out")"
+    wait_for 400 oom_events_above "$kills" || fail "no oom event for the workload:" "$(cat "$TEST_DIR/events.out")"
+    [[ "$(cat "$mem/memory.limit_in_bytes"; grep oom_kill_disable "$mem/memory.oom_control")" == "$knobs" ]] ||
+        fail "host cgroup knobs changed: $knobs ->" "$(cat "$mem/memory.limit_in_bytes" "$mem/memory.oom_control")"
+    [[ -z "$(cat "$mem/cgroup.procs")" ]] || fail "processes left in the host cgroup:" "$(cat "$mem/cgroup.procs")"
 
     # Stopped: one line.
-    rb kill "$ID" KILL
-    assert_ok
-    wait_status "$ID" stopped
     rb update --memory 50m "$ID"
     assert_berth_error 'cannot update container .*stopped'
     rb events --stats "$ID"

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 
+#include "cgroups/stats.hpp"
 #include "cgroups/v2/manager.hpp"
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
@@ -28,6 +29,8 @@ struct GuestCgroup {
     std::string dir;
     std::unique_ptr<cgroups::Manager> manager;
     uint64_t memoryCeiling = 0;
+    uint64_t reportedOomKills = 0;  // memory.events oom_kill as last told to the host (Oom frame)
+    UniqueFd events;                // memory.events, polled (POLLPRI) and read through this fd
 };
 
 // By container id; "" is the VM's one container (cgroup berth/container).
@@ -128,6 +131,28 @@ Result<nlohmann::json> answer(wire::proto::Type type, const nlohmann::json& req)
 }
 
 }  // namespace
+
+int oomEventsFd() {
+    GuestCgroup* cg = findCgroup("");
+    if (!cg) return -1;
+    if (!cg->events) cg->events.reset(::open((cg->dir + "/memory.events").c_str(), O_RDONLY | O_CLOEXEC));
+    return cg->events.get();
+}
+
+void reportOomKills(int port) {
+    GuestCgroup* cg = findCgroup("");
+    int fd = oomEventsFd();
+    if (fd < 0) return;
+    // Read through the polled fd from offset 0: that is what re-arms its POLLPRI (kernfs).
+    char buf[1024];
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return;
+    uint64_t kills = cgroups::parseFlatKeyed(std::string(buf, static_cast<size_t>(n)))["oom_kill"];
+    if (kills <= cg->reportedOomKills) return;
+    uint64_t fresh = kills - cg->reportedOomKills;
+    cg->reportedOomKills = kills;
+    (void)wire::proto::writeFrame(port, wire::proto::Type::Oom, wire::proto::intPayload(static_cast<int32_t>(fresh)));
+}
 
 void answerOps(int port, const wire::proto::Frame& f) {
     auto id = wire::proto::splitExecId(f);

@@ -34,6 +34,14 @@ Status enterContainerCgroup(pid_t workload, const std::string& id = "");
 Status mountContainerCgroup(const std::string& rootfs = "/rootfs");
 // guest_ps.cpp: the ps rows of these guest pids ({"processes": [...]}, wire::psRowsToJson).
 Result<nlohmann::json> guestPs(const std::vector<pid_t>& pids);
+// When a process of the container has exited, and before its Exit frame: an Oom frame with the
+// guest OOM kills of its cgroup (memory.events oom_kill) not told to the host yet, if any — the
+// host raises them where containerd and conmon watch (vm/host_oom.hpp). A workload that is itself
+// OOM-killed is reported so; the ops poll would miss it (the container is gone before it asks).
+void reportOomKills(int port);
+// memory.events of the container's cgroup (-1 without one): the kernel marks it POLLPRI when an
+// event count changes, so an OOM kill of a process the agent does not reap is told at once.
+int oomEventsFd();
 // Answer a PsRequest, StatsRequest or UpdateRequest frame with one OpsReply.
 void answerOps(int port, const wire::proto::Frame& f);
 

@@ -355,6 +355,8 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
         }
         size_t podBase = fds.size();
         podPollFds(fds);  // pod members' supervisors (vm/agent/containers.cpp)
+        size_t oomAt = fds.size();  // after the members' (podOnPoll reads only its own)
+        fds.push_back({oomEventsFd(), POLLPRI, 0});
         int r = ::poll(fds.data(), fds.size(), code < 0 ? -1 : 200);
         if (r < 0 && errno != EINTR) return Error::fromErrno("poll");
         if (r == 0) break;
@@ -371,6 +373,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
                 for (auto& e : execs)
                     if (e.pid == w) e.code = exitCodeOf(status);
             }
+            reportOomKills(port);  // a process that ended may have been OOM-killed: before its exit
         }
         for (size_t i = 0; i < execs.size(); i++) {
             if (fds[4 + 2 * i].revents) relayExecPipe(port, execs[i].id, execs[i].out, 1);
@@ -378,6 +381,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
         }
         finishExecs(port, execs);
         podOnPoll(port, fds.data() + podBase, fds.size() - podBase);
+        if (fds[oomAt].revents & (POLLPRI | POLLERR)) reportOomKills(port);  // e.g. a grandchild's OOM kill
         if (fds[0].revents & (POLLHUP | POLLERR) && !(fds[0].revents & POLLIN))
             return Error(EPIPE, "agent channel closed");
         if (fds[0].revents & POLLIN) {
@@ -392,6 +396,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
         ::waitpid(pid, &status, 0);
         code = exitCodeOf(status);
     }
+    reportOomKills(port);  // before the caller's Exit frame
     return code;
 }
 

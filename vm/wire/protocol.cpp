@@ -8,7 +8,7 @@ namespace {
 
 bool knownType(uint8_t t) {
     if (t == static_cast<uint8_t>(Type::ExecResize) || t == static_cast<uint8_t>(Type::ExecSignal)) return true;  // 72–79: exec
-    return (t >= 1 && t <= 17) || (t >= 32 && t <= 35);
+    return (t >= 1 && t <= 17) || (t >= 32 && t <= 35) || t == static_cast<uint8_t>(Type::Oom);
 }
 
 void putLe32(std::string& out, uint32_t v) {
@@ -46,6 +46,7 @@ const char* typeName(Type t) {
         case Type::OpsReply: return "ops-reply";
         case Type::Member: return "member";
         case Type::Drop: return "drop";
+        case Type::Oom: return "oom";
         case Type::ExecResize: return "exec-resize";
         case Type::ExecSignal: return "exec-signal";
     }

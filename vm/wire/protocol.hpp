@@ -39,6 +39,9 @@ enum class Type : uint8_t {
     StatsRequest = 33,   // host → guest: its guest cgroup's usage
     UpdateRequest = 34,  // host → guest: + "resources" (linux.resources) for its guest cgroup
     OpsReply = 35,       // guest → host: 4-byte LE request id + JSON {"error": text} or the answer
+    // 64–71: OOM kills in the guest, for the host's OOM watchers (vm/host_oom.hpp).
+    Oom = 64,  // guest → host: 4-byte LE count of the container's guest OOM kills not told before;
+               // sent when a process of the container has exited, and always before Exit
     // 72–79: an exec's terminal.
     ExecResize = 72,     // host → guest: 4-byte LE exec id + 4-byte LE rows + 4-byte LE columns, for its pty
     ExecSignal = 73,     // host → guest: 4-byte LE exec id + 4-byte LE signal number, for the exec'd process
@@ -46,7 +49,7 @@ enum class Type : uint8_t {
 // The frame types of the ops requests (PsRequest .. UpdateRequest).
 constexpr bool isOpsRequest(Type t) { return t >= Type::PsRequest && t <= Type::UpdateRequest; }
 // What Ready carries; the host refuses any other text (an agent from another build).
-constexpr int kProtocolVersion = 2;
+constexpr int kProtocolVersion = 3;  // 3: the Oom frame
 std::string readyPayload();
 // An error naming both versions when `payload` is not readyPayload().
 Status checkReady(const std::string& payload);

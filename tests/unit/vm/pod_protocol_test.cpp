@@ -63,11 +63,11 @@ TEST(VmPodProtocol, RefusesBadEnvelopes) {
 }
 
 TEST(VmPodProtocol, ReadyCarriesTheVersionTheHostChecks) {
-    EXPECT_EQ(proto::readyPayload(), "berth-agent 2");
+    EXPECT_EQ(proto::readyPayload(), "berth-agent 3");
     EXPECT_TRUE(proto::checkReady(proto::readyPayload()).ok());
     auto old = proto::checkReady("berth-agent 1");
     ASSERT_FALSE(old.ok());
-    EXPECT_NE(old.error().message().find("\"berth-agent 1\", this berth speaks \"berth-agent 2\""), std::string::npos)
+    EXPECT_NE(old.error().message().find("\"berth-agent 1\", this berth speaks \"berth-agent 3\""), std::string::npos)
         << old.error().message();
     auto junk = proto::checkReady(std::string("\x01\xff", 2));
     ASSERT_FALSE(junk.ok());

@@ -116,8 +116,11 @@ std::vector<std::string> qemuArgv(const QemuConfig& c) {
     if (c.accel == Accel::Kvm) a.insert(a.end(), {"-cpu", "host"});
     a.insert(a.end(), {"-serial", c.consoleLog.empty() ? "null" : "file:" + optEscape(c.consoleLog)});
     if (c.agentFd >= 0) {
+        // max_ports=2 (port 0 is the console's, 1 ours): the guest's virtio_console makes two
+        // virtqueues per possible port at probe — 64 for QEMU's default of 31 — which was
+        // ~55 ms of a TCG boot (bench/README.md).
         a.insert(a.end(), {"-chardev", strCat("socket,id=agent,fd=", c.agentFd), "-device",
-                           "virtio-serial-device", "-device", "virtserialport,chardev=agent,name=berth.agent"});
+                           "virtio-serial-device,max_ports=2", "-device", "virtserialport,chardev=agent,name=berth.agent"});
     }
     if (!c.rootfsImage.empty()) {
         std::string drive = "id=rootfs,if=none,format=raw,file=" + optEscape(c.rootfsImage);

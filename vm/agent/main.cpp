@@ -104,12 +104,6 @@ int main() {
         say("probe ok");  // the host's KVM probe looks for this line
         powerOff();
     }
-    // While virtio_console's port appears (QEMU answers its control messages meanwhile), what
-    // does not depend on the Config: lo up, cgroup2 mounted and the container's cgroup made with
-    // its controllers enabled (each subtree_control write waits for an RCU grace period). The
-    // Config's own steps then find them done; a failure here is reported by those.
-    (void)configureNetwork({});
-    (void)setupGuestCgroup(nlohmann::json::object());
     auto portPath = findAgentPort(5000);
     if (!portPath) {
         say(portPath.error().what());

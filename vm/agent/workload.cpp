@@ -174,7 +174,7 @@ int exitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 12
 Result<pid_t> spawnProcess(const wire::GuestProcess& p, pid_t workload, Pipes& io, std::string& failure) {
     pid_t pid;
     if (workload == 0) {
-        // clone without a stack behaves as fork; the child is PID 1 of its namespace.
+        // clone3 without a stack behaves as fork; the child is PID 1 of its namespace.
         // (a pod member sharing the sandbox's PID namespace: its supervisor joined it already)
         // Straight into the container's cgroup (CLONE_INTO_CGROUP): no migration afterwards.
         UniqueFd cg(openContainerCgroup());

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "vm/wire/boot_config.hpp"
 
 using namespace berth::vm;
@@ -29,6 +31,7 @@ TEST(HostTsc, ThisHostHasARate) {
     TscRate r = hostTscKhz(dir);
     EXPECT_TRUE(tsc_detail::plausibleKhz(r.khz)) << r.khz;
     EXPECT_STRNE(r.source, "");
+    std::filesystem::remove_all(dir);
 }
 
 TEST(HostTsc, CommandLineCarriesTheRate) {

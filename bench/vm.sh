@@ -86,10 +86,12 @@ KVER="$(ls /lib/modules | grep -- '-cloud-amd64$' | sort -V | tail -1)"
 # The warm-up builds the cached initramfs; its debug line names the kernel file and the
 # initramfs this berth boots (the cache holds other builds' too), which the floor boots as well.
 BERTH_DEBUG=--debug berth_run block >"$TMP/warmup.log" 2>&1 || true
-INITRAMFS="$(grep -o 'boot initramfs /[^ "]*' "$TMP/warmup.log" | head -1 | cut -d' ' -f3)"
+INITRAMFS="$(grep -o 'boot initramfs /[^ ",]*' "$TMP/warmup.log" | head -1 | cut -d' ' -f3)"
+# The guest is told the host's TSC rate (vm/host_tsc.cpp): the floor gets the same number.
+TSC_KHZ="$(grep -o 'tsc_early_khz=[0-9]*' "$TMP/warmup.log" | head -1 | cut -d= -f2)"
 KERNEL="$(grep -o ', kernel /[^ ,"]*' "$TMP/warmup.log" | head -1 | cut -d' ' -f3)"
 [[ -n "$INITRAMFS" && -n "$KERNEL" ]] || { echo "vm.sh: the warm-up run did not say what it boots:" >&2; tail -5 "$TMP/warmup.log" >&2; exit 1; }
-CMDLINE="console=ttyS0 reboot=t panic=-1 i8042.noaux i8042.nomux i8042.nopnp tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000 cryptomgr.notests quiet loglevel=1 berth.rootfs=initramfs berth.probe=1"
+CMDLINE="console=ttyS0 reboot=t panic=-1 i8042.noaux i8042.nomux i8042.nopnp tsc_early_khz=${TSC_KHZ:-2000000} tsc=reliable clocksource=tsc lpj=1000000 cryptomgr.notests quiet loglevel=1 berth.rootfs=initramfs berth.probe=1"
 # Like with like: the floor uses the accelerator berth chose (its cached probe), or BERTH_VM_ACCEL.
 PROBE="$(dirname "$INITRAMFS")/kvm-probe"
 ACCEL=(-accel tcg)

@@ -10,11 +10,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
+#include "vm/host_tsc.hpp"
 #include "vm/vmm.hpp"
 
 namespace berth::vm {
@@ -83,7 +85,9 @@ bool probeKvm(const BootArtifacts& a, std::string& why) {
     c.accel = wire::Accel::Kvm;
     c.kernel = a.kernel.image;
     c.initrd = a.initramfs;
-    c.cmdline = wire::kernelCmdline({wire::RootfsMode::Initramfs, true, false});
+    wire::CmdlineOptions o{wire::RootfsMode::Initramfs, true, false};
+    o.tscKhz = hostTscKhz(std::filesystem::path(a.cacheDir).parent_path()).khz;
+    c.cmdline = wire::kernelCmdline(o);
     c.res = {wire::kMinGuestMiB, 1};
     c.consoleLog = console;
     auto pid = makeQemu()->start(c, -1, console + ".vmm");

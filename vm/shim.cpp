@@ -43,6 +43,9 @@ constexpr int kConsoleFd = 4;  // ShimConfig::consoleFd in the shim
 constexpr int kFirstTapFd = 5;  // ShimConfig::qemu.nics[i].tapFd in the shim
 constexpr int kAgentAnswerMs = 20000;  // ps/stats/update in a TCG guest on two busy cores
 constexpr int kBootTimeoutMs = 90000;  // TCG on two busy cores; a KVM boot takes ~0.2 s
+// A Config up to this size is written before the agent asks (it fits the socketpair's buffer, so
+// the blocking write returns at once); a larger one waits for Ready as before.
+constexpr size_t kPresendMax = 64 * 1024;
 
 using Clock = std::chrono::steady_clock;
 
@@ -185,6 +188,13 @@ Status Shim::boot() {
         ASSIGN_OR_RETURN(agent_, joinSandbox(c_.sandboxStateDir));
     } else {
         TRY(startVmm());
+        // The Config waits in the socket until the agent opens its port (QEMU reads nothing
+        // before): it is there when the agent wants it, one round trip after Ready fewer. (The
+        // Ready's version is still checked; an agent of another build is refused on it.)
+        if (c_.guestConfigJson.size() < kPresendMax) {
+            TRY(wire::proto::writeFrame(agent_.get(), wire::proto::Type::Config, c_.guestConfigJson));
+            configSent_ = true;
+        }
     }
     ::fcntl(agent_.get(), F_SETFL, O_NONBLOCK);
     auto deadline = Clock::now() + std::chrono::milliseconds(kBootTimeoutMs);

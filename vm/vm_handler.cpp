@@ -23,6 +23,7 @@
 #include "vm/artifacts.hpp"
 #include "vm/exec_proxy.hpp"
 #include "vm/guest_ops.hpp"
+#include "vm/host_tsc.hpp"
 #include "vm/wire/guest_config.hpp"
 #include "vm/wire/guest_ops.hpp"
 #include "vm/wire/timing.hpp"
@@ -284,10 +285,11 @@ public:
         addNics(net, guest, q);
         guest.resources = wire::guestResources(s.linux->resources, true);
         q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty(), wire::timing::enabled(),
-                                         !q.nics.empty()});
+                                         !q.nics.empty(), hostTscKhz(cacheRoot()).khz});
         c.guestConfigJson = wire::toJson(guest);
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
-                   rootfsModeName(mode), " (", rootfsBytes, " bytes), kernel ", q.kernel, ", boot initramfs ", art.initramfs);
+                   rootfsModeName(mode), " (", rootfsBytes, " bytes), kernel ", q.kernel, ", boot initramfs ", art.initramfs,
+                   ", command line ", q.cmdline);
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
         unwire.dismiss();  // the VM owns the taps now; delete removes the filters
         // The container's pid is the shim: it is the VMM's host side (QEMU is its child, killed

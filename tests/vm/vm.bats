@@ -336,8 +336,14 @@ bg_run() {
     cfg '.hostname = "vmexec" | .annotations["org.berth.vm.rootfs"] = "block"'
     run_d "$ID"
     wait_file "$TEST_DIR/$ID.log" '^ready$'
-    rb exec "$ID" sh -c 'echo "in-vm $(hostname) $(cat /proc/1/comm)"; echo to-err >&2; exit 5'
+    # The guest's clock (/proc/uptime, on stderr) at two execs, each bracketed by the host's
+    # clock, for the rate check below.
+    local h1a h1b h2a h2b u1 u2
+    h1a=$EPOCHREALTIME
+    rb exec "$ID" sh -c 'echo "in-vm $(hostname) $(cat /proc/1/comm)"; echo to-err >&2; cat /proc/uptime >&2; exit 5'
+    h1b=$EPOCHREALTIME
     assert_status 5
+    u1="$(awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { print $1 }' <<<"$stderr")"
     # The workload is PID 1 of the container's PID namespace, as on the namespaces path.
     [[ "$output" == "in-vm vmexec sleep" ]] || fail "exec stdout: $output"
     grep -qx "to-err" <<<"$stderr" || fail "exec stderr: $stderr"
@@ -385,9 +391,20 @@ PY
     grep -q "berth: vm: exec: guest config:" <<<"$reply" || fail "no error reply:" "$reply"
     grep -qx "code 127" <<<"$reply" || fail "reply code:" "$reply"
     [[ "$(ctr_status "$ID")" == running ]] || fail "status after a malformed request: $(ctr_status "$ID")"
-    rb exec "$ID" echo still-serving
+    h2a=$EPOCHREALTIME
+    rb exec "$ID" sh -c 'echo still-serving; cat /proc/uptime >&2'
+    h2b=$EPOCHREALTIME
     assert_ok
     [[ "$output" == still-serving ]] || fail "exec after a malformed request: $output"
+    # The guest's clock runs at the host's rate (the kernel is told the host's TSC rate; a wrong
+    # one ran it 1.3x fast): its time between the two execs lies within the host's brackets of
+    # them, less and plus 5% (uptime has 10 ms steps). No time is asserted, only that the two
+    # clocks agree, whatever the load.
+    u2="$(awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { print $1 }' <<<"$stderr")"
+    awk -v u1="$u1" -v u2="$u2" -v lo="$(awk -v a="$h1b" -v b="$h2a" 'BEGIN { print b - a }')" \
+        -v hi="$(awk -v a="$h1a" -v b="$h2b" 'BEGIN { print b - a }')" \
+        'BEGIN { g = u2 - u1; exit !(u1 != "" && u2 != "" && g >= lo * 0.95 - 0.03 && g <= hi * 1.05 + 0.03) }' ||
+        fail "the guest's clock advanced ${u1:-?} -> ${u2:-?} s while the host's advanced $h1a..$h1b -> $h2a..$h2b"
     # stdin reaches an exec'd process (to EOF).
     local got
     got="$(printf 'line-1\nline-2\n' | "$BERTH" --root "$ROOT" exec "$ID" sh -c 'while read l; do echo "got-$l"; done; echo eof')"

@@ -81,10 +81,15 @@ void removeGuestCgroups() {
     guestCgroups().clear();
 }
 
-Status enterContainerCgroup(pid_t workload, const std::string& id) {
+int openContainerCgroup(const std::string& id) {
+    GuestCgroup* cg = findCgroup(id);
+    return cg ? ::open(cg->dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+}
+
+Status enterContainerCgroup(pid_t workload, const std::string& id, bool placed) {
     GuestCgroup* cg = findCgroup(id);
     if (!cg) return {};
-    TRY_CTX(fs::writeFile(cg->dir + "/cgroup.procs", "0"), "join the container's cgroup");
+    if (!placed) TRY_CTX(fs::writeFile(cg->dir + "/cgroup.procs", "0"), "join the container's cgroup");
     if (workload == 0) {
         if (::unshare(CLONE_NEWCGROUP) < 0) return Error::fromErrno("unshare the cgroup namespace");
         return {};

@@ -28,7 +28,12 @@ Status setupMemberCgroup(const nlohmann::json& resources, const std::string& id)
 void removeGuestCgroups();
 // In a process's child before it joins the workload's namespaces: into the container's cgroup,
 // and into a cgroup namespace rooted there (the workload: a new one; workload > 0: its one).
-Status enterContainerCgroup(pid_t workload, const std::string& id = "");
+// placed: the process was cloned into the cgroup (CLONE_INTO_CGROUP), only the namespace is left.
+Status enterContainerCgroup(pid_t workload, const std::string& id = "", bool placed = false);
+// The container's cgroup directory (O_PATH) for clone3's CLONE_INTO_CGROUP, or -1 (none). Cloning
+// into it spares the workload a migration (a write to cgroup.procs waits for an RCU grace period:
+// 12–20 ms of a TCG start, bench/README.md).
+int openContainerCgroup(const std::string& id = "");
 // In the workload's own mount namespace, before the chroot: its cgroup (cgroupns root) read-only
 // at /sys/fs/cgroup of the rootfs, as a container on a cgroup2 host sees it.
 Status mountContainerCgroup(const std::string& rootfs = "/rootfs");

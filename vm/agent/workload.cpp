@@ -3,6 +3,7 @@
 // its stdio on pipes that the agent relays as frames; signals from the host reach it here.
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <sched.h>
@@ -64,7 +65,8 @@ void enterNamespaces(pid_t workload, int errPipe) {
 // The last steps are berth's own (runtime/process/exec_process, as for a native container's
 // process): rlimits, cwd, the executable's lookup in the container's PATH, umask, user and
 // groups, capabilities (bounding set first), no_new_privs, the seccomp filter last, execve.
-[[noreturn]] void execInChild(const wire::GuestProcess& g, pid_t workload, int in, int out, int err, int errPipe) {
+[[noreturn]] void execInChild(const wire::GuestProcess& g, pid_t workload, int in, int out, int err, int errPipe,
+                              bool inCgroup = false) {
     const runtime::spec::Process& p = g.process;
     ::setsid();
     ::dup2(in, 0);
@@ -74,7 +76,7 @@ void enterNamespaces(pid_t workload, int errPipe) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (Status st = enterContainerCgroup(workload); !st) childFailWith(errPipe, st.error().what(), 127);
+    if (Status st = enterContainerCgroup(workload, "", inCgroup); !st) childFailWith(errPipe, st.error().what(), 127);
     enterNamespaces(workload, errPipe);
     if (Status st = workload == 0 ? mountContainerCgroup() : Status(); !st) childFailWith(errPipe, st.error().what(), 127);
     if (Status st = applyOomScoreAdj(g.process); !st) childFailWith(errPipe, st.error().what(), 127);
@@ -172,10 +174,16 @@ int exitCodeOf(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 12
 Result<pid_t> spawnProcess(const wire::GuestProcess& p, pid_t workload, Pipes& io, std::string& failure) {
     pid_t pid;
     if (workload == 0) {
-        // clone without a stack behaves as fork; the child is PID 1 of its namespace.
+        // clone3 without a stack behaves as fork; the child is PID 1 of its namespace.
         // (a pod member sharing the sandbox's PID namespace: its supervisor joined it already)
-        unsigned long flags = p.sandboxPidNs ? 0 : CLONE_NEWPID;
-        pid = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+        // Straight into the container's cgroup (CLONE_INTO_CGROUP): no migration afterwards.
+        UniqueFd cg(openContainerCgroup());
+        struct clone_args ca{};
+        ca.flags = (p.sandboxPidNs ? 0 : CLONE_NEWPID) | (cg ? CLONE_INTO_CGROUP : 0);
+        ca.exit_signal = SIGCHLD;
+        ca.cgroup = cg ? static_cast<uint64_t>(cg.get()) : 0;
+        pid = static_cast<pid_t>(::syscall(SYS_clone3, &ca, sizeof ca));
+        if (pid == 0) execInChild(p, 0, io.inR.get(), io.outW.get(), io.errW.get(), io.failW.get(), cg.get() >= 0);
     } else {
         // Our children go into the workload's PID namespace for this one fork, then back to ours.
         std::string ns = "/proc/" + std::to_string(workload) + "/ns/pid";

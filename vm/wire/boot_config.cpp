@@ -66,8 +66,10 @@ std::string kernelCmdline(const CmdlineOptions& o) {
     std::string c = "console=ttyS0 reboot=t panic=-1 i8042.noaux i8042.nomux i8042.nopnp";
     // microvm has no HPET or ACPI PM timer and, under TCG on a loaded host, PIT calibration
     // fails and the boot stalls with "Marking TSC unstable": give the kernel the TSC rate and a
-    // loops-per-jiffy value instead of letting it measure them.
-    c += " tsc_early_khz=2000000 tsc=reliable clocksource=tsc lpj=1000000";
+    // loops-per-jiffy value instead of letting it measure them. The rate is the host's: the
+    // guest's TSC under TCG (and KVM) ticks at it, and the guest's clocks are the TSC scaled by
+    // this number (a made-up 2 GHz on a 2.6 GHz host ran the guest's clock 1.3x fast).
+    c += strCat(" tsc_early_khz=", o.tscKhz ? o.tscKhz : kTscKhzFallback, " tsc=reliable clocksource=tsc lpj=1000000");
     // The crypto manager's self-tests of every algorithm as it registers (this kernel builds them
     // in) were a quarter of a TCG boot to /init (bench/README.md); the algorithms work without
     // them, and fips=1 would still force them. Kata's guests boot with it too.
@@ -114,8 +116,11 @@ std::vector<std::string> qemuArgv(const QemuConfig& c) {
     if (c.accel == Accel::Kvm) a.insert(a.end(), {"-cpu", "host"});
     a.insert(a.end(), {"-serial", c.consoleLog.empty() ? "null" : "file:" + optEscape(c.consoleLog)});
     if (c.agentFd >= 0) {
+        // max_ports=2 (port 0 is the console's, 1 ours): the guest's virtio_console makes two
+        // virtqueues per possible port at probe — 64 for QEMU's default of 31 — which was
+        // ~55 ms of a TCG boot (bench/README.md).
         a.insert(a.end(), {"-chardev", strCat("socket,id=agent,fd=", c.agentFd), "-device",
-                           "virtio-serial-device", "-device", "virtserialport,chardev=agent,name=berth.agent"});
+                           "virtio-serial-device,max_ports=2", "-device", "virtserialport,chardev=agent,name=berth.agent"});
     }
     if (!c.rootfsImage.empty()) {
         std::string drive = "id=rootfs,if=none,format=raw,file=" + optEscape(c.rootfsImage);

@@ -39,7 +39,10 @@ struct CmdlineOptions {
     bool shares = false;  // the guest loads the 9p modules (berth.shares=1)
     bool timing = false;  // the agent prints its start-time marks (berth.timing=1, $BERTH_VM_TIMING)
     bool net = false;     // the VM has a NIC: the guest loads virtio_net (berth.net=1)
+    uint32_t tscKhz = 0;  // the host's TSC rate (vm/host_tsc); 0: unknown, kTscKhzFallback
 };
+// Told to the guest when the host's TSC rate is unknown: its clock then runs at host/2 GHz.
+constexpr uint32_t kTscKhzFallback = 2000000;
 std::string kernelCmdline(const CmdlineOptions& o);
 
 enum class Accel { Tcg, Kvm };

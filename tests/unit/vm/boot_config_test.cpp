@@ -78,6 +78,7 @@ TEST(VmQemuArgv, MicrovmWithDevicesAndEscapedPaths) {
     EXPECT_TRUE(has("microvm"));
     EXPECT_TRUE(has("tcg"));
     EXPECT_TRUE(has("-nodefaults"));
+    EXPECT_TRUE(has("virtio-serial-device,max_ports=2"));  // 64 virtqueues at probe by default
     EXPECT_TRUE(has("320M"));
     EXPECT_TRUE(has("socket,id=agent,fd=3"));
     EXPECT_TRUE(has("virtserialport,chardev=agent,name=berth.agent"));

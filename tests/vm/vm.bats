@@ -54,13 +54,15 @@ bg_run() {
     assert_no_leftovers "$ID"
 }
 
-@test "vm: berth-vm (argv0) runs in a VM without the annotation and returns a non-zero exit status" {
-    cfg 'del(.annotations)'
-    set_args sh -c 'uname -r; exit 3'
-    BERTH="$(dirname "$BERTH")/berth-vm" run_fg "$ID"
+@test "vm: berth-vm (argv0) runs in a VM without the annotation and returns a non-zero exit status; --no-new-keyring" {
+    cfg 'del(.annotations) | .linux.maskedPaths -= ["/proc/keys"]'
+    # --no-new-keyring: the workload keeps the agent's session keyring, so the guest has no _ses.*
+    set_args sh -c 'uname -r; echo "keyrings $(grep -c " _ses\." /proc/keys)"; exit 3'
+    BERTH="$(dirname "$BERTH")/berth-vm" run_fg "$ID" --no-new-keyring
     assert_status 3
-    [[ "$output" == *-cloud-amd64 ]] || fail "not the guest kernel: $output"
-    [[ "$output" != "$(uname -r)" ]] || fail "ran on the host kernel"
+    [[ "${lines[0]}" == *-cloud-amd64 ]] || fail "not the guest kernel: $output"
+    [[ "${lines[0]}" != "$(uname -r)" ]] || fail "ran on the host kernel"
+    [[ "${lines[1]}" == "keyrings 0" ]] || fail "--no-new-keyring: a session keyring was made: $output"
 }
 
 @test "vm: create, start, state, ps, kill (TERM reaches the workload's trap), delete leaves nothing" {

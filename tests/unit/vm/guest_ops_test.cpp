@@ -240,3 +240,18 @@ TEST(GuestCpuset, KeptWhereTheGuestHasThem) {
     EXPECT_EQ(wire::guestCpusetThatFits(json{{"cpu", {{"cpus", "x"}}}}, "0-5", "0"), json::object());
     EXPECT_EQ(wire::guestCpusetThatFits(json{{"memory", {{"limit", 1}}}}, "0", "0"), json::object());
 }
+
+// The session keyring the guest process joins: the container id, or none (--no-new-keyring).
+TEST(GuestKeyring, TheKeyringNameRoundTrips) {
+    wire::GuestProcess p;
+    p.process.args = {"sh"};
+    p.process.cwd = "/";
+    p.keyring = "web-1";
+    auto back = wire::guestProcessFromJson(wire::toJson(p));
+    ASSERT_TRUE(back.ok()) << back.error().what();
+    EXPECT_EQ(back->keyring, "web-1");
+    p.keyring.clear();
+    back = wire::guestProcessFromJson(wire::toJson(p));
+    ASSERT_TRUE(back.ok());
+    EXPECT_TRUE(back->keyring.empty());
+}

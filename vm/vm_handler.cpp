@@ -53,8 +53,10 @@ wire::GuestProcess guestProcessOf(const runtime::spec::Process& p, const nlohman
     return g;
 }
 
-wire::GuestProcess guestProcessFor(const runtime::spec::Spec& s) {
+// keyring: the container's id (its own session keyring in the guest), empty with --no-new-keyring.
+wire::GuestProcess guestProcessFor(const runtime::spec::Spec& s, const std::string& keyring) {
     wire::GuestProcess g = guestProcessOf(*s.process, s.linux->seccomp);
+    g.keyring = keyring;
     g.hostname = s.hostname;
     g.maskedPaths = s.linux->maskedPaths;
     g.readonlyPaths = s.linux->readonlyPaths;
@@ -225,6 +227,7 @@ public:
             return {};
         }));
         runtime::state::ContainerState& st = *req.record;
+        st.noNewKeyring = req.options->noNewKeyring;
         st.pid = shim;
         st.pidStartTime = runtime::state::processStartTime(shim);
         st.cgroup = cgroup.manager->saved();  // the systemd driver knows its unit's once joined
@@ -267,7 +270,7 @@ public:
 
         ShimConfig c = shimConfigFor(req);
         c.placeShim = placeShim;
-        wire::GuestProcess guest = guestProcessFor(s);
+        wire::GuestProcess guest = guestProcessFor(s, req.options->noNewKeyring ? "" : req.record->id);
         guest.mounts = shares.mounts;
         guest.filesystems = std::move(setUp.filesystems);
         wire::QemuConfig& q = c.qemu;
@@ -283,7 +286,7 @@ public:
         ScopeGuard unwire([&] { unwireNetwork(req.stateDir); });
         if (!net.warning.empty()) log::warn(net.warning);
         addNics(net, guest, q);
-        guest.resources = wire::guestResources(s.linux->resources, true);
+        guest.resources = wire::guestResources(s.linux->resources, false);  // cpus/mems: where they fit (the agent)
         q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty(), wire::timing::enabled(),
                                          !q.nics.empty(), hostTscKhz(cacheRoot()).khz});
         c.guestConfigJson = wire::toJson(guest);
@@ -317,14 +320,14 @@ public:
         ShimConfig c = shimConfigFor(req);
         c.placeShim = placeShim;
         c.sandboxStateDir = sandboxDir;
-        wire::GuestProcess guest = guestProcessFor(s);
+        wire::GuestProcess guest = guestProcessFor(s, req.options->noNewKeyring ? "" : req.record->id);
         guest.mounts = shares.mounts;
         guest.filesystems = std::move(setUp.filesystems);
         guest.member = req.record->id;
         for (const auto& ns : s.linux->namespaces)
             if (ns.type == "pid" && !ns.path.empty()) guest.sandboxPidNs = true;
         guest.hostname.clear();  // the UTS namespace is the sandbox's (CRI gives both one name)
-        guest.resources = wire::guestResources(s.linux->resources, true);  // its own cgroup in the guest
+        guest.resources = wire::guestResources(s.linux->resources, false);  // its own cgroup in the guest
         c.guestConfigJson = wire::toJson(guest);
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
         unstage.dismiss();
@@ -397,6 +400,7 @@ public:
         nlohmann::json seccomp;
         if (st.config.contains("linux") && st.config["linux"].contains("seccomp")) seccomp = st.config["linux"]["seccomp"];
         wire::GuestProcess g = guestProcessOf(*r.process, seccomp);
+        if (!st.noNewKeyring) g.keyring = st.id;  // the container's, as runc's exec joins it
         // Signals we get go to the guest process, as runc's exec forwards them; with a terminal
         // (in the proxy, its stdin the pty) the guest's pty starts at its size, then follows it.
         auto runInGuest = [&]() -> Result<int> {

@@ -54,13 +54,15 @@ bg_run() {
     assert_no_leftovers "$ID"
 }
 
-@test "vm: berth-vm (argv0) runs in a VM without the annotation and returns a non-zero exit status" {
-    cfg 'del(.annotations)'
-    set_args sh -c 'uname -r; exit 3'
-    BERTH="$(dirname "$BERTH")/berth-vm" run_fg "$ID"
+@test "vm: berth-vm (argv0) runs in a VM without the annotation and returns a non-zero exit status; --no-new-keyring" {
+    cfg 'del(.annotations) | .linux.maskedPaths -= ["/proc/keys"]'
+    # --no-new-keyring: the workload keeps the agent's session keyring, so the guest has no _ses.*
+    set_args sh -c 'uname -r; echo "keyrings $(grep -c " _ses\." /proc/keys)"; exit 3'
+    BERTH="$(dirname "$BERTH")/berth-vm" run_fg "$ID" --no-new-keyring
     assert_status 3
-    [[ "$output" == *-cloud-amd64 ]] || fail "not the guest kernel: $output"
-    [[ "$output" != "$(uname -r)" ]] || fail "ran on the host kernel"
+    [[ "${lines[0]}" == *-cloud-amd64 ]] || fail "not the guest kernel: $output"
+    [[ "${lines[0]}" != "$(uname -r)" ]] || fail "ran on the host kernel"
+    [[ "${lines[1]}" == "keyrings 0" ]] || fail "--no-new-keyring: a session keyring was made: $output"
 }
 
 @test "vm: create, start, state, ps, kill (TERM reaches the workload's trap), delete leaves nothing" {
@@ -129,10 +131,13 @@ bg_run() {
     [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
 }
 
-@test "vm: the memory limit sizes guest RAM (visible in /proc/meminfo) and the cpu quota the vCPUs" {
-    cfg '.linux.resources.memory = {limit: 268435456} | .linux.resources.cpu = {quota: 200000, period: 100000}
+@test "vm: the memory limit sizes guest RAM (visible in /proc/meminfo) and the cpu quota the vCPUs; a cpuset the guest has applies" {
+    # cpus/mems "0": the guest has vCPU 0 and node 0, so its cgroup pins the workload there
+    cfg '.linux.resources.memory = {limit: 268435456}
+         | .linux.resources.cpu = {quota: 200000, period: 100000, cpus: "0", mems: "0"}
          | .annotations["org.berth.vm.rootfs"] = "block"'
-    set_args sh -c 'grep MemTotal /proc/meminfo; nproc'
+    set_args sh -c 'grep MemTotal /proc/meminfo; grep -c ^processor /proc/cpuinfo
+                    echo "cpuset $(cat /sys/fs/cgroup/cpuset.cpus) $(cat /sys/fs/cgroup/cpuset.mems) nproc $(nproc)"'
     run_fg "$ID"
     assert_ok
     local kb
@@ -142,6 +147,7 @@ bg_run() {
     local want=2
     (( $(nproc) < 2 )) && want=1
     [[ "${lines[1]}" == "$want" ]] || fail "vCPUs: ${lines[1]}, want $want"
+    [[ "${lines[2]}" == "cpuset 0 0 nproc 1" ]] || fail "the guest cgroup's cpuset: ${lines[2]}"
 }
 
 @test "vm: differential — the same bundle prints the same on the namespaces and the VM path" {
@@ -156,27 +162,32 @@ bg_run() {
     [[ "$output" == "$native" ]] || fail "native:" "$native" "vm:" "$output"
 }
 
-@test "vm: differential — capabilities, no_new_privs, rlimits, umask, seccomp, masked and read-only paths apply in the guest as on the host" {
+@test "vm: differential — capabilities, no_new_privs, rlimits, umask, seccomp, masked and read-only paths, the session keyring apply in the guest as on the host" {
     # The guest agent applies the process with berth's own process library: the same results.
+    # /proc/keys unmasked: the workload sees its session keyring, _ses.<its container id> (CID).
     cfg '.process.capabilities = {bounding: ["CAP_CHOWN", "CAP_KILL"], effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"]}
          | .process.noNewPrivileges = true | .process.user.umask = 63
          | .process.rlimits = [{type: "RLIMIT_NOFILE", soft: 321, hard: 321}]
+         | .linux.maskedPaths -= ["/proc/keys"]
          | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
                              syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1}]}'
     set_args sh -c 'grep -E "^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; ulimit -n; umask
                     mkdir /dev/shm/x 2>&1 || echo mkdir-refused
                     echo "timer_list: $(wc -c </proc/timer_list)"
-                    echo 1 2>&1 >/proc/sys/kernel/ns_last_pid | grep -o "Read-only file system"'
-    cfg 'del(.annotations)'
+                    echo 1 2>&1 >/proc/sys/kernel/ns_last_pid | grep -o "Read-only file system"
+                    grep -q " _ses\.$CID: " /proc/keys && echo own-session-keyring'
+    cfg 'del(.annotations) | .process.env += ["CID='"$ID"'"]'
     run_fg "$ID"
     assert_ok
-    local native="$output"
+    local native="$output" vm_id
     grep -q "mkdir-refused" <<<"$native" || fail "the profile did not apply natively:" "$native"
     grep -Eq "^CapEff:\s+0+1$" <<<"$native" || fail "capabilities natively:" "$native"
     grep -qx "timer_list: 0" <<<"$native" || fail "masked paths natively:" "$native"
     grep -qx "Read-only file system" <<<"$native" || fail "read-only paths natively:" "$native"
-    cfg '.annotations["run.oci.handler"] = "vm"'
-    run_fg "$(new_id)"
+    grep -qx "own-session-keyring" <<<"$native" || fail "session keyring natively:" "$native"
+    vm_id="$(new_id)"
+    cfg '.annotations["run.oci.handler"] = "vm" | .process.env |= map(select(startswith("CID=") | not)) + ["CID='"$vm_id"'"]'
+    run_fg "$vm_id"
     assert_ok
     [[ "$output" == "$native" ]] || fail "native:" "$native" "vm:" "$output"
 }

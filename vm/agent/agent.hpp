@@ -40,6 +40,9 @@ Status mountFilesystems(const wire::GuestProcess& p, const std::string& rootfs);
 Status finishFilesystems(const wire::GuestProcess& p, const std::string& rootfs);
 Status applySysctls(const std::map<std::string, std::string>& sysctl);
 Status applyOomScoreAdj(const runtime::spec::Process& p);  // in the process, before it execs
+// guest_keyring.cpp: in the process, before it execs: the container's session keyring (a new one
+// for the workload, the workload's for an exec'd process), unless g.keyring is empty.
+Status joinGuestKeyring(const wire::GuestProcess& g, bool workload);
 
 // workload.cpp: run the process in the rootfs and relay it over the channel until it exits.
 // Returns the exit code (128+N when killed by signal N).

@@ -60,6 +60,13 @@ Status setupGuestCgroup(const nlohmann::json& resources, const std::string& id) 
     ASSIGN_OR_RETURN(auto m, cgroups::v2::newManager(kCgroupRoot, dir));
     TRY_CTX(m->create(), "the container's cgroup in the guest");
     TRY_CTX(m->apply(wire::guestResources(resources, true)), "the container's limits in the guest");
+    auto effective = [](const char* knob) {
+        auto text = fs::readFile(strCat(kCgroupRoot, "/", knob));
+        return text ? fs::trim(*text) : std::string();
+    };
+    nlohmann::json cpuset = wire::guestCpusetThatFits(resources, effective("cpuset.cpus.effective"),
+                                                      effective("cpuset.mems.effective"));
+    if (!cpuset.empty()) TRY_CTX(m->apply(cpuset), "the container's cpuset in the guest");
     guestCgroups()[id] = GuestCgroup{dir, std::move(m), wire::guestMemoryCeiling(resources)};
     return {};
 }

@@ -80,6 +80,7 @@ void enterNamespaces(pid_t workload, int errPipe) {
     enterNamespaces(workload, errPipe);
     if (Status st = workload == 0 ? mountContainerCgroup() : Status(); !st) childFailWith(errPipe, st.error().what(), 127);
     if (Status st = applyOomScoreAdj(g.process); !st) childFailWith(errPipe, st.error().what(), 127);
+    if (Status st = joinGuestKeyring(g, workload == 0); !st) childFailWith(errPipe, st.error().what(), 127);
     if (::chroot("/rootfs") < 0 || ::chdir("/") < 0) childFail(errPipe, "chroot /rootfs");
     if (workload == 0) {  // the workload's own mount namespace: its masked and read-only paths
         namespaces::RootfsConfig rc;

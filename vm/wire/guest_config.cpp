@@ -45,6 +45,7 @@ std::string toJson(const GuestProcess& p) {
                         {"mounts", toJson(p.mounts)},
                         {"member", p.member},
                         {"sandboxPidNs", p.sandboxPidNs},
+                        {"keyring", p.keyring},
                         {"filesystems", toJson(p.filesystems)},
                         {"devices", toJson(p.devices)},
                         {"sysctl", p.sysctl}};
@@ -74,6 +75,7 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
         p.resources = j.value("resources", nlohmann::json());
         p.member = j.value("member", std::string());
         p.sandboxPidNs = j.value("sandboxPidNs", false);
+        p.keyring = j.value("keyring", std::string());
         if (p.member.find('/') != std::string::npos || p.member == "." || p.member == "..")
             return Error(EINVAL, strCat("guest config: member \"", p.member, "\" is not a directory name"));
         return p;

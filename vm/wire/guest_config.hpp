@@ -61,6 +61,10 @@ struct GuestProcess {
     // A member whose spec names its PID namespace by path (CRI's shareProcessNamespace): it
     // joins the sandbox's PID namespace instead of being PID 1 of its own.
     bool sandboxPidNs = false;
+    // The session keyring the process joins, named _ses.<this> (runtime/security/keyring.cpp):
+    // the container's id — a new one for the workload, the workload's for an exec'd process, as
+    // runc makes and joins it — or empty: keep the agent's (create --no-new-keyring).
+    std::string keyring;
 };
 
 std::string toJson(const GuestProcess& p);

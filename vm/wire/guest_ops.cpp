@@ -3,6 +3,9 @@
 #include <time.h>
 
 #include <cstdio>
+#include <algorithm>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "common/fs.hpp"
@@ -184,6 +187,43 @@ json guestResources(const json& resources, bool atCreate) {
         out["cpu"].erase("cpus");
         out["cpu"].erase("mems");
     }
+    return out;
+}
+
+namespace {
+
+// "0-3,5" -> {0,1,2,3,5}; nullopt for anything else.
+std::optional<std::set<unsigned>> cpuListSet(const std::string& list) {
+    std::set<unsigned> out;
+    for (auto& part : fs::split(list, ',')) {
+        std::string p = fs::trim(part);
+        if (p.empty()) continue;
+        unsigned lo = 0, hi = 0;
+        char dash = 0, extra = 0;
+        int n = std::sscanf(p.c_str(), "%u%c%u%c", &lo, &dash, &hi, &extra);
+        if (n == 1) hi = lo;
+        else if (n != 3 || dash != '-' || hi < lo || hi - lo > 4096) return std::nullopt;
+        if (p.find_first_not_of("0123456789-") != std::string::npos) return std::nullopt;
+        for (unsigned c = lo; c <= hi; c++) out.insert(c);
+    }
+    return out;
+}
+
+bool fitsIn(const std::string& wanted, const std::string& have) {
+    auto w = cpuListSet(wanted), h = cpuListSet(have);
+    if (!w || !h || w->empty()) return false;
+    return std::includes(h->begin(), h->end(), w->begin(), w->end());
+}
+
+}  // namespace
+
+json guestCpusetThatFits(const json& resources, const std::string& guestCpus, const std::string& guestMems) {
+    json out = json::object();
+    if (!resources.is_object() || !resources.contains("cpu") || !resources["cpu"].is_object()) return out;
+    const json& cpu = resources["cpu"];
+    for (auto [key, have] : {std::pair{"cpus", &guestCpus}, std::pair{"mems", &guestMems}})
+        if (cpu.contains(key) && cpu[key].is_string() && fitsIn(cpu[key].get<std::string>(), *have))
+            out["cpu"][key] = cpu[key];
     return out;
 }
 

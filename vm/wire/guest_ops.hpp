@@ -58,9 +58,17 @@ std::string commandLine(const std::string& raw, const std::string& comm);  // NU
 std::string userFromPasswd(const std::string& passwd, uint32_t uid);    // "" when not listed
 
 // linux.resources as the guest applies them at create: memory, cpu (without cpus/mems: the
-// VM's vCPU count already stands for them, and the guest's CPUs are numbered 0..n-1), pids and
-// unified. An update takes cpus/mems as given (the guest refuses CPUs it lacks).
+// VM's vCPU count stands for them, and the guest's CPUs are numbered 0..n-1 — but see
+// guestCpusetThatFits), pids and unified. An update takes cpus/mems as given (the guest refuses
+// CPUs it lacks).
 nlohmann::json guestResources(const nlohmann::json& resources, bool atCreate);
+// cpus/mems of linux.resources.cpu that the guest honours as given at create ({"cpu": {...}},
+// or an empty object): each kept when every CPU (memory node) it names is one the guest has
+// (guestCpus / guestMems: its root cgroup's cpuset.cpus.effective / cpuset.mems.effective), as a
+// pod VM's single vCPU and node 0 for a container pinned to CPU 0 and node 0; else dropped: the
+// VM's vCPU count stood for it at boot.
+nlohmann::json guestCpusetThatFits(const nlohmann::json& resources, const std::string& guestCpus,
+                                   const std::string& guestMems);
 // The largest memory limit the guest can honour: what its RAM was sized for at boot
 // (boot_config's resourcesFor less kGuestOverheadMiB), in bytes.
 uint64_t guestMemoryCeiling(const nlohmann::json& bootResources);

@@ -29,24 +29,25 @@ def check_kubectl(cli, env, pod_id, pod_cfg, fp, web):
     check_exec_streams(cli, web)
     check_cli_stream(web)
     check_probe_timeout(cli, web)
+    handler = cli.pod_status(pod_id).status.runtime_handler
     cfg = sc.container_config(env, "console", ["sh"], pb.LinuxContainerResources(
         memory_limit_in_bytes=64 * MiB, memory_swap_limit_in_bytes=128 * MiB, cpuset_cpus="0", cpuset_mems="0",
         hugepage_limits=[pb.HugepageLimit(page_size="2MB", limit=HUGEPAGE_LIMIT)]))
     cfg.tty, cfg.stdin = True, True
+    # CAP_SYS_ADMIN (the kubelet's name for it): the keyring check unmasks /proc/keys, which
+    # containerd masks, in the console
+    cfg.linux.security_context.capabilities.add_capabilities.append("SYS_ADMIN")
     console = sc.run_container(cli, pod_id, pod_cfg, cfg)
     fp.add_containers(cli, [console])
     wait_for("console running", lambda: sc.state_of(cli, console) == pb.CONTAINER_RUNNING)
     check_attach_and_log_rotation(cli, os.path.join(pod_cfg.log_directory, "console/0.log"), console)
     check_hugepages(cli, env, console)
-    check_swap_and_mems(cli, console)
+    check_swap_and_mems(cli, console, handler)
     check_filters(cli, pod_id, web, console)
     stats = {st.attributes.id: st for st in cli.list_stats(pod_id)}
     check(web in stats and console in stats and all(stats[c].memory.working_set_bytes.value > 0 for c in (web, console)),
           "ListContainerStats of the pod: its running containers, with memory in use", sorted(stats))
-    with open("/proc/keys") as f:
-        keys = f.read()
-    check(f"_ses.{web}" in keys and f"_ses.{console}" in keys, "each container has a session keyring of its own "
-          "(_ses.ID, as runc makes it): the node's keyrings are not namespaced")
+    check_keyrings(cli, web, console, handler)
     img = cli.image_status("localhost/berth-cri/no-such-image:latest")
     check(not img.id, "ImageStatus of a missing image: no image and no error (the kubelet then pulls)", img)
 
@@ -113,15 +114,42 @@ def check_probe_timeout(cli, ctr):
     check("4711" not in left, f"the timed-out probe's process is killed (the call returned after {took:.1f} s)", left)
 
 
-def check_swap_and_mems(cli, ctr):
+def check_keyrings(cli, web, console, handler):
+    """Each container's process has a session keyring of its own, _ses.ID, as runc makes it: the
+    kernel's keyrings are not namespaced. Seen from inside: the console unmasks /proc/keys
+    (CAP_SYS_ADMIN) and sees its own and web's (root's keyrings are visible to root); an exec
+    joins the container's keyring. On the node too, where the kernel is the node's (not berth-vm's)."""
+    import cri_scenario as sc
+
+    out, _, _ = sc.exec_sync(cli, console, "umount /proc/keys; cat /proc/keys")
+    check(f"_ses.{web}" in out and f"_ses.{console}" in out,
+          "each container has a session keyring of its own (_ses.ID, as runc makes it), seen in the container",
+          out)
+    if handler != "berth-vm":  # a VM's containers have the guest kernel's keyrings
+        with open("/proc/keys") as f:
+            keys = f.read()
+        check(f"_ses.{web}" in keys and f"_ses.{console}" in keys,
+              "... and in the node's /proc/keys: the node's keyrings are not namespaced")
+
+
+def check_swap_and_mems(cli, ctr, handler):
     """memory_swap_limit_in_bytes (containerd passes it where memory.memsw.* exists) and cpuset_mems."""
     import cri_scenario as sc
 
+    memsw = os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
+    if handler == "berth-vm":
+        # A VM's limits are its guest cgroup's (cgroup2): memory.swap.max is the swap beyond the
+        # memory limit, memsw less the limit (docs/cgroups.md).
+        out, _, _ = sc.exec_sync(cli, ctr, "cd /sys/fs/cgroup && cat memory.max memory.swap.max cpuset.cpus cpuset.mems")
+        want = [str(64 * MiB), str(64 * MiB) if memsw else "max", "0", "0"]
+        check(out.split() == want, "memory + swap limit (memory.swap.max) and cpuset mems reach the container's "
+              "guest cgroup", out)
+        return
     pid = sc.verbose_info(cli.container_status(ctr, verbose=True)).get("pid", 0)
     knobs = sc.cgroup_knobs(pid, {"memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"],
                                   "cpuset": ["cpuset.cpus", "cpuset.mems"]})
     want = {"memory.limit_in_bytes": str(64 * MiB), "cpuset.cpus": "0", "cpuset.mems": "0"}
-    if os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"):
+    if memsw:
         want["memory.memsw.limit_in_bytes"] = str(128 * MiB)
     check(knobs == want, "memory + swap limit (memory.memsw) and cpuset mems reach the container's cgroups", knobs)
 

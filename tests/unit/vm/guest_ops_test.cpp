@@ -227,3 +227,31 @@ TEST(VmGuestOps, AskAgentOverTheControlSocket) {
     ASSERT_FALSE(gone.ok());
     EXPECT_NE(gone.error().what().find("stopped"), std::string::npos) << gone.error().what();
 }
+
+// A pod VM's one vCPU and node 0 honour a container pinned to CPU 0 and node 0 (the kubelet's
+// cpuset); CPUs or nodes the guest lacks are left to the VM's vCPU count.
+TEST(GuestCpuset, KeptWhereTheGuestHasThem) {
+    json r = {{"cpu", {{"cpus", "0"}, {"mems", "0"}, {"shares", 256}}}};
+    EXPECT_EQ(wire::guestCpusetThatFits(r, "0", "0"), (json{{"cpu", {{"cpus", "0"}, {"mems", "0"}}}}));
+    EXPECT_EQ(wire::guestCpusetThatFits(r, "0-1", "0"), (json{{"cpu", {{"cpus", "0"}, {"mems", "0"}}}}));
+    json wide = {{"cpu", {{"cpus", "2-3,5"}, {"mems", "1"}}}};
+    EXPECT_EQ(wire::guestCpusetThatFits(wide, "0-1", "0"), json::object());
+    EXPECT_EQ(wire::guestCpusetThatFits(wide, "0-5", "0"), (json{{"cpu", {{"cpus", "2-3,5"}}}}));
+    EXPECT_EQ(wire::guestCpusetThatFits(json{{"cpu", {{"cpus", "x"}}}}, "0-5", "0"), json::object());
+    EXPECT_EQ(wire::guestCpusetThatFits(json{{"memory", {{"limit", 1}}}}, "0", "0"), json::object());
+}
+
+// The session keyring the guest process joins: the container id, or none (--no-new-keyring).
+TEST(GuestKeyring, TheKeyringNameRoundTrips) {
+    wire::GuestProcess p;
+    p.process.args = {"sh"};
+    p.process.cwd = "/";
+    p.keyring = "web-1";
+    auto back = wire::guestProcessFromJson(wire::toJson(p));
+    ASSERT_TRUE(back.ok()) << back.error().what();
+    EXPECT_EQ(back->keyring, "web-1");
+    p.keyring.clear();
+    back = wire::guestProcessFromJson(wire::toJson(p));
+    ASSERT_TRUE(back.ok());
+    EXPECT_TRUE(back->keyring.empty());
+}

@@ -165,7 +165,9 @@ qemu_count() {
     assert_no_leftovers "$SB"
     no_pod_cgroups || fail "cgroups left:" "$(find /sys/fs/cgroup -path "*/${TAG}-pod/*" -type d)"
     # The pod cgroup is the kubelet's to remove (the sandbox's delete could not: members were in it).
-    find /sys/fs/cgroup -depth -type d -name "${TAG}-pod" -exec rmdir {} +
+    # (2>/dev/null: other tests' cgroups may come and go under the same walk)
+    find /sys/fs/cgroup -depth -type d -name "${TAG}-pod" -exec rmdir {} + 2>/dev/null || true
+    [[ -z "$(find /sys/fs/cgroup -type d -name "${TAG}-pod" 2>/dev/null)" ]] || fail "the pod cgroup could not be removed"
 }
 
 @test "vm pod: a member whose sandbox does not exist or is not a VM fails in one line and leaves nothing" {
@@ -175,15 +177,15 @@ qemu_count() {
     assert_berth_error 'container "m": its sandbox "'"$SB"'" does not exist'
     [[ -z "$(root_entries)" ]] || fail "left under --root: $(root_entries)"
     # That create failed after it made the cgroup (and its pod parent): none is left.
-    [[ -z "$(find /sys/fs/cgroup -path "*/${TAG}-pod*" -type d)" ]] || fail "cgroups left:" "$(find /sys/fs/cgroup -path "*/${TAG}-pod*")"
+    [[ -z "$(find /sys/fs/cgroup -path "*/${TAG}-pod*" -type d 2>/dev/null)" ]] || fail "cgroups left:" "$(find /sys/fs/cgroup -path "*/${TAG}-pod*")"
     # Killed once the cgroup exists: it is recorded, and delete --force removes it.
     status=0
     env BERTH_CRASH_AT=create:cgroup-made "$BERTH_VM" --root "$ROOT" create -b "$TEST_DIR/m" m 2>/dev/null || status=$?
     [[ "$status" == 137 ]] || fail "create exited $status, not killed at create:cgroup-made (a build without --crash-points?)"
-    [[ -n "$(find /sys/fs/cgroup/memory -path "*$(pod_cgroup m)" -type d)" ]] || fail "no cgroup made before the crash point"
+    [[ -n "$(find /sys/fs/cgroup/memory -path "*$(pod_cgroup m)" -type d 2>/dev/null)" ]] || fail "no cgroup made before the crash point"
     vm delete -f m
     assert_ok
-    [[ -z "$(find /sys/fs/cgroup -path "*/${TAG}-pod*" -type d)" ]] || fail "cgroups left:" "$(find /sys/fs/cgroup -path "*/${TAG}-pod*")"
+    [[ -z "$(find /sys/fs/cgroup -path "*/${TAG}-pod*" -type d 2>/dev/null)" ]] || fail "cgroups left:" "$(find /sys/fs/cgroup -path "*/${TAG}-pod*")"
 
     # A sandbox on the namespaces path: its members cannot join a VM it does not have.
     pod_bundle sb sandbox sleep 100

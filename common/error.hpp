@@ -3,20 +3,66 @@
 #pragma once
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
 namespace berth {
 
-// Concatenate anything streamable; g++ 12 has no <format>.
+namespace detail {
+
+// Strings, characters and integers: appended by strCat itself, as `std::ostream <<` prints
+// them. An ostringstream per message cost ~3 000 instructions (its locale set-up), and a `run`
+// builds a few hundred messages and paths with strCat.
+template <typename T>
+inline constexpr bool kPlainStrArg = std::is_integral_v<std::decay_t<T>> ||
+                                     std::is_convertible_v<const std::decay_t<T>&, std::string_view>;
+
+template <typename T>
+void strAppend(std::string& out, T&& arg) {
+    using D = std::decay_t<T>;
+    if constexpr (std::is_same_v<D, char> || std::is_same_v<D, signed char> || std::is_same_v<D, unsigned char>) {
+        out.push_back(static_cast<char>(arg));
+    } else if constexpr (std::is_same_v<D, bool>) {
+        out.push_back(arg ? '1' : '0');
+    } else if constexpr (std::is_integral_v<D>) {
+        size_t at = out.size();
+        out.resize(at + 24);  // digits and sign of any 64-bit value
+        auto r = std::to_chars(out.data() + at, out.data() + out.size(), arg);
+        out.resize(static_cast<size_t>(r.ptr - out.data()));
+    } else if constexpr (std::is_array_v<std::remove_reference_t<T>> && std::is_same_v<D, const char*>) {
+        out.append(static_cast<const char*>(arg));  // a literal, up to its NUL as the stream
+    } else if constexpr (std::is_same_v<D, const char*> || std::is_same_v<D, char*>) {
+        const char* p = arg;
+        if (p != nullptr) out.append(p);  // a null pointer prints nothing (the stream's badbit)
+    } else {
+        out.append(std::string_view(arg));
+    }
+}
+
+}  // namespace detail
+
+// Concatenate anything streamable; g++ 12 has no <format>. Only strings, characters and
+// integers: appended directly; anything else in the list (floating point, enums, paths,
+// manipulators such as std::oct, which change how later arguments print): one stream for the
+// whole list, as before. Not inlined: inlined into callers, g++ 12 reports false -Wrestrict
+// overlaps in their own string code (GCC PR 105651).
 template <typename... Args>
-std::string strCat(Args&&... args) {
-    std::ostringstream out;
-    (out << ... << std::forward<Args>(args));
-    return out.str();
+[[gnu::noinline]] std::string strCat(Args&&... args) {
+    if constexpr ((detail::kPlainStrArg<Args> && ...)) {
+        std::string out;
+        (detail::strAppend(out, std::forward<Args>(args)), ...);
+        return out;
+    } else {
+        std::ostringstream out;
+        (out << ... << std::forward<Args>(args));
+        return out.str();
+    }
 }
 
 class Error {

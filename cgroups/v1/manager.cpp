@@ -211,16 +211,20 @@ private:
                                " cgroup controller is not available on this host");
         }
         std::string path = dir + "/" + file;
-        if (!fs::exists(path)) {
-            if (!k.fallback.empty() && fs::exists(dir + "/" + k.fallback)) {
-                path = dir + "/" + k.fallback;
-            } else if (k.optional) {
-                log::debug("cgroup: ", file, " does not exist; ", k.jsonPath, " not applied");
-                return {};
-            } else {
-                return Error::make("invalid configuration: ", k.jsonPath, ": this kernel has no ", file, " (", k.controller,
-                                   " cgroup)");
-            }
+        // Written first, looked at only when the open failed with ENOENT: a stat before every
+        // write was one more path walk per knob (and per device rule).
+        Status written = fs::writeFile(path, k.value);
+        if (written.ok()) return {};
+        if (written.error().err() != ENOENT || fs::exists(path))
+            return std::move(written.error().context(k.jsonPath, ": cgroup: set ", file, " to ", k.value));
+        if (!k.fallback.empty() && fs::exists(dir + "/" + k.fallback)) {
+            path = dir + "/" + k.fallback;
+        } else if (k.optional) {
+            log::debug("cgroup: ", file, " does not exist; ", k.jsonPath, " not applied");
+            return {};
+        } else {
+            return Error::make("invalid configuration: ", k.jsonPath, ": this kernel has no ", file, " (", k.controller,
+                               " cgroup)");
         }
         TRY_CTX(fs::writeFile(path, k.value), k.jsonPath, ": cgroup: set ", file, " to ", k.value);
         return {};

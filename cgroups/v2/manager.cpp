@@ -205,16 +205,19 @@ private:
                                " (its cgroup.controllers: ", have.empty() ? "none" : have, ")", whyNotDelegated());
         }
         std::string file = k.file, value = k.value;
-        if (!fs::exists(dir_ + "/" + file)) {
-            if (!k.fallback.empty() && fs::exists(dir_ + "/" + k.fallback)) {
-                file = k.fallback;
-                if (!k.fallbackValue.empty()) value = k.fallbackValue;
-            } else if (k.optional) {
-                log::debug("cgroup: ", file, " does not exist; ", k.jsonPath, " not applied");
-                return {};
-            } else {
-                return Error(ENOENT, strCat("invalid configuration: ", k.jsonPath, ": this kernel has no ", file, " in ", dir_));
-            }
+        // Written first, looked at only when the open failed with ENOENT (no stat per knob).
+        Status written = fs::writeFile(dir_ + "/" + file, value);
+        if (written.ok()) return {};
+        if (written.error().err() != ENOENT || fs::exists(dir_ + "/" + file))
+            return std::move(written.error().context(k.jsonPath, ": cgroup: set ", file, " to \"", value, "\""));
+        if (!k.fallback.empty() && fs::exists(dir_ + "/" + k.fallback)) {
+            file = k.fallback;
+            if (!k.fallbackValue.empty()) value = k.fallbackValue;
+        } else if (k.optional) {
+            log::debug("cgroup: ", file, " does not exist; ", k.jsonPath, " not applied");
+            return {};
+        } else {
+            return Error(ENOENT, strCat("invalid configuration: ", k.jsonPath, ": this kernel has no ", file, " in ", dir_));
         }
         TRY_CTX(fs::writeFile(dir_ + "/" + file, value), k.jsonPath, ": cgroup: set ", file, " to \"", value, "\"");
         return {};

@@ -61,7 +61,7 @@ Status parseMount(const Ctx& c, const json& v, const std::string& path, Mount& m
     if (!isAbsolute(m.destination)) {
         warn(c, at(path, "destination"), "relative destination ", describe(m.destination),
              " is deprecated; using it relative to /");
-        m.destination.insert(0, "/");
+        m.destination = "/" + m.destination;
     }
     TRY(readString(c, v, "type", path, m.type));
     TRY(readString(c, v, "source", path, m.source));

@@ -45,7 +45,7 @@ Result<SharePlan> planShares(const std::vector<runtime::spec::Mount>& mounts, co
         if (S_ISREG(st.st_mode)) {
             g.file = dir.substr(dir.rfind('/') + 1);
             dir = dir.substr(0, dir.rfind('/'));
-            if (dir.empty()) dir = "/";
+            if (dir.empty()) dir = std::string(1, '/');  // (= "/" trips g++ 12 -Wrestrict)
         } else if (!S_ISDIR(st.st_mode)) {
             return Error(ENOTSUP, strCat("bind mount source ", m.source, " (for ", m.destination,
                                          "): only directories and regular files reach a VM")).hideErrno();

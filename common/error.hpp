@@ -12,9 +12,7 @@
 #include <utility>
 #include <variant>
 
-namespace berth {
-
-namespace detail {
+namespace berth::detail {
 
 // Strings, characters and integers: appended by strCat itself, as `std::ostream <<` prints
 // them. An ostringstream per message cost ~3 000 instructions (its locale set-up), and a `run`
@@ -45,7 +43,9 @@ void strAppend(std::string& out, T&& arg) {
     }
 }
 
-}  // namespace detail
+}  // namespace berth::detail
+
+namespace berth {
 
 // Concatenate anything streamable; g++ 12 has no <format>. Only strings, characters and
 // integers: appended directly; anything else in the list (floating point, enums, paths,

@@ -9,8 +9,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 
-namespace berth::vm {
-namespace tsc_detail {
+namespace berth::vm::tsc_detail {
 
 bool plausibleKhz(uint64_t khz) { return khz >= 100000 && khz <= 10000000; }
 
@@ -28,7 +27,9 @@ std::optional<uint32_t> khzFromCache(const std::string& text, const std::string&
     return static_cast<uint32_t>(khz);
 }
 
-}  // namespace tsc_detail
+}  // namespace berth::vm::tsc_detail
+
+namespace berth::vm {
 
 namespace {
 

@@ -18,13 +18,13 @@ struct TscRate {
 };
 TscRate hostTscKhz(const std::string& cacheRoot);
 
-namespace tsc_detail {
+}  // namespace berth::vm
+
+namespace berth::vm::tsc_detail {
 // CPUID 0x15: EAX denominator, EBX numerator, ECX crystal Hz; 0 when a field is missing.
 uint32_t khzFromLeaf15(uint32_t eax, uint32_t ebx, uint32_t ecx);
 // The cache file's text ("<boot_id> <khz>\n") → the kHz when it is this boot's and plausible.
 std::optional<uint32_t> khzFromCache(const std::string& text, const std::string& bootId);
 // A TSC rate a guest kernel can be given: 100 MHz – 10 GHz.
 bool plausibleKhz(uint64_t khz);
-}  // namespace tsc_detail
-
-}  // namespace berth::vm
+}  // namespace berth::vm::tsc_detail

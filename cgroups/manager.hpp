@@ -93,4 +93,10 @@ Result<std::unique_ptr<Manager>> newManager(const Config& cfg);
 // Rebuild a manager from what the state store kept.
 Result<std::unique_ptr<Manager>> loadManager(const Saved& saved);
 
+// cgroup v1 (cgroups/v1/manager.cpp): a non-blocking eventfd registered on memoryDir's
+// memory.oom_control (cgroup.event_control), as containerd's runc shim and conmon register
+// theirs: signalled on every OOM of that memory cgroup, and once more when it is removed. The
+// registration lives as long as the eventfd.
+Result<UniqueFd> registerV1OomEventfd(const std::string& memoryDir);
+
 }  // namespace berth::cgroups

@@ -62,12 +62,9 @@ public:
         TRY(add(timer_.get()));
         hostDir_ = hostMemoryDir(c_.st.cgroup);
         if (hostDir_.empty()) return {};
-        host_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-        UniqueFd ctl(::open((hostDir_ + "/memory.oom_control").c_str(), O_RDONLY | O_CLOEXEC));
-        if (!host_ || !ctl || !fs::writeFile(hostDir_ + "/cgroup.event_control", strCat(host_.get(), " ", ctl.get()))) {
-            host_.reset();  // not fatal: the guest poll still reports what it can ask for
-            return {};
-        }
+        auto host = cgroups::registerV1OomEventfd(hostDir_);
+        if (!host) return {};  // not fatal: the guest poll still reports what it can ask for
+        host_ = std::move(*host);
         return add(host_.get());
     }
     int fd() const override { return ep_.get(); }

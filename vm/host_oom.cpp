@@ -21,6 +21,7 @@
 
 #include <utility>
 
+#include "cgroups/manager.hpp"
 #include "cgroups/stats.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -69,16 +70,6 @@ bool put(int fd, bool regular, const char* text, size_t n) {
 Result<uint64_t> readNumber(const std::string& file) {
     ASSIGN_OR_RETURN(std::string t, fs::readFile(file));
     return cgroups::parseFlatKeyed("v " + t)["v"];
-}
-
-// Our eventfd on dir's memory.oom_control, as containerd and conmon register theirs.
-Result<UniqueFd> registerOomEventfd(const std::string& dir) {
-    UniqueFd efd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!efd) return Error::fromErrno("eventfd");
-    UniqueFd ctl(::open((dir + "/memory.oom_control").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!ctl) return Error::fromErrno("open ", dir, "/memory.oom_control");
-    TRY(fs::writeFile(dir + "/cgroup.event_control", strCat(efd.get(), " ", ctl.get())));
-    return efd;  // the registration lives as long as the eventfd (ctl may close)
 }
 
 // The limited window: go, wait for the notification, kill the toucher, restore the limit.
@@ -187,7 +178,7 @@ bool KnobGuard::restore() {
 
 Result<RaiseReport> raiseOomNotification(const std::string& dir, int timeoutMs) {
     ASSIGN_OR_RETURN(KnobGuard knobs, KnobGuard::open(dir));
-    ASSIGN_OR_RETURN(UniqueFd efd, registerOomEventfd(dir));
+    ASSIGN_OR_RETURN(UniqueFd efd, cgroups::registerV1OomEventfd(dir));
     int go[2];
     if (::pipe2(go, O_CLOEXEC) < 0) return Error::fromErrno("pipe");
     UniqueFd goRd(go[0]), goWr(go[1]);

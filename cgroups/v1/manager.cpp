@@ -25,8 +25,7 @@ namespace {
 // and once more when the cgroup is removed.
 class EventfdOomNotifier final : public OomNotifier {
 public:
-    EventfdOomNotifier(UniqueFd efd, UniqueFd control, std::string dir)
-        : efd_(std::move(efd)), control_(std::move(control)), dir_(std::move(dir)) {}
+    EventfdOomNotifier(UniqueFd efd, std::string dir) : efd_(std::move(efd)), dir_(std::move(dir)) {}
     int fd() const override { return efd_.get(); }
     Result<bool> consume() override {
         uint64_t n = 0;
@@ -41,7 +40,7 @@ public:
     }
 
 private:
-    UniqueFd efd_, control_;
+    UniqueFd efd_;
     std::string dir_;
 };
 
@@ -133,14 +132,8 @@ public:
     Result<std::unique_ptr<OomNotifier>> oomNotifier() const override {
         std::string dir = dirFor("memory");
         if (dir.empty()) return Error::make("cgroup: the memory controller is not mounted");
-        UniqueFd efd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-        if (!efd) return Error::fromErrno("eventfd");
-        UniqueFd control(::open((dir + "/memory.oom_control").c_str(), O_RDONLY | O_CLOEXEC));
-        if (!control) return Error::fromErrno("cgroup: open ", dir, "/memory.oom_control");
-        std::string line = std::to_string(efd.get()) + " " + std::to_string(control.get());
-        TRY_CTX(fs::writeFile(dir + "/cgroup.event_control", line), "cgroup: register OOM eventfd");
-        return std::unique_ptr<OomNotifier>(
-            new EventfdOomNotifier(std::move(efd), std::move(control), dir));
+        ASSIGN_OR_RETURN(UniqueFd efd, registerV1OomEventfd(dir));
+        return std::unique_ptr<OomNotifier>(new EventfdOomNotifier(std::move(efd), dir));
     }
 
     Status destroy() override {
@@ -319,3 +312,18 @@ std::unique_ptr<Manager> newManager(HostLayout layout, std::map<std::string, std
 }
 
 }  // namespace berth::cgroups::v1
+
+namespace berth::cgroups {
+
+Result<UniqueFd> registerV1OomEventfd(const std::string& memoryDir) {
+    UniqueFd efd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!efd) return Error::fromErrno("eventfd");
+    // The control file may close once registered: the kernel keeps the eventfd, not the file.
+    UniqueFd control(::open((memoryDir + "/memory.oom_control").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!control) return Error::fromErrno("cgroup: open ", memoryDir, "/memory.oom_control");
+    TRY_CTX(fs::writeFile(memoryDir + "/cgroup.event_control", strCat(efd.get(), " ", control.get())),
+            "cgroup: register OOM eventfd");
+    return efd;
+}
+
+}  // namespace berth::cgroups

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <string_view>
 
 #include "common/fd_passing.hpp"
 #include "common/fs.hpp"
@@ -56,6 +57,31 @@ Result<PodInfo> podRoleOf(const std::map<std::string, std::string>& a) {
     if (Status st = runtime::state::validateId(sandbox); !st)
         return Error(EINVAL, strCat("vm: sandbox id \"", sandbox, "\": ", st.error().message())).hideErrno();
     return PodInfo{PodRole::Member, sandbox};
+}
+
+namespace {
+bool isHexId(std::string_view s) {
+    return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+}  // namespace
+
+bool isPodmanInfra(const std::map<std::string, std::string>& a, const std::string& cgroupsPath) {
+    if (annotation(a, "io.container.manager") != "libpod") return false;
+    if (a.count("io.kubernetes.cri-o.ContainerType") || a.count("io.kubernetes.cri.container-type")) return false;
+    std::string_view path = cgroupsPath;
+    if (path.find("libpod_pod_") != std::string_view::npos) return true;  // systemd's slice of the pod
+    size_t leaf = path.rfind('/');
+    if (leaf == std::string_view::npos || path.substr(leaf + 1).rfind("libpod-", 0) != 0) return false;
+    std::string_view parent = path.substr(0, leaf);
+    size_t up = parent.rfind('/');
+    return isHexId(up == std::string_view::npos ? parent : parent.substr(up + 1));
+}
+
+Result<PodInfo> podRoleOfSpec(const runtime::spec::Spec& spec) {
+    ASSIGN_OR_RETURN(PodInfo info, podRoleOf(spec.annotations));
+    if (info.role == PodRole::None && spec.linux && isPodmanInfra(spec.annotations, spec.linux->cgroupsPath))
+        info.role = PodRole::Sandbox;
+    return info;
 }
 
 std::string podDir(const std::string& sandboxStateDir) { return sandboxStateDir + "/" + kPodTag; }

@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
+#include "runtime/spec/spec.hpp"
 #include "runtime/state/state.hpp"
 #include "vm/wire/protocol.hpp"
 #include "vm/wire/shares.hpp"
@@ -27,6 +28,13 @@ struct PodInfo {
 // containerd's io.kubernetes.cri.container-type / sandbox-id, CRI-O's
 // io.kubernetes.cri-o.ContainerType / SandboxID. A member without a sandbox id is an error.
 Result<PodInfo> podRoleOf(const std::map<std::string, std::string>& annotations);
+// podman 4.3 annotates a pod's members as CRI-O does (ContainerType "container", SandboxID = the
+// pod's infra container) but not the infra container itself. It is known by what podman gives
+// it: manager "libpod", no ContainerType, and a cgroup inside the pod's cgroup
+// (cgroupfs "<parent>/<64-hex pod id>/libpod-<id>", systemd "machine-libpod_pod_<pod id>.slice:libpod:<id>").
+bool isPodmanInfra(const std::map<std::string, std::string>& annotations, const std::string& cgroupsPath);
+// podRoleOf, with podman's infra container a sandbox.
+Result<PodInfo> podRoleOfSpec(const runtime::spec::Spec& spec);
 
 inline constexpr const char* kPodTag = "pod";  // the 9p tag; the guest mounts it at /run/berth/pod
 std::string podDir(const std::string& sandboxStateDir);

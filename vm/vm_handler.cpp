@@ -247,7 +247,7 @@ public:
         const runtime::spec::Spec& s = *req.spec;
         wire::timing::mark("vm.launch");
         std::string rootfs = s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path);
-        ASSIGN_OR_RETURN(PodInfo pod, podRoleOf(s.annotations));
+        ASSIGN_OR_RETURN(PodInfo pod, podRoleOfSpec(s));
         if (pod.role == PodRole::Member) return bootMember(req, pod.sandboxId, rootfs, placeShim);
         // What the config asks that the VM path cannot do fails before anything is made.
         uint64_t rootfsBytes = 0;
@@ -373,8 +373,9 @@ public:
         unwireNetwork(c.stateDir);
         // A sandbox's members stopped with its VM (their shims exit 137); a member's own mounts
         // go with it. Both before the state dir is removed.
-        if (auto pod = podRoleOf(c.st.annotations); pod && pod->role == PodRole::Sandbox) unstagePod(c.stateDir);
-        else if (pod && pod->role == PodRole::Member)
+        // A sandbox is known by its pod directory (podman's infra container has no annotation).
+        if (fs::exists(podDir(c.stateDir))) unstagePod(c.stateDir);
+        else if (auto pod = podRoleOf(c.st.annotations); pod && pod->role == PodRole::Member)
             unstageMember(std::filesystem::path(c.stateDir).parent_path().string() + "/" + pod->sandboxId, c.st.id);
     }
 

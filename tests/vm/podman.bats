@@ -215,6 +215,37 @@ fetch() {
     ! pgrep -f "qemu-system.*$id" || { echo "QEMU of $id left"; false; }
 }
 
+@test "podman + berth-vm: a pod is one VM — the infra container boots it, members join it, -p reaches them" {
+    # podman 4.3 annotates the members (CRI-O's SandboxID = the infra container), not the infra
+    # container: berth knows that one by its cgroup inside the pod's (vm/pod.hpp).
+    run pm_net pod create --name vm-pod -p 127.0.0.1:18081:80
+    expect_status 0
+    run pm_net run -d --pod vm-pod --name vm-pod-web "$IMAGE" sh -c "mkdir -p /tmp/w
+        echo from-pod >/tmp/w/index.html; exec httpd -f -p 80 -h /tmp/w"
+    expect_status 0
+    local infra web
+    infra="$(pm_net pod inspect --format '{{.InfraContainerID}}' vm-pod)"
+    web="$(pm_net inspect --format '{{.Id}}' vm-pod-web)"
+    [ "$(pgrep -fc "qemu-system.*$infra")" = 1 ] || { pgrep -fa qemu-system; false; }
+    ! pgrep -f "qemu-system.*$web" || { echo "the member booted a VM of its own"; false; }
+    # A second member reaches the first on localhost (one network namespace: the guest's).
+    run pm_net run --rm --pod vm-pod "$IMAGE" sh -c 'timeout 20 wget -q -O - http://127.0.0.1/'
+    expect_status 0
+    [ "$output" = from-pod ] || { echo "member to member: $output"; false; }
+    run fetch http://127.0.0.1:18081/
+    expect_status 0
+    [ "$output" = from-pod ] || { echo "through the pod's -p: $output"; false; }
+    # Killing a member leaves the pod's VM running; removing the pod stops it.
+    run pm_net kill vm-pod-web
+    expect_status 0
+    run pm_net wait vm-pod-web
+    [ "$(pm_net inspect --format '{{.State.Status}}' "$infra")" = running ]
+    [ "$(pgrep -fc "qemu-system.*$infra")" = 1 ]
+    run pm_net pod rm -f -t 0 vm-pod
+    expect_status 0
+    ! pgrep -f "qemu-system.*$infra" || { echo "QEMU of the pod left"; false; }
+}
+
 @test "podman + berth-vm: -v host directories — written from both sides while it runs, :ro refused, podman's /etc/hosts and resolv.conf" {
     local rw="$E2E_DIR/vol-rw" ro="$E2E_DIR/vol-ro" i
     mkdir -p "$rw" "$ro"

@@ -11,6 +11,33 @@
 using namespace berth;
 namespace proto = berth::vm::wire::proto;
 
+TEST(VmPodRole, PodmanInfraContainerIsASandbox) {
+    const std::string pod(64, 'a');
+    std::map<std::string, std::string> libpod{{"io.container.manager", "libpod"}};
+    // cgroupfs: <parent>/<pod id>/libpod-<id>; systemd: the pod's slice.
+    EXPECT_TRUE(vm::isPodmanInfra(libpod, "/libpod_parent/" + pod + "/libpod-" + std::string(64, 'b')));
+    EXPECT_TRUE(vm::isPodmanInfra(libpod, "machine-libpod_pod_" + pod + ".slice:libpod:" + std::string(64, 'b')));
+    // A podman container outside a pod, a member (annotated), another manager, a short parent.
+    EXPECT_FALSE(vm::isPodmanInfra(libpod, "/libpod_parent/libpod-" + pod));
+    EXPECT_FALSE(vm::isPodmanInfra(libpod, "machine.slice:libpod:" + pod));
+    auto member = libpod;
+    member["io.kubernetes.cri-o.ContainerType"] = "container";
+    EXPECT_FALSE(vm::isPodmanInfra(member, "/libpod_parent/" + pod + "/libpod-x"));
+    EXPECT_FALSE(vm::isPodmanInfra({}, "/libpod_parent/" + pod + "/libpod-x"));
+    EXPECT_FALSE(vm::isPodmanInfra(libpod, "/libpod_parent/" + std::string(63, 'a') + "/libpod-x"));
+    EXPECT_FALSE(vm::isPodmanInfra(libpod, ""));
+
+    runtime::spec::Spec s;
+    s.annotations = libpod;
+    s.linux.emplace();
+    s.linux->cgroupsPath = "/libpod_parent/" + pod + "/libpod-x";
+    auto role = vm::podRoleOfSpec(s);
+    ASSERT_TRUE(role.ok());
+    EXPECT_EQ(role->role, vm::PodRole::Sandbox);
+    s.linux->cgroupsPath = "/libpod_parent/libpod-x";
+    EXPECT_EQ(vm::podRoleOfSpec(s)->role, vm::PodRole::None);
+}
+
 namespace {
 
 proto::Frame decodeOne(const std::string& bytes) {

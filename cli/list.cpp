@@ -37,14 +37,22 @@ void addList(CLI::App& app, Context& ctx) {
         ctx.action = [&ctx]() -> Result<int> {
             ASSIGN_OR_RETURN(auto all, runtime::list(ctx.global));
             if (quiet) {
-                for (auto& c : all) std::cout << c["id"].get<std::string>() << "\n";
+                for (auto& c : all) std::cout << c.st.id << "\n";
             } else if (format == "json") {
-                std::cout << inRuncOrder(nlohmann::json(all), JsonShape::State).dump() << "\n";
+                nlohmann::json array = nlohmann::json::array();
+                for (auto& c : all) {
+                    array.push_back(runtime::state::publicJson(c.st, c.live));
+                    array.back()["owner"] = c.owner;
+                }
+                std::cout << inRuncOrder(array, JsonShape::State).dump() << "\n";
             } else {
                 std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
-                for (auto& c : all)
-                    rows.push_back({c["id"], std::to_string(c["pid"].get<int>()), c["status"], c["bundle"],
-                                    c["created"], c["owner"]});
+                rows.reserve(all.size() + 1);
+                for (auto& c : all) {
+                    pid_t pid = c.live == runtime::state::ContainerStatus::Stopped ? 0 : c.st.pid;
+                    rows.push_back({std::move(c.st.id), std::to_string(pid), runtime::state::statusName(c.live),
+                                    std::move(c.st.bundle), std::move(c.st.created), std::move(c.owner)});
+                }
                 printTable(rows);
             }
             return 0;

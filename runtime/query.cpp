@@ -38,16 +38,17 @@ std::string ownerOf(const std::string& stateDir, std::map<uid_t, std::string>& n
 
 }  // namespace
 
-Result<std::vector<nlohmann::json>> list(const GlobalOptions& g) {
+Result<std::vector<ListedContainer>> list(const GlobalOptions& g) {
     state::Store store(g.root);
-    ASSIGN_OR_RETURN(auto ids, store.list());
-    std::vector<nlohmann::json> out;
+    ASSIGN_OR_RETURN(auto ids, store.list(false));
+    std::vector<ListedContainer> out;
+    out.reserve(ids.size());
     std::map<uid_t, std::string> names;
     for (auto& id : ids) {
         auto st = store.loadSummary(id);
         if (!st) continue;  // deleted meanwhile, or half-written: not a container to list
-        out.push_back(state::publicJson(*st, store.liveStatus(*st)));
-        out.back()["owner"] = ownerOf(store.dir(id), names);
+        state::ContainerStatus live = store.liveStatus(*st);
+        out.push_back({std::move(*st), live, ownerOf(store.dir(id), names)});
     }
     return out;
 }

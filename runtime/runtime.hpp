@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "runtime/state/state.hpp"
 
 namespace berth::runtime {
 
@@ -106,8 +107,16 @@ Status resume(const GlobalOptions& g, const std::string& id);
 Result<nlohmann::json> queryState(const GlobalOptions& g, const std::string& id);
 Status kill(const GlobalOptions& g, const KillOptions& o);
 Status remove(const GlobalOptions& g, const DeleteOptions& o);
-// The state JSON of every container under --root (runc's `list -f json` objects).
-Result<std::vector<nlohmann::json>> list(const GlobalOptions& g);
+// A container under --root as `list` shows it: its record (without the cgroup paths), its live
+// status, and the user owning its state directory (runc's OWNER).
+struct ListedContainer {
+    state::ContainerState st;
+    state::ContainerStatus live;
+    std::string owner;
+};
+// Every container under --root, by id. state::publicJson(st, live) with "owner" set is runc's
+// `list -f json` object.
+Result<std::vector<ListedContainer>> list(const GlobalOptions& g);
 Result<std::vector<pid_t>> processes(const GlobalOptions& g, const std::string& id);
 // runc's `ps` table: the output of `ps ARGS` (default -ef) keeping the header and the lines whose
 // PID column is a process of the container.

@@ -111,7 +111,9 @@ public:
     // Writes the container's config.json (atomically, fsynced): once per create, and by update.
     Status saveConfig(const std::string& id, const std::string& configText) const;
     Status remove(const std::string& id) const;
-    Result<std::vector<std::string>> list() const;
+    // withRecord false: every directory under the root (a caller that loads each record skips
+    // those without one itself; no stat per entry).
+    Result<std::vector<std::string>> list(bool withRecord = true) const;
 
     // The live status: the saved step checked against the kernel (is init alive, is the
     // exec fifo still there, is the freezer frozen).

@@ -7,12 +7,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <string_view>
 #include <utility>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/json.hpp"
 #include "runtime/state/state.hpp"
+#include "runtime/state/record_scan.hpp"
 
 namespace berth::runtime::state {
 
@@ -134,6 +138,7 @@ Result<ContainerState> fromJson(const nlohmann::json& j) {
 }
 
 Result<ContainerState> parseState(const std::string& text) {
+    if (auto fast = detail::scanRecord(text, false)) return std::move(*fast);
     // An older build's record holds the config.json it was made from one level down.
     auto j = parseJson(text, "corrupt state.json", kMaxJsonDepth + kJsonWrapperDepth);
     if (!j) return std::move(j).error();
@@ -141,6 +146,7 @@ Result<ContainerState> parseState(const std::string& text) {
 }
 
 Result<ContainerState> parseStateSummary(const std::string& text) {
+    if (auto fast = detail::scanRecord(text, true)) return std::move(*fast);
     // What state and list show needs neither the cgroup paths (most of today's record) nor an
     // older record's config (most of that one): their values are cut out unparsed.
     auto j = parseJsonEmptying(text, "corrupt state.json", {"config", "cgroupPaths", "cgroupParentsMade"},
@@ -169,16 +175,30 @@ nlohmann::json publicJson(const ContainerState& s, ContainerStatus live) {
 
 uint64_t processStartTime(pid_t pid, bool* zombie) {
     if (pid <= 0) return 0;
-    auto text = fs::readFile("/proc/" + std::to_string(pid) + "/stat");
-    if (!text) return 0;
+    char path[32];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+    UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd) return 0;
+    // One read: procfs makes the whole line at once (~300 bytes; comm is at most 64).
+    char buf[1024];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n <= 0) return 0;
+    std::string_view text(buf, static_cast<size_t>(n));
     // comm may hold spaces and parens: fields resume after the last ')'.
-    auto rp = text->rfind(')');
-    if (rp == std::string::npos) return 0;
-    auto fields = fs::split(text->substr(rp + 2), ' ');
-    // fields[0] is field 3 (state); starttime is field 22.
-    if (fields.size() < 20) return 0;
-    if (zombie) *zombie = fields[0] == "Z" || fields[0] == "X";
-    return std::stoull(fields[19]);
+    auto rp = text.rfind(')');
+    if (rp == std::string_view::npos || rp + 2 >= text.size()) return 0;
+    text.remove_prefix(rp + 2);
+    // text starts at field 3 (state); starttime is field 22, 19 spaces further.
+    if (zombie) *zombie = text[0] == 'Z' || text[0] == 'X';
+    for (int field = 3; field < 22; field++) {
+        auto sp = text.find(' ');
+        if (sp == std::string_view::npos) return 0;
+        text.remove_prefix(sp + 1);
+    }
+    uint64_t start = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), start);
+    if (ec != std::errc() || (end != text.data() + text.size() && *end != ' ' && *end != '\n')) return 0;
+    return start;
 }
 
 bool processAlive(pid_t pid, uint64_t startTime) {
@@ -311,7 +331,7 @@ Status Store::remove(const std::string& id) const {
     return fs::removeAll(dir(id));
 }
 
-Result<std::vector<std::string>> Store::list() const {
+Result<std::vector<std::string>> Store::list(bool withRecord) const {
     std::vector<std::string> out;
     DIR* d = ::opendir(root_.c_str());
     if (!d) {
@@ -321,7 +341,8 @@ Result<std::vector<std::string>> Store::list() const {
     while (auto* e = ::readdir(d)) {
         std::string n = e->d_name;
         if (n == "." || n == "..") continue;
-        if (fs::exists(root_ + "/" + n + "/state.json")) out.push_back(n);
+        if (withRecord ? fs::exists(root_ + "/" + n + "/state.json") : e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
+            out.push_back(n);
     }
     ::closedir(d);
     std::sort(out.begin(), out.end());

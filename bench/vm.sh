@@ -131,7 +131,7 @@ if [[ $BREAKDOWN -eq 1 ]]; then
     # initramfs is then the only one there), and "floor0": QEMU direct as it was before issue 15
     # part 5 — the bzImage as shipped, that initramfs, the command line without cryptomgr.notests.
     if [[ -n "$COMPARE" ]]; then
-        BD_MODES+=(compare floor0)
+        [[ " ${BD_MODES[*]} " == *" compare "* ]] || BD_MODES+=(compare floor0)
         BERTH_VM_CACHE="$TMP/cache-compare" BERTH="$COMPARE" berth_run initramfs >/dev/null 2>&1 || true
         INITRAMFS0="$(ls "$TMP"/cache-compare/*/initramfs.cpio | head -1)"
     fi

@@ -108,6 +108,15 @@ if [[ $BREAKDOWN -eq 1 ]]; then
     TIMING_TOOL="$(dirname "$BERTH")/../vm/berth-vm-timing"
     [[ -x "$TIMING_TOOL" ]] || { echo "vm.sh: $TIMING_TOOL not found (build first)" >&2; exit 1; }
     mark() { echo "H $1 ${EPOCHREALTIME/./} 0" >>"$2"; }
+    # cpu_of FILE CMD...: CMD, then its and its reaped descendants' user+sys CPU (berth, the
+    # shim, QEMU) as "H cpu.ms <ms> 0" in FILE — what a loaded host's waiting for a core does
+    # not inflate, unlike the wall times (bench/README.md, "Start time, third pass").
+    cpu_of() {
+        local f="$1" t
+        shift
+        { t="$( { TIMEFORMAT='%3U %3S'; time "$@" >&3 2>/dev/null; } 2>&1)"; } 3>&1
+        echo "H cpu.ms $(awk '{ printf "%d", ($1 + $2) * 1000 }' <<<"$t") 0" >>"$f"
+    }
     # The floor with the agent's marks: they come on QEMU's serial stdout after the probe line.
     floor_timed() {
         local f="$1" line seen=0
@@ -115,7 +124,7 @@ if [[ $BREAKDOWN -eq 1 ]]; then
         while IFS= read -r line; do
             if [[ $seen -eq 0 && "$line" == *"probe ok"* ]]; then mark probe.seen "$f"; mark first.output "$f"; seen=1; fi
             [[ "$line" == *"berth-timing: "* ]] && echo "G ${line#*berth-timing: }" | tr -d '\r' >>"$f"
-        done < <(CMDLINE="$CMDLINE berth.timing=1" qemu_floor 2>/dev/null)
+        done < <(CMDLINE="$CMDLINE berth.timing=1" cpu_of "$f" qemu_floor 2>/dev/null)
         mark run.end "$f"
     }
     berth_timed() {
@@ -123,7 +132,7 @@ if [[ $BREAKDOWN -eq 1 ]]; then
         mark run.begin "$f"
         while IFS= read -r line; do
             [[ $seen -eq 0 ]] && { mark first.output "$f"; seen=1; }
-        done < <(BERTH_VM_TIMING="$f" BERTH="$bin" berth_run "$mode" 2>/dev/null)
+        done < <(BERTH_VM_TIMING="$f" BERTH="$bin" cpu_of "$f" berth_run "$mode" 2>/dev/null)
         mark run.end "$f"
     }
     BD_MODES=(${BD_MODES_OVERRIDE:-floor initramfs block})
@@ -131,7 +140,7 @@ if [[ $BREAKDOWN -eq 1 ]]; then
     # initramfs is then the only one there), and "floor0": QEMU direct as it was before issue 15
     # part 5 — the bzImage as shipped, that initramfs, the command line without cryptomgr.notests.
     if [[ -n "$COMPARE" ]]; then
-        BD_MODES+=(compare floor0)
+        [[ " ${BD_MODES[*]} " == *" compare "* ]] || BD_MODES+=(compare floor0)
         BERTH_VM_CACHE="$TMP/cache-compare" BERTH="$COMPARE" berth_run initramfs >/dev/null 2>&1 || true
         INITRAMFS0="$(ls "$TMP"/cache-compare/*/initramfs.cpio | head -1)"
     fi
@@ -164,8 +173,9 @@ if [[ $BREAKDOWN -eq 1 ]]; then
     done
     echo
     for what in "${BD_MODES[@]}"; do
-        printf '%-10s exit median %6s ms  vs floor %s\n' "$what" "$(cat "$TMP/bd/$what.median")" \
-            "$(awk -v a="$(cat "$TMP/bd/$what.median")" -v b="$(cat "$TMP/bd/floor.median")" 'BEGIN { printf "%.3f", a / b }')"
+        printf '%-10s exit median %6s ms  vs floor %s  CPU (user+sys) median %s ms\n' "$what" "$(cat "$TMP/bd/$what.median")" \
+            "$(awk -v a="$(cat "$TMP/bd/$what.median")" -v b="$(cat "$TMP/bd/floor.median")" 'BEGIN { printf "%.3f", a / b }')" \
+            "$(for f in "$TMP"/bd/"$what".*[0-9]; do awk '$2 == "cpu.ms" { print $3 }' "$f"; done | median)"
     done
     exit 0
 fi

@@ -11,8 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "common/fd_passing.hpp"
 #include "common/fs.hpp"
@@ -151,12 +149,14 @@ Result<std::string> lookupExecutable(const spec::Process& p) {
 std::vector<std::string> buildEnv(const spec::Process& p) {
     std::vector<std::string> env = p.env;
     if (!envValue(env, "HOME").empty()) return env;
+    // One read, no iostream: an ifstream's first use (its locale set-up) was 10-50 ms of a VM
+    // guest's start under TCG, where every new code path is translated (bench/README.md).
     std::string home = "/";
-    std::ifstream passwd("/etc/passwd");
-    std::string line;
-    while (std::getline(passwd, line)) {
+    auto passwd = fs::readFile("/etc/passwd");
+    const std::string uid = std::to_string(p.user.uid);
+    for (const auto& line : passwd ? fs::split(*passwd, '\n') : std::vector<std::string>{}) {
         auto f = fs::split(line, ':');
-        if (f.size() >= 6 && f[2] == std::to_string(p.user.uid)) {
+        if (f.size() >= 6 && f[2] == uid) {
             home = f[5];
             break;
         }

@@ -243,10 +243,14 @@ namespace berth::runtime::spec {
 
 Result<Process> parseProcess(const std::string& text, const std::string& what) {
     ASSIGN_OR_RETURN(detail::json j, detail::parseJsonText(text, what));
+    return parseProcessValue(j, what);
+}
+
+Result<Process> parseProcessValue(const nlohmann::json& value, const std::string& what) {
     detail::Ctx c{what, nullptr};
-    if (!j.is_object())
-        return detail::fail(c, "", "must be a JSON object, got ", detail::describe(j));
-    return detail::parseProcessAt(c, j, "");
+    if (!value.is_object())
+        return detail::fail(c, "", "must be a JSON object, got ", detail::describe(value));
+    return detail::parseProcessAt(c, value, "");
 }
 
 }  // namespace berth::runtime::spec

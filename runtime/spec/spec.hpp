@@ -189,6 +189,8 @@ Result<Spec> parse(const std::string& text, const std::string& what = "config.js
 Result<Spec> loadFromBundle(const std::string& bundleDir);
 // A standalone process object (exec --process FILE).
 Result<Process> parseProcess(const std::string& text, const std::string& what = "process.json");
+// The same from a parsed JSON value (the VM guest's config holds the process as an object).
+Result<Process> parseProcessValue(const nlohmann::json& value, const std::string& what);
 // The process as OCI JSON; parseProcess reads back the same process (less its warnings).
 nlohmann::json processToJson(const Process& p);
 // Parse a hooks object (used by the state store to keep poststop hooks). Errors read

@@ -13,6 +13,7 @@
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 #include "vm/agent/agent.hpp"
+#include "vm/agent/timing.hpp"
 
 namespace berth::vm::agent {
 namespace {
@@ -98,7 +99,9 @@ Status prepareRootfs(const wire::GuestProcess& p) {
         TRY(mountIf("sysfs", r + "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY));
     bool devDir = fs::exists(r + "/dev");
     if (devDir && !wire::hasFsMount(fsm, "/dev")) TRY(mountIf("devtmpfs", r + "/dev", "devtmpfs", MS_NOSUID, "mode=0755"));
+    timing::mark("cfg.proc_sys_dev");
     TRY(mountFilesystems(p, r));
+    timing::mark("cfg.spec_mounts");
     if (devDir && !wire::hasFsMount(fsm, "/dev/pts"))
         (void)mountIf("devpts", r + "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666");
     if (devDir && !wire::hasFsMount(fsm, "/dev/shm"))
@@ -108,7 +111,9 @@ Status prepareRootfs(const wire::GuestProcess& p) {
         return Error::fromErrno("sethostname ", p.hostname);
     if (p.dropLostFound) ::rmdir((r + "/lost+found").c_str());
     TRY(mountShares(p.mounts, r, p.member.empty() ? "" : strCat(kPodDir, "/", p.member)));
+    timing::mark("cfg.shares");
     TRY(finishFilesystems(p, r));
+    timing::mark("cfg.ro_mounts");
     // A pod member's root is a bind mount of the shared 9p tree: only the bind may become
     // read-only (a remount of the superblock would be every member's).
     if (p.readonlyRoot && (!p.member.empty() || ::mount(nullptr, r.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0)) {

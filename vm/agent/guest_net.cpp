@@ -199,7 +199,8 @@ Status configureNic(int sock4, int sock6, const wire::GuestNic& nic, const std::
 Status configureNetwork(const std::vector<wire::GuestNic>& nics) {
     UniqueFd sock4(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!sock4) return Error::fromErrno("socket");
-    UniqueFd sock6(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));  // none without IPv6
+    // none without IPv6; none needed without a NIC (lo's ::1 comes with lo up)
+    UniqueFd sock6(nics.empty() ? -1 : ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     TRY(setFlagsUp(sock4.get(), "lo"));
     ASSIGN_OR_RETURN(auto devs, nameNics(sock4.get(), nics));
     for (size_t i = 0; i < nics.size(); i++)

@@ -64,11 +64,14 @@ Result<int> serve(int port) {
     timing::mark("config");
     if (cfg.type == wire::proto::Type::Signal) return Error(ECANCELED, "killed before the config arrived");
     ASSIGN_OR_RETURN(wire::GuestProcess p, wire::guestProcessFromJson(cfg.payload));
+    timing::mark("cfg.parsed");
     if (Status st = configureNetwork(p.nics); !st) {
         (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, st.error().what());
         return 127;
     }
+    timing::mark("cfg.lo");
     Status prepared = prepareRootfs(p);
+    timing::mark("cfg.rootfs");
     if (prepared) prepared = setupGuestCgroup(p.resources);
     if (Status st = prepared; !st) {
         (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, st.error().what());

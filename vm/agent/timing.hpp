@@ -4,7 +4,8 @@
 
 namespace berth::vm::agent::timing {
 
-// Records the guest's CLOCK_BOOTTIME and TSC under `label` (a string literal); at most 32.
+// Records the guest's CLOCK_BOOTTIME and TSC under `label` (a string literal); at most 64,
+// the workload's child's included (a shared mapping).
 void mark(const char* label);
 // With berth.timing=1 on the kernel command line: one "berth-timing: LABEL µs TSC" line per mark.
 void flush();

@@ -28,6 +28,7 @@
 #include "runtime/security/security.hpp"
 #include "vm/agent/agent.hpp"
 #include "vm/agent/guest_ops.hpp"
+#include "vm/agent/timing.hpp"
 
 namespace berth::vm::agent {
 namespace {
@@ -68,6 +69,7 @@ void enterNamespaces(pid_t workload, int errPipe) {
 [[noreturn]] void execInChild(const wire::GuestProcess& g, pid_t workload, int in, int out, int err, int errPipe,
                               bool inCgroup = false) {
     const runtime::spec::Process& p = g.process;
+    timing::mark("wl.child");
     ::setsid();
     ::dup2(in, 0);
     ::dup2(out, 1);
@@ -77,10 +79,13 @@ void enterNamespaces(pid_t workload, int errPipe) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (Status st = enterContainerCgroup(workload, "", inCgroup); !st) childFailWith(errPipe, st.error().what(), 127);
+    timing::mark("wl.cgroup");
     enterNamespaces(workload, errPipe);
+    timing::mark("wl.ns");
     if (Status st = workload == 0 ? mountContainerCgroup() : Status(); !st) childFailWith(errPipe, st.error().what(), 127);
     if (Status st = applyOomScoreAdj(g.process); !st) childFailWith(errPipe, st.error().what(), 127);
     if (Status st = joinGuestKeyring(g, workload == 0); !st) childFailWith(errPipe, st.error().what(), 127);
+    timing::mark("wl.cgmount");
     if (::chroot("/rootfs") < 0 || ::chdir("/") < 0) childFail(errPipe, "chroot /rootfs");
     if (workload == 0) {  // the workload's own mount namespace: its masked and read-only paths
         namespaces::RootfsConfig rc;
@@ -89,6 +94,7 @@ void enterNamespaces(pid_t workload, int errPipe) {
         rc.readonlyPaths = g.readonlyPaths;
         if (Status st = namespaces::finalizeRootfsInChild(rc); !st) childFailWith(errPipe, st.error().what(), 127);
     }
+    timing::mark("wl.masked");
     if (Status st = runtime::process::prepareBeforeReady(p, std::nullopt); !st) childFailWith(errPipe, st.error().what(), 127);
     auto exe = runtime::process::lookupExecutable(p);
     if (!exe) {
@@ -97,9 +103,22 @@ void enterNamespaces(pid_t workload, int errPipe) {
     }
     auto filter = runtime::security::SeccompFilter::compile(g.seccomp);
     if (!filter) childFailWith(errPipe, filter.error().what(), 127);
+    timing::mark("wl.lookup");
     runtime::process::ProcessPlan plan{&p, filter->empty() ? nullptr : &*filter, 0, workload > 0};
-    Error e = runtime::process::finalizeAndExec(plan, *exe);
+    auto ea = runtime::process::execArgs(p, *exe);
+    timing::mark("wl.env");
+    Status fst = runtime::process::finalizeProcess(plan);
+    timing::mark("wl.identity");
+    Error e = fst ? runtime::process::execProcess(ea) : fst.error();
     childFailWith(errPipe, e.what(), e.err() == EACCES || e.err() == ENOEXEC || e.err() == EPERM ? 126 : 127);
+}
+
+// The workload's mount namespace, held until the VM is gone: when its last process dropped it,
+// the teardown (its /proc unmounted, an RCU grace period in namespace_unlock) ran in the exit
+// path before the SIGCHLD, so before the Exit frame (bench/README.md, third pass).
+void holdMountNamespace(pid_t pid) {
+    static UniqueFd held;
+    held.reset(::open(strCat("/proc/", pid, "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
 }
 
 // Read what a pipe holds and send it as frames; false at EOF.
@@ -342,13 +361,16 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
     UniqueFd sfd(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sfd) return Error::fromErrno("signalfd");
     std::string failure;
+    timing::mark("wl.pipes");
     ASSIGN_OR_RETURN(pid_t pid, spawnProcess(p, 0, io, failure));
+    timing::mark("wl.exec");
     podSetSandboxWorkload(pid);  // what pod members join (vm/agent/containers.cpp)
+    holdMountNamespace(pid);
     if (!failure.empty()) (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, failure);
     Execs execs;
 
     int code = -1;
-    bool outOpen = true, errOpen = static_cast<bool>(io.errR);
+    bool outOpen = true, errOpen = static_cast<bool>(io.errR), sawOutput = false;
     // Frames that came in the same read as Start are already in the decoder.
     TRY(handleHostFrames(port, dec, io, pid, false, execs));
     // After the workload exits, output its descendants still write is relayed until the pipes
@@ -370,6 +392,8 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
         if (r < 0 && errno != EINTR) return Error::fromErrno("poll");
         if (r == 0) break;
         if (r < 0) continue;
+        if (fds[1].revents && !sawOutput) timing::mark("wl.output");
+        sawOutput = sawOutput || fds[1].revents;
         if (fds[1].revents) outOpen = relayPipe(io.outR.get(), port, wire::proto::Type::Stdout);
         if (fds[2].revents) errOpen = relayPipe(io.errR.get(), port, wire::proto::Type::Stderr);
         if (fds[3].revents) {
@@ -378,7 +402,10 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
             int status;
             pid_t w;
             while ((w = ::waitpid(-1, &status, WNOHANG)) > 0) {  // PID 1 reaps every orphan
-                if (w == pid) code = exitCodeOf(status);
+                if (w == pid) {
+                    code = exitCodeOf(status);
+                    timing::mark("wl.reaped");
+                }
                 for (auto& e : execs)
                     if (e.pid == w) e.code = exitCodeOf(status);
             }
@@ -405,6 +432,7 @@ Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestPr
         ::waitpid(pid, &status, 0);
         code = exitCodeOf(status);
     }
+    timing::mark("wl.done");
     reportOomKills(port);  // before the caller's Exit frame
     return code;
 }

@@ -58,7 +58,7 @@ Result<GuestProcess> guestProcessFromJson(const std::string& text) {
     ASSIGN_OR_RETURN(nlohmann::json j, parseJson(text, "guest config"));
     try {
         GuestProcess p;
-        ASSIGN_OR_RETURN(p.process, runtime::spec::parseProcess(j.at("process").dump(), "guest config"));
+        ASSIGN_OR_RETURN(p.process, runtime::spec::parseProcessValue(j.at("process"), "guest config"));
         p.seccomp = j.value("seccomp", nlohmann::json());
         if (!p.seccomp.is_null() && !p.seccomp.is_object())
             return Error(EINVAL, "guest config: seccomp must be an object");

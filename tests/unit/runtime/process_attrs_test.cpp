@@ -2,6 +2,8 @@
 
 #include <sys/personality.h>
 
+#include "common/fs.hpp"
+#include "runtime/process/exec_process.hpp"
 #include "runtime/security/security.hpp"
 #include "runtime/spec/spec.hpp"
 
@@ -30,4 +32,22 @@ TEST(ProcessAttrs, ExecCpuAffinityIsParsedAndChecked) {
                                     "p.json");
         EXPECT_FALSE(q.ok()) << bad;
     }
+}
+
+// HOME from /etc/passwd when the spec's env has none (runc's rule); read without iostreams.
+TEST(ProcessAttrs, HomeComesFromPasswdUnlessSet) {
+    auto passwd = fs::readFile("/etc/passwd");
+    if (!passwd || (passwd->find("\nroot:") == std::string::npos && passwd->rfind("root:", 0) != 0))
+        GTEST_SKIP() << "no root entry in /etc/passwd";
+    runtime::spec::Process p;
+    p.env = {"PATH=/bin"};
+    auto env = runtime::process::buildEnv(p);
+    std::string home;
+    for (const auto& line : fs::split(*passwd, '\n'))
+        if (line.rfind("root:", 0) == 0) home = fs::split(line, ':').at(5);
+    EXPECT_EQ(env, (std::vector<std::string>{"PATH=/bin", "HOME=" + home}));
+    p.user.uid = 4242421;  // in no passwd file
+    EXPECT_EQ(runtime::process::buildEnv(p).back(), "HOME=/");
+    p.env.push_back("HOME=/mine");
+    EXPECT_EQ(runtime::process::buildEnv(p), p.env);
 }

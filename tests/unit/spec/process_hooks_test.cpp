@@ -58,6 +58,24 @@ TEST(SpecProcess, ProcessSectionOfAConfigParsesStandaloneToo) {
     EXPECT_EQ(standalone->scheduler->flags, fromConfig->process->scheduler->flags);
 }
 
+// The VM guest's config carries the process as an object: parsed in place, not dumped and
+// parsed again, with the same result and the same error paths as the text form.
+TEST(SpecProcess, ParsedValueMatchesTheTextForm) {
+    json full = json::parse(runtime::spec::testing::kFullConfig);
+    auto fromText = runtime::spec::parseProcess(full["process"].dump());
+    auto fromValue = runtime::spec::parseProcessValue(full["process"], "guest config");
+    ASSERT_TRUE(fromText.ok());
+    ASSERT_TRUE(fromValue.ok()) << fromValue.error().what();
+    EXPECT_EQ(fromValue->args, fromText->args);
+    EXPECT_EQ(fromValue->env, fromText->env);
+    EXPECT_EQ(fromValue->cwd, fromText->cwd);
+    EXPECT_EQ(fromValue->rlimits.size(), fromText->rlimits.size());
+    auto bad = runtime::spec::parseProcessValue(json::parse(R"({"args": [], "cwd": "/"})"), "guest config");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(std::string(bad.error().what()).find("guest config: args"), std::string::npos) << bad.error().what();
+    EXPECT_FALSE(runtime::spec::parseProcessValue(json::array(), "guest config").ok());
+}
+
 TEST(SpecProcess, ErrorsNamePathsWithinTheProcessFile) {
     EXPECT_EQ(processError(R"({"cwd": "/"})"),
               "process.json: args: must be a non-empty array of strings");

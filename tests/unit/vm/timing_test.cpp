@@ -119,3 +119,27 @@ TEST(VmTiming, CmdlineAsksTheAgentOnlyWhenEnabled) {
     EXPECT_NE(kernelCmdline(o).find(" berth.timing=1"), std::string::npos);
     EXPECT_NE(kernelCmdline(o).find(" berth.net=1"), std::string::npos);
 }
+
+// The agent's step marks (cfg.*, wl.* — the workload child's too) become indented sub-phases,
+// guest to guest by TSC and guest to host where a step ends on the host (the shim's output).
+TEST(VmTiming, AgentStepsAreSubPhases) {
+    std::string run = std::string(kRun) +
+                      "G cfg.parsed 1015000 1115000000\n"
+                      "G cfg.lo 1018000 1118000000\n"
+                      "G wl.pipes 1051000 1141000000\n"
+                      "G wl.child 1053000 1143000000\n"
+                      "G wl.exec 1080000 1170000000\n"
+                      "G wl.output 1100000 1190000000\n"
+                      "G wl.reaped 1105000 1195000000\n";
+    auto ps = timing::breakdown(timing::parse(run));
+    EXPECT_NEAR(phase(ps, "  JSON config -> GuestProcess"), 5.0, 1e-6);
+    EXPECT_NEAR(phase(ps, "  lo up"), 3.0, 1e-6);
+    EXPECT_NEAR(phase(ps, "  Start sent -> pipes made"), 1.0, 1e-6);  // host 2.24 s, guest TSC → 2.241 s
+    EXPECT_NEAR(phase(ps, "  clone3"), 2.0, 1e-6);
+    EXPECT_NEAR(phase(ps, "  workload runs until its first output"), 20.0, 1e-6);
+    EXPECT_NEAR(phase(ps, "  guest output -> shim"), 10.0, 1e-6);
+    EXPECT_NEAR(phase(ps, "  workload's exit reaped"), 5.0, 1e-6);
+    EXPECT_EQ(phase(ps, "  child: mount ns"), -1e9);  // a step without its marks is left out
+    auto plain = timing::breakdown(timing::parse(kRun));
+    EXPECT_EQ(phase(plain, "  JSON config"), -1e9);  // an older agent: no sub-phases
+}

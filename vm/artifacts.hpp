@@ -34,6 +34,8 @@ const std::vector<std::string>& blockModules();
 const std::vector<std::string>& shareModules();
 // virtio_net, loaded (load-net) only when the VM has a NIC (berth.net=1).
 const std::vector<std::string>& netModules();
+// virtio_balloon, loaded (load-balloon) only when the VM has a balloon (berth.balloon=1).
+const std::vector<std::string>& balloonModules();
 // modules.dep text → the .ko paths (relative to the modules dir) of `wanted` and everything they
 // depend on, dependencies first, each once. Unknown modules are an error.
 Result<std::vector<std::string>> moduleLoadOrder(const std::string& modulesDep,

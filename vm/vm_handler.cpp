@@ -21,6 +21,7 @@
 #include "runtime/hooks/hooks.hpp"
 #include "runtime/security/security.hpp"
 #include "vm/artifacts.hpp"
+#include "vm/balloon.hpp"
 #include "vm/exec_proxy.hpp"
 #include "vm/guest_ops.hpp"
 #include "vm/host_tsc.hpp"
@@ -279,7 +280,9 @@ public:
         q.shares = shares.shares;
         ASSIGN_OR_RETURN(q.res, wire::resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
         q.consoleLog = req.stateDir + "/console.log";
+        uint64_t limitMiB = q.res.memMiB;
         ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
+        TRY(planVmBalloon(s.annotations, q.res.memMiB - limitMiB, c));  // the RAM ceiling, the balloon's target
         wire::timing::mark("vm.rootfs");
         ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
         wire::timing::mark("vm.network");
@@ -288,7 +291,7 @@ public:
         addNics(net, guest, q);
         guest.resources = wire::guestResources(s.linux->resources, false);  // cpus/mems: where they fit (the agent)
         q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty(), wire::timing::enabled(),
-                                         !q.nics.empty(), hostTscKhz(cacheRoot()).khz});
+                                         !q.nics.empty(), hostTscKhz(cacheRoot()).khz, c.balloon.ceilingMiB > 0});
         c.guestConfigJson = wire::toJson(guest);
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
                    rootfsModeName(mode), " (", rootfsBytes, " bytes), kernel ", q.kernel, ", boot initramfs ", art.initramfs,

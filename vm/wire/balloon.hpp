@@ -1,0 +1,67 @@
+// vm/wire/balloon: the pure decisions of the VM's memory balloon — the RAM ceiling a VM boots with
+// (above what its memory limit needs), the balloon's target for a limit, and the order in which an
+// `update --memory` moves the guest cgroup's limit and the balloon (data, for unit tests).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace berth::vm::wire {
+
+// Annotation overriding the RAM ceiling: a size ("2g", "768m", bytes). Without it the ceiling is
+// twice the boot RAM, at least kBalloonHeadroomMiB above it, never above the host's RAM.
+constexpr const char* kMemoryMaxAnnotation = "org.berth.vm.memory-max";
+constexpr uint64_t kBalloonHeadroomMiB = 256;
+
+// The guest's struct pages (64 bytes per 4 KiB page: 1/64 of the RAM) cover the whole ceiling,
+// ballooned or not; the MiB that the headroom's share takes out of the guest is added to the
+// boot target so the limit keeps its kGuestOverheadMiB.
+uint64_t structPagesMiB(uint64_t ramMiB);
+
+// The ceiling for a VM whose RAM the limit needs is targetMiB: wantedMaxMiB when given (0: the
+// policy), never below the target (no balloon then) and never above hostMiB (0: unknown).
+uint64_t ramCeilingMiB(uint64_t targetMiB, uint64_t wantedMaxMiB, uint64_t hostMiB);
+// The annotation's value in MiB (0 when absent); one line for a malformed size.
+Result<uint64_t> memoryMaxMiB(const std::string& value);
+
+// What the shim knows of its balloon: the RAM QEMU has (ceiling), the part of it that is not
+// the limit's and not kGuestOverheadMiB (extraMiB: the initramfs rootfs, the headroom's struct
+// pages), and the current target (guest RAM = ceiling - balloon).
+struct BalloonState {
+    uint64_t ceilingMiB = 0;
+    uint64_t extraMiB = 0;
+    uint64_t targetMiB = 0;
+    nlohmann::json toJson() const;
+    static Result<BalloonState> fromJson(const nlohmann::json& j);
+};
+// The balloon of a VM booted for memMiB of guest RAM (boot_config's resourcesFor plus rootfsMiB,
+// the initramfs rootfs held in RAM): the ceiling per ramCeilingMiB, the target (and extraMiB)
+// grown by the headroom's struct pages. ceilingMiB 0: no balloon (no room above the target).
+BalloonState planBalloon(uint64_t memMiB, uint64_t rootfsMiB, uint64_t wantedMaxMiB, uint64_t hostMiB);
+// The guest RAM a memory limit needs (limit ≤ 0: unlimited, the whole ceiling).
+uint64_t balloonTargetMiB(int64_t limitBytes, const BalloonState& b);
+// The largest memory limit the VM can grow to, in bytes.
+uint64_t maxMemoryLimit(const BalloonState& b);
+
+// update's memory.limit in linux.resources (absent: nullopt; -1 / 0: unlimited).
+std::optional<int64_t> memoryLimitOf(const nlohmann::json& resources);
+
+// An `update --memory` on a ballooned VM: raise = deflate first (the guest gets the RAM), then
+// the cgroup limit; lower = the limit first (the guest reclaims inside the cgroup), then inflate.
+// A balloon step that fails puts the balloon back (the shim does) and the limit as it was.
+struct MemoryUpdateSteps {
+    // Moves the balloon to targetMiB; an error when it did not get there (put back by then).
+    std::function<Status(uint64_t targetMiB)> balloon;
+    // The guest cgroup update (resources as given); returns memory.max as it was before
+    // ("max" or bytes) so a failed lower can put it back.
+    std::function<Result<std::string>(const nlohmann::json& resources)> updateGuest;
+};
+Status updateMemory(const nlohmann::json& resources, int64_t limit, const BalloonState& b, const MemoryUpdateSteps& s);
+
+}  // namespace berth::vm::wire

@@ -17,6 +17,11 @@ stat_of() {
     jq -r ".data | $1" <<<"$output"
 }
 
+# The guest's MemTotal (kB), QEMU's resident set on the host (kB), the guest cgroup's usage above N.
+guest_memtotal_kb() { env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" exec "$ID" awk '/^MemTotal:/ {print $2}' /proc/meminfo; }
+vmrss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+guest_usage_above() { (( $(stat_of '.memory.usage.usage') > $1 )); }
+
 # oom_events_above N: events.out has more than N oom events.
 oom_events_above() {
     (( $(grep -c '"type":"oom"' "$TEST_DIR/events.out") > $1 ))
@@ -64,16 +69,40 @@ PY
     v="$(stat_of '.memory.usage.limit')"; [[ "$v" == 104857600 ]] || fail "memory limit: $v"
     v="$(stat_of '.pids.current')"; (( v >= 2 )) || fail "pids: $v"
 
+    # update --memory moves the balloon too: the VM booted with a RAM ceiling above the limit,
+    # ballooned down to it. A raise deflates it (MemTotal grows), then sets the limit.
+    local qemu total0 total rss_high rss_low
+    qemu="$(awk '{print $1}' "$ROOT/$ID/vmm.pid")"
+    total0="$(guest_memtotal_kb)"
+    rb update --memory 250m "$ID"
+    assert_ok
+    rb exec "$ID" cat /sys/fs/cgroup/memory.max
+    [[ "$output" == 262144000 ]] || fail "memory.max after a raise: $output"
+    total="$(guest_memtotal_kb)"
+    (( total >= total0 + 140 * 1024 )) || fail "guest MemTotal after a raise to 250m: $total0 -> $total kB"
+    # 200 MiB held in the guest (dd's buffer, blocked on a pipe nobody reads), then a lower below
+    # it: the guest takes it back (memory.max OOM-kills dd, as natively) and the balloon gives it
+    # to the host — QEMU's RSS drops, and MemTotal is below what it was at boot.
+    env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" exec "$ID" sh -c \
+        'dd if=/dev/zero bs=200M count=1 2>/dev/null | sleep 1001' >/dev/null 2>&1 3>&- &
+    bg_register $!
+    wait_for 600 guest_usage_above $((190 << 20)) || fail "the guest did not fill: $(stat_of '.memory.usage.usage')"
+    rss_high="$(vmrss_kb "$qemu")"
     # update: memory.max, pids.max and cpu.max change in the guest, as the workload sees them.
     rb update --memory 64m --pids-limit 50 --cpu-quota 50000 --cpu-period 100000 "$ID"
     assert_ok
+    rss_low="$(vmrss_kb "$qemu")"
+    (( rss_low < rss_high - 100 * 1024 )) || fail "QEMU's RSS after a lower from 250m to 64m: $rss_high -> $rss_low kB"
+    total="$(guest_memtotal_kb)"
+    (( total < total0 )) || fail "guest MemTotal after a lower to 64m: $total0 (boot, 100m) -> $total kB"
     rb exec "$ID" cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max
     assert_ok
     [[ "${lines[*]}" == "67108864 50 50000 100000" ]] || fail "guest cgroup after update: ${lines[*]}"
     v="$(stat_of '.memory.usage.limit')"; [[ "$v" == 67108864 ]] || fail "memory limit after update: $v"
-    # Above what the VM's RAM was sized for at boot: refused in one line, nothing changed.
+    # Above the VM's RAM ceiling: refused in one line, nothing changed.
     rb update --memory 1g "$ID"
-    assert_berth_error 'cannot update container .*above the 100 MiB'
+    assert_berth_error 'cannot update container .*memory limit 1073741824 bytes is above the [0-9]+ MiB this VM can grow to'
+    [[ "$(guest_memtotal_kb)" == "$total" ]] || fail "guest MemTotal after a refused update: $total -> $(guest_memtotal_kb) kB"
     rb update --cpuset-cpus 7 "$ID"
     assert_berth_error 'cannot update container .*cpuset'
     rb exec "$ID" cat /sys/fs/cgroup/memory.max

@@ -30,8 +30,8 @@ BalloonState planBalloon(uint64_t memMiB, uint64_t rootfsMiB, uint64_t wantedMax
     uint64_t pages = ceiling > memMiB ? structPagesMiB(ceiling - memMiB) : 0;
     if (ceiling <= memMiB + pages) return b;  // nothing to balloon: QEMU gets memMiB as before
     b.ceilingMiB = ceiling;
-    b.extraMiB = rootfsMiB + pages;
-    b.targetMiB = memMiB + pages;
+    b.extraMiB = rootfsMiB + pages + kBalloonGuestSlackMiB;
+    b.targetMiB = std::min(ceiling, memMiB + pages + kBalloonGuestSlackMiB);
     return b;
 }
 

@@ -18,6 +18,12 @@ namespace berth::vm::wire {
 // twice the boot RAM, at least kBalloonHeadroomMiB above it, never above the host's RAM.
 constexpr const char* kMemoryMaxAnnotation = "org.berth.vm.memory-max";
 constexpr uint64_t kBalloonHeadroomMiB = 256;
+// Added to a ballooned VM's target: kGuestOverheadMiB is less than the guest keeps for itself
+// (measured: a 100 MiB limit booted with 164 MiB had MemTotal 128 MiB and 88 MiB free, so the
+// container hit guest-wide memory pressure 12 MiB below its limit). With it a limit is reachable
+// and an OOM kill is the cgroup's, at the limit, as natively. RAM the guest never touches costs
+// the host nothing (it stays unmapped in QEMU; free page reporting hands back what is freed).
+constexpr uint64_t kBalloonGuestSlackMiB = 32;
 
 // The guest's struct pages (64 bytes per 4 KiB page: 1/64 of the RAM) cover the whole ceiling,
 // ballooned or not; the MiB that the headroom's share takes out of the guest is added to the
@@ -42,7 +48,8 @@ struct BalloonState {
 };
 // The balloon of a VM booted for memMiB of guest RAM (boot_config's resourcesFor plus rootfsMiB,
 // the initramfs rootfs held in RAM): the ceiling per ramCeilingMiB, the target (and extraMiB)
-// grown by the headroom's struct pages. ceilingMiB 0: no balloon (no room above the target).
+// grown by the headroom's struct pages and kBalloonGuestSlackMiB. ceilingMiB 0: no balloon (no
+// room above the target).
 BalloonState planBalloon(uint64_t memMiB, uint64_t rootfsMiB, uint64_t wantedMaxMiB, uint64_t hostMiB);
 // The guest RAM a memory limit needs (limit ≤ 0: unlimited, the whole ceiling).
 uint64_t balloonTargetMiB(int64_t limitBytes, const BalloonState& b);

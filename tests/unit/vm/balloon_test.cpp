@@ -27,12 +27,16 @@ TEST(VmBalloon, StructPagesAreASixtyFourthOfTheRam) {
 }
 
 TEST(VmBalloon, PlanGrowsTheTargetByTheHeadroomsStructPages) {
+    constexpr uint64_t kSlack = wire::kBalloonGuestSlackMiB;
     auto b = wire::planBalloon(164, 0, 0, 0);
     EXPECT_EQ(b.ceilingMiB, 420u);
-    EXPECT_EQ(b.targetMiB, 164u + 4);  // 256 MiB of headroom: 4 MiB of struct pages
-    EXPECT_EQ(b.extraMiB, 4u);
+    EXPECT_EQ(b.targetMiB, 164u + 4 + kSlack);  // 256 MiB of headroom: 4 MiB of struct pages
+    EXPECT_EQ(b.extraMiB, 4u + kSlack);
     b = wire::planBalloon(200, 30, 0, 0);  // 30 MiB of initramfs rootfs in RAM
-    EXPECT_EQ(b.extraMiB, 30u + 4);
+    EXPECT_EQ(b.extraMiB, 30u + 4 + kSlack);
+    b = wire::planBalloon(164, 0, 180, 0);  // a ceiling just above: the target never passes it
+    EXPECT_EQ(b.ceilingMiB, 180u);
+    EXPECT_EQ(b.targetMiB, 180u);
     EXPECT_EQ(wire::planBalloon(1024, 0, 0, 1024).ceilingMiB, 0u);  // no room above: no balloon
     EXPECT_EQ(wire::planBalloon(1024, 0, 1025, 0).ceilingMiB, 0u);  // 1 MiB is not room for its pages
 }

@@ -74,27 +74,27 @@ PY
     # (update returns once the guest's driver got the balloon there: MemTotal is settled then.)
     local qemu total_raised total rss_high rss_low
     qemu="$(awk '{print $1}' "$ROOT/$ID/vmm.pid")"
-    rb update --memory 250m "$ID"
+    rb update --memory 200m "$ID"
     assert_ok
     rb exec "$ID" cat /sys/fs/cgroup/memory.max
-    [[ "$output" == 262144000 ]] || fail "memory.max after a raise: $output"
+    [[ "$output" == 209715200 ]] || fail "memory.max after a raise: $output"
     total_raised="$(guest_memtotal_kb)"
-    (( total_raised >= 250 * 1024 )) || fail "guest MemTotal after a raise to 250m (booted for 100m): $total_raised kB"
-    # 200 MiB held in the guest (dd's buffer, blocked on a pipe nobody reads), then a lower below
+    (( total_raised >= 200 * 1024 )) || fail "guest MemTotal after a raise to 200m (booted for 100m): $total_raised kB"
+    # 150 MiB held in the guest (dd's buffer, blocked on a pipe nobody reads), then a lower below
     # it: the guest takes it back (memory.max OOM-kills dd, as natively) and the balloon gives it
     # to the host — QEMU's RSS drops, and MemTotal is below what it was at boot.
     env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" exec "$ID" sh -c \
-        'dd if=/dev/zero bs=200M count=1 2>/dev/null | sleep 1001' >/dev/null 2>&1 3>&- &
+        'dd if=/dev/zero bs=150M count=1 2>/dev/null | sleep 1001' >/dev/null 2>&1 3>&- &
     bg_register $!
-    wait_for 600 guest_usage_above $((190 << 20)) || fail "the guest did not fill: $(stat_of '.memory.usage.usage')"
+    wait_for 600 guest_usage_above $((140 << 20)) || fail "the guest did not fill: $(stat_of '.memory.usage.usage')"
     rss_high="$(vmrss_kb "$qemu")"
     # update: memory.max, pids.max and cpu.max change in the guest, as the workload sees them.
     rb update --memory 64m --pids-limit 50 --cpu-quota 50000 --cpu-period 100000 "$ID"
     assert_ok
     rss_low="$(vmrss_kb "$qemu")"
-    (( rss_low < rss_high - 100 * 1024 )) || fail "QEMU's RSS after a lower from 250m to 64m: $rss_high -> $rss_low kB"
+    (( rss_low < rss_high - 100 * 1024 )) || fail "QEMU's RSS after a lower from 200m to 64m: $rss_high -> $rss_low kB"
     total="$(guest_memtotal_kb)"
-    (( total <= total_raised - 180 * 1024 )) || fail "guest MemTotal after a lower from 250m to 64m: $total_raised -> $total kB"
+    (( total <= total_raised - 120 * 1024 )) || fail "guest MemTotal after a lower from 200m to 64m: $total_raised -> $total kB"
     rb exec "$ID" cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max
     assert_ok
     [[ "${lines[*]}" == "67108864 50 50000 100000" ]] || fail "guest cgroup after update: ${lines[*]}"

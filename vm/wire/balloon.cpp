@@ -10,7 +10,7 @@ namespace berth::vm::wire {
 uint64_t structPagesMiB(uint64_t ramMiB) { return (ramMiB + 63) / 64; }
 
 uint64_t ramCeilingMiB(uint64_t targetMiB, uint64_t wantedMaxMiB, uint64_t hostMiB) {
-    uint64_t ceiling = wantedMaxMiB ? wantedMaxMiB : std::max(2 * targetMiB, targetMiB + kBalloonHeadroomMiB);
+    uint64_t ceiling = wantedMaxMiB ? wantedMaxMiB : 2 * targetMiB;
     if (hostMiB) ceiling = std::min(ceiling, hostMiB);
     return std::max(ceiling, targetMiB);
 }
@@ -18,7 +18,8 @@ uint64_t ramCeilingMiB(uint64_t targetMiB, uint64_t wantedMaxMiB, uint64_t hostM
 Result<uint64_t> memoryMaxMiB(const std::string& value) {
     if (value.empty()) return uint64_t{0};
     auto bytes = units::parseBytes(value);
-    if (!bytes || *bytes <= 0)
+    if (bytes && *bytes == 0) return uint64_t{1};  // no balloon: ramCeilingMiB keeps the target
+    if (!bytes || *bytes < 0)
         return Error(EINVAL, strCat("annotation ", kMemoryMaxAnnotation, "=\"", value,
                                     "\": expected a size such as 1g or 768m")).hideErrno();
     return (static_cast<uint64_t>(*bytes) + (1 << 20) - 1) >> 20;

@@ -14,10 +14,11 @@
 
 namespace berth::vm::wire {
 
-// Annotation overriding the RAM ceiling: a size ("2g", "768m", bytes). Without it the ceiling is
-// twice the boot RAM, at least kBalloonHeadroomMiB above it, never above the host's RAM.
+// Annotation overriding the RAM ceiling: a size ("2g", "768m", bytes; "0": no balloon). Without
+// it the ceiling is twice the boot RAM (an update may double the limit and more), never above the
+// host's RAM. Twice, not more: the guest inflates the balloon over the headroom page by page at
+// boot, which under TCG costs ~0.3 s per 100 MiB (docs/vm.md), and its struct pages cost 1/64 of it.
 constexpr const char* kMemoryMaxAnnotation = "org.berth.vm.memory-max";
-constexpr uint64_t kBalloonHeadroomMiB = 256;
 // Added to a ballooned VM's target: kGuestOverheadMiB is less than the guest keeps for itself
 // (measured: a 100 MiB limit booted with 164 MiB had MemTotal 128 MiB and 88 MiB free, so the
 // container hit guest-wide memory pressure 12 MiB below its limit). With it a limit is reachable
@@ -33,7 +34,8 @@ uint64_t structPagesMiB(uint64_t ramMiB);
 // The ceiling for a VM whose RAM the limit needs is targetMiB: wantedMaxMiB when given (0: the
 // policy), never below the target (no balloon then) and never above hostMiB (0: unknown).
 uint64_t ramCeilingMiB(uint64_t targetMiB, uint64_t wantedMaxMiB, uint64_t hostMiB);
-// The annotation's value in MiB (0 when absent); one line for a malformed size.
+// The annotation's value in MiB (0 when absent: the policy; 1 for "0": a ceiling at the target,
+// so no balloon); one line for a malformed size.
 Result<uint64_t> memoryMaxMiB(const std::string& value);
 
 // What the shim knows of its balloon: the RAM QEMU has (ceiling), the part of it that is not

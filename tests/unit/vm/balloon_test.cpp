@@ -11,9 +11,9 @@ using namespace berth;
 using namespace berth::vm;
 using nlohmann::json;
 
-TEST(VmBalloon, CeilingIsTwiceTheTargetAtLeastHeadroomAboveCappedAtTheHost) {
-    EXPECT_EQ(wire::ramCeilingMiB(164, 0, 0), 164 + wire::kBalloonHeadroomMiB);  // small VM: + headroom
-    EXPECT_EQ(wire::ramCeilingMiB(1024, 0, 0), 2048u);                          // large VM: twice
+TEST(VmBalloon, CeilingIsTwiceTheTargetCappedAtTheHost) {
+    EXPECT_EQ(wire::ramCeilingMiB(164, 0, 0), 328u);
+    EXPECT_EQ(wire::ramCeilingMiB(1024, 0, 0), 2048u);
     EXPECT_EQ(wire::ramCeilingMiB(1024, 0, 1500), 1500u);                       // never above the host's RAM
     EXPECT_EQ(wire::ramCeilingMiB(1024, 0, 512), 1024u);                        // never below the target
     EXPECT_EQ(wire::ramCeilingMiB(164, 768, 0), 768u);                          // the annotation wins
@@ -28,12 +28,13 @@ TEST(VmBalloon, StructPagesAreASixtyFourthOfTheRam) {
 
 TEST(VmBalloon, PlanGrowsTheTargetByTheHeadroomsStructPages) {
     constexpr uint64_t kSlack = wire::kBalloonGuestSlackMiB;
-    auto b = wire::planBalloon(164, 0, 0, 0);
-    EXPECT_EQ(b.ceilingMiB, 420u);
-    EXPECT_EQ(b.targetMiB, 164u + 4 + kSlack);  // 256 MiB of headroom: 4 MiB of struct pages
-    EXPECT_EQ(b.extraMiB, 4u + kSlack);
+    auto b = wire::planBalloon(192, 0, 0, 0);
+    EXPECT_EQ(b.ceilingMiB, 384u);
+    EXPECT_EQ(b.targetMiB, 192u + 3 + kSlack);  // 192 MiB of headroom: 3 MiB of struct pages
+    EXPECT_EQ(b.extraMiB, 3u + kSlack);
     b = wire::planBalloon(200, 30, 0, 0);  // 30 MiB of initramfs rootfs in RAM
     EXPECT_EQ(b.extraMiB, 30u + 4 + kSlack);
+    EXPECT_EQ(wire::planBalloon(164, 0, 1, 0).ceilingMiB, 0u);  // org.berth.vm.memory-max=0: none
     b = wire::planBalloon(164, 0, 180, 0);  // a ceiling just above: the target never passes it
     EXPECT_EQ(b.ceilingMiB, 180u);
     EXPECT_EQ(b.targetMiB, 180u);
@@ -57,6 +58,7 @@ TEST(VmBalloon, AnnotationSizes) {
     EXPECT_EQ(*wire::memoryMaxMiB("1g"), 1024u);
     EXPECT_EQ(*wire::memoryMaxMiB("768m"), 768u);
     EXPECT_EQ(*wire::memoryMaxMiB("1048577"), 2u);  // bytes, rounded up
+    EXPECT_EQ(*wire::memoryMaxMiB("0"), 1u);        // no balloon
     auto bad = wire::memoryMaxMiB("lots");
     ASSERT_FALSE(bad.ok());
     EXPECT_NE(bad.error().message().find("org.berth.vm.memory-max"), std::string::npos);

@@ -282,7 +282,8 @@ public:
         q.consoleLog = req.stateDir + "/console.log";
         uint64_t limitMiB = q.res.memMiB;
         ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
-        TRY(planVmBalloon(s.annotations, q.res.memMiB - limitMiB, c));  // the RAM ceiling, the balloon's target
+        // The RAM ceiling and the balloon's target; not for a pod's VM, whose RAM its members share.
+        if (!sandbox) TRY(planVmBalloon(s.annotations, q.res.memMiB - limitMiB, c));
         wire::timing::mark("vm.rootfs");
         ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
         wire::timing::mark("vm.network");

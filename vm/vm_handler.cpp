@@ -283,7 +283,7 @@ public:
         uint64_t limitMiB = q.res.memMiB;
         ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
         // The RAM ceiling and the balloon's target; not for a pod's VM, whose RAM its members share.
-        if (!sandbox) TRY(planVmBalloon(s.annotations, q.res.memMiB - limitMiB, c));
+        if (!sandbox && art.balloon) TRY(planVmBalloon(s.annotations, q.res.memMiB - limitMiB, c));
         wire::timing::mark("vm.rootfs");
         ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
         wire::timing::mark("vm.network");

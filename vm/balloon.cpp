@@ -26,6 +26,13 @@ int msLeft(Clock::time_point end) {
 
 }  // namespace
 
+Status checkMemoryMax(const std::map<std::string, std::string>& annotations) {
+    auto it = annotations.find(wire::kMemoryMaxAnnotation);
+    if (it == annotations.end()) return {};
+    if (auto m = wire::memoryMaxMiB(it->second); !m) return std::move(m).error();
+    return {};
+}
+
 Status planVmBalloon(const std::map<std::string, std::string>& annotations, uint64_t rootfsMiB, ShimConfig& c) {
     auto it = annotations.find(wire::kMemoryMaxAnnotation);
     ASSIGN_OR_RETURN(uint64_t wanted, wire::memoryMaxMiB(it == annotations.end() ? "" : it->second));
@@ -64,11 +71,11 @@ Result<json> QmpBalloon::reply(int id, int timeoutMs) {
         for (size_t nl; (nl = buf_.find('\n')) != std::string::npos;) {
             std::string line = buf_.substr(0, nl);
             buf_.erase(0, nl + 1);
-            auto j = json::parse(line, nullptr, false);
-            if (j.is_discarded() || !j.is_object() || j.value("id", -1) != id) continue;  // greeting, events, old replies
-            if (j.contains("error"))
-                return Error(EIO, strCat("QMP: ", j["error"].value("desc", std::string("an error")))).hideErrno();
-            return j.value("return", json::object());
+            auto j = parseJson(line, "a QMP message");
+            if (!j || !j->is_object() || j->value("id", -1) != id) continue;  // greeting, events, old replies
+            if (j->contains("error"))
+                return Error(EIO, strCat("QMP: ", (*j)["error"].value("desc", std::string("an error")))).hideErrno();
+            return j->value("return", json::object());
         }
         struct pollfd p = {fd_.get(), POLLIN, 0};
         int r = ::poll(&p, 1, msLeft(end));
@@ -115,9 +122,10 @@ Status QmpBalloon::moveTo(uint64_t targetMiB, int timeoutMs) {
 
 std::string answerBalloonRequest(QmpBalloon& b, const std::string& request) {
     if (!b.active()) return json{{"balloon", false}}.dump();
-    auto req = json::parse(request, nullptr, false);
-    if (req.is_object() && req.contains("targetMiB") && req["targetMiB"].is_number_unsigned()) {
-        uint64_t target = req["targetMiB"].get<uint64_t>();
+    auto req = parseJson(request, "a balloon request");
+    if (!req) return json{{"error", req.error().what()}}.dump();
+    if (req->is_object() && req->contains("targetMiB") && (*req)["targetMiB"].is_number_unsigned()) {
+        uint64_t target = (*req)["targetMiB"].get<uint64_t>();
         if (target == 0 || target > b.state().ceilingMiB)
             return json{{"error", strCat("balloon target ", target, " MiB is outside 1..", b.state().ceilingMiB, " MiB")}}.dump();
         if (Status st = b.moveTo(target, 20000); !st) return json{{"error", st.error().what()}}.dump();

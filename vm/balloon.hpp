@@ -21,6 +21,7 @@ struct ShimConfig;  // vm/shim.hpp
 // QEMU started with the ceiling (annotation org.berth.vm.memory-max, else the policy of
 // wire::ramCeilingMiB, capped at the host's RAM), the guest ballooned down to the target.
 // One line for a malformed annotation.
+Status checkMemoryMax(const std::map<std::string, std::string>& annotations);  // before anything is made
 Status planVmBalloon(const std::map<std::string, std::string>& annotations, uint64_t rootfsMiB, ShimConfig& c);
 
 // In the shim. Blocking on purpose: a move is rare and short (~0.1-1 s under TCG) and the

@@ -255,6 +255,7 @@ public:
         bool forcedMode = false;
         ASSIGN_OR_RETURN(wire::RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes, forcedMode));
         TRY(checkNetwork(s));
+        TRY(checkMemoryMax(s.annotations));  // the balloon's ceiling (vm/balloon.hpp)
         ASSIGN_OR_RETURN(GuestSetUp setUp, planGuestSetUp(s, req.record->bundle, rootfs));
         wire::SharePlan& shares = setUp.shares;
         // A pod sandbox exports its pod directory, where its members' rootfs will appear.

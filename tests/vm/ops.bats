@@ -30,6 +30,14 @@ oom_events_above() {
 @test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event and fires the host cgroup's v1 OOM eventfd, the workload's own too (exit 137); bad input is one line" {
     set_args sh -c 'sleep 1000 & echo ready; exec sleep 999'
     cfg '.linux.resources = {memory: {limit: 104857600}, pids: {limit: 100}}'
+    # A malformed RAM ceiling: one line, nothing left (no VMM, state dir or cgroup).
+    local bad
+    bad="$(new_id)"
+    cfg '.annotations["org.berth.vm.memory-max"] = "lots"'
+    rb create -b "$BUNDLE" "$bad"
+    assert_berth_error 'annotation org.berth.vm.memory-max="lots": expected a size such as 1g or 768m$'
+    assert_no_leftovers "$bad"
+    cfg 'del(.annotations["org.berth.vm.memory-max"])'
     # run -d under a subreaper, as containerd's shim runs it: it gets the shim's exit code.
     python3 "$BATS_TEST_DIRNAME/oom_watch.py" reap "$TEST_DIR/exit" env BERTH_ITEST_TAG="$TAG" \
         "$BERTH" --root "$ROOT" run -d -b "$BUNDLE" "$ID" >>"$TEST_DIR/$ID.log" 2>&1 &

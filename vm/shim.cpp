@@ -221,8 +221,10 @@ Status Shim::boot() {
     }
     // The guest's driver inflates to the boot target as it probes, beside the rest of the boot;
     // the container starts once it is there, so its guest has the RAM its limit says.
-    if (balloon_.active()) TRY_CTX(balloon_.moveTo(balloon_.state().targetMiB, kBootTimeoutMs / 3), "the balloon's boot target");
-    wire::timing::mark("balloon.boot");
+    if (balloon_.active()) {
+        TRY_CTX(balloon_.moveTo(balloon_.state().targetMiB, kBootTimeoutMs / 3), "the balloon's boot target");
+        wire::timing::mark("balloon.boot");
+    }
     return {};
 }
 

@@ -33,12 +33,12 @@ Status checkMemoryMax(const std::map<std::string, std::string>& annotations) {
     return {};
 }
 
-Status planVmBalloon(const std::map<std::string, std::string>& annotations, uint64_t rootfsMiB, ShimConfig& c) {
+Status planVmBalloon(const std::map<std::string, std::string>& annotations, bool limited, uint64_t rootfsMiB, ShimConfig& c) {
     auto it = annotations.find(wire::kMemoryMaxAnnotation);
     ASSIGN_OR_RETURN(uint64_t wanted, wire::memoryMaxMiB(it == annotations.end() ? "" : it->second));
     long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
     uint64_t hostMiB = pages > 0 && pageSize > 0 ? (static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize)) >> 20 : 0;
-    c.balloon = wire::planBalloon(c.qemu.res.memMiB, rootfsMiB, wanted, hostMiB);
+    c.balloon = wire::planBalloon(c.qemu.res.memMiB, rootfsMiB, wanted, hostMiB, limited);
     if (!c.balloon.ceilingMiB) return {};
     c.qemu.res.memMiB = c.balloon.targetMiB;
     c.qemu.res.maxMemMiB = c.balloon.ceilingMiB;

@@ -17,12 +17,13 @@ namespace berth::vm {
 
 struct ShimConfig;  // vm/shim.hpp
 
-// At create, once the rootfs is staged (rootfsMiB of it in guest RAM): the balloon of the VM —
+// At create, once the rootfs is staged (rootfsMiB of it in guest RAM; limited: the spec has a
+// memory limit): the balloon of the VM —
 // QEMU started with the ceiling (annotation org.berth.vm.memory-max, else the policy of
 // wire::ramCeilingMiB, capped at the host's RAM), the guest ballooned down to the target.
 // One line for a malformed annotation.
 Status checkMemoryMax(const std::map<std::string, std::string>& annotations);  // before anything is made
-Status planVmBalloon(const std::map<std::string, std::string>& annotations, uint64_t rootfsMiB, ShimConfig& c);
+Status planVmBalloon(const std::map<std::string, std::string>& annotations, bool limited, uint64_t rootfsMiB, ShimConfig& c);
 
 // In the shim. Blocking on purpose: a move is rare and short (~0.1-1 s under TCG) and the
 // guest's balloon driver needs nothing of the shim's loop meanwhile.

@@ -284,7 +284,8 @@ public:
         uint64_t limitMiB = q.res.memMiB;
         ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
         // The RAM ceiling and the balloon's target; not for a pod's VM, whose RAM its members share.
-        if (!sandbox && art.balloon) TRY(planVmBalloon(s.annotations, q.res.memMiB - limitMiB, c));
+        auto limit = wire::memoryLimitOf(s.linux->resources);
+        if (!sandbox && art.balloon) TRY(planVmBalloon(s.annotations, limit && *limit > 0, q.res.memMiB - limitMiB, c));
         wire::timing::mark("vm.rootfs");
         ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
         wire::timing::mark("vm.network");

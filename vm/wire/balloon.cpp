@@ -25,8 +25,13 @@ Result<uint64_t> memoryMaxMiB(const std::string& value) {
     return (static_cast<uint64_t>(*bytes) + (1 << 20) - 1) >> 20;
 }
 
-BalloonState planBalloon(uint64_t memMiB, uint64_t rootfsMiB, uint64_t wantedMaxMiB, uint64_t hostMiB) {
+BalloonState planBalloon(uint64_t memMiB, uint64_t rootfsMiB, uint64_t wantedMaxMiB, uint64_t hostMiB, bool limited) {
     BalloonState b;
+    if (!limited && !wantedMaxMiB) {
+        b.ceilingMiB = b.targetMiB = memMiB + kBalloonGuestSlackMiB;
+        b.extraMiB = rootfsMiB + kBalloonGuestSlackMiB;
+        return b;
+    }
     uint64_t ceiling = ramCeilingMiB(memMiB, wantedMaxMiB, hostMiB);
     uint64_t pages = ceiling > memMiB ? structPagesMiB(ceiling - memMiB) : 0;
     if (ceiling <= memMiB + pages) return b;  // nothing to balloon: QEMU gets memMiB as before

@@ -52,7 +52,10 @@ struct BalloonState {
 // the initramfs rootfs held in RAM): the ceiling per ramCeilingMiB, the target (and extraMiB)
 // grown by the headroom's struct pages and kBalloonGuestSlackMiB. ceilingMiB 0: no balloon (no
 // room above the target).
-BalloonState planBalloon(uint64_t memMiB, uint64_t rootfsMiB, uint64_t wantedMaxMiB, uint64_t hostMiB);
+// A spec without a memory limit (limited false) and no annotation: no headroom — the RAM as
+// before plus the slack, nothing inflated at boot (what an unlimited VM would pay at every boot
+// for a raise nobody sized); a lower still inflates, a raise stays under that RAM.
+BalloonState planBalloon(uint64_t memMiB, uint64_t rootfsMiB, uint64_t wantedMaxMiB, uint64_t hostMiB, bool limited = true);
 // The guest RAM a memory limit needs (limit ≤ 0: unlimited, the whole ceiling).
 uint64_t balloonTargetMiB(int64_t limitBytes, const BalloonState& b);
 // The largest memory limit the VM can grow to, in bytes.

@@ -35,6 +35,13 @@ TEST(VmBalloon, PlanGrowsTheTargetByTheHeadroomsStructPages) {
     b = wire::planBalloon(200, 30, 0, 0);  // 30 MiB of initramfs rootfs in RAM
     EXPECT_EQ(b.extraMiB, 30u + 4 + kSlack);
     EXPECT_EQ(wire::planBalloon(164, 0, 1, 0).ceilingMiB, 0u);  // org.berth.vm.memory-max=0: none
+    b = wire::planBalloon(260, 4, 0, 0, false);  // no limit in the spec: no headroom, nothing held at boot
+    EXPECT_EQ(b.ceilingMiB, 260u + kSlack);
+    EXPECT_EQ(b.targetMiB, b.ceilingMiB);
+    EXPECT_EQ(b.extraMiB, 4u + kSlack);
+    EXPECT_EQ(wire::maxMemoryLimit(b), (260ull - wire::kGuestOverheadMiB - 4) << 20);  // 192 MiB + the rootfs's 4: as before
+    EXPECT_EQ(wire::balloonTargetMiB(64ll << 20, b), wire::kMinGuestMiB + 4 + kSlack);  // a lower inflates
+    EXPECT_EQ(wire::planBalloon(260, 4, 1024, 0, false).ceilingMiB, 1024u);  // the annotation gives it headroom
     b = wire::planBalloon(164, 0, 180, 0);  // a ceiling just above: the target never passes it
     EXPECT_EQ(b.ceilingMiB, 180u);
     EXPECT_EQ(b.targetMiB, 180u);

@@ -15,8 +15,8 @@
 namespace berth::vm::wire {
 
 // Annotation overriding the RAM ceiling: a size ("2g", "768m", bytes; "0": no balloon). Without
-// it the ceiling is twice the boot RAM (an update may double the limit and more), never above the
-// host's RAM. Twice, not more: the guest inflates the balloon over the headroom page by page at
+// it the ceiling of a VM whose spec has a memory limit is twice the boot RAM (an update may double
+// the limit and more), never above the host's RAM (without a limit: planBalloon). Twice, not more: the guest inflates the balloon over the headroom page by page at
 // boot, which under TCG costs ~0.3 s per 100 MiB (docs/vm.md), and its struct pages cost 1/64 of it.
 constexpr const char* kMemoryMaxAnnotation = "org.berth.vm.memory-max";
 // Added to a ballooned VM's target: kGuestOverheadMiB is less than the guest keeps for itself

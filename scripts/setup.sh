@@ -35,7 +35,7 @@ VM_PKGS=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs cpio xz-utils lz4 kmo
 # without the guest unpacking it, see docs/vm.md) and the modules the guest loads are extracted
 # into $VM_KERNELS_DIR/<version>/{vmlinux,modules/}, where berth looks for them.
 VM_KERNELS_DIR="${BERTH_VM_KERNELS:-/var/cache/berth/vm/kernels}"
-VM_GUEST_MODULES=(virtio_mmio virtio_blk virtio_console virtio_net crc32c_generic ext4 9pnet_virtio 9p overlay)
+VM_GUEST_MODULES=(virtio_mmio virtio_blk virtio_console virtio_net crc32c_generic ext4 9pnet_virtio 9p overlay virtio_balloon)
 OPTIONAL_PKGS=(hyperfine time)
 # Kubernetes through containerd's CRI plugin (scripts/cri-setup.sh, tests/e2e/cri.bats, bench/cri.sh):
 # the CNI plugins (bridge, host-local, loopback), the Python CRI client's gRPC and WebSocket (the

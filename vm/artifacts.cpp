@@ -78,6 +78,11 @@ const std::vector<std::string>& netModules() {
     return m;
 }
 
+const std::vector<std::string>& balloonModules() {
+    static const std::vector<std::string> m = {"virtio_balloon"};
+    return m;
+}
+
 const std::vector<std::string>& shareModules() {
     static const std::vector<std::string> m = {"9pnet_virtio", "9p"};
     return m;
@@ -205,6 +210,12 @@ Status addModuleGroup(wire::cpio::Writer& w, const Kernel& k, const std::string&
 }
 }  // namespace
 
+bool hasBalloonModule(const Kernel& k) {
+    // Its path in both Debian kernels (a stat per create, not a parse of modules.dep); what it
+    // needs, virtio and virtio_ring, the base list loads already.
+    return fs::exists(k.modulesDir + "/kernel/drivers/virtio/virtio_balloon.ko");
+}
+
 Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBinary) {
     ASSIGN_OR_RETURN(std::string dep, fs::readFile(k.modulesDir + "/modules.dep"));
     ASSIGN_OR_RETURN(auto order, moduleLoadOrder(dep, guestModules()));
@@ -218,6 +229,7 @@ Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBina
     w.addFile("lib/modules/load", list, 0644);
     TRY(addModuleGroup(w, k, dep, order, blockModules(), "load-block"));
     TRY(addModuleGroup(w, k, dep, order, netModules(), "load-net"));
+    if (hasBalloonModule(k)) TRY(addModuleGroup(w, k, dep, order, balloonModules(), "load-balloon"));
     if (dep.find("/9p.ko:") != std::string::npos) TRY(addModuleGroup(w, k, dep, order, shareModules(), "load-shares"));
     return w.finish();
 }
@@ -252,8 +264,10 @@ Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool sha
     ASSIGN_OR_RETURN(std::string agentPath, findAgent());
     // The module lists are part of what is built: a new list must not reuse an old initramfs.
     std::string lists;
-    for (auto* group : {&guestModules(), &blockModules(), &shareModules(), &netModules()})
+    for (auto* group : {&guestModules(), &blockModules(), &shareModules(), &netModules(), &balloonModules()})
         for (auto& m : *group) lists += m + "\n";
+    a.balloon = hasBalloonModule(a.kernel);  // part of what is built: a kernel dir that gains it is a new initramfs
+    if (a.balloon) lists += "balloon\n";
     ASSIGN_OR_RETURN(std::string key, agentKey(cacheRoot, agentPath, lists));
     if (!shares) a.kernel.image = unpackedKernel(a.kernel, cacheRoot);
     a.cacheDir = cacheRoot + "/" + a.kernel.version + "-" + key;

@@ -34,6 +34,8 @@ const std::vector<std::string>& blockModules();
 const std::vector<std::string>& shareModules();
 // virtio_net, loaded (load-net) only when the VM has a NIC (berth.net=1).
 const std::vector<std::string>& netModules();
+// virtio_balloon, loaded (load-balloon) only when the VM has a balloon (berth.balloon=1).
+const std::vector<std::string>& balloonModules();
 // modules.dep text → the .ko paths (relative to the modules dir) of `wanted` and everything they
 // depend on, dependencies first, each once. Unknown modules are an error.
 Result<std::vector<std::string>> moduleLoadOrder(const std::string& modulesDep,
@@ -48,7 +50,11 @@ struct BootArtifacts {
     Kernel kernel;
     std::string initramfs;  // <cache>/<version>-<agent hash>/initramfs.cpio
     std::string cacheDir;
+    bool balloon = false;   // the initramfs has virtio_balloon (load-balloon): the VM may have a balloon
 };
+// Whether the kernel's modules dir has virtio_balloon.ko (the generic kernel's extraction by an
+// older scripts/setup.sh does not).
+bool hasBalloonModule(const Kernel& k);
 // Builds the initramfs on first use (under a lock, written atomically), else reuses it.
 Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool shares = false);
 // The initramfs contents for a kernel (agent as /init, modules, their load order).

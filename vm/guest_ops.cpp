@@ -11,7 +11,9 @@
 #include "cgroups/stats.hpp"
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
+#include "vm/balloon.hpp"
 #include "vm/shim.hpp"
+#include "vm/wire/balloon.hpp"
 #include "vm/wire/guest_ops.hpp"
 
 namespace berth::vm {
@@ -146,8 +148,28 @@ Result<std::optional<runtime::OwnProcessTable>> guestProcessTable(const runtime:
 
 Status updateGuest(const runtime::HandledContainer& c, const json& resources) {
     TRY(refusePaused(c, "update"));
-    ASSIGN_OR_RETURN(json body, ask(c, "update", wire::proto::Type::UpdateRequest, json{{"resources", resources}}));
-    (void)body;
+    std::optional<int64_t> limit = wire::memoryLimitOf(resources);
+    std::optional<wire::BalloonState> balloon;
+    if (limit) {
+        auto b = balloonState(c.stateDir);
+        if (!b) return std::move(b).error().context("cannot update container \"", c.st.id, "\"");
+        balloon = *b;
+    }
+    if (!balloon) {  // no memory limit in the update, or a VM without a balloon (a pod member)
+        ASSIGN_OR_RETURN(json body, ask(c, "update", wire::proto::Type::UpdateRequest, json{{"resources", resources}}));
+        (void)body;
+        return {};
+    }
+    // A ballooned VM (vm/wire/balloon.hpp): the balloon and the guest cgroup's limit move together.
+    wire::MemoryUpdateSteps steps;
+    steps.balloon = [&](uint64_t targetMiB) { return moveBalloon(c.stateDir, targetMiB); };
+    steps.updateGuest = [&](const json& r) -> Result<std::string> {
+        json req = {{"container", c.st.id}, {"resources", r}, {"memoryCeiling", wire::maxMemoryLimit(*balloon)}};
+        ASSIGN_OR_RETURN(json body, askAgent(c.stateDir, wire::proto::Type::UpdateRequest, req));
+        return body.value("memoryMaxBefore", std::string("max"));
+    };
+    Status st = wire::updateMemory(resources, *limit, *balloon, steps);
+    if (!st) return std::move(st).error().context("cannot update container \"", c.st.id, "\"");
     return {};
 }
 

@@ -47,6 +47,10 @@ public:
             placed.push_back(cfg.nics[i].tapFd);
             cfg.nics[i].tapFd = kFirstTapFdInVmm + static_cast<int>(i);
         }
+        if (cfg.qmpFd >= 0) {  // the balloon's QMP channel follows the taps
+            placed.push_back(cfg.qmpFd);
+            cfg.qmpFd = kFirstTapFdInVmm + static_cast<int>(cfg.nics.size());
+        }
         auto args = wire::qemuArgv(cfg);
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());

@@ -26,6 +26,7 @@
 #include "runtime/process/terminal.hpp"
 #include "common/json.hpp"
 #include "common/log.hpp"
+#include "vm/balloon.hpp"
 #include "vm/exec_proxy.hpp"
 #include "vm/host_oom.hpp"
 #include "vm/pod.hpp"
@@ -101,6 +102,7 @@ private:
     std::map<int32_t, ExecClient> execs_;
     PodMux pod_;  // a sandbox's members (vm/pod.hpp)
     hostoom::OomCoalescer oom_;  // guest OOM kills → the host cgroup's v1 OOM notification
+    QmpBalloon balloon_;         // the VM's balloon, when it has one (vm/balloon.hpp)
     bool member() const { return !c_.sandboxStateDir.empty(); }
     int32_t nextExecId_ = 1;
     void startExec(UniqueFd conn, const std::string& processJson, UniqueFd in, UniqueFd out, UniqueFd err);
@@ -171,10 +173,18 @@ Status Shim::startVmm() {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return Error::fromErrno("socketpair");
     agent_.reset(sv[0]);
-    UniqueFd theirs(sv[1]);
+    UniqueFd theirs(sv[1]), qmpOurs, qmpTheirs;
+    if (c_.balloon.ceilingMiB) {  // the balloon's QMP channel: a socketpair as the agent's
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return Error::fromErrno("socketpair");
+        qmpOurs.reset(sv[0]);
+        qmpTheirs.reset(sv[1]);
+        c_.qemu.qmpFd = qmpTheirs.get();
+    }
     wire::timing::mark("qemu.exec");
     ASSIGN_OR_RETURN(vmm_, makeQemu()->start(c_.qemu, theirs.get(), c_.stateDir + "/vmm.log"));
     theirs.reset();
+    qmpTheirs.reset();
+    if (qmpOurs) TRY_CTX(balloon_.attach(std::move(qmpOurs), c_.balloon), "the balloon's boot target");
     // QEMU holds the taps now: when it goes, they go (a tap without TUNSETPERSIST dies with its
     // last fd), whatever happens to the shim.
     for (auto& n : c_.qemu.nics) ::close(n.tapFd);
@@ -208,6 +218,12 @@ Status Shim::boot() {
             TRY(wire::proto::writeFrame(agent_.get(), wire::proto::Type::Config, c_.guestConfigJson));
             configSent_ = true;
         }
+    }
+    // The guest's driver inflates to the boot target as it probes, beside the rest of the boot;
+    // the container starts once it is there, so its guest has the RAM its limit says.
+    if (balloon_.active()) {
+        TRY_CTX(balloon_.moveTo(balloon_.state().targetMiB, kBootTimeoutMs / 3), "the balloon's boot target");
+        wire::timing::mark("balloon.boot");
     }
     return {};
 }
@@ -323,6 +339,11 @@ void Shim::acceptControl() {
         return startExec(std::move(conn), buf.substr(1, static_cast<size_t>(n) - 1), std::move(fds[0]),
                          std::move(fds[1]), std::move(fds[2]));
     if (buf[0] == 'Q' && n > 4) return startOps(std::move(conn), buf.substr(1, static_cast<size_t>(n) - 1));
+    if (buf[0] == 'B') {  // the balloon: asked or moved by `update --memory` (vm/balloon.hpp)
+        std::string answer = code_ < 0 ? answerBalloonRequest(balloon_, buf.substr(1, static_cast<size_t>(n) - 1)) : "";
+        if (!answer.empty()) (void)::send(conn.get(), answer.data(), answer.size(), MSG_NOSIGNAL);
+        return;
+    }
     int32_t sig = 0;
     if (n != sizeof sig) return;
     std::memcpy(&sig, buf.data(), sizeof sig);

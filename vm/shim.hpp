@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "runtime/spec/spec.hpp"
+#include "vm/wire/balloon.hpp"
 #include "vm/wire/boot_config.hpp"
 #include "vm/wire/protocol.hpp"
 
@@ -36,6 +37,9 @@ struct ShimConfig {
     // joins it to the container's host cgroup, so QEMU, forked after, is accounted there too.
     // An error kills the shim and fails startShim.
     std::function<Status(pid_t)> placeShim;
+    // A VM with a balloon (qemu.res.maxMemMiB = balloon.ceilingMiB): the shim keeps a QMP
+    // channel to QEMU, sets the boot target and moves it for `update --memory` (vm/balloon.hpp).
+    wire::BalloonState balloon;
 };
 
 struct ShimStarted {

@@ -21,6 +21,7 @@
 #include "runtime/hooks/hooks.hpp"
 #include "runtime/security/security.hpp"
 #include "vm/artifacts.hpp"
+#include "vm/balloon.hpp"
 #include "vm/exec_proxy.hpp"
 #include "vm/guest_ops.hpp"
 #include "vm/host_tsc.hpp"
@@ -254,6 +255,7 @@ public:
         bool forcedMode = false;
         ASSIGN_OR_RETURN(wire::RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes, forcedMode));
         TRY(checkNetwork(s));
+        TRY(checkMemoryMax(s.annotations));  // the balloon's ceiling (vm/balloon.hpp)
         ASSIGN_OR_RETURN(GuestSetUp setUp, planGuestSetUp(s, req.record->bundle, rootfs));
         wire::SharePlan& shares = setUp.shares;
         // A pod sandbox exports its pod directory, where its members' rootfs will appear.
@@ -279,7 +281,11 @@ public:
         q.shares = shares.shares;
         ASSIGN_OR_RETURN(q.res, wire::resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
         q.consoleLog = req.stateDir + "/console.log";
+        uint64_t limitMiB = q.res.memMiB;
         ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));
+        // The RAM ceiling and the balloon's target; not for a pod's VM, whose RAM its members share.
+        auto limit = wire::memoryLimitOf(s.linux->resources);
+        if (!sandbox && art.balloon) TRY(planVmBalloon(s.annotations, limit && *limit > 0, q.res.memMiB - limitMiB, c));
         wire::timing::mark("vm.rootfs");
         ASSIGN_OR_RETURN(NetWiring net, wireNetwork(s, req.stateDir));
         wire::timing::mark("vm.network");
@@ -288,7 +294,7 @@ public:
         addNics(net, guest, q);
         guest.resources = wire::guestResources(s.linux->resources, false);  // cpus/mems: where they fit (the agent)
         q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty(), wire::timing::enabled(),
-                                         !q.nics.empty(), hostTscKhz(cacheRoot()).khz});
+                                         !q.nics.empty(), hostTscKhz(cacheRoot()).khz, c.balloon.ceilingMiB > 0});
         c.guestConfigJson = wire::toJson(guest);
         log::debug("vm: ", q.res.memMiB, " MiB, ", q.res.vcpus, " vCPU, ", accelName(q.accel), ", rootfs ",
                    rootfsModeName(mode), " (", rootfsBytes, " bytes), kernel ", q.kernel, ", boot initramfs ", art.initramfs,

@@ -17,6 +17,11 @@ stat_of() {
     jq -r ".data | $1" <<<"$output"
 }
 
+# The guest's MemTotal (kB), QEMU's resident set on the host (kB), the guest cgroup's usage above N.
+guest_memtotal_kb() { env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" exec "$ID" awk '/^MemTotal:/ {print $2}' /proc/meminfo; }
+vmrss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+guest_usage_above() { (( $(stat_of '.memory.usage.usage') > $1 )); }
+
 # oom_events_above N: events.out has more than N oom events.
 oom_events_above() {
     (( $(grep -c '"type":"oom"' "$TEST_DIR/events.out") > $1 ))
@@ -25,6 +30,14 @@ oom_events_above() {
 @test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event and fires the host cgroup's v1 OOM eventfd, the workload's own too (exit 137); bad input is one line" {
     set_args sh -c 'sleep 1000 & echo ready; exec sleep 999'
     cfg '.linux.resources = {memory: {limit: 104857600}, pids: {limit: 100}}'
+    # A malformed RAM ceiling: one line, nothing left (no VMM, state dir or cgroup).
+    local bad
+    bad="$(new_id)"
+    cfg '.annotations["org.berth.vm.memory-max"] = "lots"'
+    rb create -b "$BUNDLE" "$bad"
+    assert_berth_error 'annotation org.berth.vm.memory-max="lots": expected a size such as 1g or 768m$'
+    assert_no_leftovers "$bad"
+    cfg 'del(.annotations["org.berth.vm.memory-max"])'
     # run -d under a subreaper, as containerd's shim runs it: it gets the shim's exit code.
     python3 "$BATS_TEST_DIRNAME/oom_watch.py" reap "$TEST_DIR/exit" env BERTH_ITEST_TAG="$TAG" \
         "$BERTH" --root "$ROOT" run -d -b "$BUNDLE" "$ID" >>"$TEST_DIR/$ID.log" 2>&1 &
@@ -64,16 +77,40 @@ PY
     v="$(stat_of '.memory.usage.limit')"; [[ "$v" == 104857600 ]] || fail "memory limit: $v"
     v="$(stat_of '.pids.current')"; (( v >= 2 )) || fail "pids: $v"
 
+    # update --memory moves the balloon too: the VM booted with a RAM ceiling above the limit,
+    # ballooned down to it. A raise deflates it (MemTotal grows), then sets the limit.
+    # (update returns once the guest's driver got the balloon there: MemTotal is settled then.)
+    local qemu total_raised total rss_high rss_low
+    qemu="$(awk '{print $1}' "$ROOT/$ID/vmm.pid")"
+    rb update --memory 200m "$ID"
+    assert_ok
+    rb exec "$ID" cat /sys/fs/cgroup/memory.max
+    [[ "$output" == 209715200 ]] || fail "memory.max after a raise: $output"
+    total_raised="$(guest_memtotal_kb)"
+    (( total_raised >= 200 * 1024 )) || fail "guest MemTotal after a raise to 200m (booted for 100m): $total_raised kB"
+    # 150 MiB held in the guest (dd's buffer, blocked on a pipe nobody reads), then a lower below
+    # it: the guest takes it back (memory.max OOM-kills dd, as natively) and the balloon gives it
+    # to the host — QEMU's RSS drops, and MemTotal is below what it was at boot.
+    env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" exec "$ID" sh -c \
+        'dd if=/dev/zero bs=150M count=1 2>/dev/null | sleep 1001' >/dev/null 2>&1 3>&- &
+    bg_register $!
+    wait_for 600 guest_usage_above $((140 << 20)) || fail "the guest did not fill: $(stat_of '.memory.usage.usage')"
+    rss_high="$(vmrss_kb "$qemu")"
     # update: memory.max, pids.max and cpu.max change in the guest, as the workload sees them.
     rb update --memory 64m --pids-limit 50 --cpu-quota 50000 --cpu-period 100000 "$ID"
     assert_ok
+    rss_low="$(vmrss_kb "$qemu")"
+    (( rss_low < rss_high - 100 * 1024 )) || fail "QEMU's RSS after a lower from 200m to 64m: $rss_high -> $rss_low kB"
+    total="$(guest_memtotal_kb)"
+    (( total <= total_raised - 120 * 1024 )) || fail "guest MemTotal after a lower from 200m to 64m: $total_raised -> $total kB"
     rb exec "$ID" cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max
     assert_ok
     [[ "${lines[*]}" == "67108864 50 50000 100000" ]] || fail "guest cgroup after update: ${lines[*]}"
     v="$(stat_of '.memory.usage.limit')"; [[ "$v" == 67108864 ]] || fail "memory limit after update: $v"
-    # Above what the VM's RAM was sized for at boot: refused in one line, nothing changed.
+    # Above the VM's RAM ceiling: refused in one line, nothing changed.
     rb update --memory 1g "$ID"
-    assert_berth_error 'cannot update container .*above the 100 MiB'
+    assert_berth_error 'cannot update container .*memory limit 1073741824 bytes is above the [0-9]+ MiB this VM can grow to'
+    [[ "$(guest_memtotal_kb)" == "$total" ]] || fail "guest MemTotal after a refused update: $total -> $(guest_memtotal_kb) kB"
     rb update --cpuset-cpus 7 "$ID"
     assert_berth_error 'cannot update container .*cpuset'
     rb exec "$ID" cat /sys/fs/cgroup/memory.max

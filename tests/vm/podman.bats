@@ -96,12 +96,18 @@ fetch() {
     [[ "${lines[1]}" == "sh -c trap"* ]] || { echo "PID 1 is: ${lines[1]}"; false; }
     run pm exec vm-detached sh -c 'exit 5'
     expect_status 5
-    # podman update goes through `berth-vm update`: the limit lands in the guest's cgroup.
+    # podman update goes through `berth-vm update`: the limit lands in the guest's cgroup, and
+    # the balloon takes the guest's RAM down with it (no limit at create: 256 MiB and more).
+    local total0
+    run pm exec vm-detached awk '/^MemTotal:/ {print $2}' /proc/meminfo
+    expect_status 0
+    total0="$output"
     run pm update --memory 64m vm-detached
     expect_status 0
-    run pm exec vm-detached cat /sys/fs/cgroup/memory.max
+    run pm exec vm-detached sh -c 'cat /sys/fs/cgroup/memory.max; awk "/^MemTotal:/ {print \$2}" /proc/meminfo'
     expect_status 0
-    [ "$output" = "67108864" ] || { echo "memory.max in the guest: $output"; false; }
+    [ "${lines[0]}" = "67108864" ] || { echo "memory.max in the guest: $output"; false; }
+    (( lines[1] < total0 - 64 * 1024 )) || { echo "guest MemTotal after podman update --memory 64m: $total0 -> ${lines[1]} kB"; false; }
 
     run pm stop -t 30 vm-detached
     expect_status 0

@@ -1,7 +1,8 @@
 // The container's cgroup in the guest: berth's cgroup2 manager (cgroups/v2) on the guest kernel's
 // cgroup2, which both Debian kernels build in with the memory, cpu, cpuset and pids controllers.
 // Guest RAM is sized at boot (memory.limit + kGuestOverheadMiB): the cgroup enforces the limit
-// inside it, and an update may move it anywhere below what the RAM was sized for.
+// inside it, and an update may move it anywhere below what the RAM was sized for — or, on a VM
+// with a balloon, below the ceiling the host gives with the request after moving the balloon.
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -123,9 +124,13 @@ Result<nlohmann::json> guestStats(GuestCgroup& cg) {
 
 Result<nlohmann::json> guestUpdate(GuestCgroup& cg, const nlohmann::json& req) {
     nlohmann::json r = wire::guestResources(req.value("resources", nlohmann::json::object()), false);
+    // A ballooned VM: the host moved the balloon first and says how far the limit may go now.
+    if (req.contains("memoryCeiling") && req["memoryCeiling"].is_number_unsigned())
+        cg.memoryCeiling = req["memoryCeiling"].get<uint64_t>();
     TRY(wire::checkMemoryLimit(r, cg.memoryCeiling));
+    auto before = fs::readFile(cg.dir + "/memory.max");  // for the host to put back if its balloon fails
     TRY(cg.manager->apply(r));
-    return nlohmann::json::object();
+    return nlohmann::json{{"memoryMaxBefore", before ? fs::trim(*before) : std::string("max")}};
 }
 
 // What the request asks of the container it names.

@@ -22,6 +22,9 @@ constexpr uint64_t kDefaultGuestMiB = 256;  // no memory limit in the spec
 struct VmResources {
     uint64_t memMiB = kDefaultGuestMiB;
     unsigned vcpus = 1;
+    // With a balloon (vm/wire/balloon.hpp): the RAM QEMU is started with, memMiB being the
+    // balloon's target at boot; 0: no balloon, QEMU gets memMiB.
+    uint64_t maxMemMiB = 0;
 };
 // linux.resources (null allowed): memory.limit → RAM; cpu.quota/period rounded up, else the
 // number of CPUs in cpu.cpus, else 1 → vCPUs, capped at hostCpus.
@@ -40,6 +43,7 @@ struct CmdlineOptions {
     bool timing = false;  // the agent prints its start-time marks (berth.timing=1, $BERTH_VM_TIMING)
     bool net = false;     // the VM has a NIC: the guest loads virtio_net (berth.net=1)
     uint32_t tscKhz = 0;  // the host's TSC rate (vm/host_tsc); 0: unknown, kTscKhzFallback
+    bool balloon = false;  // the VM has a virtio-balloon: the guest loads virtio_balloon (berth.balloon=1)
 };
 // Told to the guest when the host's TSC rate is unknown: its clock then runs at host/2 GHz.
 constexpr uint32_t kTscKhzFallback = 2000000;
@@ -64,6 +68,9 @@ struct QemuConfig {
     };
     std::vector<Nic> nics;
     std::vector<Share> shares;    // host directories exported over virtio-9p
+    // res.maxMemMiB set: a virtio-balloon-device (free page reporting on) and a QMP monitor on
+    // this fd (a socketpair end: the shim drives the balloon through it).
+    int qmpFd = -1;
 };
 std::vector<std::string> qemuArgv(const QemuConfig& c);
 // -fsdev local (passthrough: QEMU runs as root and files keep the guest's owners on the host)

@@ -49,6 +49,7 @@ Status QmpBalloon::attach(UniqueFd qmp, const wire::BalloonState& st) {
     fd_ = std::move(qmp);
     st_ = st;
     TRY(send("qmp_capabilities"));
+    if (st_.targetMiB == st_.ceilingMiB) return {};  // nothing to inflate (planBalloon's boot)
     return send("balloon", json{{"value", st_.targetMiB << 20}});
 }
 

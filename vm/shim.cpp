@@ -219,9 +219,9 @@ Status Shim::boot() {
             configSent_ = true;
         }
     }
-    // The guest's driver inflates to the boot target as it probes, beside the rest of the boot;
-    // the container starts once it is there, so its guest has the RAM its limit says.
-    if (balloon_.active()) {
+    // A boot target below the ceiling (none of planBalloon's): the guest's driver inflates to
+    // it as it probes; the container starts once it is there.
+    if (balloon_.active() && balloon_.state().targetMiB < balloon_.state().ceilingMiB) {
         TRY_CTX(balloon_.moveTo(balloon_.state().targetMiB, kBootTimeoutMs / 3), "the balloon's boot target");
         wire::timing::mark("balloon.boot");
     }

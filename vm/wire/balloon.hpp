@@ -49,9 +49,9 @@ struct BalloonState {
     static Result<BalloonState> fromJson(const nlohmann::json& j);
 };
 // The balloon of a VM booted for memMiB of guest RAM (boot_config's resourcesFor plus rootfsMiB,
-// the initramfs rootfs held in RAM): the ceiling per ramCeilingMiB, the target (and extraMiB)
-// grown by the headroom's struct pages and kBalloonGuestSlackMiB. ceilingMiB 0: no balloon (no
-// room above the target).
+// the initramfs rootfs held in RAM): the ceiling per ramCeilingMiB, extraMiB grown by the
+// headroom's struct pages and kBalloonGuestSlackMiB, and the target at the ceiling (nothing
+// inflated at boot). ceilingMiB 0: no balloon (no room above the RAM).
 // A spec without a memory limit (limited false) and no annotation: no headroom — the RAM as
 // before plus the slack, nothing inflated at boot (what an unlimited VM would pay at every boot
 // for a raise nobody sized); a lower still inflates, a raise stays under that RAM.

@@ -30,8 +30,10 @@ TEST(VmBalloon, PlanGrowsTheTargetByTheHeadroomsStructPages) {
     constexpr uint64_t kSlack = wire::kBalloonGuestSlackMiB;
     auto b = wire::planBalloon(192, 0, 0, 0);
     EXPECT_EQ(b.ceilingMiB, 384u);
-    EXPECT_EQ(b.targetMiB, 192u + 3 + kSlack);  // 192 MiB of headroom: 3 MiB of struct pages
-    EXPECT_EQ(b.extraMiB, 3u + kSlack);
+    EXPECT_EQ(b.targetMiB, b.ceilingMiB);  // nothing inflated at boot
+    EXPECT_EQ(b.extraMiB, 3u + kSlack);     // 192 MiB of headroom: 3 MiB of struct pages
+    // The first update moves the balloon to what the limit needs (128 MiB of limit here).
+    EXPECT_EQ(wire::balloonTargetMiB(128ll << 20, b), 128u + wire::kGuestOverheadMiB + 3 + kSlack);
     b = wire::planBalloon(200, 30, 0, 0);  // 30 MiB of initramfs rootfs in RAM
     EXPECT_EQ(b.extraMiB, 30u + 4 + kSlack);
     EXPECT_EQ(wire::planBalloon(164, 0, 1, 0).ceilingMiB, 0u);  // org.berth.vm.memory-max=0: none

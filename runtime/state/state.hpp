@@ -49,8 +49,10 @@ struct ContainerState {
 
 nlohmann::json toJson(const ContainerState& s);
 Result<ContainerState> fromJson(const nlohmann::json& j);
-// The text Store::save writes to state.json: toJson(s) without the config member.
-std::string stateText(const ContainerState& s);
+// The text Store::save writes to state.json: toJson(s) without the config member, dumped, byte
+// for byte; written directly. A string member that is not valid UTF-8 (a bundle path can be any
+// bytes; JSON cannot hold them) is an error naming it.
+Result<std::string> stateText(const ContainerState& s);
 // The text of a state.json to the record; a record of an older build holds its config as the
 // member "config" (then configInRecord is set).
 Result<ContainerState> parseState(const std::string& text);

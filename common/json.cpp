@@ -73,6 +73,9 @@ Result<Json> parseCapped(std::string_view text, std::string_view what, size_t ma
 }  // namespace
 
 Result<nlohmann::json> parseJson(std::string_view text, std::string_view what, size_t maxDepth) {
+    // The quick reader's nesting cap is the same as the scan's: a document it refuses for depth
+    // gets the scan's error below.
+    if (auto fast = parseJsonFast(text, maxDepth)) return std::move(*fast);
     return parseCapped<nlohmann::json>(text, what, maxDepth, false);
 }
 
@@ -192,13 +195,10 @@ Result<nlohmann::json> parseJsonEmptying(std::string_view text, std::string_view
         shortened.append(text.substr(from));
         text = shortened;
     }
+    if (auto fast = parseJsonFast(text, maxDepth)) return std::move(*fast);
     return parseCapped<nlohmann::json>(text, what, maxDepth, true);
 }
 
-namespace {
-
-// The length of the valid UTF-8 sequence at s[i] (a multi-byte one: s[i] >= 0x80), or 0. The
-// same sequences nlohmann's decoder accepts: no overlong forms, no surrogates, at most U+10FFFF.
 size_t utf8SequenceLength(std::string_view s, size_t i) {
     auto byte = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
     auto cont = [&](size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) {
@@ -217,8 +217,6 @@ size_t utf8SequenceLength(std::string_view s, size_t i) {
     }
     return 0;
 }
-
-}  // namespace
 
 std::optional<size_t> appendJsonString(std::string& out, std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";

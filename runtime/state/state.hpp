@@ -104,6 +104,9 @@ public:
     // state.json) is loaded whole, so the save that moves it to config.json loses nothing.
     // Such a config must never be written back with saveConfig.
     Result<ContainerState> loadWithHooksOnly(const std::string& id) const;
+    // The whole record without reading config.json (config stays null, unless an older build's
+    // record holds it): for kill, which needs the pid, the cgroup paths and the handler only.
+    Result<ContainerState> loadRecord(const std::string& id) const;
     // load without the config (null) and the cgroup paths (empty), skipped unparsed
     // (parseStateSummary): for read-only views.
     Result<ContainerState> loadSummary(const std::string& id) const;

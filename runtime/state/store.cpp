@@ -405,6 +405,10 @@ Result<ContainerState> Store::loadWithHooksOnly(const std::string& id) const {
     return s;
 }
 
+Result<ContainerState> Store::loadRecord(const std::string& id) const {
+    return loadFrom(*this, id, parseState);
+}
+
 Result<ContainerState> Store::loadSummary(const std::string& id) const {
     return loadFrom(*this, id, parseStateSummary);
 }

@@ -65,11 +65,15 @@ Result<std::vector<HugePageLimit>> parseHugepageLimits(const nlohmann::json& lis
     return out;
 }
 
-Result<std::string> deviceRule(const nlohmann::json& rule, const std::string& path) {
-    ASSIGN_OR_RETURN(DeviceRule r, parseDeviceRule(rule, path));
+std::string deviceRuleText(const DeviceRule& r) {
     if (r.type == 'a') return std::string("a *:* ") + r.access;
     auto num = [](int64_t v) { return v < 0 ? std::string("*") : std::to_string(v); };
     return std::string(1, r.type) + " " + num(r.major) + ":" + num(r.minor) + " " + r.access;
+}
+
+Result<std::string> deviceRule(const nlohmann::json& rule, const std::string& path) {
+    ASSIGN_OR_RETURN(DeviceRule r, parseDeviceRule(rule, path));
+    return deviceRuleText(r);
 }
 
 namespace {

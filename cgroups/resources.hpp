@@ -80,6 +80,8 @@ Result<DeviceRule> parseDeviceRule(const nlohmann::json& rule, const std::string
 Result<std::vector<DeviceRule>> parseDeviceRules(const nlohmann::json& devices);
 // The v1 devices cgroup text ("c 1:3 rwm", "a *:* rwm") for a linux.resources.devices entry.
 Result<std::string> deviceRule(const nlohmann::json& rule, const std::string& path);
+// The same text for a rule parsed already.
+std::string deviceRuleText(const DeviceRule& r);
 
 // linux.resources with the device rules every container gets: a deny-all first, then the
 // spec's rules, then runc 1.1's default allow-list (mknod of any, null, random, full, tty, zero,

@@ -73,6 +73,9 @@ Result<Json> parseCapped(std::string_view text, std::string_view what, size_t ma
 }  // namespace
 
 Result<nlohmann::json> parseJson(std::string_view text, std::string_view what, size_t maxDepth) {
+    // The quick reader's nesting cap is the same as the scan's: a document it refuses for depth
+    // gets the scan's error below.
+    if (auto fast = parseJsonFast(text, maxDepth)) return std::move(*fast);
     return parseCapped<nlohmann::json>(text, what, maxDepth, false);
 }
 
@@ -192,7 +195,71 @@ Result<nlohmann::json> parseJsonEmptying(std::string_view text, std::string_view
         shortened.append(text.substr(from));
         text = shortened;
     }
+    if (auto fast = parseJsonFast(text, maxDepth)) return std::move(*fast);
     return parseCapped<nlohmann::json>(text, what, maxDepth, true);
+}
+
+size_t utf8SequenceLength(std::string_view s, size_t i) {
+    auto byte = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+    auto cont = [&](size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) {
+        unsigned b = byte(k);
+        return b >= lo && b <= hi;
+    };
+    unsigned b0 = byte(0);
+    if (b0 >= 0xC2 && b0 <= 0xDF) return cont(1) ? 2 : 0;
+    if (b0 >= 0xE0 && b0 <= 0xEF) {
+        unsigned lo = b0 == 0xE0 ? 0xA0 : 0x80, hi = b0 == 0xED ? 0x9F : 0xBF;
+        return cont(1, lo, hi) && cont(2) ? 3 : 0;
+    }
+    if (b0 >= 0xF0 && b0 <= 0xF4) {
+        unsigned lo = b0 == 0xF0 ? 0x90 : 0x80, hi = b0 == 0xF4 ? 0x8F : 0xBF;
+        return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+    }
+    return 0;
+}
+
+std::optional<size_t> appendJsonString(std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    size_t mark = out.size();
+    out.reserve(out.size() + s.size() + 2);
+    out += '"';
+    size_t plain = 0;  // start of the run of bytes copied as they are
+    auto flush = [&](size_t i) { out.append(s.data() + plain, i - plain); };
+    for (size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x80) {
+            size_t n = utf8SequenceLength(s, i);
+            if (n == 0) {
+                out.resize(mark);
+                return i;
+            }
+            i += n;
+            continue;
+        }
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        flush(i);
+        out += '\\';
+        switch (c) {
+            case '"': out += '"'; break;
+            case '\\': out += '\\'; break;
+            case '\b': out += 'b'; break;
+            case '\f': out += 'f'; break;
+            case '\n': out += 'n'; break;
+            case '\r': out += 'r'; break;
+            case '\t': out += 't'; break;
+            default:
+                out += "u00";
+                out += kHex[c >> 4];
+                out += kHex[c & 0xF];
+        }
+        plain = ++i;
+    }
+    flush(s.size());
+    out += '"';
+    return std::nullopt;
 }
 
 Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what,

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -50,6 +51,23 @@ Result<nlohmann::json> parseJsonSkipping(std::string_view text, std::string_view
 Result<nlohmann::json> parseJsonEmptying(std::string_view text, std::string_view what,
                                          std::initializer_list<std::string_view> keys,
                                          size_t maxDepth = kMaxJsonDepth);
+// The length of the valid UTF-8 sequence starting at s[i] (a byte >= 0x80), or 0 when it is not
+// one: no overlong forms, no surrogates, nothing past U+10FFFF (what nlohmann accepts).
+size_t utf8SequenceLength(std::string_view s, size_t i);
+
+// The tree nlohmann's parser would build from `text`, when this quick reader is sure of it: a
+// valid document of objects, arrays, strings, integers, booleans and null, nested at most
+// maxDepth levels. nullopt otherwise (invalid, a float, a BOM...): parse it with nlohmann then.
+// parseJson and parseJsonEmptying try it first (common/json_fast.cpp).
+std::optional<nlohmann::json> parseJsonFast(std::string_view text, size_t maxDepth = kMaxJsonDepth);
+
+// Appends `s` as a JSON string, exactly as nlohmann's dump() writes it (ensure_ascii off): '"',
+// '\\', \b \f \n \r \t escaped, other control characters as \u00xx (lower-case hex), the rest
+// byte for byte. Text that is not valid UTF-8 (where dump() throws) appends nothing and returns
+// the offset of the first bad byte. For records written on every lifecycle step (state.json):
+// building an nlohmann tree only to dump it costs ~10x more (bench/README.md, fourth pass).
+std::optional<size_t> appendJsonString(std::string& out, std::string_view s);
+
 Result<nlohmann::ordered_json> parseOrderedJson(std::string_view text, std::string_view what,
                                                 size_t maxDepth = kMaxJsonDepth);
 

@@ -56,7 +56,8 @@ Status applyAll(const ApplyContext& ctx, const RootfsConfig& cfg,
             savedUmask = ::umask(0);
             umaskChanged = true;
         }
-        log::debug("rootfs: ", describe(step));
+        // describe() builds a string per step (~4 k instructions): only when it is logged.
+        if (log::debugEnabled()) log::debug("rootfs: ", describe(step));
         Status st = applyStep(ctx, step);
         if (!st.ok()) return std::move(addEntryContext(st.error(), cfg, step));
     }

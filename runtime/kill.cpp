@@ -25,7 +25,8 @@ Error killNotRunning(const std::string& id) {
 Status kill(const GlobalOptions& g, const KillOptions& o) {
     ASSIGN_OR_RETURN(int sig, parseSignal(o.signal));
     state::Store store(g.root);
-    ASSIGN_OR_RETURN(state::ContainerState st, store.load(o.id));
+    // Neither handler's kill reads the config: its parse is not paid here.
+    ASSIGN_OR_RETURN(state::ContainerState st, store.loadRecord(o.id));
     auto live = store.liveStatus(st);
     if (live == state::ContainerStatus::Creating)
         return Error::make("cannot kill container \"", o.id, "\": it is ", state::statusName(live));

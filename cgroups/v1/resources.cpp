@@ -190,12 +190,11 @@ Status rdmaKnobs(const json& r, std::vector<KnobWrite>& w) {
 
 Status deviceKnobs(const json& devs, std::vector<KnobWrite>& w) {
     ASSIGN_OR_RETURN(auto rules, parseDeviceRules(devs));
-    for (size_t i = 0; i < rules.size(); i++) {
-        ASSIGN_OR_RETURN(std::string text,
-                         deviceRule(devs[i], "linux.resources.devices[" + std::to_string(i) + "]"));
-        w.push_back({"devices", rules[i].allow ? "devices.allow" : "devices.deny", text, false, "",
-                     "linux.resources.devices[" + std::to_string(i) + "]"});
-    }
+    // Each rule is parsed (and checked) once, above; its text comes from the typed rule.
+    w.reserve(w.size() + rules.size());
+    for (size_t i = 0; i < rules.size(); i++)
+        w.push_back({"devices", rules[i].allow ? "devices.allow" : "devices.deny", deviceRuleText(rules[i]), false, "",
+                     strCat("linux.resources.devices[", i, "]")});
     return {};
 }
 

@@ -49,8 +49,10 @@ struct ContainerState {
 
 nlohmann::json toJson(const ContainerState& s);
 Result<ContainerState> fromJson(const nlohmann::json& j);
-// The text Store::save writes to state.json: toJson(s) without the config member.
-std::string stateText(const ContainerState& s);
+// The text Store::save writes to state.json: toJson(s) without the config member, dumped, byte
+// for byte; written directly. A string member that is not valid UTF-8 (a bundle path can be any
+// bytes; JSON cannot hold them) is an error naming it.
+Result<std::string> stateText(const ContainerState& s);
 // The text of a state.json to the record; a record of an older build holds its config as the
 // member "config" (then configInRecord is set).
 Result<ContainerState> parseState(const std::string& text);
@@ -102,6 +104,9 @@ public:
     // state.json) is loaded whole, so the save that moves it to config.json loses nothing.
     // Such a config must never be written back with saveConfig.
     Result<ContainerState> loadWithHooksOnly(const std::string& id) const;
+    // The whole record without reading config.json (config stays null, unless an older build's
+    // record holds it): for kill, which needs the pid, the cgroup paths and the handler only.
+    Result<ContainerState> loadRecord(const std::string& id) const;
     // load without the config (null) and the cgroup paths (empty), skipped unparsed
     // (parseStateSummary): for read-only views.
     Result<ContainerState> loadSummary(const std::string& id) const;

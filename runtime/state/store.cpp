@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -75,7 +76,118 @@ nlohmann::json toJson(const ContainerState& s) {
     return j;
 }
 
-std::string stateText(const ContainerState& s) { return toJsonWithoutConfig(s).dump(); }
+namespace {
+
+// state.json's text, written member by member: what toJsonWithoutConfig(s).dump() gives (the
+// members in nlohmann's order, its escaping), without a tree of map nodes to build and free
+// (~10x fewer instructions; it is written three times per create).
+class RecordWriter {
+public:
+    explicit RecordWriter(size_t hint) { out_.reserve(hint); }
+
+    void text(std::string_view name, std::string_view v) {
+        key(name);
+        string(name, v);
+    }
+    void integer(std::string_view name, int64_t v) {
+        key(name);
+        appendNumber(v);
+    }
+    void integer(std::string_view name, uint64_t v) {
+        key(name);
+        appendNumber(v);
+    }
+    void flag(std::string_view name, bool v) {
+        key(name);
+        out_ += v ? "true" : "false";
+    }
+    void map(std::string_view name, const std::map<std::string, std::string>& m) {
+        key(name);
+        char open = '{';
+        for (auto& [k, v] : m) {
+            out_ += open;
+            open = ',';
+            string(name, k);
+            out_ += ':';
+            string(name, v);
+        }
+        out_ += open == '{' ? "{}" : "}";
+    }
+    void array(std::string_view name, const std::vector<std::string>& a) {
+        key(name);
+        char open = '[';
+        for (auto& v : a) {
+            out_ += open;
+            open = ',';
+            string(name, v);
+        }
+        out_ += open == '[' ? "[]" : "]";
+    }
+    Result<std::string> finish() {
+        if (error_) return std::move(*error_);
+        out_ += '}';
+        return std::move(out_);
+    }
+
+private:
+    void key(std::string_view name) {
+        out_ += out_.empty() ? '{' : ',';
+        out_ += '"';
+        out_ += name;  // the record's own member names: plain ASCII
+        out_ += "\":";
+    }
+    void string(std::string_view name, std::string_view v) {
+        if (auto bad = appendJsonString(out_, v); bad && !error_)
+            error_ = Error::make("state record: ", name, " is not valid UTF-8 (byte ",
+                                 static_cast<int>(static_cast<unsigned char>(v[*bad])), " at offset ", *bad, ")");
+    }
+    template <typename T>
+    void appendNumber(T v) {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, r.ptr);
+    }
+    std::string out_;
+    std::optional<Error> error_;
+};
+
+size_t textSize(const std::map<std::string, std::string>& m) {
+    size_t n = 0;
+    for (auto& [k, v] : m) n += k.size() + v.size() + 6;
+    return n;
+}
+
+}  // namespace
+
+Result<std::string> stateText(const ContainerState& s) {
+    size_t hint = 400 + s.id.size() + s.bundle.size() + s.rootfs.size() + s.owner.size() + s.imageBundle.size() +
+                  textSize(s.annotations) + textSize(s.cgroup.paths);
+    for (auto& p : s.cgroup.madeParents) hint += p.size() + 3;
+    // nlohmann's objects are std::maps: the members in byte order of their names (the unit
+    // test compares the text with toJsonWithoutConfig(s).dump()).
+    RecordWriter w(hint);
+    w.map("annotations", s.annotations);
+    w.text("bundle", s.bundle);
+    w.text("cgroupDriver", s.cgroup.driver);
+    w.array("cgroupParentsMade", s.cgroup.madeParents);
+    w.map("cgroupPaths", s.cgroup.paths);
+    w.text("cgroupUnit", s.cgroup.unit);
+    w.text("created", s.created);
+    w.integer("creatorPid", int64_t{s.creatorPid});
+    w.integer("creatorStartTime", s.creatorStartTime);
+    w.text("handler", s.handler);
+    w.text("id", s.id);
+    w.text("imageBundle", s.imageBundle);
+    w.flag("noNewKeyring", s.noNewKeyring);
+    w.flag("noPivot", s.noPivot);
+    w.text("owner", s.owner);
+    w.integer("pid", int64_t{s.pid});
+    w.integer("pidStartTime", s.pidStartTime);
+    w.text("rootfs", s.rootfs);
+    w.text("saved", statusName(s.saved));
+    w.flag("systemdCgroup", s.systemdCgroup);
+    return w.finish();
+}
 
 // A number of the record: a JSON integer that fits T. nlohmann's get<int>() would cast a float
 // (undefined behaviour when out of range: 4e42) and wrap a too-large integer into another pid.
@@ -312,6 +424,10 @@ Result<ContainerState> Store::loadWithHooksOnly(const std::string& id) const {
     return s;
 }
 
+Result<ContainerState> Store::loadRecord(const std::string& id) const {
+    return loadFrom(*this, id, parseState);
+}
+
 Result<ContainerState> Store::loadSummary(const std::string& id) const {
     return loadFrom(*this, id, parseStateSummary);
 }
@@ -319,7 +435,8 @@ Result<ContainerState> Store::loadSummary(const std::string& id) const {
 Status Store::save(const ContainerState& s) const {
     log::debug("state: saving container ", s.id, " as ", statusName(s.saved));
     if (s.configInRecord) TRY(saveConfig(s.id, s.config.dump()));
-    return fs::writeFileAtomic(dir(s.id) + "/state.json", stateText(s), 0600);
+    ASSIGN_OR_RETURN(std::string text, stateText(s));
+    return fs::writeFileAtomic(dir(s.id) + "/state.json", text, 0600);
 }
 
 Status Store::saveConfig(const std::string& id, const std::string& configText) const {

@@ -39,6 +39,13 @@ create_fails() {
     create_fails 'mounts|destination'
 }
 
+@test "a bundle path that is not UTF-8 is one error line (state.json is JSON), not an abort" {
+    local odd="$TEST_DIR/bun"$'\xff'"dle"
+    mv "$BUNDLE" "$odd"
+    BUNDLE="$odd"
+    create_fails 'bundle is not valid UTF-8'
+}
+
 @test "missing rootfs" {
     rm -rf "$BUNDLE/rootfs"
     create_fails 'rootfs|no such file'

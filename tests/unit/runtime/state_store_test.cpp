@@ -325,3 +325,23 @@ TEST(StateStore, HooksOnlyLoadKeepsTheHooksAndAnOlderRecordWhole) {
     ASSERT_TRUE(store.save(*old).ok());
     EXPECT_EQ(store.load("o")->config, s.config);
 }
+
+// kill loads the record without config.json (loadRecord): the cgroup paths and the handler are
+// there, the config is not read at all (a corrupt one does not matter to it).
+TEST(StateStore, LoadRecordSkipsTheConfig) {
+    TempRoot t;
+    Store store(t.path);
+    ASSERT_TRUE(store.createAndLock("rec").ok());
+    ContainerState s = sample("rec");
+    s.handler = "vm";
+    ASSERT_TRUE(store.save(s).ok());
+    ASSERT_TRUE(fs::writeFileAtomic(store.configPath("rec"), "{").ok());
+    EXPECT_FALSE(store.load("rec").ok());
+    auto r = store.loadRecord("rec");
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    EXPECT_TRUE(r->config.is_null());
+    EXPECT_EQ(r->cgroup.paths, s.cgroup.paths);
+    EXPECT_EQ(r->handler, "vm");
+    EXPECT_EQ(r->pid, s.pid);
+    EXPECT_FALSE(store.loadRecord("missing").ok());
+}

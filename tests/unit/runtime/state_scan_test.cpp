@@ -70,7 +70,7 @@ TEST(StateScan, ReadsWhatThisBuildWritesAsNlohmannDoes) {
     for (const ContainerState& s : {tricky(), ContainerState{}}) {
         ContainerState in = s;
         if (in.id.empty()) in.id = "minimal";
-        std::string text = stateText(in);
+        std::string text = stateText(in).value();
         auto fast = scanRecord(text, false);
         ASSERT_TRUE(fast.has_value()) << text.substr(0, 200);
         auto slow = fromJson(nlohmann::json::parse(text));
@@ -130,8 +130,8 @@ TEST(StateScan, LeavesEverythingElseToNlohmann) {
     // Control characters other than \b\f\n\r\t are written as \u00XX: nlohmann reads those.
     ContainerState ctl = tricky();
     ctl.annotations["ctl"] = std::string("\x01\x1f", 2);
-    EXPECT_FALSE(scanRecord(stateText(ctl), false).has_value());
-    auto back = parseState(stateText(ctl));
+    EXPECT_FALSE(scanRecord(stateText(ctl).value(), false).has_value());
+    auto back = parseState(stateText(ctl).value());
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(back->annotations, ctl.annotations);
     // Each still gets nlohmann's answer: a record, or its one error line.

@@ -28,7 +28,7 @@ report="$(nm -n --defined-only "$berth" 2>/dev/null |
             if (!($3 in where)) where[$3] = rank
             next
         }
-        $0 == "" { next }
+        $0 == "" || /^#/ { next }
         { listed++; if ($0 in where) { found++; ranks[found] = where[$0] } }
         END {
             if (listed == 0) { print "empty"; exit }
@@ -47,7 +47,7 @@ fi
 read -r found listed percent front <<<"$report"
 if ((percent < min_percent)); then
     echo "hot layout: $list is stale: only $percent % ($found of $listed) of its functions exist in $berth" \
-        "(at least $min_percent % wanted): run sudo scripts/hot-functions.sh and commit the new list"
+        "(at least $min_percent % wanted): run scripts/hot-functions.sh (as root) and commit the new list"
     exit 1
 fi
 if ((front < 90)); then

@@ -12,8 +12,10 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS=(g++ cmake ninja-build pkg-config nlohmann-json3-dev libcli11-dev libcap-dev
     libseccomp-dev libgtest-dev libsystemd-dev libarchive-dev libcurl4-openssl-dev libssl-dev
-    libcrypt-dev)
-# libcrypt-dev: libxcrypt, the SHA-512 crypt hashes of `vps --userpasswd`.
+    libcrypt-dev lld)
+# libcrypt-dev: libxcrypt, the SHA-512 crypt hashes of `vps --userpasswd`. lld: the hot layout
+# (cmake/hot_layout.cmake, berth's `run` functions linked together; without lld the build warns
+# and links the default way). valgrind is only for scripts/hot-functions.sh, which asks for it.
 # zsh: the zsh completion test (tests/integration/package_docs.bats); lintian: tests/e2e/package.bats.
 # clang + libclang-rt-dev (the libFuzzer, ASan and UBSan runtimes, only a Recommends of clang):
 # the fuzz lane (scripts/fuzz.sh). nftables (nft: the VPS anti-spoofing rules) and lxcfs (the VPS

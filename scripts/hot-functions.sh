@@ -2,7 +2,8 @@
 # Regenerates cli/hot_functions.txt, the order of the hot layout (cmake/hot_layout.cmake): the
 # functions of berth's own text that `run` of /bin/true executes (a busybox bundle as `runc spec`
 # makes it, plus one bind mount), the parent's then the container init's, each in the order
-# callgrind first saw them. Run it when ctest's unit.hot_functions says the list is stale, then
+# callgrind first saw them; then what only `exec` of /bin/true into a running container of that
+# bundle executes. Run it when ctest's unit.hot_functions says the list is stale, then
 # build again (only berth is linked again) and commit the list.
 #
 #   sudo scripts/hot-functions.sh [--berth PATH] [--out FILE] [--runs N]
@@ -49,6 +50,7 @@ tmp="$(mktemp -d /tmp/berth-hot.XXXXXX)"
 id="hot-functions-$$"
 cleanup() {
     "$berth" --root "$tmp/root" delete -f "$id" >/dev/null 2>&1 || true
+    "$berth" --root "$tmp/root" delete -f "$id-exec" >/dev/null 2>&1 || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -105,11 +107,31 @@ for ((i = 1; i <= runs; i++)); do
     fi
 done
 
+# Then `exec` of /bin/true into a running container of the same bundle, profiled the same way:
+# its profiles are numbered after the runs', so what only exec runs comes after run's functions.
+id2="$id-exec"
+jq --arg root "$tmp/bundle/rootfs" '.process.args = ["sleep", "600"] | .root.path = $root' \
+    "$tmp/bundle/config.json" >"$tmp/exec-config.json"
+mkdir -p "$tmp/bundle-exec"
+mv "$tmp/exec-config.json" "$tmp/bundle-exec/config.json"
+"$berth" --root "$tmp/root" run -d -b "$tmp/bundle-exec" "$id2" </dev/null >/dev/null 2>"$tmp/run-exec.err" ||
+    { cat "$tmp/run-exec.err" >&2; die "could not start the container to profile exec in"; }
+for ((i = 1; i <= runs; i++)); do
+    n=$((runs + i))
+    if ! LD_PRELOAD="$tmp/shim.so" valgrind --tool=callgrind --demangle=no --dump-before=execve \
+        --callgrind-out-file="$tmp/profiles/run$n.%p" --log-file="$tmp/valgrind.$n" \
+        "$berth" --root "$tmp/root" exec "$id2" /bin/true </dev/null >"$tmp/run.out" 2>&1; then
+        cat "$tmp/run.out" >&2
+        tail -n 15 "$tmp/valgrind.$n" >&2 || true
+        die "berth exec under valgrind failed (exec $i; berth's output and valgrind's log above)"
+    fi
+done
+
 # The profiles by run (the order within a run comes from callgrind's numbers, below): the
 # parent's and the init's (pid 1 in its namespace), each dump of a process (NAME.1 before NAME).
 mapfile -t profiles < <(ls "$tmp/profiles" | sort -t. -k1,1V -k2,2n -k3,3n | sed "s|^|$tmp/profiles/|")
 [[ ${#profiles[@]} -gt 0 ]] || die "valgrind wrote no profile"
-echo "hot-functions: ${#profiles[@]} profiles of $runs runs" >&2
+echo "hot-functions: ${#profiles[@]} profiles of $runs runs and $runs execs" >&2
 
 # callgrind's compressed names: "fn=(ID) NAME" defines ID, "fn=(ID)" uses it (fn and cfn share
 # one table, ob and cob another). ID is callgrind's number for the function, given when the
@@ -150,4 +172,4 @@ awk 'NR == FNR { sym[$0] = 1; next } $0 in sym' "$tmp/symbols" "$tmp/called" >"$
 count="$(wc -l <"$tmp/list")"
 ((count > 100)) || die "only $count of berth's functions in the profiles: not a real run"
 cp "$tmp/list" "$out"
-echo "hot-functions: $count functions that run executes, in $out"
+echo "hot-functions: $count functions that run and exec execute, in $out"

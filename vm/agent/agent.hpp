@@ -47,6 +47,11 @@ Status joinGuestKeyring(const wire::GuestProcess& g, bool workload);
 // workload.cpp: run the process in the rootfs and relay it over the channel until it exits.
 // Returns the exit code (128+N when killed by signal N).
 Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestProcess& p);
+// In a child of PID 1 that closed PID 1's fds (a pod member's supervisor): forget, without
+// closing, the fds PID 1's tables held (the sandbox's held mount namespace, its cgroups'
+// memory.events). Their numbers are reused by the child's own files: a later reset of the stale
+// UniqueFd would close one of those — the member's output pipe, whose relay then read another file.
+void forgetInheritedFds();
 
 // containers.cpp: pod members (Member frames), each served by a child of PID 1 that runs
 // runWorkload for it; PID 1's workload loop polls their sockets.

@@ -153,6 +153,7 @@ Status spawnMember(int32_t slot) {
         ours.reset();
         if (::dup2(theirs.get(), 3) < 0) ::_exit(1);
         ::syscall(SYS_close_range, 4u, ~0u, 0);
+        forgetInheritedFds();
         superviseMember(3);
     }
     ::fcntl(ours.get(), F_SETFL, O_NONBLOCK);

@@ -84,6 +84,10 @@ Status setupMemberCgroup(const nlohmann::json& resources, const std::string& id)
     return {};
 }
 
+void forgetGuestCgroupFds() {
+    for (auto& [id, cg] : guestCgroups()) (void)cg.events.release();
+}
+
 void removeGuestCgroups() {
     for (auto& [id, cg] : guestCgroups()) (void)cg.manager->destroy();
     guestCgroups().clear();

@@ -26,6 +26,8 @@ Status setupGuestCgroup(const nlohmann::json& resources, const std::string& id =
 Status setupMemberCgroup(const nlohmann::json& resources, const std::string& id);
 // The supervisor's last step: its member's cgroup goes (what is left in it is killed).
 void removeGuestCgroups();
+// In a child that closed PID 1's fds: drop the table's fds without closing them (forgetInheritedFds).
+void forgetGuestCgroupFds();
 // In a process's child before it joins the workload's namespaces: into the container's cgroup,
 // and into a cgroup namespace rooted there (the workload: a new one; workload > 0: its one).
 // placed: the process was cloned into the cgroup (CLONE_INTO_CGROUP), only the namespace is left.

@@ -116,9 +116,13 @@ void enterNamespaces(pid_t workload, int errPipe) {
 // The workload's mount namespace, held until the VM is gone: when its last process dropped it,
 // the teardown (its /proc unmounted, an RCU grace period in namespace_unlock) ran in the exit
 // path before the SIGCHLD, so before the Exit frame (bench/README.md, third pass).
-void holdMountNamespace(pid_t pid) {
+UniqueFd& heldMountNamespace() {
     static UniqueFd held;
-    held.reset(::open(strCat("/proc/", pid, "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
+    return held;
+}
+
+void holdMountNamespace(pid_t pid) {
+    heldMountNamespace().reset(::open(strCat("/proc/", pid, "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
 }
 
 // Read what a pipe holds and send it as frames; false at EOF.
@@ -351,6 +355,11 @@ Status handleHostFrames(int port, wire::proto::Decoder& dec, Pipes& io, pid_t pi
 }
 
 }  // namespace
+
+void forgetInheritedFds() {
+    (void)heldMountNamespace().release();
+    forgetGuestCgroupFds();
+}
 
 Result<int> runWorkload(int port, wire::proto::Decoder& dec, const wire::GuestProcess& p) {
     ASSIGN_OR_RETURN(Pipes io, makePipes(p));

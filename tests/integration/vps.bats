@@ -330,10 +330,14 @@ vps_state() {
 
 vps_is_stopped() { [[ "$(vps_state "$VPS")" == stopped ]]; }
 
-# vps_is_taken_down: status says so, and the holder's clean-up has finished (no mount, no state).
+# vps_is_taken_down: status says so, and the holder's clean-up has finished (no mount, no state,
+# no loop device). `status` takes no lock, so it can say "unmounted" while the holder, under the
+# VPS lock, still waits for the kernel's work queue to clear the disk's autoclear loop device
+# (vps/quota.cpp unmountQuotaImage, up to 5 s): wait for that too before asserting.
 vps_is_taken_down() {
     [[ "$("$BERTH" --root "$ROOT" --store "$STORE" vps status "$VPS" </dev/null)" == "VPS $VPS exist unmounted stopped" ]] &&
-        ! grep -q " $BERTH_VPS_DATA/$VPS/" /proc/self/mountinfo && [[ -z "$(root_entries)" ]]
+        ! grep -q " $BERTH_VPS_DATA/$VPS/" /proc/self/mountinfo && [[ -z "$(root_entries)" ]] &&
+        [[ -z "$(loops_of "$BERTH_VPS_DATA/$VPS/disk.img")" ]]
 }
 
 # holder_pid: the VPS's console holder (the init's parent, which takes the VPS down when the

@@ -65,10 +65,16 @@ HostLayout parseMountInfo(const std::string& mountinfo) {
     return out;
 }
 
+// Read once per process: `run` asks at create and again at delete, and on a host with many
+// mounts (every running container's rootfs) each read of the table costs more than the rest of
+// the lookup. A berth process lives for one command; the hierarchies do not move under it.
 Result<HostLayout> detectLayout() {
+    static std::optional<HostLayout> cached;
+    if (cached) return *cached;
     ASSIGN_OR_RETURN(std::string text, fs::readFile("/proc/self/mountinfo"));
     HostLayout l = parseMountInfo(text);
     if (l.hierarchies.empty()) return Error::make("no cgroup hierarchy is mounted");
+    cached = l;
     return l;
 }
 

@@ -42,7 +42,7 @@ Result<std::string> readFile(const std::string& path) {
     return out;
 }
 
-static Status writeAll(int fd, const std::string& data, const std::string& path) {
+Status writeAll(int fd, const std::string& data, const std::string& path) {
     size_t off = 0;
     while (off < data.size()) {
         ssize_t n = ::write(fd, data.data() + off, data.size() - off);

@@ -19,6 +19,8 @@ std::string readUntilEof(int fd);
 Status writeFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
 // Plain write (O_WRONLY|O_TRUNC), as used for cgroup and /proc knobs.
 Status writeFile(const std::string& path, const std::string& data);
+// All of `data` to `fd` (EINTR retried); `path` names it in the error.
+Status writeAll(int fd, const std::string& data, const std::string& path);
 // writeFile that first checks the opened file is on the filesystem `fsMagic` (PROC_SUPER_MAGIC,
 // SYSFS_MAGIC...): a mount over a /proc or /sys file cannot redirect a runtime's write.
 Status writeFileOnFs(const std::string& path, const std::string& data, long fsMagic, const char* fsName);

@@ -177,7 +177,10 @@ Status prepareRootfsInChild(const RootfsConfig& cfg, const std::vector<int>& det
     if (::mount(nullptr, "/", nullptr, rootProp, nullptr) < 0)
         return Error::fromErrno("set propagation of / to ",
                                 cfg.rootfsPropagation.empty() ? "rslave" : cfg.rootfsPropagation);
-    TRY(makeRootfsParentPrivate(cfg.rootfs));
+    // After a recursive slave or private "/", no mount of this namespace is shared: the
+    // parent check (a read of the whole mount table) can only find nothing to do.
+    bool noneShared = (rootProp & MS_REC) && (rootProp & (MS_SLAVE | MS_PRIVATE));
+    if (!noneShared) TRY(makeRootfsParentPrivate(cfg.rootfs));
     if (::mount(cfg.rootfs.c_str(), cfg.rootfs.c_str(), "bind", MS_BIND | MS_REC, nullptr) < 0)
         return Error::fromErrno("bind rootfs ", cfg.rootfs, " onto itself");
     ASSIGN_OR_RETURN(RootDir root, RootDir::open(cfg.rootfs));

@@ -62,19 +62,21 @@ Status checkProcDestination(const ApplyContext& ctx, const std::string& inside,
     return Error(EPERM, strCat(inside, " cannot be mounted because it is not of type proc"));
 }
 
-Status checkProcDestination(const ApplyContext& ctx, int fd, const std::string& fsType,
-                            const BindSource* bindSource) {
-    if (!ctx.checkProc) return {};
+// What mount(2) is given as the target for `fd`, after checking it is still inside and, on
+// where it resolved to, the /proc rules: one readlink for both.
+Result<std::string> checkedMountTarget(const ApplyContext& ctx, int fd, const std::string& dest,
+                                       const std::string& fsType, const BindSource* bindSource) {
+    if (!ctx.checkProc) return mountTarget(ctx, fd, dest);
     ASSIGN_OR_RETURN(std::string inside, ctx.root.pathInside(fd));
-    return checkProcDestination(ctx, inside, fsType, bindSource);
+    TRY(checkProcDestination(ctx, inside, fsType, bindSource));
+    return ctx.procFdUsable ? procFdPath(fd) : dest;
 }
 
 // The tmpfs root starts with the mode of the directory it covers (runc); an explicit mode=
 // later in the data wins. A directory created just now keeps tmpfs's default instead.
 Result<UniqueFd> resolveFsMountpoint(const ApplyContext& ctx, const FsMount& f, std::string& data) {
-    auto existing = ctx.root.resolve(f.destination, Create::Nothing, f.noSymlinks);
-    bool created = !existing.ok() && existing.error().err() == ENOENT;
-    if (created) existing = ctx.root.resolve(f.destination, Create::Directory, f.noSymlinks);
+    bool created = false;
+    auto existing = ctx.root.resolve(f.destination, Create::Directory, f.noSymlinks, &created);
     // runc's words (users grep them), with berth's reason after them.
     if (!existing.ok() && existing.error().err() == ELOOP && f.noSymlinks)
         return Error(ELOOP, strCat(f.fsType, " must be mounted on ordinary directory: ", existing.error().what()))
@@ -109,13 +111,12 @@ Status apply(const ApplyContext& ctx, const FsMount& f) {
     TRY(checkProcDestination(ctx, f.destination, f.fsType, nullptr));
     std::string data = f.data;
     ASSIGN_OR_RETURN(UniqueFd fd, resolveFsMountpoint(ctx, f, data));
-    TRY(checkProcDestination(ctx, fd.get(), f.fsType, nullptr));
+    ASSIGN_OR_RETURN(std::string target, checkedMountTarget(ctx, fd.get(), f.destination, f.fsType, nullptr));
     UniqueFd lower;  // opened before the mount: afterwards the path shows the tmpfs
     if (f.copyUp) {
         lower.reset(::openat(fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!lower) return Error::fromErrno("open ", f.destination);
     }
-    ASSIGN_OR_RETURN(std::string target, mountTarget(ctx, fd.get(), f.destination));
     if (::mount(f.source.c_str(), target.c_str(), f.fsType.c_str(), f.flags,
                 data.empty() ? nullptr : data.c_str()) < 0)
         return Error::fromErrno("mount ", f.fsType, " on ", f.destination, " (",
@@ -142,12 +143,12 @@ Status apply(const ApplyContext& ctx, const BindMount& b) {
     TRY(checkProcDestination(ctx, b.destination, "", &src));
     Create kind = S_ISDIR(st.st_mode) ? Create::Directory : Create::File;
     ASSIGN_OR_RETURN(UniqueFd fd, ctx.root.resolve(b.destination, kind));
-    TRY(checkProcDestination(ctx, fd.get(), "", &src));
     if (treeFd >= 0) {
-        TRY(ctx.root.pathInside(fd.get()));
+        ASSIGN_OR_RETURN(std::string inside, ctx.root.pathInside(fd.get()));
+        TRY(checkProcDestination(ctx, inside, "", &src));
         return moveMountTree(treeFd, fd.get(), strCat(b.source, " on ", b.destination));
     }
-    ASSIGN_OR_RETURN(std::string target, mountTarget(ctx, fd.get(), b.destination));
+    ASSIGN_OR_RETURN(std::string target, checkedMountTarget(ctx, fd.get(), b.destination, "", &src));
     unsigned long flags = MS_BIND | (b.recursive ? MS_REC : 0);
     if (::mount(b.source.c_str(), target.c_str(), nullptr, flags, nullptr) < 0)
         return Error::fromErrno(b.recursive ? "rbind " : "bind ", b.source, " on ", b.destination);

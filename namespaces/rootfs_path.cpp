@@ -86,9 +86,11 @@ Result<UniqueFd> RootDir::reopen(const std::string& rel) const {
     return UniqueFd(fd);
 }
 
-Result<UniqueFd> RootDir::resolve(const std::string& path, Create create, bool noSymlinks) const {
+Result<UniqueFd> RootDir::resolve(const std::string& path, Create create, bool noSymlinks,
+                                  bool* created) const {
     std::string rel = fs::cleanPath("/" + path).substr(1);
     uint64_t how = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (noSymlinks ? RESOLVE_NO_SYMLINKS : 0);
+    if (created) *created = false;
     int fd = openat2(fd_.get(), rel.empty() ? "." : rel, O_PATH | O_CLOEXEC, how);
     if (fd >= 0) return UniqueFd(fd);
     if (errno == ENOSYS) return Error::fromErrno("openat2 (needs Linux 5.6)");
@@ -96,17 +98,37 @@ Result<UniqueFd> RootDir::resolve(const std::string& path, Create create, bool n
         return Error(ELOOP, strCat("/", rel, " must not contain symlinks"));
     if (errno != ENOENT || create == Create::Nothing)
         return Error::fromErrno("openat2 ", "/", rel, " in ", realPath_);
-    // Something is missing: walk component by component, creating it.
+    if (created) *created = true;
+    // Something is missing. Most often only the last component (dev/pts, a cgroup controller's
+    // directory under a fresh tmpfs): when the parent resolves without a symlink, its lexical
+    // components are its real ones and the walk starts there (one openat2 instead of a stat
+    // and an open per component from the root).
+    size_t slash = rel.rfind('/');
+    if (slash != std::string::npos) {
+        int parent = openat2(fd_.get(), rel.substr(0, slash), O_PATH | O_DIRECTORY | O_CLOEXEC,
+                             RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+        if (parent >= 0) {
+            std::vector<std::string> done;
+            for (auto& c : components(rel.substr(0, slash))) done.push_back(std::move(c));
+            return walkFrom(UniqueFd(parent), std::move(done), components(rel.substr(slash + 1)),
+                            create, noSymlinks, rel);
+        }
+    }
     return walk(rel, create, noSymlinks);
 }
 
 Result<UniqueFd> RootDir::walk(const std::string& path, Create create, bool noSymlinks) const {
-    std::deque<std::string> todo = components(path);
-    std::vector<std::string> done;
     ASSIGN_OR_RETURN(UniqueFd cur, reopen(""));
+    return walkFrom(std::move(cur), {}, components(path), create, noSymlinks, path);
+}
+
+Result<UniqueFd> RootDir::walkFrom(UniqueFd cur, std::vector<std::string> done,
+                                   std::deque<std::string> todo, Create create, bool noSymlinks,
+                                   const std::string& path) const {
     int links = 0;
     for (int steps = 0; !todo.empty(); ++steps) {
-        if (steps > kMaxSteps) return Error(ELOOP, strCat("resolving ", path, " does not settle"));
+        if (steps > kMaxSteps)
+            return Error(ELOOP, strCat("resolving ", path, " does not settle"));
         std::string c = std::move(todo.front());
         todo.pop_front();
         if (c == "..") {

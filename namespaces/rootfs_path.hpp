@@ -2,8 +2,10 @@
 // no symlink in the image can lead a mkdir, mknod or mount out of it (openat2 RESOLVE_IN_ROOT).
 #pragma once
 
+#include <deque>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
@@ -26,8 +28,10 @@ class RootDir {
     // followed inside the root, never out of it. With Directory or File, missing components
     // are created as directories (0755) and a missing last one as asked, like runc's
     // SecureJoin+MkdirAll. With noSymlinks any symlink on the way is an error (proc, sysfs).
+    // `created`, when given, says whether the path was missing (something was created, or
+    // the walk found it made meanwhile): what a new mount point's mode depends on.
     Result<UniqueFd> resolve(const std::string& path, Create create = Create::Nothing,
-                             bool noSymlinks = false) const;
+                             bool noSymlinks = false, bool* created = nullptr) const;
     // The parent directory of `path` (created when `create`) and the last component.
     Result<std::pair<UniqueFd, std::string>> resolveParent(const std::string& path,
                                                            bool create) const;
@@ -40,6 +44,10 @@ class RootDir {
     RootDir(UniqueFd fd, std::string realPath)
         : fd_(std::move(fd)), realPath_(std::move(realPath)) {}
     Result<UniqueFd> walk(const std::string& rel, Create create, bool noSymlinks) const;
+    // The walk from `cur` (the directory `done` names, every component resolved).
+    Result<UniqueFd> walkFrom(UniqueFd cur, std::vector<std::string> done,
+                              std::deque<std::string> todo, Create create, bool noSymlinks,
+                              const std::string& path) const;
     Result<UniqueFd> reopen(const std::string& rel) const;
 
     UniqueFd fd_;

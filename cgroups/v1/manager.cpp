@@ -64,6 +64,7 @@ public:
     Status apply(const nlohmann::json& resources) override {
         ASSIGN_OR_RETURN(auto knobs, v1Knobs(resources));
         TRY(checkBeforeUpdate(resources));
+        OpenKnob open;
         for (size_t i = 0; i < knobs.size(); i++) {
             if (knobs[i].file == "cpu.cfs_period_us" && i + 1 < knobs.size() &&
                 knobs[i + 1].file == "cpu.cfs_quota_us") {
@@ -71,7 +72,7 @@ public:
                 i++;
                 continue;
             }
-            Status st = write(knobs[i]);
+            Status st = write(knobs[i], &open);
             if (st) continue;
             // Lowering memsw below the current limit, or raising the limit above the current
             // memsw, is EINVAL: the other knob must move first (runc does the same dance).
@@ -190,7 +191,15 @@ private:
         return dir;
     }
 
-    Status write(const KnobWrite& k) {
+    // The file the last knob went to, kept open while the next goes to the same one: the
+    // device rules are a dozen writes to devices.allow, each a path walk through kernfs when
+    // opened anew. (A cgroup v1 knob takes each write(2) as one value, whatever the offset.)
+    struct OpenKnob {
+        std::string path;
+        UniqueFd fd;
+    };
+
+    Status write(const KnobWrite& k, OpenKnob* open = nullptr) {
         std::string dir = dirFor(k.controller);
         std::string file = k.file;
         if (dir.empty() && k.controller == "hugetlb") {
@@ -204,12 +213,23 @@ private:
                                " cgroup controller is not available on this host");
         }
         std::string path = dir + "/" + file;
+        auto failed = [&](Error e) { return std::move(e.context(k.jsonPath, ": cgroup: set ", file, " to ", k.value)); };
+        if (open && open->fd && open->path == path) {
+            Status written = fs::writeAll(open->fd.get(), k.value, path);
+            if (!written.ok()) return failed(std::move(written).error());
+            return {};
+        }
         // Written first, looked at only when the open failed with ENOENT: a stat before every
         // write was one more path walk per knob (and per device rule).
-        Status written = fs::writeFile(path, k.value);
-        if (written.ok()) return {};
-        if (written.error().err() != ENOENT || fs::exists(path))
-            return std::move(written.error().context(k.jsonPath, ": cgroup: set ", file, " to ", k.value));
+        UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+        if (fd) {
+            Status written = fs::writeAll(fd.get(), k.value, path);
+            if (!written.ok()) return failed(std::move(written).error());
+            if (open) *open = OpenKnob{path, std::move(fd)};
+            return {};
+        }
+        Error openError = Error::fromErrno("open ", path);
+        if (openError.err() != ENOENT || fs::exists(path)) return failed(std::move(openError));
         if (!k.fallback.empty() && fs::exists(dir + "/" + k.fallback)) {
             path = dir + "/" + k.fallback;
         } else if (k.optional) {

@@ -192,9 +192,14 @@ Status deviceKnobs(const json& devs, std::vector<KnobWrite>& w) {
     ASSIGN_OR_RETURN(auto rules, parseDeviceRules(devs));
     // Each rule is parsed (and checked) once, above; its text comes from the typed rule.
     w.reserve(w.size() + rules.size());
-    for (size_t i = 0; i < rules.size(); i++)
-        w.push_back({"devices", rules[i].allow ? "devices.allow" : "devices.deny", deviceRuleText(rules[i]), false, "",
-                     strCat("linux.resources.devices[", i, "]")});
+    for (size_t i = 0; i < rules.size(); i++) {
+        const char* file = rules[i].allow ? "devices.allow" : "devices.deny";
+        std::string text = deviceRuleText(rules[i]);
+        // The same rule twice in a row changes nothing the second time: the deny-all put first
+        // (withDefaultDeviceRules) and a spec's own deny-all, as runc's and podman's specs have.
+        if (i > 0 && w.back().controller == "devices" && w.back().file == file && w.back().value == text) continue;
+        w.push_back({"devices", file, std::move(text), false, "", strCat("linux.resources.devices[", i, "]")});
+    }
     return {};
 }
 

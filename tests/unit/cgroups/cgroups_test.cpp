@@ -156,6 +156,22 @@ TEST(CgroupResources, DevicesAlwaysStartFromDenyAll) {
     EXPECT_EQ((*k)[0].value, "a *:* rwm");
 }
 
+// A spec that starts with its own deny-all (runc's and podman's do) writes it once: the second
+// write of the same rule to the same knob changes nothing. A rule repeated later still counts.
+TEST(CgroupResources, RepeatedDeviceRuleIsWrittenOnce) {
+    auto spec = nlohmann::json::parse(R"({"devices":[{"allow":false,"access":"rwm"},
+      {"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"},{"allow":false,"access":"rwm"}]})");
+    auto k = v1Knobs(withDefaultDeviceRules(spec, {}));
+    ASSERT_TRUE(k.ok());
+    std::vector<std::string> got;
+    for (auto& w : *k) got.push_back(w.file + "=" + w.value);
+    ASSERT_GE(got.size(), 3u);
+    EXPECT_EQ(got[0], "devices.deny=a *:* rwm");
+    EXPECT_EQ(got[1], "devices.allow=c 1:3 rwm");
+    EXPECT_EQ(got[2], "devices.deny=a *:* rwm");
+    EXPECT_EQ((*k)[1].jsonPath, "linux.resources.devices[2]");  // the error still names the spec's rule
+}
+
 TEST(CgroupResources, UnknownMembersAreNamed) {
     auto r = nlohmann::json::parse(R"({"memory":{"limit":1,"kernel":2,"shiny":3},"blockIO":{"weight":10,
       "throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1}]},"hugepageLimits":[],"pids":{"limit":3},

@@ -132,6 +132,32 @@ TEST_F(RootfsPath, RelativeDanglingSymlinkCreatesItsTarget) {
     EXPECT_TRUE(isFile(root_ + "/run/resolv.conf"));
 }
 
+// A missing last component under an existing parent is walked from the parent; what it finds
+// there (a dangling symlink climbing out, a symlink in the parent) still stays inside.
+TEST_F(RootfsPath, CreatedFromTheParentStaysInside) {
+    link("../../../../../../" + host_.substr(1) + "/esc", "/etc/esc");
+    link("/etc", "/lnk");
+    RootDir r = open();
+    bool created = false;
+    auto esc = r.resolve("/etc/esc", Create::Directory, false, &created);
+    ASSERT_TRUE(esc.ok()) << esc.error().what();
+    EXPECT_TRUE(created);
+    EXPECT_FALSE(fs::exists(host_ + "/esc")) << "escaped to the host";
+    EXPECT_EQ(inside(r, *esc), host_ + "/esc");
+    auto viaLink = r.resolve("/lnk/new/deeper", Create::Directory, false, &created);
+    ASSERT_TRUE(viaLink.ok()) << viaLink.error().what();
+    EXPECT_TRUE(created);
+    EXPECT_EQ(inside(r, *viaLink), "/etc/new/deeper");
+    auto again = r.resolve("/etc/new", Create::Directory, false, &created);
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(created) << "an existing path is not reported as created";
+    // With noSymlinks, a symlink as the parent is refused as before, not walked around.
+    auto refused = r.resolve("/lnk/other", Create::Directory, true, &created);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().err(), ELOOP);
+    EXPECT_FALSE(fs::exists(root_ + "/etc/other"));
+}
+
 TEST_F(RootfsPath, NoSymlinksRefusesAnySymlink) {
     ASSERT_EQ(::mkdir((root_ + "/real").c_str(), 0755), 0);
     link("/real", "/proc");

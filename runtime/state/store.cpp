@@ -445,7 +445,17 @@ Status Store::saveConfig(const std::string& id, const std::string& configText) c
 
 Status Store::remove(const std::string& id) const {
     log::debug("state: removing ", dir(id));
-    return fs::removeAll(dir(id));
+    // The files this store writes go by name, then the directory; only a directory holding
+    // more (a socket, a hook's file, a half-written .tmp) takes the general walk.
+    std::string d = dir(id);
+    UniqueFd dfd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (dfd) {
+        for (const char* name : {"state.json", "config.json", "exec.fifo"})
+            (void)::unlinkat(dfd.get(), name, 0);
+        dfd.reset();
+        if (::rmdir(d.c_str()) == 0 || errno == ENOENT) return {};
+    }
+    return fs::removeAll(d);
 }
 
 Result<std::vector<std::string>> Store::list(bool withRecord) const {

@@ -2,9 +2,14 @@
 # Side-by-side runtime benchmark: berth, runc and crun measured in the same run, on the same
 # busybox bundle. See bench/README.md for what is measured and how to read the output.
 #
-#   sudo bench/bench.sh [-n N] [-w WARMUP] [-c CONTAINERS] [--berth PATH]
+#   sudo bench/bench.sh [-n N] [-w WARMUP] [-c CONTAINERS] [-r ROUNDS] [--berth PATH]
 #                       [--runtimes "berth runc crun"] [--only "run cycle exec state list"]
 #                       [--disk-state]
+#
+# The N operations of run, cycle and exec are measured in ROUNDS alternating rounds (default 5):
+# every runtime does N/ROUNDS, then the next runtime, and so on, so a change in the host's load
+# during the run falls on all runtimes alike instead of on whichever came last. state and list
+# (CONTAINERS created containers each) are measured once per runtime, in the last round.
 #
 # The berth binary is --berth PATH, else $BERTH, else build/cli/berth. When it is missing the
 # script says so and still measures runc and crun. --runtimes also takes NAME=PATH (bench/lib.sh),
@@ -18,6 +23,7 @@ SRC_DIR="$PWD"
 source "$SRC_DIR/bench/lib.sh"
 
 N=50
+ROUNDS=5
 WARMUP=3
 CONTAINERS=100
 DISK_STATE=0
@@ -26,7 +32,7 @@ BERTH="${BERTH:-$SRC_DIR/build/cli/berth}"
 RUNTIMES="berth runc crun"
 
 usage() {
-    sed -n '2,12p' "$0" >&2
+    sed -n '2,17p' "$0" >&2
     exit 2
 }
 
@@ -181,6 +187,7 @@ while [[ $# -gt 0 ]]; do
         -n) N="$2"; shift ;;
         -w) WARMUP="$2"; shift ;;
         -c) CONTAINERS="$2"; shift ;;
+        -r) ROUNDS="$2"; shift ;;
         --only) BENCHES="$2"; shift ;;
         --disk-state) DISK_STATE=1 ;;
         --berth) BERTH="$2"; shift ;;
@@ -190,8 +197,9 @@ while [[ $# -gt 0 ]]; do
     esac
     shift
 done
-[[ "$N" =~ ^[1-9][0-9]*$ && "$WARMUP" =~ ^[0-9]+$ && "$CONTAINERS" =~ ^[1-9][0-9]*$ ]] ||
-    { echo "bench: bad -n/-w/-c" >&2; exit 2; }
+[[ "$N" =~ ^[1-9][0-9]*$ && "$WARMUP" =~ ^[0-9]+$ && "$CONTAINERS" =~ ^[1-9][0-9]*$ &&
+    "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: bad -n/-w/-c/-r" >&2; exit 2; }
+((ROUNDS <= N)) || ROUNDS=$N
 for b in $BENCHES; do
     [[ " run cycle exec state list " == *" $b "* ]] || { echo "bench: unknown benchmark $b" >&2; exit 2; }
 done
@@ -219,34 +227,63 @@ version_of() {
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 measured=()
 versions=()
+declare -A failed=()
+ALTERNATING=""
+MANY=""
+for b in $BENCHES; do
+    case "$b" in
+        run | cycle | exec) ALTERNATING+="$b " ;;
+        *) MANY+="$b " ;;
+    esac
+done
+for ((round = 1; round <= ROUNDS; round++)); do
+    # This round's share of N (the remainder goes to the first rounds); the warm-up ops only in
+    # the first round; the state/list benchmarks only in the last.
+    per=$((N / ROUNDS + (round <= N % ROUNDS ? 1 : 0)))
+    warm=$((round == 1 ? WARMUP : 0))
+    benches="$ALTERNATING"
+    ((round == ROUNDS)) && benches+="$MANY"
+    [[ -n "${benches// /}" ]] || continue
+    for spec in $RUNTIMES; do
+        bin="$(bench_runtime_bin "$spec" 2>/dev/null)"
+        [[ -n "$bin" ]] || continue
+        name="$(bench_runtime_name "$spec")"
+        [[ -z "${failed[$name]:-}" ]] || continue
+        echo "bench: round $round/$ROUNDS: $name ($per ops + $warm warm-up per benchmark: $benches)..." >&2
+        bench_measure_in_ns "$bin" "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$per" \
+            "$warm" "$CONTAINERS" "$benches" || { failed[$name]=1; continue; }
+    done
+done
 for spec in $RUNTIMES; do
     bin="$(bench_runtime_bin "$spec")"
     [[ -n "$bin" ]] || continue
     name="$(bench_runtime_name "$spec")"
-    echo "bench: measuring $name ($N runs + $WARMUP warm-up per benchmark)..." >&2
-    bench_measure_in_ns "$bin" "$SRC_DIR/bench/bench.sh" --measure "$name" "$bin" "$WORK" "$N" \
-        "$WARMUP" "$CONTAINERS" "$BENCHES" || continue
+    [[ -z "${failed[$name]:-}" ]] || continue
     measured+=("$name")
     versions+=("$name: $(version_of "$bin")")
 done
 [[ ${#measured[@]} -gt 0 ]] || { echo "bench: nothing measured" >&2; exit 1; }
 
-# stats FILE: "median_wall_ms p90_wall_ms cpu_ms_per_op peak_rss_mib" from rusage lines.
+# stats FILE: "median_wall_ms p90_wall_ms median_cpu_ms mean_cpu_ms peak_rss_mib" from rusage lines.
 stats() {
-    sort -n -k1,1 "$1" | awk '
-        { wall[NR] = $1 / 1000; cpu += ($2 + $3) / 1000; if ($4 > rss) rss = $4 }
+    awk '{ print $1 / 1000, ($2 + $3) / 1000, $4 }' "$1" | sort -n -k1,1 | awk '
+        { wall[NR] = $1; cpus[NR] = $2; cpu += $2; if ($3 > rss) rss = $3 }
         END {
             n = NR
             med = (n % 2) ? wall[(n + 1) / 2] : (wall[n / 2] + wall[n / 2 + 1]) / 2
             i = int(0.9 * n); if (i < 0.9 * n) i++
-            printf "%.2f %.2f %.2f %.1f\n", med, wall[i], cpu / n, rss / 1024
+            # the CPU median: a small insertion sort (N is a few hundred)
+            for (a = 2; a <= n; a++) { v = cpus[a]; b = a - 1; while (b > 0 && cpus[b] > v) { cpus[b + 1] = cpus[b]; b-- } cpus[b + 1] = v }
+            cmed = (n % 2) ? cpus[(n + 1) / 2] : (cpus[n / 2] + cpus[n / 2 + 1]) / 2
+            printf "%.2f %.2f %.2f %.2f %.1f\n", med, wall[i], cmed, cpu / n, rss / 1024
         }'
 }
 
 echo
 echo "## berth bench — $(date -u '+%Y-%m-%d %H:%M UTC'), host $(hostname), kernel $(uname -r)," \
     "$(nproc) CPUs; N=$N (+$WARMUP warm-up)"
-echo "- load average before the run: $LOAD_BEFORE (other work on the host skews every figure)"
+echo "- load average before the run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the host skews every figure)"
+echo "- run, cycle and exec in $ROUNDS alternating rounds of N/$ROUNDS per runtime"
 echo "- state roots on: $STATE_FS"
 for v in "${versions[@]}"; do echo "- $v"; done
 [[ " ${measured[*]} " == *" crun "* ]] &&
@@ -261,11 +298,11 @@ for bench in $BENCHES; do
         list) echo "### (e) \`list\` with $CONTAINERS created containers under the root" ;;
     esac
     echo
-    echo "| runtime | median wall ms | p90 wall ms | CPU ms/op (user+sys) | peak RSS MiB |"
-    echo "|---|---:|---:|---:|---:|"
+    echo "| runtime | median wall ms | p90 wall ms | median CPU ms (user+sys) | mean CPU ms | peak RSS MiB |"
+    echo "|---|---:|---:|---:|---:|---:|"
     for name in "${measured[@]}"; do
-        read -r med p90 cpu rss < <(stats "$WORK/$name.$bench.txt")
-        printf '| %s | %s | %s | %s | %s |\n' "$name" "$med" "$p90" "$cpu" "$rss"
+        read -r med p90 cpu cmean rss < <(stats "$WORK/$name.$bench.txt")
+        printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$med" "$p90" "$cpu" "$cmean" "$rss"
         printf '%s %s %s\n' "$med" "$cpu" "$rss" >"$WORK/$name.$bench.stats"
     done
     echo
@@ -278,7 +315,7 @@ for bench in $BENCHES; do
             read -r pw pc pr <"$WORK/$peer.$bench.stats"
             awk -v b="$name" -v p="$peer" -v bw="$bw" -v bc="$bc" -v br="$br" -v pw="$pw" -v pc="$pc" -v pr="$pr" \
                 'function r(a, b) { return b > 0 ? sprintf("%.2fx", a / b) : "n/a" }
-                 BEGIN { printf "%s/%s: wall %s, CPU %s, peak RSS %s\n", b, p, r(bw, pw), r(bc, pc), r(br, pr) }'
+                 BEGIN { printf "%s/%s: median wall %s, median CPU %s, peak RSS %s\n", b, p, r(bw, pw), r(bc, pc), r(br, pr) }'
             ratios=1
         done
     done

@@ -1,6 +1,7 @@
 #include "common/log.hpp"
 
 #include "common/clock.hpp"
+#include "common/json.hpp"
 
 #include <fcntl.h>
 #include <sys/time.h>
@@ -28,26 +29,26 @@ const char* levelName(Level l) {
 }  // namespace
 
 std::string jsonEscape(const std::string& s) {
+    // common/json.cpp's writer (nlohmann's escapes). A message may carry bytes that are not
+    // UTF-8 (a path from a spec): each such byte becomes U+FFFD, so the line stays JSON.
     std::string out;
-    out.reserve(s.size() + 2);
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
+    if (appendJsonString(out, s)) {
+        std::string repaired;
+        repaired.reserve(s.size() + 8);
+        for (size_t i = 0; i < s.size();) {
+            size_t n = static_cast<unsigned char>(s[i]) < 0x80 ? 1 : utf8SequenceLength(s, i);
+            if (n == 0) {
+                repaired += "\xEF\xBF\xBD";
+                i++;
+            } else {
+                repaired.append(s, i, n);
+                i += n;
+            }
         }
+        out.clear();
+        (void)appendJsonString(out, repaired);
     }
-    return out;
+    return out.size() >= 2 ? out.substr(1, out.size() - 2) : std::string();
 }
 
 Status configure(const std::string& path, Format format, bool debug) {

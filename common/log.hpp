@@ -33,7 +33,8 @@ void error(Args&&... args) {
     write(Level::Error, strCat(std::forward<Args>(args)...));
 }
 
-// JSON string escaping shared by the logger and hand-written JSON writers.
+// The inside of a JSON string for `s` (no quotes), as common/json.cpp writes strings; bytes
+// that are not UTF-8 become U+FFFD. Shared by the logger and hand-written JSON writers.
 std::string jsonEscape(const std::string& s);
 
 }  // namespace berth::log

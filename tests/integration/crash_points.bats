@@ -62,18 +62,19 @@ crash_at() {
     assert_no_leftovers "$id"
 }
 
-@test "250 runs of create, start or delete killed at random moments: delete --force always cleans" {
-    cfg '.linux.resources.memory = {limit: 67108864}'
-    set_args sleep 100
-    mounts_snapshot
-    local i id pid delay op
+# crash_loop W N: N runs of create, start or delete killed at a random moment, each followed by
+# delete --force, with ids of worker W's own; the counts of each kind go to $TEST_DIR/runs.W.
+# The cgroups are checked once at the end, over every run's id (a leaked cgroup stays).
+crash_loop() {
+    local w="$1" n="$2" i id pid delay op
     local -A runs=([create]=0 [start]=0 [delete]=0)
-    for i in $(seq 250); do
-        id="$(new_id)"
+    CALL_SEQ=$((w * 100000))  # capture's files: one set per worker
+    for ((i = 1; i <= n; i++)); do
+        id="${TAG}-w${w}-${i}"
         op=$(printf '%s\n' create start delete | shuf -n1)
         if [[ "$op" != create ]]; then
             rb create -b "$BUNDLE" "$id"
-            assert_ok
+            assert_ok || return 1
         fi
         case "$op" in
             create) env BERTH_ITEST_TAG="$TAG" "$BERTH" --root "$ROOT" create -b "$BUNDLE" "$id" </dev/null >/dev/null 2>&1 & ;;
@@ -87,10 +88,34 @@ crash_at() {
         kill -9 "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
         rb delete -f "$id"
-        assert_ok
-        [[ ! -e "$ROOT/$id" ]] || fail "run $i ($op killed after ${delay} ms): state dir left"
-        [[ -z "$(cgroup_dirs "$id")" ]] || fail "run $i ($op killed after ${delay} ms): cgroups left: $(cgroup_dirs "$id")"
+        assert_ok || { echo "run $i of worker $w ($op killed after ${delay} ms)" >&2; return 1; }
+        [[ ! -e "$ROOT/$id" ]] || { fail "run $i of worker $w ($op killed after ${delay} ms): state dir left"; return 1; }
     done
-    echo "# killed: ${runs[create]} creates, ${runs[start]} starts, ${runs[delete]} deletes" >&3
-    assert_no_leftovers "$id"
+    echo "${runs[create]} ${runs[start]} ${runs[delete]}" >"$TEST_DIR/runs.$w"
+}
+
+@test "250 runs of create, start or delete killed at random moments: delete --force always cleans" {
+    cfg '.linux.resources.memory = {limit: 67108864}'
+    set_args sleep 100
+    mounts_snapshot
+    # Two workers side by side (125 runs each), against the same --root: the runs also race
+    # each other's creates and deletes, and the test takes half the time.
+    local p1 p2 failed=0 c=0 s=0 d=0 a b e w
+    crash_loop 1 125 &
+    p1=$!
+    crash_loop 2 125 &
+    p2=$!
+    wait "$p1" || failed=1
+    wait "$p2" || failed=1
+    [[ "$failed" == 0 ]] || fail "a crash loop failed (above)"
+    for w in 1 2; do
+        read -r a b e <"$TEST_DIR/runs.$w"
+        c=$((c + a)) s=$((s + b)) d=$((d + e))
+    done
+    echo "# killed: $c creates, $s starts, $d deletes" >&3
+    local left
+    left="$(find /sys/fs/cgroup -type d -name "${TAG}-w*" 2>/dev/null)"
+    [[ -z "$left" ]] || fail "cgroups left:" "$left"
+    assert_no_leftovers "${TAG}-w1-125"
+    assert_no_leftovers "${TAG}-w2-125"
 }

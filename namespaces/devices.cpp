@@ -54,11 +54,15 @@ Status mknodDevice(int parent, const std::string& name, const DeviceEntry& dev) 
 Status makeDevice(const RootDir& root, const MakeDevice& d) {
     ASSIGN_OR_RETURN(auto parent, root.resolveParent(d.device.path, true));
     auto& [dirFd, name] = parent;
-    if (d.bindFromHost) return bindHostDevice(root, dirFd.get(), name, d.device);
-    Status made = mknodDevice(dirFd.get(), name, d.device);
+    return makeDeviceIn(root, dirFd.get(), name, d);
+}
+
+Status makeDeviceIn(const RootDir& root, int dirFd, const std::string& name, const MakeDevice& d) {
+    if (d.bindFromHost) return bindHostDevice(root, dirFd, name, d.device);
+    Status made = mknodDevice(dirFd, name, d.device);
     if (made.ok()) return {};
     if (made.error().err() == EEXIST) return {};
-    if (made.error().err() == EPERM) return bindHostDevice(root, dirFd.get(), name, d.device);
+    if (made.error().err() == EPERM) return bindHostDevice(root, dirFd, name, d.device);
     return made;
 }
 

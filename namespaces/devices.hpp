@@ -11,5 +11,8 @@ namespace berth::namespaces {
 // Create d.device at its path inside `root` (parents created). An existing node is kept, as
 // runc does; mknod refused with EPERM falls back to the bind. Call with umask 0.
 Status makeDevice(const RootDir& root, const MakeDevice& d);
+// The same in `parentFd`, the directory of d.device.path already resolved inside `root`, where
+// the node is `name`.
+Status makeDeviceIn(const RootDir& root, int parentFd, const std::string& name, const MakeDevice& d);
 
 }  // namespace berth::namespaces

@@ -43,8 +43,11 @@ Error& addEntryContext(Error& e, const RootfsConfig& cfg, const MountStep& step)
     return e.context(describeEntry(cfg, static_cast<size_t>(step.entry)));
 }
 
-Status applyAll(const ApplyContext& ctx, const RootfsConfig& cfg,
+Status applyAll(const ApplyContext& given, const RootfsConfig& cfg,
                 const std::vector<MountStep>& steps) {
+    ParentDirCache parents;  // a run of device nodes and symlinks resolves /dev once
+    ApplyContext ctx = given;
+    ctx.parents = &parents;
     mode_t savedUmask = 0;
     bool umaskChanged = false;
     // Device nodes get exactly the requested modes (runc creates them under umask 0).

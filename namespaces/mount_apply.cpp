@@ -195,18 +195,36 @@ Status apply(const ApplyContext& ctx, const SetRecursiveAttr& a) {
     return {};
 }
 
+// The parent directory of `path` (created when missing) and the last component, through the
+// context's cache when the previous device or symlink step went into the same directory
+// (`own` holds it when the context has no cache).
+Result<std::pair<int, std::string>> cachedParent(const ApplyContext& ctx, const std::string& path,
+                                                 ParentDirCache& own) {
+    ParentDirCache& cache = ctx.parents ? *ctx.parents : own;
+    std::string clean = fs::cleanPath("/" + path);
+    size_t slash = clean.rfind('/');
+    std::string dir = slash == 0 ? "/" : clean.substr(0, slash);
+    if (cache.fd && cache.path == dir) return std::make_pair(cache.fd.get(), clean.substr(slash + 1));
+    ASSIGN_OR_RETURN(auto parent, ctx.root.resolveParent(path, true));
+    cache = ParentDirCache{dir, std::move(parent.first)};
+    return std::make_pair(cache.fd.get(), std::move(parent.second));
+}
+
 Status apply(const ApplyContext& ctx, const MakeSymlink& l) {
-    ASSIGN_OR_RETURN(auto parent, ctx.root.resolveParent(l.linkPath, true));
+    ParentDirCache own;
+    ASSIGN_OR_RETURN(auto parent, cachedParent(ctx, l.linkPath, own));
     auto& [dir, name] = parent;
-    if (l.replace && ::unlinkat(dir.get(), name.c_str(), 0) < 0 && errno != ENOENT)
+    if (l.replace && ::unlinkat(dir, name.c_str(), 0) < 0 && errno != ENOENT)
         return Error::fromErrno("remove ", l.linkPath);
-    if (::symlinkat(l.target.c_str(), dir.get(), name.c_str()) < 0 && errno != EEXIST)
+    if (::symlinkat(l.target.c_str(), dir, name.c_str()) < 0 && errno != EEXIST)
         return Error::fromErrno("symlink ", l.linkPath, " -> ", l.target);
     return {};
 }
 
 Status apply(const ApplyContext& ctx, const MakeDevice& d) {
-    return makeDevice(ctx.root, d);
+    ParentDirCache own;
+    ASSIGN_OR_RETURN(auto parent, cachedParent(ctx, d.device.path, own));
+    return makeDeviceIn(ctx.root, parent.first, parent.second, d);
 }
 
 // Missing paths are skipped: the default lists name files not every kernel has.
@@ -246,6 +264,10 @@ Status apply(const ApplyContext& ctx, const MaskPath& m) {
 }  // namespace
 
 Status applyStep(const ApplyContext& ctx, const MountStep& step) {
+    // Only a run of device nodes and symlinks shares the cached parent: any other step may
+    // mount over it or move it.
+    bool keepsParent = std::holds_alternative<MakeDevice>(step.op) || std::holds_alternative<MakeSymlink>(step.op);
+    if (ctx.parents && !keepsParent) ctx.parents->fd.reset();
     return std::visit([&](const auto& op) { return apply(ctx, op); }, step.op);
 }
 

@@ -10,6 +10,14 @@
 
 namespace berth::namespaces {
 
+// The parent directory the last device node or symlink went into (/dev, mostly), kept open
+// for the next such step: a run of them resolves /dev once. applyAll drops it at any other
+// step (a mount may cover the directory).
+struct ParentDirCache {
+    std::string path;  // as cleanPath writes it, inside the root
+    UniqueFd fd;
+};
+
 struct ApplyContext {
     const RootDir& root;
     // Refuse mounts under /proc except runc's allowed list (config mounts, before pivot).
@@ -19,6 +27,7 @@ struct ApplyContext {
     bool procFdUsable = true;
     // The detached mounts a BindMount with `detached` >= 0 moves (indexed by it); not owned.
     const std::vector<int>* detachedFds = nullptr;
+    ParentDirCache* parents = nullptr;  // optional (applyAll's)
 };
 
 Status applyStep(const ApplyContext& ctx, const MountStep& step);

@@ -80,7 +80,7 @@ stop_ctest() {
     done
 }
 trap 'stop_ctest; exit 130' INT TERM
-trap 'stop_ctest' EXIT
+trap 'stop_ctest; [[ -z "${fuzz_log:-}" ]] || rm -f "$fuzz_log"' EXIT
 
 # run_ctest DIR [CTEST_ARG...]: ctest over DIR; returns ctest's status.
 run_ctest() {

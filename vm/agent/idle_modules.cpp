@@ -1,6 +1,8 @@
 #include "vm/agent/idle_modules.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -9,7 +11,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "common/fs.hpp"
@@ -29,7 +30,10 @@ IdleLoad& idleLoad() {
     return l;
 }
 
-void loadAtIdlePriority() {
+// Never returns: a returning thread frees its malloc cache at exit, under the arena's lock, and at
+// idle priority it can be preempted holding it — a workload cloned then (clone3, which runs no
+// fork handlers) would wait for that lock forever at its first malloc.
+[[noreturn]] void loadAtIdlePriority() {
     IdleLoad& l = idleLoad();
     struct sched_param none{};
     (void)::sched_setscheduler(0, SCHED_IDLE, &none);  // 0: this thread only
@@ -46,11 +50,14 @@ void loadAtIdlePriority() {
             char line[512];
             int n = std::snprintf(line, sizeof line, "berth-agent: finit_module %s: %s\n", l.paths[i].c_str(), std::strerror(e));
             if (n > 0) (void)!::write(STDERR_FILENO, line, std::min(static_cast<size_t>(n), sizeof line - 1));
-            return;
+            break;
         }
     }
     timing::mark("idle.modules");
+    for (;;) ::pause();  // every signal blocked: sleeps until the power-off
 }
+
+void* threadMain(void*) { loadAtIdlePriority(); }
 
 }  // namespace
 
@@ -59,11 +66,20 @@ Status startIdleModuleLoad(const std::string& listFile) {
     IdleLoad& l = idleLoad();
     for (auto& name : fs::split(list, '\n'))
         if (!fs::trim(name).empty()) l.paths.push_back("/lib/modules/" + fs::trim(name));
-    try {
-        std::thread(loadAtIdlePriority).detach();
-    } catch (const std::system_error& e) {
-        return Error(e.code().value(), strCat("start the module loader for ", listFile, ": ", e.what())).hideErrno();
-    }
+    // Started with every signal blocked, so it never takes one meant for PID 1 (SIGCHLD goes to
+    // the workload loop's signalfd, which only works while no thread accepts it).
+    sigset_t all, old;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    ::pthread_attr_init(&attr);
+    ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    ::pthread_attr_setstacksize(&attr, 64 << 10);
+    pthread_t t;
+    int err = ::pthread_create(&t, &attr, threadMain, nullptr);
+    ::pthread_attr_destroy(&attr);
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (err != 0) return Error(err, strCat("start the loader of ", listFile));
     return {};
 }
 

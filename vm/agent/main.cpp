@@ -5,11 +5,9 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 
-#include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 #include "vm/agent/agent.hpp"
 #include "vm/agent/guest_ops.hpp"
-#include "vm/agent/idle_modules.hpp"
 #include "vm/agent/timing.hpp"
 
 namespace berth::vm::agent {
@@ -79,10 +77,6 @@ Result<int> serve(int port) {
         (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, st.error().what());
         return 127;
     }
-    if (std::string e = idleModuleLoadError(); !e.empty()) {  // the balloon driver, if it failed by now
-        (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, "load the balloon driver: " + e);
-        return 127;
-    }
     timing::mark("prepared");
     TRY(wire::proto::writeFrame(port, wire::proto::Type::Prepared));
     ASSIGN_OR_RETURN(wire::proto::Frame start, expect(port, dec, wire::proto::Type::Start, &p));
@@ -103,9 +97,6 @@ int main() {
     if (Status st = mountEarly(); !st) say(st.error().what());
     Status modules = loadModules("/lib/modules/load");
     if (modules) modules = loadOptionalModules();
-    // The balloon driver: not needed to start, so loaded with the vCPU's idle time (idle_modules.hpp).
-    if (modules && kernelParam("berth.balloon") == "1" && fs::exists("/lib/modules/load-balloon"))
-        modules = startIdleModuleLoad("/lib/modules/load-balloon");
     if (Status st = modules; !st) {
         say(st.error().what());
         powerOff();

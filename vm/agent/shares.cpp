@@ -99,6 +99,8 @@ Status loadOptionalModules() {
     if (kernelParam("berth.rootfs") == "block" && fs::exists("/lib/modules/load-block"))
         TRY(loadModules("/lib/modules/load-block"));
     if (kernelParam("berth.net") == "1" && fs::exists("/lib/modules/load-net")) TRY(loadModules("/lib/modules/load-net"));
+    if (kernelParam("berth.balloon") == "1" && fs::exists("/lib/modules/load-balloon"))
+        TRY(loadModules("/lib/modules/load-balloon"));
     if (kernelParam("berth.shares") == "1") {
         if (!fs::exists("/lib/modules/load-shares")) return Error(ENOTSUP, "this guest kernel has no 9p modules");
         TRY(loadModules("/lib/modules/load-shares"));

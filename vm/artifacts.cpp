@@ -19,6 +19,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
+#include "vm/module_sig.hpp"
 #include "vm/wire/cpio.hpp"
 
 
@@ -181,7 +182,7 @@ uint64_t fnv1a(const std::string& data, uint64_t h) {
 
 namespace {
 // The .ko files of `order` into lib/modules/; their names, one a line, as the agent loads them.
-Result<std::string> addModules(wire::cpio::Writer& w, const Kernel& k, const std::vector<std::string>& order) {
+Result<std::string> addModules(wire::cpio::Writer& w, const Kernel& k, const std::vector<std::string>& order, bool unsignedModules) {
     std::string list;
     for (auto& rel : order) {
         // Debian 12 ships these uncompressed; a .ko.xz would need unpacking here first.
@@ -189,7 +190,7 @@ Result<std::string> addModules(wire::cpio::Writer& w, const Kernel& k, const std
             return Error(ENOTSUP, strCat("module ", rel, ": only uncompressed .ko files are supported"));
         ASSIGN_OR_RETURN(std::string ko, fs::readFile(k.modulesDir + "/" + rel));
         std::string base = rel.substr(rel.rfind('/') + 1);
-        w.addFile("lib/modules/" + base, ko, 0644);
+        w.addFile("lib/modules/" + base, unsignedModules ? std::string(moduleWithoutSignature(ko)) : ko, 0644);
         list += base + "\n";
     }
     return list;
@@ -198,13 +199,13 @@ Result<std::string> addModules(wire::cpio::Writer& w, const Kernel& k, const std
 // A list of modules loaded on demand, without what `base` already loads; modules built into
 // this kernel (not in modules.dep: ext4 in the cloud kernel) are left out.
 Status addModuleGroup(wire::cpio::Writer& w, const Kernel& k, const std::string& dep, const std::vector<std::string>& base,
-                      const std::vector<std::string>& wanted, const std::string& listName) {
+                      const std::vector<std::string>& wanted, const std::string& listName, bool unsignedModules) {
     std::vector<std::string> present;
     for (auto& m : wanted)
         if (dep.find("/" + m + ".ko:") != std::string::npos) present.push_back(m);
     ASSIGN_OR_RETURN(auto order, moduleLoadOrder(dep, present));
     std::erase_if(order, [&](const std::string& p) { return std::find(base.begin(), base.end(), p) != base.end(); });
-    ASSIGN_OR_RETURN(std::string list, addModules(w, k, order));
+    ASSIGN_OR_RETURN(std::string list, addModules(w, k, order, unsignedModules));
     w.addFile("lib/modules/" + listName, list, 0644);
     return {};
 }
@@ -216,7 +217,14 @@ bool hasBalloonModule(const Kernel& k) {
     return fs::exists(k.modulesDir + "/kernel/drivers/virtio/virtio_balloon.ko");
 }
 
-Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBinary) {
+bool modulesMayBeUnsigned(const Kernel& k) {
+    auto slash = k.modulesDir.rfind('/');
+    for (const std::string& path : {"/boot/config-" + k.version, k.modulesDir.substr(0, slash == std::string::npos ? 0 : slash) + "/config"})
+        if (auto config = fs::readFile(path)) return unsignedModulesLoad(*config);
+    return false;
+}
+
+Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBinary, bool unsignedModules) {
     ASSIGN_OR_RETURN(std::string dep, fs::readFile(k.modulesDir + "/modules.dep"));
     ASSIGN_OR_RETURN(auto order, moduleLoadOrder(dep, guestModules()));
     ASSIGN_OR_RETURN(std::string agent, fs::readFile(agentBinary));
@@ -225,12 +233,13 @@ Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBina
     // The kernel opens /dev/console for init's stdio before devtmpfs is mounted.
     w.addCharDevice("dev/console", 5, 1, 0600);
     w.addFile("init", agent, 0755);
-    ASSIGN_OR_RETURN(std::string list, addModules(w, k, order));
+    ASSIGN_OR_RETURN(std::string list, addModules(w, k, order, unsignedModules));
     w.addFile("lib/modules/load", list, 0644);
-    TRY(addModuleGroup(w, k, dep, order, blockModules(), "load-block"));
-    TRY(addModuleGroup(w, k, dep, order, netModules(), "load-net"));
-    if (hasBalloonModule(k)) TRY(addModuleGroup(w, k, dep, order, balloonModules(), "load-balloon"));
-    if (dep.find("/9p.ko:") != std::string::npos) TRY(addModuleGroup(w, k, dep, order, shareModules(), "load-shares"));
+    TRY(addModuleGroup(w, k, dep, order, blockModules(), "load-block", unsignedModules));
+    TRY(addModuleGroup(w, k, dep, order, netModules(), "load-net", unsignedModules));
+    if (hasBalloonModule(k)) TRY(addModuleGroup(w, k, dep, order, balloonModules(), "load-balloon", unsignedModules));
+    if (dep.find("/9p.ko:") != std::string::npos)
+        TRY(addModuleGroup(w, k, dep, order, shareModules(), "load-shares", unsignedModules));
     return w.finish();
 }
 
@@ -268,6 +277,8 @@ Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool sha
         for (auto& m : *group) lists += m + "\n";
     a.balloon = hasBalloonModule(a.kernel);  // part of what is built: a kernel dir that gains it is a new initramfs
     if (a.balloon) lists += "balloon\n";
+    bool unsignedModules = modulesMayBeUnsigned(a.kernel);  // likewise
+    if (unsignedModules) lists += "unsigned modules\n";
     ASSIGN_OR_RETURN(std::string key, agentKey(cacheRoot, agentPath, lists));
     if (!shares) a.kernel.image = unpackedKernel(a.kernel, cacheRoot);
     a.cacheDir = cacheRoot + "/" + a.kernel.version + "-" + key;
@@ -278,7 +289,7 @@ Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool sha
     if (!lock || ::flock(lock.get(), LOCK_EX) < 0) return Error::fromErrno("lock ", a.cacheDir);
     if (fs::exists(a.initramfs)) return a;  // another berth built it while we waited
     log::debug("vm: building ", a.initramfs, " from ", agentPath, " and ", a.kernel.modulesDir);
-    ASSIGN_OR_RETURN(std::string data, buildInitramfs(a.kernel, agentPath));
+    ASSIGN_OR_RETURN(std::string data, buildInitramfs(a.kernel, agentPath, unsignedModules));
     TRY(fs::writeFileAtomic(a.initramfs, data, 0600));
     return a;
 }

@@ -57,8 +57,14 @@ struct BootArtifacts {
 bool hasBalloonModule(const Kernel& k);
 // Builds the initramfs on first use (under a lock, written atomically), else reuses it.
 Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool shares = false);
-// The initramfs contents for a kernel (agent as /init, modules, their load order).
-Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBinary);
+// The initramfs contents for a kernel (agent as /init, modules, their load order). unsigned:
+// the modules without their appended signatures (modulesMayBeUnsigned).
+Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBinary, bool unsignedModules = false);
+// Whether the guest kernel loads unsigned modules (its config, /boot/config-<version> or
+// <kernel dir>/config, has no CONFIG_MODULE_SIG_FORCE=y). Then the initramfs carries them
+// unsigned: the guest's signature check (a SHA-256 and an RSA verify per module) was ~3.5 ms a
+// module under TCG, 14 of the 37 ms the floor's /init spends on modules (bench/README.md).
+bool modulesMayBeUnsigned(const Kernel& k);
 
 // The cloud kernel's bzImage unpacks itself (LZ4) in the guest at every boot, which costs 0.2–2 s
 // under TCG; its ELF vmlinux, unpacked once here (`lz4`) into <cacheRoot>/vmlinux-<version>, boots

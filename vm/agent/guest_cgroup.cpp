@@ -34,7 +34,7 @@ struct GuestCgroup {
     UniqueFd events;                // memory.events, polled (POLLPRI) and read through this fd
 };
 
-// By container id; "" is the VM's one container (cgroup berth/container).
+// By container id; "" is the VM's one container (cgroup /container; a pod's members berth/<id>).
 std::map<std::string, GuestCgroup>& guestCgroups() {
     static std::map<std::string, GuestCgroup> g;
     return g;
@@ -57,7 +57,10 @@ Status setupGuestCgroup(const nlohmann::json& resources, const std::string& id) 
         if (::mount("cgroup2", kCgroupRoot, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0 && errno != EBUSY)
             return Error::fromErrno("mount cgroup2 on ", kCgroupRoot, " in the guest");
     }
-    std::string dir = strCat(kContainersDir, "/", id.empty() ? "container" : id);
+    // The VM's own container right below the root: one level, so one `subtree_control` write
+    // (each waits for an RCU grace period) and one set of controller states fewer than below
+    // berth/, where a pod's members go.
+    std::string dir = id.empty() ? strCat(kCgroupRoot, "/container") : strCat(kContainersDir, "/", id);
     ASSIGN_OR_RETURN(auto m, cgroups::v2::newManager(kCgroupRoot, dir));
     TRY_CTX(m->create(), "the container's cgroup in the guest");
     TRY_CTX(m->apply(wire::guestResources(resources, true)), "the container's limits in the guest");

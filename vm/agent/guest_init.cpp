@@ -74,9 +74,12 @@ Result<std::string> findAgentPort(int timeoutMs) {
 }
 
 std::string kernelParam(const std::string& name) {
-    auto cmdline = fs::readFile("/proc/cmdline");
-    if (!cmdline) return "";
-    for (auto& w : fs::split(fs::trim(*cmdline), ' '))
+    // Read once: PID 1 asks ~8 times on the way to its port, and it does not change.
+    static const std::string cmdline = [] {
+        auto text = fs::readFile("/proc/cmdline");
+        return text ? fs::trim(*text) : std::string();
+    }();
+    for (auto& w : fs::split(cmdline, ' '))
         if (w.rfind(name + "=", 0) == 0) return w.substr(name.size() + 1);
     return "";
 }

@@ -52,7 +52,7 @@ if [[ $build -eq 1 ]]; then
     fi
     echo "fuzz: building ${targets[*]} in $build_dir (clang, libFuzzer + ASan + UBSan)"
     cmake -G Ninja -S . -B "$build_dir" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON -DBERTH_TESTS=OFF >/dev/null
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON -DBERTH_TESTS=OFF -DBERTH_PCH=AUTO >/dev/null
     cmake --build "$build_dir" --parallel "${FUZZ_JOBS:-2}" --target "${targets[@]}"
 fi
 

@@ -30,7 +30,7 @@ void expectSameText(const ContainerState& s) {
     EXPECT_EQ(toJson(*back), toJson(withoutConfig));
 }
 
-ContainerState tricky() {
+ContainerState trickyForText() {
     ContainerState s;
     s.id = "c1.x+y_z-";
     s.pid = 4242;
@@ -62,7 +62,7 @@ ContainerState tricky() {
 
 }  // namespace
 
-TEST(StateText, SameBytesAsNlohmannForTrickyValues) { expectSameText(tricky()); }
+TEST(StateText, SameBytesAsNlohmannForTrickyValues) { expectSameText(trickyForText()); }
 
 TEST(StateText, SameBytesForEmptyAndDefaultMembers) {
     ContainerState s;
@@ -76,7 +76,7 @@ TEST(StateText, SameBytesForEmptyAndDefaultMembers) {
 }
 
 TEST(StateText, SameBytesForExtremeNumbersAndLargeAnnotations) {
-    ContainerState s = tricky();
+    ContainerState s = trickyForText();
     s.pid = std::numeric_limits<pid_t>::max();
     s.creatorPid = -1;
     s.pidStartTime = std::numeric_limits<uint64_t>::max();
@@ -91,13 +91,13 @@ TEST(StateText, SameBytesForExtremeNumbersAndLargeAnnotations) {
 // JSON cannot hold bytes that are not UTF-8, where nlohmann's dump() threw (and berth aborted):
 // one error naming the member.
 TEST(StateText, InvalidUtf8IsAnErrorNamingTheMember) {
-    ContainerState s = tricky();
+    ContainerState s = trickyForText();
     s.bundle = "/tmp/bun\xFF" "dle";
     auto text = stateText(s);
     ASSERT_FALSE(text.ok());
     EXPECT_NE(text.error().message().find("bundle is not valid UTF-8 (byte 255 at offset 8)"), std::string::npos)
         << text.error().message();
-    s = tricky();
+    s = trickyForText();
     s.annotations["k\xC0"] = "v";
     text = stateText(s);
     ASSERT_FALSE(text.ok());

@@ -18,7 +18,7 @@ using namespace berth::vps;
 
 namespace {
 
-IpPrefix P(const std::string& s) { return *parseIpPrefix(s); }
+IpPrefix Pfx(const std::string& s) { return *parseIpPrefix(s); }
 
 struct TempDir {
     std::string path;
@@ -99,7 +99,7 @@ TEST(VpsHostNetworkConf, LoadsFromTheConfigDirAndTheEnvironmentWins) {
 TEST(VpsNetSetup, NetworkConfigTakesGatewaysFromVpsThenHost) {
     HostNetworkConf h;
     h.bridge = "brx";
-    h.bridgeAddresses = {P("10.88.0.1/24")};
+    h.bridgeAddresses = {Pfx("10.88.0.1/24")};
     h.gateway4 = *parseIpAddress("10.88.0.254");
     h.gateway6 = *parseIpAddress("fd99::1");  // outside the VPS's IPv6 network: not used
     h.mtu = 1400;
@@ -162,7 +162,7 @@ TEST(VpsNetSetup, AnAddressOfAnotherVpsOrTheBridgeIsRefused) {
 
 TEST(VpsGuestNetconf, NetworkdFileSaysWhatBerthSet) {
     GuestInterface i;
-    i.addresses = {P("10.0.0.2/24"), P("fd00::2/64")};
+    i.addresses = {Pfx("10.0.0.2/24"), Pfx("fd00::2/64")};
     i.gateways = {*parseIpAddress("10.0.0.1"), *parseIpAddress("fd00::1")};
     i.nameservers = {*parseIpAddress("10.0.0.53")};
     i.searchDomains = {"example.org", "example.net"};
@@ -216,7 +216,7 @@ TEST(VpsGuestNetconf, WritesOnlyWhatTheTemplateHas) {
     std::string root = d.path + "/rootfs";
     ASSERT_TRUE(fs::mkdirAll(root + "/etc", 0755).ok());
     GuestInterface i;
-    i.addresses = {P("10.0.0.2/24")};
+    i.addresses = {Pfx("10.0.0.2/24")};
     // A template with neither systemd nor ifupdown gets nothing.
     ASSERT_TRUE(writeGuestNetworkConfig(root, i, ::getuid(), ::getgid()).ok());
     EXPECT_FALSE(fs::exists(root + "/etc/systemd"));

@@ -14,7 +14,7 @@ using namespace berth::vps;
 
 namespace {
 
-Config sample() {
+Config sampleVps() {
     Config c;
     c.name = "web1";
     c.templateName = "bb";
@@ -30,7 +30,7 @@ Config sample() {
 
 TEST(VpsSpec, IsASystemContainerPreset) {
     HostCaps caps{"0-1", false, false};
-    auto s = buildSpec(sample(), "/var/lib/berth/vps/web1/rootfs", caps, runtime::spec::defaultSpec(false));
+    auto s = buildSpec(sampleVps(), "/var/lib/berth/vps/web1/rootfs", caps, runtime::spec::defaultSpec(false));
     ASSERT_TRUE(s.ok()) << s.error().what();
     const auto& j = *s;
     EXPECT_EQ(j["process"]["args"], nlohmann::json::array({"/sbin/init"}));
@@ -59,7 +59,7 @@ TEST(VpsSpec, IsASystemContainerPreset) {
 }
 
 TEST(VpsSpec, HostnameDefaultsToTheName) {
-    Config c = sample();
+    Config c = sampleVps();
     c.hostname = "box.example.org";
     auto s = buildSpec(c, "/r", HostCaps{}, runtime::spec::defaultSpec(false));
     EXPECT_EQ((*s)["hostname"], "box.example.org");
@@ -83,7 +83,7 @@ bool hasOption(const nlohmann::json& m, const std::string& o) {
 }  // namespace
 
 TEST(VpsSpec, SystemdGetsItsCgroupsReadWriteAndAFreshRun) {
-    Config c = sample();
+    Config c = sampleVps();
     c.init = InitInfo{"/sbin/init", "systemd", "SIGRTMIN+4"};
     auto s = buildSpec(c, "/r", HostCaps{}, runtime::spec::defaultSpec(false));
     ASSERT_TRUE(s.ok()) << s.error().what();
@@ -99,7 +99,7 @@ TEST(VpsSpec, SystemdGetsItsCgroupsReadWriteAndAFreshRun) {
     EXPECT_NE(std::find(env.begin(), env.end(), "container=berth"), env.end());
     EXPECT_TRUE(runtime::spec::parse(s->dump()).ok());
     // busybox init: its cgroup is writable too, /run stays the VPS's own dir.
-    auto b = buildSpec(sample(), "/r", HostCaps{}, runtime::spec::defaultSpec(false));
+    auto b = buildSpec(sampleVps(), "/r", HostCaps{}, runtime::spec::defaultSpec(false));
     ASSERT_TRUE(b.ok());
     EXPECT_TRUE(hasOption(*mountAt(*b, "/sys/fs/cgroup"), "rw"));
     EXPECT_EQ(mountAt(*b, "/run"), nullptr);

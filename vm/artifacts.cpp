@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <set>
 #include <sstream>
@@ -283,7 +284,10 @@ Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool sha
     if (!shares) a.kernel.image = unpackedKernel(a.kernel, cacheRoot);
     a.cacheDir = cacheRoot + "/" + a.kernel.version + "-" + key;
     a.initramfs = a.cacheDir + "/initramfs.cpio";
-    if (fs::exists(a.initramfs)) return a;
+    if (fs::exists(a.initramfs)) {
+        (void)::utimensat(AT_FDCWD, a.cacheDir.c_str(), nullptr, 0);  // in use: not pruned
+        return a;
+    }
     TRY(fs::mkdirAll(a.cacheDir, 0700));
     UniqueFd lock(::open((a.cacheDir + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!lock || ::flock(lock.get(), LOCK_EX) < 0) return Error::fromErrno("lock ", a.cacheDir);
@@ -291,7 +295,32 @@ Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool sha
     log::debug("vm: building ", a.initramfs, " from ", agentPath, " and ", a.kernel.modulesDir);
     ASSIGN_OR_RETURN(std::string data, buildInitramfs(a.kernel, agentPath, unsignedModules));
     TRY(fs::writeFileAtomic(a.initramfs, data, 0600));
+    size_t pruned = pruneBootArtifacts(cacheRoot, a.cacheDir, kArtifactMaxIdleSeconds, ::time(nullptr));
+    if (pruned) log::debug("vm: removed ", pruned, " initramfs directories unused for a day");
     return a;
+}
+
+size_t pruneBootArtifacts(const std::string& cacheRoot, const std::string& keep, int64_t maxIdleSeconds, int64_t now) {
+    auto names = fs::listDir(cacheRoot);
+    if (!names) return 0;
+    size_t removed = 0;
+    for (const auto& name : *names) {
+        // Only what ensureBootArtifacts makes: <kernel version>-<16 hex digits>.
+        size_t dash = name.rfind('-');
+        if (dash == std::string::npos || dash == 0 || name.size() - dash - 1 != 16 ||
+            name.find_first_not_of("0123456789abcdef", dash + 1) != std::string::npos)
+            continue;
+        std::string dir = cacheRoot + "/" + name;
+        if (dir == keep) continue;
+        struct stat st;
+        if (::lstat(dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+        if (now - static_cast<int64_t>(st.st_mtime) < maxIdleSeconds) continue;
+        // A build in progress holds the lock: leave that directory alone.
+        UniqueFd lock(::open((dir + "/.lock").c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+        if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) continue;
+        if (fs::removeAll(dir)) removed++;
+    }
+    return removed;
 }
 
 namespace {

@@ -55,8 +55,14 @@ struct BootArtifacts {
 // Whether the kernel's modules dir has virtio_balloon.ko (the generic kernel's extraction by an
 // older scripts/setup.sh does not).
 bool hasBalloonModule(const Kernel& k);
-// Builds the initramfs on first use (under a lock, written atomically), else reuses it.
+// Builds the initramfs on first use (under a lock, written atomically), else reuses it. Each use
+// stamps the directory's mtime; a build removes the other initramfs directories not used for
+// kArtifactMaxIdle (pruneBootArtifacts): every new agent build or kernel is a new directory.
 Result<BootArtifacts> ensureBootArtifacts(const std::string& cacheRoot, bool shares = false);
+constexpr int64_t kArtifactMaxIdleSeconds = 24 * 3600;
+// Removes `<version>-<16 hex>` directories under cacheRoot, other than `keep`, whose mtime is
+// older than now - maxIdleSeconds and whose .lock nobody holds; returns how many went.
+size_t pruneBootArtifacts(const std::string& cacheRoot, const std::string& keep, int64_t maxIdleSeconds, int64_t now);
 // The initramfs contents for a kernel (agent as /init, modules, their load order). unsigned:
 // the modules without their appended signatures (modulesMayBeUnsigned).
 Result<std::string> buildInitramfs(const Kernel& k, const std::string& agentBinary, bool unsignedModules = false);

@@ -19,16 +19,11 @@ std::string rfc3339Now() {
     year_month_day ymd{day};
     hh_mm_ss hms{t - day};
     char buf[64];
-    snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lldZ", static_cast<int>(ymd.year()),
+    snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld.%09ldZ", static_cast<int>(ymd.year()),
              static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
              static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
-             static_cast<long long>(hms.seconds().count()));
-    // The nanoseconds go between the seconds and the Z.
-    std::string out(buf);
-    char ns[16];
-    snprintf(ns, sizeof ns, ".%09ld", ts.tv_nsec);
-    out.insert(out.size() - 1, ns);
-    return out;
+             static_cast<long long>(hms.seconds().count()), ts.tv_nsec);
+    return buf;
 }
 
 }  // namespace berth

@@ -145,9 +145,12 @@ if [[ $BREAKDOWN -eq 1 ]]; then
         INITRAMFS0="$(ls "$TMP"/cache-compare/*/initramfs.cpio | head -1)"
     fi
     mkdir -p "$TMP/bd"
-    echo "vm.sh --breakdown: $N rounds of ${BD_MODES[*]} (alternated), ${ACCEL[*]}, $KERNEL; load before: $(uptime | sed 's/.*load average: //')"
+    echo "vm.sh --breakdown: $N rounds of ${BD_MODES[*]} (each round in a random order), ${ACCEL[*]}, $KERNEL; load before: $(uptime | sed 's/.*load average: //')"
+    # Each round runs every mode once, in a fresh random order (shuf): a fixed order let the
+    # position in the round (what ran just before: page cache, THP, the host's frequency) fall
+    # on the same mode every time (bench/README.md, "Start time, fifth pass").
     for ((i = 0; i < N; i++)); do
-        for what in "${BD_MODES[@]}"; do
+        for what in $(printf '%s\n' "${BD_MODES[@]}" | shuf); do
             case "$what" in
                 floor) floor_timed "$TMP/bd/$what.$i" ;;
                 floor0) KERNEL="/boot/vmlinuz-$KVER" INITRAMFS="$INITRAMFS0" CMDLINE="${CMDLINE/ cryptomgr.notests/}" \

@@ -14,6 +14,7 @@
 #include <utility>
 #include <thread>
 
+#include "cgroups/resources.hpp"
 #include "common/crash_point.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -69,6 +70,20 @@ wire::GuestProcess guestProcessFor(const runtime::spec::Spec& s, const std::stri
 
 // The profile must compile here (the guest compiles the same JSON for the same architecture);
 // a notify listener would have to be reached from the guest, which the VM path cannot do.
+// linux.resources for the guest's cgroup: what wire::guestResources keeps, and the device rules
+// as the namespaces path applies them — a deny-all first, the spec's rules, runc's defaults for
+// the nodes the guest makes (/dev/null, ptys...) — which the guest's cgroup2 enforces with an
+// eBPF program. Without them a workload with CAP_MKNOD could open any device of the guest: the
+// disk of the rootfs, or in a pod the other members' disks.
+nlohmann::json guestResourcesFor(const runtime::spec::Spec& s) {
+    nlohmann::json out = wire::guestResources(s.linux->resources, false);
+    std::vector<std::string> devicePaths;
+    for (auto& d : s.linux->devices) devicePaths.push_back(d.path);
+    nlohmann::json rules = cgroups::withDefaultDeviceRules(s.linux->resources, devicePaths);
+    if (rules.contains("devices")) out["devices"] = std::move(rules["devices"]);
+    return out;
+}
+
 Status checkSeccompForGuest(const nlohmann::json& seccomp) {
     ASSIGN_OR_RETURN(auto filter, runtime::security::SeccompFilter::compile(seccomp));
     if (filter.notifies())
@@ -292,7 +307,7 @@ public:
         ScopeGuard unwire([&] { unwireNetwork(req.stateDir); });
         if (!net.warning.empty()) log::warn(net.warning);
         addNics(net, guest, q);
-        guest.resources = wire::guestResources(s.linux->resources, false);  // cpus/mems: where they fit (the agent)
+        guest.resources = guestResourcesFor(s);  // cpus/mems: where they fit (the agent)
         q.cmdline = wire::kernelCmdline({mode, false, log::debugEnabled(), !shares.shares.empty(), wire::timing::enabled(),
                                          !q.nics.empty(), hostTscKhz(cacheRoot()).khz, c.balloon.ceilingMiB > 0});
         c.guestConfigJson = wire::toJson(guest);
@@ -333,7 +348,7 @@ public:
         for (const auto& ns : s.linux->namespaces)
             if (ns.type == "pid" && !ns.path.empty()) guest.sandboxPidNs = true;
         guest.hostname.clear();  // the UTS namespace is the sandbox's (CRI gives both one name)
-        guest.resources = wire::guestResources(s.linux->resources, false);  // its own cgroup in the guest
+        guest.resources = guestResourcesFor(s);  // its own cgroup in the guest
         c.guestConfigJson = wire::toJson(guest);
         ASSIGN_OR_RETURN(ShimStarted started, startShim(c));
         unstage.dismiss();

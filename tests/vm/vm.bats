@@ -151,12 +151,22 @@ bg_run() {
     [[ "${lines[2]}" == "cpuset 0 0 nproc 1" ]] || fail "the guest cgroup's cpuset: ${lines[2]}"
 }
 
-@test "vm: differential — the same bundle prints the same on the namespaces and the VM path" {
-    set_args sh -c 'echo hi; cat /etc/hostname; id; echo "$PATH"; pwd; ls /; ls /bin | head -3; echo $((6 * 7))'
-    cfg 'del(.annotations)'
+@test "vm: differential — the same bundle prints the same on the namespaces and the VM path; device rules apply in the guest" {
+    # linux.resources.devices: a node made with CAP_MKNOD opens only as the rules allow (the
+    # guest's cgroup2 enforces them with an eBPF program, the host's v1 devices cgroup natively).
+    set_args sh -c 'echo hi; cat /etc/hostname; id; echo "$PATH"; pwd; ls /; ls /bin | head -3; echo $((6 * 7))
+                    mknod /dev/k c 1 11 && mknod /dev/l b 7 0 && echo made
+                    (exec 3>/dev/k) 2>/dev/null && echo kmsg-write-opens || echo kmsg-write-denied
+                    (exec 3</dev/l) 2>&1 | grep -o "Operation not permitted" || echo loop-opens
+                    (exec 3>/dev/null) 2>/dev/null && echo null-opens || echo null-denied'
+    cfg 'del(.annotations) | .process.capabilities.bounding += ["CAP_MKNOD"]
+         | .process.capabilities.effective += ["CAP_MKNOD"] | .process.capabilities.permitted += ["CAP_MKNOD"]
+         | .linux.resources.devices += [{allow: true, type: "c", major: 1, minor: 11, access: "w"}]'
     run_fg "$ID"
     assert_ok
     local native="$output"
+    [[ "$(tail -4 <<<"$native" | tr '\n' ' ')" == "made kmsg-write-opens Operation not permitted null-opens " ]] ||
+        fail "device rules natively:" "$native"
     cfg '.annotations["run.oci.handler"] = "vm"'
     run_fg "$(new_id)"
     assert_ok

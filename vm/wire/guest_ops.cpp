@@ -187,6 +187,7 @@ json guestResources(const json& resources, bool atCreate) {
         out["cpu"].erase("cpus");
         out["cpu"].erase("mems");
     }
+    if (atCreate && resources.contains("devices") && resources["devices"].is_array()) out["devices"] = resources["devices"];
     return out;
 }
 

@@ -110,14 +110,16 @@ TEST(VmGuestOps, GuestResourcesKeepWhatTheGuestCgroupTakes) {
     json r = {{"memory", {{"limit", 100 << 20}}},
               {"cpu", {{"quota", 50000}, {"period", 100000}, {"cpus", "2-3"}, {"mems", "0"}}},
               {"pids", {{"limit", 64}}},
-              {"devices", json::array()},
+              {"devices", json::array({{{"allow", false}, {"access", "rwm"}}})},
               {"blockIO", {{"weight", 100}}},
               {"hugepageLimits", json::array()}};
     json atCreate = wire::guestResources(r, true);
     EXPECT_EQ(atCreate["memory"]["limit"], 100 << 20);
     EXPECT_EQ(atCreate["cpu"]["quota"], 50000);
     EXPECT_FALSE(atCreate["cpu"].contains("cpus"));  // the vCPU count stands for them
-    EXPECT_FALSE(atCreate.contains("devices"));
+    // The device rules at create (the guest's eBPF filter), never in an update.
+    EXPECT_EQ(atCreate["devices"], r["devices"]);
+    EXPECT_FALSE(wire::guestResources(r, false).contains("devices"));
     EXPECT_FALSE(atCreate.contains("blockIO"));
     EXPECT_EQ(atCreate["pids"]["limit"], 64);
     EXPECT_EQ(wire::guestResources(r, false)["cpu"]["cpus"], "2-3");

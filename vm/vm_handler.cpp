@@ -14,7 +14,6 @@
 #include <utility>
 #include <thread>
 
-#include "cgroups/resources.hpp"
 #include "common/crash_point.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -70,17 +69,16 @@ wire::GuestProcess guestProcessFor(const runtime::spec::Spec& s, const std::stri
 
 // The profile must compile here (the guest compiles the same JSON for the same architecture);
 // a notify listener would have to be reached from the guest, which the VM path cannot do.
-// linux.resources for the guest's cgroup: what wire::guestResources keeps, and the device rules
-// as the namespaces path applies them — a deny-all first, the spec's rules, runc's defaults for
-// the nodes the guest makes (/dev/null, ptys...) — which the guest's cgroup2 enforces with an
-// eBPF program. Without them a workload with CAP_MKNOD could open any device of the guest: the
-// disk of the rootfs, or in a pod the other members' disks.
+// linux.resources for the guest's cgroup: what wire::guestResources keeps, and the spec's device
+// rules as written; the agent adds runc's defaults for the nodes it makes (agent::
+// withGuestDeviceRules) and its cgroup2 enforces them with an eBPF program. Without them a
+// workload with CAP_MKNOD could open any device of the guest: the disk of the rootfs, or in a
+// pod the other members' disks.
 nlohmann::json guestResourcesFor(const runtime::spec::Spec& s) {
     nlohmann::json out = wire::guestResources(s.linux->resources, false);
-    std::vector<std::string> devicePaths;
-    for (auto& d : s.linux->devices) devicePaths.push_back(d.path);
-    nlohmann::json rules = cgroups::withDefaultDeviceRules(s.linux->resources, devicePaths);
-    if (rules.contains("devices")) out["devices"] = std::move(rules["devices"]);
+    const nlohmann::json& r = s.linux->resources;
+    out["devices"] = r.is_object() && r.contains("devices") && r["devices"].is_array() ? r["devices"]
+                                                                                       : nlohmann::json::array();
     return out;
 }
 

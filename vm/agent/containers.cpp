@@ -116,7 +116,7 @@ void exitAcked(int sock, proto::Decoder& dec, int code) {
     if (!cfg || cfg->type != proto::Type::Config) ::_exit(1);
     auto p = wire::guestProcessFromJson(cfg->payload);
     Status st = p ? enterMemberRootfs(*p) : Status(p.error());
-    if (st) st = setupMemberCgroup(p->resources, p->member);
+    if (st) st = setupMemberCgroup(withGuestDeviceRules(p->resources, p->devices), p->member);
     if (!st) {
         (void)proto::writeFrame(sock, proto::Type::Failed, st.error().what());
         ::_exit(127);

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 
+#include "cgroups/resources.hpp"
 #include "cgroups/stats.hpp"
 #include "cgroups/v2/manager.hpp"
 #include "common/fs.hpp"
@@ -73,6 +74,15 @@ Status setupGuestCgroup(const nlohmann::json& resources, const std::string& id) 
     if (!cpuset.empty()) TRY_CTX(m->apply(cpuset), "the container's cpuset in the guest");
     guestCgroups()[id] = GuestCgroup{dir, std::move(m), wire::guestMemoryCeiling(resources)};
     return {};
+}
+
+nlohmann::json withGuestDeviceRules(const nlohmann::json& resources, const std::vector<runtime::spec::Device>& devices) {
+    std::vector<std::string> paths;
+    for (auto& d : devices) paths.push_back(d.path);
+    nlohmann::json out = resources.is_object() ? resources : nlohmann::json::object();
+    nlohmann::json rules = cgroups::withDefaultDeviceRules(resources, paths);
+    out["devices"] = std::move(rules["devices"]);
+    return out;
 }
 
 Status setupMemberCgroup(const nlohmann::json& resources, const std::string& id) {

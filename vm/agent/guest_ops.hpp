@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "runtime/spec/spec.hpp"
 #include "vm/wire/protocol.hpp"
 
 namespace berth::vm::agent {
@@ -20,6 +21,10 @@ namespace berth::vm::agent {
 // id: the container's id in a VM of several; "" (the default) is the VM's one container, which
 // answers to any id the host asks about.
 Status setupGuestCgroup(const nlohmann::json& resources, const std::string& id = "");
+// `resources` with the device rules the namespaces path applies (cgroups::withDefaultDeviceRules):
+// a deny-all, the spec's rules, runc's defaults for the nodes the guest makes unless
+// linux.devices (`devices`) makes that node itself.
+nlohmann::json withGuestDeviceRules(const nlohmann::json& resources, const std::vector<runtime::spec::Device>& devices);
 // In a pod member's supervisor (a child of PID 1): the member's own cgroup berth/<id> with its
 // limits; it becomes the one container of this process's table (so the workload, its execs and
 // the ps/stats/update requests its supervisor answers use it); its memory ceiling is the VM's.

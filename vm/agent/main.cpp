@@ -72,7 +72,7 @@ Result<int> serve(int port) {
     timing::mark("cfg.lo");
     Status prepared = prepareRootfs(p);
     timing::mark("cfg.rootfs");
-    if (prepared) prepared = setupGuestCgroup(p.resources);
+    if (prepared) prepared = setupGuestCgroup(withGuestDeviceRules(p.resources, p.devices));
     if (Status st = prepared; !st) {
         (void)wire::proto::writeFrame(port, wire::proto::Type::Failed, st.error().what());
         return 127;

@@ -77,8 +77,7 @@ wire::GuestProcess guestProcessFor(const runtime::spec::Spec& s, const std::stri
 nlohmann::json guestResourcesFor(const runtime::spec::Spec& s) {
     nlohmann::json out = wire::guestResources(s.linux->resources, false);
     const nlohmann::json& r = s.linux->resources;
-    out["devices"] = r.is_object() && r.contains("devices") && r["devices"].is_array() ? r["devices"]
-                                                                                       : nlohmann::json::array();
+    if (r.is_object() && r.contains("devices")) out["devices"] = r["devices"];  // none: the defaults alone
     return out;
 }
 

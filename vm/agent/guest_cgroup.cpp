@@ -79,10 +79,7 @@ Status setupGuestCgroup(const nlohmann::json& resources, const std::string& id) 
 nlohmann::json withGuestDeviceRules(const nlohmann::json& resources, const std::vector<runtime::spec::Device>& devices) {
     std::vector<std::string> paths;
     for (auto& d : devices) paths.push_back(d.path);
-    nlohmann::json out = resources.is_object() ? resources : nlohmann::json::object();
-    nlohmann::json rules = cgroups::withDefaultDeviceRules(resources, paths);
-    out["devices"] = std::move(rules["devices"]);
-    return out;
+    return cgroups::withDefaultDeviceRules(resources, paths);
 }
 
 Status setupMemberCgroup(const nlohmann::json& resources, const std::string& id) {

@@ -59,9 +59,8 @@ std::string userFromPasswd(const std::string& passwd, uint32_t uid);    // "" wh
 
 // linux.resources as the guest applies them at create: memory, cpu (without cpus/mems: the
 // VM's vCPU count stands for them, and the guest's CPUs are numbered 0..n-1 — but see
-// guestCpusetThatFits), pids, unified and the device rules (the host sends them with runc's
-// defaults added: cgroups::withDefaultDeviceRules; the guest's cgroup2 applies them as an eBPF
-// program). An update takes cpus/mems as given (the guest refuses CPUs it lacks) and never the
+// guestCpusetThatFits), pids, unified and the device rules (the spec's; the agent adds runc's
+// defaults, agent::withGuestDeviceRules, and its cgroup2 applies them as an eBPF program). An update takes cpus/mems as given (the guest refuses CPUs it lacks) and never the
 // device rules (runc's update does not change them either).
 nlohmann::json guestResources(const nlohmann::json& resources, bool atCreate);
 // cpus/mems of linux.resources.cpu that the guest honours as given at create ({"cpu": {...}},

@@ -35,7 +35,15 @@ if [[ -d "$out" ]]; then
 fi
 
 tmp="$(mktemp -d "$cache/build.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+# cleanup: an interrupted debootstrap may leave its /proc and /sys mounts in the tree.
+cleanup() {
+    awk -v d="$tmp/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+        xargs -r -n1 umount -l 2>/dev/null || true
+    rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+# Stopped (the test command stops its prefetch when it ends first): the partial tree goes too.
+trap 'exit 143' TERM INT
 echo "make-systemd-rootfs: debootstrap bookworm from $mirror (once; cached in $out)" >&2
 debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus \
     bookworm "$tmp/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 || {

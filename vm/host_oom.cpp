@@ -225,16 +225,18 @@ int OomCoalescer::waitMs(long nowMs) const {
 
 uint32_t OomCoalescer::due(long nowMs) { return held_ && waitMs(nowMs) == 0 ? onOom(0, nowMs) : 0; }
 
-void raiseForGuestOom(uint32_t kills) {
+Result<std::string> guestOomTarget() {
+    ASSIGN_OR_RETURN(auto layout, cgroups::detectLayout());
+    ASSIGN_OR_RETURN(std::string self, fs::readFile("/proc/self/cgroup"));
+    return v1MemoryDir(layout, cgroups::parseProcCgroup(self));
+}
+
+void raiseForGuestOom(uint32_t kills, const Result<std::string>& dir) {
     static bool warned = false;
     auto warnOnce = [](const std::string& why) {
         if (!warned) log::warn("vm: a guest OOM kill is not visible to the host cgroup's OOM watchers (containerd, conmon): ", why);
         warned = true;
     };
-    auto layout = cgroups::detectLayout();
-    auto self = fs::readFile("/proc/self/cgroup");
-    if (!layout || !self) return warnOnce(!layout ? layout.error().what() : self.error().what());
-    auto dir = v1MemoryDir(*layout, cgroups::parseProcCgroup(*self));
     if (!dir) return warnOnce(dir.error().what());
     auto r = raiseOomNotification(*dir, 2000);
     if (!r) return warnOnce(strCat(*dir, ": ", r.error().what()));

@@ -72,9 +72,12 @@ struct RaiseReport {
 // dies by itself (alarm, parent death) if we cannot kill it.
 Result<RaiseReport> raiseOomNotification(const std::string& dir, int timeoutMs);
 
-// For the shim: raise it for its own memory cgroup after `kills` guest OOM kills; a host where
+// For the shim: its own memory cgroup's directory, where guest OOM kills are raised — found once,
+// while the shim can still read /proc (vm/proc_view.hpp puts a FUSE /proc over it).
+Result<std::string> guestOomTarget();
+// For the shim: raise it for `target` (guestOomTarget) after `kills` guest OOM kills; a host where
 // that cannot be done (cgroup2, not writable) gets one warning line in berth's log, once.
-void raiseForGuestOom(uint32_t kills);
+void raiseForGuestOom(uint32_t kills, const Result<std::string>& target);
 
 // When to raise: at once for the first OOM kill, then at most once per kMinGapMs while the
 // container runs (a workload whose children OOM in a loop must not keep a VMM sharing the cgroup

@@ -13,7 +13,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -30,6 +32,7 @@
 #include "vm/exec_proxy.hpp"
 #include "vm/host_oom.hpp"
 #include "vm/pod.hpp"
+#include "vm/proc_view.hpp"
 #include "vm/wire/boot_failure.hpp"
 #include "vm/wire/guest_ops.hpp"
 #include "vm/wire/protocol.hpp"
@@ -114,6 +117,21 @@ private:
     int32_t nextOpsId_ = 1;
     void startOps(UniqueFd conn, const std::string& request);
     void onOpsReply(const wire::proto::Frame& f);
+    // The container's /proc for `podman top` (vm/proc_view.hpp): requests that need the guest's
+    // snapshot wait in viewQueue_ while the agent is asked (viewReqId_, until viewDeadline_).
+    void setupProcView();
+    void onFuse();
+    void answerFuse(const std::string& request);
+    void askProcView();
+    void answerQueuedFuse();
+    UniqueFd fuse_;
+    ProcFs procFs_;
+    wire::ProcSnapshot snap_;
+    long snapAtMs_ = -1;
+    int32_t viewReqId_ = 0;
+    long viewDeadlineMs_ = 0;
+    std::vector<std::string> viewQueue_;
+    Result<std::string> oomTarget_ = Error(ENOENT, "not known yet");  // hostoom::guestOomTarget
 };
 
 // False when berth is no longer there to hear it (killed mid-create): nobody would ever
@@ -297,6 +315,17 @@ void Shim::startOps(UniqueFd conn, const std::string& request) {
 void Shim::onOpsReply(const wire::proto::Frame& f) {
     auto idp = wire::proto::splitExecId(f);
     if (!idp) return;
+    if (viewReqId_ && idp->first == viewReqId_) {
+        viewReqId_ = 0;
+        snap_ = {};
+        auto reply = parseJson(idp->second, "the guest agent's reply");
+        auto body = reply ? wire::opsReplyBody(*reply) : Result<nlohmann::json>(reply.error());
+        if (body && body->contains("proc"))
+            if (auto snap = wire::procSnapshotFromJson((*body)["proc"])) snap_ = std::move(*snap);
+        snapAtMs_ = nowMs();
+        answerQueuedFuse();
+        return;
+    }
     auto it = opsClients_.find(idp->first);
     if (it == opsClients_.end()) return;
     if (::send(it->second.get(), idp->second.data(), idp->second.size(), MSG_NOSIGNAL) < 0) {
@@ -376,15 +405,86 @@ void Shim::onFrame(const wire::proto::Frame& f) {
         case wire::proto::Type::OpsReply: onOpsReply(f); break;
         case wire::proto::Type::Oom:  // before the Exit it precedes: the host cgroup is still ours
             if (auto n = wire::proto::decodeInt(f); n && *n > 0)
-                if (uint32_t k = oom_.onOom(static_cast<uint32_t>(*n), nowMs())) hostoom::raiseForGuestOom(k);
+                if (uint32_t k = oom_.onOom(static_cast<uint32_t>(*n), nowMs())) hostoom::raiseForGuestOom(k, oomTarget_);
             break;
         case wire::proto::Type::Exit:
-            if (uint32_t k = oom_.beforeExit()) hostoom::raiseForGuestOom(k);
+            if (uint32_t k = oom_.beforeExit()) hostoom::raiseForGuestOom(k, oomTarget_);
             if (auto c = wire::proto::decodeInt(f)) code_ = *c;
             wire::timing::mark("exit.frame");
             (void)wire::proto::writeFrame(agent_.get(), wire::proto::Type::Exit, wire::proto::intPayload(code_));  // ack
             break;
         default: break;
+    }
+}
+
+// Once the VM is up (QEMU, forked before, stays in the host's mount namespace).
+void Shim::setupProcView() {
+    oomTarget_ = hostoom::guestOomTarget();  // reads /proc: before the view covers it
+    std::vector<std::string> keep;
+    for (const std::string& p : {c_.stateDir, c_.sandboxStateDir})
+        if (!p.empty())
+            if (char* real = ::realpath(p.c_str(), nullptr)) {
+                keep.emplace_back(real);
+                ::free(real);
+            }
+    auto fuse = mountProcView(keep);
+    if (!fuse) {
+        log::warn("vm: podman top will not see the guest's processes: ", fuse.error().what());
+        return;
+    }
+    fuse_ = std::move(*fuse);
+    wire::timing::mark("procview.mounted");
+}
+
+void Shim::onFuse() {
+    std::string buf(136 * 1024, '\0');  // above FUSE's minimum read buffer; requests here are small
+    for (int i = 0; i < 64; i++) {
+        ssize_t n = ::read(fuse_.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) {  // ENODEV: unmounted (the namespace is going)
+            fuse_.reset();
+            return;
+        }
+        answerFuse(buf.substr(0, static_cast<size_t>(n)));
+    }
+}
+
+void Shim::answerFuse(const std::string& request) {
+    if (ProcFs::needsSnapshot(request) && (snapAtMs_ < 0 || nowMs() - snapAtMs_ > 1000)) {
+        viewQueue_.push_back(request);
+        askProcView();
+        return;
+    }
+    std::string out = procFs_.answer(request, snap_);
+    if (!out.empty() && fuse_) (void)!::write(fuse_.get(), out.data(), out.size());
+}
+
+void Shim::askProcView() {
+    if (viewReqId_) return;  // asked already
+    if (code_ >= 0 || !started_) {  // nothing runs in the container (yet, or any more)
+        snap_ = {};
+        snapAtMs_ = nowMs();
+        return answerQueuedFuse();
+    }
+    int32_t id = nextOpsId_++;
+    std::string id_ = c_.stateDir.substr(c_.stateDir.find_last_of('/') + 1);  // <root>/<container id>
+    nlohmann::json req = {{"container", id_}, {"view", "proc"}};
+    if (!wire::proto::writeFrame(agent_.get(), wire::proto::Type::PsRequest, wire::opsPayload(id, req))) {
+        snap_ = {};
+        snapAtMs_ = nowMs();
+        return answerQueuedFuse();
+    }
+    viewReqId_ = id;
+    viewDeadlineMs_ = nowMs() + kAgentAnswerMs;
+}
+
+void Shim::answerQueuedFuse() {
+    std::vector<std::string> queue;
+    queue.swap(viewQueue_);
+    for (auto& r : queue) {
+        std::string out = procFs_.answer(r, snap_);
+        if (!out.empty() && fuse_) (void)!::write(fuse_.get(), out.data(), out.size());
     }
 }
 
@@ -407,7 +507,8 @@ bool Shim::step(int timeoutMs) {
     std::vector<struct pollfd> fds = {{agent_.get(), POLLIN, 0},
                                       {sfd_.get(), POLLIN, 0},
                                       {ctl_ ? ctl_.get() : -1, POLLIN, 0},
-                                      {wantStdin ? STDIN_FILENO : -1, POLLIN, 0}};
+                                      {wantStdin ? STDIN_FILENO : -1, POLLIN, 0},
+                                      {fuse_ ? fuse_.get() : -1, POLLIN, 0}};
     std::vector<int32_t> execIds;
     for (auto& [id, e] : execs_) {
         fds.push_back({e.in ? e.in.get() : -1, POLLIN, 0});
@@ -456,6 +557,7 @@ bool Shim::step(int timeoutMs) {
         }
     }
     if (fds[2].revents) acceptControl();
+    if (fds[4].revents) onFuse();
     if (fds[3].revents) {
         char buf[16384];
         ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
@@ -467,7 +569,7 @@ bool Shim::step(int timeoutMs) {
     }
     for (size_t i = 0; i < execIds.size(); i++) {
         auto it = execs_.find(execIds[i]);  // an exit frame above may have ended it
-        if (fds[4 + i].revents && it != execs_.end() && it->second.in) relayExecStdin(it->first, it->second);
+        if (fds[5 + i].revents && it != execs_.end() && it->second.in) relayExecStdin(it->first, it->second);
         it = execs_.find(execIds[i]);
         if (fds[execConnBase + i].revents && it != execs_.end() && it->second.hearing) onExecClient(it->first, it->second);
     }
@@ -523,10 +625,19 @@ void Shim::run() {
         ::unlink(controlSocketPath(c_.stateDir).c_str());
         ::_exit(1);
     }
+    setupProcView();
     while (code_ < 0 && !vmmGone_) {
         tryStart();
-        step(started_ ? oom_.waitMs(nowMs()) : 20);
-        if (uint32_t k = oom_.due(nowMs())) hostoom::raiseForGuestOom(k);  // held back by the gap
+        int wait = started_ ? oom_.waitMs(nowMs()) : 20;
+        if (viewReqId_) wait = wait < 0 ? 500 : std::min(wait, 500);
+        step(wait);
+        if (uint32_t k = oom_.due(nowMs())) hostoom::raiseForGuestOom(k, oomTarget_);  // held back by the gap
+        if (viewReqId_ && nowMs() > viewDeadlineMs_) {  // the agent did not answer: an empty /proc
+            viewReqId_ = 0;
+            snap_ = {};
+            snapAtMs_ = nowMs();
+            answerQueuedFuse();
+        }
     }
     finish();
 }

@@ -28,7 +28,9 @@ oom_events_above() {
 }
 
 @test "vm: ps, update and events read the container's cgroup in the guest; an OOM kill is an oom event and fires the host cgroup's v1 OOM eventfd, the workload's own too (exit 137); bad input is one line" {
-    set_args sh -c 'sleep 1000 & echo ready; exec sleep 999'
+    # The second child names itself with bytes that are not UTF-8 (a tenant may): every reply
+    # about it must still be made (the agent is the guest's PID 1).
+    set_args sh -c 'sleep 1000 & sh -c '"'"'printf "\377\376" >/proc/$$/comm; sleep 996; exit 0'"'"' & echo ready; exec sleep 999'
     cfg '.linux.resources = {memory: {limit: 104857600}, pids: {limit: 100}}'
     # A malformed RAM ceiling: one line, nothing left (no VMM, state dir or cgroup).
     local bad
@@ -53,7 +55,24 @@ oom_events_above() {
     grep -q qemu <<<"$output" && fail "ps lists the host's VMM:" "$output"
     rb ps --format json "$ID"
     assert_ok
-    [[ "$(jq -c 'sort' <<<"$output")" =~ ^\[1,[0-9]+\]$ ]] || fail "ps --format json: $output"
+    [[ "$(jq -c 'sort' <<<"$output")" =~ ^\[1,[0-9]+,[0-9]+,[0-9]+\]$ ]] || fail "ps --format json: $output"
+    local pids shim
+    pids="$(jq -r 'sort | .[]' <<<"$output")"
+    # The shim's mount namespace (where podman top reads /proc, vm/proc_view.hpp) has the
+    # container's /proc: exactly its pids, their files as its own procfs shows them, and none of
+    # the host's mounts it does not use.
+    rb state "$ID"
+    shim="$(jq -r .pid <<<"$output")"
+    [[ "$(nsenter -m -t "$shim" ls /proc | grep -E '^[0-9]+$' | sort -n)" == "$pids" ]] ||
+        fail "the shim's /proc: $(nsenter -m -t "$shim" ls /proc | tr '\n' ' '), ps: $pids"
+    [[ "$(nsenter -m -t "$shim" cat /proc/1/cmdline | tr '\0' ' ')" == "sleep 999 " ]] || fail "pid 1's cmdline"
+    grep -q '^btime [0-9]' <(nsenter -m -t "$shim" cat /proc/stat) || fail "no btime in the shim's /proc/stat"
+    [[ "$(nsenter -m -t "$shim" readlink /proc/1/ns/pid)" =~ ^pid:\[[0-9]+\]$ ]] || fail "ns/pid"
+    nsenter -m -t "$shim" sh -c 'cat /proc/*/status' | grep -q $'^Name:\t\xef\xbf\xbd\xef\xbf\xbd$' ||
+        fail "the non-UTF-8 name:" "$(nsenter -m -t "$shim" sh -c 'cat /proc/*/status' | grep ^Name)"
+    awk '{print $5}' "/proc/$shim/mountinfo" | grep -Eq '^/(run|var|tmp)/' &&
+        [[ "$(awk '{print $5}' "/proc/$shim/mountinfo" | grep -E '^/(run|var|tmp)/')" != "$(dirname "$ROOT")"* ]] &&
+        fail "host mounts in the shim's namespace:" "$(awk '{print $5}' "/proc/$shim/mountinfo")"
     rb ps "$ID" -o pid,comm
     assert_berth_error 'options for the host.s ps do not apply'
     # A malformed request (not JSON) straight to the shim's socket: the agent answers with an

@@ -10,8 +10,9 @@
 # Bind mounts (-v, podman's /etc/hosts, resolv.conf, hostname, .containerenv) reach the guest over
 # virtio-9p, so every podman container boots the generic kernel (scripts/setup.sh extracts it).
 #
-# Not covered because podman does not ask the runtime for them (see docs/vm.md): top and stats
-# (podman reads the host's /proc and cgroup of the shim).
+# podman top reads /proc in the shim's mount namespace, where the shim serves the guest
+# container's /proc (vm/proc_view.hpp). Not covered because podman does not ask the runtime for
+# it (see docs/vm.md): stats (podman reads the host cgroup of the shim and QEMU).
 
 bats_require_minimum_version 1.5.0
 
@@ -96,6 +97,20 @@ fetch() {
     [[ "${lines[1]}" == "sh -c trap"* ]] || { echo "PID 1 is: ${lines[1]}"; false; }
     run pm exec vm-detached sh -c 'exit 5'
     expect_status 5
+    # podman top reads /proc in the mount namespace of the container's pid — the shim's, where
+    # the shim serves the guest container's own /proc (vm/proc_view.hpp): its processes with the
+    # pids of its PID namespace, and none of the host's.
+    run pm top vm-detached
+    expect_status 0
+    [[ "${lines[0]}" == USER*PID*PPID*COMMAND* ]] || { echo "podman top: $output"; false; }
+    grep -qE '^root +1 +0 .*sh -c trap' <<<"$output" || { echo "podman top: $output"; false; }
+    if grep -qE 'conmon|berth-vm-shim|qemu|bats|podman' <<<"$output"; then
+        echo "podman top shows host processes: $output"
+        false
+    fi
+    run pm top vm-detached pid ppid comm
+    expect_status 0
+    grep -qE '^1 +0 +sh$' <<<"$output" || { echo "podman top pid ppid comm: $output"; false; }
     # podman update goes through `berth-vm update`: the limit lands in the guest's cgroup, and
     # the balloon takes the guest's RAM down with it (no limit at create: 256 MiB and more).
     local total0

@@ -152,9 +152,10 @@ Result<nlohmann::json> answer(wire::proto::Type type, const nlohmann::json& req)
     std::string id = req.value("container", std::string());
     GuestCgroup* cg = findCgroup(id);
     if (type == wire::proto::Type::PsRequest) {
-        if (!cg) return guestPs({});  // not started: nothing runs yet
+        bool view = req.value("view", std::string()) == "proc";
+        if (!cg) return view ? guestProcView({}) : guestPs({});  // not started: nothing runs yet
         ASSIGN_OR_RETURN(auto pids, cg->manager->pids());
-        return guestPs(pids);
+        return view ? guestProcView(pids) : guestPs(pids);
     }
     if (!cg) return Error(ENOENT, strCat("container \"", id, "\" has no cgroup in the guest")).hideErrno();
     if (type == wire::proto::Type::StatsRequest) return guestStats(*cg);

@@ -46,6 +46,9 @@ int openContainerCgroup(const std::string& id = "");
 Status mountContainerCgroup(const std::string& rootfs = "/rootfs");
 // guest_ps.cpp: the ps rows of these guest pids ({"processes": [...]}, wire::psRowsToJson).
 Result<nlohmann::json> guestPs(const std::vector<pid_t>& pids);
+// guest_ps.cpp: the container's /proc ({"proc": wire::procSnapshotToJson}), read through the
+// first of these guest pids that has one.
+Result<nlohmann::json> guestProcView(const std::vector<pid_t>& pids);
 // When a process of the container has exited, and before its Exit frame: an Oom frame with the
 // guest OOM kills of its cgroup (memory.events oom_kill) not told to the host yet, if any — the
 // host raises them where containerd and conmon watch (vm/host_oom.hpp). A workload that is itself

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <algorithm>
 #include <optional>
 #include <set>
@@ -48,7 +49,11 @@ std::string startTime(time_t start, time_t now) {
 
 }  // namespace
 
-std::string opsPayload(int32_t id, const json& body) { return proto::intPayload(id) + body.dump(); }
+// A guest process's command line and name are the tenant's bytes, not necessarily UTF-8: invalid
+// sequences become U+FFFD (the strict dump would throw, and an exception in PID 1 is a panic).
+std::string opsPayload(int32_t id, const json& body) {
+    return proto::intPayload(id) + body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 Result<std::pair<int32_t, json>> parseOpsPayload(const proto::Frame& f) {
     ASSIGN_OR_RETURN(auto idp, proto::splitExecId(f));
@@ -63,6 +68,36 @@ Result<json> opsReplyBody(const json& reply) {
         return Error(EINVAL, msg).hideErrno();
     }
     return reply;
+}
+
+json procSnapshotToJson(const ProcSnapshot& s) {
+    json a = json::array();
+    for (auto& p : s.procs) a.push_back({{"pid", p.pid}, {"stat", p.stat}, {"status", p.status}, {"cmdline", p.cmdline}});
+    return {{"btime", s.btime}, {"pidns", s.pidNs}, {"processes", std::move(a)}};
+}
+
+Result<ProcSnapshot> procSnapshotFromJson(const json& j) {
+    if (!j.is_object()) return Error(EPROTO, "the guest's /proc: not a JSON object").hideErrno();
+    ProcSnapshot s;
+    if (j.contains("btime") && j["btime"].is_number_unsigned()) s.btime = j["btime"].get<uint64_t>();
+    if (j.contains("pidns") && j["pidns"].is_string()) s.pidNs = j["pidns"].get<std::string>();
+    if (!j.contains("processes") || !j["processes"].is_array()) return s;
+    for (auto& e : j["processes"]) {
+        if (!e.is_object() || !e.contains("pid") || !e["pid"].is_number_integer()) continue;
+        ProcFiles p;
+        p.pid = static_cast<pid_t>(e["pid"].get<int64_t>());
+        if (p.pid <= 0 || p.pid > (1 << 22)) continue;  // outside pid_max: not a pid
+        for (auto [key, field] : {std::pair{"stat", &p.stat}, {"status", &p.status}, {"cmdline", &p.cmdline}})
+            if (e.contains(key) && e[key].is_string()) *field = e[key].get<std::string>();
+        s.procs.push_back(std::move(p));
+    }
+    return s;
+}
+
+uint64_t btimeOf(const std::string& procStat) {
+    for (auto& line : fs::split(procStat, '\n'))
+        if (line.rfind("btime ", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+    return 0;
 }
 
 json psRowsToJson(const std::vector<PsRow>& rows) {

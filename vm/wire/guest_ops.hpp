@@ -41,6 +41,23 @@ Result<std::vector<PsRow>> psRowsFromJson(const nlohmann::json& j);
 // procps's `ps -ef`: "UID PID PPID C STIME TTY TIME CMD", STIME as HH:MM today, MonDD before.
 std::string psTable(const std::vector<PsRow>& rows, time_t now);
 
+// The container's /proc as its own procfs shows it — pids in its PID namespace — for the host's
+// FUSE copy of it (vm/proc_view.hpp: what `podman top` reads). A PsRequest with "view": "proc"
+// is answered {"proc": procSnapshotToJson(...)}.
+struct ProcFiles {
+    pid_t pid = 0;
+    std::string stat, status, cmdline;  // the files' bytes (invalid UTF-8 arrives as U+FFFD)
+};
+struct ProcSnapshot {
+    uint64_t btime = 0;   // /proc/stat's btime (the guest's boot, seconds since the epoch)
+    std::string pidNs;    // its ns/pid link, "pid:[N]"
+    std::vector<ProcFiles> procs;
+};
+nlohmann::json procSnapshotToJson(const ProcSnapshot& s);
+Result<ProcSnapshot> procSnapshotFromJson(const nlohmann::json& j);
+// /proc/stat's btime (0 when absent).
+uint64_t btimeOf(const std::string& procStat);
+
 // The pure part of reading the guest's /proc.
 struct ProcStat {
     std::string comm;

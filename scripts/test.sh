@@ -91,7 +91,7 @@ stop_ctest() {
     done
 }
 trap 'stop_ctest; exit 130' INT TERM
-trap 'stop_ctest; [[ -z "${fuzz_log:-}" ]] || rm -f "$fuzz_log"; [[ -z "$rootfs_pid" ]] || kill -- "-$rootfs_pid" 2>/dev/null' EXIT
+trap 'stop_ctest; [[ -z "${fuzz_log:-}" ]] || rm -f "$fuzz_log"; [[ -z "$rootfs_pid" ]] || kill -- "-$rootfs_pid" 2>/dev/null || true' EXIT
 
 # run_ctest DIR [CTEST_ARG...]: ctest over DIR; returns ctest's status.
 run_ctest() {
@@ -219,6 +219,12 @@ if [[ "$lane" != sanitizer ]]; then
     fi
     run_ctest "$build_dir" "$@" || status=$?
     list_skipped "$build_dir"
+    # The prefetch is over by now (its suites waited on its lock): reaped here, so the trap
+    # never signals a process group whose id was reused.
+    if [[ -n "$rootfs_pid" ]]; then
+        wait "$rootfs_pid" 2>/dev/null || true
+        rootfs_pid=""
+    fi
 fi
 
 if [[ "$lane" != normal ]]; then

@@ -117,7 +117,7 @@ uint64_t lookup(const wire::ProcSnapshot& s, uint64_t parent, const std::string&
     if (!exists(s, parent) || !isDir(parent)) return 0;
     if (parent == FUSE_ROOT_ID) {
         if (name == "stat") return kGlobalStat;
-        if (name.empty() || name.size() > 9 || !std::all_of(name.begin(), name.end(), ::isdigit) || name[0] == '0') return 0;
+        if (name.empty() || name.size() > 9 || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }) || name[0] == '0') return 0;
         pid_t pid = static_cast<pid_t>(std::stol(name));
         return findProc(s, pid) ? nodeOf(pid, kPidDir) : 0;
     }
@@ -255,7 +255,7 @@ namespace {
 std::string unescapeMountPoint(const std::string& s) {
     std::string out;
     for (size_t i = 0; i < s.size(); i++) {
-        if (s[i] == '\\' && i + 3 < s.size() + 0 && std::isdigit(static_cast<unsigned char>(s[i + 1])) &&
+        if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])) &&
             std::isdigit(static_cast<unsigned char>(s[i + 2])) && std::isdigit(static_cast<unsigned char>(s[i + 3]))) {
             out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
             i += 3;

@@ -27,11 +27,11 @@ uint64_t nodeOf(pid_t pid, Kind k) { return (static_cast<uint64_t>(pid) << 8) | 
 pid_t pidOf(uint64_t node) { return static_cast<pid_t>(node >> 8); }
 uint64_t kindOf(uint64_t node) { return node & 0xff; }
 
+// The snapshot's processes are sorted by pid, each once (wire::procSnapshotFromJson).
 const wire::ProcFiles* findProc(const wire::ProcSnapshot& s, pid_t pid) {
     if (pid <= 0) return nullptr;
-    for (auto& p : s.procs)
-        if (p.pid == pid) return &p;
-    return nullptr;
+    auto it = std::lower_bound(s.procs.begin(), s.procs.end(), pid, [](const wire::ProcFiles& p, pid_t v) { return p.pid < v; });
+    return it != s.procs.end() && it->pid == pid ? &*it : nullptr;
 }
 
 // Whether `node` names something in this snapshot.
@@ -162,8 +162,12 @@ std::string ProcFs::answer(const std::string& req, const wire::ProcSnapshot& s) 
     std::memcpy(&h, req.data(), sizeof h);
     switch (h.opcode) {
         case FUSE_INIT: {
-            struct fuse_init_in in;
-            if (!argOf(req, &in)) return reply(h.unique, EINVAL);
+            // Kernels before 7.36 (5.17) send the 16 bytes up to flags2; older minors take a
+            // shorter answer (24 bytes before 7.23, 8 before 7.5), or refuse it as too long.
+            struct fuse_init_in in = {};
+            size_t have = req.size() - sizeof h;
+            if (have < offsetof(struct fuse_init_in, flags2)) return reply(h.unique, EINVAL);
+            std::memcpy(&in, req.data() + sizeof h, std::min(have, sizeof in));
             if (in.major != FUSE_KERNEL_VERSION) return reply(h.unique, EPROTO);
             struct fuse_init_out out = {};
             out.major = FUSE_KERNEL_VERSION;
@@ -173,7 +177,10 @@ std::string ProcFs::answer(const std::string& req, const wire::ProcSnapshot& s) 
             out.congestion_threshold = 3;
             out.max_write = 4096;  // nothing is written here
             out.time_gran = 1;
-            return reply(h.unique, 0, bytesOf(out));
+            std::string o = bytesOf(out);
+            if (out.minor < 5) o.resize(8);
+            else if (out.minor < 23) o.resize(FUSE_COMPAT_22_INIT_OUT_SIZE);
+            return reply(h.unique, 0, o);
         }
         case FUSE_FORGET: case FUSE_BATCH_FORGET: case FUSE_INTERRUPT: return "";
         case FUSE_LOOKUP: {
@@ -245,8 +252,7 @@ std::vector<std::string> mountsToDetach(const std::vector<std::string>& mountPoi
     std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
         return std::count(a.begin(), a.end(), '/') > std::count(b.begin(), b.end(), '/');
     });
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
+    return out;  // a point listed twice (stacked mounts) is detached twice, the top one first
 }
 
 namespace {

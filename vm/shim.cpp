@@ -124,7 +124,8 @@ private:
     void answerFuse(const std::string& request);
     void askProcView();
     void answerQueuedFuse();
-    UniqueFd fuse_;
+    UniqueFd fuse_, vmmStat_;
+    bool vmmStopped() const;
     ProcFs procFs_;
     wire::ProcSnapshot snap_;
     long snapAtMs_ = -1;
@@ -420,13 +421,19 @@ void Shim::onFrame(const wire::proto::Frame& f) {
 // Once the VM is up (QEMU, forked before, stays in the host's mount namespace).
 void Shim::setupProcView() {
     oomTarget_ = hostoom::guestOomTarget();  // reads /proc: before the view covers it
-    std::vector<std::string> keep;
-    for (const std::string& p : {c_.stateDir, c_.sandboxStateDir})
-        if (!p.empty())
-            if (char* real = ::realpath(p.c_str(), nullptr)) {
-                keep.emplace_back(real);
-                ::free(real);
-            }
+    std::vector<std::string> keep = c_.keepMounts;
+    keep.push_back(c_.stateDir);
+    keep.push_back(c_.sandboxStateDir);
+    if (const char* t = ::getenv("BERTH_VM_TIMING")) keep.emplace_back(t);  // its later marks
+    for (auto& p : keep)
+        if (char* real = p.empty() ? nullptr : ::realpath(p.c_str(), nullptr)) {
+            p = real;
+            ::free(real);
+        }
+    // QEMU's /proc/<pid>/stat, opened while /proc is the host's: a paused VM (SIGSTOP) answers
+    // no snapshot request, so the view keeps the last one instead of waiting 20 s.
+    if (vmm_ > 0) vmmStat_.reset(::open(strCat("/proc/", vmm_, "/stat").c_str(), O_RDONLY | O_CLOEXEC));
+    (void)!::chdir("/");  // nothing pinned through the cwd once the other mounts are detached
     auto fuse = mountProcView(keep);
     if (!fuse) {
         log::warn("vm: podman top will not see the guest's processes: ", fuse.error().what());
@@ -460,8 +467,21 @@ void Shim::answerFuse(const std::string& request) {
     if (!out.empty() && fuse_) (void)!::write(fuse_.get(), out.data(), out.size());
 }
 
+bool Shim::vmmStopped() const {
+    char buf[512];
+    ssize_t n = vmmStat_ ? ::pread(vmmStat_.get(), buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0) return false;
+    std::string st(buf, static_cast<size_t>(n));
+    size_t paren = st.rfind(')');
+    return paren != std::string::npos && paren + 2 < st.size() && (st[paren + 2] == 'T' || st[paren + 2] == 't');
+}
+
 void Shim::askProcView() {
     if (viewReqId_) return;  // asked already
+    if (vmmStopped()) {  // paused: the processes as they were when it stopped
+        snapAtMs_ = nowMs();
+        return answerQueuedFuse();
+    }
     if (code_ >= 0 || !started_) {  // nothing runs in the container (yet, or any more)
         snap_ = {};
         snapAtMs_ = nowMs();

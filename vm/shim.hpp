@@ -33,6 +33,10 @@ struct ShimConfig {
     // A pod member: no VM of its own — its frames go through the shim of the sandbox whose
     // state dir this is (vm/pod.hpp), which relays them to the agent.
     std::string sandboxStateDir;
+    // Host paths whose mounts stay in the shim's own mount namespace (vm/proc_view.hpp), besides
+    // its state dirs: the container's rootfs and the shares' sources — `podman cp` joins that
+    // namespace and copies there.
+    std::vector<std::string> keepMounts;
     // Run in berth with the forked shim's pid before the shim does anything (starts its VMM):
     // joins it to the container's host cgroup, so QEMU, forked after, is accounted there too.
     // An error kills the shim and fails startShim.

@@ -181,6 +181,7 @@ ShimConfig shimConfigFor(const runtime::HandlerRequest& req) {
     c.consoleSocket = req.options->consoleSocket;
     c.consoleFd = req.consoleFd;
     c.consoleSize = s.process->consoleSize;
+    c.keepMounts.push_back(s.root.path[0] == '/' ? s.root.path : fs::joinPath(req.record->bundle, s.root.path));
     return c;
 }
 
@@ -291,6 +292,7 @@ public:
         q.accel = accel.accel;
         q.kernel = art.kernel.image;
         q.shares = shares.shares;
+        for (const auto& sh : shares.shares) c.keepMounts.push_back(sh.hostDir);
         ASSIGN_OR_RETURN(q.res, wire::resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
         q.consoleLog = req.stateDir + "/console.log";
         uint64_t limitMiB = q.res.memMiB;
@@ -338,6 +340,7 @@ public:
         ShimConfig c = shimConfigFor(req);
         c.placeShim = placeShim;
         c.sandboxStateDir = sandboxDir;
+        for (const auto& sh : shares.shares) c.keepMounts.push_back(sh.hostDir);
         wire::GuestProcess guest = guestProcessFor(s, req.options->noNewKeyring ? "" : req.record->id);
         guest.mounts = shares.mounts;
         guest.filesystems = std::move(setUp.filesystems);

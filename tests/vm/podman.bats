@@ -111,6 +111,11 @@ fetch() {
     run pm top vm-detached pid ppid comm
     expect_status 0
     grep -qE '^1 +0 +sh$' <<<"$output" || { echo "podman top pid ppid comm: $output"; false; }
+    # podman cp joins the same namespace and reads the container's rootfs mount there: the shim
+    # keeps that mount (it detaches the host's others).
+    run pm cp vm-detached:/etc/passwd "$E2E_DIR/passwd.out"
+    expect_status 0
+    grep -q '^root:' "$E2E_DIR/passwd.out"
     # podman update goes through `berth-vm update`: the limit lands in the guest's cgroup, and
     # the balloon takes the guest's RAM down with it (no limit at create: 256 MiB and more).
     local total0

@@ -195,7 +195,11 @@ void answerOps(int port, const wire::proto::Frame& f) {
     auto req = wire::parseOpsPayload(f);
     Result<nlohmann::json> body = req ? answer(f.type, req->second) : Result<nlohmann::json>(req.error());
     nlohmann::json reply = body ? *body : nlohmann::json{{"error", body.error().what()}};
-    (void)wire::proto::writeFrame(port, wire::proto::Type::OpsReply, wire::opsPayload(id->first, reply));
+    std::string payload = wire::opsPayload(id->first, reply);
+    // Over the frame's limit the host would take the channel for corrupt and stop the VM.
+    if (payload.size() > wire::proto::kMaxPayload)
+        payload = wire::opsPayload(id->first, {{"error", strCat("the reply is too large (", payload.size(), " bytes)")}});
+    (void)wire::proto::writeFrame(port, wire::proto::Type::OpsReply, payload);
 }
 
 }  // namespace berth::vm::agent

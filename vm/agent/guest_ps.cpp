@@ -1,14 +1,19 @@
 // `ps` in the guest: the container's processes (its cgroup's) read from the guest's /proc, with
 // pids as the container's PID namespace numbers them and users from the container's passwd.
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <map>
+#include <optional>
 
 #include "common/fs.hpp"
+#include "common/unique_fd.hpp"
 #include "vm/agent/guest_ops.hpp"
 #include "vm/wire/guest_ops.hpp"
 
@@ -55,45 +60,75 @@ Result<nlohmann::json> guestPs(const std::vector<pid_t>& pids) {
     return nlohmann::json{{"processes", wire::psRowsToJson(rows)}};
 }
 
+namespace {
+
+// At most `cap` bytes of the file `name` under the directory fd (no symlink followed, no wait on
+// a FIFO): the files read here are procfs's, but the path to them is the tenant's to change.
+std::optional<std::string> readCapped(int dir, const char* name, size_t cap) {
+    UniqueFd fd(::openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    std::string out;
+    char buf[4096];
+    while (out.size() < cap) {
+        ssize_t n = ::read(fd.get(), buf, std::min(sizeof buf, cap - out.size()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+}  // namespace
+
 // The container's /proc for the host's FUSE copy of it (vm/proc_view.hpp): read through a
 // container process's root, where the container's own procfs renders every process of its PID
 // namespace with that namespace's numbers (pid, ppid, NSpid...) — what psgo reads in a native
-// container. At most ~768 KiB of files (a frame carries 1 MiB).
+// container. The container's /proc must be a procfs (a tenant may have put anything there: a
+// symlink to the guest's own /proc, a FIFO, /dev/zero), each file is read to a cap, and the
+// reply stays under the frame's limit as encoded (a NUL is 6 bytes of JSON).
 Result<nlohmann::json> guestProcView(const std::vector<pid_t>& pids) {
-    constexpr size_t kMaxBytes = 768 * 1024;
+    constexpr size_t kMaxEncoded = wire::proto::kMaxPayload - 64 * 1024;
+    constexpr size_t kMaxProcs = 4096;
     wire::ProcSnapshot snap;
-    std::string base;
+    UniqueFd base;
     for (pid_t p : pids) {
-        std::string b = strCat("/proc/", p, "/root/proc");
-        if (auto st = fs::readFile(b + "/stat")) {
-            base = b;
-            snap.btime = wire::btimeOf(*st);
-            char link[64];
-            ssize_t n = ::readlink(strCat("/proc/", p, "/ns/pid").c_str(), link, sizeof link - 1);
-            if (n > 0) snap.pidNs.assign(link, static_cast<size_t>(n));
-            break;
-        }
+        UniqueFd d(::open(strCat("/proc/", p, "/root/proc").c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        struct statfs sf;
+        if (!d || ::fstatfs(d.get(), &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) continue;
+        if (auto st = readCapped(d.get(), "stat", 64 * 1024)) snap.btime = wire::btimeOf(*st);
+        char link[64];
+        ssize_t n = ::readlink(strCat("/proc/", p, "/ns/pid").c_str(), link, sizeof link - 1);
+        if (n > 0) snap.pidNs.assign(link, static_cast<size_t>(n));
+        base = std::move(d);
+        break;
     }
     std::vector<pid_t> nsPids;
-    if (DIR* d = base.empty() ? nullptr : ::opendir(base.c_str())) {
+    int listFd = base ? ::dup(base.get()) : -1;
+    if (DIR* d = listFd >= 0 ? ::fdopendir(listFd) : nullptr) {
         while (struct dirent* e = ::readdir(d)) {
             char* end = nullptr;
             long v = std::strtol(e->d_name, &end, 10);
             if (*e->d_name && *end == '\0' && v > 0 && v < INT_MAX) nsPids.push_back(static_cast<pid_t>(v));
         }
         ::closedir(d);
+    } else if (listFd >= 0) {
+        ::close(listFd);
     }
     std::sort(nsPids.begin(), nsPids.end());
-    size_t bytes = 0;
+    size_t encoded = 256;
     for (pid_t p : nsPids) {
-        std::string dir = strCat(base, "/", p);
-        auto stat = fs::readFile(dir + "/stat");
-        auto status = fs::readFile(dir + "/status");
-        if (!stat || !status) continue;  // exited meanwhile
-        auto cmdline = fs::readFile(dir + "/cmdline");
+        if (snap.procs.size() >= kMaxProcs) break;
+        UniqueFd dir(::openat(base.get(), std::to_string(p).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!dir) continue;  // exited meanwhile
+        auto stat = readCapped(dir.get(), "stat", 4096);
+        auto status = readCapped(dir.get(), "status", 16 * 1024);
+        if (!stat || !status) continue;
+        auto cmdline = readCapped(dir.get(), "cmdline", 64 * 1024);
         wire::ProcFiles f{p, *stat, *status, cmdline ? *cmdline : ""};
-        bytes += f.stat.size() + f.status.size() + f.cmdline.size() + 64;
-        if (bytes > kMaxBytes) break;
+        wire::ProcSnapshot one;
+        one.procs.push_back(f);
+        encoded += wire::procSnapshotToJson(one).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+        if (encoded > kMaxEncoded) break;
         snap.procs.push_back(std::move(f));
     }
     return nlohmann::json{{"proc", wire::procSnapshotToJson(snap)}};

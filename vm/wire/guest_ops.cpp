@@ -82,15 +82,22 @@ Result<ProcSnapshot> procSnapshotFromJson(const json& j) {
     if (j.contains("btime") && j["btime"].is_number_unsigned()) s.btime = j["btime"].get<uint64_t>();
     if (j.contains("pidns") && j["pidns"].is_string()) s.pidNs = j["pidns"].get<std::string>();
     if (!j.contains("processes") || !j["processes"].is_array()) return s;
+    constexpr size_t kMaxProcs = 4096;  // the agent sends no more (a guest may be hostile)
     for (auto& e : j["processes"]) {
+        if (s.procs.size() >= kMaxProcs) break;
         if (!e.is_object() || !e.contains("pid") || !e["pid"].is_number_integer()) continue;
+        int64_t pid = e["pid"].get<int64_t>();
+        if (pid <= 0 || pid > (1 << 22)) continue;  // outside pid_max: not a pid
         ProcFiles p;
-        p.pid = static_cast<pid_t>(e["pid"].get<int64_t>());
-        if (p.pid <= 0 || p.pid > (1 << 22)) continue;  // outside pid_max: not a pid
+        p.pid = static_cast<pid_t>(pid);
         for (auto [key, field] : {std::pair{"stat", &p.stat}, {"status", &p.status}, {"cmdline", &p.cmdline}})
             if (e.contains(key) && e[key].is_string()) *field = e[key].get<std::string>();
         s.procs.push_back(std::move(p));
     }
+    // Sorted by pid, each once (the first kept): the FUSE view looks pids up by bisection.
+    std::stable_sort(s.procs.begin(), s.procs.end(), [](const ProcFiles& a, const ProcFiles& b) { return a.pid < b.pid; });
+    s.procs.erase(std::unique(s.procs.begin(), s.procs.end(), [](const ProcFiles& a, const ProcFiles& b) { return a.pid == b.pid; }),
+                  s.procs.end());
     return s;
 }
 

@@ -51,7 +51,7 @@ struct ProcFiles {
 struct ProcSnapshot {
     uint64_t btime = 0;   // /proc/stat's btime (the guest's boot, seconds since the epoch)
     std::string pidNs;    // its ns/pid link, "pid:[N]"
-    std::vector<ProcFiles> procs;
+    std::vector<ProcFiles> procs;  // from procSnapshotFromJson: sorted by pid, each once, at most 4096
 };
 nlohmann::json procSnapshotToJson(const ProcSnapshot& s);
 Result<ProcSnapshot> procSnapshotFromJson(const nlohmann::json& j);

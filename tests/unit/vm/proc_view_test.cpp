@@ -115,6 +115,17 @@ TEST(VmProcView, InitAnswersTheKernelsVersion) {
     EXPECT_EQ(out.major, static_cast<uint32_t>(FUSE_KERNEL_VERSION));
     EXPECT_EQ(out.minor, static_cast<uint32_t>(FUSE_KERNEL_MINOR_VERSION));
     EXPECT_GE(out.max_write, 4096u);
+    // A kernel before 7.36 sends 16 bytes; before 7.23 it takes a 24-byte answer.
+    in.minor = 22;
+    r = parse(fs.answer(request(FUSE_INIT, 0, bytes(in).substr(0, 16)), {}));
+    ASSERT_EQ(r.error, 0);
+    EXPECT_EQ(r.payload.size(), static_cast<size_t>(FUSE_COMPAT_22_INIT_OUT_SIZE));
+    in.minor = 34;
+    r = parse(fs.answer(request(FUSE_INIT, 0, bytes(in).substr(0, 16)), {}));
+    EXPECT_EQ(r.payload.size(), sizeof out);
+    std::memcpy(&out, r.payload.data(), sizeof out);
+    EXPECT_EQ(out.minor, 34u);
+    EXPECT_EQ(parse(fs.answer(request(FUSE_INIT, 0, bytes(in).substr(0, 12)), {})).error, EINVAL);
     in.major = 6;  // another protocol
     EXPECT_EQ(parse(fs.answer(request(FUSE_INIT, 0, bytes(in)), {})).error, EPROTO);
     EXPECT_FALSE(ProcFs::needsSnapshot(request(FUSE_INIT, 0, bytes(in))));
@@ -212,6 +223,8 @@ TEST(VmProcView, DropsTheHostsMountsItDoesNotUse) {
     EXPECT_EQ(out, (std::vector<std::string>{"/var/lib/containers/storage/overlay/abc/merged",
                                              "/run/berth/ctr/pod/m1/rootfs", "/var/lib/containers/storage/overlay",
                                              "/run/netns/cni-1", "/device", "/procx", "/tmp"}));
+    // Stacked mounts: the point is detached as many times as it is listed.
+    EXPECT_EQ(mountsToDetach({"/", "/mnt", "/mnt"}, {}), (std::vector<std::string>{"/mnt", "/mnt"}));
     // A state dir under /tmp keeps /tmp.
     out = mountsToDetach({"/", "/tmp", "/tmp/other"}, {"/tmp/t.1/root/c"});
     EXPECT_EQ(out, (std::vector<std::string>{"/tmp/other"}));
@@ -233,6 +246,19 @@ TEST(VmProcView, SnapshotRoundTripsAndRefusesWhatIsNotAPid) {
     EXPECT_EQ(back->procs[0].pid, 12);
     EXPECT_EQ(back->procs[0].stat, "");
     EXPECT_FALSE(wire::procSnapshotFromJson(nlohmann::json::array()).ok());
+    // Sorted, each pid once (the first), at most 4096, a pid past int32 not wrapped into one.
+    j = nlohmann::json::parse(R"({"processes": [{"pid": 9, "stat": "a"}, {"pid": 3}, {"pid": 9, "stat": "b"},
+        {"pid": 4294967299}]})");
+    back = wire::procSnapshotFromJson(j);
+    ASSERT_TRUE(back.ok());
+    ASSERT_EQ(back->procs.size(), 2u);
+    EXPECT_EQ(back->procs[0].pid, 3);
+    EXPECT_EQ(back->procs[1].pid, 9);
+    EXPECT_EQ(back->procs[1].stat, "a");
+    nlohmann::json many = nlohmann::json::array();
+    for (int i = 1; i <= 5000; i++) many.push_back({{"pid", i}});
+    back = wire::procSnapshotFromJson({{"processes", many}});
+    EXPECT_EQ(back->procs.size(), 4096u);
     EXPECT_EQ(wire::btimeOf("cpu  1 2 3\nbtime 1796600000\nprocesses 9\n"), 1796600000u);
     EXPECT_EQ(wire::btimeOf("cpu 1\n"), 0u);
 }

@@ -5,11 +5,12 @@
 # non-zero on any crash, leak, hang (an input over --timeout), out-of-memory or a fuzzer that
 # did not stop, printing the reproducer's path.
 #
-#   scripts/fuzz.sh [--seconds N] [--target NAME]... [--builddir DIR] [--no-build] [--keep]
+#   scripts/fuzz.sh [--seconds N] [--target NAME]... [--builddir DIR] [--no-build|--build-only] [--keep]
 #
 # --seconds N    per target (default 30)          --target NAME   only this target (repeatable)
 # --builddir DIR the fuzz tree (default build-fuzz) --no-build     use the targets already built
 # --keep         keep the working corpus copies and logs (their directory is printed)
+# --build-only   build the targets and stop (the test command builds them early, runs them later)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ cd "$(dirname "$0")/.."
 seconds=30
 build_dir="build-fuzz"
 build=1
+build_only=0
 keep=0
 targets=()
 all_targets=(fuzz_spec fuzz_state fuzz_process)
@@ -27,8 +29,9 @@ while [[ $# -gt 0 ]]; do
         --target) targets+=("$2"); shift ;;
         --builddir) build_dir="$2"; shift ;;
         --no-build) build=0 ;;
+        --build-only) build_only=1 ;;
         --keep) keep=1 ;;
-        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "fuzz: unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -55,6 +58,7 @@ if [[ $build -eq 1 ]]; then
         -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON -DBERTH_TESTS=OFF -DBERTH_PCH=AUTO >/dev/null
     cmake --build "$build_dir" --parallel "${FUZZ_JOBS:-2}" --target "${targets[@]}"
 fi
+[[ $build_only -eq 0 ]] || exit 0
 
 work="$(mktemp -d /tmp/berth-fuzz.XXXXXX)"
 if [[ $keep -eq 0 ]]; then

@@ -91,7 +91,18 @@ stop_ctest() {
     done
 }
 trap 'stop_ctest; exit 130' INT TERM
-trap 'stop_ctest; [[ -z "${fuzz_log:-}" ]] || rm -f "$fuzz_log"; [[ -z "$rootfs_pid" ]] || kill -- "-$rootfs_pid" 2>/dev/null || true' EXIT
+trap 'stop_ctest; stop_background; rm -f "${fuzz_log:-}" "${fuzz_built:-}"' EXIT
+
+# stop_background: the prefetch and the early fuzz build, when still running (their process
+# groups: each was started in a session of its own).
+# shellcheck disable=SC2317 # called from the trap
+stop_background() {
+    [[ -z "${rootfs_pid:-}" ]] || kill -- "-$rootfs_pid" 2>/dev/null || true
+    if [[ -n "${fuzz_build_pid:-}" && ! -s "${fuzz_built:-/nonexistent}" ]]; then
+        kill -- "-$fuzz_build_pid" 2>/dev/null || true
+    fi
+    return 0
+}
 
 # run_ctest DIR [CTEST_ARG...]: ctest over DIR; returns ctest's status.
 run_ctest() {
@@ -143,16 +154,23 @@ build_asan() {
 }
 
 # The fuzz lane: a clang tree of its own (the main build is g++), so not a ctest label here.
-# With both ctest lanes it runs (niced, output to a log printed at the end) beside the sanitizer
-# lane's tests, which mostly wait on the kernel.
+# With both ctest lanes its targets are built early (below) and run (niced, output to a log
+# printed at the end) beside the sanitizer lane's tests, which mostly wait on the kernel.
 fuzz_seconds="${FUZZ_SECONDS:-30}"
 fuzz_wanted=1 fuzz_why="" fuzz_pid="" fuzz_log=""
 if [[ $# -gt 0 || "$fuzz_seconds" == "0" || "$lane" != all ]]; then
     fuzz_wanted=0 fuzz_why="${*:---lane $lane / FUZZ_SECONDS=$fuzz_seconds}"
 fi
 run_fuzz() {
-    ./scripts/fuzz.sh --seconds "$fuzz_seconds" --builddir "${FUZZ_BUILD_DIR:-build-fuzz}"
+    ./scripts/fuzz.sh --seconds "$fuzz_seconds" --builddir "${FUZZ_BUILD_DIR:-build-fuzz}" "$@"
 }
+# With both lanes, the fuzz targets are built early: once the sanitizer build and its unit
+# tests are done, niced, while the normal lane's tests still run (they leave a core idle part of
+# the time), instead of beside the sanitizer lane's tests at the end. It runs in a session of
+# its own (stopped with its process group if the run ends first) and writes "ok" or "failed" to
+# $fuzz_built when done; after a failure the fuzz lane builds (and reports) itself.
+fuzz_build_pid=""
+fuzz_built="$(mktemp /tmp/berth-fuzz-built.XXXXXX)"
 
 # The sanitizer lane's labels: unit and root. e2e and vm pass on this build too, but mostly
 # exercise podman, containerd and QEMU; run them by hand: --lane sanitizer -L 'e2e|vm' (README,
@@ -216,6 +234,14 @@ if [[ "$lane" != sanitizer ]]; then
             [[ $san_unit_beside == 0 ]] || san_unit_early
         ) </dev/null &
         asan_build_pid=$!
+        if [[ "$fuzz_wanted" == 1 ]]; then
+            # shellcheck disable=SC2016 # expanded by the inner bash
+            setsid nice -n 10 bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 2; done
+                if ./scripts/fuzz.sh --build-only --builddir "$2" >"$3" 2>&1; then echo ok >"$4"; else echo failed >"$4"; fi' \
+                _ "$asan_build_pid" "${FUZZ_BUILD_DIR:-build-fuzz}" "$asan_build_dir/fuzz-build.log" "$fuzz_built" \
+                </dev/null >/dev/null 2>&1 &
+            fuzz_build_pid=$!
+        fi
     fi
     run_ctest "$build_dir" "$@" || status=$?
     list_skipped "$build_dir"
@@ -249,7 +275,19 @@ if [[ "$lane" != normal ]]; then
     # error. Any file there fails the lane, whatever the test made of that error.
     if [[ "$fuzz_wanted" == 1 ]]; then
         fuzz_log="$(mktemp /tmp/berth-fuzz-lane.XXXXXX)"
-        (renice -n 10 -p "$BASHPID" >/dev/null; echo; run_fuzz) >"$fuzz_log" 2>&1 </dev/null &
+        (
+            renice -n 10 -p "$BASHPID" >/dev/null
+            echo
+            no_build=()
+            if [[ -n "$fuzz_build_pid" ]]; then
+                while [[ ! -s "$fuzz_built" ]] && kill -0 "$fuzz_build_pid" 2>/dev/null; do sleep 1; done
+                if [[ "$(cat "$fuzz_built")" == ok ]]; then
+                    echo "fuzz: built beside the normal lane's tests ($asan_build_dir/fuzz-build.log)"
+                    no_build=(--no-build)
+                fi
+            fi
+            run_fuzz ${no_build[@]+"${no_build[@]}"}
+        ) >"$fuzz_log" 2>&1 </dev/null &
         fuzz_pid=$!
     fi
     san_status=0

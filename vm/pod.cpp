@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <string_view>
 
@@ -75,6 +77,37 @@ bool isPodmanInfra(const std::map<std::string, std::string>& a, const std::strin
     std::string_view parent = path.substr(0, leaf);
     size_t up = parent.rfind('/');
     return isHexId(up == std::string_view::npos ? parent : parent.substr(up + 1));
+}
+
+Result<nlohmann::json> podVmSizing(const std::map<std::string, std::string>& a, const nlohmann::json& resources) {
+    auto number = [&](const char* key) -> Result<int64_t> {
+        auto it = a.find(key);
+        if (it == a.end()) return int64_t{0};
+        const std::string& v = it->second;
+        char* end = nullptr;
+        errno = 0;
+        long long n = v.empty() ? -1 : std::strtoll(v.c_str(), &end, 10);
+        if (v.empty() || *end || errno || n < 0)
+            return Error(EINVAL, strCat("annotation ", key, "=\"", v, "\": expected a number (0 or more)")).hideErrno();
+        return static_cast<int64_t>(n);
+    };
+    ASSIGN_OR_RETURN(int64_t mem, number("io.kubernetes.cri.sandbox-memory"));
+    ASSIGN_OR_RETURN(int64_t quota, number("io.kubernetes.cri.sandbox-cpu-quota"));
+    ASSIGN_OR_RETURN(int64_t period, number("io.kubernetes.cri.sandbox-cpu-period"));
+    nlohmann::json r = resources.is_object() ? resources : nlohmann::json::object();
+    if (mem > 0) {
+        if (!r.contains("memory") || !r["memory"].is_object()) r["memory"] = nlohmann::json::object();
+        if (!r["memory"].contains("limit") || !r["memory"]["limit"].is_number_integer() || r["memory"]["limit"].get<int64_t>() <= 0)
+            r["memory"]["limit"] = mem;
+    }
+    if (quota > 0 && period > 0) {
+        if (!r.contains("cpu") || !r["cpu"].is_object()) r["cpu"] = nlohmann::json::object();
+        if (r["cpu"].value("quota", int64_t{0}) <= 0) {
+            r["cpu"]["quota"] = quota;
+            r["cpu"]["period"] = period;
+        }
+    }
+    return r;
 }
 
 Result<PodInfo> podRoleOfSpec(const runtime::spec::Spec& spec) {

@@ -36,6 +36,13 @@ bool isPodmanInfra(const std::map<std::string, std::string>& annotations, const 
 // podRoleOf, with podman's infra container a sandbox.
 Result<PodInfo> podRoleOfSpec(const runtime::spec::Spec& spec);
 
+// What a pod's VM is sized by: the sandbox spec's linux.resources, with the pod's own sizing
+// where containerd's CRI gives it — io.kubernetes.cri.sandbox-memory (bytes) and
+// sandbox-cpu-quota / sandbox-cpu-period, from the PodSandboxConfig's linux.resources the
+// kubelet fills with the sum of its containers' limits (Kata sizes its pod VM by the same
+// annotations). 0 or absent: the spec's value stays. One error line naming a malformed one.
+Result<nlohmann::json> podVmSizing(const std::map<std::string, std::string>& annotations, const nlohmann::json& resources);
+
 inline constexpr const char* kPodTag = "pod";  // the 9p tag; the guest mounts it at /run/berth/pod
 std::string podDir(const std::string& sandboxStateDir);
 // The share a sandbox VM exports: <state dir>/pod, writable.

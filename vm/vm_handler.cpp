@@ -269,6 +269,11 @@ public:
         ASSIGN_OR_RETURN(wire::RootfsMode mode, rootfsModeFor(s, rootfs, rootfsBytes, forcedMode));
         TRY(checkNetwork(s));
         TRY(checkMemoryMax(s.annotations));  // the balloon's ceiling (vm/balloon.hpp)
+        // A pod's VM is sized for the pod when the CRI says how big it is (its members share it).
+        nlohmann::json sizing = s.linux->resources;
+        if (pod.role == PodRole::Sandbox) {
+            ASSIGN_OR_RETURN(sizing, podVmSizing(s.annotations, s.linux->resources));
+        }
         ASSIGN_OR_RETURN(GuestSetUp setUp, planGuestSetUp(s, req.record->bundle, rootfs));
         wire::SharePlan& shares = setUp.shares;
         // A pod sandbox exports its pod directory, where its members' rootfs will appear.
@@ -293,7 +298,7 @@ public:
         q.kernel = art.kernel.image;
         q.shares = shares.shares;
         for (const auto& sh : shares.shares) c.keepMounts.push_back(sh.hostDir);
-        ASSIGN_OR_RETURN(q.res, wire::resourcesFor(s.linux->resources, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
+        ASSIGN_OR_RETURN(q.res, wire::resourcesFor(sizing, std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
         q.consoleLog = req.stateDir + "/console.log";
         uint64_t limitMiB = q.res.memMiB;
         ASSIGN_OR_RETURN(mode, stageRootfs(mode, forcedMode, rootfs, rootfsBytes, art, req.stateDir, guest, q));

@@ -24,6 +24,7 @@ from criclient import CriError, pb
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) (stdout|stderr) (F|P) ")
 MiB = 1 << 20
+POD_MEMORY = 512 * MiB  # the pods' sizing (PodSandboxConfig.linux.resources)
 
 
 class Env:
@@ -54,6 +55,10 @@ def pod_config(env, name, pid_mode):
         linux=pb.LinuxPodSandboxConfig(
             cgroup_parent=f"{env.cgroup_parent}/pod{uid}",
             security_context=pb.LinuxSandboxSecurityContext(namespace_options=ns),
+            # What a kubelet passes (1.23+): the pod's limits, summed. containerd gives them to
+            # the runtime as the io.kubernetes.cri.sandbox-* annotations; berth-vm sizes the pod's
+            # VM by them (runc and berth have nothing to do with them).
+            resources=pb.LinuxContainerResources(memory_limit_in_bytes=POD_MEMORY),
         ),
     )
 
@@ -240,6 +245,11 @@ def check_limits(cli, web, handler):
     out, _, _ = exec_sync(cli, web, MEM_LIMIT)
     check(out.strip() == str(64 * MiB), "UpdateContainerResources: the container sees the new memory limit", out)
     if handler == "berth-vm":
+        # The pod's VM has the RAM the pod's sizing asks for (its members share it), not the
+        # 256 MiB of a VM without a limit.
+        out, _, _ = exec_sync(cli, web, "awk '/^MemTotal:/ {print $2}' /proc/meminfo")
+        check(int(out.strip() or 0) > (POD_MEMORY - 48 * MiB) // 1024,
+              f"the pod's VM is sized by the pod's memory ({POD_MEMORY // MiB} MiB): MemTotal {out.strip()} kB", out)
         # A VM's limits are its guest cgroup's (cgroup2: shares 256 are weight 10); its host
         # cgroup only accounts the shim and QEMU (docs/vm.md, "Host cgroup").
         out, _, _ = exec_sync(cli, web, "cd /sys/fs/cgroup && cat cpu.weight cpu.max cpuset.cpus; "

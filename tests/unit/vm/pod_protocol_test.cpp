@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "vm/pod.hpp"
+#include "vm/wire/boot_config.hpp"
 #include "vm/wire/guest_config.hpp"
 #include "vm/wire/protocol.hpp"
 
@@ -223,4 +224,36 @@ TEST(VmPodMux, AMemberThatDoesNotReadDoesNotStallThePod) {
         }
     }
     EXPECT_TRUE(sawExit);
+}
+
+// A pod's VM is sized by containerd's sandbox sizing annotations (the pod's total), where the
+// sandbox spec itself has no limit; a malformed one is one error line naming it.
+TEST(VmPodSizing, CriSandboxAnnotationsSizeThePodsVm) {
+    std::map<std::string, std::string> a = {{"io.kubernetes.cri.sandbox-memory", "536870912"},
+                                            {"io.kubernetes.cri.sandbox-cpu-quota", "150000"},
+                                            {"io.kubernetes.cri.sandbox-cpu-period", "100000"}};
+    auto r = vm::podVmSizing(a, nlohmann::json{{"cpu", {{"shares", 2}}}});
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    EXPECT_EQ((*r)["memory"]["limit"], 536870912);
+    EXPECT_EQ((*r)["cpu"]["quota"], 150000);
+    EXPECT_EQ((*r)["cpu"]["shares"], 2);
+    auto res = vm::wire::resourcesFor(*r, 8);
+    ASSERT_TRUE(res.ok());
+    EXPECT_EQ(res->memMiB, 512u + 64u);
+    EXPECT_EQ(res->vcpus, 2u);
+    // The spec's own limits win; 0 (containerd writes it for "no limit") and absence change nothing.
+    r = vm::podVmSizing(a, nlohmann::json{{"memory", {{"limit", 1 << 28}}}, {"cpu", {{"quota", 50000}, {"period", 100000}}}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ((*r)["memory"]["limit"], 1 << 28);
+    EXPECT_EQ((*r)["cpu"]["quota"], 50000);
+    r = vm::podVmSizing({{"io.kubernetes.cri.sandbox-memory", "0"}}, nullptr);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(*r, nlohmann::json::object());
+    EXPECT_EQ(vm::wire::resourcesFor(*r, 8)->memMiB, vm::wire::resourcesFor(nullptr, 8)->memMiB);
+    for (const char* bad : {"lots", "-5", "", "12k", "99999999999999999999"}) {
+        auto e = vm::podVmSizing({{"io.kubernetes.cri.sandbox-memory", bad}}, nullptr);
+        ASSERT_FALSE(e.ok()) << bad;
+        EXPECT_EQ(e.error().what(), std::string("annotation io.kubernetes.cri.sandbox-memory=\"") + bad +
+                                        "\": expected a number (0 or more)");
+    }
 }

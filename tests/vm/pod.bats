@@ -197,4 +197,13 @@ qemu_count() {
     rb delete -f "$SB"
     assert_ok
     assert_no_leftovers m
+
+    # A sandbox whose CRI sizing annotation is malformed: one line naming it, before anything
+    # of the VM is made (no QEMU, pod dir, socket or state dir).
+    pod_bundle sb sandbox sleep 100
+    CFG_FILE="$TEST_DIR/sb/config.json" cfg '.annotations["io.kubernetes.cri.sandbox-memory"] = "lots"'
+    vm create -b "$TEST_DIR/sb" "$SB"
+    assert_berth_error 'annotation io.kubernetes.cri.sandbox-memory="lots": expected a number \(0 or more\)$'
+    assert_no_leftovers "$SB"
+    [[ -z "$(find /sys/fs/cgroup -path "*/${TAG}-pod*" -type d 2>/dev/null)" ]] || fail "cgroups left:" "$(find /sys/fs/cgroup -path "*/${TAG}-pod*")"
 }

@@ -261,6 +261,12 @@ fetch() {
     run fetch http://127.0.0.1:18081/
     expect_status 0
     [ "$output" = from-pod ] || { echo "through the pod's -p: $output"; false; }
+    # podman top of a member: its own processes in the guest (its shim serves its /proc), not the
+    # infra container's or the host's.
+    run pm_net top vm-pod-web pid comm
+    expect_status 0
+    grep -qE '^1 +httpd$' <<<"$output" || { echo "podman top of a member: $output"; false; }
+    if grep -qE 'catatonit|conmon|qemu|shim' <<<"$output"; then echo "podman top of a member: $output"; false; fi
     # Killing a member leaves the pod's VM running; removing the pod stops it.
     run pm_net kill vm-pod-web
     expect_status 0

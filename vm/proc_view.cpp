@@ -14,6 +14,7 @@
 #include <map>
 
 #include "common/fs.hpp"
+#include "namespaces/mountinfo.hpp"
 
 namespace berth::vm {
 namespace {
@@ -237,10 +238,7 @@ std::string ProcFs::answer(const std::string& req, const wire::ProcSnapshot& s) 
 }
 
 std::vector<std::string> mountsToDetach(const std::vector<std::string>& mountPoints, const std::vector<std::string>& keep) {
-    auto under = [](const std::string& path, const std::string& dir) {
-        return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-                               (dir == "/" || path[dir.size()] == '/'));
-    };
+    auto under = namespaces::isPathWithin;
     std::vector<std::string> out;
     for (auto& mp : mountPoints) {
         if (mp == "/" || under(mp, "/proc") || under(mp, "/dev") || under(mp, "/sys")) continue;
@@ -255,34 +253,12 @@ std::vector<std::string> mountsToDetach(const std::vector<std::string>& mountPoi
     return out;  // a point listed twice (stacked mounts) is detached twice, the top one first
 }
 
-namespace {
-
-// mountinfo's octal escapes (\040 for a space...) undone.
-std::string unescapeMountPoint(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); i++) {
-        if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])) &&
-            std::isdigit(static_cast<unsigned char>(s[i + 2])) && std::isdigit(static_cast<unsigned char>(s[i + 3]))) {
-            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
 Result<UniqueFd> mountProcView(const std::vector<std::string>& keep) {
     if (::unshare(CLONE_NEWNS) < 0) return Error::fromErrno("unshare the mount namespace");
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) return Error::fromErrno("make the mounts slaves");
-    ASSIGN_OR_RETURN(std::string info, fs::readFile("/proc/self/mountinfo"));
+    ASSIGN_OR_RETURN(auto mounts, namespaces::readMountInfo());
     std::vector<std::string> points;
-    for (auto& line : fs::split(info, '\n')) {
-        auto f = fs::split(line, ' ');
-        if (f.size() > 4) points.push_back(unescapeMountPoint(f[4]));
-    }
+    for (auto& m : mounts) points.push_back(m.mountPoint);
     for (auto& mp : mountsToDetach(points, keep)) (void)::umount2(mp.c_str(), MNT_DETACH);  // gone with a parent: fine
     UniqueFd fuse(::open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK));
     if (!fuse) return Error::fromErrno("open /dev/fuse");

@@ -124,6 +124,8 @@ private:
     void answerFuse(const std::string& request);
     void askProcView();
     void answerQueuedFuse();
+    void replyFuse(const std::string& request);
+    void settleView(wire::ProcSnapshot snap);
     UniqueFd fuse_, vmmStat_;
     bool vmmStopped() const;
     ProcFs procFs_;
@@ -317,15 +319,12 @@ void Shim::onOpsReply(const wire::proto::Frame& f) {
     auto idp = wire::proto::splitExecId(f);
     if (!idp) return;
     if (viewReqId_ && idp->first == viewReqId_) {
-        viewReqId_ = 0;
-        snap_ = {};
+        wire::ProcSnapshot snap;  // an error or a malformed reply: an empty /proc
         auto reply = parseJson(idp->second, "the guest agent's reply");
         auto body = reply ? wire::opsReplyBody(*reply) : Result<nlohmann::json>(reply.error());
         if (body && body->contains("proc"))
-            if (auto snap = wire::procSnapshotFromJson((*body)["proc"])) snap_ = std::move(*snap);
-        snapAtMs_ = nowMs();
-        answerQueuedFuse();
-        return;
+            if (auto s = wire::procSnapshotFromJson((*body)["proc"])) snap = std::move(*s);
+        return settleView(std::move(snap));
     }
     auto it = opsClients_.find(idp->first);
     if (it == opsClients_.end()) return;
@@ -463,6 +462,10 @@ void Shim::answerFuse(const std::string& request) {
         askProcView();
         return;
     }
+    replyFuse(request);
+}
+
+void Shim::replyFuse(const std::string& request) {
     std::string out = procFs_.answer(request, snap_);
     if (!out.empty() && fuse_) (void)!::write(fuse_.get(), out.data(), out.size());
 }
@@ -478,34 +481,28 @@ bool Shim::vmmStopped() const {
 
 void Shim::askProcView() {
     if (viewReqId_) return;  // asked already
-    if (vmmStopped()) {  // paused: the processes as they were when it stopped
-        snapAtMs_ = nowMs();
-        return answerQueuedFuse();
-    }
-    if (code_ >= 0 || !started_) {  // nothing runs in the container (yet, or any more)
-        snap_ = {};
-        snapAtMs_ = nowMs();
-        return answerQueuedFuse();
-    }
+    if (vmmStopped()) return settleView(snap_);  // paused: the processes as they were when it stopped
+    if (code_ >= 0 || !started_) return settleView({});  // nothing runs in the container (yet, or any more)
     int32_t id = nextOpsId_++;
-    std::string id_ = c_.stateDir.substr(c_.stateDir.find_last_of('/') + 1);  // <root>/<container id>
-    nlohmann::json req = {{"container", id_}, {"view", "proc"}};
-    if (!wire::proto::writeFrame(agent_.get(), wire::proto::Type::PsRequest, wire::opsPayload(id, req))) {
-        snap_ = {};
-        snapAtMs_ = nowMs();
-        return answerQueuedFuse();
-    }
+    nlohmann::json req = {{"container", c_.id}, {"view", "proc"}};
+    if (!wire::proto::writeFrame(agent_.get(), wire::proto::Type::PsRequest, wire::opsPayload(id, req))) return settleView({});
     viewReqId_ = id;
     viewDeadlineMs_ = nowMs() + kAgentAnswerMs;
+}
+
+// The snapshot the view serves from now on (fresh for a second); the requests waiting for it
+// are answered.
+void Shim::settleView(wire::ProcSnapshot snap) {
+    viewReqId_ = 0;
+    snap_ = std::move(snap);
+    snapAtMs_ = nowMs();
+    answerQueuedFuse();
 }
 
 void Shim::answerQueuedFuse() {
     std::vector<std::string> queue;
     queue.swap(viewQueue_);
-    for (auto& r : queue) {
-        std::string out = procFs_.answer(r, snap_);
-        if (!out.empty() && fuse_) (void)!::write(fuse_.get(), out.data(), out.size());
-    }
+    for (auto& r : queue) replyFuse(r);
 }
 
 void Shim::tryStart() {
@@ -652,12 +649,7 @@ void Shim::run() {
         if (viewReqId_) wait = wait < 0 ? 500 : std::min(wait, 500);
         step(wait);
         if (uint32_t k = oom_.due(nowMs())) hostoom::raiseForGuestOom(k, oomTarget_);  // held back by the gap
-        if (viewReqId_ && nowMs() > viewDeadlineMs_) {  // the agent did not answer: an empty /proc
-            viewReqId_ = 0;
-            snap_ = {};
-            snapAtMs_ = nowMs();
-            answerQueuedFuse();
-        }
+        if (viewReqId_ && nowMs() > viewDeadlineMs_) settleView({});  // the agent did not answer: an empty /proc
     }
     finish();
 }

@@ -22,6 +22,7 @@ struct ExecSignals;  // vm/exec_proxy.hpp
 struct ShimConfig {
     wire::QemuConfig qemu;
     std::string guestConfigJson;  // the Config frame
+    std::string id;               // the container's (what the agent knows it by)
     std::string stateDir;         // control socket, logs
     std::string fifoPath;         // empty: start at once
     // process.terminal: the shim's stdio becomes a pty whose master goes to consoleSocket (a

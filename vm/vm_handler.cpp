@@ -175,6 +175,7 @@ Result<GuestSetUp> planGuestSetUp(const runtime::spec::Spec& s, const std::strin
 ShimConfig shimConfigFor(const runtime::HandlerRequest& req) {
     const runtime::spec::Spec& s = *req.spec;
     ShimConfig c;
+    c.id = req.record->id;
     c.stateDir = req.stateDir;
     c.fifoPath = req.fifoPath;
     c.terminal = s.process->terminal;
